@@ -1,0 +1,30 @@
+/* cli.h — what the subcommands share: option parsing and the commands themselves. */
+#ifndef DLC_CLI_H
+#define DLC_CLI_H
+#include <stdbool.h>
+#include "driver.h"
+
+typedef struct Options {
+  const char *file;
+  Overrides ov;
+  int threads;
+  const char *data_dir;
+  const char *metrics;
+  const char *stage;
+  bool dot;
+  bool help;
+} Options;
+
+/* Parses argv[first..] for command `cmd`, accepting only the flags in `allowed` (a
+ * space-separated list such as "--epochs --batch"). Reports and returns false on error. */
+bool parse_options(const char *cmd, int argc, char **argv, int first, const char *allowed, Options *o);
+
+int cmd_train(const Options *o);
+int cmd_check(const Options *o);
+int cmd_graph(const Options *o);
+int cmd_ir(const Options *o);
+int cmd_gradcheck(const Options *o);
+
+/* Where the data sets live: --data, else $DLC_DATA, else ./data. */
+const char *data_dir(const Options *o);
+#endif

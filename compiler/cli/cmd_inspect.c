@@ -1,0 +1,114 @@
+/* cmd_inspect.c — the commands that show what dlc makes of a file: `dlc check` (parameters,
+ * shapes, FLOPs, memory), `dlc graph` (the training step's graph) and `dlc ir` (each stage
+ * from the scheduled graph to assembly). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "print.h"
+
+/* Multiply-adds counted as 2 FLOPs; elementwise and row ops as one per element. */
+static int64_t node_flops(const Node *n) {
+  switch (op_info(n->op)->cls) {
+  case GEMM: {
+    const Node *a = n->in[0];
+    int64_t k = n->attr.gemm.ta ? (a->shape.batched ? 1 : a->shape.dim[0])
+                                : (a->shape.batched ? a->shape.dim[0] : a->shape.dim[1]);
+    /* A contraction over the batch (a weight gradient) is k = 1 per example. */
+    return 2 * k * shape_numel(n->shape);
+  }
+  case UNARY:
+  case BINARY:
+  case ROW: return shape_numel(n->shape);
+  case REDUCE: return shape_numel(n->in[0]->shape);
+  default: return 0;
+  }
+}
+
+static int64_t schedule_flops(const Schedule *s) {
+  int64_t f = 0;
+  for (int i = 0; i < s->len; i++) f += node_flops(s->order[i]);
+  return f;
+}
+
+static void print_bytes(const char *what, int64_t floats) {
+  double b = 4.0 * (double)floats;
+  printf("  %-34s %10.1f KiB\n", what, b / 1024);
+}
+
+int cmd_check(const Options *o) {
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) return EXIT_USER;
+  model_build_training(m);
+  const Graph *g = m->g;
+  char buf[SHAPE_STR_MAX];
+  printf("%s: ok\n", m->file->name);
+  /* Shapes as the file writes them: per example, the batch axis implicit. */
+  Shape in = m->sema.input->shape, tg = m->sema.target->shape;
+  in.batched = tg.batched = false;
+  printf("  input  %-12s %s\n", m->sema.input->name, shape_str(in, buf, sizeof buf));
+  printf("  target %-12s %s\n", m->sema.target->name, shape_str(tg, buf, sizeof buf));
+  printf("\n  %-20s %-16s %10s  %s\n", "parameter", "shape", "values", "init");
+  for (int i = 0; i < m->n_forward; i++) {
+    const Node *p = g->nodes[i];
+    if (p->op != OP_PARAM) continue;
+    printf("  %-20s %-16s %10lld  %s%s\n", p->name, shape_str(p->shape, buf, sizeof buf),
+           (long long)shape_numel(p->shape), dlrt_init_name(p->init.kind),
+           m->grads[p->id] ? "" : "  (unused by the loss: not trained)");
+  }
+  printf("  %-37s %10lld\n\n", "total", (long long)model_param_count(m));
+  int64_t fwd = schedule_flops(&m->fns[FN_FORWARD].sched), step = schedule_flops(&m->fns[FN_TRAIN].sched);
+  printf("  FLOPs per example: forward %lld, training step %lld (forward, backward, update)\n",
+         (long long)fwd, (long long)step);
+  printf("  nodes: %d forward, %d in the training step\n", m->fns[FN_FORWARD].sched.len, m->fns[FN_TRAIN].sched.len);
+  printf("  arena at batch %d:\n", m->train.batch);
+  print_bytes("parameters and optimiser state", m->fns[FN_TRAIN].plan.persist_floats);
+  print_bytes("forward scratch", m->fns[FN_FORWARD].plan.total_floats - m->fns[FN_FORWARD].plan.persist_floats);
+  print_bytes("training step scratch", m->fns[FN_TRAIN].plan.total_floats - m->fns[FN_TRAIN].plan.persist_floats);
+  print_bytes("arena total", m->arena_floats);
+  const TrainSettings *t = &m->train;
+  printf("  train: data %s, sgd lr %g momentum %g%s weight_decay %g, batch %d, epochs %d, seed %llu\n", t->data,
+         t->lr, t->opt.momentum, t->opt.nesterov ? " nesterov" : "", t->opt.weight_decay, t->batch, t->epochs,
+         t->seed);
+  model_free(m);
+  return EXIT_OK;
+}
+
+int cmd_graph(const Options *o) {
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) return EXIT_USER;
+  model_build_training(m);
+  const Schedule *s = &m->fns[FN_TRAIN].sched;
+  if (o->dot) {
+    graph_print_dot(m->g, s, m->n_forward, stdout);
+  } else {
+    printf("# %s: training step, %d nodes (%d forward, the rest backward and update)\n", m->file->name, s->len,
+           m->n_forward);
+    graph_print(m->g, s, m->n_forward, NULL, stdout);
+  }
+  model_free(m);
+  return EXIT_OK;
+}
+
+int cmd_ir(const Options *o) {
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) return EXIT_USER;
+  model_build_training(m);
+  const char *stage = o->stage ? o->stage : "llvm";
+  if (strcmp(stage, "graph") == 0) {
+    for (int k = 0; k < FN_COUNT; k++) {
+      const LowerFn *f = &m->fns[k];
+      printf("# %s: %d nodes, arena %lld floats (@N: a buffer's offset in it)\n", f->name, f->sched.len,
+             (long long)f->plan.total_floats);
+      graph_print(m->g, &f->sched, m->n_forward, &f->plan, stdout);
+    }
+  } else {
+    DlcModule *mod = model_lower(m, strcmp(stage, "llvm") != 0);
+    char *text = strcmp(stage, "asm") == 0 ? lower_module_asm(mod) : lower_module_text(mod);
+    fputs(text, stdout);
+    lower_free_text(text);
+    lower_module_free(mod);
+  }
+  model_free(m);
+  return EXIT_OK;
+}

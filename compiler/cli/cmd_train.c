@@ -1,0 +1,108 @@
+/* cmd_train.c — `dlc train`: compile, load the data, then epochs of training with a test
+ * error after each; progress on stderr, a summary line per epoch on stdout, and optionally
+ * one JSON object per epoch in --metrics. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "trainer.h"
+
+typedef struct Progress {
+  int epoch, epochs;
+  double start;
+  bool tty;
+  int last_quarter;
+} Progress;
+
+static void show_progress(void *ctx, int done, int total) {
+  Progress *p = ctx;
+  double el = now_seconds() - p->start, rate = done / (el > 0 ? el : 1e-9);
+  if (p->tty) {
+    enum { WIDTH = 30 };
+    int fill = (int)((double)WIDTH * done / total);
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = 0;
+    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.0f img/s  ETA %.1f s ", p->epoch, p->epochs, bar, done, total,
+            rate, (total - done) / rate);
+    if (done == total) fputs("\r\033[K", stderr);
+  } else {
+    int quarter = (int)(4.0 * done / total);
+    if (quarter > p->last_quarter && done < total)
+      fprintf(stderr, "epoch %d/%d: %d/%d images, %.0f img/s\n", p->epoch, p->epochs, done, total, rate);
+    p->last_quarter = quarter;
+  }
+  fflush(stderr);
+}
+
+static bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test) {
+  char err[1024];
+  if (dlrt_mnist_load(dir, "train", train, err, sizeof err) != 0 ||
+      dlrt_mnist_load(dir, "t10k", test, err, sizeof err) != 0) {
+    diag_error_plain(NULL, "%s", err);
+    fprintf(stderr, "  (fetch MNIST with scripts/fetch-mnist.sh %s, or point --data or DLC_DATA at it)\n", dir);
+    dlrt_dataset_free(train);
+    return false;
+  }
+  return true;
+}
+
+int cmd_train(const Options *o) {
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) return EXIT_USER;
+  DlrtDataset train = {0}, test = {0};
+  FILE *metrics = NULL;
+  Trainer *t = NULL;
+  int rc = EXIT_USER;
+  if (!load_data(data_dir(o), &train, &test)) goto done;
+  if (o->metrics && !(metrics = fopen(o->metrics, "w"))) {
+    diag_error_plain(o->metrics, "cannot write metrics: %s", strerror(errno));
+    goto done;
+  }
+  dlrt_set_threads(o->threads);
+  model_build_training(m);
+  if (!(t = trainer_new(m))) goto done;
+  if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;
+  const TrainSettings *ts = &m->train;
+  fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms; %d epochs of %d images, batch %d, lr %g\n",
+          m->file->name, (long long)model_param_count(m), 1e3 * (m->seconds_front + m->seconds_lower + m->seconds_jit), ts->epochs,
+          train.count, ts->batch, ts->lr);
+  Progress p = {.epochs = ts->epochs, .tty = isatty(2)};
+  for (int e = 1; e <= ts->epochs; e++) {
+    p.epoch = e;
+    p.start = now_seconds();
+    p.last_quarter = 0;
+    double loss = trainer_epoch(t, &train, 0, ts->lr, show_progress, &p);
+    double seconds = now_seconds() - p.start;
+    double t_eval = now_seconds();
+    double err = trainer_error(t, &test, 0);
+    t_eval = now_seconds() - t_eval;
+    if (!isfinite(loss)) {
+      diag_error_plain(m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
+      goto done;
+    }
+    printf("epoch %d/%d  train_loss %.4f  test_error %.2f%%  %.2f s  %.0f img/s\n", e, ts->epochs, loss,
+           100 * err, seconds, train.count / seconds);
+    fflush(stdout);
+    if (metrics) {
+      fprintf(metrics,
+              "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
+              "\"eval_seconds\":%.4g}\n",
+              e, loss, err, seconds, train.count / seconds, t_eval);
+      fflush(metrics);
+    }
+  }
+  rc = EXIT_OK;
+done:
+  if (metrics && fclose(metrics) != 0 && rc == EXIT_OK) {
+    diag_error_plain(o->metrics, "cannot write metrics");
+    rc = EXIT_USER;
+  }
+  trainer_free(t);
+  dlrt_dataset_free(&train);
+  dlrt_dataset_free(&test);
+  model_free(m);
+  return rc;
+}

@@ -1,0 +1,113 @@
+/* driver.c — the pipeline, read top to bottom (as QBE's main.c):
+ *
+ *   .net --parse--> AST --sema--> forward graph --grad--> + backward --update--> + SGD step
+ *        --schedule/memplan--> per-function order and arena offsets --lower--> LLVM IR
+ *        --O3 for the host CPU--> ORC LLJIT --> dlc_forward, dlc_train_step
+ */
+#include "driver.h"
+#include <stdlib.h>
+#include <time.h>
+
+const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
+
+double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void apply_overrides(TrainSettings *t, const Overrides *ov) {
+  if (!ov) return;
+  if (ov->epochs > 0) t->epochs = ov->epochs;
+  if (ov->batch > 0) t->batch = ov->batch;
+  if (ov->lr > 0) t->lr = ov->lr;
+  if (ov->seed >= 0) t->seed = (unsigned long long)ov->seed;
+}
+
+Model *model_load(const char *path, const Overrides *ov) {
+  double t0 = now_seconds();
+  SrcFile *f = srcfile_read(path);
+  if (!f) return NULL;
+  Model *m = calloc(1, sizeof *m);
+  if (!m) dlc_fatal("out of memory");
+  m->file = f;
+  arena_init(&m->ast_arena);
+  arena_init(&m->plan_arena);
+  m->g = graph_new();
+  m->prog = parse_program(f, &m->ast_arena);
+  if (!m->prog || !sema_build(m->prog, m->g, &m->sema)) {
+    model_free(m);
+    return NULL;
+  }
+  m->train = m->sema.train;
+  apply_overrides(&m->train, ov);
+  m->n_forward = m->g->len;
+  m->seconds_front = now_seconds() - t0;
+  return m;
+}
+
+void model_build_training(Model *m) {
+  Graph *g = m->g;
+  Node *loss = m->sema.loss, *out = m->sema.out;
+  m->grads = grad_build(g, loss);
+  m->lr = g_hyper(g, "lr", loss->loc);
+  grad_add_update(g, m->grads, m->n_forward, &m->train.opt, m->lr);
+  m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
+  Node *out_result = m->out_result = g_output(g, out, out->loc);
+
+  /* Forward: just the output. Train step: the loss sum and every ASSIGN. */
+  Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, g->len);
+  int n = 0;
+  roots[n++] = m->loss_sum;
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_ASSIGN) roots[n++] = g->nodes[i];
+  LowerFn *fwd = &m->fns[FN_FORWARD], *step = &m->fns[FN_TRAIN];
+  fwd->name = model_fn_names[FN_FORWARD];
+  fwd->sched = schedule_build(g, &out_result, 1, &m->plan_arena);
+  step->name = model_fn_names[FN_TRAIN];
+  step->sched = schedule_build(g, roots, n, &m->plan_arena);
+  for (int k = 0; k < FN_COUNT; k++) {
+    m->fns[k].plan = memplan_build(g, &m->fns[k].sched, m->train.batch, &m->plan_arena);
+    if (m->fns[k].plan.total_floats > m->arena_floats) m->arena_floats = m->fns[k].plan.total_floats;
+  }
+}
+
+DlcModule *model_lower(Model *m, bool optimize) {
+  double t0 = now_seconds();
+  DlcModule *mod = lower_module(m->g, m->fns, FN_COUNT);
+  if (optimize) lower_optimize(mod);
+  m->seconds_lower = now_seconds() - t0;
+  return mod;
+}
+
+DlcJit *model_compile(Model *m) {
+  DlcModule *mod = model_lower(m, true);
+  double t0 = now_seconds();
+  char err[512];
+  DlcJit *jit = jit_compile(mod, err, sizeof err);
+  if (!jit) {
+    diag_error_plain("dlc", "%s", err);
+    return NULL;
+  }
+  /* Look the functions up now, so that machine code generation is timed here. */
+  for (int k = 0; k < FN_COUNT; k++)
+    if (!jit_lookup(jit, model_fn_names[k])) dlc_fatal("generated function %s is missing", model_fn_names[k]);
+  m->seconds_jit = now_seconds() - t0;
+  return jit;
+}
+
+void model_free(Model *m) {
+  if (!m) return;
+  graph_free(m->g);
+  arena_free(&m->ast_arena);
+  arena_free(&m->plan_arena);
+  srcfile_free(m->file);
+  free(m);
+}
+
+int64_t model_param_count(const Model *m) {
+  int64_t n = 0;
+  for (int i = 0; i < m->g->len; i++)
+    if (m->g->nodes[i]->op == OP_PARAM) n += shape_numel(m->g->nodes[i]->shape);
+  return n;
+}

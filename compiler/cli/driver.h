@@ -1,0 +1,50 @@
+/* driver.h — the pipeline, in order: read, parse, analyse, differentiate, schedule and plan,
+ * lower, JIT. Each subcommand runs as much of it as it needs. */
+#ifndef DLC_DRIVER_H
+#define DLC_DRIVER_H
+#include "ast.h"
+#include "lower.h"
+#include "sema.h"
+
+/* Command-line overrides of the train block (negative / NULL: keep the file's value). */
+typedef struct Overrides {
+  int epochs, batch;
+  double lr;
+  long long seed;
+} Overrides;
+
+enum { FN_FORWARD, FN_TRAIN, FN_COUNT };
+extern const char *const model_fn_names[FN_COUNT];
+
+typedef struct Model {
+  SrcFile *file;
+  Arena ast_arena;
+  Program *prog;
+  Graph *g;
+  SemaResult sema;
+  TrainSettings train;   /* the file's settings with the overrides applied */
+  int n_forward;         /* nodes before autodiff */
+  Node **grads;          /* by forward node id: d objective / d param */
+  Node *lr;              /* the HYPER node of the learning rate */
+  Node *loss_sum;        /* OUTPUT: sum over the batch of the per-example loss (train step) */
+  Node *out_result;      /* OUTPUT: the network output (forward) */
+  Arena plan_arena;
+  LowerFn fns[FN_COUNT]; /* dlc_forward, dlc_train_step */
+  int64_t arena_floats;  /* the arena the functions need */
+  double seconds_front, seconds_lower, seconds_jit;
+} Model;
+
+/* Parse and analyse; NULL after reporting errors. */
+Model *model_load(const char *path, const Overrides *ov);
+/* Autodiff, update, schedules and memory plans. */
+void model_build_training(Model *m);
+/* Builds the LLVM module (optionally optimised for the host). */
+DlcModule *model_lower(Model *m, bool optimize);
+/* Lowers, optimises and JIT-compiles; NULL after reporting a failure. */
+DlcJit *model_compile(Model *m);
+void model_free(Model *m);
+/* Trainable values in the model. */
+int64_t model_param_count(const Model *m);
+
+double now_seconds(void);
+#endif

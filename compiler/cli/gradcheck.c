@@ -1,0 +1,148 @@
+/* gradcheck.c — symbolic vs numeric vs compiled gradients; see gradcheck.h. */
+#include "gradcheck.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dlrt.h"
+#include "grad.h"
+#include "interp.h"
+#include "lower.h"
+
+enum { MAX_CHECKED_PER_PARAM = 24 };
+static const double FD_STEP = 1e-5, FD_RTOL = 1e-6, FD_ATOL = 1e-9;
+static const double JIT_RTOL = 2e-3; /* float against double, relative to the gradient's scale */
+
+/* objective = mean over the batch of the per-example loss, by the reference evaluator. */
+static double objective(Interp *it, const Schedule *fwd, const Node *loss) {
+  interp_run(it, fwd, NULL);
+  double s = 0;
+  for (int i = 0; i < it->n; i++) s += it->val[loss->id][i];
+  return s / it->n;
+}
+
+/* The elements of a parameter to perturb: all of a small one, an even spread of a large one. */
+static int64_t pick(int64_t numel, int k, int count) {
+  return count >= numel ? k : (int64_t)((double)k * (double)numel / count);
+}
+
+static double err_ratio(double a, double b, double rtol, double atol, double scale) {
+  double tol = atol + rtol * fmax(scale, fmax(fabs(a), fabs(b)));
+  if (isnan(a) || isnan(b)) return INFINITY;
+  return fabs(a - b) / tol;
+}
+
+/* Runs the gradients through generated code: a function whose results are the gradients. */
+static double *jit_gradients(Graph *g, Node **grad_nodes, int n_params, int n, const double *const *feeds,
+                             double **leaf, bool *failed) {
+  Arena a;
+  arena_init(&a);
+  int first_result = g->n_results;
+  Node **roots = ARENA_ARRAY(&a, Node *, n_params);
+  for (int i = 0; i < n_params; i++) roots[i] = g_output(g, grad_nodes[i], grad_nodes[i]->loc);
+  LowerFn fn = {"dlc_gradients", schedule_build(g, roots, n_params, &a), {0}};
+  fn.plan = memplan_build(g, &fn.sched, n, &a);
+  DlcModule *mod = lower_module(g, &fn, 1);
+  lower_optimize(mod);
+  char err[256];
+  DlcJit *jit = jit_compile(mod, err, sizeof err);
+  if (!jit) dlc_fatal("%s", err);
+  DlrtModelFn f = (DlrtModelFn)jit_lookup(jit, "dlc_gradients");
+
+  float *arena = aligned_alloc(64, (size_t)(fn.plan.total_floats + 16) * sizeof(float));
+  const float **ffeeds = calloc((size_t)g->n_feeds, sizeof *ffeeds);
+  float **results = calloc((size_t)g->n_results, sizeof *results);
+  int64_t total = 0;
+  for (int i = 0; i < n_params; i++) total += shape_numel(grad_nodes[i]->shape);
+  double *out = malloc(sizeof(double) * (size_t)total);
+  float *fout = malloc(sizeof(float) * (size_t)total);
+  if (!arena || !ffeeds || !results || !out || !fout) dlc_fatal("out of memory");
+  for (int i = 0; i < g->len; i++) {
+    Node *x = g->nodes[i];
+    if (x->op == OP_PARAM || x->op == OP_STATE)
+      for (int64_t k = 0; k < shape_numel(x->shape); k++) arena[fn.plan.offset[i] + k] = x->op == OP_PARAM ? (float)leaf[i][k] : 0;
+    if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_HYPER) {
+      int64_t size = interp_size(x, n);
+      float *copy = malloc(sizeof(float) * (size_t)size);
+      for (int64_t k = 0; k < size; k++) copy[k] = (float)feeds[x->attr.slot][k];
+      ffeeds[x->attr.slot] = copy;
+    }
+  }
+  int64_t at = 0;
+  for (int i = 0; i < n_params; i++) {
+    results[first_result + i] = fout + at;
+    at += shape_numel(grad_nodes[i]->shape);
+  }
+  f(arena, ffeeds, results, n);
+  for (int64_t k = 0; k < total; k++) out[k] = fout[k];
+  for (int i = 0; i < g->n_feeds; i++) free((void *)ffeeds[i]);
+  free(ffeeds);
+  free(results);
+  free(fout);
+  free(arena);
+  jit_free(jit);
+  arena_free(&a);
+  *failed = false;
+  return out;
+}
+
+GradcheckResult gradcheck_graph(Graph *g, Node *loss, int n, const double *const *feeds, double **leaf,
+                                FILE *report) {
+  GradcheckResult r = {0};
+  Arena a;
+  arena_init(&a);
+  int n_forward = g->len;
+  Node **grads = grad_build(g, loss);
+  Node **params = ARENA_ARRAY(&a, Node *, n_forward), **gnodes = ARENA_ARRAY(&a, Node *, n_forward);
+  for (int i = 0; i < n_forward; i++)
+    if (g->nodes[i]->op == OP_PARAM && grads[i]) {
+      params[r.params] = g->nodes[i];
+      gnodes[r.params++] = grads[i];
+    }
+  Interp it = {g, n, NULL, 0, leaf, feeds};
+  Schedule fwd = schedule_build(g, &loss, 1, &a);
+  Schedule bwd = schedule_build(g, gnodes, r.params, &a);
+  interp_run(&it, &bwd, NULL);
+  double **sym = ARENA_ARRAY(&a, double *, r.params + 1);
+  for (int p = 0; p < r.params; p++) {
+    int64_t numel = shape_numel(params[p]->shape);
+    sym[p] = ARENA_ARRAY(&a, double, numel);
+    memcpy(sym[p], it.val[gnodes[p]->id], sizeof(double) * (size_t)numel);
+  }
+  bool jit_failed = false;
+  double *jit = r.params ? jit_gradients(g, gnodes, r.params, n, feeds, leaf, &jit_failed) : NULL;
+  if (report)
+    fprintf(report, "  %-20s %8s %14s %14s\n", "parameter", "checked", "fd err/tol", "jit err/tol");
+  int64_t jat = 0;
+  for (int p = 0; p < r.params; p++) {
+    Node *x = params[p];
+    int64_t numel = shape_numel(x->shape);
+    double scale = 0, worst_fd = 0, worst_jit = 0;
+    for (int64_t k = 0; k < numel; k++) scale = fmax(scale, fabs(sym[p][k]));
+    int count = numel < MAX_CHECKED_PER_PARAM ? (int)numel : MAX_CHECKED_PER_PARAM;
+    for (int c = 0; c < count; c++) {
+      int64_t k = pick(numel, c, count);
+      double keep = leaf[x->id][k], h = FD_STEP * fmax(1, fabs(keep));
+      leaf[x->id][k] = keep + h;
+      double up = objective(&it, &fwd, loss);
+      leaf[x->id][k] = keep - h;
+      double down = objective(&it, &fwd, loss);
+      leaf[x->id][k] = keep;
+      double fd = (up - down) / (2 * h);
+      worst_fd = fmax(worst_fd, err_ratio(sym[p][k], fd, FD_RTOL, FD_ATOL, 0));
+    }
+    for (int64_t k = 0; k < numel; k++)
+      worst_jit = fmax(worst_jit, err_ratio(jit[jat + k], sym[p][k], JIT_RTOL, 1e-7, scale));
+    jat += numel;
+    r.checked += count;
+    r.worst_fd = fmax(r.worst_fd, worst_fd);
+    r.worst_jit = fmax(r.worst_jit, worst_jit);
+    if (report)
+      fprintf(report, "  %-20s %8d %14.3g %14.3g  %s\n", x->name ? x->name : "?", count, worst_fd, worst_jit,
+              worst_fd <= 1 && worst_jit <= 1 ? "ok" : "MISMATCH");
+  }
+  r.ok = r.worst_fd <= 1 && r.worst_jit <= 1 && !jit_failed;
+  free(jit);
+  interp_clear(&it);
+  arena_free(&a);
+  return r;
+}

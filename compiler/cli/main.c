@@ -1,0 +1,184 @@
+/* main.c — `dlc COMMAND ...`: subcommand dispatch, help texts and exit statuses
+ * (0 success, 1 bad input, 2 internal error). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+typedef struct Command {
+  const char *name;
+  int (*run)(const Options *);
+  const char *flags; /* accepted options */
+  const char *usage;
+} Command;
+
+static const Command commands[] = {
+    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics",
+     "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
+     "                          [--data DIR] [--metrics OUT.jsonl]\n"
+     "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
+     "stdout and progress on stderr.\n"
+     "  --epochs N         passes over the training set (default: the train block's)\n"
+     "  --batch N          examples per step\n"
+     "  --lr X             learning rate\n"
+     "  --seed N           seed of initialisation and shuffling\n"
+     "  --threads N        OpenBLAS threads (default 1)\n"
+     "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
+     "  --metrics FILE     write one JSON object per epoch to FILE\n"},
+    {"check", cmd_check, "",
+     "usage: dlc check FILE.net\n"
+     "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
+    {"graph", cmd_graph, "--dot --batch",
+     "usage: dlc graph FILE.net [--dot]\n"
+     "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
+     "source lines) as text, or as Graphviz DOT with --dot.\n"},
+    {"ir", cmd_ir, "--stage --batch",
+     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm]\n"
+     "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
+     "the default), after O3 for this CPU (opt), or its assembly (asm).\n"},
+    {"gradcheck", cmd_gradcheck, "--seed --batch",
+     "usage: dlc gradcheck FILE.net [--seed N]\n"
+     "Checks the symbolic gradient of every parameter against central finite differences\n"
+     "(double precision reference evaluator), and the JIT-compiled gradients against both.\n"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof *commands };
+
+static void usage(FILE *o) {
+  fputs("usage: dlc COMMAND FILE.net [OPTIONS]\n"
+        "dlc compiles a neural network described in a .net file to native code and trains it.\n\n"
+        "commands:\n"
+        "  train      train on the file's data set\n"
+        "  check      parse and shape-check; parameters, FLOPs, memory\n"
+        "  graph      print the forward and backward graph\n"
+        "  ir         print the generated LLVM IR or assembly\n"
+        "  gradcheck  symbolic gradients against finite differences\n\n"
+        "dlc COMMAND --help describes a command; dlc --version prints the version.\n", o);
+}
+
+static bool flag_allowed(const char *allowed, const char *flag) {
+  size_t n = strlen(flag);
+  for (const char *p = strstr(allowed, flag); p; p = strstr(p + 1, flag))
+    if ((p == allowed || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ')) return true;
+  return false;
+}
+
+static bool parse_int(const char *flag, const char *v, long long lo, long long hi, long long *out) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (errno || end == v || *end || x < lo || x > hi) {
+    diag_error_plain("dlc", "%s expects a whole number from %lld to %lld, got '%s'", flag, lo, hi, v);
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+bool parse_options(const char *cmd, int argc, char **argv, int first, const char *allowed, Options *o) {
+  for (int i = first; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      o->help = true;
+      continue;
+    }
+    if (a[0] != '-' || a[1] == 0) {
+      if (o->file) {
+        diag_error_plain("dlc", "'%s' takes one FILE.net, got '%s' and '%s'", cmd, o->file, a);
+        return false;
+      }
+      o->file = a;
+      continue;
+    }
+    char flag[64];
+    const char *value = NULL, *eq = strchr(a, '=');
+    snprintf(flag, sizeof flag, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+    if (!flag_allowed(allowed, flag)) {
+      diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, cmd, cmd);
+      return false;
+    }
+    if (strcmp(flag, "--dot") == 0) {
+      o->dot = true;
+      continue;
+    }
+    if (eq) value = eq + 1;
+    else if (i + 1 < argc) value = argv[++i];
+    else {
+      diag_error_plain("dlc", "option '%s' needs a value", flag);
+      return false;
+    }
+    long long v;
+    if (strcmp(flag, "--epochs") == 0) {
+      if (!parse_int(flag, value, 1, 100000, &v)) return false;
+      o->ov.epochs = (int)v;
+    } else if (strcmp(flag, "--batch") == 0) {
+      if (!parse_int(flag, value, 1, 65536, &v)) return false;
+      o->ov.batch = (int)v;
+    } else if (strcmp(flag, "--seed") == 0) {
+      if (!parse_int(flag, value, 0, 2147483647, &v)) return false;
+      o->ov.seed = v;
+    } else if (strcmp(flag, "--threads") == 0) {
+      if (!parse_int(flag, value, 1, 256, &v)) return false;
+      o->threads = (int)v;
+    } else if (strcmp(flag, "--lr") == 0) {
+      char *end;
+      double x = strtod(value, &end);
+      if (end == value || *end || !(x > 0) || x > 1e6) {
+        diag_error_plain("dlc", "--lr expects a positive number, got '%s'", value);
+        return false;
+      }
+      o->ov.lr = x;
+    } else if (strcmp(flag, "--data") == 0) {
+      o->data_dir = value;
+    } else if (strcmp(flag, "--metrics") == 0) {
+      o->metrics = value;
+    } else if (strcmp(flag, "--stage") == 0) {
+      if (strcmp(value, "graph") && strcmp(value, "llvm") && strcmp(value, "opt") && strcmp(value, "asm")) {
+        diag_error_plain("dlc", "--stage expects graph, llvm, opt or asm, got '%s'", value);
+        return false;
+      }
+      o->stage = value;
+    }
+  }
+  return true;
+}
+
+const char *data_dir(const Options *o) {
+  if (o->data_dir) return o->data_dir;
+  const char *env = getenv("DLC_DATA");
+  return env && *env ? env : "data";
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USER;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("dlc %s\n", DLC_VERSION);
+    return EXIT_OK;
+  }
+  for (int k = 0; k < N_COMMANDS; k++) {
+    const Command *c = &commands[k];
+    if (strcmp(argv[1], c->name) != 0) continue;
+    Options o = {.ov = {-1, -1, -1, -1}, .threads = 1};
+    if (!parse_options(c->name, argc, argv, 2, c->flags, &o)) return EXIT_USER;
+    if (o.help) {
+      fputs(c->usage, stdout);
+      return EXIT_OK;
+    }
+    if (!o.file) {
+      diag_error_plain("dlc", "'%s' needs a FILE.net", c->name);
+      fputs(c->usage, stderr);
+      return EXIT_USER;
+    }
+    return c->run(&o);
+  }
+  diag_error_plain("dlc", "unknown command '%s'", argv[1]);
+  usage(stderr);
+  return EXIT_USER;
+}

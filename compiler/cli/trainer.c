@@ -1,0 +1,127 @@
+/* trainer.c — the loops around the JIT'd functions. Nothing here knows the model's layers:
+ * it fills feeds, calls dlc_train_step / dlc_forward per batch, and reads results. */
+#include "trainer.h"
+#include <stdlib.h>
+#include <string.h>
+
+static void *aligned_floats(int64_t n) {
+  size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+  void *p = aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) dlc_fatal("out of memory (%zu bytes)", bytes);
+  memset(p, 0, bytes);
+  return p;
+}
+
+/* Parameters in declaration order, each from the one seeded stream: the same seed gives
+ * the same network. Optimiser state starts at zero. */
+static void init_params(Trainer *t) {
+  const Graph *g = t->m->g;
+  const int64_t *off = t->m->fns[FN_TRAIN].plan.offset;
+  for (int i = 0; i < g->len; i++) {
+    const Node *p = g->nodes[i];
+    if (p->op != OP_PARAM && p->op != OP_STATE) continue;
+    int64_t numel = shape_numel(p->shape);
+    int64_t fan_out = p->shape.rank >= 2 ? p->shape.dim[0] : 1;
+    int64_t fan_in = p->shape.rank >= 2 ? numel / fan_out : numel;
+    dlrt_init_fill(&p->init, t->arena + off[i], numel, fan_in, fan_out, &t->rng);
+  }
+}
+
+Trainer *trainer_new(Model *m) {
+  DlcJit *jit = model_compile(m);
+  if (!jit) return NULL;
+  Trainer *t = calloc(1, sizeof *t);
+  if (!t) dlc_fatal("out of memory");
+  t->m = m;
+  t->jit = jit;
+  t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
+  t->step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
+  t->in_features = (int)shape_numel(m->sema.input->shape);
+  t->classes = (int)shape_numel(m->sema.target->shape);
+  int batch = m->train.batch;
+  t->arena = aligned_floats(m->arena_floats);
+  t->x = aligned_floats((int64_t)batch * t->in_features);
+  t->y = aligned_floats((int64_t)batch * t->classes);
+  t->out = aligned_floats((int64_t)batch * t->classes);
+  dlrt_rng_seed(&t->rng, m->train.seed);
+  init_params(t);
+  return t;
+}
+
+void trainer_free(Trainer *t) {
+  if (!t) return;
+  jit_free(t->jit);
+  free(t->arena);
+  free(t->x);
+  free(t->y);
+  free(t->out);
+  free(t->perm);
+  free(t);
+}
+
+bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what) {
+  const Node *in = t->m->sema.input;
+  if ((int64_t)d->rows * d->cols != t->in_features) {
+    diag_error(in->loc, "the %s images are %dx%d (%d values), but '%s' has %d", what, d->rows, d->cols,
+               d->rows * d->cols, in->name, t->in_features);
+    return false;
+  }
+  return true;
+}
+
+double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, double lr, ProgressFn progress, void *ctx) {
+  int total = limit > 0 && limit < d->count ? limit : d->count;
+  if (t->perm_len != total) {
+    free(t->perm);
+    t->perm = malloc(sizeof(int) * (size_t)total);
+    if (!t->perm) dlc_fatal("out of memory");
+    t->perm_len = total;
+  }
+  for (int i = 0; i < total; i++) t->perm[i] = i;
+  dlrt_rng_shuffle(&t->rng, t->perm, total);
+
+  const Graph *g = t->m->g;
+  const float **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
+  float lr_value = (float)lr, loss_sum = 0;
+  feeds[t->m->sema.input->attr.slot] = t->x;
+  feeds[t->m->sema.target->attr.slot] = t->y;
+  feeds[t->m->lr->attr.slot] = &lr_value;
+  float **results = calloc((size_t)g->n_results, sizeof *results);
+  results[t->m->loss_sum->attr.slot] = &loss_sum;
+  double total_loss = 0;
+  int batch = t->m->train.batch;
+  for (int done = 0; done < total;) {
+    int n = total - done < batch ? total - done : batch;
+    dlrt_fill_batch(d, t->perm + done, n, t->classes, t->x, t->y);
+    t->step(t->arena, feeds, results, n);
+    total_loss += loss_sum;
+    done += n;
+    if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
+  }
+  free(feeds);
+  free(results);
+  return total_loss / total;
+}
+
+double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
+  int total = limit > 0 && limit < d->count ? limit : d->count;
+  int batch = t->m->train.batch, wrong = 0;
+  int *idx = malloc(sizeof(int) * (size_t)batch);
+  if (!idx) dlc_fatal("out of memory");
+  const float **feeds = calloc((size_t)t->m->g->n_feeds, sizeof *feeds);
+  feeds[t->m->sema.input->attr.slot] = t->x;
+  float **results = calloc((size_t)t->m->g->n_results, sizeof *results);
+  results[t->m->out_result->attr.slot] = t->out;
+  for (int done = 0; done < total; done += batch) {
+    int n = total - done < batch ? total - done : batch;
+    for (int i = 0; i < n; i++) idx[i] = done + i;
+    dlrt_fill_batch(d, idx, n, t->classes, t->x, NULL);
+    t->forward(t->arena, feeds, results, n);
+    for (int i = 0; i < n; i++)
+      wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
+  }
+  free(idx);
+  free(feeds);
+  free(results);
+  return (double)wrong / total;
+}

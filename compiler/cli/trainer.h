@@ -1,0 +1,38 @@
+/* trainer.h — a compiled model in memory: its arena, initialised parameters and the JIT'd
+ * functions, with the loops that feed them batches (training epochs, test error). */
+#ifndef DLC_TRAINER_H
+#define DLC_TRAINER_H
+#include "batch.h"
+#include "dlrt.h"
+#include "driver.h"
+#include "rng.h"
+
+typedef struct Trainer {
+  Model *m;
+  DlcJit *jit;
+  DlrtModelFn forward, step;
+  float *arena;        /* m->arena_floats, 64-byte aligned */
+  float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
+  int *perm;           /* training-set order of the current epoch */
+  int perm_len;
+  DlrtRng rng;
+  int in_features, classes;
+} Trainer;
+
+/* Compiles m (build_training must have run) and initialises its parameters from the seed.
+ * NULL after reporting a failure. */
+Trainer *trainer_new(Model *m);
+void trainer_free(Trainer *t);
+
+/* Called every few batches with the examples done so far. */
+typedef void (*ProgressFn)(void *ctx, int done, int total);
+
+/* One pass over the first `limit` examples of d (all if limit <= 0) in a fresh shuffled
+ * order, at learning rate lr. Returns the mean per-example loss. */
+double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, double lr, ProgressFn progress, void *ctx);
+/* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified. */
+double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
+/* Checks that d's examples fit the model's input and target; reports with the file's
+ * locations and returns false if not. */
+bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what);
+#endif

@@ -1,0 +1,15 @@
+/* lexstate.h — what the reentrant scanner carries between tokens. */
+#ifndef DLC_LEXSTATE_H
+#define DLC_LEXSTATE_H
+#include "arena.h"
+#include "diag.h"
+
+struct LexState {
+  const SrcFile *file;
+  Arena *arena;
+  int line, col;
+};
+
+/* Reports a character that starts no token. */
+void lex_bad_char(struct LexState *s, SrcLoc loc, unsigned char c);
+#endif

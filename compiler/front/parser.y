@@ -1,0 +1,233 @@
+/* parser.y — the .net grammar (a pure LALR(1) parser with locations). It builds the AST and
+ * nothing else: names, shapes and settings are checked by sema.c.
+ *
+ *   program  = stmt*
+ *   stmt     = "input" NAME ":" dims
+ *            | "target" NAME ":" (dims | "onehot" "(" INT ")")
+ *            | "param" NAME ":" dims ("=" expr)?
+ *            | "def" NAME "(" (NAME ("," NAME)*)? ")" "=" expr
+ *            | NAME "=" expr
+ *            | "train" "{" (NAME "=" expr | ";")* "}"
+ *   dims     = "[" INT ("," INT)* "]"
+ *   expr     = expr ("+" | "-") expr | expr ("*" | "/" | "@") expr
+ *            | "-" expr | expr "^" expr | primary          (^ binds tightest, to the right)
+ *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")"
+ *   arg      = (NAME ":")? expr
+ */
+%define api.pure full
+%define api.prefix {dlc_yy}
+%define api.location.type {SrcLoc}
+%define parse.error custom
+%locations
+%param {void *scanner}
+%parse-param {struct ParseState *ps}
+
+%code requires {
+#include "ast.h"
+struct ParseState;
+typedef struct { double value; int integral; } NumTok;
+}
+
+%code provides {
+int dlc_yylex(DLC_YYSTYPE *lval, SrcLoc *lloc, void *scanner);
+}
+
+%code {
+#include <stdio.h>
+#include <string.h>
+#include "lexstate.h"
+#include "lexer.h"
+
+struct ParseState {
+  Arena *arena;
+  Stmt *first, *last;
+};
+
+#define YYLLOC_DEFAULT(Cur, Rhs, N) ((Cur) = (N) ? YYRHSLOC(Rhs, 1) : YYRHSLOC(Rhs, 0))
+#define A (ps->arena)
+
+static void add_stmt(struct ParseState *ps, Stmt *s) {
+  if (ps->last) ps->last->next = s; else ps->first = s;
+  ps->last = s;
+}
+
+static void dlc_yyerror(SrcLoc *loc, void *scanner, struct ParseState *ps, const char *msg) {
+  (void)scanner; (void)ps;
+  diag_error(*loc, "%s", msg);
+}
+
+/* Appends `item` to the list whose head is *head (lists are short; source order matters). */
+#define APPEND(T, head, item) do { T **p_ = &(head); while (*p_) p_ = &(*p_)->next; *p_ = (item); } while (0)
+
+static int dim_value(SrcLoc loc, NumTok t) {
+  if (!t.integral || t.value < 1 || t.value > 1e7) {
+    diag_error(loc, "a dimension must be a whole number from 1 to 10000000, got %g", t.value);
+    return 1;
+  }
+  return (int)t.value;
+}
+}
+
+%union {
+  NumTok num;
+  const char *str;
+  Expr *expr;
+  Arg *arg;
+  Ident *ident;
+  Dims dims;
+  Setting *setting;
+}
+
+%token INPUT "'input'" TARGET "'target'" PARAM "'param'" DEF "'def'" TRAIN "'train'"
+%token <num> NUMBER "number"
+%token <str> IDENT "name"
+%token LEX_ERROR "invalid character"
+
+%type <expr> expr primary
+%type <arg> args arg
+%type <ident> idents
+%type <dims> dims dimlist
+%type <setting> settings
+
+%left '+' '-'
+%left '*' '/' '@'
+%precedence UMINUS
+%right '^'
+
+%%
+
+program
+  : %empty
+  | program stmt
+  ;
+
+stmt
+  : INPUT IDENT ':' dims {
+      Stmt *s = ast_stmt(A, S_INPUT, @1); s->name = $2; s->name_loc = @2; s->dims = $4; add_stmt(ps, s); }
+  | TARGET IDENT ':' dims {
+      Stmt *s = ast_stmt(A, S_TARGET, @1); s->name = $2; s->name_loc = @2; s->dims = $4; add_stmt(ps, s); }
+  | TARGET IDENT ':' IDENT '(' NUMBER ')' {
+      Stmt *s = ast_stmt(A, S_TARGET, @1); s->name = $2; s->name_loc = @2;
+      if (strcmp($4, "onehot") != 0) diag_error(@4, "expected a shape [..] or onehot(N), got '%s'", $4);
+      s->onehot = dim_value(@6, $6); s->onehot_loc = @4;
+      s->dims.n = 1; s->dims.d[0] = s->onehot; s->dims.loc = @4;
+      add_stmt(ps, s); }
+  | PARAM IDENT ':' dims {
+      Stmt *s = ast_stmt(A, S_PARAM, @1); s->name = $2; s->name_loc = @2; s->dims = $4; add_stmt(ps, s); }
+  | PARAM IDENT ':' dims '=' expr {
+      Stmt *s = ast_stmt(A, S_PARAM, @1); s->name = $2; s->name_loc = @2; s->dims = $4; s->init = $6;
+      add_stmt(ps, s); }
+  | DEF IDENT '(' ')' '=' expr {
+      Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->body = $6; add_stmt(ps, s); }
+  | DEF IDENT '(' idents ')' '=' expr {
+      Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->params = $4; s->body = $7;
+      add_stmt(ps, s); }
+  | IDENT '=' expr {
+      Stmt *s = ast_stmt(A, S_LET, @1); s->name = $1; s->name_loc = @1; s->body = $3; add_stmt(ps, s); }
+  | TRAIN '{' settings '}' {
+      Stmt *s = ast_stmt(A, S_TRAIN, @1); s->settings = $3; add_stmt(ps, s); }
+  ;
+
+dims
+  : '[' dimlist ']' { $$ = $2; $$.loc = @1; }
+  ;
+
+dimlist
+  : NUMBER { $$.n = 1; $$.d[0] = dim_value(@1, $1); }
+  | dimlist ',' NUMBER {
+      $$ = $1;
+      if ($$.n == 4) { diag_error(@3, "at most 4 dimensions are supported"); }
+      else $$.d[$$.n++] = dim_value(@3, $3); }
+  ;
+
+idents
+  : IDENT { $$ = ARENA_NEW(A, Ident); $$->name = $1; $$->loc = @1; }
+  | idents ',' IDENT {
+      Ident *i = ARENA_NEW(A, Ident); i->name = $3; i->loc = @3; $$ = $1; APPEND(Ident, $$, i); }
+  ;
+
+settings
+  : %empty { $$ = NULL; }
+  | settings ';' { $$ = $1; }
+  | settings IDENT '=' expr {
+      Setting *t = ARENA_NEW(A, Setting); t->key = $2; t->loc = @2; t->value = $4;
+      $$ = $1; APPEND(Setting, $$, t); }
+  ;
+
+expr
+  : expr '+' expr { $$ = ast_binary(A, @2, '+', $1, $3); }
+  | expr '-' expr { $$ = ast_binary(A, @2, '-', $1, $3); }
+  | expr '*' expr { $$ = ast_binary(A, @2, '*', $1, $3); }
+  | expr '/' expr { $$ = ast_binary(A, @2, '/', $1, $3); }
+  | expr '@' expr { $$ = ast_binary(A, @2, '@', $1, $3); }
+  | expr '^' expr { $$ = ast_binary(A, @2, '^', $1, $3); }
+  | '-' expr %prec UMINUS { $$ = ast_neg(A, @1, $2); }
+  | primary
+  ;
+
+primary
+  : NUMBER { $$ = ast_num(A, @1, $1.value); }
+  | IDENT { $$ = ast_name(A, @1, $1); }
+  | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
+  | IDENT '(' args ')' { $$ = ast_call(A, @1, $1, $3); }
+  | '(' expr ')' { $$ = $2; }
+  ;
+
+args
+  : arg
+  | args ',' arg { $$ = $1; APPEND(Arg, $$, $3); }
+  ;
+
+arg
+  : expr { $$ = ARENA_NEW(A, Arg); $$->loc = $1->loc; $$->value = $1; }
+  | IDENT ':' expr { $$ = ARENA_NEW(A, Arg); $$->label = $1; $$->loc = @1; $$->value = $3; }
+  ;
+
+%%
+
+/* "unexpected ')', expected a number, a name, '(' or '-'" — the expected set comes straight
+ * from the parser tables, so it is always exactly what the grammar would accept there. */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct ParseState *ps) {
+  (void)scanner;
+  yysymbol_kind_t got = yypcontext_token(ctx);
+  (void)ps;
+  if (got == YYSYMBOL_LEX_ERROR) return 0; /* the scanner has reported it */
+  enum { MAX_EXPECTED = 8 };
+  yysymbol_kind_t expected[MAX_EXPECTED];
+  int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
+  char msg[512];
+  int k = snprintf(msg, sizeof msg, "unexpected %s", yysymbol_name(got));
+  if (n > 0) {
+    k += snprintf(msg + k, sizeof msg - (size_t)k, ", expected ");
+    for (int i = 0; i < n && k < (int)sizeof msg; i++)
+      k += snprintf(msg + k, sizeof msg - (size_t)k, "%s%s",
+                    i == 0 ? "" : i == n - 1 ? " or " : ", ", yysymbol_name(expected[i]));
+  }
+  diag_error(*yypcontext_location(ctx), "%s", msg);
+  return 0;
+}
+
+void lex_bad_char(struct LexState *s, SrcLoc loc, unsigned char c) {
+  (void)s;
+  if (c >= 0x20 && c < 0x7f)
+    diag_error(loc, "unexpected character '%c'", c);
+  else
+    diag_error(loc, "unexpected byte 0x%02x (only ASCII is allowed outside comments)", c);
+}
+
+Program *parse_program(const SrcFile *file, Arena *arena) {
+  struct LexState ls = {file, arena, 1, 1};
+  yyscan_t scanner;
+  if (dlc_yylex_init_extra(&ls, &scanner)) dlc_fatal("cannot create the scanner");
+  YY_BUFFER_STATE buf = dlc_yy_scan_bytes(file->text, file->len, scanner);
+  struct ParseState ps = {arena, NULL, NULL};
+  int errors_before = diag_error_count();
+  int rc = dlc_yyparse(scanner, &ps);
+  dlc_yy_delete_buffer(buf, scanner);
+  dlc_yylex_destroy(scanner);
+  if (rc != 0 || diag_error_count() != errors_before) return NULL;
+  Program *p = ARENA_NEW(arena, Program);
+  p->file = file;
+  p->stmts = ps.first;
+  return p;
+}

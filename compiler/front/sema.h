@@ -1,0 +1,37 @@
+/* sema.h — semantic analysis: resolves names, instantiates layers and user functions,
+ * infers every shape, checks the train block, and builds the forward graph. Every error is
+ * reported at its location; analysis continues past errors to find more. */
+#ifndef DLC_SEMA_H
+#define DLC_SEMA_H
+#include "ast.h"
+#include "grad.h"
+#include "graph.h"
+
+/* What the train block says (or its defaults). Locations point at each setting for later
+ * diagnostics (e.g. a data set whose shape does not match the input). */
+typedef struct TrainSettings {
+  const char *data;  /* "mnist" */
+  SrcLoc data_loc;
+  OptimizerSpec opt;
+  double lr;
+  int batch, epochs;
+  unsigned long long seed;
+} TrainSettings;
+
+typedef struct SemaResult {
+  Node *input, *target; /* the (single) input and target leaves */
+  Node *out;            /* the network output, the value named `out` */
+  Node *loss;           /* the per-example loss, the value named `loss` */
+  TrainSettings train;
+} SemaResult;
+
+/* Builds the forward graph of p into g. Returns false if any error was reported. */
+bool sema_build(const Program *p, Graph *g, SemaResult *res);
+
+/* The data sets dlc knows: the shape of one example and the number of classes. */
+typedef struct DatasetInfo {
+  const char *name;
+  int rows, cols, classes;
+} DatasetInfo;
+const DatasetInfo *dataset_find(const char *name);
+#endif

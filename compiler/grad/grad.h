@@ -1,0 +1,36 @@
+/* grad.h — symbolic reverse-mode differentiation and the optimiser update, as graph nodes. */
+#ifndef DLC_GRAD_H
+#define DLC_GRAD_H
+#include "graph.h"
+
+typedef struct GradCtx {
+  Graph *g;
+  Node **grad;  /* grad[id]: d(objective)/d(node id), summed over its uses; NULL if none yet */
+  bool *active; /* active[id]: the node lies on a path from a PARAM to the loss */
+  int n_forward;
+} GradCtx;
+
+/* Whether a rule should bother computing the gradient of input x. */
+static inline bool grad_wants(const GradCtx *c, const Node *x) { return c->active[x->id]; }
+
+/* Appends to g the nodes computing d(objective)/d(p) for every PARAM p that the loss
+ * depends on, where objective = (1/n) * sum over the batch of the per-example `loss`.
+ * Returns the gradient table, indexed by node id and covering every node that existed
+ * before the call (allocated in g's arena); entries are NULL except for those PARAMs. */
+Node **grad_build(Graph *g, Node *loss);
+
+/* Adds `contribution` to the gradient of `x` (used by the per-op rules). */
+void grad_accum(GradCtx *c, Node *x, Node *contribution);
+
+typedef struct OptimizerSpec {
+  enum { OPT_SGD } kind;
+  float momentum; /* 0: plain SGD */
+  bool nesterov;
+  float weight_decay;
+} OptimizerSpec;
+
+/* Appends the update of every PARAM that has a gradient: new optimiser state and new
+ * parameter values, written back with ASSIGN nodes. `lr` is a HYPER node (fed per step, so
+ * schedules need no recompilation). Returns the number of ASSIGN nodes added. */
+int grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, Node *lr);
+#endif

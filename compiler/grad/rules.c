@@ -1,0 +1,115 @@
+/* rules.c — one vector-Jacobian product per differentiable op, each built from ordinary
+ * graph constructors so the backward pass is a graph like the forward one.
+ * Notation: y = op(a[, b]); dy = d(objective)/dy; each rule adds da (and db).
+ * Broadcasting in the forward direction becomes sum_to in the backward one (unbroadcast). */
+#include "rules.h"
+
+#define G (c->g)
+#define L (y->loc)
+#define A (y->in[0])
+#define B (y->in[1])
+
+static Node *mul(GradCtx *c, Node *a, Node *b, SrcLoc loc) { return g_binary(c->g, OP_MUL, a, b, loc); }
+static Node *konst(GradCtx *c, float v, SrcLoc loc) { return g_const(c->g, v, loc); }
+/* Contribution to x of a gradient that has the (broadcast) shape of the result. */
+static void accum_unbroadcast(GradCtx *c, Node *x, Node *d, SrcLoc loc) {
+  if (grad_wants(c, x)) grad_accum(c, x, g_reduce_like(c->g, d, x->shape, loc));
+}
+
+/* da = -dy */
+static void grad_NEG(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_unary(G, OP_NEG, dy, L)); }
+/* da = dy * y, since (e^a)' = e^a */
+static void grad_EXP(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, mul(c, dy, y, L)); }
+/* da = dy / a */
+static void grad_LOG(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_binary(G, OP_DIV, dy, A, L)); }
+/* da = dy * y * (1 - y) */
+static void grad_SIGMOID(GradCtx *c, Node *y, Node *dy) {
+  Node *one_minus_y = g_binary(G, OP_SUB, konst(c, 1, L), y, L);
+  grad_accum(c, A, mul(c, dy, mul(c, y, one_minus_y, L), L));
+}
+/* da = dy * (1 - y^2) */
+static void grad_TANH(GradCtx *c, Node *y, Node *dy) {
+  Node *d = g_binary(G, OP_SUB, konst(c, 1, L), mul(c, y, y, L), L);
+  grad_accum(c, A, mul(c, dy, d, L));
+}
+/* da = dy * step(a) */
+static void grad_RELU(GradCtx *c, Node *y, Node *dy) {
+  grad_accum(c, A, mul(c, dy, g_unary(G, OP_STEP, A, L), L));
+}
+/* da = dy * c * a^(c-1) */
+static void grad_POWC(GradCtx *c, Node *y, Node *dy) {
+  float e = y->attr.c;
+  Node *d = e == 2 ? A : g_powc(G, A, e - 1, L);
+  grad_accum(c, A, mul(c, dy, mul(c, konst(c, e, L), d, L), L));
+}
+/* da = sum of dy over the broadcast axes */
+static void grad_BROADCAST(GradCtx *c, Node *y, Node *dy) { accum_unbroadcast(c, A, dy, L); }
+/* da = dy, db = dy (each summed back to its own shape) */
+static void grad_ADD(GradCtx *c, Node *y, Node *dy) {
+  accum_unbroadcast(c, A, dy, L);
+  accum_unbroadcast(c, B, dy, L);
+}
+/* da = dy, db = -dy */
+static void grad_SUB(GradCtx *c, Node *y, Node *dy) {
+  accum_unbroadcast(c, A, dy, L);
+  if (grad_wants(c, B)) accum_unbroadcast(c, B, g_unary(G, OP_NEG, dy, L), L);
+}
+/* da = dy * b, db = dy * a */
+static void grad_MUL(GradCtx *c, Node *y, Node *dy) {
+  if (grad_wants(c, A)) accum_unbroadcast(c, A, mul(c, dy, B, L), L);
+  if (grad_wants(c, B)) accum_unbroadcast(c, B, mul(c, dy, A, L), L);
+}
+/* da = dy / b, db = -dy * y / b */
+static void grad_DIV(GradCtx *c, Node *y, Node *dy) {
+  if (grad_wants(c, A)) accum_unbroadcast(c, A, g_binary(G, OP_DIV, dy, B, L), L);
+  if (grad_wants(c, B)) {
+    Node *d = g_binary(G, OP_DIV, mul(c, dy, y, L), B, L);
+    accum_unbroadcast(c, B, g_unary(G, OP_NEG, d, L), L);
+  }
+}
+/* y = op(a) op(b) with op(m) = m or m^T:
+ *   da = dy op(b)^T      (a not transposed)   or   op(b) dy^T   (a transposed)
+ *   db = op(a)^T dy      (b not transposed)   or   dy^T op(a)   (b transposed)
+ * Each is one more gemm with the transpose flags chosen so no operand is copied. */
+static void grad_GEMM(GradCtx *c, Node *y, Node *dy) {
+  bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  if (grad_wants(c, A))
+    grad_accum(c, A, ta ? g_gemm(G, B, dy, tb, true, L) : g_gemm(G, dy, B, false, !tb, L));
+  if (grad_wants(c, B))
+    grad_accum(c, B, tb ? g_gemm(G, dy, A, true, ta, L) : g_gemm(G, A, dy, !ta, false, L));
+}
+/* da = dy broadcast back to a's shape */
+static void grad_SUM_TO(GradCtx *c, Node *y, Node *dy) {
+  grad_accum(c, A, g_broadcast(G, dy, A->shape, L));
+}
+/* The shape of a row sum: the last axis kept with size 1, so it broadcasts back. */
+static Shape row_sum_shape(Shape s) {
+  s.dim[s.rank - 1] = 1;
+  return s;
+}
+/* da = y * (dy - sum_row(dy * y)) */
+static void grad_SOFTMAX(GradCtx *c, Node *y, Node *dy) {
+  Node *s = g_sum_to(G, mul(c, dy, y, L), row_sum_shape(y->shape), L);
+  grad_accum(c, A, mul(c, y, g_binary(G, OP_SUB, dy, s, L), L));
+}
+/* da = dy - e^y * sum_row(dy) */
+static void grad_LOG_SOFTMAX(GradCtx *c, Node *y, Node *dy) {
+  Node *s = g_sum_to(G, dy, row_sum_shape(y->shape), L);
+  Node *p = g_unary(G, OP_EXP, y, L);
+  grad_accum(c, A, g_binary(G, OP_SUB, dy, mul(c, p, s, L), L));
+}
+
+/* The dispatch table, generated from ops.def: a differentiable (D) op must have a rule
+ * here or the build fails; an N op has none. */
+#define RULE_D(id) grad_##id
+#define RULE_N(id) NULL
+static const GradRule rules[OP_COUNT] = {
+#define OP(id, name, arity, cls, grad, flags) [OP_##id] = RULE_##grad(id),
+#include "ops.def"
+#undef OP
+};
+
+GradRule grad_rule(DlcOp op) {
+  DLC_ASSERT(rules[op] != NULL);
+  return rules[op];
+}

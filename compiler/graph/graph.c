@@ -1,0 +1,232 @@
+/* graph.c — node storage and the shape-checking constructors. Each constructor checks its
+ * operands' shapes, computes the result shape, and appends a node; nothing else may append. */
+#include "graph.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+Graph *graph_new(void) {
+  Graph *g = calloc(1, sizeof *g);
+  if (!g) dlc_fatal("out of memory");
+  arena_init(&g->arena);
+  return g;
+}
+
+void graph_free(Graph *g) {
+  if (!g) return;
+  free(g->nodes);
+  arena_free(&g->arena);
+  free(g);
+}
+
+Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc) {
+  DLC_ASSERT(op_info(op)->arity == (a != NULL) + (b != NULL));
+  if (g->len == g->cap) {
+    g->cap = g->cap ? 2 * g->cap : 64;
+    g->nodes = realloc(g->nodes, sizeof(Node *) * (size_t)g->cap);
+    if (!g->nodes) dlc_fatal("out of memory");
+  }
+  Node *n = ARENA_NEW(&g->arena, Node);
+  n->id = g->len;
+  n->op = op;
+  n->in[0] = a;
+  n->in[1] = b;
+  n->shape = s;
+  n->loc = loc;
+  g->nodes[g->len++] = n;
+  return n;
+}
+
+Node *graph_find(const Graph *g, DlcOp op, const char *name) {
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == op && g->nodes[i]->name && strcmp(g->nodes[i]->name, name) == 0)
+      return g->nodes[i];
+  return NULL;
+}
+
+/* ---- leaves ---- */
+
+static Node *leaf(Graph *g, DlcOp op, const char *name, Shape s, SrcLoc loc) {
+  Node *n = graph_add_node(g, op, s, NULL, NULL, loc);
+  n->name = name ? arena_strdup(&g->arena, name) : NULL;
+  return n;
+}
+
+Node *g_input(Graph *g, const char *name, Shape s, SrcLoc loc) {
+  s.batched = true;
+  Node *n = leaf(g, OP_INPUT, name, s, loc);
+  n->attr.slot = g->n_feeds++;
+  return n;
+}
+
+Node *g_target(Graph *g, const char *name, Shape s, SrcLoc loc) {
+  s.batched = true;
+  Node *n = leaf(g, OP_TARGET, name, s, loc);
+  n->attr.slot = g->n_feeds++;
+  return n;
+}
+
+Node *g_param(Graph *g, const char *name, Shape s, SrcLoc loc) {
+  s.batched = false;
+  return leaf(g, OP_PARAM, name, s, loc);
+}
+
+Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc) {
+  s.batched = false;
+  return leaf(g, OP_STATE, name, s, loc);
+}
+
+Node *g_hyper(Graph *g, const char *name, SrcLoc loc) {
+  Node *n = leaf(g, OP_HYPER, name, shape_scalar(false), loc);
+  n->attr.slot = g->n_feeds++;
+  return n;
+}
+
+Node *g_const(Graph *g, float c, SrcLoc loc) {
+  Node *n = leaf(g, OP_CONST, NULL, shape_scalar(false), loc);
+  n->attr.c = c;
+  return n;
+}
+
+Node *g_inv_batch(Graph *g, SrcLoc loc) {
+  return leaf(g, OP_INV_BATCH, NULL, shape_scalar(false), loc);
+}
+
+/* ---- checked constructors ---- */
+
+static void say(char *err, int errlen, const char *fmt, ...) {
+  if (!err) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, (size_t)errlen, fmt, ap);
+  va_end(ap);
+}
+
+Node *g_unary_checked(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
+  DLC_ASSERT(op_info(op)->cls == UNARY && op != OP_POWC && op != OP_BROADCAST);
+  return graph_add_node(g, op, a->shape, a, NULL, loc);
+}
+
+Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
+  DLC_ASSERT(op_info(op)->cls == BINARY);
+  Shape s;
+  if (!shape_broadcast(a->shape, b->shape, &s)) {
+    char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+    say(err, errlen, "shapes %s and %s do not match (nor broadcast) for '%s'",
+        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb), op_name(op));
+    return NULL;
+  }
+  return graph_add_node(g, op, s, a, b, loc);
+}
+
+/* A gemm operand viewed as a matrix: a batched [k] is (n x k), where n is the runtime row
+ * count; an unbatched [m, k] is (m x k). rows == -1 stands for n. */
+typedef struct { int64_t rows, cols; } MatView;
+
+static bool mat_view(Shape s, MatView *v) {
+  if (s.batched && s.rank == 1) { v->rows = -1; v->cols = s.dim[0]; return true; }
+  if (!s.batched && s.rank == 2) { v->rows = s.dim[0]; v->cols = s.dim[1]; return true; }
+  return false;
+}
+
+Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
+                     int errlen) {
+  char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+  MatView va, vb;
+  if (!mat_view(a->shape, &va) || !mat_view(b->shape, &vb)) {
+    say(err, errlen, "matrix product needs a matrix [m, k] and a vector or matrix; got %s and %s",
+        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb));
+    return NULL;
+  }
+  int64_t ar = ta ? va.cols : va.rows, ac = ta ? va.rows : va.cols;
+  int64_t br = tb ? vb.cols : vb.rows, bc = tb ? vb.rows : vb.cols;
+  /* The result may have n rows (a batched result) but never n columns; and the contracted
+   * dimension is either n on both sides (a sum over the batch) or equal and static. */
+  if (ac != br || bc == -1) {
+    say(err, errlen, "matrix product of %s and %s: inner dimensions differ",
+        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb));
+    return NULL;
+  }
+  Node *n;
+  if (ar == -1) {
+    int d[1] = {(int)bc};
+    n = graph_add_node(g, OP_GEMM, shape_make(true, 1, d), a, b, loc);
+  } else {
+    int d[2] = {(int)ar, (int)bc};
+    n = graph_add_node(g, OP_GEMM, shape_make(false, 2, d), a, b, loc);
+  }
+  n->attr.gemm.ta = ta;
+  n->attr.gemm.tb = tb;
+  return n;
+}
+
+/* `A @ x` as written in a .net file: a weight matrix times a (batched) vector is the row
+ * product x A^T; otherwise an ordinary matrix product. */
+Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
+  if (!a->shape.batched && a->shape.rank == 2 && b->shape.batched && b->shape.rank == 1) {
+    if (a->shape.dim[1] != b->shape.dim[0]) {
+      char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+      say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)",
+          shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb),
+          a->shape.dim[1], b->shape.dim[0]);
+      return NULL;
+    }
+    return g_gemm_checked(g, b, a, false, true, loc, err, errlen);
+  }
+  return g_gemm_checked(g, a, b, false, false, loc, err, errlen);
+}
+
+/* ---- unchecked forms for dlc's own graph building ---- */
+
+Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc) { return g_unary_checked(g, op, a, loc); }
+
+Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc) {
+  Node *n = g_binary_checked(g, op, a, b, loc, NULL, 0);
+  DLC_ASSERT(n);
+  return n;
+}
+
+Node *g_gemm(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc) {
+  Node *n = g_gemm_checked(g, a, b, ta, tb, loc, NULL, 0);
+  DLC_ASSERT(n);
+  return n;
+}
+
+Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc) {
+  Node *n = graph_add_node(g, OP_POWC, a->shape, a, NULL, loc);
+  n->attr.c = c;
+  return n;
+}
+
+Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc) {
+  DLC_ASSERT(shape_broadcasts_to(a->shape, to));
+  if (a->op == OP_BROADCAST) a = a->in[0]; /* a broadcast of a broadcast is one broadcast */
+  return graph_add_node(g, OP_BROADCAST, to, a, NULL, loc);
+}
+
+Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc) {
+  DLC_ASSERT(shape_broadcasts_to(to, a->shape));
+  return graph_add_node(g, OP_SUM_TO, to, a, NULL, loc);
+}
+
+Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc) {
+  return shape_equal(a->shape, to) ? a : g_sum_to(g, a, to, loc);
+}
+
+Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
+  DLC_ASSERT(op_info(op)->cls == ROW && a->shape.rank >= 1);
+  return graph_add_node(g, op, a->shape, a, NULL, loc);
+}
+
+Node *g_assign(Graph *g, Node *leaf_node, Node *value, SrcLoc loc) {
+  DLC_ASSERT(leaf_node->op == OP_PARAM || leaf_node->op == OP_STATE);
+  DLC_ASSERT(shape_equal(leaf_node->shape, value->shape));
+  return graph_add_node(g, OP_ASSIGN, leaf_node->shape, leaf_node, value, loc);
+}
+
+Node *g_output(Graph *g, Node *a, SrcLoc loc) {
+  Node *n = graph_add_node(g, OP_OUTPUT, a->shape, a, NULL, loc);
+  n->attr.slot = g->n_results++;
+  return n;
+}

@@ -1,0 +1,111 @@
+/* graph.h — the computation graph: shapes, nodes, and shape-checking constructors.
+ *
+ * A Graph owns an arena holding its nodes; nodes are never freed one by one. Nodes are kept
+ * in creation order, which is a topological order (a node's inputs always exist before it).
+ * Per-pass data lives in side arrays indexed by Node.id.
+ *
+ * Shapes are static. The batch axis is implicit: a node either is `batched` (one value of
+ * its shape per example; the runtime row count n is known only when a step runs) or not
+ * (parameters, optimiser state, scalars). */
+#ifndef DLC_GRAPH_H
+#define DLC_GRAPH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "arena.h"
+#include "diag.h"
+#include "ops.h"
+#include "init.h"
+
+enum { MAX_RANK = 4, MAX_INPUTS = 2 };
+
+typedef struct Shape {
+  int rank;
+  int dim[MAX_RANK];
+  bool batched;
+} Shape;
+
+Shape shape_scalar(bool batched);
+Shape shape_make(bool batched, int rank, const int *dims);
+int64_t shape_numel(Shape s); /* elements per example (or in total, if not batched) */
+bool shape_equal(Shape a, Shape b);
+/* Right-aligned numpy broadcasting of the feature dims; batched if either is. */
+bool shape_broadcast(Shape a, Shape b, Shape *out);
+/* True when `from` broadcasts to exactly `to`. */
+bool shape_broadcasts_to(Shape from, Shape to);
+/* "[100, 784]" or "batch x [784]"; returns buf. */
+const char *shape_str(Shape s, char *buf, int len);
+#define SHAPE_STR_MAX 96
+
+/* Index of the element of `from` that feeds element `i` (flat, within one example) of a
+ * broadcast to `to`. Used by the reference evaluator; lowering emits the same arithmetic. */
+int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
+
+typedef enum NodeFlag {
+  NF_LOSS = 1 << 0,   /* the per-example loss */
+  NF_OUT = 1 << 1,    /* the network output (argmax = prediction) */
+} NodeFlag;
+
+typedef struct Node Node;
+struct Node {
+  int id;
+  DlcOp op;
+  Node *in[MAX_INPUTS];
+  Shape shape;
+  unsigned flags;
+  const char *name; /* user name (params, inputs, let-bound values) or NULL */
+  SrcLoc loc;       /* the .net source that produced it; backward nodes inherit it */
+  union {
+    float c;                  /* CONST value; POWC exponent */
+    struct { bool ta, tb; } gemm;
+    int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
+  } attr;
+  DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
+};
+
+typedef struct Graph {
+  Arena arena;
+  Node **nodes;
+  int len, cap;
+  int n_feeds, n_results;
+} Graph;
+
+Graph *graph_new(void);
+void graph_free(Graph *g);
+
+/* Leaves. */
+Node *g_input(Graph *g, const char *name, Shape s, SrcLoc loc);
+Node *g_target(Graph *g, const char *name, Shape s, SrcLoc loc);
+Node *g_param(Graph *g, const char *name, Shape s, SrcLoc loc);
+Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc);
+Node *g_hyper(Graph *g, const char *name, SrcLoc loc);
+Node *g_const(Graph *g, float c, SrcLoc loc);
+Node *g_inv_batch(Graph *g, SrcLoc loc);
+
+/* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
+ * message naming both shapes into it (for the front end to report at its location).
+ * The unchecked forms below assert instead: for dlc's own use (autodiff, passes). */
+Node *g_unary_checked(Graph *g, DlcOp op, Node *a, SrcLoc loc);
+Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *err, int errlen);
+Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int errlen);
+Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
+                     int errlen);
+
+Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc);
+Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc);
+Node *g_gemm(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc);
+Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc);
+Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc);
+Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc);
+Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* SOFTMAX, LOG_SOFTMAX */
+Node *g_assign(Graph *g, Node *leaf, Node *value, SrcLoc loc);
+Node *g_output(Graph *g, Node *a, SrcLoc loc);
+
+/* sum_to, or `a` itself when it already has shape `to`. */
+Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc);
+
+/* The raw constructor every other one ends in. */
+Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc);
+
+/* Finds a node by user name among leaves (params, inputs), or NULL. */
+Node *graph_find(const Graph *g, DlcOp op, const char *name);
+#endif

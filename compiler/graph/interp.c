@@ -1,0 +1,157 @@
+/* interp.c — the reference evaluator: one obvious loop nest per op class, double precision.
+ * Keep it independent of lower/: it is what the compiled code is checked against. */
+#include "interp.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int64_t interp_size(const Node *x, int n) {
+  return shape_numel(x->shape) * (x->shape.batched ? n : 1);
+}
+
+static double unary(const Node *y, double a) {
+  switch (y->op) {
+  case OP_NEG: return -a;
+  case OP_EXP: return exp(a);
+  case OP_LOG: return log(a);
+  case OP_SIGMOID: return 1 / (1 + exp(-a));
+  case OP_TANH: return tanh(a);
+  case OP_RELU: return a > 0 ? a : 0;
+  case OP_STEP: return a > 0 ? 1 : 0;
+  case OP_POWC: return pow(a, y->attr.c);
+  case OP_BROADCAST: return a;
+  default: DLC_UNREACHABLE();
+  }
+}
+
+static double binary(DlcOp op, double a, double b) {
+  switch (op) {
+  case OP_ADD: return a + b;
+  case OP_SUB: return a - b;
+  case OP_MUL: return a * b;
+  case OP_DIV: return a / b;
+  default: DLC_UNREACHABLE();
+  }
+}
+
+/* Element i (flat over batch and features) of input x broadcast to the shape of y. */
+static double operand(const Interp *it, const Node *x, const Node *y, int64_t i) {
+  int64_t per = shape_numel(y->shape);
+  int64_t row = i / per, col = i % per;
+  int64_t k = shape_broadcast_index(x->shape, y->shape, col);
+  if (x->shape.batched) k += row * shape_numel(x->shape);
+  return it->val[x->id][k];
+}
+
+/* A gemm operand as a matrix: element (r, c) of op(X). */
+static double mat_at(const Node *x, const double *v, bool t, int64_t r, int64_t c) {
+  int64_t cols = x->shape.batched ? x->shape.dim[0] : x->shape.dim[1];
+  return t ? v[c * cols + r] : v[r * cols + c];
+}
+
+static void run_gemm(Interp *it, const Node *y, double *out) {
+  const Node *a = y->in[0], *b = y->in[1];
+  bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  int64_t a_rows = a->shape.batched ? it->n : a->shape.dim[0];
+  int64_t a_cols = a->shape.batched ? a->shape.dim[0] : a->shape.dim[1];
+  int64_t m = ta ? a_cols : a_rows, k = ta ? a_rows : a_cols;
+  int64_t cols = interp_size(y, it->n) / m;
+  for (int64_t r = 0; r < m; r++)
+    for (int64_t c = 0; c < cols; c++) {
+      double s = 0;
+      for (int64_t j = 0; j < k; j++)
+        s += mat_at(a, it->val[a->id], ta, r, j) * mat_at(b, it->val[b->id], tb, j, c);
+      out[r * cols + c] = s;
+    }
+}
+
+static void run_sum_to(Interp *it, const Node *y, double *out) {
+  const Node *x = y->in[0];
+  int64_t per_x = shape_numel(x->shape), per_y = shape_numel(y->shape);
+  memset(out, 0, sizeof(double) * (size_t)interp_size(y, it->n));
+  for (int64_t i = 0; i < interp_size(x, it->n); i++) {
+    int64_t row = i / per_x, col = i % per_x;
+    int64_t k = shape_broadcast_index(y->shape, x->shape, col);
+    if (y->shape.batched) k += row * per_y;
+    out[k] += it->val[x->id][i];
+  }
+}
+
+static void run_row(Interp *it, const Node *y, double *out) {
+  const double *in = it->val[y->in[0]->id];
+  int64_t len = y->shape.dim[y->shape.rank - 1];
+  for (int64_t r = 0; r < interp_size(y, it->n) / len; r++) {
+    const double *a = in + r * len;
+    double mx = a[0], sum = 0;
+    for (int64_t j = 1; j < len; j++) mx = a[j] > mx ? a[j] : mx;
+    for (int64_t j = 0; j < len; j++) sum += exp(a[j] - mx);
+    for (int64_t j = 0; j < len; j++)
+      out[r * len + j] = y->op == OP_SOFTMAX ? exp(a[j] - mx) / sum : a[j] - mx - log(sum);
+  }
+}
+
+static double *leaf_value(Interp *it, const Node *x) {
+  int64_t size = interp_size(x, it->n);
+  double *v = malloc(sizeof(double) * (size_t)size);
+  if (!v) dlc_fatal("out of memory");
+  switch (x->op) {
+  case OP_INPUT:
+  case OP_TARGET: memcpy(v, it->feeds[x->attr.slot], sizeof(double) * (size_t)size); break;
+  case OP_HYPER: v[0] = it->feeds[x->attr.slot][0]; break;
+  case OP_PARAM:
+  case OP_STATE: memcpy(v, it->leaf[x->id], sizeof(double) * (size_t)size); break;
+  case OP_CONST: v[0] = x->attr.c; break;
+  case OP_INV_BATCH: v[0] = 1.0 / it->n; break;
+  default: DLC_UNREACHABLE();
+  }
+  return v;
+}
+
+void interp_run(Interp *it, const Schedule *s, double *const *results) {
+  if (it->val_len < it->g->len) {
+    it->val = realloc(it->val, sizeof(double *) * (size_t)it->g->len);
+    if (!it->val) dlc_fatal("out of memory");
+    for (int i = it->val_len; i < it->g->len; i++) it->val[i] = NULL;
+    it->val_len = it->g->len;
+  }
+  for (int pos = 0; pos < s->len; pos++) {
+    const Node *y = s->order[pos];
+    int64_t size = interp_size(y, it->n);
+    if (op_info(y->op)->cls == LEAF) {
+      free(it->val[y->id]);
+      it->val[y->id] = leaf_value(it, y);
+      continue;
+    }
+    double *out = calloc((size_t)size, sizeof(double));
+    if (!out) dlc_fatal("out of memory");
+    switch (op_info(y->op)->cls) {
+    case UNARY:
+      for (int64_t i = 0; i < size; i++) out[i] = unary(y, operand(it, y->in[0], y, i));
+      break;
+    case BINARY:
+      for (int64_t i = 0; i < size; i++)
+        out[i] = binary(y->op, operand(it, y->in[0], y, i), operand(it, y->in[1], y, i));
+      break;
+    case GEMM: run_gemm(it, y, out); break;
+    case REDUCE: run_sum_to(it, y, out); break;
+    case ROW: run_row(it, y, out); break;
+    case EFFECT:
+      if (y->op == OP_ASSIGN)
+        memcpy(it->leaf[y->in[0]->id], it->val[y->in[1]->id], sizeof(double) * (size_t)size);
+      else
+        memcpy(results[y->attr.slot], it->val[y->in[0]->id], sizeof(double) * (size_t)size);
+      break;
+    case LEAF: DLC_UNREACHABLE();
+    }
+    free(it->val[y->id]);
+    it->val[y->id] = out;
+  }
+}
+
+void interp_clear(Interp *it) {
+  if (!it->val) return;
+  for (int i = 0; i < it->val_len; i++) free(it->val[i]);
+  free(it->val);
+  it->val = NULL;
+  it->val_len = 0;
+}

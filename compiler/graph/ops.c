@@ -1,0 +1,16 @@
+/* ops.c — the op table as data, expanded from ops.def. */
+#include "ops.h"
+#include "diag.h"
+
+static const OpInfo op_table[OP_COUNT] = {
+#define OP(id, name, arity, cls, grad, flags) [OP_##id] = {name, arity, cls, grad_##grad, flags},
+#include "ops.def"
+#undef OP
+};
+
+const OpInfo *op_info(DlcOp op) {
+  DLC_ASSERT((unsigned)op < OP_COUNT);
+  return &op_table[op];
+}
+
+const char *op_name(DlcOp op) { return op_info(op)->name; }

@@ -1,0 +1,69 @@
+/* llvm_util.c — loops, constants, memory access and calls for the lowering. */
+#include "llvm_util.h"
+#include <string.h>
+
+LLVMValueRef c_i64(LowerCtx *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, true); }
+LLVMValueRef c_i32(LowerCtx *c, int32_t v) { return LLVMConstInt(c->i32, (unsigned long long)v, true); }
+LLVMValueRef c_f32(LowerCtx *c, double v) { return LLVMConstReal(c->f32, v); }
+
+LLVMValueRef loop_begin(LowerCtx *c, Loop *l, LLVMValueRef count, const char *name) {
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+  l->header = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+  l->body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
+  l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "done");
+  LLVMBuildBr(c->b, l->header);
+  LLVMPositionBuilderAtEnd(c->b, l->header);
+  l->iv = LLVMBuildPhi(c->b, c->i64, name);
+  LLVMValueRef zero = c_i64(c, 0);
+  LLVMAddIncoming(l->iv, &zero, &pre, 1);
+  LLVMValueRef more = LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, count, "more");
+  LLVMBuildCondBr(c->b, more, l->body, l->exit);
+  LLVMPositionBuilderAtEnd(c->b, l->body);
+  return l->iv;
+}
+
+void loop_end(LowerCtx *c, Loop *l) {
+  LLVMValueRef next = LLVMBuildNSWAdd(c->b, l->iv, c_i64(c, 1), "next");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+  LLVMAddIncoming(l->iv, &next, &latch, 1);
+  LLVMBuildBr(c->b, l->header);
+  LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+LLVMValueRef elem_ptr(LowerCtx *c, LLVMValueRef base, LLVMValueRef index) {
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, base, &index, 1, "p");
+}
+
+LLVMValueRef load_f32(LowerCtx *c, LLVMValueRef base, LLVMValueRef index) {
+  return LLVMBuildLoad2(c->b, c->f32, elem_ptr(c, base, index), "v");
+}
+
+void store_f32(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index) {
+  LLVMBuildStore(c->b, v, elem_ptr(c, base, index));
+}
+
+LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                     int n_params, LLVMValueRef *args) {
+  LLVMTypeRef ty = LLVMFunctionType(ret, params, (unsigned)n_params, false);
+  LLVMValueRef f = LLVMGetNamedFunction(c->mod, name);
+  if (!f) {
+    f = LLVMAddFunction(c->mod, name, ty);
+    LLVMSetLinkage(f, LLVMExternalLinkage);
+  }
+  return LLVMBuildCall2(c->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n_params, "");
+}
+
+LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x) {
+  LLVMTypeRef p = c->f32;
+  return call_fn(c, name, c->f32, &p, 1, &x);
+}
+
+LLVMValueRef rows_of(LowerCtx *c, const Node *x) { return x->shape.batched ? c->n : c_i64(c, 1); }
+
+LLVMValueRef buffer_of(LowerCtx *c, const Node *x) {
+  if (x->op == OP_INPUT || x->op == OP_TARGET) return c->feed_ptr[x->attr.slot];
+  int64_t off = c->plan->offset[x->id];
+  DLC_ASSERT(off >= 0);
+  LLVMValueRef idx = c_i64(c, off);
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &idx, 1, x->name ? x->name : "buf");
+}

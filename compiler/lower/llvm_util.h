@@ -1,0 +1,51 @@
+/* llvm_util.h — the LLVM-facing helpers of lower/: types, constants, counted loops and the
+ * runtime's declarations. Private to compiler/lower/ (only this directory includes llvm-c). */
+#ifndef DLC_LLVM_UTIL_H
+#define DLC_LLVM_UTIL_H
+#include <llvm-c/Core.h>
+#include "graph.h"
+#include "schedule.h"
+
+typedef struct LowerCtx {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMTypeRef f32, i32, i64, ptr, void_t;
+  LLVMValueRef fn;         /* the function being built */
+  LLVMValueRef arena, feeds, results, n; /* its parameters */
+  LLVMValueRef inv_n;      /* 1/n as float, computed on entry */
+  LLVMValueRef *feed_ptr;  /* by feed slot: the fed pointer (INPUT/TARGET) or value (HYPER) */
+  const Graph *g;
+  const MemPlan *plan;
+} LowerCtx;
+
+typedef struct Loop {
+  LLVMBasicBlockRef header, body, exit;
+  LLVMValueRef iv;
+} Loop;
+
+/* for (iv = 0; iv < count; iv++): returns iv and leaves the builder in the body. */
+LLVMValueRef loop_begin(LowerCtx *c, Loop *l, LLVMValueRef count, const char *name);
+/* Closes the loop; the builder continues after it. */
+void loop_end(LowerCtx *c, Loop *l);
+
+LLVMValueRef c_i64(LowerCtx *c, int64_t v);
+LLVMValueRef c_i32(LowerCtx *c, int32_t v);
+LLVMValueRef c_f32(LowerCtx *c, double v);
+
+/* Pointer to element `index` (i64) of a float buffer. */
+LLVMValueRef elem_ptr(LowerCtx *c, LLVMValueRef base, LLVMValueRef index);
+LLVMValueRef load_f32(LowerCtx *c, LLVMValueRef base, LLVMValueRef index);
+void store_f32(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index);
+
+/* Calls a declared function (runtime, libm or intrinsic), declaring it on first use. */
+LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                     int n_params, LLVMValueRef *args);
+/* A float -> float function: llvm.exp.f32, tanhf, ... */
+LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x);
+
+/* Rows of node x in this call: n if batched, else 1. */
+LLVMValueRef rows_of(LowerCtx *c, const Node *x);
+/* The float* where node x's value lives (arena buffer or fed pointer). */
+LLVMValueRef buffer_of(LowerCtx *c, const Node *x);
+#endif

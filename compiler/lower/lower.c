@@ -1,0 +1,184 @@
+/* lower.c — builds the LLVM module: one function per LowerFn, of the DlrtModelFn signature,
+ * whose body is the function's schedule in order, each node dispatched on its op class.
+ * Elementwise, reduction and row ops become loops here (lower_elem.c); matrix products
+ * become calls into the runtime (lower_call.c). Nothing is allocated at run time: every
+ * buffer is an offset into the arena the caller passes. */
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dlrt.h"
+#include "lower_private.h"
+
+const RuntimeSymbol lower_runtime_symbols[] = {
+    {"dlrt_gemm", (void *)dlrt_gemm},
+    {"expf", (void *)expf},
+    {"logf", (void *)logf},
+    {"tanhf", (void *)tanhf},
+    {"powf", (void *)powf},
+    /* LLVM turns zeroing and copying loops into these. */
+    {"memset", (void *)memset},
+    {"memcpy", (void *)memcpy},
+    {"memmove", (void *)memmove},
+    {NULL, NULL},
+};
+
+static void init_llvm_once(void) {
+  static bool done;
+  if (done) return;
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+  done = true;
+}
+
+LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model) {
+  init_llvm_once();
+  char *triple = LLVMGetDefaultTargetTriple();
+  char *cpu = LLVMGetHostCPUName();
+  char *features = LLVMGetHostCPUFeatures();
+  LLVMTargetRef target;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) dlc_fatal("no LLVM target for %s: %s", triple, err);
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features,
+                                                    LLVMCodeGenLevelAggressive, LLVMRelocDefault, model);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  return tm;
+}
+
+/* Marks the pointer parameters: the arena, feeds and results never alias each other. */
+static void add_param_attrs(LowerCtx *c) {
+  unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+  unsigned nocapture = LLVMGetEnumAttributeKindForName("nocapture", 9);
+  for (unsigned i = 1; i <= 3; i++) {
+    LLVMAddAttributeAtIndex(c->fn, i, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
+    LLVMAddAttributeAtIndex(c->fn, i, LLVMCreateEnumAttribute(c->ctx, nocapture, 0));
+  }
+}
+
+/* Loads each feed pointer (and each HYPER scalar) once, on entry. */
+static void load_feeds(LowerCtx *c, const Schedule *s) {
+  for (int i = 0; i < s->len; i++) {
+    const Node *x = s->order[i];
+    if (x->op != OP_INPUT && x->op != OP_TARGET && x->op != OP_HYPER) continue;
+    LLVMValueRef idx = c_i64(c, x->attr.slot);
+    LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->ptr, c->feeds, &idx, 1, "feed");
+    LLVMValueRef p = LLVMBuildLoad2(c->b, c->ptr, slot, x->name ? x->name : "feed");
+    c->feed_ptr[x->attr.slot] = x->op == OP_HYPER ? LLVMBuildLoad2(c->b, c->f32, p, x->name) : p;
+  }
+}
+
+static void lower_node(LowerCtx *c, const Node *y) {
+  switch (op_info(y->op)->cls) {
+  case LEAF: break; /* fed, persistent, or inlined where used */
+  case UNARY:
+  case BINARY: lower_elementwise(c, y); break;
+  case GEMM: lower_gemm(c, y); break;
+  case REDUCE: lower_sum_to(c, y); break;
+  case ROW: lower_row(c, y); break;
+  case EFFECT: lower_effect(c, y); break;
+  }
+}
+
+static void lower_function(LowerCtx *c, const LowerFn *f) {
+  LLVMTypeRef params[4] = {c->ptr, c->ptr, c->ptr, c->i64};
+  LLVMTypeRef ty = LLVMFunctionType(c->void_t, params, 4, false);
+  c->fn = LLVMAddFunction(c->mod, f->name, ty);
+  c->arena = LLVMGetParam(c->fn, 0);
+  c->feeds = LLVMGetParam(c->fn, 1);
+  c->results = LLVMGetParam(c->fn, 2);
+  c->n = LLVMGetParam(c->fn, 3);
+  LLVMSetValueName2(c->arena, "arena", 5);
+  LLVMSetValueName2(c->feeds, "feeds", 5);
+  LLVMSetValueName2(c->results, "results", 7);
+  LLVMSetValueName2(c->n, "n", 1);
+  add_param_attrs(c);
+  c->plan = &f->plan;
+  LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
+  c->feed_ptr = calloc((size_t)c->g->n_feeds + 1, sizeof(LLVMValueRef));
+  load_feeds(c, &f->sched);
+  c->inv_n = LLVMBuildFDiv(c->b, c_f32(c, 1), LLVMBuildSIToFP(c->b, c->n, c->f32, ""), "inv_n");
+  for (int i = 0; i < f->sched.len; i++) lower_node(c, f->sched.order[i]);
+  LLVMBuildRetVoid(c->b);
+  free(c->feed_ptr);
+  c->feed_ptr = NULL;
+}
+
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) {
+  DlcModule *m = calloc(1, sizeof *m);
+  if (!m) dlc_fatal("out of memory");
+  m->tm = lower_host_machine(LLVMCodeModelJITDefault);
+  m->tsctx = LLVMOrcCreateNewThreadSafeContext();
+  LowerCtx c = {0};
+  c.ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
+  c.mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c.ctx);
+  char *triple = LLVMGetTargetMachineTriple(m->tm);
+  LLVMSetTarget(c.mod, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(m->tm);
+  LLVMSetModuleDataLayout(c.mod, dl);
+  LLVMDisposeTargetData(dl);
+  c.b = LLVMCreateBuilderInContext(c.ctx);
+  c.f32 = LLVMFloatTypeInContext(c.ctx);
+  c.i32 = LLVMInt32TypeInContext(c.ctx);
+  c.i64 = LLVMInt64TypeInContext(c.ctx);
+  c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
+  c.void_t = LLVMVoidTypeInContext(c.ctx);
+  c.g = g;
+  for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
+  LLVMDisposeBuilder(c.b);
+  char *msg = NULL;
+  if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
+    char *ir = LLVMPrintModuleToString(c.mod);
+    fprintf(stderr, "%s\n", ir);
+    dlc_fatal("generated LLVM IR does not verify: %s", msg);
+  }
+  LLVMDisposeMessage(msg);
+  return m;
+}
+
+void lower_optimize(DlcModule *m) {
+  LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(opts, 1);
+  LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
+  LLVMErrorRef err = LLVMRunPasses(m->mod, "default<O3>", m->tm, opts);
+  LLVMDisposePassBuilderOptions(opts);
+  if (err) {
+    char *msg = LLVMGetErrorMessage(err);
+    dlc_fatal("LLVM optimisation failed: %s", msg);
+  }
+}
+
+char *lower_module_text(DlcModule *m) { return LLVMPrintModuleToString(m->mod); }
+
+char *lower_module_asm(DlcModule *m) {
+  /* Emitting rewrites the module in place, so emit from a copy. */
+  LLVMModuleRef copy = LLVMCloneModule(m->mod);
+  LLVMMemoryBufferRef buf = NULL;
+  char *err = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(m->tm, copy, LLVMAssemblyFile, &err, &buf))
+    dlc_fatal("cannot emit assembly: %s", err);
+  LLVMDisposeModule(copy);
+  size_t len = LLVMGetBufferSize(buf);
+  char *text = malloc(len + 1);
+  if (!text) dlc_fatal("out of memory");
+  memcpy(text, LLVMGetBufferStart(buf), len);
+  text[len] = 0;
+  LLVMDisposeMemoryBuffer(buf);
+  char *out = LLVMCreateMessage(text);
+  free(text);
+  return out;
+}
+
+void lower_free_text(char *s) { LLVMDisposeMessage(s); }
+
+void lower_module_free(DlcModule *m) {
+  if (!m) return;
+  if (m->mod) LLVMDisposeModule(m->mod);
+  if (m->tsctx) LLVMOrcDisposeThreadSafeContext(m->tsctx);
+  if (m->tm) LLVMDisposeTargetMachine(m->tm);
+  free(m);
+}

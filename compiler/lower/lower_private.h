@@ -1,0 +1,27 @@
+/* lower_private.h — what lower.c, lower_elem.c, lower_call.c and jit.c share. */
+#ifndef DLC_LOWER_PRIVATE_H
+#define DLC_LOWER_PRIVATE_H
+#include <llvm-c/Orc.h>
+#include <llvm-c/TargetMachine.h>
+#include "llvm_util.h"
+#include "lower.h"
+
+struct DlcModule {
+  LLVMOrcThreadSafeContextRef tsctx;
+  LLVMModuleRef mod;
+  LLVMTargetMachineRef tm;
+};
+
+/* Per-class emitters: each emits the code of one node at the builder's position. */
+void lower_elementwise(LowerCtx *c, const Node *y);
+void lower_sum_to(LowerCtx *c, const Node *y);
+void lower_row(LowerCtx *c, const Node *y);
+void lower_effect(LowerCtx *c, const Node *y);
+void lower_gemm(LowerCtx *c, const Node *y);
+
+/* The host target machine (created once per call; caller disposes). */
+LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model);
+/* Runtime and libm symbols that generated code may call, for the JIT to bind. */
+typedef struct RuntimeSymbol { const char *name; void *addr; } RuntimeSymbol;
+extern const RuntimeSymbol lower_runtime_symbols[];
+#endif

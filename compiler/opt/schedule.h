@@ -1,0 +1,42 @@
+/* schedule.h — what one generated function executes, in which order, and where each
+ * buffer lives in the arena.
+ *
+ * A Graph holds forward, backward and update nodes together; each function (forward-only
+ * inference, the whole training step) is the part of it reachable from that function's
+ * roots. Memory is planned per function over one arena:
+ *
+ *   [ persistent: PARAM and STATE leaves, shared by all functions | scratch of one function ]
+ *
+ * Scratch buffers are reused once their value is dead (liveness over the schedule). */
+#ifndef DLC_SCHEDULE_H
+#define DLC_SCHEDULE_H
+#include "graph.h"
+
+typedef struct Schedule {
+  Node **order; /* nodes to execute, dependencies first, ASSIGNs last */
+  int len;
+} Schedule;
+
+/* Every node reachable from roots, in topological order, with side effects on persistent
+ * leaves (ASSIGN) after every node that could read those leaves. Allocated in `arena`. */
+Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *arena);
+
+enum { ARENA_ALIGN_FLOATS = 16 }; /* 64 bytes: a cache line, an AVX-512 vector */
+
+typedef struct MemPlan {
+  int64_t *offset;        /* by node id: float offset of the node's buffer, or -1 */
+  int64_t persist_floats; /* size of the persistent region */
+  int64_t total_floats;   /* persistent + this function's peak scratch */
+  int batch;              /* rows the buffers are sized for */
+} MemPlan;
+
+/* Places every PARAM and STATE leaf of g (in id order) at the start of the arena. */
+int64_t memplan_persistent(const Graph *g, int64_t *offset);
+
+/* Plans the scratch of one function; offset[] must already hold the persistent offsets
+ * (copied from memplan_persistent's output). */
+MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena);
+
+/* Whether a node has a buffer of its own (not a leaf fed or inlined, not a sink). */
+bool node_has_buffer(const Node *n);
+#endif

@@ -1,0 +1,149 @@
+/* diag.c — located diagnostics with the source line and a caret; fatal internal errors. */
+#include "diag.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const SrcLoc NO_LOC = {NULL, 0, 0};
+static int error_count;
+static FILE *out_stream;
+
+FILE *diag_stream(void) { return out_stream ? out_stream : stderr; }
+void diag_set_stream(FILE *f) { out_stream = f; }
+int diag_error_count(void) { return error_count; }
+void diag_reset(void) { error_count = 0; }
+
+static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
+  SrcFile *f = calloc(1, sizeof *f);
+  if (!f) dlc_fatal("out of memory");
+  /* A UTF-8 byte-order mark is not part of the program. */
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+    memmove(text, text + 3, (size_t)len - 2);
+    len -= 3;
+  }
+  f->name = strdup(name);
+  f->text = text;
+  f->len = (int)len;
+  return f;
+}
+
+SrcFile *srcfile_read(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    diag_error_plain(path, "cannot open: %s", strerror(errno));
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0, got;
+  do {
+    if (cap - len < 4096) {
+      cap = cap ? 2 * cap : 8192;
+      if (cap > (size_t)1 << 30) {
+        fclose(fp);
+        free(buf);
+        diag_error_plain(path, "file is too large for a .net program");
+        return NULL;
+      }
+      char *nb = realloc(buf, cap + 1);
+      if (!nb) dlc_fatal("out of memory");
+      buf = nb;
+    }
+    got = fread(buf + len, 1, cap - len, fp);
+    len += got;
+  } while (got > 0);
+  bool failed = ferror(fp);
+  fclose(fp);
+  if (failed) {
+    free(buf);
+    diag_error_plain(path, "cannot read (is it a directory?)");
+    return NULL;
+  }
+  buf[len] = 0;
+  if (memchr(buf, 0, len)) {
+    free(buf);
+    diag_error_plain(path, "not a text file (contains a NUL byte)");
+    return NULL;
+  }
+  return srcfile_wrap(path, buf, (long)len);
+}
+
+SrcFile *srcfile_from_string(const char *name, const char *text) {
+  size_t n = strlen(text);
+  char *copy = malloc(n + 1);
+  if (!copy) dlc_fatal("out of memory");
+  memcpy(copy, text, n + 1);
+  return srcfile_wrap(name, copy, (long)n);
+}
+
+void srcfile_free(SrcFile *f) {
+  if (!f) return;
+  free((void *)f->name);
+  free((void *)f->text);
+  free(f);
+}
+
+/* Prints the source line of loc and a caret under its column. Tabs are kept in the caret
+ * line's padding so the caret lines up in a terminal. */
+static void show_line(FILE *o, SrcLoc loc) {
+  if (!loc.file || loc.line <= 0) return;
+  const char *p = loc.file->text, *end = p + loc.file->len;
+  for (int l = 1; l < loc.line && p < end; p++)
+    if (*p == '\n') l++;
+  const char *e = p;
+  while (e < end && *e != '\n' && *e != '\r') e++;
+  fprintf(o, "  %.*s\n  ", (int)(e - p), p);
+  for (int i = 1; i < loc.col && p + i - 1 < e; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', o);
+  fputs("^\n", o);
+}
+
+static void report(SrcLoc loc, const char *kind, const char *fmt, va_list ap) {
+  FILE *o = diag_stream();
+  if (loc.file)
+    fprintf(o, "%s:%d:%d: %s: ", loc.file->name, loc.line, loc.col, kind);
+  else
+    fprintf(o, "dlc: %s: ", kind);
+  vfprintf(o, fmt, ap);
+  fputc('\n', o);
+  show_line(o, loc);
+}
+
+void diag_error(SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(loc, "error", fmt, ap);
+  va_end(ap);
+  error_count++;
+}
+
+void diag_note(SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(loc, "note", fmt, ap);
+  va_end(ap);
+}
+
+void diag_error_plain(const char *what, const char *fmt, ...) {
+  FILE *o = diag_stream();
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(o, "%s: error: ", what ? what : "dlc");
+  vfprintf(o, fmt, ap);
+  fputc('\n', o);
+  va_end(ap);
+  error_count++;
+}
+
+void dlc_fatal(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("dlc: internal error: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(EXIT_INTERNAL);
+}
+
+void dlc_assert_fail(const char *cond, const char *file, int line) {
+  dlc_fatal("assertion '%s' failed at %s:%d", cond, file, line);
+}

@@ -1,0 +1,49 @@
+/* diag.h — source files, locations and diagnostics.
+ *
+ * Two kinds of failure, kept apart (as QBE's err()/die()):
+ *   - the user's: diag_error(loc, ...) prints "FILE:LINE:COL: error: MESSAGE", the source line
+ *     and a caret; the caller carries on to find more errors, and the command exits with 1;
+ *   - dlc's own bugs: DLC_ASSERT / dlc_fatal print where and exit with 2. Never for user input. */
+#ifndef DLC_DIAG_H
+#define DLC_DIAG_H
+#include <stdbool.h>
+#include <stdio.h>
+
+typedef struct SrcFile {
+  const char *name;  /* as given on the command line */
+  const char *text;  /* whole file, NUL-terminated; a UTF-8 BOM is already stripped */
+  int len;
+} SrcFile;
+
+typedef struct SrcLoc {
+  const SrcFile *file; /* NULL: no location (generated or command-line) */
+  int line, col;       /* 1-based; col counts bytes */
+} SrcLoc;
+
+extern const SrcLoc NO_LOC;
+
+/* Reads a source file; on failure reports "NAME: error: ..." and returns NULL. */
+SrcFile *srcfile_read(const char *path);
+/* Wraps text held in memory (tests, generated code); the text is copied. */
+SrcFile *srcfile_from_string(const char *name, const char *text);
+void srcfile_free(SrcFile *f);
+
+void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error about something that has no source position: a data file, a flag. */
+void diag_error_plain(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int diag_error_count(void);
+void diag_reset(void);
+/* Where diagnostics go; stderr unless a test redirects them. */
+void diag_set_stream(FILE *f);
+FILE *diag_stream(void);
+
+_Noreturn void dlc_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void dlc_assert_fail(const char *cond, const char *file, int line);
+
+#define DLC_ASSERT(c) ((c) ? (void)0 : dlc_assert_fail(#c, __FILE__, __LINE__))
+#define DLC_UNREACHABLE() dlc_assert_fail("unreachable", __FILE__, __LINE__)
+
+/* Exit statuses of the command-line contract. */
+enum { EXIT_OK = 0, EXIT_USER = 1, EXIT_INTERNAL = 2 };
+#endif

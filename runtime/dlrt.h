@@ -1,0 +1,34 @@
+/* dlrt.h — the ABI between generated code and the dlc runtime. Generated functions call only
+ * what is declared here (lower/ declares the same prototypes in IR and binds these symbols
+ * in the JIT), so this header is the whole contract.
+ *
+ * A compiled model is a set of functions of one signature:
+ *
+ *   void fn(float *arena, const float *const *feeds, float *const *results, int64_t n);
+ *
+ *   arena    one 64-byte-aligned block holding every parameter, optimiser state and
+ *            intermediate buffer at offsets fixed at compile time (the plan)
+ *   feeds    per-call inputs, in the order of the plan's feeds: data (n x features),
+ *            targets (n x classes), and scalar hyper-parameters (a pointer to one float)
+ *   results  per-call outputs, in the plan's result order (e.g. the batch's summed loss)
+ *   n        rows in this batch, 1 <= n <= the batch size the model was compiled for
+ *
+ * Functions: "dlc_forward" (inference; results[0] = the network output, n x outputs) and
+ * "dlc_train_step" (forward, backward and update; results[0] = the sum of the per-example
+ * losses over the batch). */
+#ifndef DLRT_H
+#define DLRT_H
+#include <stdint.h>
+
+typedef void (*DlrtModelFn)(float *arena, const float *const *feeds, float *const *results,
+                            int64_t n);
+
+/* C = op(A) op(B) + beta C, row-major, op(X) = X or X^T; a thin wrapper of cblas_sgemm so
+ * that generated code does not depend on CBLAS's enum values. */
+void dlrt_gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+               int64_t ldc);
+
+/* Threads OpenBLAS may use (the --threads flag). */
+void dlrt_set_threads(int threads);
+#endif

@@ -1,0 +1,31 @@
+/* init.h — parameter initialisers. A .net file names one per parameter; the runtime fills
+ * the parameter's buffer in the arena from the seeded RNG before the first step. */
+#ifndef DLRT_INIT_H
+#define DLRT_INIT_H
+#include <stdint.h>
+#include "rng.h"
+
+typedef enum DlrtInitKind {
+  INIT_ZEROS,    /* 0 */
+  INIT_CONST,    /* a */
+  INIT_UNIFORM,  /* U(a, b) */
+  INIT_NORMAL,   /* N(a, b^2): mean a, standard deviation b */
+  INIT_LECUN,    /* U(+-sqrt(3 / fan_in)): variance 1/fan_in (LeCun et al. 1998, "Efficient BackProp") */
+  INIT_XAVIER,   /* U(+-sqrt(6 / (fan_in + fan_out))) (Glorot and Bengio 2010) */
+  INIT_HE,       /* N(0, 2 / fan_in) (He et al. 2015), for ReLU layers */
+  INIT_KIND_COUNT
+} DlrtInitKind;
+
+typedef struct DlrtInit {
+  DlrtInitKind kind;
+  float a, b;
+} DlrtInit;
+
+/* The .net spelling of each kind ("zeros", "lecun", ...), or NULL past the end. */
+const char *dlrt_init_name(DlrtInitKind k);
+
+/* Fills data[0..numel) for a parameter whose first dimension is fan_out and whose remaining
+ * dimensions multiply to fan_in (a vector has fan_in = its length, fan_out = 1). */
+void dlrt_init_fill(const DlrtInit *init, float *data, int64_t numel, int64_t fan_in,
+                    int64_t fan_out, DlrtRng *rng);
+#endif

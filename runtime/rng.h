@@ -1,0 +1,22 @@
+/* rng.h — seeded random numbers for weight init and data shuffling. xoshiro256** seeded via
+ * splitmix64, so one seed gives the same stream on every machine and libc (no rand()). */
+#ifndef DLRT_RNG_H
+#define DLRT_RNG_H
+#include <stdint.h>
+
+typedef struct DlrtRng {
+  uint64_t s[4];
+} DlrtRng; /* xoshiro256** seeded via splitmix64 */
+
+void dlrt_rng_seed(DlrtRng *r, uint64_t seed);
+uint64_t dlrt_rng_next(DlrtRng *r);
+/* Uniform in [0,1) with 53 random bits: every value is a multiple of 2^-53. */
+double dlrt_rng_uniform(DlrtRng *r);
+/* Standard normal (Marsaglia polar method). Stateless beyond *r: the method's second
+ * variate is discarded so the struct stays four words and the stream stays simple. */
+double dlrt_rng_normal(DlrtRng *r);
+/* Unbiased integer in [0,n) (Lemire's multiply-and-reject); returns 0 when n is 0. */
+uint32_t dlrt_rng_below(DlrtRng *r, uint32_t n);
+/* Fisher-Yates shuffle of perm[0..n) in place; the caller fills perm (e.g. 0..n-1). */
+void dlrt_rng_shuffle(DlrtRng *r, int *perm, int n);
+#endif

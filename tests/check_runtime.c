@@ -1,0 +1,576 @@
+/* check_runtime.c — Check suite for the runtime's data loader (mnist.c) and RNG (rng.c).
+ * Loader tests write tiny generated IDX files (5 images of 3x4) into a mkdtemp directory in
+ * the DIR/mnist/ layout; the real-data test runs only when DLC_MNIST_DIR is set. */
+#define _GNU_SOURCE
+#include "mnist.h"
+#include "rng.h"
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum { N_IMG = 5, ROWS = 3, COLS = 4, N_PIX = N_IMG * ROWS * COLS };
+
+static char tmpdir[64];  /* the DIR passed to dlrt_mnist_load */
+static char mnistdir[96]; /* DIR/mnist, where the files go */
+
+/* ---- temp directory fixtures ---------------------------------------------------------- */
+
+/* Empties DIR/mnist (files, and the odd directory a test planted) so each test starts clean. */
+static void clear_mnist_dir(void) {
+  DIR *d = opendir(mnistdir);
+  if (!d) return;
+  struct dirent *e;
+  char path[512];
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(path, sizeof path, "%s/%s", mnistdir, e->d_name);
+    remove(path);
+  }
+  closedir(d);
+}
+
+/* Unchecked (runs once in the parent) so the directory is removed even when a forked test
+ * dies before its own teardown would run. */
+static void make_tmpdir(void) {
+  strcpy(tmpdir, "/tmp/dlc-check-runtime-XXXXXX");
+  if (!mkdtemp(tmpdir)) abort();
+  snprintf(mnistdir, sizeof mnistdir, "%s/mnist", tmpdir);
+  if (mkdir(mnistdir, 0700) != 0) abort();
+}
+
+static void remove_tmpdir(void) {
+  clear_mnist_dir();
+  rmdir(mnistdir);
+  rmdir(tmpdir);
+}
+
+/* ---- generated IDX files ------------------------------------------------------------- */
+
+typedef struct Blob {
+  unsigned char data[4096];
+  size_t len;
+} Blob;
+
+static void blob_be32(Blob *b, uint32_t v) {
+  for (int i = 3; i >= 0; i--) b->data[b->len++] = (unsigned char)(v >> (8 * i));
+}
+
+static void blob_byte(Blob *b, unsigned v) { b->data[b->len++] = (unsigned char)v; }
+
+static unsigned pixel_value(int i) { return (unsigned)(i * 37 + 11) & 0xff; }
+
+/* An image file whose header says count x rows x cols and that holds npix pixel bytes. */
+static Blob image_blob(uint32_t magic, uint32_t count, uint32_t rows, uint32_t cols, int npix) {
+  Blob b = {{0}, 0};
+  blob_be32(&b, magic);
+  blob_be32(&b, count);
+  blob_be32(&b, rows);
+  blob_be32(&b, cols);
+  for (int i = 0; i < npix; i++) blob_byte(&b, pixel_value(i));
+  return b;
+}
+
+/* A label file claiming count labels and holding n of them, (i * 3) % 10. */
+static Blob label_blob(uint32_t magic, uint32_t count, int n) {
+  Blob b = {{0}, 0};
+  blob_be32(&b, magic);
+  blob_be32(&b, count);
+  for (int i = 0; i < n; i++) blob_byte(&b, (unsigned)(i * 3) % 10);
+  return b;
+}
+
+static Blob good_images(void) { return image_blob(0x803, N_IMG, ROWS, COLS, N_PIX); }
+static Blob good_labels(void) { return label_blob(0x801, N_IMG, N_IMG); }
+
+static void file_path(char *out, size_t n, const char *name) {
+  snprintf(out, n, "%s/%s", mnistdir, name);
+}
+
+static void write_raw(const char *name, const Blob *b) {
+  char path[512];
+  file_path(path, sizeof path, name);
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(b->data, 1, b->len, f), b->len);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Writes NAME.gz with zlib, the format the loader falls back to. */
+static void write_gz(const char *name, const Blob *b) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.gz", mnistdir, name);
+  gzFile gz = gzopen(path, "wb");
+  ck_assert_ptr_nonnull(gz);
+  ck_assert_int_eq(gzwrite(gz, b->data, (unsigned)b->len), (int)b->len);
+  ck_assert_int_eq(gzclose(gz), Z_OK);
+}
+
+static void write_images(const Blob *b) { write_raw("train-images-idx3-ubyte", b); }
+static void write_labels(const Blob *b) { write_raw("train-labels-idx1-ubyte", b); }
+
+static void write_good_pair(void) {
+  Blob img = good_images(), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+}
+
+/* ---- assertions on a failed load ------------------------------------------------------ */
+
+static char err[1024];
+
+/* Loads "train" expecting failure; checks the error names PATH (relative to mnistdir, or the
+ * directory itself when NAME is NULL) and contains PHRASE, and that nothing was left behind. */
+static void expect_failure(const char *name, const char *phrase) {
+  DlrtDataset d;
+  memset(&d, 0xAB, sizeof d); /* the loader must zero it, not rely on us */
+  err[0] = '\0';
+  ck_assert_int_eq(dlrt_mnist_load(tmpdir, "train", &d, err, sizeof err), -1);
+  char path[512];
+  if (name)
+    file_path(path, sizeof path, name);
+  else
+    snprintf(path, sizeof path, "%s", mnistdir);
+  ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':',
+                "error '%s' does not start with '%s:'", err, path);
+  ck_assert_msg(strstr(err, phrase) != NULL, "error '%s' lacks '%s'", err, phrase);
+  ck_assert_msg(strchr(err, '\n') == NULL, "error '%s' is not one line", err);
+  ck_assert_ptr_null(d.pixels);
+  ck_assert_ptr_null(d.labels);
+  ck_assert_int_eq(d.count, 0);
+}
+
+static void expect_good(const DlrtDataset *d) {
+  ck_assert_int_eq(d->count, N_IMG);
+  ck_assert_int_eq(d->rows, ROWS);
+  ck_assert_int_eq(d->cols, COLS);
+  for (int i = 0; i < N_PIX; i++) ck_assert_uint_eq(d->pixels[i], pixel_value(i));
+  for (int i = 0; i < N_IMG; i++) ck_assert_uint_eq(d->labels[i], (unsigned)(i * 3) % 10);
+}
+
+/* ---- loader tests --------------------------------------------------------------------- */
+
+START_TEST(test_load_raw) {
+  write_good_pair();
+  DlrtDataset d;
+  ck_assert_msg(dlrt_mnist_load(tmpdir, "train", &d, err, sizeof err) == 0, "%s", err);
+  expect_good(&d);
+  dlrt_dataset_free(&d);
+  ck_assert_ptr_null(d.pixels);
+  dlrt_dataset_free(&d); /* freeing twice is harmless: free zeroes */
+}
+END_TEST
+
+START_TEST(test_load_gzip) {
+  Blob img = good_images(), lbl = good_labels();
+  write_gz("train-images-idx3-ubyte", &img);
+  write_gz("train-labels-idx1-ubyte", &lbl);
+  DlrtDataset d;
+  ck_assert_msg(dlrt_mnist_load(tmpdir, "train", &d, err, sizeof err) == 0, "%s", err);
+  expect_good(&d);
+  dlrt_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(test_load_mixed_and_trailing_slash) {
+  Blob img = good_images(), lbl = good_labels();
+  write_raw("t10k-images-idx3-ubyte", &img);
+  write_gz("t10k-labels-idx1-ubyte", &lbl);
+  char dir[128];
+  snprintf(dir, sizeof dir, "%s/", tmpdir);
+  DlrtDataset d;
+  ck_assert_msg(dlrt_mnist_load(dir, "t10k", &d, err, sizeof err) == 0, "%s", err);
+  expect_good(&d);
+  dlrt_dataset_free(&d);
+}
+END_TEST
+
+START_TEST(test_missing_images) {
+  expect_failure("train-images-idx3-ubyte", "file not found (also tried ");
+  ck_assert_ptr_nonnull(strstr(err, "train-images-idx3-ubyte.gz)"));
+}
+END_TEST
+
+START_TEST(test_missing_labels) {
+  Blob img = good_images();
+  write_images(&img);
+  expect_failure("train-labels-idx1-ubyte", "file not found");
+}
+END_TEST
+
+START_TEST(test_wrong_magic) {
+  Blob img = image_blob(0x801, N_IMG, ROWS, COLS, N_PIX), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte",
+                 "wrong magic 0x00000801 (expected 0x00000803, an IDX image file)");
+}
+END_TEST
+
+START_TEST(test_wrong_label_magic) {
+  Blob img = good_images(), lbl = label_blob(0x803, N_IMG, N_IMG);
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-labels-idx1-ubyte", "wrong magic 0x00000803 (expected 0x00000801");
+}
+END_TEST
+
+START_TEST(test_truncated_pixels) {
+  Blob img = image_blob(0x803, N_IMG, ROWS, COLS, N_PIX - 5), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "truncated: expected 60 bytes of pixels, got 55");
+}
+END_TEST
+
+START_TEST(test_truncated_labels) {
+  Blob img = good_images(), lbl = label_blob(0x801, N_IMG, N_IMG - 1);
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-labels-idx1-ubyte", "truncated: expected 5 bytes of labels, got 4");
+}
+END_TEST
+
+START_TEST(test_truncated_header) {
+  Blob img = good_images(), lbl = good_labels();
+  img.len = 10;
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "truncated header: expected 16 bytes, got 10");
+}
+END_TEST
+
+START_TEST(test_empty_file) {
+  Blob img = {{0}, 0}, lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "truncated header: expected 16 bytes, got 0");
+}
+END_TEST
+
+START_TEST(test_extra_bytes) {
+  Blob img = good_images(), lbl = good_labels();
+  blob_byte(&img, 1);
+  blob_byte(&img, 2);
+  blob_byte(&img, 3);
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "3 extra bytes after the data");
+}
+END_TEST
+
+START_TEST(test_count_mismatch) {
+  Blob img = good_images(), lbl = label_blob(0x801, N_IMG - 1, N_IMG - 1);
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure(NULL, "5 images but 4 labels");
+}
+END_TEST
+
+START_TEST(test_label_out_of_range) {
+  Blob img = good_images(), lbl = good_labels();
+  lbl.data[8 + 2] = 10;
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-labels-idx1-ubyte", "label 10 at index 2 is not a digit 0-9");
+}
+END_TEST
+
+START_TEST(test_rows_zero) {
+  Blob img = image_blob(0x803, N_IMG, 0, COLS, 0), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "rows 0 out of range 1..1024");
+}
+END_TEST
+
+START_TEST(test_cols_too_big) {
+  Blob img = image_blob(0x803, 1, 1, 1025, 0), lbl = label_blob(0x801, 1, 1);
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "cols 1025 out of range 1..1024");
+}
+END_TEST
+
+START_TEST(test_count_too_big) {
+  Blob img = image_blob(0x803, 10000001, 1, 1, 0), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "image count 10000001 out of range");
+}
+END_TEST
+
+/* The largest header the checks accept claims ~10 TB; the loader must report truncation
+ * rather than try to allocate that (ASan or the OOM killer would catch it if it did). */
+START_TEST(test_lying_header) {
+  Blob img = image_blob(0x803, 10000000, 1024, 1024, 100), lbl = good_labels();
+  write_images(&img);
+  write_labels(&lbl);
+  expect_failure("train-images-idx3-ubyte", "bytes of pixels, got 100");
+}
+END_TEST
+
+START_TEST(test_truncated_gzip) {
+  Blob img = good_images(), lbl = good_labels();
+  write_gz("train-images-idx3-ubyte", &img);
+  write_labels(&lbl);
+  char path[512];
+  file_path(path, sizeof path, "train-images-idx3-ubyte.gz");
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(truncate(path, st.st_size - 6), 0); /* cut into the gzip trailer */
+  expect_failure("train-images-idx3-ubyte.gz", "gzip");
+}
+END_TEST
+
+START_TEST(test_directory_in_place_of_file) {
+  char path[512];
+  file_path(path, sizeof path, "train-images-idx3-ubyte");
+  ck_assert_int_eq(mkdir(path, 0700), 0);
+  expect_failure("train-images-idx3-ubyte", "cannot open");
+}
+END_TEST
+
+START_TEST(test_null_err_buffer) {
+  DlrtDataset d;
+  ck_assert_int_eq(dlrt_mnist_load(tmpdir, "train", &d, NULL, 0), -1);
+  ck_assert_int_eq(dlrt_mnist_load(tmpdir, "train", &d, err, 1), -1);
+  ck_assert_str_eq(err, "");
+  ck_assert_int_eq(dlrt_mnist_load(NULL, "train", &d, err, sizeof err), -1);
+  dlrt_dataset_free(NULL);
+}
+END_TEST
+
+/* Random corruption of a good pair must give either success or a clean error; the
+ * sanitizer build turns any out-of-bounds access here into a failure. */
+START_TEST(test_random_corruption) {
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, 1234);
+  for (int iter = 0; iter < 300; iter++) {
+    Blob img = good_images(), lbl = good_labels();
+    Blob *b = dlrt_rng_below(&rng, 2) ? &img : &lbl;
+    size_t at = dlrt_rng_below(&rng, (uint32_t)b->len);
+    b->data[at] = (unsigned char)dlrt_rng_below(&rng, 256);
+    if (dlrt_rng_below(&rng, 4) == 0) b->len = dlrt_rng_below(&rng, (uint32_t)b->len + 1);
+    write_images(&img);
+    write_labels(&lbl);
+    DlrtDataset d;
+    err[0] = '\0';
+    int rc = dlrt_mnist_load(tmpdir, "train", &d, err, sizeof err);
+    ck_assert_msg(rc == 0 || strstr(err, mnistdir) == err, "rc %d, error '%s'", rc, err);
+    dlrt_dataset_free(&d);
+  }
+}
+END_TEST
+
+/* ---- real MNIST (opt-in) -------------------------------------------------------------- */
+
+static int real_file_exists(const char *dir, const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/mnist/%s", dir, name);
+  if (access(path, R_OK) == 0) return 1;
+  strncat(path, ".gz", sizeof path - strlen(path) - 1);
+  return access(path, R_OK) == 0;
+}
+
+START_TEST(test_real_mnist) {
+  const char *dir = getenv("DLC_MNIST_DIR");
+  if (!dir || !*dir) return; /* opt-in: passes trivially when unset */
+  static const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  for (int i = 0; i < 4; i++)
+    if (!real_file_exists(dir, names[i])) {
+      fprintf(stderr, "check_runtime: %s/mnist/%s missing; skipping real MNIST test\n", dir,
+              names[i]);
+      return;
+    }
+  DlrtDataset train, test;
+  ck_assert_msg(dlrt_mnist_load(dir, "train", &train, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(train.count, 60000);
+  ck_assert_int_eq(train.rows, 28);
+  ck_assert_int_eq(train.cols, 28);
+  ck_assert_msg(dlrt_mnist_load(dir, "t10k", &test, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(test.count, 10000);
+  ck_assert_int_eq(test.rows, 28);
+  ck_assert_int_eq(test.cols, 28);
+  static const unsigned char first[10] = {7, 2, 1, 0, 4, 1, 4, 9, 5, 9};
+  for (int i = 0; i < 10; i++) ck_assert_uint_eq(test.labels[i], first[i]);
+  dlrt_dataset_free(&train);
+  dlrt_dataset_free(&test);
+}
+END_TEST
+
+/* ---- RNG tests ------------------------------------------------------------------------ */
+
+START_TEST(test_rng_same_seed) {
+  DlrtRng a, b;
+  dlrt_rng_seed(&a, 42);
+  dlrt_rng_seed(&b, 42);
+  for (int i = 0; i < 1000; i++) ck_assert_uint_eq(dlrt_rng_next(&a), dlrt_rng_next(&b));
+}
+END_TEST
+
+/* Pinned outputs (from an independent Python transcription of splitmix64 + xoshiro256**):
+ * a change here means every seeded experiment silently changes. */
+START_TEST(test_rng_known_values) {
+  static const uint64_t seed0[3] = {0x99ec5f36cb75f2b4ull, 0xbf6e1f784956452aull,
+                                    0x1a5f849d4933e6e0ull};
+  static const uint64_t seed42[3] = {0x15780b2e0c2ec716ull, 0x6104d9866d113a7eull,
+                                     0xae17533239e499a1ull};
+  DlrtRng r;
+  dlrt_rng_seed(&r, 0);
+  for (int i = 0; i < 3; i++) ck_assert_uint_eq(dlrt_rng_next(&r), seed0[i]);
+  dlrt_rng_seed(&r, 42);
+  for (int i = 0; i < 3; i++) ck_assert_uint_eq(dlrt_rng_next(&r), seed42[i]);
+}
+END_TEST
+
+START_TEST(test_rng_different_seed) {
+  DlrtRng a, b;
+  dlrt_rng_seed(&a, 42);
+  dlrt_rng_seed(&b, 43);
+  int same = 0;
+  for (int i = 0; i < 100; i++) same += dlrt_rng_next(&a) == dlrt_rng_next(&b);
+  ck_assert_int_eq(same, 0);
+}
+END_TEST
+
+START_TEST(test_rng_uniform) {
+  DlrtRng r;
+  dlrt_rng_seed(&r, 7);
+  double sum = 0;
+  for (int i = 0; i < 100000; i++) {
+    double u = dlrt_rng_uniform(&r);
+    ck_assert(u >= 0.0 && u < 1.0);
+    ck_assert(u * 0x1.0p53 == floor(u * 0x1.0p53)); /* on the 2^-53 grid */
+    sum += u;
+  }
+  ck_assert_double_eq_tol(sum / 100000, 0.5, 0.01);
+}
+END_TEST
+
+START_TEST(test_rng_normal) {
+  DlrtRng r;
+  dlrt_rng_seed(&r, 8);
+  double sum = 0, sumsq = 0;
+  const int n = 100000;
+  for (int i = 0; i < n; i++) {
+    double x = dlrt_rng_normal(&r);
+    ck_assert(isfinite(x));
+    sum += x;
+    sumsq += x * x;
+  }
+  double mean = sum / n, var = sumsq / n - mean * mean;
+  ck_assert_double_eq_tol(mean, 0.0, 0.02);
+  ck_assert_double_eq_tol(var, 1.0, 0.03);
+}
+END_TEST
+
+START_TEST(test_rng_below) {
+  DlrtRng r;
+  dlrt_rng_seed(&r, 9);
+  int hist[7] = {0};
+  for (int i = 0; i < 70000; i++) {
+    uint32_t k = dlrt_rng_below(&r, 7);
+    ck_assert_uint_lt(k, 7);
+    hist[k]++;
+  }
+  for (int k = 0; k < 7; k++) ck_assert_int_lt(abs(hist[k] - 10000), 500); /* ~5 sigma */
+  for (int i = 0; i < 100; i++) ck_assert_uint_eq(dlrt_rng_below(&r, 1), 0);
+  ck_assert_uint_eq(dlrt_rng_below(&r, 0), 0);
+  for (int i = 0; i < 1000; i++) ck_assert_uint_lt(dlrt_rng_below(&r, 0x80000001u), 0x80000001u);
+}
+END_TEST
+
+START_TEST(test_rng_shuffle) {
+  enum { N = 1000 };
+  int perm[N], seen[N] = {0}, moved = 0;
+  for (int i = 0; i < N; i++) perm[i] = i;
+  DlrtRng r;
+  dlrt_rng_seed(&r, 10);
+  dlrt_rng_shuffle(&r, perm, N);
+  for (int i = 0; i < N; i++) {
+    ck_assert(perm[i] >= 0 && perm[i] < N);
+    seen[perm[i]]++;
+    moved += perm[i] != i;
+  }
+  for (int i = 0; i < N; i++) ck_assert_int_eq(seen[i], 1);
+  ck_assert_int_gt(moved, N / 2);
+  int one = 5;
+  dlrt_rng_shuffle(&r, &one, 1);
+  ck_assert_int_eq(one, 5);
+  dlrt_rng_shuffle(&r, NULL, 0);
+}
+END_TEST
+
+/* ---- suite ---------------------------------------------------------------------------- */
+
+static TCase *loader_tcase(void) {
+  TCase *tc = tcase_create("mnist");
+  tcase_add_unchecked_fixture(tc, make_tmpdir, remove_tmpdir);
+  tcase_add_checked_fixture(tc, clear_mnist_dir, NULL);
+  tcase_add_test(tc, test_load_raw);
+  tcase_add_test(tc, test_load_gzip);
+  tcase_add_test(tc, test_load_mixed_and_trailing_slash);
+  tcase_add_test(tc, test_missing_images);
+  tcase_add_test(tc, test_missing_labels);
+  tcase_add_test(tc, test_wrong_magic);
+  tcase_add_test(tc, test_wrong_label_magic);
+  tcase_add_test(tc, test_truncated_pixels);
+  tcase_add_test(tc, test_truncated_labels);
+  tcase_add_test(tc, test_truncated_header);
+  tcase_add_test(tc, test_empty_file);
+  tcase_add_test(tc, test_extra_bytes);
+  tcase_add_test(tc, test_count_mismatch);
+  tcase_add_test(tc, test_label_out_of_range);
+  tcase_add_test(tc, test_rows_zero);
+  tcase_add_test(tc, test_cols_too_big);
+  tcase_add_test(tc, test_count_too_big);
+  tcase_add_test(tc, test_lying_header);
+  tcase_add_test(tc, test_truncated_gzip);
+  tcase_add_test(tc, test_directory_in_place_of_file);
+  tcase_add_test(tc, test_null_err_buffer);
+  tcase_add_test(tc, test_random_corruption);
+  return tc;
+}
+
+static TCase *real_tcase(void) {
+  TCase *tc = tcase_create("mnist-real");
+  tcase_set_timeout(tc, 120); /* 55 MB of IDX, possibly under a sanitizer */
+  tcase_add_test(tc, test_real_mnist);
+  return tc;
+}
+
+static TCase *rng_tcase(void) {
+  TCase *tc = tcase_create("rng");
+  tcase_add_test(tc, test_rng_same_seed);
+  tcase_add_test(tc, test_rng_known_values);
+  tcase_add_test(tc, test_rng_different_seed);
+  tcase_add_test(tc, test_rng_uniform);
+  tcase_add_test(tc, test_rng_normal);
+  tcase_add_test(tc, test_rng_below);
+  tcase_add_test(tc, test_rng_shuffle);
+  return tc;
+}
+
+static Suite *runtime_suite(void) {
+  Suite *s = suite_create("runtime");
+  suite_add_tcase(s, loader_tcase());
+  suite_add_tcase(s, real_tcase());
+  suite_add_tcase(s, rng_tcase());
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(runtime_suite());
+  srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists each test */
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
