@@ -23,4 +23,8 @@ typedef struct GradcheckResult {
  * if it is not NULL. */
 GradcheckResult gradcheck_graph(Graph *g, Node *loss, int n, const double *const *feeds, double **leaf,
                                 FILE *report);
+/* The same, with the gradients already built by grad_build (so a test can corrupt them
+ * and see the check fail). */
+GradcheckResult gradcheck_grads(Graph *g, Node *loss, Node **grads, int n_forward, int n,
+                                const double *const *feeds, double **leaf, FILE *report);
 #endif

@@ -1,0 +1,222 @@
+/* check_grad.c — a gradient check of every op in the op table.
+ *
+ * The test loops over ops.def: each differentiable op must have a case below that builds a
+ * small graph around it (with broadcasting, transposes and the other variants it has); the
+ * graph's symbolic gradients are checked against central finite differences (double
+ * precision reference evaluator) and the JIT-compiled gradients against those. An op
+ * without derivative must instead say where its lowering is exercised. Adding a row to
+ * ops.def without extending this file fails the test. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gradcheck.h"
+#include "helpers.h"
+#include "interp.h"
+#include "rng.h"
+
+enum { ROWS = 3 };
+
+typedef struct Case {
+  Graph *g;
+  Node *x;  /* batched [4] input */
+  Node *p;  /* [4] parameter */
+  Node *W;  /* [3, 4] parameter */
+  Node *s;  /* [] scalar parameter */
+} Case;
+
+static Case case_new(void) {
+  Case c = {graph_new(), NULL, NULL, NULL, NULL};
+  int d4[1] = {4}, d34[2] = {3, 4};
+  c.x = g_input(c.g, "x", shape_make(true, 1, d4), NO_LOC);
+  c.p = g_param(c.g, "p", shape_make(false, 1, d4), NO_LOC);
+  c.W = g_param(c.g, "W", shape_make(false, 2, d34), NO_LOC);
+  c.s = g_param(c.g, "s", shape_scalar(false), NO_LOC);
+  return c;
+}
+
+/* A per-example loss that weighs every element of y differently: sum(y * r), with r a
+ * random input of y's shape (so no symmetry hides a wrong gradient). */
+static Node *weighted_loss(Case *c, Node *y) {
+  Shape rs = y->shape;
+  rs.batched = true;
+  Node *r = g_input(c->g, "r", rs, NO_LOC);
+  return g_sum_to(c->g, g_binary(c->g, OP_MUL, y, r, NO_LOC), shape_scalar(true), NO_LOC);
+}
+
+static Node *bin(Case *c, DlcOp op, Node *a, Node *b) { return g_binary(c->g, op, a, b, NO_LOC); }
+static Node *un(Case *c, DlcOp op, Node *a) { return g_unary(c->g, op, a, NO_LOC); }
+/* a = x * p + s: mixed signs, every parameter involved. */
+static Node *affine(Case *c) { return bin(c, OP_ADD, bin(c, OP_MUL, c->x, c->p), c->s); }
+/* strictly positive: 0.5 + x * x * p * p */
+static Node *positive(Case *c) {
+  Node *xp = bin(c, OP_MUL, c->x, c->p);
+  return bin(c, OP_ADD, bin(c, OP_MUL, xp, xp), g_const(c->g, 0.5f, NO_LOC));
+}
+
+/* The graph (its loss) for op, or NULL when there is no case: then the test fails. */
+static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
+  Graph *g = c->g;
+  *n_variants = 1;
+  switch (op) {
+  case OP_NEG: case OP_EXP: case OP_SIGMOID: case OP_TANH: case OP_RELU:
+    return weighted_loss(c, un(c, op, affine(c)));
+  case OP_LOG: return weighted_loss(c, un(c, op, positive(c)));
+  case OP_POWC: {
+    static const float exps[] = {2, 3, 0.5f, -1, 1.7f};
+    *n_variants = 5;
+    return weighted_loss(c, g_powc(g, positive(c), exps[variant], NO_LOC));
+  }
+  case OP_BROADCAST: {
+    Shape to = c->x->shape;
+    return weighted_loss(c, bin(c, OP_MUL, c->x, g_broadcast(g, variant ? c->p : c->s, to, NO_LOC)));
+  }
+  case OP_ADD: case OP_SUB: case OP_MUL: {
+    *n_variants = 3; /* batched with vector, vector with batched, batched with scalar */
+    Node *a = affine(c);
+    Node *lhs = variant == 1 ? c->p : a, *rhs = variant == 1 ? a : variant == 0 ? c->p : c->s;
+    return weighted_loss(c, bin(c, op, lhs, rhs));
+  }
+  case OP_DIV: {
+    *n_variants = 2;
+    Node *pos = positive(c);
+    return weighted_loss(c, variant ? bin(c, op, c->p, pos) : bin(c, op, affine(c), pos));
+  }
+  case OP_GEMM: {
+    /* x W^T (a dense layer), x V, W V (two parameters), and V^T-style batch contraction
+     * used by weight gradients: (x^T y) summed over the batch. */
+    *n_variants = 4;
+    int d43[2] = {4, 3};
+    Node *V = g_param(g, "V", shape_make(false, 2, d43), NO_LOC);
+    Node *a = affine(c);
+    switch (variant) {
+    case 0: return weighted_loss(c, g_gemm(g, a, c->W, false, true, NO_LOC));
+    case 1: return weighted_loss(c, g_gemm(g, a, V, false, false, NO_LOC));
+    case 2: return weighted_loss(c, g_gemm(g, c->W, V, false, false, NO_LOC));
+    default: {
+      Node *h = un(c, OP_TANH, g_gemm(g, a, c->W, false, true, NO_LOC));
+      return weighted_loss(c, g_gemm(g, a, h, true, false, NO_LOC));
+    }
+    }
+  }
+  case OP_SUM_TO: {
+    *n_variants = 3; /* per example, over the batch, over the batch to a scalar */
+    Node *a = un(c, OP_TANH, affine(c));
+    Shape to = variant == 0 ? shape_scalar(true) : variant == 1 ? c->p->shape : shape_scalar(false);
+    return weighted_loss(c, g_sum_to(g, a, to, NO_LOC));
+  }
+  case OP_SOFTMAX: case OP_LOG_SOFTMAX:
+    return weighted_loss(c, g_row(g, op, affine(c), NO_LOC));
+  default: return NULL;
+  }
+}
+
+/* Ops without a derivative, and where the tests exercise their lowering instead. */
+static const char *no_grad_coverage(DlcOp op) {
+  switch (op) {
+  case OP_INPUT: case OP_TARGET: case OP_PARAM: return "every case (leaves)";
+  case OP_CONST: return "positive() above; check_lower";
+  case OP_INV_BATCH: return "every case: the seed of the backward pass";
+  case OP_HYPER: case OP_STATE: case OP_ASSIGN: return "check_lower: the SGD update";
+  case OP_STEP: return "the RELU case: relu's derivative";
+  case OP_OUTPUT: return "every case: gradients are read through OUTPUTs";
+  default: return NULL;
+  }
+}
+
+static void fill_random(double *v, int64_t n, double lo, double hi, DlrtRng *rng) {
+  for (int64_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * dlrt_rng_uniform(rng);
+}
+
+/* Random feeds and parameters for the graph; returns the gradcheck result. */
+static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) {
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, seed);
+  int n_nodes = g->len;
+  double **leaf = calloc((size_t)n_nodes, sizeof *leaf);
+  double **feeds = calloc((size_t)g->n_feeds + 1, sizeof *feeds);
+  for (int i = 0; i < n_nodes; i++) {
+    Node *x = g->nodes[i];
+    int64_t size = interp_size(x, ROWS);
+    if (x->op == OP_PARAM) {
+      leaf[i] = malloc(sizeof(double) * (size_t)size);
+      fill_random(leaf[i], size, 0.3, 1.2, &rng);
+      if (rng.s[0] & 1) leaf[i][0] = -leaf[i][0]; /* some negative values too */
+    } else if (x->op == OP_INPUT) {
+      feeds[x->attr.slot] = malloc(sizeof(double) * (size_t)size);
+      fill_random(feeds[x->attr.slot], size, -1, 1, &rng);
+    }
+  }
+  GradcheckResult r = gradcheck_graph(g, loss, ROWS, (const double *const *)feeds, leaf, stdout);
+  for (int i = 0; i < n_nodes; i++) free(leaf[i]);
+  for (int i = 0; i < g->n_feeds; i++) free(feeds[i]);
+  free(leaf);
+  free(feeds);
+  return r;
+}
+
+START_TEST(every_op_has_a_passing_gradient_check) {
+  DlcOp op = (DlcOp)_i;
+  if (!op_has_grad(op)) {
+    ck_assert_msg(no_grad_coverage(op), "op '%s' has no derivative and no stated test coverage", op_name(op));
+    return;
+  }
+  int n_variants = 1;
+  for (int v = 0; v < n_variants; v++) {
+    Case c = case_new();
+    Node *loss = build_case(op, &c, v, &n_variants);
+    ck_assert_msg(loss, "op '%s' has no gradient check case in tests/check_grad.c", op_name(op));
+    printf("gradcheck %s (variant %d)\n", op_name(op), v);
+    GradcheckResult r = check_case(c.g, loss, 17u + (unsigned)v);
+    ck_assert_msg(r.params > 0, "%s: no parameter received a gradient", op_name(op));
+    ck_assert_msg(r.ok, "%s variant %d: gradient mismatch (fd %g, jit %g x tolerance)", op_name(op), v, r.worst_fd,
+                  r.worst_jit);
+    graph_free(c.g);
+  }
+}
+END_TEST
+
+/* The check itself must be able to fail: corrupt a derivative (the factor 2 that the rule
+ * of x^2 puts into the backward pass becomes 2.5) and the check must report a mismatch. */
+START_TEST(gradcheck_detects_a_wrong_derivative) {
+  Case c = case_new();
+  Node *loss = weighted_loss(&c, g_powc(c.g, affine(&c), 2, NO_LOC));
+  int n_forward = c.g->len;
+  Node **grads = grad_build(c.g, loss);
+  int corrupted = 0;
+  for (int i = n_forward; i < c.g->len; i++)
+    if (c.g->nodes[i]->op == OP_CONST && c.g->nodes[i]->attr.c == 2) {
+      c.g->nodes[i]->attr.c = 2.5f;
+      corrupted++;
+    }
+  ck_assert_int_eq(corrupted, 1);
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, 3);
+  double *leaf[16] = {0}, *feeds[4] = {0};
+  double values[3][ROWS * 4];
+  for (int k = 0; k < 3; k++) fill_random(values[k], ROWS * 4, 0.2, 1.0, &rng);
+  leaf[c.p->id] = values[0];
+  leaf[c.W->id] = values[1];
+  leaf[c.s->id] = values[2];
+  double x[ROWS * 4], r[ROWS * 4];
+  fill_random(x, ROWS * 4, -1, 1, &rng);
+  fill_random(r, ROWS * 4, -1, 1, &rng);
+  feeds[c.x->attr.slot] = x;
+  feeds[1] = r; /* the weighting input made by weighted_loss */
+  GradcheckResult res = gradcheck_grads(c.g, loss, grads, n_forward, ROWS, (const double *const *)feeds, leaf, NULL);
+  ck_assert_msg(!res.ok, "a derivative off by 25%% passed the gradient check");
+  ck_assert(res.worst_fd > 1000);
+  graph_free(c.g);
+}
+END_TEST
+
+static Suite *grad_suite(void) {
+  Suite *s = suite_create("grad");
+  TCase *tc = tcase_create("ops");
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, every_op_has_a_passing_gradient_check, 0, OP_COUNT);
+  tcase_add_test(tc, gradcheck_detects_a_wrong_derivative);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return run_suite(grad_suite()); }

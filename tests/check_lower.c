@@ -1,0 +1,217 @@
+/* check_lower.c — the lowering and the JIT: the generated IR has the functions, runtime
+ * calls and vector code it should, and whole compiled functions (forward, and a training
+ * step with momentum, weight decay and every op class) give the same numbers as the
+ * plain-C reference evaluator, on full and partial batches, without writing outside the
+ * arena. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "helpers.h"
+#include "interp.h"
+#include "trainer.h"
+
+/* A model that touches every op class: gemm both ways round, broadcasting, tanh, relu,
+ * pow, softmax and log_softmax (through cross_entropy), sum and mean, and an SGD update
+ * with Nesterov momentum and weight decay (STATE, HYPER, ASSIGN). */
+static const char *const MODEL =
+    "input x : [784]\n"
+    "target y : onehot(10)\n"
+    "param W1 : [7, 784] = normal(0, 0.05)\n"
+    "param b1 : [7] = uniform(-0.1, 0.1)\n"
+    "param V : [7, 10] = xavier\n"
+    "h = tanh(W1 @ x + b1)\n"
+    "z = h @ V + dense(relu(h), 10)\n"
+    "out = softmax(z)\n"
+    "loss = cross_entropy(z, y) + 0.01 * sum(h ^ 2) + mean(out) / 3\n"
+    "train { optimizer = sgd(lr: 0.3, momentum: 0.9, nesterov: 1, weight_decay: 0.01); batch = 8; seed = 5 }\n";
+
+enum { GUARD = 64 };
+static const float SENTINEL = -12345.0f;
+
+static Model *compiled_model(void) {
+  char *diags = NULL;
+  Model *m = load_model_text(MODEL, &diags);
+  ck_assert_msg(m, "model failed to load: %s", diags);
+  free(diags);
+  model_build_training(m);
+  return m;
+}
+
+START_TEST(ir_has_functions_calls_and_vectors) {
+  Model *m = compiled_model();
+  DlcModule *mod = model_lower(m, false);
+  char *ir = lower_module_text(mod);
+  ck_assert_ptr_nonnull(strstr(ir, "define void @dlc_forward(ptr noalias nocapture"));
+  ck_assert_ptr_nonnull(strstr(ir, "define void @dlc_train_step(ptr noalias nocapture"));
+  ck_assert_ptr_nonnull(strstr(ir, "call void @dlrt_gemm("));
+  ck_assert_ptr_nonnull(strstr(ir, "@llvm.exp.f32"));
+  ck_assert_ptr_null(strstr(ir, "@malloc")); /* the step allocates nothing */
+  lower_free_text(ir);
+  lower_optimize(mod);
+  ir = lower_module_text(mod);
+  char *cpuinfo = read_file("/proc/cpuinfo");
+  if (cpuinfo && strstr(cpuinfo, "avx512f"))
+    ck_assert_msg(strstr(ir, "<16 x float>"), "no AVX-512 vector code after O3");
+  else if (cpuinfo && strstr(cpuinfo, "avx2"))
+    ck_assert_msg(strstr(ir, "<8 x float>"), "no AVX2 vector code after O3");
+  ck_assert_ptr_null(strstr(ir, "@malloc"));
+  free(cpuinfo);
+  lower_free_text(ir);
+  char *s = lower_module_asm(mod);
+  ck_assert_ptr_nonnull(strstr(s, "dlc_train_step:"));
+  lower_free_text(s);
+  lower_module_free(mod);
+  model_free(m);
+}
+END_TEST
+
+typedef struct Pair {
+  Model *m;
+  Trainer *t;
+  float *arena; /* the trainer's arena with guard bands */
+  double **leaf;
+  Interp it;
+} Pair;
+
+/* The compiled model and a reference evaluator holding the same parameter values. */
+static Pair pair_new(void) {
+  Pair p = {compiled_model(), NULL, NULL, NULL, {0}};
+  p.t = trainer_new(p.m);
+  ck_assert_ptr_nonnull(p.t);
+  /* Move the arena into a bigger block with sentinels on both sides. */
+  int64_t floats = p.m->arena_floats;
+  p.arena = aligned_alloc(64, sizeof(float) * (size_t)(floats + 2 * GUARD));
+  for (int64_t i = 0; i < floats + 2 * GUARD; i++) p.arena[i] = SENTINEL;
+  memcpy(p.arena + GUARD, p.t->arena, sizeof(float) * (size_t)floats);
+  const Graph *g = p.m->g;
+  p.leaf = calloc((size_t)g->len, sizeof *p.leaf);
+  const int64_t *off = p.m->fns[FN_TRAIN].plan.offset;
+  for (int i = 0; i < g->len; i++) {
+    const Node *x = g->nodes[i];
+    if (x->op != OP_PARAM && x->op != OP_STATE) continue;
+    int64_t numel = shape_numel(x->shape);
+    p.leaf[i] = malloc(sizeof(double) * (size_t)numel);
+    for (int64_t k = 0; k < numel; k++) p.leaf[i][k] = p.arena[GUARD + off[i] + k];
+  }
+  p.it = (Interp){g, 0, NULL, 0, p.leaf, NULL};
+  return p;
+}
+
+static void pair_free(Pair *p) {
+  for (int i = 0; i < GUARD; i++) {
+    ck_assert_float_eq(p->arena[i], SENTINEL);
+    ck_assert_float_eq(p->arena[GUARD + p->m->arena_floats + i], SENTINEL);
+  }
+  interp_clear(&p->it);
+  for (int i = 0; i < p->m->g->len; i++) free(p->leaf[i]);
+  free(p->leaf);
+  free(p->arena);
+  trainer_free(p->t);
+  model_free(p->m);
+}
+
+/* Max |a - b| over all persistent leaves, relative to each leaf's scale. */
+static double leaf_error(Pair *p) {
+  const Graph *g = p->m->g;
+  const int64_t *off = p->m->fns[FN_TRAIN].plan.offset;
+  double worst = 0;
+  for (int i = 0; i < g->len; i++) {
+    if (!p->leaf[i]) continue;
+    int64_t numel = shape_numel(g->nodes[i]->shape);
+    double scale = 1e-3;
+    for (int64_t k = 0; k < numel; k++) scale = fmax(scale, fabs(p->leaf[i][k]));
+    for (int64_t k = 0; k < numel; k++)
+      worst = fmax(worst, fabs(p->arena[GUARD + off[i] + k] - p->leaf[i][k]) / scale);
+  }
+  return worst;
+}
+
+static void random_batch(int n, float *x, float *y, double *xd, double *yd, unsigned seed) {
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, seed);
+  for (int i = 0; i < n * 784; i++) xd[i] = x[i] = (float)dlrt_rng_uniform(&rng);
+  for (int i = 0; i < n * 10; i++) yd[i] = y[i] = 0;
+  for (int r = 0; r < n; r++) {
+    int c = (int)dlrt_rng_below(&rng, 10);
+    y[r * 10 + c] = 1;
+    yd[r * 10 + c] = 1;
+  }
+}
+
+/* Training steps on a full batch (8 rows) and a partial one (3 rows): parameters, momenta
+ * and the reported loss agree with the reference after each. */
+START_TEST(train_step_matches_reference) {
+  Pair p = pair_new();
+  const Graph *g = p.m->g;
+  const Schedule *step = &p.m->fns[FN_TRAIN].sched;
+  int rows[3] = {8, 3, 8};
+  for (int s = 0; s < 3; s++) {
+    int n = rows[s];
+    float x[8 * 784], y[8 * 10], lr = 0.3f, loss = 0;
+    double xd[8 * 784], yd[8 * 10], lrd = 0.3, lossd = 0;
+    random_batch(n, x, y, xd, yd, 100u + (unsigned)s);
+    const float *feeds[3];
+    const double *dfeeds[3];
+    feeds[p.m->sema.input->attr.slot] = x;
+    feeds[p.m->sema.target->attr.slot] = y;
+    feeds[p.m->lr->attr.slot] = &lr;
+    dfeeds[p.m->sema.input->attr.slot] = xd;
+    dfeeds[p.m->sema.target->attr.slot] = yd;
+    dfeeds[p.m->lr->attr.slot] = &lrd;
+    float *results[2] = {0};
+    double *dresults[2] = {0};
+    results[p.m->loss_sum->attr.slot] = &loss;
+    dresults[p.m->loss_sum->attr.slot] = &lossd;
+    ck_assert_int_eq(g->n_feeds, 3);
+    p.t->step(p.arena + GUARD, feeds, results, n);
+    p.it.n = n;
+    p.it.feeds = dfeeds;
+    interp_run(&p.it, step, dresults);
+    ck_assert_msg(fabs(loss - lossd) <= 1e-4 * fabs(lossd), "step %d: loss %g vs reference %g", s, loss, lossd);
+    double err = leaf_error(&p);
+    ck_assert_msg(err < 1e-4, "step %d (n = %d): parameters differ from the reference by %g", s, n, err);
+  }
+  pair_free(&p);
+}
+END_TEST
+
+START_TEST(forward_matches_reference) {
+  Pair p = pair_new();
+  int n = 5;
+  float x[5 * 784], y[5 * 10], out[8 * 10];
+  double xd[5 * 784], yd[5 * 10], outd[5 * 10];
+  random_batch(n, x, y, xd, yd, 7);
+  const float *feeds[3] = {0};
+  const double *dfeeds[3] = {0};
+  feeds[p.m->sema.input->attr.slot] = x;
+  dfeeds[p.m->sema.input->attr.slot] = xd;
+  float *results[2] = {0};
+  double *dresults[2] = {0};
+  results[p.m->out_result->attr.slot] = out;
+  dresults[p.m->out_result->attr.slot] = outd;
+  p.t->forward(p.arena + GUARD, feeds, results, n);
+  p.it.n = n;
+  p.it.feeds = dfeeds;
+  interp_run(&p.it, &p.m->fns[FN_FORWARD].sched, dresults);
+  for (int i = 0; i < n * 10; i++) ck_assert_double_eq_tol(out[i], outd[i], 1e-5);
+  for (int r = 0; r < n; r++) {
+    double s = 0;
+    for (int c = 0; c < 10; c++) s += out[r * 10 + c];
+    ck_assert_double_eq_tol(s, 1.0, 1e-5); /* softmax rows sum to one */
+  }
+  pair_free(&p);
+}
+END_TEST
+
+static Suite *lower_suite(void) {
+  Suite *s = suite_create("lower");
+  TCase *tc = tcase_create("jit");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, ir_has_functions_calls_and_vectors);
+  tcase_add_test(tc, train_step_matches_reference);
+  tcase_add_test(tc, forward_matches_reference);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return run_suite(lower_suite()); }
