@@ -1,5 +1,6 @@
 /* llvm_util.c — loops, constants, memory access and calls for the lowering. */
 #include "llvm_util.h"
+#include <stdio.h>
 #include <string.h>
 
 LLVMValueRef c_i64(LowerCtx *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, true); }
@@ -10,7 +11,8 @@ LLVMValueRef loop_begin(LowerCtx *c, Loop *l, LLVMValueRef count, const char *na
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
   l->header = LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
   l->body = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "body");
-  l->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "done");
+  /* The exit block joins the function at loop_end, so blocks print in source order. */
+  l->exit = LLVMCreateBasicBlockInContext(c->ctx, "done");
   LLVMBuildBr(c->b, l->header);
   LLVMPositionBuilderAtEnd(c->b, l->header);
   l->iv = LLVMBuildPhi(c->b, c->i64, name);
@@ -27,6 +29,7 @@ void loop_end(LowerCtx *c, Loop *l) {
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
   LLVMAddIncoming(l->iv, &next, &latch, 1);
   LLVMBuildBr(c->b, l->header);
+  LLVMAppendExistingBasicBlock(c->fn, l->exit);
   LLVMPositionBuilderAtEnd(c->b, l->exit);
 }
 
@@ -65,5 +68,9 @@ LLVMValueRef buffer_of(LowerCtx *c, const Node *x) {
   int64_t off = c->plan->offset[x->id];
   DLC_ASSERT(off >= 0);
   LLVMValueRef idx = c_i64(c, off);
-  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &idx, 1, x->name ? x->name : "buf");
+  /* Named after the .net value (h, W1) or the op and node id (%gemm27), as in `dlc graph`. */
+  char name[64];
+  snprintf(name, sizeof name, "%s", x->name ? x->name : op_name(x->op));
+  if (!x->name) snprintf(name + strlen(name), sizeof name - strlen(name), "%d", x->id);
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &idx, 1, name);
 }
