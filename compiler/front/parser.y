@@ -18,6 +18,7 @@
 %define api.prefix {dlc_yy}
 %define api.location.type {SrcLoc}
 %define parse.error custom
+%define parse.lac full
 %locations
 %param {void *scanner}
 %parse-param {struct ParseState *ps}
@@ -25,7 +26,7 @@
 %code requires {
 #include "ast.h"
 struct ParseState;
-typedef struct { double value; int integral; } NumTok;
+typedef struct { double value; } NumTok;
 }
 
 %code provides {
@@ -60,7 +61,7 @@ static void dlc_yyerror(SrcLoc *loc, void *scanner, struct ParseState *ps, const
 #define APPEND(T, head, item) do { T **p_ = &(head); while (*p_) p_ = &(*p_)->next; *p_ = (item); } while (0)
 
 static int dim_value(SrcLoc loc, NumTok t) {
-  if (!t.integral || t.value < 1 || t.value > 1e7) {
+  if (t.value != (double)(long long)t.value || t.value < 1 || t.value > 1e7) {
     diag_error(loc, "a dimension must be a whole number from 1 to 10000000, got %g", t.value);
     return 1;
   }
@@ -121,6 +122,9 @@ stmt
       Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->body = $6; add_stmt(ps, s); }
   | DEF IDENT '(' idents ')' '=' expr {
       Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->params = $4; s->body = $7;
+      for (const Ident *i = $4; i; i = i->next)
+        for (const Ident *j = i->next; j; j = j->next)
+          if (strcmp(i->name, j->name) == 0) diag_error(j->loc, "parameter '%s' appears twice", j->name);
       add_stmt(ps, s); }
   | IDENT '=' expr {
       Stmt *s = ast_stmt(A, S_LET, @1); s->name = $1; s->name_loc = @1; s->body = $3; add_stmt(ps, s); }
@@ -192,10 +196,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
   yysymbol_kind_t got = yypcontext_token(ctx);
   (void)ps;
   if (got == YYSYMBOL_LEX_ERROR) return 0; /* the scanner has reported it */
-  enum { MAX_EXPECTED = 8 };
-  yysymbol_kind_t expected[MAX_EXPECTED];
-  int n = yypcontext_expected_tokens(ctx, expected, MAX_EXPECTED);
-  char msg[512];
+  yysymbol_kind_t expected[YYNTOKENS];
+  int n = yypcontext_expected_tokens(ctx, expected, YYNTOKENS);
+  char msg[1024];
   int k = snprintf(msg, sizeof msg, "unexpected %s", yysymbol_name(got));
   if (n > 0) {
     k += snprintf(msg + k, sizeof msg - (size_t)k, ", expected ");

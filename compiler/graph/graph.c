@@ -135,7 +135,7 @@ Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, c
   char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
   MatView va, vb;
   if (!mat_view(a->shape, &va) || !mat_view(b->shape, &vb)) {
-    say(err, errlen, "matrix product needs a matrix [m, k] and a vector or matrix; got %s and %s",
+    say(err, errlen, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got %s and %s",
         shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb));
     return NULL;
   }

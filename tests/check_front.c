@@ -1,0 +1,819 @@
+/* check_front.c — the front end: the lexer, the parser and the AST it builds (checked through
+ * the exact s-expressions of ast_dump and the recorded source locations), syntax error
+ * messages with their caret lines, and semantic analysis (shape inference, layer and user
+ * function expansion, constant folding, the train block, and error reporting). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "helpers.h"
+
+/* ---- helpers ---- */
+
+/* Diagnostics go to a memory stream between capture_begin and capture_end. */
+static FILE *cap_stream;
+static char *cap_buf;
+static size_t cap_len;
+
+static void capture_begin(void) {
+  cap_buf = NULL;
+  cap_len = 0;
+  cap_stream = open_memstream(&cap_buf, &cap_len);
+  ck_assert_ptr_nonnull(cap_stream);
+  diag_set_stream(cap_stream);
+  diag_reset();
+}
+
+static char *capture_end(void) {
+  diag_set_stream(NULL);
+  fclose(cap_stream);
+  cap_stream = NULL;
+  return cap_buf;
+}
+
+typedef struct Parse {
+  SrcFile *file;
+  Arena arena;
+  Program *prog; /* NULL on a syntax error */
+  char *dump;    /* ast_dump of prog, or NULL */
+  char *diags;   /* everything diag printed */
+  int errors;
+} Parse;
+
+static Parse parse_text(const char *text) {
+  Parse p = {0};
+  p.file = srcfile_from_string("t.net", text);
+  arena_init(&p.arena);
+  capture_begin();
+  p.prog = parse_program(p.file, &p.arena);
+  p.errors = diag_error_count();
+  p.diags = capture_end();
+  if (p.prog) {
+    size_t len = 0;
+    FILE *f = open_memstream(&p.dump, &len);
+    ast_dump(p.prog, f);
+    fclose(f);
+  }
+  return p;
+}
+
+static void parse_free(Parse *p) {
+  free(p->dump);
+  free(p->diags);
+  arena_free(&p->arena);
+  srcfile_free(p->file);
+}
+
+/* Parses text that must be valid and checks its dump. */
+static void expect_dump(const char *text, const char *dump) {
+  Parse p = parse_text(text);
+  ck_assert_msg(p.prog, "parse failed for <<%s>>:\n%s", text, p.diags);
+  ck_assert_str_eq(p.dump, dump);
+  ck_assert_str_eq(p.diags, "");
+  parse_free(&p);
+}
+
+/* Parses text that must be rejected and checks the whole diagnostic output. */
+static void expect_syntax_error(const char *text, const char *diags) {
+  Parse p = parse_text(text);
+  ck_assert_msg(!p.prog, "<<%s>> parsed", text);
+  ck_assert_str_eq(p.diags, diags);
+  ck_assert_int_eq(p.errors, 1);
+  parse_free(&p);
+}
+
+#define ck_assert_loc(loc, l, c)                                                              \
+  do {                                                                                        \
+    SrcLoc loc_ = (loc);                                                                      \
+    ck_assert_msg(loc_.line == (l) && loc_.col == (c), "%s is %d:%d, expected %d:%d", #loc, \
+                  loc_.line, loc_.col, (l), (c));                                             \
+  } while (0)
+
+/* Parse + sema on inline text with a fresh graph. */
+typedef struct Analysed {
+  Parse p;
+  Graph *g;
+  SemaResult res;
+  bool ok;
+  char *diags;
+  int errors;
+} Analysed;
+
+static Analysed analyse(const char *text) {
+  Analysed a = {0};
+  a.p = parse_text(text);
+  ck_assert_msg(a.p.prog, "syntax error in test input:\n%s", a.p.diags);
+  a.g = graph_new();
+  capture_begin();
+  a.ok = sema_build(a.p.prog, a.g, &a.res);
+  a.errors = diag_error_count();
+  a.diags = capture_end();
+  return a;
+}
+
+static void analysed_free(Analysed *a) {
+  free(a->diags);
+  graph_free(a->g);
+  parse_free(&a->p);
+}
+
+static const char *shape_of(const Node *n) {
+  static char buf[SHAPE_STR_MAX];
+  return shape_str(n->shape, buf, sizeof buf);
+}
+
+static int count_op(const Graph *g, DlcOp op) {
+  int k = 0;
+  for (int i = 0; i < g->len; i++) k += g->nodes[i]->op == op;
+  return k;
+}
+
+/* The header every sema test needs: mnist's shapes (sema checks them against the default
+ * data set, so other sizes would add errors). */
+#define HEADER "input x : [784]\ntarget y : onehot(10)\n"
+
+/* ---- statements ---- */
+
+START_TEST(input_and_target_statements) {
+  expect_dump("input x : [784]\ntarget y : onehot(10)\n", "(input x [784])\n(target y (onehot 10))\n");
+  expect_dump("input img : [28, 28]\ntarget t : [2, 3, 4]\n", "(input img [28 28])\n(target t [2 3 4])\n");
+  Parse p = parse_text("target y : onehot(10)");
+  const Stmt *s = p.prog->stmts;
+  ck_assert_int_eq(s->kind, S_TARGET);
+  ck_assert_int_eq(s->onehot, 10);
+  /* onehot(N) is also stored as the shape [N] */
+  ck_assert_int_eq(s->dims.n, 1);
+  ck_assert_int_eq(s->dims.d[0], 10);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(four_dims_are_the_maximum) {
+  expect_dump("input x : [1, 2, 3, 4]", "(input x [1 2 3 4])\n");
+}
+END_TEST
+
+START_TEST(param_with_and_without_init) {
+  expect_dump("param W : [100, 784] = lecun\nparam b : [100]\nparam V : [3, 4] = normal(0, 0.01)\n",
+              "(param W [100 784] lecun)\n(param b [100])\n(param V [3 4] (normal 0 0.01))\n");
+  Parse p = parse_text("param b : [100]");
+  ck_assert_ptr_null(p.prog->stmts->init);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(def_with_zero_and_two_params) {
+  expect_dump("def one() = 1\ndef mul(a, b) = a * b\n", "(def one () 1)\n(def mul (a b) (* a b))\n");
+  Parse p = parse_text("def mul(a, b) = a * b");
+  const Ident *i = p.prog->stmts->params;
+  ck_assert_str_eq(i->name, "a");
+  ck_assert_str_eq(i->next->name, "b");
+  ck_assert_ptr_null(i->next->next);
+  ck_assert_loc(i->next->loc, 1, 12);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(let_statement) {
+  expect_dump("h = sigmoid(W1 @ x + b1)\n", "(let h (sigmoid (+ (@ W1 x) b1)))\n");
+  /* names that start with a keyword are names, not keywords */
+  expect_dump("inputs = input_x + trainer + define + params\n",
+              "(let inputs (+ (+ (+ input_x trainer) define) params))\n");
+}
+END_TEST
+
+START_TEST(train_block_separators) {
+  /* `;` and newlines both separate settings; stray `;` are allowed; the block may be empty */
+  expect_dump("train { data = mnist; lr = 0.1\n batch = 32 ;; }\ntrain {}\ntrain {\n  epochs = 2\n  seed = 3\n}\n",
+              "(train (data mnist) (lr 0.1) (batch 32))\n(train)\n(train (epochs 2) (seed 3))\n");
+  /* settings need no separator at all: statements are self-delimiting */
+  expect_dump("train { lr = 0.1 batch = 2 }", "(train (lr 0.1) (batch 2))\n");
+  expect_dump("train { optimizer = sgd(lr: 1, momentum: 0.9) }",
+              "(train (optimizer (sgd lr:1 momentum:0.9)))\n");
+}
+END_TEST
+
+START_TEST(empty_program) {
+  Parse p = parse_text("");
+  ck_assert_ptr_nonnull(p.prog);
+  ck_assert_ptr_null(p.prog->stmts);
+  ck_assert_str_eq(p.dump, "");
+  parse_free(&p);
+  expect_dump("# nothing but a comment\n\n   \n", "");
+}
+END_TEST
+
+/* ---- expressions ---- */
+
+START_TEST(precedence_and_associativity) {
+  expect_dump("r = a + b * c", "(let r (+ a (* b c)))\n");
+  expect_dump("r = a * b + c", "(let r (+ (* a b) c))\n");
+  expect_dump("r = a - b - c", "(let r (- (- a b) c))\n");
+  expect_dump("r = a / b / c", "(let r (/ (/ a b) c))\n");
+  expect_dump("r = a ^ b ^ c", "(let r (^ a (^ b c)))\n");  /* right-associative */
+  expect_dump("r = -a ^ 2", "(let r (neg (^ a 2)))\n");      /* ^ binds tighter than unary - */
+  expect_dump("r = a @ b + c", "(let r (+ (@ a b) c))\n");    /* @ is multiplicative */
+  expect_dump("r = a * b @ c", "(let r (@ (* a b) c))\n");    /* ... and left-associative with * */
+  expect_dump("r = (a + b) * c", "(let r (* (+ a b) c))\n");
+  expect_dump("r = a - (b - c)", "(let r (- a (- b c)))\n");
+  expect_dump("r = (a ^ b) ^ c", "(let r (^ (^ a b) c))\n");
+}
+END_TEST
+
+START_TEST(unary_minus) {
+  expect_dump("r = - - a", "(let r (neg (neg a)))\n");
+  expect_dump("r = a * -b", "(let r (* a (neg b)))\n");
+  expect_dump("r = a - -b", "(let r (- a (neg b)))\n");
+  /* -1 is complete before `*` (unary minus binds tighter than *), then ^ before * */
+  expect_dump("r = 2 ^ -1 * 3", "(let r (* (^ 2 (neg 1)) 3))\n");
+  expect_dump("r = -a * b", "(let r (* (neg a) b))\n");
+}
+END_TEST
+
+START_TEST(calls_with_positional_and_named_args) {
+  expect_dump("r = f()", "(let r (f))\n");
+  expect_dump("r = f(x, 2)", "(let r (f x 2))\n");
+  expect_dump("r = dense(x, 10, init: normal(mean: 0, std: 0.1))",
+              "(let r (dense x 10 init:(normal mean:0 std:0.1)))\n");
+  /* the parser accepts any order; sema rejects a positional after a named argument */
+  expect_dump("r = f(a: 1, 2)", "(let r (f a:1 2))\n");
+  expect_dump("r = f(g(h(x)), y + 1)", "(let r (f (g (h x)) (+ y 1)))\n");
+  Parse p = parse_text("r = f(x, k: 2)");
+  const Arg *a = p.prog->stmts->body->args;
+  ck_assert_ptr_null(a->label);
+  ck_assert_str_eq(a->next->label, "k");
+  ck_assert_loc(a->loc, 1, 7);       /* a positional argument is located at its value */
+  ck_assert_loc(a->next->loc, 1, 10); /* a named one at its label */
+  ck_assert_loc(a->next->value->loc, 1, 13);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(numbers) {
+  expect_dump("r = 1 + 1.5 + .5 + 1e-3 + 2E+2 + 3. + 0.1e5",
+              "(let r (+ (+ (+ (+ (+ (+ 1 1.5) 0.5) 0.001) 200) 3) 10000))\n");
+  /* the values, not just their printed forms */
+  static const struct { const char *text; double v; } cases[] = {
+      {"r = 1", 1}, {"r = 1.5", 1.5}, {"r = .5", 0.5}, {"r = 1e-3", 1e-3}, {"r = 2E+2", 200}, {"r = 007", 7},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    Parse p = parse_text(cases[i].text);
+    ck_assert_ptr_nonnull(p.prog);
+    ck_assert_int_eq(p.prog->stmts->body->kind, E_NUM);
+    ck_assert_double_eq(p.prog->stmts->body->num, cases[i].v);
+    parse_free(&p);
+  }
+}
+END_TEST
+
+START_TEST(comments) {
+  expect_dump("# heading\ninput x : [784] # trailing\n#\nh = x # ( unbalanced ) [ tokens ]\n# last line, no newline",
+              "(input x [784])\n(let h x)\n");
+  /* a comment may hold any bytes, including non-ASCII ones */
+  expect_dump("h = x # \xc3\xa9t\xc3\xa9\n", "(let h x)\n");
+}
+END_TEST
+
+START_TEST(crlf_and_bom) {
+  const char *lf = "input x : [784]\n# c\nh = a +\n  b\n";
+  const char *crlf = "\xEF\xBB\xBFinput x : [784]\r\n# c\r\nh = a +\r\n  b\r\n";
+  Parse p = parse_text(lf), q = parse_text(crlf);
+  ck_assert_ptr_nonnull(q.prog);
+  ck_assert_str_eq(q.dump, p.dump);
+  ck_assert_int_eq(q.file->len, (int)strlen(crlf) - 3); /* the BOM is stripped by srcfile */
+  const Stmt *in = q.prog->stmts, *h = in->next;
+  ck_assert_loc(in->loc, 1, 1); /* the BOM is not a column */
+  ck_assert_loc(in->name_loc, 1, 7);
+  ck_assert_loc(h->loc, 3, 1);  /* after a CRLF the next line starts at column 1 */
+  ck_assert_loc(h->body->loc, 3, 7);
+  ck_assert_loc(h->body->rhs->loc, 4, 3);
+  parse_free(&p);
+  parse_free(&q);
+  /* a CR alone is whitespace, also at the end of the file */
+  expect_dump("x = 1\r", "(let x 1)\n");
+}
+END_TEST
+
+/* ---- locations ---- */
+
+START_TEST(statement_and_name_locations) {
+  Parse p = parse_text("input x : [784]\n  target  y : onehot(10)\nparam W : [10, 784] = lecun\n"
+                       "def f(a) = a\nh = x\ntrain { lr = 0.1 }\n");
+  const Stmt *s = p.prog->stmts;
+  ck_assert_loc(s->loc, 1, 1);
+  ck_assert_loc(s->name_loc, 1, 7);
+  ck_assert_loc(s->dims.loc, 1, 11); /* the '[' */
+  s = s->next;
+  ck_assert_loc(s->loc, 2, 3);
+  ck_assert_loc(s->name_loc, 2, 11);
+  ck_assert_loc(s->onehot_loc, 2, 15);
+  s = s->next;
+  ck_assert_loc(s->loc, 3, 1);
+  ck_assert_loc(s->name_loc, 3, 7);
+  ck_assert_loc(s->init->loc, 3, 23);
+  s = s->next;
+  ck_assert_loc(s->loc, 4, 1); /* a def is located at `def` */
+  ck_assert_loc(s->name_loc, 4, 5);
+  s = s->next;
+  ck_assert_loc(s->loc, 5, 1); /* a let at its name */
+  ck_assert_loc(s->name_loc, 5, 1);
+  s = s->next;
+  ck_assert_loc(s->loc, 6, 1);
+  ck_assert_loc(s->settings->loc, 6, 9); /* a setting at its key */
+  ck_assert_loc(s->settings->value->loc, 6, 14);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(expression_locations) {
+  /*          123456789012345678901234567890 */
+  Parse p = parse_text("out = sigmoid(W @ x + b) * -(c)\n");
+  const Expr *mul = p.prog->stmts->body;
+  ck_assert_int_eq(mul->kind, E_BINARY);
+  ck_assert_loc(mul->loc, 1, 26); /* a binary op is located at its operator */
+  const Expr *call = mul->lhs;
+  ck_assert_loc(call->loc, 1, 7); /* a call at its name */
+  const Expr *add = call->args->value;
+  ck_assert_loc(add->loc, 1, 21);
+  ck_assert_loc(add->lhs->loc, 1, 17); /* the @ */
+  ck_assert_loc(add->lhs->lhs->loc, 1, 15);
+  ck_assert_loc(add->rhs->loc, 1, 23);
+  const Expr *neg = mul->rhs;
+  ck_assert_int_eq(neg->kind, E_NEG);
+  ck_assert_loc(neg->loc, 1, 28);
+  ck_assert_loc(neg->lhs->loc, 1, 30); /* parentheses add no node: the name inside */
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(columns_count_bytes) {
+  /* a tab is one byte, so one column */
+  Parse p = parse_text("\th\t=\tx +\t1\n");
+  const Stmt *s = p.prog->stmts;
+  ck_assert_loc(s->loc, 1, 2);
+  ck_assert_loc(s->body->loc, 1, 8);
+  ck_assert_loc(s->body->rhs->loc, 1, 10);
+  parse_free(&p);
+}
+END_TEST
+
+/* ---- syntax errors ---- */
+
+START_TEST(syntax_error_message_and_caret) {
+  expect_syntax_error("def f(a,) = 1\n",
+                      "t.net:1:9: error: unexpected ')', expected name\n"
+                      "  def f(a,) = 1\n"
+                      "          ^\n");
+  expect_syntax_error("x = )\n",
+                      "t.net:1:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "  x = )\n"
+                      "      ^\n");
+  expect_syntax_error("x = f(a b)",
+                      "t.net:1:9: error: unexpected name, expected '+', '-', '*', '/', '@', '^', ':', '(', ')' or ','\n"
+                      "  x = f(a b)\n"
+                      "          ^\n");
+  expect_syntax_error("input : [3]",
+                      "t.net:1:7: error: unexpected ':', expected name\n"
+                      "  input : [3]\n"
+                      "        ^\n");
+}
+END_TEST
+
+START_TEST(syntax_error_expected_statement) {
+  /* after a complete statement, the parser expects another statement or the end. */
+  expect_syntax_error("input x : [3] )",
+                      "t.net:1:15: error: unexpected ')', expected end of file, 'input', 'target', 'param', "
+                      "'def', 'train' or name\n"
+                      "  input x : [3] )\n"
+                      "                ^\n");
+}
+END_TEST
+
+START_TEST(syntax_error_on_a_later_line) {
+  /* the caret line keeps the tab of the source line, so the caret lines up */
+  expect_syntax_error("x = 1\n\ty = = 2\n",
+                      "t.net:2:6: error: unexpected '=', expected number, name, '-' or '('\n"
+                      "  \ty = = 2\n"
+                      "  \t    ^\n");
+  /* with CRLF line endings the source line is shown without its CR */
+  expect_syntax_error("x = 1\r\ny = )\r\n",
+                      "t.net:2:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "  y = )\n"
+                      "      ^\n");
+}
+END_TEST
+
+START_TEST(syntax_error_stops_at_the_first) {
+  Parse p = parse_text("x = )\ny = )\n");
+  ck_assert_ptr_null(p.prog);
+  ck_assert_int_eq(p.errors, 1);
+  parse_free(&p);
+}
+END_TEST
+
+START_TEST(bad_characters) {
+  /* the scanner reports these; the parser adds no second error */
+  expect_syntax_error("x = 1 $ 2\n",
+                      "t.net:1:7: error: unexpected character '$'\n"
+                      "  x = 1 $ 2\n"
+                      "        ^\n");
+  expect_syntax_error("x = 1 \xc3\xa9\n",
+                      "t.net:1:7: error: unexpected byte 0xc3 (only ASCII is allowed outside comments)\n"
+                      "  x = 1 \xc3\xa9\n"
+                      "        ^\n");
+}
+END_TEST
+
+START_TEST(bad_dimensions) {
+  expect_syntax_error("input x : [1, 2, 3, 4, 5]\n",
+                      "t.net:1:24: error: at most 4 dimensions are supported\n"
+                      "  input x : [1, 2, 3, 4, 5]\n"
+                      "                         ^\n");
+  expect_syntax_error("input x : [0]\n",
+                      "t.net:1:12: error: a dimension must be a whole number from 1 to 10000000, got 0\n"
+                      "  input x : [0]\n"
+                      "             ^\n");
+  expect_syntax_error("target y : onehot(1.5)\n",
+                      "t.net:1:19: error: a dimension must be a whole number from 1 to 10000000, got 1.5\n"
+                      "  target y : onehot(1.5)\n"
+                      "                    ^\n");
+  expect_syntax_error("target y : foo(10)\n",
+                      "t.net:1:12: error: expected a shape [..] or onehot(N), got 'foo'\n"
+                      "  target y : foo(10)\n"
+                      "             ^\n");
+}
+END_TEST
+
+START_TEST(earlier_errors_do_not_fail_a_parse) {
+  /* parse_program fails on errors it reports itself, not on the count so far */
+  SrcFile *f = srcfile_from_string("t.net", "x = 1\n");
+  Arena a;
+  arena_init(&a);
+  capture_begin();
+  diag_error(NO_LOC, "an earlier error");
+  Program *p = parse_program(f, &a);
+  free(capture_end());
+  ck_assert_ptr_nonnull(p);
+  arena_free(&a);
+  srcfile_free(f);
+}
+END_TEST
+
+/* ---- semantic analysis ---- */
+
+START_TEST(sema_shapes_of_an_mlp) {
+  Analysed a = analyse(HEADER "param W1 : [100, 784]\nparam b1 : [100]\nparam W2 : [10, 100]\nparam b2 : [10]\n"
+                              "h = sigmoid(W1 @ x + b1)\nout = sigmoid(W2 @ h + b2)\nloss = sum((y - out)^2)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  ck_assert_str_eq(shape_of(a.res.input), "batch x [784]");
+  ck_assert_str_eq(shape_of(a.res.target), "batch x [10]");
+  ck_assert_str_eq(shape_of(graph_find(a.g, OP_PARAM, "W1")), "[100, 784]");
+  /* h names the sigmoid; its input is W1 @ x + b1 */
+  const Node *h = a.res.out->in[0]->in[0]->in[0]; /* out = sigmoid(gemm(h, W2) + b2) */
+  ck_assert_str_eq(h->name, "h");
+  ck_assert_int_eq(h->op, OP_SIGMOID);
+  ck_assert_int_eq(h->in[0]->op, OP_ADD);
+  ck_assert_str_eq(shape_of(h->in[0]), "batch x [100]");
+  ck_assert_str_eq(shape_of(a.res.out), "batch x [10]");
+  ck_assert_str_eq(shape_of(a.res.loss), "batch x []"); /* sum is per example */
+  ck_assert_int_eq(a.res.loss->op, OP_SUM_TO);
+  ck_assert(a.res.out->flags & NF_OUT);
+  ck_assert(a.res.loss->flags & NF_LOSS);
+  /* an unannotated [n, k] param is lecun-initialised, a vector one zero-initialised */
+  ck_assert_int_eq(graph_find(a.g, OP_PARAM, "W1")->init.kind, INIT_LECUN);
+  ck_assert_int_eq(graph_find(a.g, OP_PARAM, "b1")->init.kind, INIT_ZEROS);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_via_load_model_text) {
+  char *diags = NULL;
+  Model *m = load_model_text(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n", &diags);
+  ck_assert_msg(m, "%s", diags);
+  ck_assert_str_eq(diags, "");
+  ck_assert_str_eq(shape_of(m->sema.out), "batch x [10]");
+  ck_assert_str_eq(shape_of(m->sema.loss), "batch x []");
+  ck_assert_int_eq(model_param_count(m), 7850);
+  model_free(m);
+  free(diags);
+}
+END_TEST
+
+START_TEST(sema_user_function_expansion) {
+  Analysed a = analyse(HEADER "def block(v, n) = sigmoid(dense(v, n))\nh = block(x, 20)\nout = block(h, 10)\n"
+                              "loss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  /* layer parameters are named after the let-binding that (indirectly) creates them */
+  const Node *W = graph_find(a.g, OP_PARAM, "h.W"), *b = graph_find(a.g, OP_PARAM, "h.b");
+  ck_assert_ptr_nonnull(W);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_str_eq(shape_of(W), "[20, 784]");
+  ck_assert_str_eq(shape_of(b), "[20]");
+  ck_assert_int_eq(W->init.kind, INIT_LECUN);
+  ck_assert_int_eq(b->init.kind, INIT_ZEROS);
+  ck_assert_str_eq(shape_of(graph_find(a.g, OP_PARAM, "out.W")), "[10, 20]");
+  ck_assert_int_eq(count_op(a.g, OP_PARAM), 4);
+  ck_assert_str_eq(shape_of(a.res.out), "batch x [10]");
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_second_dense_in_one_binding) {
+  Analysed a = analyse(HEADER "out = dense(dense(x, 20), 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  /* the inner dense runs first and takes the plain names */
+  ck_assert_str_eq(shape_of(graph_find(a.g, OP_PARAM, "out.W")), "[20, 784]");
+  ck_assert_str_eq(shape_of(graph_find(a.g, OP_PARAM, "out_2.W")), "[10, 20]");
+  ck_assert_str_eq(shape_of(graph_find(a.g, OP_PARAM, "out_2.b")), "[10]");
+  ck_assert_int_eq(count_op(a.g, OP_PARAM), 4);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_dense_is_a_gemm_with_transposed_weights) {
+  Analysed a = analyse(HEADER "out = dense(x, 10, init: normal(std: 0.5))\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  const Node *add = a.res.out, *gemm = add->in[0];
+  ck_assert_int_eq(add->op, OP_ADD);
+  ck_assert_int_eq(gemm->op, OP_GEMM);
+  ck_assert_ptr_eq(gemm->in[0], a.res.input);
+  ck_assert(!gemm->attr.gemm.ta && gemm->attr.gemm.tb);
+  const Node *W = graph_find(a.g, OP_PARAM, "out.W");
+  ck_assert_int_eq(W->init.kind, INIT_NORMAL);
+  ck_assert_float_eq(W->init.a, 0);
+  ck_assert_float_eq(W->init.b, 0.5f);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_function_parameters_shadow_globals) {
+  /* inside f, `x` is f's parameter (bound to h), not the input */
+  Analysed a = analyse(HEADER "def f(x) = x * 2\nh = dense(x, 10)\nout = f(h)\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  ck_assert_int_eq(a.res.out->op, OP_MUL);
+  ck_assert_str_eq(a.res.out->in[0]->name, "h");
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_numbers_are_folded) {
+  Analysed a = analyse(HEADER "k = 2 * 3\nout = dense(x, 10)\np = out ^ k\nq = out ^ (2 * 3)\n"
+                              "r = out * (2 ^ 3 ^ 2)\nloss = sum(p + q + r)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  const Node *p = NULL, *q = NULL, *r = NULL;
+  for (int i = 0; i < a.g->len; i++) {
+    const Node *n = a.g->nodes[i];
+    if (!n->name) continue;
+    if (!strcmp(n->name, "p")) p = n;
+    if (!strcmp(n->name, "q")) q = n;
+    if (!strcmp(n->name, "r")) r = n;
+  }
+  ck_assert_int_eq(p->op, OP_POWC);
+  ck_assert_float_eq(p->attr.c, 6);
+  ck_assert_int_eq(q->op, OP_POWC);
+  ck_assert_float_eq(q->attr.c, 6);
+  /* 2 ^ 3 ^ 2 = 2 ^ 9 (right-associative), folded into one constant */
+  ck_assert_int_eq(r->in[1]->op, OP_CONST);
+  ck_assert_float_eq(r->in[1]->attr.c, 512);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_train_settings) {
+  Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n"
+                              "train { data = mnist; optimizer = sgd(lr: 0.5, momentum: 0.9, nesterov: 1, "
+                              "weight_decay: 0.0005)\n batch = 64; epochs = 3; seed = 7 }\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  const TrainSettings *t = &a.res.train;
+  ck_assert_str_eq(t->data, "mnist");
+  ck_assert_double_eq(t->lr, 0.5);
+  ck_assert_int_eq(t->batch, 64);
+  ck_assert_int_eq(t->epochs, 3);
+  ck_assert_uint_eq(t->seed, 7);
+  ck_assert_float_eq(t->opt.momentum, 0.9f);
+  ck_assert(t->opt.nesterov);
+  ck_assert_float_eq(t->opt.weight_decay, 0.0005f);
+  analysed_free(&a);
+  /* a plain `lr` setting */
+  a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\ntrain { lr = 0.25 }\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  ck_assert_double_eq(a.res.train.lr, 0.25);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_train_defaults) {
+  Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  const TrainSettings *t = &a.res.train;
+  ck_assert_str_eq(t->data, "mnist");
+  ck_assert_double_eq(t->lr, 0.1);
+  ck_assert_int_eq(t->batch, 32);
+  ck_assert_int_eq(t->epochs, 10);
+  ck_assert_uint_eq(t->seed, 1);
+  ck_assert_float_eq(t->opt.momentum, 0);
+  ck_assert(!t->opt.nesterov);
+  ck_assert_float_eq(t->opt.weight_decay, 0);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_reports_every_error) {
+  Analysed a = analyse(HEADER "param W : [10, 783]\na = W @ x\nb = nosuch(x)\nout = dense(x, 10)\n"
+                              "loss = cross_entropy(out, y)\n");
+  ck_assert(!a.ok);
+  ck_assert_int_eq(a.errors, 2);
+  ck_assert_str_eq(a.diags,
+                   "t.net:4:7: error: matrix product of [10, 783] and batch x [784]: inner dimensions differ "
+                   "(783 vs 784)\n"
+                   "  a = W @ x\n"
+                   "        ^\n"
+                   "t.net:5:5: error: unknown function 'nosuch'\n"
+                   "  b = nosuch(x)\n"
+                   "      ^\n");
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_errors_do_not_cascade) {
+  /* h is an error value: using it (and then out, loss) reports nothing more */
+  Analysed a = analyse(HEADER "h = nosuch + 1\nout = dense(h, 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:5: error: unknown name 'nosuch'"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_binary_shape_error) {
+  Analysed a = analyse(HEADER "param v : [3]\nout = dense(x, 10)\nbad = out + v\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:11: error: shapes batch x [10] and [3] do not match (nor broadcast) "
+                                        "for 'add'\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_redefinition_has_a_note) {
+  Analysed a = analyse(HEADER "out = dense(x, 10)\nout = x\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:4:1: error: 'out' is already defined\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:1: note: previous definition is here\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_exponent_must_be_a_number) {
+  Analysed a = analyse(HEADER "out = dense(x, 10)\np = out ^ out\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:4:11: error: the exponent of '^' must be a number\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_recursion_is_one_error) {
+  Analysed a = analyse(HEADER "def f(a) = f(a)\nout = f(x)\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "calls nest more than 64 deep in 'f' (is it recursive?)"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_missing_definitions) {
+  /* no out and no loss: both reported, at the end of the file */
+  Analysed a = analyse(HEADER "h = dense(x, 10)\n");
+  ck_assert_int_eq(a.errors, 2);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:1: error: no 'out' is defined"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:1: error: no 'loss' is defined"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_call_argument_errors) {
+  Analysed a = analyse(HEADER "a = sigmoid(x, x)\nb = sigmoid(x, init: zeros)\nc = dense(x, 0)\n"
+                              "d = softmax(2)\nout = dense(x, 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 4);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:5: error: 'sigmoid' expects 1 argument, got 2\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:4:16: error: 'sigmoid' has no argument named 'init'\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:14: error: the number of units of 'dense' must be a whole number "
+                                        "from 1 to 10000000\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:6:13: error: 'softmax' needs at least one axis, got a scalar\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_positional_after_named) {
+  Analysed a = analyse(HEADER "out = dense(x, init: zeros, 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:29: error: a positional argument cannot follow a named one\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_train_errors) {
+  Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n"
+                              "train { batch = 0; optimizer = adam; epochs = 2; epochs = 3; colour = 1 }\n"
+                              "train { optimizer = sgd(nesterov: 1) }\n");
+  /* batch, optimizer, epochs twice, colour, a second block, nesterov without momentum */
+  ck_assert_int_eq(a.errors, 6);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:17: error: 'batch' must be a whole number from 1 to 65536\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:50: error: 'epochs' is set twice\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:38: note: first set here\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "unknown train setting 'colour'"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:6:1: error: a second train block\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "nesterov needs momentum > 0"));
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(sema_data_shape_is_checked) {
+  /* the default data set is mnist: 784 inputs and 10 classes */
+  Analysed a = analyse("input x : [100]\ntarget y : onehot(10)\nout = dense(x, 10)\nloss = cross_entropy(out, y)\n");
+  ck_assert_int_eq(a.errors, 1);
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:1:7: error: data set 'mnist' has 28x28 images (784 values), but 'x' "
+                                        "is batch x [100]\n"));
+  analysed_free(&a);
+}
+END_TEST
+
+/* ---- expected-token lists and dimension forms ---- */
+
+/* With LAC, the expected set after an expression includes the operators that could continue
+ * it, not only what may follow a finished statement. */
+START_TEST(expected_list_after_an_expression) {
+  Parse p = parse_text("x = 1 )");
+  ck_assert_ptr_null(p.prog);
+  ck_assert_msg(strstr(p.diags, "'+'") && strstr(p.diags, "'^'"), "operators missing:\n%s", p.diags);
+  parse_free(&p);
+}
+END_TEST
+
+/* A dimension is a whole number, however it is written. */
+START_TEST(dimension_in_exponent_form) {
+  Parse p = parse_text("input x : [1e2]");
+  ck_assert_msg(p.prog, "%s", p.diags);
+  ck_assert_int_eq(p.prog->stmts->dims.d[0], 100);
+  parse_free(&p);
+}
+END_TEST
+
+static Suite *front_suite(void) {
+  Suite *s = suite_create("front");
+  TCase *tc = tcase_create("parse");
+  tcase_add_test(tc, input_and_target_statements);
+  tcase_add_test(tc, four_dims_are_the_maximum);
+  tcase_add_test(tc, param_with_and_without_init);
+  tcase_add_test(tc, def_with_zero_and_two_params);
+  tcase_add_test(tc, let_statement);
+  tcase_add_test(tc, train_block_separators);
+  tcase_add_test(tc, empty_program);
+  tcase_add_test(tc, precedence_and_associativity);
+  tcase_add_test(tc, unary_minus);
+  tcase_add_test(tc, calls_with_positional_and_named_args);
+  tcase_add_test(tc, numbers);
+  tcase_add_test(tc, comments);
+  tcase_add_test(tc, crlf_and_bom);
+  tcase_add_test(tc, statement_and_name_locations);
+  tcase_add_test(tc, expression_locations);
+  tcase_add_test(tc, columns_count_bytes);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("syntax_errors");
+  tcase_add_test(tc, syntax_error_message_and_caret);
+  tcase_add_test(tc, syntax_error_expected_statement);
+  tcase_add_test(tc, syntax_error_on_a_later_line);
+  tcase_add_test(tc, syntax_error_stops_at_the_first);
+  tcase_add_test(tc, bad_characters);
+  tcase_add_test(tc, bad_dimensions);
+  tcase_add_test(tc, earlier_errors_do_not_fail_a_parse);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("sema");
+  tcase_add_test(tc, sema_shapes_of_an_mlp);
+  tcase_add_test(tc, sema_via_load_model_text);
+  tcase_add_test(tc, sema_user_function_expansion);
+  tcase_add_test(tc, sema_second_dense_in_one_binding);
+  tcase_add_test(tc, sema_dense_is_a_gemm_with_transposed_weights);
+  tcase_add_test(tc, sema_function_parameters_shadow_globals);
+  tcase_add_test(tc, sema_numbers_are_folded);
+  tcase_add_test(tc, sema_train_settings);
+  tcase_add_test(tc, sema_train_defaults);
+  tcase_add_test(tc, sema_reports_every_error);
+  tcase_add_test(tc, sema_errors_do_not_cascade);
+  tcase_add_test(tc, sema_binary_shape_error);
+  tcase_add_test(tc, sema_redefinition_has_a_note);
+  tcase_add_test(tc, sema_exponent_must_be_a_number);
+  tcase_add_test(tc, sema_recursion_is_one_error);
+  tcase_add_test(tc, sema_missing_definitions);
+  tcase_add_test(tc, sema_call_argument_errors);
+  tcase_add_test(tc, sema_positional_after_named);
+  tcase_add_test(tc, sema_train_errors);
+  tcase_add_test(tc, sema_data_shape_is_checked);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("expected_tokens");
+  tcase_add_test(tc, expected_list_after_an_expression);
+  tcase_add_test(tc, dimension_in_exponent_form);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return run_suite(front_suite()); }
