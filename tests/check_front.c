@@ -623,7 +623,7 @@ START_TEST(sema_reports_every_error) {
   ck_assert(!a.ok);
   ck_assert_int_eq(a.errors, 2);
   ck_assert_str_eq(a.diags,
-                   "t.net:4:7: error: matrix product of [10, 783] and batch x [784]: inner dimensions differ "
+                   "t.net:4:7: error: matrix product of [10, 783] and [784] per example: inner dimensions differ "
                    "(783 vs 784)\n"
                    "  a = W @ x\n"
                    "        ^\n"
@@ -646,8 +646,8 @@ END_TEST
 START_TEST(sema_binary_shape_error) {
   Analysed a = analyse(HEADER "param v : [3]\nout = dense(x, 10)\nbad = out + v\nloss = cross_entropy(out, y)\n");
   ck_assert_int_eq(a.errors, 1);
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:11: error: shapes batch x [10] and [3] do not match (nor broadcast) "
-                                        "for 'add'\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:11: error: shapes [10] per example and [3] do not match (nor broadcast) "
+                                        "for '+'\n"));
   analysed_free(&a);
 }
 END_TEST
@@ -729,7 +729,7 @@ START_TEST(sema_data_shape_is_checked) {
   Analysed a = analyse("input x : [100]\ntarget y : onehot(10)\nout = dense(x, 10)\nloss = cross_entropy(out, y)\n");
   ck_assert_int_eq(a.errors, 1);
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:1:7: error: data set 'mnist' has 28x28 images (784 values), but 'x' "
-                                        "is batch x [100]\n"));
+                                        "is [100] per example\n"));
   analysed_free(&a);
 }
 END_TEST

@@ -178,7 +178,7 @@ START_TEST(binary_checked_errors_name_both_shapes) {
   char err[256] = "";
   int len = g->len;
   ck_assert_ptr_null(g_binary_checked(g, OP_ADD, p, x, NO_LOC, err, sizeof err));
-  ck_assert_str_eq(err, "shapes [3] and batch x [4] do not match (nor broadcast) for 'add'");
+  ck_assert_str_eq(err, "shapes [3] and [4] per example do not match (nor broadcast) for '+'");
   ck_assert_int_eq(g->len, len); /* a failed constructor adds no node */
   ck_assert_ptr_null(g_binary_checked(g, OP_MUL, x, p, NO_LOC, NULL, 0)); /* err is optional */
   Node *q = g_param(g, "q", shp(false, 2, 2, 1), NO_LOC);
@@ -216,7 +216,7 @@ START_TEST(matmul_inner_dimension_mismatch) {
   char err[256] = "";
   ck_assert_ptr_null(g_matmul_checked(g, W, x, NO_LOC, err, sizeof err));
   ck_assert_ptr_nonnull(strstr(err, "[100, 783]"));
-  ck_assert_ptr_nonnull(strstr(err, "batch x [784]"));
+  ck_assert_ptr_nonnull(strstr(err, "[784] per example"));
   /* two matrices: an ordinary product */
   Node *A = g_param(g, "A", shp(false, 2, 2, 3), NO_LOC), *B = g_param(g, "B", shp(false, 2, 3, 4), NO_LOC);
   Node *AB = g_matmul_checked(g, A, B, NO_LOC, err, sizeof err);

@@ -41,8 +41,12 @@ static bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test) {
   char err[1024];
   if (dlrt_mnist_load(dir, "train", train, err, sizeof err) != 0 ||
       dlrt_mnist_load(dir, "t10k", test, err, sizeof err) != 0) {
-    diag_error_plain(NULL, "%s", err);
-    fprintf(stderr, "  (fetch MNIST with scripts/fetch-mnist.sh %s, or point --data or DLC_DATA at it)\n", dir);
+    /* The loader says "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE". */
+    char *sep = strstr(err, ": ");
+    if (sep) *sep = 0;
+    diag_error_plain(err, "%s", sep ? sep + 2 : "cannot load the data set");
+    if (strstr(sep ? sep + 2 : err, "not found"))
+      fprintf(diag_stream(), "  (fetch MNIST with scripts/fetch-mnist.sh %s, or point --data or DLC_DATA at it)\n", dir);
     dlrt_dataset_free(train);
     return false;
   }

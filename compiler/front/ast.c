@@ -6,8 +6,11 @@ static Expr *expr(Arena *a, ExprKind k, SrcLoc loc) {
   Expr *e = ARENA_NEW(a, Expr);
   e->kind = k;
   e->loc = loc;
+  e->depth = 1;
   return e;
 }
+
+static int deeper(int depth, const Expr *sub) { return sub && sub->depth + 1 > depth ? sub->depth + 1 : depth; }
 
 Expr *ast_num(Arena *a, SrcLoc loc, double v) {
   Expr *e = expr(a, E_NUM, loc);
@@ -24,6 +27,7 @@ Expr *ast_name(Arena *a, SrcLoc loc, const char *name) {
 Expr *ast_neg(Arena *a, SrcLoc loc, Expr *x) {
   Expr *e = expr(a, E_NEG, loc);
   e->lhs = x;
+  e->depth = deeper(e->depth, x);
   return e;
 }
 
@@ -32,6 +36,7 @@ Expr *ast_binary(Arena *a, SrcLoc loc, char op, Expr *l, Expr *r) {
   e->op = op;
   e->lhs = l;
   e->rhs = r;
+  e->depth = deeper(deeper(e->depth, l), r);
   return e;
 }
 
@@ -39,6 +44,7 @@ Expr *ast_call(Arena *a, SrcLoc loc, const char *name, Arg *args) {
   Expr *e = expr(a, E_CALL, loc);
   e->name = name;
   e->args = args;
+  for (const Arg *a = args; a; a = a->next) e->depth = deeper(e->depth, a->value);
   return e;
 }
 

@@ -25,7 +25,11 @@ struct Expr {
   char op;          /* E_BINARY: one of + - * / @ ^ */
   Expr *lhs, *rhs;  /* E_BINARY; E_NEG uses lhs */
   Arg *args;        /* E_CALL */
+  int depth;        /* 1 + the deepest sub-expression: the parser bounds it (MAX_EXPR_DEPTH) */
 };
+
+/* Deeper expressions are rejected, so that every later recursive walk has a bounded stack. */
+enum { MAX_EXPR_DEPTH = 256 };
 
 typedef struct Ident {
   const char *name;

@@ -7,7 +7,8 @@
 struct LexState {
   const SrcFile *file;
   Arena *arena;
-  int line, col;
+  int line, col;         /* where the next token starts */
+  int end_line, end_col;  /* just past the last token (where end of file is reported) */
 };
 
 /* Reports a character that starts no token. */

@@ -54,7 +54,16 @@ static void add_stmt(struct ParseState *ps, Stmt *s) {
 
 static void dlc_yyerror(SrcLoc *loc, void *scanner, struct ParseState *ps, const char *msg) {
   (void)scanner; (void)ps;
+  /* Bison's own stack limit is the only way to exhaust memory here: deep nesting. */
+  if (strcmp(msg, "memory exhausted") == 0) msg = "expression nested too deeply";
   diag_error(*loc, "%s", msg);
+}
+
+/* Reports (once per expression tree) an expression deeper than MAX_EXPR_DEPTH. */
+static Expr *bounded(Expr *e) {
+  if (e->depth == MAX_EXPR_DEPTH + 1)
+    diag_error(e->loc, "expression nested too deeply (more than %d levels); split it with names", MAX_EXPR_DEPTH);
+  return e;
 }
 
 /* Appends `item` to the list whose head is *head (lists are short; source order matters). */
@@ -159,13 +168,13 @@ settings
   ;
 
 expr
-  : expr '+' expr { $$ = ast_binary(A, @2, '+', $1, $3); }
-  | expr '-' expr { $$ = ast_binary(A, @2, '-', $1, $3); }
-  | expr '*' expr { $$ = ast_binary(A, @2, '*', $1, $3); }
-  | expr '/' expr { $$ = ast_binary(A, @2, '/', $1, $3); }
-  | expr '@' expr { $$ = ast_binary(A, @2, '@', $1, $3); }
-  | expr '^' expr { $$ = ast_binary(A, @2, '^', $1, $3); }
-  | '-' expr %prec UMINUS { $$ = ast_neg(A, @1, $2); }
+  : expr '+' expr { $$ = bounded(ast_binary(A, @2, '+', $1, $3)); }
+  | expr '-' expr { $$ = bounded(ast_binary(A, @2, '-', $1, $3)); }
+  | expr '*' expr { $$ = bounded(ast_binary(A, @2, '*', $1, $3)); }
+  | expr '/' expr { $$ = bounded(ast_binary(A, @2, '/', $1, $3)); }
+  | expr '@' expr { $$ = bounded(ast_binary(A, @2, '@', $1, $3)); }
+  | expr '^' expr { $$ = bounded(ast_binary(A, @2, '^', $1, $3)); }
+  | '-' expr %prec UMINUS { $$ = bounded(ast_neg(A, @1, $2)); }
   | primary
   ;
 
@@ -173,7 +182,7 @@ primary
   : NUMBER { $$ = ast_num(A, @1, $1.value); }
   | IDENT { $$ = ast_name(A, @1, $1); }
   | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
-  | IDENT '(' args ')' { $$ = ast_call(A, @1, $1, $3); }
+  | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, $3)); }
   | '(' expr ')' { $$ = $2; }
   ;
 
@@ -219,7 +228,7 @@ void lex_bad_char(struct LexState *s, SrcLoc loc, unsigned char c) {
 }
 
 Program *parse_program(const SrcFile *file, Arena *arena) {
-  struct LexState ls = {file, arena, 1, 1};
+  struct LexState ls = {file, arena, 1, 1, 1, 1};
   yyscan_t scanner;
   if (dlc_yylex_init_extra(&ls, &scanner)) dlc_fatal("cannot create the scanner");
   YY_BUFFER_STATE buf = dlc_yy_scan_bytes(file->text, file->len, scanner);

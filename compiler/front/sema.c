@@ -32,11 +32,16 @@ typedef struct Sema {
   Arena *arena;        /* the graph's arena: bindings live as long as the graph */
   Binding *globals;
   int depth;           /* user-function expansion depth (guards against recursion) */
+  int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
+  bool expansion_stopped; /* a limit was hit: further calls are not expanded (no error storms) */
   const char *naming;  /* the let-name being defined: prefix of layer parameters */
   SemaResult *res;
 } Sema;
 
-enum { MAX_CALL_DEPTH = 64 };
+/* Limits that keep analysis finite and its stack bounded: user-function calls nest at most
+ * MAX_CALL_DEPTH deep, eval() at most MAX_EVAL_DEPTH (expressions are at most MAX_EXPR_DEPTH
+ * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes. */
+enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000 };
 
 static const Value ERR = {V_ERROR, NULL, 0, NULL};
 
@@ -66,7 +71,14 @@ static void bind(Sema *s, Binding **list, const char *name, Value v, SrcLoc loc)
   *list = b;
 }
 
-static const char *describe(const Node *n, char *buf, int len) { return shape_str(n->shape, buf, len); }
+static const char *describe(const Node *n, char *buf, int len) { return shape_user_str(n->shape, buf, len); }
+
+/* The argument `label: value` of a call, or NULL. */
+static const Arg *named_arg_of(const Expr *call, const char *label) {
+  for (const Arg *a = call->args; a; a = a->next)
+    if (a->label && strcmp(a->label, label) == 0) return a;
+  return NULL;
+}
 
 /* ---- expressions ---- */
 
@@ -206,11 +218,7 @@ static Node *cross_entropy_call(Sema *s, const CallArgs *a) {
   return g_unary(s->g, OP_NEG, sum_all(s, g_binary(s->g, OP_MUL, y, ls, loc), loc), loc);
 }
 
-static const Arg *named_arg(const CallArgs *a, const char *label) {
-  for (const Arg *x = a->named; x; x = x->next)
-    if (x->label && strcmp(x->label, label) == 0) return x;
-  return NULL;
-}
+static const Arg *named_arg(const CallArgs *a, const char *label) { return named_arg_of(a->call, label); }
 
 static bool parse_init(Sema *s, const Expr *e, DlrtInit *init);
 
@@ -256,8 +264,15 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
     diag_error(a->named->loc, "'%s' is a user function and takes no named arguments", e->name);
     return ERR;
   }
+  if (s->expansion_stopped) return ERR;
   if (s->depth >= MAX_CALL_DEPTH) {
     diag_error(e->loc, "calls nest more than %d deep in '%s' (is it recursive?)", MAX_CALL_DEPTH, e->name);
+    s->expansion_stopped = true;
+    return ERR;
+  }
+  if (s->g->len > MAX_NODES) {
+    diag_error(e->loc, "the program expands to more than %d graph nodes at this call of '%s'", MAX_NODES, e->name);
+    s->expansion_stopped = true;
     return ERR;
   }
   Binding *scope = s->globals;
@@ -269,7 +284,39 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
   return v;
 }
 
-static const char *const known_named[] = {"init", NULL};
+static bool check_labels(const Expr *call, const char *const *allowed);
+
+static Node *sum_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, false); }
+static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, true); }
+
+/* The built-in functions: an op applied elementwise or per row, or a builder. */
+typedef struct Builtin {
+  const char *name;
+  DlcOp op; /* OP_COUNT: use build */
+  Node *(*build)(Sema *s, const CallArgs *a);
+  const char *const *named; /* accepted named arguments, NULL-terminated */
+} Builtin;
+
+static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL};
+static const Builtin builtins[] = {
+    {"sigmoid", OP_SIGMOID, NULL, no_named},
+    {"tanh", OP_TANH, NULL, no_named},
+    {"relu", OP_RELU, NULL, no_named},
+    {"exp", OP_EXP, NULL, no_named},
+    {"log", OP_LOG, NULL, no_named},
+    {"softmax", OP_SOFTMAX, NULL, no_named},
+    {"log_softmax", OP_LOG_SOFTMAX, NULL, no_named},
+    {"sum", OP_COUNT, sum_call, no_named},
+    {"mean", OP_COUNT, mean_call, no_named},
+    {"cross_entropy", OP_COUNT, cross_entropy_call, no_named},
+    {"dense", OP_COUNT, dense_call, dense_named},
+};
+
+static const Builtin *builtin_find(const char *name) {
+  for (size_t k = 0; k < sizeof builtins / sizeof *builtins; k++)
+    if (strcmp(builtins[k].name, name) == 0) return &builtins[k];
+  return NULL;
+}
 
 static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   CallArgs a = {.call = e};
@@ -285,7 +332,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
       continue;
     }
     if (a.n_pos == 8) {
-      diag_error(x->loc, "too many arguments (at most 8)");
+      diag_error(x->loc, "too many arguments to '%s' (at most 8)", e->name);
       return ERR;
     }
     a.pos_loc[a.n_pos] = x->loc;
@@ -304,35 +351,31 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
     }
     return call_user(s, e, user->value.def, &a);
   }
-  for (const Arg *x = a.named; x; x = x->next) {
-    bool ok = strcmp(e->name, "dense") == 0;
-    for (int k = 0; ok && known_named[k]; k++) ok = strcmp(x->label, known_named[k]) == 0;
-    if (!ok || !x->label) {
-      diag_error(x->loc, "'%s' has no argument named '%s'", e->name, x->label);
-      return ERR;
-    }
-  }
-  static const struct { const char *name; DlcOp op; } unary_fns[] = {
-      {"sigmoid", OP_SIGMOID}, {"tanh", OP_TANH}, {"relu", OP_RELU}, {"exp", OP_EXP},
-      {"log", OP_LOG}, {"softmax", OP_SOFTMAX}, {"log_softmax", OP_LOG_SOFTMAX},
-  };
-  Node *n = NULL;
-  bool known = true;
-  for (size_t k = 0; k < sizeof unary_fns / sizeof *unary_fns; k++)
-    if (strcmp(e->name, unary_fns[k].name) == 0) return (n = unary_call(s, &a, unary_fns[k].op)) ? node_value(n) : ERR;
-  if (strcmp(e->name, "sum") == 0) n = reduce_call(s, &a, false);
-  else if (strcmp(e->name, "mean") == 0) n = reduce_call(s, &a, true);
-  else if (strcmp(e->name, "cross_entropy") == 0) n = cross_entropy_call(s, &a);
-  else if (strcmp(e->name, "dense") == 0) n = dense_call(s, &a);
-  else known = false;
-  if (!known) {
+  const Builtin *b = builtin_find(e->name);
+  if (!b) {
     diag_error(e->loc, "unknown function '%s'", e->name);
     return ERR;
   }
+  if (!check_labels(e, b->named)) return ERR;
+  Node *n = b->op != OP_COUNT ? unary_call(s, &a, b->op) : b->build(s, &a);
   return n ? node_value(n) : ERR;
 }
 
+static Value eval_expr(Sema *s, const Expr *e, Binding *scope);
+
 static Value eval(Sema *s, const Expr *e, Binding *scope) {
+  if (s->eval_depth >= MAX_EVAL_DEPTH) {
+    if (!s->expansion_stopped) diag_error(e->loc, "expressions nest more than %d deep through user functions", MAX_EVAL_DEPTH);
+    s->expansion_stopped = true;
+    return ERR;
+  }
+  s->eval_depth++;
+  Value v = eval_expr(s, e, scope);
+  s->eval_depth--;
+  return v;
+}
+
+static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   switch (e->kind) {
   case E_NUM: return num_value(e->num);
   case E_NAME: {
@@ -385,6 +428,11 @@ static bool number_arg(const Expr *call, const char *label, int pos, double def,
 static bool check_labels(const Expr *call, const char *const *allowed) {
   for (const Arg *a = call->args; a; a = a->next) {
     if (!a->label) continue;
+    for (const Arg *b = call->args; b != a; b = b->next)
+      if (b->label && strcmp(a->label, b->label) == 0) {
+        diag_error(a->loc, "argument '%s' of '%s' is given twice", a->label, call->name);
+        return false;
+      }
     bool ok = false;
     for (int k = 0; allowed[k]; k++) ok |= strcmp(a->label, allowed[k]) == 0;
     if (!ok) {
@@ -495,6 +543,14 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
     diag_error(v->loc, "nesterov needs momentum > 0");
     return;
   }
+  if (named_arg_of(v, "lr")) {
+    if (ts->lr_loc.file) {
+      diag_error(named_arg_of(v, "lr")->loc, "the learning rate is set twice");
+      diag_note(ts->lr_loc, "first set here");
+      return;
+    }
+    ts->lr_loc = named_arg_of(v, "lr")->loc;
+  }
   ts->lr = lr;
   ts->opt.momentum = (float)mu;
   ts->opt.nesterov = nest == 1;
@@ -510,8 +566,12 @@ static void train_block(const Stmt *st, TrainSettings *ts) {
         diag_note(u->loc, "first set here");
       }
     if (strcmp(t->key, "data") == 0) {
-      if (t->value->kind != E_NAME || !dataset_find(t->value->name)) {
-        diag_error(t->value->loc, "unknown data set; expected mnist");
+      if (t->value->kind != E_NAME) {
+        diag_error(t->value->loc, "data must name a data set, e.g. data = mnist");
+        continue;
+      }
+      if (!dataset_find(t->value->name)) {
+        diag_error(t->value->loc, "unknown data set '%s'; expected mnist", t->value->name);
         continue;
       }
       ts->data = t->value->name;
@@ -519,6 +579,11 @@ static void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "optimizer") == 0) {
       optimizer_setting(t, ts);
     } else if (strcmp(t->key, "lr") == 0) {
+      if (ts->lr_loc.file) {
+        diag_error(t->loc, "the learning rate is set twice");
+        diag_note(ts->lr_loc, "first set here");
+      }
+      ts->lr_loc = t->loc;
       positive_number(t->value, "'lr'", &ts->lr);
     } else if (strcmp(t->key, "batch") == 0) {
       if (int_setting(t, 1, 65536, &v)) ts->batch = (int)v;
@@ -588,10 +653,13 @@ static void check_data(const SemaResult *r, const DatasetInfo *d) {
   char buf[SHAPE_STR_MAX];
   if (r->input && shape_numel(r->input->shape) != (int64_t)d->rows * d->cols)
     diag_error(r->input->loc, "data set '%s' has %dx%d images (%d values), but '%s' is %s", d->name, d->rows,
-               d->cols, d->rows * d->cols, r->input->name, shape_str(r->input->shape, buf, sizeof buf));
+               d->cols, d->rows * d->cols, r->input->name, shape_user_str(r->input->shape, buf, sizeof buf));
   if (r->target && (r->target->shape.rank != 1 || r->target->shape.dim[0] != d->classes))
-    diag_error(r->target->loc, "data set '%s' has %d classes, so '%s' must be onehot(%d), not %s", d->name,
-               d->classes, r->target->name, d->classes, shape_str(r->target->shape, buf, sizeof buf));
+    diag_error(r->target->loc, "data set '%s' has %d classes, so '%s' must be onehot(%d), not %s%s", d->name,
+               d->classes, r->target->name, d->classes,
+               r->target->shape.rank == 1 ? "onehot" : "", r->target->shape.rank == 1
+                   ? (snprintf(buf, sizeof buf, "(%d)", r->target->shape.dim[0]), buf)
+                   : shape_user_str(r->target->shape, buf, sizeof buf));
 }
 
 static SrcLoc end_of_file(const Program *p) {
@@ -610,7 +678,7 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
     return NULL;
   }
   if (b->value.kind != V_NODE) {
-    if (b->value.kind != V_ERROR) diag_error(b->loc, "'%s' must be a tensor", name);
+    if (b->value.kind == V_NUM) diag_error(b->loc, "'%s' must be a tensor, got the number %g", name, b->value.num);
     return NULL;
   }
   return b->value.node;
@@ -620,7 +688,7 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   int errors_before = diag_error_count();
   memset(res, 0, sizeof *res);
   res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1};
-  Sema s = {g, &g->arena, NULL, 0, NULL, res};
+  Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
   for (const Stmt *st = p->stmts; st; st = st->next) {
     switch (st->kind) {
@@ -649,19 +717,24 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   char buf[SHAPE_STR_MAX];
   if (res->out && (!res->out->shape.batched || res->out->shape.rank != 1)) {
     diag_error(lookup(s.globals, "out")->loc, "'out' must be one vector per example, got %s",
-               shape_str(res->out->shape, buf, sizeof buf));
+               shape_user_str(res->out->shape, buf, sizeof buf));
     res->out = NULL;
   }
   if (res->loss && (!res->loss->shape.batched || res->loss->shape.rank != 0)) {
     diag_error(lookup(s.globals, "loss")->loc, "'loss' must be one number per example, got %s%s",
-               shape_str(res->loss->shape, buf, sizeof buf),
+               shape_user_str(res->loss->shape, buf, sizeof buf),
                res->loss->shape.batched ? " (sum it, e.g. loss = sum(...))" : " (it does not depend on the input)");
     res->loss = NULL;
   }
   if (res->out && res->target && !shape_equal(res->out->shape, res->target->shape))
     diag_error(lookup(s.globals, "out")->loc, "'out' is %s but the target '%s' is %s; they must match",
-               shape_str(res->out->shape, buf, sizeof buf), res->target->name,
-               shape_str(res->target->shape, (char[SHAPE_STR_MAX]){0}, SHAPE_STR_MAX));
+               shape_user_str(res->out->shape, buf, sizeof buf), res->target->name,
+               shape_user_str(res->target->shape, (char[SHAPE_STR_MAX]){0}, SHAPE_STR_MAX));
+  if (res->out && res->target && graph_depends_on(g, res->out, res->target)) {
+    diag_error(lookup(s.globals, "out")->loc, "'out' depends on the target '%s'; the output must be computed from the input alone",
+               res->target->name);
+    res->out = NULL;
+  }
   check_data(res, dataset_find(res->train.data));
   if (res->out) res->out->flags |= NF_OUT;
   if (res->loss) res->loss->flags |= NF_LOSS;

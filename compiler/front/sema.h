@@ -14,6 +14,7 @@ typedef struct TrainSettings {
   SrcLoc data_loc;
   OptimizerSpec opt;
   double lr;
+  SrcLoc lr_loc;     /* where the learning rate was set (it may be set once) */
   int batch, epochs;
   unsigned long long seed;
 } TrainSettings;

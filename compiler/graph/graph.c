@@ -45,6 +45,21 @@ Node *graph_find(const Graph *g, DlcOp op, const char *name) {
   return NULL;
 }
 
+bool graph_depends_on(const Graph *g, const Node *n, const Node *leaf) {
+  if (leaf->id > n->id) return false;
+  bool *reads = calloc((size_t)n->id + 1, sizeof *reads);
+  if (!reads) dlc_fatal("out of memory");
+  reads[n->id] = true;
+  for (int i = n->id; i > leaf->id; i--) {
+    if (!reads[i]) continue;
+    const Node *x = g->nodes[i];
+    for (int k = 0; k < op_info(x->op)->arity; k++) reads[x->in[k]->id] = true;
+  }
+  bool found = reads[leaf->id];
+  free(reads);
+  return found;
+}
+
 /* ---- leaves ---- */
 
 static Node *leaf(Graph *g, DlcOp op, const char *name, Shape s, SrcLoc loc) {
@@ -113,8 +128,9 @@ Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *e
   Shape s;
   if (!shape_broadcast(a->shape, b->shape, &s)) {
     char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+    static const char *const symbol[OP_COUNT] = {[OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*", [OP_DIV] = "/"};
     say(err, errlen, "shapes %s and %s do not match (nor broadcast) for '%s'",
-        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb), op_name(op));
+        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb), symbol[op]);
     return NULL;
   }
   return graph_add_node(g, op, s, a, b, loc);
@@ -136,7 +152,7 @@ Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, c
   MatView va, vb;
   if (!mat_view(a->shape, &va) || !mat_view(b->shape, &vb)) {
     say(err, errlen, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got %s and %s",
-        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb));
+        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
     return NULL;
   }
   int64_t ar = ta ? va.cols : va.rows, ac = ta ? va.rows : va.cols;
@@ -145,7 +161,7 @@ Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, c
    * dimension is either n on both sides (a sum over the batch) or equal and static. */
   if (ac != br || bc == -1) {
     say(err, errlen, "matrix product of %s and %s: inner dimensions differ",
-        shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb));
+        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
     return NULL;
   }
   Node *n;
@@ -168,7 +184,7 @@ Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int er
     if (a->shape.dim[1] != b->shape.dim[0]) {
       char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
       say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)",
-          shape_str(a->shape, sa, sizeof sa), shape_str(b->shape, sb, sizeof sb),
+          shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb),
           a->shape.dim[1], b->shape.dim[0]);
       return NULL;
     }

@@ -32,8 +32,11 @@ bool shape_equal(Shape a, Shape b);
 bool shape_broadcast(Shape a, Shape b, Shape *out);
 /* True when `from` broadcasts to exactly `to`. */
 bool shape_broadcasts_to(Shape from, Shape to);
-/* "[100, 784]" or "batch x [784]"; returns buf. */
+/* "[100, 784]" or "batch x [784]" (graph dumps); returns buf. */
 const char *shape_str(Shape s, char *buf, int len);
+/* The same shape as a .net file's author thinks of it (the batch axis is implicit):
+ * "[100, 784]", "[784] per example", "a scalar", "one number per example". */
+const char *shape_user_str(Shape s, char *buf, int len);
 #define SHAPE_STR_MAX 96
 
 /* Index of the element of `from` that feeds element `i` (flat, within one example) of a
@@ -105,6 +108,9 @@ Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc);
 
 /* The raw constructor every other one ends in. */
 Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc);
+
+/* Whether computing n reads `leaf` (directly or through other nodes). */
+bool graph_depends_on(const Graph *g, const Node *n, const Node *leaf);
 
 /* Finds a node by user name among leaves (params, inputs), or NULL. */
 Node *graph_find(const Graph *g, DlcOp op, const char *name);

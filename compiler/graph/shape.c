@@ -61,6 +61,18 @@ const char *shape_str(Shape s, char *buf, int len) {
   return buf;
 }
 
+const char *shape_user_str(Shape s, char *buf, int len) {
+  if (s.rank == 0) {
+    snprintf(buf, (size_t)len, "%s", s.batched ? "one number per example" : "a scalar");
+    return buf;
+  }
+  Shape per = s;
+  per.batched = false;
+  shape_str(per, buf, len);
+  if (s.batched) snprintf(buf + strlen(buf), (size_t)len - strlen(buf), " per example");
+  return buf;
+}
+
 int64_t shape_broadcast_index(Shape from, Shape to, int64_t i) {
   int64_t nf = shape_numel(from);
   if (nf == shape_numel(to)) return i;
