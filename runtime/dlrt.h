@@ -29,6 +29,15 @@ void dlrt_gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                int64_t ldc);
 
+/* Patches of n images [c, h, w] for a k x k window with a stride and zero padding:
+ * cols[n][ho*wo][c*k*k], the patch of output cell (oy, ox) in row oy*wo + ox, its elements
+ * in (channel, ky, kx) order. col2im is its adjoint: x = the sum of every patch element
+ * back at its pixel (x is overwritten). */
+void dlrt_im2col(const float *x, float *cols, int64_t n, int32_t c, int32_t h, int32_t w, int32_t k,
+                 int32_t stride, int32_t pad);
+void dlrt_col2im(const float *cols, float *x, int64_t n, int32_t c, int32_t h, int32_t w, int32_t k,
+                 int32_t stride, int32_t pad);
+
 /* Threads OpenBLAS may use (the --threads flag). */
 void dlrt_set_threads(int threads);
 #endif

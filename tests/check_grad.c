@@ -22,15 +22,19 @@ typedef struct Case {
   Node *p;  /* [4] parameter */
   Node *W;  /* [3, 4] parameter */
   Node *s;  /* [] scalar parameter */
+  Node *img; /* batched [2, 5, 5] input: two 5x5 channels */
+  Node *q;  /* [2, 1, 1] per-channel parameter */
 } Case;
 
 static Case case_new(void) {
-  Case c = {graph_new(), NULL, NULL, NULL, NULL};
-  int d4[1] = {4}, d34[2] = {3, 4};
+  Case c = {graph_new(), NULL, NULL, NULL, NULL, NULL, NULL};
+  int d4[1] = {4}, d34[2] = {3, 4}, d255[3] = {2, 5, 5}, d211[3] = {2, 1, 1};
   c.x = g_input(c.g, "x", shape_make(true, 1, d4), NO_LOC);
   c.p = g_param(c.g, "p", shape_make(false, 1, d4), NO_LOC);
   c.W = g_param(c.g, "W", shape_make(false, 2, d34), NO_LOC);
   c.s = g_param(c.g, "s", shape_scalar(false), NO_LOC);
+  c.img = g_input(c.g, "img", shape_make(true, 3, d255), NO_LOC);
+  c.q = g_param(c.g, "q", shape_make(false, 3, d211), NO_LOC);
   return c;
 }
 
@@ -51,6 +55,20 @@ static Node *affine(Case *c) { return bin(c, OP_ADD, bin(c, OP_MUL, c->x, c->p),
 static Node *positive(Case *c) {
   Node *xp = bin(c, OP_MUL, c->x, c->p);
   return bin(c, OP_ADD, bin(c, OP_MUL, xp, xp), g_const(c->g, 0.5f, NO_LOC));
+}
+
+/* img * q + s: images that depend on two parameters. */
+static Node *image(Case *c) { return bin(c, OP_ADD, bin(c, OP_MUL, c->img, c->q), c->s); }
+
+static Window window(int k, int stride, int pad) {
+  Window w;
+  ck_assert(window_make(2, 5, 5, k, stride, pad, &w, NULL, 0));
+  return w;
+}
+
+static Shape shape2(bool batched, int a, int b) {
+  int d[2] = {a, b};
+  return shape_make(batched, 2, d);
 }
 
 /* The graph (its loss) for op, or NULL when there is no case: then the test fails. */
@@ -106,6 +124,43 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   }
   case OP_SOFTMAX: case OP_LOG_SOFTMAX:
     return weighted_loss(c, g_row(g, op, affine(c), NO_LOC));
+  case OP_RESHAPE: return weighted_loss(c, g_reshape(g, affine(c), shape2(true, 2, 2), NO_LOC));
+  case OP_TRANSPOSE: return weighted_loss(c, g_transpose(g, g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC), NO_LOC));
+  case OP_IM2COL: { /* valid 3x3; strided and padded 3x3; 1x1 */
+    static const int geo[3][3] = {{3, 1, 0}, {3, 2, 1}, {1, 1, 0}};
+    *n_variants = 3;
+    Window w = window(geo[variant][0], geo[variant][1], geo[variant][2]);
+    return weighted_loss(c, g_im2col(g, image(c), &w, NO_LOC));
+  }
+  case OP_COL2IM: { /* overlapping patches, weighted by a parameter, summed back */
+    *n_variants = 2;
+    Window w = variant ? window(3, 2, 1) : window(2, 1, 0);
+    Node *cols = g_im2col(g, image(c), &w, NO_LOC);
+    Node *V = g_param(g, "V", shape2(false, cols->shape.dim[0], cols->shape.dim[1]), NO_LOC);
+    return weighted_loss(c, g_col2im(g, bin(c, OP_MUL, cols, V), &w, NO_LOC));
+  }
+  case OP_GATHER: { /* a permutation with a repeat; a contiguous range */
+    static const int perm[] = {3, 0, 3, 1}, range[] = {1, 2};
+    *n_variants = 2;
+    IndexList ix = variant ? (IndexList){2, 4, range} : (IndexList){4, 4, perm};
+    return weighted_loss(c, g_gather(g, affine(c), &ix, NO_LOC));
+  }
+  case OP_SCATTER: {
+    static const int at[] = {5, 0, 2, 3};
+    IndexList ix = {4, 7, at};
+    return weighted_loss(c, g_scatter(g, affine(c), &ix, NO_LOC));
+  }
+  case OP_POOL_SUM: case OP_MAXPOOL: { /* 2x2 stride 2 (drops the last row and column); 3x3 stride 2 (overlaps) */
+    *n_variants = 2;
+    Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
+    return weighted_loss(c, g_pool(g, op, image(c), &w, NO_LOC));
+  }
+  case OP_UNPOOL_SUM: {
+    *n_variants = 2;
+    Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
+    Node *pooled = g_pool(g, OP_POOL_SUM, image(c), &w, NO_LOC);
+    return weighted_loss(c, g_unpool_sum(g, un(c, OP_TANH, pooled), &w, NO_LOC));
+  }
   default: return NULL;
   }
 }
@@ -119,6 +174,7 @@ static const char *no_grad_coverage(DlcOp op) {
   case OP_HYPER: case OP_STATE: case OP_ASSIGN: return "check_lower: the SGD update";
   case OP_STEP: return "the RELU case: relu's derivative";
   case OP_OUTPUT: return "every case: gradients are read through OUTPUTs";
+  case OP_MAXPOOL_BACK: return "the MAXPOOL case: maxpool's derivative";
   default: return NULL;
   }
 }
@@ -127,8 +183,9 @@ static void fill_random(double *v, int64_t n, double lo, double hi, DlrtRng *rng
   for (int64_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * dlrt_rng_uniform(rng);
 }
 
-/* Random feeds and parameters for the graph; returns the gradcheck result. */
-static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) {
+/* Random feeds and parameters for the graph; returns the gradcheck result. With `grads`
+ * (built by the caller, over the first n_forward nodes) those gradients are checked. */
+static GradcheckResult check_case_with(Graph *g, Node *loss, unsigned seed, Node **grads, int n_forward) {
   DlrtRng rng;
   dlrt_rng_seed(&rng, seed);
   int n_nodes = g->len;
@@ -146,13 +203,16 @@ static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) {
       fill_random(feeds[x->attr.slot], size, -1, 1, &rng);
     }
   }
-  GradcheckResult r = gradcheck_graph(g, loss, ROWS, (const double *const *)feeds, leaf, stdout);
+  GradcheckResult r = grads ? gradcheck_grads(g, loss, grads, n_forward, ROWS, (const double *const *)feeds, leaf, NULL)
+                            : gradcheck_graph(g, loss, ROWS, (const double *const *)feeds, leaf, stdout);
   for (int i = 0; i < n_nodes; i++) free(leaf[i]);
   for (int i = 0; i < g->n_feeds; i++) free(feeds[i]);
   free(leaf);
   free(feeds);
   return r;
 }
+
+static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) { return check_case_with(g, loss, seed, NULL, 0); }
 
 START_TEST(every_op_has_a_passing_gradient_check) {
   DlcOp op = (DlcOp)_i;
@@ -189,20 +249,7 @@ START_TEST(gradcheck_detects_a_wrong_derivative) {
       corrupted++;
     }
   ck_assert_int_eq(corrupted, 1);
-  DlrtRng rng;
-  dlrt_rng_seed(&rng, 3);
-  double *leaf[16] = {0}, *feeds[4] = {0};
-  double values[3][ROWS * 4];
-  for (int k = 0; k < 3; k++) fill_random(values[k], ROWS * 4, 0.2, 1.0, &rng);
-  leaf[c.p->id] = values[0];
-  leaf[c.W->id] = values[1];
-  leaf[c.s->id] = values[2];
-  double x[ROWS * 4], r[ROWS * 4];
-  fill_random(x, ROWS * 4, -1, 1, &rng);
-  fill_random(r, ROWS * 4, -1, 1, &rng);
-  feeds[c.x->attr.slot] = x;
-  feeds[1] = r; /* the weighting input made by weighted_loss */
-  GradcheckResult res = gradcheck_grads(c.g, loss, grads, n_forward, ROWS, (const double *const *)feeds, leaf, NULL);
+  GradcheckResult res = check_case_with(c.g, loss, 3, grads, n_forward);
   ck_assert_msg(!res.ok, "a derivative off by 25%% passed the gradient check");
   ck_assert(res.worst_fd > 1000);
   graph_free(c.g);

@@ -11,10 +11,11 @@
 static int64_t node_flops(const Node *n) {
   switch (op_info(n->op)->cls) {
   case GEMM: {
-    const Node *a = n->in[0];
-    int64_t k = n->attr.gemm.ta ? (a->shape.batched ? 1 : a->shape.dim[0])
-                                : (a->shape.batched ? a->shape.dim[0] : a->shape.dim[1]);
-    /* A contraction over the batch (a weight gradient) is k = 1 per example. */
+    MatDims a;
+    gemm_dims(n->in[0]->shape, &a);
+    /* The contracted length; when it runs over the batch (a weight gradient), a.rows is
+     * its length per example. */
+    int64_t k = n->attr.gemm.ta ? a.rows : a.cols;
     return 2 * k * shape_numel(n->shape);
   }
   case UNARY:

@@ -99,6 +99,25 @@ static void grad_LOG_SOFTMAX(GradCtx *c, Node *y, Node *dy) {
   grad_accum(c, A, g_binary(G, OP_SUB, dy, mul(c, p, s, L), L));
 }
 
+/* da = dy in a's shape */
+static void grad_RESHAPE(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_reshape(G, dy, A->shape, L)); }
+/* da = dy^T */
+static void grad_TRANSPOSE(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_transpose(G, dy, L)); }
+/* im2col copies each pixel into every patch that covers it: da sums those copies. */
+static void grad_IM2COL(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_col2im(G, dy, y->attr.win, L)); }
+/* col2im sums patches into pixels: each patch element receives its pixel's gradient. */
+static void grad_COL2IM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_im2col(G, dy, y->attr.win, L)); }
+/* da = scatter(dy) back to the gathered positions (zeros elsewhere) */
+static void grad_GATHER(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_scatter(G, dy, y->attr.index, L)); }
+/* da = dy at the scattered positions */
+static void grad_SCATTER(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_gather(G, dy, y->attr.index, L)); }
+/* every cell of a window receives the window's gradient */
+static void grad_POOL_SUM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_unpool_sum(G, dy, y->attr.win, L)); }
+/* da = the sum, over the windows, of the gradients of the cells each covers */
+static void grad_UNPOOL_SUM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_pool(G, OP_POOL_SUM, dy, y->attr.win, L)); }
+/* the gradient of a window goes to its maximum (the first one, on ties) */
+static void grad_MAXPOOL(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_maxpool_back(G, A, dy, y->attr.win, L)); }
+
 /* The dispatch table, generated from ops.def: a differentiable (D) op must have a rule
  * here or the build fails; an N op has none. */
 #define RULE_D(id) grad_##id

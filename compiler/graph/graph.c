@@ -136,42 +136,48 @@ Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *e
   return graph_add_node(g, op, s, a, b, loc);
 }
 
-/* A gemm operand viewed as a matrix: a batched [k] is (n x k), where n is the runtime row
- * count; an unbatched [m, k] is (m x k). rows == -1 stands for n. */
-typedef struct { int64_t rows, cols; } MatView;
-
-static bool mat_view(Shape s, MatView *v) {
-  if (s.batched && s.rank == 1) { v->rows = -1; v->cols = s.dim[0]; return true; }
-  if (!s.batched && s.rank == 2) { v->rows = s.dim[0]; v->cols = s.dim[1]; return true; }
+bool gemm_dims(Shape s, MatDims *d) {
+  if (s.batched && (s.rank == 1 || s.rank == 2)) {
+    *d = (MatDims){s.rank == 2 ? s.dim[0] : 1, s.dim[s.rank - 1], true};
+    return true;
+  }
+  if (!s.batched && s.rank == 2) {
+    *d = (MatDims){s.dim[0], s.dim[1], false};
+    return true;
+  }
   return false;
 }
 
 Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
                      int errlen) {
   char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
-  MatView va, vb;
-  if (!mat_view(a->shape, &va) || !mat_view(b->shape, &vb)) {
+  MatDims va, vb;
+  if (!gemm_dims(a->shape, &va) || !gemm_dims(b->shape, &vb)) {
     say(err, errlen, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got %s and %s",
         shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
     return NULL;
   }
-  int64_t ar = ta ? va.cols : va.rows, ac = ta ? va.rows : va.cols;
-  int64_t br = tb ? vb.cols : vb.rows, bc = tb ? vb.rows : vb.cols;
-  /* The result may have n rows (a batched result) but never n columns; and the contracted
-   * dimension is either n on both sides (a sum over the batch) or equal and static. */
-  if (ac != br || bc == -1) {
+  /* Each dimension of op(a) and op(b): a static size, times n when it is a batched row
+   * dimension. The result may have batched rows but never batched columns; the contracted
+   * dimension is batched on both sides (a sum over the batch) or on neither. */
+  struct { int64_t size; bool batched; } ar = {va.rows, va.batched}, ac = {va.cols, false},
+                                         br = {vb.rows, vb.batched}, bc = {vb.cols, false};
+  if (ta) { __typeof__(ar) t = ar; ar = ac; ac = t; }
+  if (tb) { __typeof__(br) t = br; br = bc; bc = t; }
+  if (ac.size != br.size || ac.batched != br.batched || bc.batched) {
     say(err, errlen, "matrix product of %s and %s: inner dimensions differ",
         shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
     return NULL;
   }
-  Node *n;
-  if (ar == -1) {
-    int d[1] = {(int)bc};
-    n = graph_add_node(g, OP_GEMM, shape_make(true, 1, d), a, b, loc);
+  Shape s;
+  if (ar.batched) { /* rows come from a batched a: keep a's per-example rank */
+    int d[2] = {(int)ar.size, (int)bc.size};
+    s = a->shape.rank == 2 ? shape_make(true, 2, d) : shape_make(true, 1, d + 1);
   } else {
-    int d[2] = {(int)ar, (int)bc};
-    n = graph_add_node(g, OP_GEMM, shape_make(false, 2, d), a, b, loc);
+    int d[2] = {(int)ar.size, (int)bc.size};
+    s = shape_make(false, 2, d);
   }
+  Node *n = graph_add_node(g, OP_GEMM, s, a, b, loc);
   n->attr.gemm.ta = ta;
   n->attr.gemm.tb = tb;
   return n;
@@ -233,6 +239,113 @@ Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc) {
 Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
   DLC_ASSERT(op_info(op)->cls == ROW && a->shape.rank >= 1);
   return graph_add_node(g, op, a->shape, a, NULL, loc);
+}
+
+bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen) {
+  if (k < 1 || stride < 1 || pad < 0) {
+    say(err, errlen, "window %d, stride %d, padding %d: need window >= 1, stride >= 1, padding >= 0", k, stride, pad);
+    return false;
+  }
+  if (k > h + 2 * pad || k > w + 2 * pad) {
+    say(err, errlen, "a %dx%d window does not fit in %dx%d images%s", k, k, h, w, pad ? " (with their padding)" : "");
+    return false;
+  }
+  if (pad >= k) {
+    say(err, errlen, "padding %d must be smaller than the window %d", pad, k);
+    return false;
+  }
+  *out = (Window){c, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1};
+  return true;
+}
+
+static const Window *keep_window(Graph *g, const Window *w) {
+  Window *copy = ARENA_NEW(&g->arena, Window);
+  *copy = *w;
+  return copy;
+}
+
+static const IndexList *keep_index(Graph *g, const IndexList *ix) {
+  IndexList *copy = ARENA_NEW(&g->arena, IndexList);
+  int *idx = ARENA_ARRAY(&g->arena, int, ix->n);
+  for (int i = 0; i < ix->n; i++) {
+    DLC_ASSERT(ix->idx[i] >= 0 && ix->idx[i] < ix->total);
+    idx[i] = ix->idx[i];
+  }
+  *copy = (IndexList){ix->n, ix->total, idx};
+  return copy;
+}
+
+static bool is_image(Shape s, const Window *w) {
+  return s.batched && s.rank == 3 && s.dim[0] == w->c && s.dim[1] == w->h && s.dim[2] == w->w;
+}
+
+Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc) {
+  DLC_ASSERT(shape_numel(to) == shape_numel(a->shape) && to.batched == a->shape.batched);
+  return graph_add_node(g, OP_RESHAPE, to, a, NULL, loc);
+}
+
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc) {
+  DLC_ASSERT(a->shape.rank == 2);
+  int d[2] = {a->shape.dim[1], a->shape.dim[0]};
+  return graph_add_node(g, OP_TRANSPOSE, shape_make(a->shape.batched, 2, d), a, NULL, loc);
+}
+
+Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc) {
+  DLC_ASSERT(is_image(x->shape, w));
+  int d[2] = {w->ho * w->wo, w->c * w->k * w->k};
+  Node *n = graph_add_node(g, OP_IM2COL, shape_make(true, 2, d), x, NULL, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc) {
+  DLC_ASSERT(cols->shape.batched && cols->shape.rank == 2 && cols->shape.dim[0] == w->ho * w->wo &&
+             cols->shape.dim[1] == w->c * w->k * w->k);
+  int d[3] = {w->c, w->h, w->w};
+  Node *n = graph_add_node(g, OP_COL2IM, shape_make(true, 3, d), cols, NULL, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_gather(Graph *g, Node *a, const IndexList *ix, SrcLoc loc) {
+  DLC_ASSERT(a->shape.rank >= 1 && a->shape.dim[a->shape.rank - 1] == ix->total);
+  Shape s = a->shape;
+  s.dim[s.rank - 1] = ix->n;
+  Node *n = graph_add_node(g, OP_GATHER, s, a, NULL, loc);
+  n->attr.index = keep_index(g, ix);
+  return n;
+}
+
+Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc) {
+  DLC_ASSERT(a->shape.rank >= 1 && a->shape.dim[a->shape.rank - 1] == ix->n);
+  Shape s = a->shape;
+  s.dim[s.rank - 1] = ix->total;
+  Node *n = graph_add_node(g, OP_SCATTER, s, a, NULL, loc);
+  n->attr.index = keep_index(g, ix);
+  return n;
+}
+
+Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc) {
+  DLC_ASSERT((op == OP_POOL_SUM || op == OP_MAXPOOL) && is_image(x->shape, w) && w->pad == 0);
+  int d[3] = {w->c, w->ho, w->wo};
+  Node *n = graph_add_node(g, op, shape_make(true, 3, d), x, NULL, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc) {
+  int d[3] = {w->c, w->h, w->w};
+  DLC_ASSERT(dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[1] == w->ho && dy->shape.dim[2] == w->wo);
+  Node *n = graph_add_node(g, OP_UNPOOL_SUM, shape_make(true, 3, d), dy, NULL, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc) {
+  DLC_ASSERT(is_image(x->shape, w) && dy->shape.dim[1] == w->ho && dy->shape.dim[2] == w->wo);
+  Node *n = graph_add_node(g, OP_MAXPOOL_BACK, x->shape, x, dy, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
 }
 
 Node *g_assign(Graph *g, Node *leaf_node, Node *value, SrcLoc loc) {

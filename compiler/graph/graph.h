@@ -43,6 +43,22 @@ const char *shape_user_str(Shape s, char *buf, int len);
  * broadcast to `to`. Used by the reference evaluator; lowering emits the same arithmetic. */
 int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
 
+/* A sliding k x k window over per-example images [c, h, w], with a stride and zero padding
+ * on every side; its output is [c, ho, wo] (pooling) or ho*wo patches (im2col). */
+typedef struct Window {
+  int c, h, w, k, stride, pad, ho, wo;
+} Window;
+
+/* Computes ho and wo; false (with a message naming the sizes) if the window does not fit. */
+bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen);
+
+/* Positions along the last axis: GATHER keeps idx[0..n) out of `total`, SCATTER puts n
+ * values back at idx[] in a zero vector of `total`. */
+typedef struct IndexList {
+  int n, total;
+  const int *idx;
+} IndexList;
+
 typedef enum NodeFlag {
   NF_LOSS = 1 << 0,   /* the per-example loss */
   NF_OUT = 1 << 1,    /* the network output (argmax = prediction) */
@@ -61,6 +77,8 @@ struct Node {
     float c;                  /* CONST value; POWC exponent */
     struct { bool ta, tb; } gemm;
     int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
+    const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK) */
+    const IndexList *index;   /* GATHER, SCATTER */
   } attr;
   DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
 };
@@ -74,6 +92,15 @@ typedef struct Graph {
 
 Graph *graph_new(void);
 void graph_free(Graph *g);
+
+/* A gemm operand as a row-major matrix: rows x cols, the rows multiplied by the batch size
+ * n when `batched`. A batched [k] is (n x k), a batched [p, k] is (n*p x k) (e.g. im2col
+ * patches), a parameter [m, k] is (m x k). False for other shapes. */
+typedef struct MatDims {
+  int64_t rows, cols;
+  bool batched;
+} MatDims;
+bool gemm_dims(Shape s, MatDims *d);
 
 /* Leaves. */
 Node *g_input(Graph *g, const char *name, Shape s, SrcLoc loc);
@@ -100,6 +127,15 @@ Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc);
 Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* SOFTMAX, LOG_SOFTMAX */
+Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc);       /* same numel and batching */
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q] */
+Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc);  /* [c,h,w] -> [ho*wo, c*k*k] */
+Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc);
+Node *g_gather(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
+Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
+Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */
+Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc);
+Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc);
 Node *g_assign(Graph *g, Node *leaf, Node *value, SrcLoc loc);
 Node *g_output(Graph *g, Node *a, SrcLoc loc);
 

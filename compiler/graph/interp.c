@@ -19,7 +19,8 @@ static double unary(const Node *y, double a) {
   case OP_RELU: return a > 0 ? a : 0;
   case OP_STEP: return a > 0 ? 1 : 0;
   case OP_POWC: return pow(a, y->attr.c);
-  case OP_BROADCAST: return a;
+  case OP_BROADCAST:
+  case OP_RESHAPE: return a;
   default: DLC_UNREACHABLE();
   }
 }
@@ -45,15 +46,17 @@ static double operand(const Interp *it, const Node *x, const Node *y, int64_t i)
 
 /* A gemm operand as a matrix: element (r, c) of op(X). */
 static double mat_at(const Node *x, const double *v, bool t, int64_t r, int64_t c) {
-  int64_t cols = x->shape.batched ? x->shape.dim[0] : x->shape.dim[1];
-  return t ? v[c * cols + r] : v[r * cols + c];
+  MatDims d;
+  gemm_dims(x->shape, &d);
+  return t ? v[c * d.cols + r] : v[r * d.cols + c];
 }
 
 static void run_gemm(Interp *it, const Node *y, double *out) {
   const Node *a = y->in[0], *b = y->in[1];
   bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
-  int64_t a_rows = a->shape.batched ? it->n : a->shape.dim[0];
-  int64_t a_cols = a->shape.batched ? a->shape.dim[0] : a->shape.dim[1];
+  MatDims da;
+  DLC_ASSERT(gemm_dims(a->shape, &da));
+  int64_t a_rows = da.rows * (da.batched ? it->n : 1), a_cols = da.cols;
   int64_t m = ta ? a_cols : a_rows, k = ta ? a_rows : a_cols;
   int64_t cols = interp_size(y, it->n) / m;
   for (int64_t r = 0; r < m; r++)
@@ -87,6 +90,92 @@ static void run_row(Interp *it, const Node *y, double *out) {
     for (int64_t j = 0; j < len; j++) sum += exp(a[j] - mx);
     for (int64_t j = 0; j < len; j++)
       out[r * len + j] = y->op == OP_SOFTMAX ? exp(a[j] - mx) / sum : a[j] - mx - log(sum);
+  }
+}
+
+/* Element (c, y, x) of image r, or 0 in the padding. */
+static double pixel(const double *img, const Window *w, int64_t r, int c, int y, int x) {
+  if (y < 0 || y >= w->h || x < 0 || x >= w->w) return 0;
+  return img[((r * w->c + c) * w->h + y) * w->w + x];
+}
+
+/* Visits every (image r, channel c, output cell oy ox, window cell ky kx) with the input
+ * position it reads: the one loop nest that every window op below shares. */
+#define FOR_WINDOW(w, n)                                                      \
+  for (int64_t r = 0; r < (n); r++)                                           \
+    for (int c = 0; c < (w)->c; c++)                                          \
+      for (int oy = 0; oy < (w)->ho; oy++)                                    \
+        for (int ox = 0; ox < (w)->wo; ox++)                                  \
+          for (int ky = 0; ky < (w)->k; ky++)                                 \
+            for (int kx = 0; kx < (w)->k; kx++)
+
+static void run_move(Interp *it, const Node *y, double *out) {
+  const Node *a = y->in[0];
+  const double *in = it->val[a->id];
+  int64_t n = y->shape.batched ? it->n : 1;
+  const Window *w = y->attr.win;
+  switch (y->op) {
+  case OP_TRANSPOSE: {
+    int p = a->shape.dim[0], q = a->shape.dim[1];
+    for (int64_t r = 0; r < n; r++)
+      for (int i = 0; i < p; i++)
+        for (int j = 0; j < q; j++) out[(r * q + j) * p + i] = in[(r * p + i) * q + j];
+    break;
+  }
+  case OP_GATHER:
+  case OP_SCATTER: {
+    const IndexList *ix = y->attr.index;
+    int64_t rows = interp_size(a, it->n) / (y->op == OP_GATHER ? ix->total : ix->n);
+    for (int64_t r = 0; r < rows; r++)
+      for (int i = 0; i < ix->n; i++) {
+        if (y->op == OP_GATHER) out[r * ix->n + i] = in[r * ix->total + ix->idx[i]];
+        else out[r * ix->total + ix->idx[i]] += in[r * ix->n + i];
+      }
+    break;
+  }
+  case OP_IM2COL: /* out[r][patch][c k k] */
+    FOR_WINDOW(w, n) {
+      int64_t patch = oy * w->wo + ox, q = (c * w->k + ky) * w->k + kx;
+      out[(r * w->ho * w->wo + patch) * w->c * w->k * w->k + q] =
+          pixel(in, w, r, c, oy * w->stride - w->pad + ky, ox * w->stride - w->pad + kx);
+    }
+    break;
+  case OP_COL2IM:
+    FOR_WINDOW(w, n) {
+      int iy = oy * w->stride - w->pad + ky, ix = ox * w->stride - w->pad + kx;
+      if (iy < 0 || iy >= w->h || ix < 0 || ix >= w->w) continue;
+      int64_t patch = oy * w->wo + ox, q = (c * w->k + ky) * w->k + kx;
+      out[((r * w->c + c) * w->h + iy) * w->w + ix] += in[(r * w->ho * w->wo + patch) * w->c * w->k * w->k + q];
+    }
+    break;
+  case OP_POOL_SUM:
+    FOR_WINDOW(w, n) out[((r * w->c + c) * w->ho + oy) * w->wo + ox] += pixel(in, w, r, c, oy * w->stride + ky, ox * w->stride + kx);
+    break;
+  case OP_UNPOOL_SUM:
+    FOR_WINDOW(w, n) out[((r * w->c + c) * w->h + oy * w->stride + ky) * w->w + ox * w->stride + kx] +=
+        in[((r * w->c + c) * w->ho + oy) * w->wo + ox];
+    break;
+  case OP_MAXPOOL:
+  case OP_MAXPOOL_BACK: {
+    const double *dy = y->op == OP_MAXPOOL_BACK ? it->val[y->in[1]->id] : NULL;
+    for (int64_t r = 0; r < n; r++)
+      for (int c = 0; c < w->c; c++)
+        for (int oy = 0; oy < w->ho; oy++)
+          for (int ox = 0; ox < w->wo; ox++) {
+            int by = oy * w->stride, bx = ox * w->stride; /* the first maximum wins */
+            for (int ky = 0; ky < w->k; ky++)
+              for (int kx = 0; kx < w->k; kx++)
+                if (pixel(in, w, r, c, oy * w->stride + ky, ox * w->stride + kx) > pixel(in, w, r, c, by, bx)) {
+                  by = oy * w->stride + ky;
+                  bx = ox * w->stride + kx;
+                }
+            int64_t o = ((r * w->c + c) * w->ho + oy) * w->wo + ox;
+            if (dy) out[((r * w->c + c) * w->h + by) * w->w + bx] += dy[o];
+            else out[o] = pixel(in, w, r, c, by, bx);
+          }
+    break;
+  }
+  default: DLC_UNREACHABLE();
   }
 }
 
@@ -135,6 +224,7 @@ void interp_run(Interp *it, const Schedule *s, double *const *results) {
     case GEMM: run_gemm(it, y, out); break;
     case REDUCE: run_sum_to(it, y, out); break;
     case ROW: run_row(it, y, out); break;
+    case MOVE: run_move(it, y, out); break;
     case EFFECT:
       if (y->op == OP_ASSIGN)
         memcpy(it->leaf[y->in[0]->id], it->val[y->in[1]->id], sizeof(double) * (size_t)size);

@@ -14,6 +14,8 @@
 
 const RuntimeSymbol lower_runtime_symbols[] = {
     {"dlrt_gemm", (void *)dlrt_gemm},
+    {"dlrt_im2col", (void *)dlrt_im2col},
+    {"dlrt_col2im", (void *)dlrt_col2im},
     {"expf", (void *)expf},
     {"logf", (void *)logf},
     {"tanhf", (void *)tanhf},
@@ -79,6 +81,7 @@ static void lower_node(LowerCtx *c, const Node *y) {
   case GEMM: lower_gemm(c, y); break;
   case REDUCE: lower_sum_to(c, y); break;
   case ROW: lower_row(c, y); break;
+  case MOVE: lower_move(c, y); break;
   case EFFECT: lower_effect(c, y); break;
   }
 }

@@ -1,15 +1,12 @@
 /* lower_call.c — ops lowered to calls into the runtime (runtime/dlrt.h). */
 #include "lower_private.h"
 
-/* A gemm operand's physical matrix: a batched [k] is n x k, an unbatched [m, k] is m x k. */
+/* A gemm operand's physical matrix (gemm_dims), with n substituted for batched rows. */
 static void matrix_dims(LowerCtx *c, const Node *x, LLVMValueRef *rows, LLVMValueRef *cols) {
-  if (x->shape.batched) {
-    *rows = c->n;
-    *cols = c_i64(c, x->shape.dim[0]);
-  } else {
-    *rows = c_i64(c, x->shape.dim[0]);
-    *cols = c_i64(c, x->shape.dim[1]);
-  }
+  MatDims d;
+  DLC_ASSERT(gemm_dims(x->shape, &d));
+  *rows = d.batched ? LLVMBuildMul(c->b, c->n, c_i64(c, d.rows), "rows") : c_i64(c, d.rows);
+  *cols = c_i64(c, d.cols);
 }
 
 /* y = op(a) op(b): dlrt_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta = 0, y, ldc). */
@@ -25,4 +22,14 @@ void lower_gemm(LowerCtx *c, const Node *y) {
   LLVMValueRef args[12] = {c_i32(c, ta), c_i32(c, tb), M, N, K, buffer_of(c, a), ac,
                            buffer_of(c, b), bc, c_f32(c, 0), buffer_of(c, y), N};
   call_fn(c, "dlrt_gemm", LLVMVoidTypeInContext(c->ctx), p, 12, args);
+}
+
+/* IM2COL: dlrt_im2col(x, cols, n, c, h, w, k, stride, pad); COL2IM the same with the roles
+ * of the two buffers swapped (dlrt_col2im(cols, x, ...)). */
+void lower_im2col(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  LLVMTypeRef p[9] = {c->ptr, c->ptr, c->i64, c->i32, c->i32, c->i32, c->i32, c->i32, c->i32};
+  LLVMValueRef args[9] = {buffer_of(c, y->in[0]), buffer_of(c, y), c->n, c_i32(c, w->c), c_i32(c, w->h),
+                          c_i32(c, w->w), c_i32(c, w->k), c_i32(c, w->stride), c_i32(c, w->pad)};
+  call_fn(c, y->op == OP_IM2COL ? "dlrt_im2col" : "dlrt_col2im", LLVMVoidTypeInContext(c->ctx), p, 9, args);
 }

@@ -91,7 +91,8 @@ static LLVMValueRef emit_scalar(LowerCtx *c, const Node *y, LLVMValueRef a, LLVM
   case OP_RELU: return select_positive(c, a, a);
   case OP_STEP: return select_positive(c, a, c_f32(c, 1));
   case OP_POWC: return emit_pow(c, a, y->attr.c);
-  case OP_BROADCAST: return a;
+  case OP_BROADCAST:
+  case OP_RESHAPE: return a;
   case OP_ADD: return LLVMBuildFAdd(c->b, a, b, "add");
   case OP_SUB: return LLVMBuildFSub(c->b, a, b, "sub");
   case OP_MUL: return LLVMBuildFMul(c->b, a, b, "mul");

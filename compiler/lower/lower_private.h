@@ -18,6 +18,8 @@ void lower_sum_to(LowerCtx *c, const Node *y);
 void lower_row(LowerCtx *c, const Node *y);
 void lower_effect(LowerCtx *c, const Node *y);
 void lower_gemm(LowerCtx *c, const Node *y);
+void lower_move(LowerCtx *c, const Node *y);
+void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 
 /* The host target machine (created once per call; caller disposes). */
 LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model);
