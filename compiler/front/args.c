@@ -1,0 +1,124 @@
+/* args.c — checking the arguments of calls: counts, kinds, whole numbers, named arguments,
+ * and initialiser expressions. Each check reports at the argument's location. */
+#include <math.h>
+#include <string.h>
+#include "sema_private.h"
+
+Node *as_node(Sema *s, Value v, SrcLoc loc) {
+  if (v.kind == V_NUM) return g_const(s->g, (float)v.num, loc);
+  if (v.kind == V_NODE) return v.node;
+  return NULL;
+}
+
+const char *describe(const Node *n, char *buf, int len) { return shape_user_str(n->shape, buf, len); }
+
+const Arg *named_arg_of(const Expr *call, const char *label) {
+  for (const Arg *a = call->args; a; a = a->next)
+    if (a->label && strcmp(a->label, label) == 0) return a;
+  return NULL;
+}
+
+bool arity(const CallArgs *a, int want) {
+  if (a->n_pos == want) return true;
+  diag_error(a->call->loc, "'%s' expects %d argument%s, got %d", a->call->name, want,
+             want == 1 ? "" : "s", a->n_pos);
+  return false;
+}
+
+Node *tensor_arg(Sema *s, const CallArgs *a, int i) {
+  Value v = a->pos[i];
+  if (v.kind == V_ERROR) return NULL;
+  if (v.kind == V_FUNC) {
+    diag_error(a->pos_loc[i], "argument %d of '%s' must be a tensor, not a function", i + 1, a->call->name);
+    return NULL;
+  }
+  return as_node(s, v, a->pos_loc[i]);
+}
+
+int int_arg(const CallArgs *a, int i, int lo, int hi, const char *what) {
+  Value v = a->pos[i];
+  if (v.kind == V_ERROR) return -1;
+  if (v.kind != V_NUM || v.num != floor(v.num) || v.num < lo || v.num > hi) {
+    diag_error(a->pos_loc[i], "%s must be a whole number from %d to %d", what, lo, hi);
+    return -1;
+  }
+  return (int)v.num;
+}
+
+bool number_arg(const Expr *call, const char *label, int pos, double def, double *out) {
+  int i = 0;
+  *out = def;
+  for (const Arg *a = call->args; a; a = a->next, i++) {
+    if (a->label ? strcmp(a->label, label) != 0 : i != pos) continue;
+    const Expr *v = a->value;
+    bool neg = v->kind == E_NEG && v->lhs->kind == E_NUM;
+    if (v->kind != E_NUM && !neg) {
+      diag_error(v->loc, "'%s' of '%s' must be a number", label, call->name);
+      return false;
+    }
+    *out = neg ? -v->lhs->num : v->num;
+  }
+  return true;
+}
+
+bool check_labels(const Expr *call, const char *const *allowed) {
+  for (const Arg *a = call->args; a; a = a->next) {
+    if (!a->label) continue;
+    for (const Arg *b = call->args; b != a; b = b->next)
+      if (b->label && strcmp(a->label, b->label) == 0) {
+        diag_error(a->loc, "argument '%s' of '%s' is given twice", a->label, call->name);
+        return false;
+      }
+    bool ok = false;
+    for (int k = 0; allowed[k]; k++) ok |= strcmp(a->label, allowed[k]) == 0;
+    if (!ok) {
+      diag_error(a->loc, "'%s' has no argument named '%s'", call->name, a->label);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parse_init(const Expr *e, DlrtInit *init) {
+  const char *name = e->kind == E_NAME || e->kind == E_CALL ? e->name : NULL;
+  int kind = -1;
+  for (int k = 0; name && dlrt_init_name((DlrtInitKind)k); k++)
+    if (strcmp(name, dlrt_init_name((DlrtInitKind)k)) == 0) kind = k;
+  if (kind < 0) {
+    diag_error(e->loc, "unknown initialiser; expected zeros, const(v), uniform(lo, hi), normal(mean, std), lecun, xavier or he");
+    return false;
+  }
+  init->kind = (DlrtInitKind)kind;
+  if (e->kind != E_CALL) {
+    if (kind == INIT_CONST || kind == INIT_UNIFORM || kind == INIT_NORMAL) {
+      diag_error(e->loc, "initialiser '%s' needs arguments, e.g. %s", name,
+                 kind == INIT_CONST ? "const(0.1)" : kind == INIT_UNIFORM ? "uniform(-0.1, 0.1)" : "normal(0, 0.01)");
+      return false;
+    }
+    return true;
+  }
+  static const char *const c_args[] = {"value", NULL}, *const u_args[] = {"lo", "hi", NULL},
+                           *const n_args[] = {"mean", "std", NULL}, *const none[] = {NULL};
+  double a = 0, b = 0;
+  bool ok;
+  switch (init->kind) {
+  case INIT_CONST: ok = check_labels(e, c_args) && number_arg(e, "value", 0, 0, &a); break;
+  case INIT_UNIFORM:
+    ok = check_labels(e, u_args) && number_arg(e, "lo", 0, -0.05, &a) && number_arg(e, "hi", 1, 0.05, &b);
+    break;
+  case INIT_NORMAL:
+    ok = check_labels(e, n_args) && number_arg(e, "mean", 0, 0, &a) && number_arg(e, "std", 1, 0.01, &b);
+    break;
+  default:
+    ok = check_labels(e, none);
+    if (ok && e->args) {
+      diag_error(e->args->loc, "initialiser '%s' takes no arguments", name);
+      ok = false;
+    }
+    break;
+  }
+  init->a = (float)a;
+  init->b = (float)b;
+  return ok;
+}
+

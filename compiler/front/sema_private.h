@@ -1,0 +1,91 @@
+/* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
+ * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
+ * call arguments and initialisers; builtins.c holds the built-in functions and layers;
+ * train.c reads the train block. */
+#ifndef DLC_SEMA_PRIVATE_H
+#define DLC_SEMA_PRIVATE_H
+#include "sema.h"
+
+typedef enum ValueKind { V_ERROR, V_NODE, V_NUM, V_FUNC, V_TABLE } ValueKind;
+
+typedef struct Value {
+  ValueKind kind;
+  Node *node;
+  double num;
+  const Stmt *def; /* V_FUNC: the def; V_TABLE: the table */
+} Value;
+
+typedef struct Binding {
+  const char *name;
+  Value value;
+  SrcLoc loc;
+  struct Binding *next;
+} Binding;
+
+typedef struct Sema {
+  Graph *g;
+  Arena *arena;        /* the graph's arena: bindings live as long as the graph */
+  Binding *globals;
+  int depth;           /* user-function expansion depth (guards against recursion) */
+  int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
+  bool expansion_stopped; /* a limit was hit: further calls are not expanded (no error storms) */
+  const char *naming;  /* the let-name being defined: prefix of layer parameters */
+  SemaResult *res;
+} Sema;
+
+/* Limits that keep analysis finite and its stack bounded: user-function calls nest at most
+ * MAX_CALL_DEPTH deep, eval() at most MAX_EVAL_DEPTH (expressions are at most MAX_EXPR_DEPTH
+ * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes. */
+enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000 };
+
+static const Value ERR = {V_ERROR, NULL, 0, NULL};
+
+static inline Value node_value(Node *n) { return (Value){V_NODE, n, 0, NULL}; }
+static inline Value num_value(double v) { return (Value){V_NUM, NULL, v, NULL}; }
+
+/* A call's arguments: positional ones evaluated, named ones left as expressions. */
+typedef struct CallArgs {
+  const Expr *call;
+  Value pos[8];
+  SrcLoc pos_loc[8];
+  int n_pos;
+  const Arg *named; /* labelled arguments, looked up by name */
+} CallArgs;
+
+
+/* ---- args.c ---- */
+
+/* A value as a tensor: numbers become scalar constants; NULL for errors and functions. */
+Node *as_node(Sema *s, Value v, SrcLoc loc);
+/* The shape of n as the user writes it (for messages). */
+const char *describe(const Node *n, char *buf, int len);
+/* The argument `label: value` of a call, or NULL. */
+const Arg *named_arg_of(const Expr *call, const char *label);
+/* Reports a named argument not in `allowed` (NULL-terminated), or given twice. */
+bool check_labels(const Expr *call, const char *const *allowed);
+/* The number given as `label: value` (or as positional argument `pos`, if pos >= 0), or def. */
+bool number_arg(const Expr *call, const char *label, int pos, double def, double *out);
+/* An initialiser expression (zeros, he, normal(0, 0.1), ...). */
+bool parse_init(const Expr *e, DlrtInit *init);
+/* Reports and returns false unless the call has `want` positional arguments. */
+bool arity(const CallArgs *a, int want);
+/* The positional argument i as a tensor, or NULL after reporting why not. */
+Node *tensor_arg(Sema *s, const CallArgs *a, int i);
+/* A whole-number positional argument in [lo, hi], or -1 after reporting. */
+int int_arg(const CallArgs *a, int i, int lo, int hi, const char *what);
+
+/* ---- builtins.c ---- */
+
+typedef struct Builtin {
+  const char *name;
+  DlcOp op; /* an elementwise or row op applied to one argument; OP_COUNT: use build */
+  Node *(*build)(Sema *s, const CallArgs *a);
+  const char *const *named; /* accepted named arguments, NULL-terminated */
+} Builtin;
+const Builtin *builtin_find(const char *name);
+Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
+
+/* ---- train.c ---- */
+
+void train_block(const Stmt *st, TrainSettings *ts);
+#endif
