@@ -2,12 +2,14 @@
 #include "batch.h"
 #include <string.h>
 
-void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float *x, float *y) {
+void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float lo, float hi, float *x,
+                     float *y) {
   int per = d->rows * d->cols;
+  float scale = (hi - lo) / 255.0f;
   for (int r = 0; r < n; r++) {
     const unsigned char *px = d->pixels + (size_t)idx[r] * (size_t)per;
     float *row = x + (size_t)r * (size_t)per;
-    for (int i = 0; i < per; i++) row[i] = (float)px[i] * (1.0f / 255.0f);
+    for (int i = 0; i < per; i++) row[i] = lo + (float)px[i] * scale;
     if (y) {
       memset(y + (size_t)r * (size_t)classes, 0, sizeof(float) * (size_t)classes);
       y[(size_t)r * (size_t)classes + d->labels[idx[r]]] = 1.0f;

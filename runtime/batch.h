@@ -3,9 +3,10 @@
 #define DLRT_BATCH_H
 #include "mnist.h"
 
-/* Fills x (n x rows*cols, pixels scaled to [0, 1]) and, if y is not NULL, y (n x classes,
- * one-hot) with the examples idx[0..n) of d. */
-void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float *x, float *y);
+/* Fills x (n x rows*cols; pixel values 0..255 mapped linearly to lo..hi) and, if y is not
+ * NULL, y (n x classes, one-hot) with the examples idx[0..n) of d. */
+void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float lo, float hi, float *x,
+                     float *y);
 
 /* Index of the largest of v[0..len) (the first, on ties). */
 int dlrt_argmax(const float *v, int len);

@@ -11,3 +11,12 @@ void dlrt_gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k
 }
 
 void dlrt_set_threads(int threads) { openblas_set_num_threads(threads); }
+
+void dlrt_flush_denormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned csr;
+  __asm__ volatile("stmxcsr %0" : "=m"(csr));
+  csr |= 0x8040; /* FTZ (bit 15) and DAZ (bit 6) */
+  __asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#endif
+}

@@ -21,9 +21,8 @@ static void fill_normal(float *d, int64_t n, double mean, double std, DlrtRng *r
   for (int64_t i = 0; i < n; i++) d[i] = (float)(mean + std * dlrt_rng_normal(rng));
 }
 
-void dlrt_init_fill(const DlrtInit *init, float *d, int64_t numel, int64_t fan_in,
-                    int64_t fan_out, DlrtRng *rng) {
-  double r;
+void dlrt_init_fill(const DlrtInit *init, float *d, int64_t numel, DlrtRng *rng) {
+  double r, fan_in = (double)(init->fan_in > 0 ? init->fan_in : 1), fan_out = (double)(init->fan_out > 0 ? init->fan_out : 1);
   switch (init->kind) {
   case INIT_ZEROS:
   case INIT_CONST:
@@ -32,14 +31,14 @@ void dlrt_init_fill(const DlrtInit *init, float *d, int64_t numel, int64_t fan_i
   case INIT_UNIFORM: fill_uniform(d, numel, init->a, init->b, rng); break;
   case INIT_NORMAL: fill_normal(d, numel, init->a, init->b, rng); break;
   case INIT_LECUN:
-    r = sqrt(3.0 / (double)fan_in);
+    r = sqrt(3.0 / fan_in);
     fill_uniform(d, numel, -r, r, rng);
     break;
   case INIT_XAVIER:
-    r = sqrt(6.0 / (double)(fan_in + fan_out));
+    r = sqrt(6.0 / (fan_in + fan_out));
     fill_uniform(d, numel, -r, r, rng);
     break;
-  case INIT_HE: fill_normal(d, numel, 0.0, sqrt(2.0 / (double)fan_in), rng); break;
+  case INIT_HE: fill_normal(d, numel, 0.0, sqrt(2.0 / fan_in), rng); break;
   case INIT_KIND_COUNT: break;
   }
 }

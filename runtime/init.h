@@ -19,13 +19,13 @@ typedef enum DlrtInitKind {
 typedef struct DlrtInit {
   DlrtInitKind kind;
   float a, b;
+  int64_t fan_in, fan_out; /* inputs feeding each unit, units fed by each input */
 } DlrtInit;
 
 /* The .net spelling of each kind ("zeros", "lecun", ...), or NULL past the end. */
 const char *dlrt_init_name(DlrtInitKind k);
 
-/* Fills data[0..numel) for a parameter whose first dimension is fan_out and whose remaining
- * dimensions multiply to fan_in (a vector has fan_in = its length, fan_out = 1). */
-void dlrt_init_fill(const DlrtInit *init, float *data, int64_t numel, int64_t fan_in,
-                    int64_t fan_out, DlrtRng *rng);
+/* Fills data[0..numel) (the compiler sets the fans: for a weight matrix [m, k], fan_in = k
+ * and fan_out = m; for a convolution kernel, fan_in counts the inputs of one output unit). */
+void dlrt_init_fill(const DlrtInit *init, float *data, int64_t numel, DlrtRng *rng);
 #endif

@@ -382,7 +382,7 @@ START_TEST(syntax_error_expected_statement) {
   /* after a complete statement, the parser expects another statement or the end. */
   expect_syntax_error("input x : [3] )",
                       "t.net:1:15: error: unexpected ')', expected end of file, 'input', 'target', 'param', "
-                      "'def', 'train' or name\n"
+                      "'def', 'train', 'table' or name\n"
                       "  input x : [3] )\n"
                       "                ^\n");
 }
@@ -710,13 +710,13 @@ END_TEST
 
 START_TEST(sema_train_errors) {
   Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n"
-                              "train { batch = 0; optimizer = adam; epochs = 2; epochs = 3; colour = 1 }\n"
+                              "train { batch = 0; optimizer = rmsprop; epochs = 2; epochs = 3; colour = 1 }\n"
                               "train { optimizer = sgd(nesterov: 1) }\n");
   /* batch, optimizer, epochs twice, colour, a second block, nesterov without momentum */
   ck_assert_int_eq(a.errors, 6);
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:17: error: 'batch' must be a whole number from 1 to 65536\n"));
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:50: error: 'epochs' is set twice\n"));
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:38: note: first set here\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:53: error: 'epochs' is set twice\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:41: note: first set here\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "unknown train setting 'colour'"));
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:6:1: error: a second train block\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "nesterov needs momentum > 0"));

@@ -395,23 +395,35 @@ END_TEST
 
 /* ---- memory plan ---- */
 
+/* Whether a has a buffer of its own in this function: not fused into its reader's loop,
+ * not a view of another node's buffer. */
+static bool owns_buffer(const Schedule *s, const Node *a) {
+  return node_has_buffer(a) && schedule_site(s, a) == a && schedule_storage(s, a) == a;
+}
+
 /* Every pair of buffers whose live ranges [definition, last use] overlap in the schedule
- * must occupy disjoint ranges; all offsets are aligned and inside the plan. Returns the sum
- * of the buffer sizes. */
+ * must occupy disjoint ranges; all offsets are aligned and inside the plan. A fused node
+ * reads its inputs where its chain's final reader runs; reading a view reads the buffer it
+ * shares. Returns the sum of the buffer sizes. */
 static int64_t check_plan(const Graph *g, const Schedule *s, const MemPlan *p) {
   int *def = malloc(sizeof(int) * (size_t)g->len), *last = malloc(sizeof(int) * (size_t)g->len);
   for (int i = 0; i < g->len; i++) def[i] = last[i] = -1;
+  for (int pos = 0; pos < s->len; pos++) def[s->order[pos]->id] = pos;
   for (int pos = 0; pos < s->len; pos++) {
     const Node *x = s->order[pos];
-    def[x->id] = pos;
-    for (int k = 0; k < op_info(x->op)->arity; k++) last[x->in[k]->id] = pos;
+    int at = def[schedule_site(s, x)->id];
+    for (int k = 0; k < op_info(x->op)->arity; k++) {
+      int id = schedule_storage(s, x->in[k])->id;
+      if (at > last[id]) last[id] = at;
+    }
   }
   int64_t sum = 0;
   int buffered = 0;
   for (int i = 0; i < s->len; i++) {
     const Node *a = s->order[i];
-    if (!node_has_buffer(a)) {
-      if (a->op != OP_PARAM && a->op != OP_STATE) ck_assert_int_eq(p->offset[a->id], -1);
+    if (schedule_storage(s, a) != a) ck_assert_int_eq(p->offset[a->id], p->offset[schedule_storage(s, a)->id]);
+    if (!owns_buffer(s, a)) {
+      if (a->op != OP_PARAM && a->op != OP_STATE && schedule_storage(s, a) == a) ck_assert_int_eq(p->offset[a->id], -1);
       continue;
     }
     buffered++;
@@ -423,7 +435,7 @@ static int64_t check_plan(const Graph *g, const Schedule *s, const MemPlan *p) {
     int la = last[a->id] > i ? last[a->id] : i;
     for (int j = i + 1; j < s->len; j++) {
       const Node *b = s->order[j];
-      if (!node_has_buffer(b)) continue;
+      if (!owns_buffer(s, b)) continue;
       if (j > la) continue; /* b is defined after a's last use */
       int64_t ob = p->offset[b->id], sb = buffer_size(b, p->batch);
       ck_assert_msg(oa + sa <= ob || ob + sb <= oa,

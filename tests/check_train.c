@@ -33,7 +33,7 @@ static double train_example(const char *name, int images, int epochs) {
   Trainer *t = trainer_new(m);
   ck_assert_ptr_nonnull(t);
   double loss = 0;
-  for (int e = 0; e < epochs; e++) loss = trainer_epoch(t, &train_set, images, m->train.lr, NULL, NULL);
+  for (int e = 0; e < epochs; e++) loss = trainer_epoch(t, &train_set, images, e, NULL, NULL);
   ck_assert(isfinite(loss));
   double err = trainer_error(t, &test_set, 0);
   printf("%s: %d x %d images: loss %.4f, test error %.2f%%\n", name, epochs, images, loss, 100 * err);

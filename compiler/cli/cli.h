@@ -12,6 +12,7 @@ typedef struct Options {
   const char *metrics;
   const char *stage;
   bool dot;
+  bool profile;
   bool help;
 } Options;
 

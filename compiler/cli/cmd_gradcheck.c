@@ -26,8 +26,7 @@ int cmd_gradcheck(const Options *o) {
       /* The file's initialiser, then a little noise so that zero-initialised biases and
        * symmetric weights do not hide errors behind zeros. */
       float *tmp = malloc(sizeof(float) * (size_t)size);
-      int64_t fan_out = x->shape.rank >= 2 ? x->shape.dim[0] : 1;
-      dlrt_init_fill(&x->init, tmp, size, x->shape.rank >= 2 ? size / fan_out : size, fan_out, &rng);
+      dlrt_init_fill(&x->init, tmp, size, &rng);
       leaf[i] = malloc(sizeof(double) * (size_t)size);
       for (int64_t k = 0; k < size; k++) leaf[i][k] = tmp[k] + 0.05 * (dlrt_rng_uniform(&rng) - 0.5);
       free(tmp);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -53,6 +54,36 @@ static bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test) {
   return true;
 }
 
+static int by_time_desc(const void *a, const void *b) {
+  double x = ((const double *)a)[0], y = ((const double *)b)[0];
+  return (x < y) - (x > y);
+}
+
+/* --profile: where the training steps spent their time, node by node, heaviest first. */
+static void print_profile(const Model *m, int steps) {
+  const Graph *g = m->g;
+  double *t = calloc((size_t)g->len, sizeof *t), total = 0;
+  double (*rows)[2] = calloc((size_t)g->len, sizeof *rows);
+  dlrt_prof_read(t, g->len);
+  for (int i = 0; i < g->len; i++) {
+    rows[i][0] = t[i];
+    rows[i][1] = i;
+    total += t[i];
+  }
+  qsort(rows, (size_t)g->len, sizeof *rows, by_time_desc);
+  printf("\nprofile: %.3f ms per step in %d steps; the nodes that took the most:\n", 1e3 * total / steps, steps);
+  printf("  %8s %6s  %-6s %-14s %-24s %s\n", "ms/step", "share", "node", "op", "shape", "source");
+  char buf[SHAPE_STR_MAX];
+  for (int r = 0; r < g->len && r < 30 && rows[r][0] > 0; r++) {
+    const Node *n = g->nodes[(int)rows[r][1]];
+    printf("  %8.3f %5.1f%%  %%%-5d %-14s %-24s %s:%d%s%s\n", 1e3 * rows[r][0] / steps, 100 * rows[r][0] / total, n->id,
+           op_name(n->op), shape_str(n->shape, buf, sizeof buf), n->loc.file ? n->loc.file->name : "?", n->loc.line,
+           n->name ? " " : "", n->name ? n->name : "");
+  }
+  free(t);
+  free(rows);
+}
+
 int cmd_train(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -67,6 +98,7 @@ int cmd_train(const Options *o) {
   }
   dlrt_set_threads(o->threads);
   model_build_training(m);
+  m->profile = o->profile;
   if (!(t = trainer_new(m))) goto done;
   if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;
   const TrainSettings *ts = &m->train;
@@ -78,7 +110,7 @@ int cmd_train(const Options *o) {
     p.epoch = e;
     p.start = now_seconds();
     p.last_quarter = 0;
-    double loss = trainer_epoch(t, &train, 0, ts->lr, show_progress, &p);
+    double loss = trainer_epoch(t, &train, 0, e - 1, show_progress, &p);
     double seconds = now_seconds() - p.start;
     double t_eval = now_seconds();
     double err = trainer_error(t, &test, 0);
@@ -98,6 +130,7 @@ int cmd_train(const Options *o) {
       fflush(metrics);
     }
   }
+  if (o->profile) print_profile(m, (int)t->step);
   rc = EXIT_OK;
 done:
   if (metrics && fclose(metrics) != 0 && rc == EXIT_OK) {

@@ -50,8 +50,7 @@ void model_build_training(Model *m) {
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
-  m->lr = g_hyper(g, "lr", loss->loc);
-  grad_add_update(g, m->grads, m->n_forward, &m->train.opt, m->lr);
+  m->hyper = grad_add_update(g, m->grads, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);
 
@@ -67,6 +66,7 @@ void model_build_training(Model *m) {
   step->name = model_fn_names[FN_TRAIN];
   step->sched = schedule_build(g, roots, n, &m->plan_arena);
   for (int k = 0; k < FN_COUNT; k++) {
+    schedule_fuse(g, &m->fns[k].sched, &m->plan_arena);
     m->fns[k].plan = memplan_build(g, &m->fns[k].sched, m->train.batch, &m->plan_arena);
     if (m->fns[k].plan.total_floats > m->arena_floats) m->arena_floats = m->fns[k].plan.total_floats;
   }
@@ -74,7 +74,7 @@ void model_build_training(Model *m) {
 
 DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = now_seconds();
-  DlcModule *mod = lower_module(m->g, m->fns, FN_COUNT);
+  DlcModule *mod = lower_module(m->g, m->fns, FN_COUNT, m->profile);
   if (optimize) lower_optimize(mod);
   m->seconds_lower = now_seconds() - t0;
   return mod;

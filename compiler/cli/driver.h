@@ -25,13 +25,14 @@ typedef struct Model {
   TrainSettings train;   /* the file's settings with the overrides applied */
   int n_forward;         /* nodes before autodiff */
   Node **grads;          /* by forward node id: d objective / d param */
-  Node *lr;              /* the HYPER node of the learning rate */
+  UpdateHypers hyper;    /* the HYPER nodes the update reads (learning rate, Adam's c2) */
   Node *loss_sum;        /* OUTPUT: sum over the batch of the per-example loss (train step) */
   Node *out_result;      /* OUTPUT: the network output (forward) */
   Arena plan_arena;
   LowerFn fns[FN_COUNT]; /* dlc_forward, dlc_train_step */
   int64_t arena_floats;  /* the arena the functions need */
   double seconds_front, seconds_lower, seconds_jit;
+  bool profile;          /* compile with per-node timing */
 } Model;
 
 /* Parse and analyse; NULL after reporting errors. */

@@ -14,9 +14,9 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics",
+    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
-     "                          [--data DIR] [--metrics OUT.jsonl]\n"
+     "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -25,7 +25,8 @@ static const Command commands[] = {
      "  --seed N           seed of initialisation and shuffling\n"
      "  --threads N        OpenBLAS threads (default 1)\n"
      "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
-     "  --metrics FILE     write one JSON object per epoch to FILE\n"},
+     "  --metrics FILE     write one JSON object per epoch to FILE\n"
+     "  --profile          time every node of the training step; print the heaviest\n"},
     {"check", cmd_check, "",
      "usage: dlc check FILE.net\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
@@ -97,8 +98,9 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, cmd, cmd);
       return false;
     }
-    if (strcmp(flag, "--dot") == 0) {
-      o->dot = true;
+    if (strcmp(flag, "--dot") == 0 || strcmp(flag, "--profile") == 0) {
+      if (flag[2] == 'd') o->dot = true;
+      else o->profile = true;
       continue;
     }
     if (eq) value = eq + 1;

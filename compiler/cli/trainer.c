@@ -1,6 +1,7 @@
 /* trainer.c — the loops around the JIT'd functions. Nothing here knows the model's layers:
  * it fills feeds, calls dlc_train_step / dlc_forward per batch, and reads results. */
 #include "trainer.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +21,7 @@ static void init_params(Trainer *t) {
   for (int i = 0; i < g->len; i++) {
     const Node *p = g->nodes[i];
     if (p->op != OP_PARAM && p->op != OP_STATE) continue;
-    int64_t numel = shape_numel(p->shape);
-    int64_t fan_out = p->shape.rank >= 2 ? p->shape.dim[0] : 1;
-    int64_t fan_in = p->shape.rank >= 2 ? numel / fan_out : numel;
-    dlrt_init_fill(&p->init, t->arena + off[i], numel, fan_in, fan_out, &t->rng);
+    dlrt_init_fill(&p->init, t->arena + off[i], shape_numel(p->shape), &t->rng);
   }
 }
 
@@ -35,7 +33,7 @@ Trainer *trainer_new(Model *m) {
   t->m = m;
   t->jit = jit;
   t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
-  t->step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
+  t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
   int batch = m->train.batch;
@@ -45,6 +43,7 @@ Trainer *trainer_new(Model *m) {
   t->out = aligned_floats((int64_t)batch * t->classes);
   dlrt_rng_seed(&t->rng, m->train.seed);
   init_params(t);
+  dlrt_flush_denormals();
   return t;
 }
 
@@ -69,7 +68,24 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
   return true;
 }
 
-double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, double lr, ProgressFn progress, void *ctx) {
+double trainer_lr(const TrainSettings *ts, double progress) {
+  if (ts->schedule == SCHEDULE_COSINE) return ts->lr * 0.5 * (1 + cos(M_PI * (progress < 1 ? progress : 1)));
+  return ts->lr;
+}
+
+/* The step's HYPER feeds: the step size (for Adam with the bias correction of step t) and
+ * Adam's second correction. */
+static void set_hypers(Trainer *t, double lr, float *lr_value, float *c2_value) {
+  const OptimizerSpec *o = &t->m->train.opt;
+  double step = (double)t->step;
+  *lr_value = (float)lr;
+  if (o->kind == OPT_ADAM) {
+    *lr_value = (float)(lr / (1 - pow(o->beta1, step)));
+    *c2_value = (float)(1 / sqrt(1 - pow(o->beta2, step)));
+  }
+}
+
+double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
   int total = limit > 0 && limit < d->count ? limit : d->count;
   if (t->perm_len != total) {
     free(t->perm);
@@ -82,18 +98,22 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, double lr, Pro
 
   const Graph *g = t->m->g;
   const float **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
-  float lr_value = (float)lr, loss_sum = 0;
+  const TrainSettings *ts = &t->m->train;
+  float lr_value = 0, c2_value = 0, loss_sum = 0;
   feeds[t->m->sema.input->attr.slot] = t->x;
   feeds[t->m->sema.target->attr.slot] = t->y;
-  feeds[t->m->lr->attr.slot] = &lr_value;
+  feeds[t->m->hyper.lr->attr.slot] = &lr_value;
+  if (t->m->hyper.adam_c2) feeds[t->m->hyper.adam_c2->attr.slot] = &c2_value;
   float **results = calloc((size_t)g->n_results, sizeof *results);
   results[t->m->loss_sum->attr.slot] = &loss_sum;
   double total_loss = 0;
   int batch = t->m->train.batch;
   for (int done = 0; done < total;) {
     int n = total - done < batch ? total - done : batch;
-    dlrt_fill_batch(d, t->perm + done, n, t->classes, t->x, t->y);
-    t->step(t->arena, feeds, results, n);
+    dlrt_fill_batch(d, t->perm + done, n, t->classes, ts->pixel_lo, ts->pixel_hi, t->x, t->y);
+    t->step++;
+    set_hypers(t, trainer_lr(ts, (epoch + (double)done / total) / ts->epochs), &lr_value, &c2_value);
+    t->train_step(t->arena, feeds, results, n);
     total_loss += loss_sum;
     done += n;
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
@@ -115,7 +135,7 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
-    dlrt_fill_batch(d, idx, n, t->classes, t->x, NULL);
+    dlrt_fill_batch(d, idx, n, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi, t->x, NULL);
     t->forward(t->arena, feeds, results, n);
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];

@@ -10,13 +10,14 @@
 typedef struct Trainer {
   Model *m;
   DlcJit *jit;
-  DlrtModelFn forward, step;
+  DlrtModelFn forward, train_step;
   float *arena;        /* m->arena_floats, 64-byte aligned */
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   int *perm;           /* training-set order of the current epoch */
   int perm_len;
   DlrtRng rng;
   int in_features, classes;
+  int64_t step;        /* training steps taken (Adam's t) */
 } Trainer;
 
 /* Compiles m (build_training must have run) and initialises its parameters from the seed.
@@ -27,9 +28,13 @@ void trainer_free(Trainer *t);
 /* Called every few batches with the examples done so far. */
 typedef void (*ProgressFn)(void *ctx, int done, int total);
 
-/* One pass over the first `limit` examples of d (all if limit <= 0) in a fresh shuffled
- * order, at learning rate lr. Returns the mean per-example loss. */
-double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, double lr, ProgressFn progress, void *ctx);
+/* The learning rate at a point of training (0 at the start, 1 at the end of the last epoch),
+ * following the schedule. */
+double trainer_lr(const TrainSettings *ts, double progress);
+
+/* Epoch `epoch` (0-based, of m->train.epochs): one pass over the first `limit` examples of
+ * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss. */
+double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx);
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
 /* Checks that d's examples fit the model's input and target; reports with the file's

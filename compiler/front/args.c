@@ -122,3 +122,16 @@ bool parse_init(const Expr *e, DlrtInit *init) {
   return ok;
 }
 
+
+bool int_named(const CallArgs *a, const char *label, int def, int lo, int hi, int *out) {
+  const Arg *x = named_arg_of(a->call, label);
+  *out = def;
+  if (!x) return true;
+  const Expr *v = x->value;
+  if (v->kind != E_NUM || v->num != floor(v->num) || v->num < lo || v->num > hi) {
+    diag_error(v->loc, "'%s' of '%s' must be a whole number from %d to %d", label, a->call->name, lo, hi);
+    return false;
+  }
+  *out = (int)v->num;
+  return true;
+}

@@ -86,7 +86,7 @@ static void dump_dims(const Dims *d, FILE *o) {
 }
 
 void ast_dump(const Program *p, FILE *o) {
-  static const char *kw[] = {"input", "target", "param", "def", "let", "train"};
+  static const char *kw[] = {"input", "target", "param", "def", "let", "train", "table"};
   for (const Stmt *s = p->stmts; s; s = s->next) {
     fprintf(o, "(%s", kw[s->kind]);
     if (s->name) fprintf(o, " %s", s->name);
@@ -100,6 +100,13 @@ void ast_dump(const Program *p, FILE *o) {
       fputs(" (", o);
       for (const Ident *i = s->params; i; i = i->next) fprintf(o, i == s->params ? "%s" : " %s", i->name);
       fputc(')', o);
+      break;
+    case S_TABLE:
+      for (int r = 0; r < s->table.rows; r++) {
+        fputs(" [", o);
+        for (int c = 0; c < s->table.cols; c++) fputc(s->table.cell[r * s->table.cols + c] ? 'X' : '.', o);
+        fputc(']', o);
+      }
       break;
     default: break;
     }

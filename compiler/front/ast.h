@@ -50,7 +50,21 @@ typedef struct Setting {
   struct Setting *next;
 } Setting;
 
-typedef enum StmtKind { S_INPUT, S_TARGET, S_PARAM, S_DEF, S_LET, S_TRAIN } StmtKind;
+/* A connection table: rows x cols cells, 1 where connected (written X), 0 where not (.). */
+typedef struct Table {
+  int rows, cols;
+  unsigned char *cell; /* row-major */
+} Table;
+
+/* One row of a table as the parser collects it. */
+typedef struct TableRow {
+  int n;
+  unsigned char cell[256];
+  SrcLoc loc;
+  struct TableRow *next;
+} TableRow;
+
+typedef enum StmtKind { S_INPUT, S_TARGET, S_PARAM, S_DEF, S_LET, S_TRAIN, S_TABLE } StmtKind;
 
 typedef struct Stmt {
   StmtKind kind;
@@ -64,6 +78,7 @@ typedef struct Stmt {
   Ident *params;    /* S_DEF */
   Expr *body;       /* S_DEF, S_LET */
   Setting *settings;/* S_TRAIN */
+  Table table;      /* S_TABLE */
   struct Stmt *next;
 } Stmt;
 

@@ -57,6 +57,14 @@ static const char *param_name(Sema *s, const char *what) {
   return name;
 }
 
+/* A weight parameter of a layer, initialised as `init:` says, else with `def`. */
+static Node *weight(Sema *s, const CallArgs *a, const char *what, Shape shape, DlrtInitKind def) {
+  Node *W = g_param(s->g, param_name(s, what), shape, a->call->loc);
+  W->init.kind = def;
+  const Arg *ia = named_arg_of(a->call, "init");
+  return ia && !parse_init(ia->value, &W->init) ? NULL : W;
+}
+
 /* dense(x, n) = W x + b with W: [n, k] (init: lecun unless given) and b: [n] zeros. */
 static Node *dense_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 2)) return NULL;
@@ -70,16 +78,194 @@ static Node *dense_call(Sema *s, const CallArgs *a) {
                x->shape.batched && x->shape.rank > 1 ? " (flatten it first)" : "");
     return NULL;
   }
-  DlrtInit init = {INIT_LECUN, 0, 0};
-  const Arg *ia = named_arg_of(a->call, "init");
-  if (ia && !parse_init(ia->value, &init)) return NULL;
   int wd[2] = {units, x->shape.dim[0]}, bd[1] = {units};
-  Node *W = g_param(s->g, param_name(s, "W"), shape_make(false, 2, wd), loc);
+  Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
+  if (!W) return NULL;
   Node *b = g_param(s->g, param_name(s, "b"), shape_make(false, 1, bd), loc);
-  W->init = init;
   b->init.kind = INIT_ZEROS;
   Node *h = g_gemm(s->g, x, W, false, true, loc);
   return g_binary(s->g, OP_ADD, h, b, loc);
+}
+
+/* Per-example images [channels, height, width], or NULL after reporting. */
+static Node *image_arg(Sema *s, const CallArgs *a, int i) {
+  Node *x = tensor_arg(s, a, i);
+  if (x && (!x->shape.batched || x->shape.rank != 3)) {
+    char sx[SHAPE_STR_MAX];
+    diag_error(a->pos_loc[i], "'%s' expects images [channels, height, width] per example, got %s", a->call->name,
+               describe(x, sx, sizeof sx));
+    return NULL;
+  }
+  return x;
+}
+
+/* The window of a conv or pooling call on x, or false after reporting (naming the shape). */
+static bool window_for(const CallArgs *a, const Node *x, int k, int stride, int pad, Window *w) {
+  char err[256], sx[SHAPE_STR_MAX];
+  if (window_make(x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], k, stride, pad, w, err, sizeof err)) return true;
+  diag_error(a->call->loc, "'%s' on %s: %s", a->call->name, describe(x, sx, sizeof sx), err);
+  return false;
+}
+
+/* An image-shaped [c, 1, 1] parameter: one value per map, broadcast over its pixels. */
+static Node *per_map(Sema *s, const char *what, int maps, SrcLoc loc) {
+  int d[3] = {maps, 1, 1};
+  return g_param(s->g, param_name(s, what), shape_make(false, 3, d), loc);
+}
+
+/* The connection table named by `connect:`, checked against the conv's maps; NULL if there
+ * is none; *bad after reporting a problem. */
+static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, int out_maps, bool *bad) {
+  const Arg *ca = named_arg_of(a->call, "connect");
+  *bad = false;
+  if (!ca) return NULL;
+  const Binding *b = ca->value->kind == E_NAME ? sema_lookup(s, ca->value->name) : NULL;
+  if (!b || b->value.kind != V_TABLE) {
+    diag_error(ca->value->loc, "connect: expects the name of a table (declared with 'table NAME = { ... }')");
+    *bad = true;
+    return NULL;
+  }
+  const Table *t = &b->value.def->table;
+  if (t->rows != in_maps || t->cols != out_maps) {
+    diag_error(ca->value->loc, "table '%s' is %d x %d, but this conv connects %d input maps (rows) to %d output maps (columns)",
+               ca->value->name, t->rows, t->cols, in_maps, out_maps);
+    diag_note(b->loc, "'%s' is defined here", ca->value->name);
+    *bad = true;
+    return NULL;
+  }
+  for (int o = 0; o < out_maps; o++) {
+    int used = 0;
+    for (int i = 0; i < in_maps; i++) used += t->cell[i * out_maps + o];
+    if (!used) {
+      diag_error(ca->value->loc, "column %d of table '%s' connects output map %d to no input map", o, ca->value->name, o);
+      *bad = true;
+      return NULL;
+    }
+  }
+  return t;
+}
+
+/* The product of the patches with a connection table: each input map c is multiplied only
+ * by the kernels of the output maps that read it (kept in their own parameter Wc, one
+ * kernel per row), and the products are placed at those maps' columns and summed. So a
+ * table costs only the connections it has, not a full connection. */
+static Node *sparse_maps(Sema *s, const CallArgs *a, Node *cols, const Table *t, int k, SrcLoc loc) {
+  int in_maps = t->rows, out_maps = t->cols, kk = k * k;
+  int64_t connections = 0;
+  for (int i = 0; i < in_maps * out_maps; i++) connections += t->cell[i];
+  Node *sum = NULL;
+  for (int c = 0; c < in_maps; c++) {
+    int *readers = ARENA_ARRAY(s->arena, int, out_maps), n = 0;
+    for (int o = 0; o < out_maps; o++)
+      if (t->cell[c * out_maps + o]) readers[n++] = o;
+    if (!n) continue;
+    int *block = ARENA_ARRAY(s->arena, int, kk);
+    for (int j = 0; j < kk; j++) block[j] = c * kk + j;
+    Node *patch = g_gather(s->g, cols, &(IndexList){kk, in_maps * kk, block}, loc);
+    int wd[2] = {n, kk};
+    Node *W = weight(s, a, arena_printf(s->arena, "W%d", c), shape_make(false, 2, wd), INIT_LECUN);
+    if (!W) return NULL;
+    /* Each output unit sums kk inputs from each map it reads: on average this many. */
+    W->init.fan_in = connections * kk / out_maps;
+    Node *part = g_scatter(s->g, g_gemm(s->g, patch, W, false, true, loc), &(IndexList){n, out_maps, readers}, loc);
+    sum = sum ? g_binary(s->g, OP_ADD, sum, part, loc) : part;
+  }
+  return sum;
+}
+
+/* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
+ * images [c, h, w] plus a bias per map, as im2col patches [patches, c*k*k] times the kernels,
+ * transposed back to images [maps, ho, wo]. */
+static Node *conv_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 3)) return NULL;
+  Node *x = image_arg(s, a, 0);
+  int maps = int_arg(a, 1, 1, 65536, "the number of maps of 'conv'");
+  int k = int_arg(a, 2, 1, 1024, "the kernel size of 'conv'");
+  int stride, pad;
+  if (!x || maps < 0 || k < 0 || !int_named(a, "stride", 1, 1, 1024, &stride) || !int_named(a, "pad", 0, 0, 1024, &pad))
+    return NULL;
+  Window w;
+  bool bad_table;
+  SrcLoc loc = a->call->loc;
+  if (!window_for(a, x, k, stride, pad, &w)) return NULL;
+  const Table *t = connection_table(s, a, w.c, maps, &bad_table);
+  if (bad_table) return NULL;
+  Node *cols = g_im2col(s->g, x, &w, loc), *y;
+  if (t) {
+    if (!(y = sparse_maps(s, a, cols, t, k, loc))) return NULL;
+  } else {
+    int wd[2] = {maps, w.c * k * k};
+    Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
+    if (!W) return NULL;
+    y = g_gemm(s->g, cols, W, false, true, loc); /* [patches, maps] */
+  }
+  int d[3] = {maps, w.ho, w.wo};
+  Node *img = g_reshape(s->g, g_transpose(s->g, y, loc), shape_make(true, 3, d), loc);
+  Node *b = per_map(s, "b", maps, loc);
+  b->init.kind = INIT_ZEROS;
+  return g_binary(s->g, OP_ADD, img, b, loc);
+}
+
+/* The k x k windows of a pooling call: stride k unless given. */
+static Node *pool_input(Sema *s, const CallArgs *a, Window *w) {
+  if (!arity(a, 2)) return NULL;
+  Node *x = image_arg(s, a, 0);
+  int k = int_arg(a, 1, 1, 1024, "the window size");
+  int stride;
+  if (!x || k < 0 || !int_named(a, "stride", k, 1, 1024, &stride) || !window_for(a, x, k, stride, 0, w)) return NULL;
+  return x;
+}
+
+/* subsample(x, k): LeCun et al.'s S-layer: each k x k block summed, times a trainable
+ * coefficient, plus a trainable bias, per map. The coefficient starts at 1/k^2 (an average). */
+static Node *subsample_call(Sema *s, const CallArgs *a) {
+  Window w;
+  Node *x = pool_input(s, a, &w);
+  if (!x) return NULL;
+  SrcLoc loc = a->call->loc;
+  Node *coef = per_map(s, "coef", w.c, loc), *b = per_map(s, "b", w.c, loc);
+  coef->init = (DlrtInit){INIT_CONST, 1.0f / (float)(w.k * w.k), 0, w.k * w.k, 1};
+  b->init.kind = INIT_ZEROS;
+  const Arg *ia = named_arg_of(a->call, "init");
+  if (ia && !parse_init(ia->value, &coef->init)) return NULL;
+  Node *sum = g_pool(s->g, OP_POOL_SUM, x, &w, loc);
+  return g_binary(s->g, OP_ADD, g_binary(s->g, OP_MUL, sum, coef, loc), b, loc);
+}
+
+/* avgpool(x, k, stride: k): the mean of each window. */
+static Node *avgpool_call(Sema *s, const CallArgs *a) {
+  Window w;
+  Node *x = pool_input(s, a, &w);
+  if (!x) return NULL;
+  Node *sum = g_pool(s->g, OP_POOL_SUM, x, &w, a->call->loc);
+  return g_binary(s->g, OP_MUL, sum, g_const(s->g, 1.0f / (float)(w.k * w.k), a->call->loc), a->call->loc);
+}
+
+/* maxpool(x, k, stride: k): the largest value of each window. */
+static Node *maxpool_call(Sema *s, const CallArgs *a) {
+  Window w;
+  Node *x = pool_input(s, a, &w);
+  return x ? g_pool(s->g, OP_MAXPOOL, x, &w, a->call->loc) : NULL;
+}
+
+/* flatten(x): the same values per example as one vector. */
+static Node *flatten_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 1)) return NULL;
+  Node *x = tensor_arg(s, a, 0);
+  if (!x) return NULL;
+  int d[1] = {(int)shape_numel(x->shape)};
+  return g_reshape(s->g, x, shape_make(x->shape.batched, 1, d), a->call->loc);
+}
+
+/* lecun_tanh(x) = 1.7159 tanh(2x/3): LeCun et al.'s squashing function, which maps +-1 to
+ * about +-1 and has its largest second derivative there. */
+static Node *lecun_tanh_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 1)) return NULL;
+  Node *x = tensor_arg(s, a, 0);
+  if (!x) return NULL;
+  SrcLoc loc = a->call->loc;
+  Node *inner = g_binary(s->g, OP_MUL, x, g_const(s->g, 2.0f / 3.0f, loc), loc);
+  return g_binary(s->g, OP_MUL, g_unary(s->g, OP_TANH, inner, loc), g_const(s->g, 1.7159f, loc), loc);
 }
 
 static Node *sum_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, false); }
@@ -87,7 +273,9 @@ static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, tr
 
 /* The built-in functions: an op applied elementwise or per row, or a builder. */
 
-static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL};
+static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL},
+                         *const conv_named[] = {"stride", "pad", "connect", "init", NULL},
+                         *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL};
 static const Builtin builtins[] = {
     {"sigmoid", OP_SIGMOID, NULL, no_named},
     {"tanh", OP_TANH, NULL, no_named},
@@ -100,6 +288,12 @@ static const Builtin builtins[] = {
     {"mean", OP_COUNT, mean_call, no_named},
     {"cross_entropy", OP_COUNT, cross_entropy_call, no_named},
     {"dense", OP_COUNT, dense_call, dense_named},
+    {"conv", OP_COUNT, conv_call, conv_named},
+    {"subsample", OP_COUNT, subsample_call, subsample_named},
+    {"avgpool", OP_COUNT, avgpool_call, pool_named},
+    {"maxpool", OP_COUNT, maxpool_call, pool_named},
+    {"flatten", OP_COUNT, flatten_call, no_named},
+    {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
 
 const Builtin *builtin_find(const char *name) {

@@ -8,6 +8,7 @@
  *            | "def" NAME "(" (NAME ("," NAME)*)? ")" "=" expr
  *            | NAME "=" expr
  *            | "train" "{" (NAME "=" expr | ";")* "}"
+ *            | "table" NAME "=" "{" ("[" cell ("," cell)* "]")+ "}"    cell = X | x | 1 | . | 0
  *   dims     = "[" INT ("," INT)* "]"
  *   expr     = expr ("+" | "-") expr | expr ("*" | "/" | "@") expr
  *            | "-" expr | expr "^" expr | primary          (^ binds tightest, to the right)
@@ -42,7 +43,27 @@ int dlc_yylex(DLC_YYSTYPE *lval, SrcLoc *lloc, void *scanner);
 struct ParseState {
   Arena *arena;
   Stmt *first, *last;
+  unsigned char cell; /* the table cell just read */
 };
+
+static void add_cell(struct ParseState *ps, TableRow *r, SrcLoc loc) {
+  if (r->n < (int)sizeof r->cell) r->cell[r->n] = ps->cell;
+  else if (r->n == (int)sizeof r->cell) diag_error(loc, "a table row has at most %d cells", (int)sizeof r->cell);
+  r->n++;
+}
+
+/* The rows, which must all have as many cells, as one matrix. */
+static Table table_from_rows(struct ParseState *ps, const TableRow *rows) {
+  Table t = {0, rows->n, NULL};
+  for (const TableRow *r = rows; r; r = r->next) t.rows++;
+  t.cell = ARENA_ARRAY(ps->arena, unsigned char, t.rows * t.cols);
+  int i = 0;
+  for (const TableRow *r = rows; r; r = r->next, i++) {
+    if (r->n != t.cols) diag_error(r->loc, "this table row has %d cells, the first has %d", r->n, t.cols);
+    else if (t.cols <= (int)sizeof r->cell) memcpy(t.cell + i * t.cols, r->cell, (size_t)t.cols);
+  }
+  return t;
+}
 
 #define YYLLOC_DEFAULT(Cur, Rhs, N) ((Cur) = (N) ? YYRHSLOC(Rhs, 1) : YYRHSLOC(Rhs, 0))
 #define A (ps->arena)
@@ -86,9 +107,10 @@ static int dim_value(SrcLoc loc, NumTok t) {
   Ident *ident;
   Dims dims;
   Setting *setting;
+  TableRow *row;
 }
 
-%token INPUT "'input'" TARGET "'target'" PARAM "'param'" DEF "'def'" TRAIN "'train'"
+%token INPUT "'input'" TARGET "'target'" PARAM "'param'" DEF "'def'" TRAIN "'train'" TABLE "'table'"
 %token <num> NUMBER "number"
 %token <str> IDENT "name"
 %token LEX_ERROR "invalid character"
@@ -98,6 +120,7 @@ static int dim_value(SrcLoc loc, NumTok t) {
 %type <ident> idents
 %type <dims> dims dimlist
 %type <setting> settings
+%type <row> table_rows table_row cells
 
 %left '+' '-'
 %left '*' '/' '@'
@@ -139,6 +162,35 @@ stmt
       Stmt *s = ast_stmt(A, S_LET, @1); s->name = $1; s->name_loc = @1; s->body = $3; add_stmt(ps, s); }
   | TRAIN '{' settings '}' {
       Stmt *s = ast_stmt(A, S_TRAIN, @1); s->settings = $3; add_stmt(ps, s); }
+  | TABLE IDENT '=' '{' table_rows '}' {
+      Stmt *s = ast_stmt(A, S_TABLE, @1); s->name = $2; s->name_loc = @2;
+      s->table = table_from_rows(ps, $5); add_stmt(ps, s); }
+  ;
+
+table_rows
+  : table_row
+  | table_rows table_row { $$ = $1; APPEND(TableRow, $$, $2); }
+  ;
+
+table_row
+  : '[' cells ']' { $$ = $2; $$->loc = @1; }
+  ;
+
+cells
+  : cell_value { $$ = ARENA_NEW(A, TableRow); $$->cell[$$->n++] = ps->cell; }
+  | cells cell_value { $$ = $1; add_cell(ps, $$, @2); }
+  | cells ',' cell_value { $$ = $1; add_cell(ps, $$, @3); }
+  ;
+
+/* X or 1: connected; . or 0: not. */
+cell_value
+  : IDENT {
+      ps->cell = 1;
+      if (strcmp($1, "X") != 0 && strcmp($1, "x") != 0) diag_error(@1, "a table cell is X (connected) or . (not), got '%s'", $1); }
+  | '.' { ps->cell = 0; }
+  | NUMBER {
+      ps->cell = $1.value != 0;
+      if ($1.value != 0 && $1.value != 1) diag_error(@1, "a table cell is X or 1 (connected), . or 0 (not), got %g", $1.value); }
   ;
 
 dims
@@ -232,7 +284,7 @@ Program *parse_program(const SrcFile *file, Arena *arena) {
   yyscan_t scanner;
   if (dlc_yylex_init_extra(&ls, &scanner)) dlc_fatal("cannot create the scanner");
   YY_BUFFER_STATE buf = dlc_yy_scan_bytes(file->text, file->len, scanner);
-  struct ParseState ps = {arena, NULL, NULL};
+  struct ParseState ps = {arena, NULL, NULL, 0};
   int errors_before = diag_error_count();
   int rc = dlc_yyparse(scanner, &ps);
   dlc_yy_delete_buffer(buf, scanner);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static Binding *lookup(Binding *list, const char *name);
+
 static const DatasetInfo datasets[] = {
     {"mnist", 28, 28, 10},
     {NULL, 0, 0, 0},
@@ -21,6 +23,8 @@ const DatasetInfo *dataset_find(const char *name) {
     if (strcmp(d->name, name) == 0) return d;
   return NULL;
 }
+
+Binding *sema_lookup(Sema *s, const char *name) { return lookup(s->globals, name); }
 
 static Binding *lookup(Binding *list, const char *name) {
   for (Binding *b = list; b; b = b->next)
@@ -182,6 +186,10 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
       diag_error(e->loc, "'%s' is a function; call it with arguments", e->name);
       return ERR;
     }
+    if (b->value.kind == V_TABLE) {
+      diag_error(e->loc, "'%s' is a connection table; use it as conv(..., connect: %s)", e->name, e->name);
+      return ERR;
+    }
     return b->value;
   }
   case E_NEG: {
@@ -290,7 +298,8 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
 bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   int errors_before = diag_error_count();
   memset(res, 0, sizeof *res);
-  res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1};
+  res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1, .pixel_hi = 1,
+                               .opt = {.kind = OPT_SGD, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
   Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
   for (const Stmt *st = p->stmts; st; st = st->next) {
@@ -303,6 +312,10 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
         bind(&s, &s.globals, st->name, (Value){V_FUNC, NULL, 0, st}, st->name_loc);
       break;
     case S_LET: let(&s, st); break;
+    case S_TABLE:
+      if (check_fresh(&s, st->name, st->name_loc))
+        bind(&s, &s.globals, st->name, (Value){V_TABLE, NULL, 0, st}, st->name_loc);
+      break;
     case S_TRAIN:
       if (train) {
         diag_error(st->loc, "a second train block");

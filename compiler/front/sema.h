@@ -13,6 +13,8 @@ typedef struct TrainSettings {
   const char *data;  /* "mnist" */
   SrcLoc data_loc;
   OptimizerSpec opt;
+  enum { SCHEDULE_CONSTANT, SCHEDULE_COSINE } schedule; /* of the learning rate over training */
+  float pixel_lo, pixel_hi; /* pixel values 0 and 1 become these (LeCun et al.: -0.1, 1.175) */
   double lr;
   SrcLoc lr_loc;     /* where the learning rate was set (it may be set once) */
   int batch, epochs;

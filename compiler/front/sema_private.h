@@ -53,6 +53,11 @@ typedef struct CallArgs {
 } CallArgs;
 
 
+/* ---- sema.c ---- */
+
+/* A global name (tables, values, functions), or NULL. */
+Binding *sema_lookup(Sema *s, const char *name);
+
 /* ---- args.c ---- */
 
 /* A value as a tensor: numbers become scalar constants; NULL for errors and functions. */
@@ -73,6 +78,8 @@ bool arity(const CallArgs *a, int want);
 Node *tensor_arg(Sema *s, const CallArgs *a, int i);
 /* A whole-number positional argument in [lo, hi], or -1 after reporting. */
 int int_arg(const CallArgs *a, int i, int lo, int hi, const char *what);
+/* A whole-number named argument `label: v` in [lo, hi], def if absent; false after reporting. */
+bool int_named(const CallArgs *a, const char *label, int def, int lo, int hi, int *out);
 
 /* ---- builtins.c ---- */
 

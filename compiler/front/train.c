@@ -1,4 +1,5 @@
-/* train.c — the train block: data set, optimiser, learning rate, batch, epochs, seed. */
+/* train.c — the train block: data set, pixel range, optimiser, learning rate and its
+ * schedule, batch, epochs, seed. */
 #include <math.h>
 #include <string.h>
 #include "sema_private.h"
@@ -23,54 +24,122 @@ static bool positive_number(const Expr *v, const char *what, double *out) {
   return true;
 }
 
+/* One argument of an optimiser: its name, allowed range and where it goes. */
+typedef struct OptArg {
+  const char *name;
+  double lo, hi;        /* allowed: lo <= v < hi, or lo < v if lo_open */
+  bool lo_open;
+  const char *range;    /* for the message */
+} OptArg;
+
+static const OptArg sgd_args[] = {
+    {"lr", 0, INFINITY, true, "a positive number"},
+    {"momentum", 0, 1, false, "a number in [0, 1)"},
+    {"nesterov", 0, 2, false, "0 or 1"},
+    {"weight_decay", 0, INFINITY, false, "a number >= 0"},
+    {NULL, 0, 0, false, NULL},
+};
+static const OptArg adam_args[] = {
+    {"lr", 0, INFINITY, true, "a positive number"},
+    {"beta1", 0, 1, false, "a number in [0, 1)"},
+    {"beta2", 0, 1, false, "a number in [0, 1)"},
+    {"eps", 0, INFINITY, true, "a positive number"},
+    {"weight_decay", 0, INFINITY, false, "a number >= 0"},
+    {NULL, 0, 0, false, NULL},
+};
+
+/* Reads the named arguments of an optimiser call into vals[] (in spec order; absent ones keep
+ * their value). False after reporting. */
+static bool optimizer_args(const Expr *v, const OptArg *spec, double *vals) {
+  const char *names[8];
+  int n = 0;
+  while (spec[n].name) {
+    names[n] = spec[n].name;
+    n++;
+  }
+  names[n] = NULL;
+  if (!check_labels(v, names)) return false;
+  for (const Arg *a = v->args; a; a = a->next) {
+    if (!a->label) {
+      diag_error(a->loc, "'%s' takes named arguments, e.g. %s(lr: 0.1)", v->name, v->name);
+      return false;
+    }
+    int k = 0;
+    while (strcmp(spec[k].name, a->label) != 0) k++;
+    double x = a->value->kind == E_NUM ? a->value->num : NAN;
+    bool ok = (spec[k].lo_open ? x > spec[k].lo : x >= spec[k].lo) && x < spec[k].hi;
+    if (strcmp(a->label, "nesterov") == 0) ok = x == 0 || x == 1;
+    if (!ok) {
+      diag_error(a->value->loc, "'%s' of %s must be %s", a->label, v->name, spec[k].range);
+      return false;
+    }
+    vals[k] = x;
+  }
+  return true;
+}
+
 static void optimizer_setting(const Setting *t, TrainSettings *ts) {
   const Expr *v = t->value;
-  if ((v->kind != E_NAME && v->kind != E_CALL) || strcmp(v->name, "sgd") != 0) {
-    diag_error(v->loc, "unknown optimizer; expected sgd(lr: X, momentum: M, nesterov: 0|1, weight_decay: W)");
+  bool sgd = (v->kind == E_NAME || v->kind == E_CALL) && strcmp(v->name, "sgd") == 0;
+  bool adam = (v->kind == E_NAME || v->kind == E_CALL) && strcmp(v->name, "adam") == 0;
+  if (!sgd && !adam) {
+    diag_error(v->loc, "unknown optimizer; expected sgd(lr:, momentum:, nesterov:, weight_decay:) "
+                       "or adam(lr:, beta1:, beta2:, eps:, weight_decay:)");
     return;
   }
-  if (v->kind == E_NAME) return;
-  static const char *const allowed[] = {"lr", "momentum", "nesterov", "weight_decay", NULL};
-  if (!check_labels(v, allowed)) return;
-  for (const Arg *a = v->args; a; a = a->next)
-    if (!a->label) {
-      diag_error(a->loc, "sgd takes named arguments, e.g. sgd(lr: 0.1, momentum: 0.9)");
+  OptimizerSpec *o = &ts->opt;
+  double lr = ts->lr;
+  if (sgd) {
+    double vals[4] = {lr, o->momentum, o->nesterov, o->weight_decay};
+    if (!optimizer_args(v, sgd_args, vals)) return;
+    if (vals[2] == 1 && vals[1] == 0) {
+      diag_error(v->loc, "nesterov needs momentum > 0");
       return;
     }
-  double lr, mu, nest, wd;
-  if (!number_arg(v, "lr", -1, ts->lr, &lr) || !number_arg(v, "momentum", -1, 0, &mu) ||
-      !number_arg(v, "nesterov", -1, 0, &nest) || !number_arg(v, "weight_decay", -1, 0, &wd))
-    return;
-  for (const Arg *a = v->args; a; a = a->next) {
-    double x = a->value->kind == E_NUM ? a->value->num : -1;
-    bool bad = strcmp(a->label, "lr") == 0 ? !(x > 0)
-             : strcmp(a->label, "momentum") == 0 ? !(x >= 0 && x < 1)
-             : strcmp(a->label, "nesterov") == 0 ? !(x == 0 || x == 1)
-             : !(x >= 0);
-    if (bad) {
-      diag_error(a->value->loc, "'%s' of sgd must be %s", a->label,
-                 strcmp(a->label, "lr") == 0 ? "a positive number"
-                 : strcmp(a->label, "momentum") == 0 ? "a number in [0, 1)"
-                 : strcmp(a->label, "nesterov") == 0 ? "0 or 1" : "a number >= 0");
-      return;
-    }
+    *o = (OptimizerSpec){OPT_SGD, (float)vals[1], vals[2] == 1, o->beta1, o->beta2, o->eps, (float)vals[3]};
+    lr = vals[0];
+  } else {
+    double vals[5] = {1e-3, o->beta1, o->beta2, o->eps, o->weight_decay};
+    if (!optimizer_args(v, adam_args, vals)) return;
+    *o = (OptimizerSpec){OPT_ADAM, 0, false, (float)vals[1], (float)vals[2], (float)vals[3], (float)vals[4]};
+    lr = vals[0];
   }
-  if (nest == 1 && mu == 0) {
-    diag_error(v->loc, "nesterov needs momentum > 0");
-    return;
-  }
-  if (named_arg_of(v, "lr")) {
+  const Arg *lr_arg = named_arg_of(v, "lr");
+  if (lr_arg) {
     if (ts->lr_loc.file) {
-      diag_error(named_arg_of(v, "lr")->loc, "the learning rate is set twice");
+      diag_error(lr_arg->loc, "the learning rate is set twice");
       diag_note(ts->lr_loc, "first set here");
       return;
     }
-    ts->lr_loc = named_arg_of(v, "lr")->loc;
+    ts->lr_loc = lr_arg->loc;
   }
-  ts->lr = lr;
-  ts->opt.momentum = (float)mu;
-  ts->opt.nesterov = nest == 1;
-  ts->opt.weight_decay = (float)wd;
+  if (lr_arg || adam) ts->lr = lr;
+}
+
+/* pixels = range(lo, hi): pixel value 0 becomes lo, 1 becomes hi. */
+static void pixels_setting(const Setting *t, TrainSettings *ts) {
+  const Expr *v = t->value;
+  double lo, hi;
+  if (v->kind != E_CALL || strcmp(v->name, "range") != 0 || !v->args || !v->args->next || v->args->next->next ||
+      v->args->label || v->args->next->label) {
+    diag_error(v->loc, "pixels expects range(lo, hi), e.g. pixels = range(-0.1, 1.175)");
+    return;
+  }
+  if (!number_arg(v, "lo", 0, 0, &lo) || !number_arg(v, "hi", 1, 1, &hi)) return;
+  if (!(lo < hi)) {
+    diag_error(v->loc, "pixels: the low end %g must be below the high end %g", lo, hi);
+    return;
+  }
+  ts->pixel_lo = (float)lo;
+  ts->pixel_hi = (float)hi;
+}
+
+/* schedule = constant | cosine */
+static void schedule_setting(const Setting *t, TrainSettings *ts) {
+  const Expr *v = t->value;
+  if (v->kind == E_NAME && strcmp(v->name, "constant") == 0) ts->schedule = SCHEDULE_CONSTANT;
+  else if (v->kind == E_NAME && strcmp(v->name, "cosine") == 0) ts->schedule = SCHEDULE_COSINE;
+  else diag_error(v->loc, "unknown schedule; expected constant or cosine");
 }
 
 void train_block(const Stmt *st, TrainSettings *ts) {
@@ -101,6 +170,10 @@ void train_block(const Stmt *st, TrainSettings *ts) {
       }
       ts->lr_loc = t->loc;
       positive_number(t->value, "'lr'", &ts->lr);
+    } else if (strcmp(t->key, "pixels") == 0) {
+      pixels_setting(t, ts);
+    } else if (strcmp(t->key, "schedule") == 0) {
+      schedule_setting(t, ts);
     } else if (strcmp(t->key, "batch") == 0) {
       if (int_setting(t, 1, 65536, &v)) ts->batch = (int)v;
     } else if (strcmp(t->key, "epochs") == 0) {
@@ -108,7 +181,8 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "seed") == 0) {
       if (int_setting(t, 0, 2147483647, &v)) ts->seed = (unsigned long long)v;
     } else {
-      diag_error(t->loc, "unknown train setting '%s' (expected data, optimizer, lr, batch, epochs or seed)", t->key);
+      diag_error(t->loc, "unknown train setting '%s' (expected data, optimizer, lr, schedule, pixels, batch, epochs or seed)",
+                 t->key);
     }
   }
 }

@@ -23,14 +23,21 @@ Node **grad_build(Graph *g, Node *loss);
 void grad_accum(GradCtx *c, Node *x, Node *contribution);
 
 typedef struct OptimizerSpec {
-  enum { OPT_SGD } kind;
-  float momentum; /* 0: plain SGD */
-  bool nesterov;
-  float weight_decay;
+  enum { OPT_SGD, OPT_ADAM } kind;
+  float momentum;       /* sgd; 0: plain SGD */
+  bool nesterov;        /* sgd */
+  float beta1, beta2, eps; /* adam */
+  float weight_decay;   /* both: added to the gradient as wd * p (L2) */
 } OptimizerSpec;
 
+/* The per-step scalars an update reads (HYPER nodes, fed by the trainer each step, so a
+ * learning-rate schedule needs no recompilation). */
+typedef struct UpdateHypers {
+  Node *lr;       /* the step size: lr, or for Adam lr / (1 - beta1^t) */
+  Node *adam_c2;  /* Adam only: 1 / sqrt(1 - beta2^t); NULL otherwise */
+} UpdateHypers;
+
 /* Appends the update of every PARAM that has a gradient: new optimiser state and new
- * parameter values, written back with ASSIGN nodes. `lr` is a HYPER node (fed per step, so
- * schedules need no recompilation). Returns the number of ASSIGN nodes added. */
-int grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, Node *lr);
+ * parameter values, written back with ASSIGN nodes. Creates and returns the hypers it reads. */
+UpdateHypers grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, SrcLoc loc);
 #endif

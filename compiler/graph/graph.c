@@ -84,7 +84,11 @@ Node *g_target(Graph *g, const char *name, Shape s, SrcLoc loc) {
 
 Node *g_param(Graph *g, const char *name, Shape s, SrcLoc loc) {
   s.batched = false;
-  return leaf(g, OP_PARAM, name, s, loc);
+  Node *n = leaf(g, OP_PARAM, name, s, loc);
+  /* A matrix [m, k] feeds m units from k inputs; layers that know better set their own. */
+  n->init.fan_out = s.rank >= 2 ? s.dim[0] : 1;
+  n->init.fan_in = shape_numel(s) / n->init.fan_out;
+  return n;
 }
 
 Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc) {

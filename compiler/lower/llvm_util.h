@@ -16,7 +16,9 @@ typedef struct LowerCtx {
   LLVMValueRef inv_n;      /* 1/n as float, computed on entry */
   LLVMValueRef *feed_ptr;  /* by feed slot: the fed pointer (INPUT/TARGET) or value (HYPER) */
   const Graph *g;
+  const Schedule *sched; /* of the function being built: fusion and views */
   const MemPlan *plan;
+  bool profile;          /* time every node (dlrt_prof_enter/leave) */
 } LowerCtx;
 
 typedef struct Loop {

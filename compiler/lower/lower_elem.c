@@ -1,10 +1,11 @@
 /* lower_elem.c — loop nests for elementwise ops, reductions, row ops and effects.
  *
- * An elementwise node of shape S becomes
- *     for (b = 0; b < rows; b++) for (f = 0; f < numel(S); f++) out[b*F + f] = op(...)
- * where each operand is read at its broadcast index: the same f, element 0 (a scalar), or
- * the general right-aligned broadcast arithmetic. The inner loop is what LLVM vectorises. */
+ * An elementwise node becomes a strided loop nest over its shape (nest.h) whose body loads
+ * each operand at its broadcast index, applies the op's scalar formula and stores: one flat
+ * loop when every operand has the node's shape, (rows, maps, pixels) for a bias per map.
+ * The innermost loop is what LLVM vectorises. */
 #include "lower_private.h"
+#include "nest.h"
 
 /* An alloca in the entry block (so mem2reg turns it into SSA values). */
 static LLVMValueRef entry_alloca(LowerCtx *c, const char *name) {
@@ -16,24 +17,6 @@ static LLVMValueRef entry_alloca(LowerCtx *c, const char *name) {
   LLVMValueRef a = LLVMBuildAlloca(c->b, c->f32, name);
   LLVMPositionBuilderAtEnd(c->b, here);
   return a;
-}
-
-/* Index into `from` of element f of a broadcast to `to` (mirrors shape_broadcast_index). */
-static LLVMValueRef broadcast_index(LowerCtx *c, Shape from, Shape to, LLVMValueRef f) {
-  int64_t nf = shape_numel(from);
-  if (nf == shape_numel(to)) return f;
-  if (nf == 1) return c_i64(c, 0);
-  LLVMValueRef idx = c_i64(c, 0), rest = f;
-  int64_t stride = 1;
-  for (int d = 0; d < to.rank; d++) {
-    int dt = to.dim[to.rank - 1 - d];
-    int df = d < from.rank ? from.dim[from.rank - 1 - d] : 1;
-    LLVMValueRef coord = LLVMBuildSRem(c->b, rest, c_i64(c, dt), "coord");
-    rest = LLVMBuildSDiv(c->b, rest, c_i64(c, dt), "rest");
-    if (df != 1) idx = LLVMBuildAdd(c->b, idx, LLVMBuildMul(c->b, coord, c_i64(c, stride), ""), "idx");
-    stride *= df;
-  }
-  return idx;
 }
 
 /* An operand either inline (a scalar value) or in memory (a base pointer). */
@@ -51,15 +34,6 @@ static Operand operand(LowerCtx *c, const Node *x) {
   default: o.base = buffer_of(c, x); break;
   }
   return o;
-}
-
-static LLVMValueRef operand_load(LowerCtx *c, const Operand *o, const Node *y, LLVMValueRef b,
-                                 LLVMValueRef f) {
-  if (o->value) return o->value;
-  LLVMValueRef idx = broadcast_index(c, o->node->shape, y->shape, f);
-  if (o->node->shape.batched)
-    idx = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, c_i64(c, shape_numel(o->node->shape)), ""), idx, "");
-  return load_f32(c, o->base, idx);
 }
 
 static LLVMValueRef select_positive(LowerCtx *c, LLVMValueRef a, LLVMValueRef yes) {
@@ -81,13 +55,10 @@ static LLVMValueRef emit_pow(LowerCtx *c, LLVMValueRef a, float e) {
 static LLVMValueRef emit_scalar(LowerCtx *c, const Node *y, LLVMValueRef a, LLVMValueRef b) {
   switch (y->op) {
   case OP_NEG: return LLVMBuildFNeg(c->b, a, "neg");
-  case OP_EXP: return call_f32(c, "llvm.exp.f32", a);
+  case OP_EXP: return emit_exp(c, a);
   case OP_LOG: return call_f32(c, "llvm.log.f32", a);
-  case OP_SIGMOID: {
-    LLVMValueRef e = call_f32(c, "llvm.exp.f32", LLVMBuildFNeg(c->b, a, ""));
-    return LLVMBuildFDiv(c->b, c_f32(c, 1), LLVMBuildFAdd(c->b, c_f32(c, 1), e, ""), "sigmoid");
-  }
-  case OP_TANH: return call_f32(c, "tanhf", a);
+  case OP_SIGMOID: return emit_sigmoid(c, a);
+  case OP_TANH: return emit_tanh(c, a);
   case OP_RELU: return select_positive(c, a, a);
   case OP_STEP: return select_positive(c, a, c_f32(c, 1));
   case OP_POWC: return emit_pow(c, a, y->attr.c);
@@ -101,21 +72,81 @@ static LLVMValueRef emit_scalar(LowerCtx *c, const Node *y, LLVMValueRef a, LLVM
   }
 }
 
+/* The memory operands of a fused expression tree, each a slot of the loop nest. */
+typedef struct Tree {
+  const Node *leaf[NEST_MAX_OPERANDS];
+  Shape shape[NEST_MAX_OPERANDS];
+  LLVMValueRef base[NEST_MAX_OPERANDS], loaded[NEST_MAX_OPERANDS];
+  int n;
+} Tree;
+
+static bool fused(const LowerCtx *c, const Node *x) { return c->sched->fused_into && c->sched->fused_into[x->id]; }
+
+/* Adds the operands of y's tree that live in memory (inputs computed elsewhere), once each. */
+static void collect(LowerCtx *c, const Node *y, Tree *t) {
+  for (int k = 0; k < op_info(y->op)->arity; k++) {
+    const Node *x = y->in[k];
+    if (fused(c, x)) {
+      collect(c, x, t);
+      continue;
+    }
+    if (op_is_inline(x->op)) continue;
+    bool seen = false;
+    for (int i = 0; i < t->n && !seen; i++) seen = t->leaf[i] == x;
+    if (seen) continue;
+    DLC_ASSERT(t->n < NEST_MAX_OPERANDS);
+    t->leaf[t->n] = x;
+    /* A reshape reads its operand in order: as if it already had the new shape. */
+    t->shape[t->n] = y->op == OP_RESHAPE ? (Shape){y->shape.rank, {0}, x->shape.batched} : x->shape;
+    if (y->op == OP_RESHAPE) for (int d = 0; d < y->shape.rank; d++) t->shape[t->n].dim[d] = y->shape.dim[d];
+    t->base[t->n++] = buffer_of(c, x);
+  }
+}
+
+/* The value of x at the nest's current iteration: an inline scalar, a load, or (fused) its
+ * own formula over its operands' values. slot0 is the nest slot of the tree's first leaf. */
+static LLVMValueRef value_of(LowerCtx *c, const Node *x, const Nest *n, Tree *t, int slot0) {
+  if (fused(c, x)) {
+    LLVMValueRef v[MAX_INPUTS] = {NULL};
+    for (int k = 0; k < op_info(x->op)->arity; k++) v[k] = value_of(c, x->in[k], n, t, slot0);
+    return emit_scalar(c, x, v[0], v[1]);
+  }
+  if (op_is_inline(x->op)) return operand(c, x).value;
+  for (int i = 0; i < t->n; i++)
+    if (t->leaf[i] == x) {
+      if (!t->loaded[i]) t->loaded[i] = load_f32(c, t->base[i], nest_index(c, n, slot0 + i));
+      return t->loaded[i];
+    }
+  DLC_UNREACHABLE();
+}
+
+/* Opens the nest, loading the leaves that are invariant along the innermost loop just
+ * before it (see nest_begin_outer). */
+static void open_tree(LowerCtx *c, Nest *n, Tree *t, int slot0) {
+  nest_begin_outer(c, n);
+  for (int i = 0; i < t->n; i++)
+    if (nest_inner_invariant(n, slot0 + i)) t->loaded[i] = load_f32(c, t->base[i], nest_outer_index(c, n, slot0 + i));
+  nest_begin_inner(c, n);
+}
+
+/* Plans a nest over `space` for slot 0 (the output, of shape out) and the tree's leaves. */
+static void plan_tree(Nest *n, Shape space, Shape out, const Tree *t) {
+  Shape shapes[NEST_MAX_OPERANDS + 1] = {out};
+  for (int i = 0; i < t->n; i++) shapes[1 + i] = t->shape[i];
+  nest_plan(n, space, shapes, 1 + t->n);
+}
+
 void lower_elementwise(LowerCtx *c, const Node *y) {
-  int arity = op_info(y->op)->arity;
-  Operand in[MAX_INPUTS];
-  for (int k = 0; k < arity; k++) in[k] = operand(c, y->in[k]);
+  Tree t = {0};
+  collect(c, y, &t);
   LLVMValueRef out = buffer_of(c, y);
-  int64_t F = shape_numel(y->shape);
-  Loop lb, lf;
-  LLVMValueRef b = loop_begin(c, &lb, rows_of(c, y), "row");
-  LLVMValueRef f = loop_begin(c, &lf, c_i64(c, F), "col");
-  LLVMValueRef a0 = operand_load(c, &in[0], y, b, f);
-  LLVMValueRef a1 = arity > 1 ? operand_load(c, &in[1], y, b, f) : NULL;
-  LLVMValueRef v = emit_scalar(c, y, a0, a1);
-  store_f32(c, v, out, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, c_i64(c, F), ""), f, "i"));
-  loop_end(c, &lf);
-  loop_end(c, &lb);
+  Nest n;
+  plan_tree(&n, y->shape, y->shape, &t);
+  open_tree(c, &n, &t, 1);
+  LLVMValueRef v[MAX_INPUTS] = {NULL};
+  for (int k = 0; k < op_info(y->op)->arity; k++) v[k] = value_of(c, y->in[k], &n, &t, 1);
+  store_f32(c, emit_scalar(c, y, v[0], v[1]), out, nest_index(c, &n, 0));
+  nest_end(c, &n);
 }
 
 static void fill_zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
@@ -125,21 +156,21 @@ static void fill_zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
   loop_end(c, &l);
 }
 
-/* y = sum of x over the axes along which y broadcasts to x (the batch axis included). */
+/* y = sum of x over the axes along which y broadcasts to x (the batch axis included): a nest
+ * over x's shape that adds each element (computed here if x is fused) into y at y's index. */
 void lower_sum_to(LowerCtx *c, const Node *y) {
   const Node *x = y->in[0];
-  LLVMValueRef out = buffer_of(c, y), in = buffer_of(c, x);
-  int64_t Fx = shape_numel(x->shape), Fy = shape_numel(y->shape);
-  fill_zero(c, out, LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, Fy), ""));
-  Loop lb, lf;
-  LLVMValueRef b = loop_begin(c, &lb, rows_of(c, x), "row");
-  LLVMValueRef f = loop_begin(c, &lf, c_i64(c, Fx), "col");
-  LLVMValueRef k = broadcast_index(c, y->shape, x->shape, f);
-  if (y->shape.batched) k = LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, c_i64(c, Fy), ""), k, "k");
-  LLVMValueRef v = load_f32(c, in, LLVMBuildAdd(c->b, LLVMBuildMul(c->b, b, c_i64(c, Fx), ""), f, ""));
+  LLVMValueRef out = buffer_of(c, y);
+  fill_zero(c, out, LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape)), ""));
+  Tree t = {0};
+  collect(c, y, &t);
+  Nest n;
+  plan_tree(&n, x->shape, y->shape, &t);
+  open_tree(c, &n, &t, 1);
+  LLVMValueRef k = nest_index(c, &n, 0);
+  LLVMValueRef v = value_of(c, x, &n, &t, 1);
   store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, out, k), v, "acc"), out, k);
-  loop_end(c, &lf);
-  loop_end(c, &lb);
+  nest_end(c, &n);
 }
 
 /* softmax / log_softmax of each row of the last axis, shifted by the row maximum. */
@@ -163,7 +194,7 @@ void lower_row(LowerCtx *c, const Node *y) {
   LLVMBuildStore(c->b, c_f32(c, 0), sum);
   j = loop_begin(c, &l2, c_i64(c, len), "sum");
   v = load_f32(c, in, LLVMBuildAdd(c->b, base, j, ""));
-  LLVMValueRef e = call_f32(c, "llvm.exp.f32", LLVMBuildFSub(c->b, v, m_row, ""));
+  LLVMValueRef e = emit_exp(c, LLVMBuildFSub(c->b, v, m_row, ""));
   LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, sum, ""), e, ""), sum);
   loop_end(c, &l2);
   LLVMValueRef s = LLVMBuildLoad2(c->b, c->f32, sum, "s");
@@ -172,7 +203,7 @@ void lower_row(LowerCtx *c, const Node *y) {
   LLVMValueRef at = LLVMBuildAdd(c->b, base, j, "");
   LLVMValueRef d = LLVMBuildFSub(c->b, load_f32(c, in, at), m_row, "");
   LLVMValueRef res = y->op == OP_SOFTMAX
-                         ? LLVMBuildFDiv(c->b, call_f32(c, "llvm.exp.f32", d), s, "softmax")
+                         ? LLVMBuildFDiv(c->b, emit_exp(c, d), s, "softmax")
                          : LLVMBuildFSub(c->b, d, log_s, "log_softmax");
   store_f32(c, res, out, at);
   loop_end(c, &l3);

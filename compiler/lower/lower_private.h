@@ -21,6 +21,11 @@ void lower_gemm(LowerCtx *c, const Node *y);
 void lower_move(LowerCtx *c, const Node *y);
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 
+/* Vectorisable exp, tanh, sigmoid (fastmath.c). */
+LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x);
+LLVMValueRef emit_tanh(LowerCtx *c, LLVMValueRef x);
+LLVMValueRef emit_sigmoid(LowerCtx *c, LLVMValueRef x);
+
 /* The host target machine (created once per call; caller disposes). */
 LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model);
 /* Runtime and libm symbols that generated code may call, for the JIT to bind. */

@@ -56,19 +56,28 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
   p.persist_floats = memplan_persistent(g, p.offset);
   p.total_floats = p.persist_floats;
 
-  /* Last position at which each node is read. */
-  int *last_use = ARENA_ARRAY(arena, int, g->len);
+  /* Last position at which each buffer is read: a fused node reads its inputs where its
+   * chain's final reader runs, and reading a view reads the buffer it shares. */
+  int *pos_of = ARENA_ARRAY(arena, int, g->len), *last_use = ARENA_ARRAY(arena, int, g->len);
   for (int i = 0; i < g->len; i++) last_use[i] = -1;
+  for (int pos = 0; pos < s->len; pos++) pos_of[s->order[pos]->id] = pos;
   for (int pos = 0; pos < s->len; pos++) {
     const Node *x = s->order[pos];
-    for (int k = 0; k < op_info(x->op)->arity; k++) last_use[x->in[k]->id] = pos;
+    int at = pos_of[schedule_site(s, x)->id];
+    for (int k = 0; k < op_info(x->op)->arity; k++) {
+      int id = schedule_storage(s, x->in[k])->id;
+      if (at > last_use[id]) last_use[id] = at;
+    }
   }
 
   Block *live = ARENA_ARRAY(arena, Block, s->len + 1);
   int n_live = 0;
   for (int pos = 0; pos < s->len; pos++) {
     const Node *x = s->order[pos];
-    if (node_has_buffer(x)) {
+    bool fused = s->fused_into && s->fused_into[x->id];
+    if (schedule_storage(s, x) != x) {
+      p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
+    } else if (node_has_buffer(x) && !fused) {
       int64_t size = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;

@@ -13,13 +13,26 @@
 #include "graph.h"
 
 typedef struct Schedule {
-  Node **order; /* nodes to execute, dependencies first, ASSIGNs last */
+  Node **order;      /* nodes to execute, dependencies first, ASSIGNs last */
   int len;
+  Node **fused_into; /* by node id: the reader whose loop computes this node, or NULL;
+                        NULL as a whole until schedule_fuse runs */
+  Node **view_of;    /* by node id: the node whose buffer this one shares (a reshape), or NULL */
 } Schedule;
 
 /* Every node reachable from roots, in topological order, with side effects on persistent
  * leaves (ASSIGN) after every node that could read those leaves. Allocated in `arena`. */
 Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *arena);
+
+/* Decides which elementwise nodes are computed inside their reader's loop, and which nodes
+ * are views of another's buffer (fuse.c). */
+void schedule_fuse(const Graph *g, Schedule *s, Arena *arena);
+
+/* The node that computes x in this function's code: x, or the final reader of its fused
+ * chain. Its position is when x's value exists, and when x's inputs are read. */
+const Node *schedule_site(const Schedule *s, const Node *x);
+/* The node whose buffer holds x's value (x itself unless x is a view). */
+const Node *schedule_storage(const Schedule *s, const Node *x);
 
 enum { ARENA_ALIGN_FLOATS = 16 }; /* 64 bytes: a cache line, an AVX-512 vector */
 

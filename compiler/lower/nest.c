@@ -1,0 +1,93 @@
+/* nest.c — strided loop nests with dimension merging; see nest.h. */
+#include "nest.h"
+
+/* Row-major stride of dimension d of s (counted from the right: 0 = last), or 0 if s is
+ * broadcast along it. */
+static int64_t feature_stride(Shape s, int from_right) {
+  if (from_right >= s.rank || s.dim[s.rank - 1 - from_right] == 1) return 0;
+  int64_t stride = 1;
+  for (int i = 0; i < from_right; i++) stride *= s.dim[s.rank - 1 - i];
+  return stride;
+}
+
+void nest_plan(Nest *n, Shape space, const Shape *ops, int n_ops) {
+  DLC_ASSERT(n_ops <= NEST_MAX_OPERANDS);
+  *n = (Nest){0};
+  n->operands = n_ops;
+  if (space.batched) {
+    n->count[0] = 1;
+    n->by_n[0] = true;
+    for (int k = 0; k < n_ops; k++) n->stride[k][0] = ops[k].batched ? shape_numel(ops[k]) : 0;
+    n->dims = 1;
+  }
+  for (int d = 0; d < space.rank; d++) {
+    int i = n->dims++;
+    n->count[i] = space.dim[d];
+    for (int k = 0; k < n_ops; k++) n->stride[k][i] = feature_stride(ops[k], space.rank - 1 - d);
+  }
+  /* Merge dimension i into i + 1 where every operand walks them as one contiguous run. */
+  for (int i = n->dims - 2; i >= 0; i--) {
+    bool contiguous = !n->by_n[i + 1];
+    for (int k = 0; k < n_ops && contiguous; k++)
+      contiguous = n->stride[k][i] == n->stride[k][i + 1] * n->count[i + 1];
+    if (!contiguous) continue;
+    n->count[i + 1] *= n->count[i];
+    n->by_n[i + 1] = n->by_n[i];
+    for (int j = i; j + 1 < n->dims; j++) {
+      n->count[j] = n->count[j + 1];
+      n->by_n[j] = n->by_n[j + 1];
+      for (int k = 0; k < n_ops; k++) n->stride[k][j] = n->stride[k][j + 1];
+    }
+    n->dims--;
+  }
+  /* Size-1 loops (a scalar space) still need one iteration: keep at least one dimension. */
+  if (n->dims == 0) {
+    n->dims = 1;
+    n->count[0] = 1;
+  }
+}
+
+static void open_loop(LowerCtx *c, Nest *n, int i) {
+  LLVMValueRef count = c_i64(c, n->count[i]);
+  if (n->by_n[i]) count = n->count[i] == 1 ? c->n : LLVMBuildMul(c->b, c->n, count, "count");
+  loop_begin(c, &n->loop[i], count, i == n->dims - 1 ? "i" : "d");
+}
+
+void nest_begin_outer(LowerCtx *c, Nest *n) {
+  for (int i = 0; i + 1 < n->dims; i++) open_loop(c, n, i);
+}
+
+void nest_begin_inner(LowerCtx *c, Nest *n) { open_loop(c, n, n->dims - 1); }
+
+void nest_begin(LowerCtx *c, Nest *n) {
+  nest_begin_outer(c, n);
+  nest_begin_inner(c, n);
+}
+
+bool nest_inner_invariant(const Nest *n, int k) { return n->stride[k][n->dims - 1] == 0; }
+
+/* The index of operand k from the outer loops only (valid between the two begins). */
+static LLVMValueRef outer_index(LowerCtx *c, const Nest *n, int k) {
+  LLVMValueRef idx = c_i64(c, 0);
+  for (int i = 0; i + 1 < n->dims; i++) {
+    int64_t s = n->stride[k][i];
+    if (s == 0) continue;
+    LLVMValueRef term = s == 1 ? n->loop[i].iv : LLVMBuildNSWMul(c->b, n->loop[i].iv, c_i64(c, s), "");
+    idx = LLVMBuildNSWAdd(c->b, idx, term, "idx");
+  }
+  return idx;
+}
+
+LLVMValueRef nest_index(LowerCtx *c, const Nest *n, int k) {
+  LLVMValueRef idx = outer_index(c, n, k);
+  int64_t s = n->stride[k][n->dims - 1];
+  if (s == 0) return idx;
+  LLVMValueRef iv = n->loop[n->dims - 1].iv;
+  return LLVMBuildNSWAdd(c->b, idx, s == 1 ? iv : LLVMBuildNSWMul(c->b, iv, c_i64(c, s), ""), "idx");
+}
+
+LLVMValueRef nest_outer_index(LowerCtx *c, const Nest *n, int k) { return outer_index(c, n, k); }
+
+void nest_end(LowerCtx *c, Nest *n) {
+  for (int i = n->dims - 1; i >= 0; i--) loop_end(c, &n->loop[i]);
+}

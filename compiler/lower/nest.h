@@ -1,0 +1,41 @@
+/* nest.h — strided loop nests: iterate over a (batched) shape and read or write several
+ * operands whose shapes broadcast to it, each at its own affine index.
+ *
+ * The iteration space is the batch axis (when batched) and each dimension of the shape.
+ * Every operand gets a stride per dimension: its row-major stride, or 0 where it is
+ * broadcast (a missing or size-1 dimension, or the batch axis of an unbatched operand).
+ * Adjacent dimensions that every operand walks contiguously are merged, so a same-shape
+ * elementwise op is one flat loop and a bias add is (rows, maps, pixels) with the bias
+ * invariant in the innermost loop, which LLVM vectorises. */
+#ifndef DLC_NEST_H
+#define DLC_NEST_H
+#include "llvm_util.h"
+
+enum { NEST_MAX_DIMS = MAX_RANK + 1, NEST_MAX_OPERANDS = 16 };
+
+typedef struct Nest {
+  int dims;                            /* loops, outermost first */
+  int64_t count[NEST_MAX_DIMS];        /* trip count, times n if by_n */
+  bool by_n[NEST_MAX_DIMS];
+  int operands;
+  int64_t stride[NEST_MAX_OPERANDS][NEST_MAX_DIMS];
+  Loop loop[NEST_MAX_DIMS];
+} Nest;
+
+/* A nest over `space`, for operands of the given shapes (each broadcasts to space). */
+void nest_plan(Nest *n, Shape space, const Shape *operands, int n_operands);
+/* Opens the loops; the builder ends in the innermost body. */
+void nest_begin(LowerCtx *c, Nest *n);
+/* The same in two steps: every loop but the innermost, then the innermost. Between them is
+ * the place for loads that do not change along the innermost loop (operand k with
+ * nest_inner_invariant), which LLVM would not hoist itself: every buffer is in one arena,
+ * so a store to the output might alias them, and the loop would stay scalar. */
+void nest_begin_outer(LowerCtx *c, Nest *n);
+void nest_begin_inner(LowerCtx *c, Nest *n);
+bool nest_inner_invariant(const Nest *n, int k);
+/* Operand k's index from the outer loops alone (for an invariant operand, its index). */
+LLVMValueRef nest_outer_index(LowerCtx *c, const Nest *n, int k);
+/* The element index of operand k at the current iteration. */
+LLVMValueRef nest_index(LowerCtx *c, const Nest *n, int k);
+void nest_end(LowerCtx *c, Nest *n);
+#endif
