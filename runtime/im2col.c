@@ -24,7 +24,8 @@ void dlrt_im2col(const float *x, float *cols, int64_t n, int32_t c, int32_t h, i
             }
             const float *row = img + ((int64_t)ch * h + iy) * w;
             if (x0 >= 0 && x0 + k <= w) {
-              memcpy(q, row + x0, sizeof(float) * (size_t)k);
+              /* k is small (3, 5): a loop beats a call to memcpy per row */
+              for (int kx = 0; kx < k; kx++) q[kx] = row[x0 + kx];
             } else {
               for (int kx = 0; kx < k; kx++) q[kx] = x0 + kx >= 0 && x0 + kx < w ? row[x0 + kx] : 0.0f;
             }
