@@ -580,6 +580,19 @@ START_TEST(gradcheck_mlp) {
 }
 END_TEST
 
+/* Every example's gradients, LeNet-5's connection table and subsampling included. */
+START_TEST(gradcheck_examples) {
+  static const char *const files[] = {"mlp_relu.net", "lenet.net", "lenet_relu.net"};
+  char path[512];
+  snprintf(path, sizeof path, DLC_SOURCE_DIR "/examples/%s", files[_i]);
+  RunResult r = dlc("gradcheck", path);
+  assert_ok(r);
+  assert_contains("dlc gradcheck", r.out, "gradient elements against finite differences: ok");
+  ck_assert_ptr_null(strstr(r.out, "MISMATCH"));
+  run_result_free(&r);
+}
+END_TEST
+
 /* ---- robustness: damaged programs never crash, hang or exit 2 --------------------------- */
 
 static uint64_t rng_state;
@@ -764,6 +777,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, ir_opt_vectorised);
   tcase_add_test(tc, ir_asm);
   tcase_add_test(tc, gradcheck_mlp);
+  tcase_add_loop_test(tc, gradcheck_examples, 0, 3);
 
   tc = tcase(s, "robustness");
   tcase_add_test(tc, mutations_never_crash);

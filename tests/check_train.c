@@ -13,6 +13,7 @@ static DlrtDataset train_set, test_set;
 
 static void load_mnist(void) {
   char err[1024];
+  dlrt_set_threads(1); /* as dlc train does by default: these products are too small for more */
   ck_assert_msg(dlrt_mnist_load(DLC_TEST_DATA, "train", &train_set, err, sizeof err) == 0, "%s", err);
   ck_assert_msg(dlrt_mnist_load(DLC_TEST_DATA, "t10k", &test_set, err, sizeof err) == 0, "%s", err);
 }
@@ -37,6 +38,7 @@ static double train_example(const char *name, int images, int epochs) {
   ck_assert(isfinite(loss));
   double err = trainer_error(t, &test_set, 0);
   printf("%s: %d x %d images: loss %.4f, test error %.2f%%\n", name, epochs, images, loss, 100 * err);
+  fflush(stdout);
   trainer_free(t);
   model_free(m);
   return err;
@@ -52,6 +54,20 @@ END_TEST
 START_TEST(mlp_relu_learns_on_a_subset) {
   double err = train_example("mlp_relu.net", 30000, 3);
   ck_assert_msg(err < 0.045, "mlp_relu.net: test error %.2f%%", 100 * err);
+}
+END_TEST
+
+START_TEST(lenet_learns_on_a_subset) {
+  /* Faithful LeNet-5 (connection table, subsampling, scaled tanh), two passes over 20,000
+   * images: every conv, table and pooling op, forward and backward, has to be right. */
+  double err = train_example("lenet.net", 20000, 2);
+  ck_assert_msg(err < 0.045, "lenet.net: test error %.2f%%", 100 * err);
+}
+END_TEST
+
+START_TEST(lenet_relu_learns_on_a_subset) {
+  double err = train_example("lenet_relu.net", 20000, 1);
+  ck_assert_msg(err < 0.045, "lenet_relu.net: test error %.2f%%", 100 * err);
 }
 END_TEST
 
@@ -103,6 +119,8 @@ static Suite *train_suite(void) {
   tcase_add_unchecked_fixture(tc, load_mnist, free_mnist);
   tcase_add_test(tc, mlp_learns_on_a_subset);
   tcase_add_test(tc, mlp_relu_learns_on_a_subset);
+  tcase_add_test(tc, lenet_learns_on_a_subset);
+  tcase_add_test(tc, lenet_relu_learns_on_a_subset);
   tcase_add_test(tc, training_is_reproducible);
   tcase_add_test(tc, cli_writes_metrics);
   suite_add_tcase(s, tc);

@@ -68,9 +68,13 @@ int cmd_check(const Options *o) {
   print_bytes("training step scratch", m->fns[FN_TRAIN].plan.total_floats - m->fns[FN_TRAIN].plan.persist_floats);
   print_bytes("arena total", m->arena_floats);
   const TrainSettings *t = &m->train;
-  printf("  train: data %s, sgd lr %g momentum %g%s weight_decay %g, batch %d, epochs %d, seed %llu\n", t->data,
-         t->lr, t->opt.momentum, t->opt.nesterov ? " nesterov" : "", t->opt.weight_decay, t->batch, t->epochs,
-         t->seed);
+  const OptimizerSpec *op = &t->opt;
+  if (op->kind == OPT_ADAM)
+    printf("  train: data %s, adam lr %g beta1 %g beta2 %g eps %g", t->data, t->lr, op->beta1, op->beta2, op->eps);
+  else
+    printf("  train: data %s, sgd lr %g momentum %g%s", t->data, t->lr, op->momentum, op->nesterov ? " nesterov" : "");
+  printf(" weight_decay %g, %s schedule, pixels %g..%g, batch %d, epochs %d, seed %llu\n", op->weight_decay,
+         t->schedule == SCHEDULE_COSINE ? "cosine" : "constant", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
   model_free(m);
   return EXIT_OK;
 }

@@ -1,0 +1,65 @@
+"""Trains one epoch of a model in PyTorch and prints one JSON line with its timing.
+
+usage: /usr/bin/python3 bench/torch_train.py {lenet,mlp} DATA_DIR [--threads N] [--epochs N]
+
+The data are MNIST's raw IDX files in DATA_DIR/mnist, held in memory as a float tensor
+(pixel scaling as in the .net file), shuffled each epoch; so both sides time the training
+steps, not file reading.
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from torch_models import LeNet5, Mlp
+
+
+def idx(path, offset):
+    with open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", choices=["lenet", "mlp"])
+    ap.add_argument("data")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    images = idx(f"{a.data}/mnist/train-images-idx3-ubyte", 16).reshape(60000, 1, 28, 28)
+    labels = torch.from_numpy(idx(f"{a.data}/mnist/train-labels-idx1-ubyte", 8).astype(np.int64))
+    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    if a.model == "lenet":
+        x = x * 1.275 - 0.1  # background -0.1, foreground 1.175, as examples/lenet.net
+        model, batch = LeNet5(), 64
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    else:
+        model, batch = Mlp(), 32
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    for epoch in range(a.epochs):
+        start = time.perf_counter()
+        perm = torch.randperm(60000)
+        total = 0.0
+        for i in range(0, 60000, batch):
+            j = perm[i:i + batch]
+            out = model(x[j])
+            if a.model == "lenet":
+                loss = F.cross_entropy(out, labels[j])
+            else:
+                loss = ((out - F.one_hot(labels[j], 10).float()) ** 2).sum(1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(j)
+        seconds = time.perf_counter() - start
+        print(json.dumps({"epoch": epoch + 1, "train_loss": total / 60000, "seconds": seconds,
+                          "images_per_s": 60000 / seconds, "threads": a.threads}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
