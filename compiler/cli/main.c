@@ -23,7 +23,7 @@ static const Command commands[] = {
      "  --batch N          examples per step\n"
      "  --lr X             learning rate\n"
      "  --seed N           seed of initialisation and shuffling\n"
-     "  --threads N        OpenBLAS threads (default 1)\n"
+     "  --threads N        OpenBLAS threads for large matrix products (default 1)\n"
      "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
      "  --metrics FILE     write one JSON object per epoch to FILE\n"
      "  --profile          time every node of the training step; print the heaviest\n"},
