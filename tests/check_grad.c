@@ -155,6 +155,13 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
     return weighted_loss(c, g_pool(g, op, image(c), &w, NO_LOC));
   }
+  case OP_CONV: { /* 3x3 valid; 3x3 stride 2 padded (scalar kernel gradient); 5x5 padded 2 (as LeNet's C1) */
+    static const int geo[3][3] = {{3, 1, 0}, {3, 2, 1}, {5, 1, 2}};
+    *n_variants = 3;
+    Window w = window(geo[variant][0], geo[variant][1], geo[variant][2]);
+    Node *K = g_param(g, "K", shape2(false, 3, w.c * w.k * w.k), NO_LOC);
+    return weighted_loss(c, g_conv(g, image(c), K, &w, NO_LOC));
+  }
   case OP_UNPOOL_SUM: {
     *n_variants = 2;
     Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
@@ -175,6 +182,7 @@ static const char *no_grad_coverage(DlcOp op) {
   case OP_STEP: return "the RELU case: relu's derivative";
   case OP_OUTPUT: return "every case: gradients are read through OUTPUTs";
   case OP_MAXPOOL_BACK: return "the MAXPOOL case: maxpool's derivative";
+  case OP_CONV_DX: case OP_CONV_DW: return "the CONV case: conv's derivatives";
   default: return NULL;
   }
 }

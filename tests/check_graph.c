@@ -313,7 +313,7 @@ START_TEST(op_table_is_consistent) {
     switch (o->cls) {
     case LEAF: ck_assert_int_eq(o->arity, 0); break;
     case UNARY: case REDUCE: case ROW: ck_assert_int_eq(o->arity, 1); break;
-    case BINARY: case GEMM: ck_assert_int_eq(o->arity, 2); break;
+    case BINARY: case GEMM: case CONV: ck_assert_int_eq(o->arity, 2); break;
     case MOVE:
     case EFFECT: ck_assert_int_ge(o->arity, 1); break;
     }

@@ -22,6 +22,12 @@ static int64_t node_flops(const Node *n) {
   case BINARY:
   case ROW: return shape_numel(n->shape);
   case REDUCE: return shape_numel(n->in[0]->shape);
+  case CONV: { /* a multiply-add per tap and output cell (per example; dW's sums over the batch) */
+    const Window *w = n->attr.win;
+    int64_t taps = (int64_t)w->c * w->k * w->k;
+    int maps = n->op == OP_CONV_DX ? n->in[0]->shape.dim[0] : n->shape.dim[0];
+    return 2 * taps * maps * w->ho * w->wo;
+  }
   default: return 0;
   }
 }

@@ -173,9 +173,15 @@ static Node *sparse_maps(Sema *s, const CallArgs *a, Node *cols, const Table *t,
   return sum;
 }
 
+/* Convolutions with at most this many taps (c*k*k) and stride 1 are computed directly
+ * (lower_conv.c: the taps unrolled, one vector accumulator each); wider ones as im2col
+ * patches times a matrix. On LeNet-5's C1 (25 taps) direct was 4x faster, forward and
+ * backward. */
+enum { DIRECT_CONV_TAPS = 32 };
+
 /* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
- * images [c, h, w] plus a bias per map, as im2col patches [patches, c*k*k] times the kernels,
- * transposed back to images [maps, ho, wo]. */
+ * images [c, h, w] plus a bias per map: directly for few taps, else as im2col patches
+ * [patches, c*k*k] times the kernels, transposed back to images [maps, ho, wo]. */
 static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 3)) return NULL;
   Node *x = image_arg(s, a, 0);
@@ -190,6 +196,13 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!window_for(a, x, k, stride, pad, &w)) return NULL;
   const Table *t = connection_table(s, a, w.c, maps, &bad_table);
   if (bad_table) return NULL;
+  Node *b = per_map(s, "b", maps, loc);
+  b->init.kind = INIT_ZEROS;
+  if (!t && w.stride == 1 && w.c * k * k <= DIRECT_CONV_TAPS) {
+    int wd[2] = {maps, w.c * k * k};
+    Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
+    return W ? g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc) : NULL;
+  }
   Node *cols = g_im2col(s->g, x, &w, loc), *y;
   if (t) {
     if (!(y = sparse_maps(s, a, cols, t, k, loc))) return NULL;
@@ -201,8 +214,6 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   }
   int d[3] = {maps, w.ho, w.wo};
   Node *img = g_reshape(s->g, g_transpose(s->g, y, loc), shape_make(true, 3, d), loc);
-  Node *b = per_map(s, "b", maps, loc);
-  b->init.kind = INIT_ZEROS;
   return g_binary(s->g, OP_ADD, img, b, loc);
 }
 

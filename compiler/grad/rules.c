@@ -118,6 +118,13 @@ static void grad_UNPOOL_SUM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_
 /* the gradient of a window goes to its maximum (the first one, on ties) */
 static void grad_MAXPOOL(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_maxpool_back(G, A, dy, y->attr.win, L)); }
 
+/* y = conv(a, b): da = conv_dx(dy, b) (the kernels run backwards over dy), db = conv_dw(dy, a)
+ * (dy correlated with the images) */
+static void grad_CONV(GradCtx *c, Node *y, Node *dy) {
+  if (grad_wants(c, A)) grad_accum(c, A, g_conv_dx(G, dy, B, y->attr.win, L));
+  if (grad_wants(c, B)) grad_accum(c, B, g_conv_dw(G, dy, A, y->attr.win, L));
+}
+
 /* The dispatch table, generated from ops.def: a differentiable (D) op must have a rule
  * here or the build fails; an N op has none. */
 #define RULE_D(id) grad_##id

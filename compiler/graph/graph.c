@@ -352,6 +352,44 @@ Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc) {
   return n;
 }
 
+static bool is_kernels(Shape s, const Window *w, int *maps) {
+  if (s.batched || s.rank != 2 || s.dim[1] != w->c * w->k * w->k) return false;
+  *maps = s.dim[0];
+  return true;
+}
+
+Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc) {
+  int m;
+  DLC_ASSERT(is_image(x->shape, w) && is_kernels(W->shape, w, &m));
+  int d[3] = {m, w->ho, w->wo};
+  Node *n = graph_add_node(g, OP_CONV, shape_make(true, 3, d), x, W, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc) {
+  int m;
+  DLC_ASSERT(is_kernels(W->shape, w, &m) && dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[0] == m);
+  int d[3] = {w->c, w->h, w->w};
+  Node *n = graph_add_node(g, OP_CONV_DX, shape_make(true, 3, d), dy, W, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc) {
+  DLC_ASSERT(is_image(x->shape, w) && dy->shape.batched && dy->shape.rank == 3);
+  int d[2] = {dy->shape.dim[0], w->c * w->k * w->k};
+  Node *n = graph_add_node(g, OP_CONV_DW, shape_make(false, 2, d), dy, x, loc);
+  n->attr.win = keep_window(g, w);
+  return n;
+}
+
+int64_t node_workspace(const Node *n) {
+  if (op_info(n->op)->cls != CONV) return 0;
+  const Window *w = n->attr.win;
+  return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
+}
+
 Node *g_assign(Graph *g, Node *leaf_node, Node *value, SrcLoc loc) {
   DLC_ASSERT(leaf_node->op == OP_PARAM || leaf_node->op == OP_STATE);
   DLC_ASSERT(shape_equal(leaf_node->shape, value->shape));

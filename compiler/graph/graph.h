@@ -77,7 +77,7 @@ struct Node {
     float c;                  /* CONST value; POWC exponent */
     struct { bool ta, tb; } gemm;
     int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
-    const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK) */
+    const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
     const IndexList *index;   /* GATHER, SCATTER */
   } attr;
   DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
@@ -136,6 +136,14 @@ Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */
 Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc);
 Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc);
+/* Direct convolution of images x [c, h, w] with kernels W [m, c*k*k] (rows in (c, ky, kx)
+ * order, as im2col's patches): [m, ho, wo]; and its two gradients. */
+Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc);
+Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc);
+Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc);
+/* Floats of scratch a node needs beside its result, per example (a direct convolution's
+ * zero-padded images); 0 for most. The memory plan places it right after the result. */
+int64_t node_workspace(const Node *n);
 Node *g_assign(Graph *g, Node *leaf, Node *value, SrcLoc loc);
 Node *g_output(Graph *g, Node *a, SrcLoc loc);
 

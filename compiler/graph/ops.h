@@ -10,7 +10,7 @@ typedef enum DlcOp {
   OP_COUNT
 } DlcOp;
 
-typedef enum OpClass { LEAF, UNARY, BINARY, GEMM, REDUCE, ROW, MOVE, EFFECT } OpClass;
+typedef enum OpClass { LEAF, UNARY, BINARY, GEMM, REDUCE, ROW, MOVE, CONV, EFFECT } OpClass;
 
 enum { INLINE = 1 << 0 };
 enum { grad_N = 0, grad_D = 1 }; /* the grad column of ops.def */

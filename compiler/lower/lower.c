@@ -94,6 +94,7 @@ static void lower_node(LowerCtx *c, const Node *y) {
   case REDUCE: lower_sum_to(c, y); break;
   case ROW: lower_row(c, y); break;
   case MOVE: lower_move(c, y); break;
+  case CONV: lower_conv(c, y); break;
   case EFFECT: lower_effect(c, y); break;
   }
   if (c->profile) profile_call(c, "dlrt_prof_leave", y);

@@ -78,7 +78,7 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
     if (schedule_storage(s, x) != x) {
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
     } else if (node_has_buffer(x) && !fused) {
-      int64_t size = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
+      int64_t size = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1)) + align_up(node_workspace(x) * batch);
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;
       insert_sorted(live, &n_live, (Block){at, size, x->id});
