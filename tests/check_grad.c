@@ -155,11 +155,17 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
     return weighted_loss(c, g_pool(g, op, image(c), &w, NO_LOC));
   }
-  case OP_CONV: { /* 3x3 valid; 3x3 stride 2 padded (scalar kernel gradient); 5x5 padded 2 (as LeNet's C1) */
-    static const int geo[3][3] = {{3, 1, 0}, {3, 2, 1}, {5, 1, 2}};
-    *n_variants = 3;
+  case OP_CONV: {
+    /* 3x3 valid; 3x3 stride 2 padded (the scalar kernels); 5x5 padded 2 (as LeNet's C1);
+     * a connection table (as C3: map 0 reads input 0, map 1 both, map 2 input 1), valid
+     * and padded. */
+    static const int geo[5][3] = {{3, 1, 0}, {3, 2, 1}, {5, 1, 2}, {3, 1, 0}, {3, 1, 1}};
+    static const unsigned char table[2 * 3] = {1, 1, 0, 0, 1, 1};
+    *n_variants = 5;
     Window w = window(geo[variant][0], geo[variant][1], geo[variant][2]);
-    Node *K = g_param(g, "K", shape2(false, 3, w.c * w.k * w.k), NO_LOC);
+    w.maps = 3;
+    w.connect = variant >= 3 ? table : NULL;
+    Node *K = g_param(g, "K", shape2(false, conv_kernels(&w), w.k * w.k), NO_LOC);
     return weighted_loss(c, g_conv(g, image(c), K, &w, NO_LOC));
   }
   case OP_UNPOOL_SUM: {

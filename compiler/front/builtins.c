@@ -145,43 +145,15 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
   return t;
 }
 
-/* The product of the patches with a connection table: each input map c is multiplied only
- * by the kernels of the output maps that read it (kept in their own parameter Wc, one
- * kernel per row), and the products are placed at those maps' columns and summed. So a
- * table costs only the connections it has, not a full connection. */
-static Node *sparse_maps(Sema *s, const CallArgs *a, Node *cols, const Table *t, int k, SrcLoc loc) {
-  int in_maps = t->rows, out_maps = t->cols, kk = k * k;
-  int64_t connections = 0;
-  for (int i = 0; i < in_maps * out_maps; i++) connections += t->cell[i];
-  Node *sum = NULL;
-  for (int c = 0; c < in_maps; c++) {
-    int *readers = ARENA_ARRAY(s->arena, int, out_maps), n = 0;
-    for (int o = 0; o < out_maps; o++)
-      if (t->cell[c * out_maps + o]) readers[n++] = o;
-    if (!n) continue;
-    int *block = ARENA_ARRAY(s->arena, int, kk);
-    for (int j = 0; j < kk; j++) block[j] = c * kk + j;
-    Node *patch = g_gather(s->g, cols, &(IndexList){kk, in_maps * kk, block}, loc);
-    int wd[2] = {n, kk};
-    Node *W = weight(s, a, arena_printf(s->arena, "W%d", c), shape_make(false, 2, wd), INIT_LECUN);
-    if (!W) return NULL;
-    /* Each output unit sums kk inputs from each map it reads: on average this many. */
-    W->init.fan_in = connections * kk / out_maps;
-    Node *part = g_scatter(s->g, g_gemm(s->g, patch, W, false, true, loc), &(IndexList){n, out_maps, readers}, loc);
-    sum = sum ? g_binary(s->g, OP_ADD, sum, part, loc) : part;
-  }
-  return sum;
-}
-
-/* Convolutions with at most this many taps (c*k*k) and stride 1 are computed directly
- * (lower_conv.c: the taps unrolled, one vector accumulator each); wider ones as im2col
- * patches times a matrix. On LeNet-5's C1 (25 taps) direct was 4x faster, forward and
- * backward. */
+/* Convolutions with a connection table, or with at most this many taps (c*k*k) and stride
+ * 1, are computed directly (lower_conv.c: the taps unrolled into vector code, and only the
+ * connected map pairs); others as im2col patches times a matrix. Direct made LeNet-5's C1
+ * (25 taps) 4x faster, and its C3 (Table I) 2x, forward and backward. */
 enum { DIRECT_CONV_TAPS = 32 };
 
 /* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
- * images [c, h, w] plus a bias per map: directly for few taps, else as im2col patches
- * [patches, c*k*k] times the kernels, transposed back to images [maps, ho, wo]. */
+ * images [c, h, w] plus a bias per map: directly for tables and few taps, else as im2col
+ * patches [patches, c*k*k] times the kernels, transposed back to images [maps, ho, wo]. */
 static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 3)) return NULL;
   Node *x = image_arg(s, a, 0);
@@ -198,20 +170,20 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   if (bad_table) return NULL;
   Node *b = per_map(s, "b", maps, loc);
   b->init.kind = INIT_ZEROS;
-  if (!t && w.stride == 1 && w.c * k * k <= DIRECT_CONV_TAPS) {
-    int wd[2] = {maps, w.c * k * k};
-    Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
-    return W ? g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc) : NULL;
-  }
-  Node *cols = g_im2col(s->g, x, &w, loc), *y;
-  if (t) {
-    if (!(y = sparse_maps(s, a, cols, t, k, loc))) return NULL;
-  } else {
-    int wd[2] = {maps, w.c * k * k};
+  w.maps = maps;
+  if (t || (w.stride == 1 && w.c * k * k <= DIRECT_CONV_TAPS)) {
+    w.connect = t ? t->cell : NULL;
+    int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : w.c * k * k};
     Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
     if (!W) return NULL;
-    y = g_gemm(s->g, cols, W, false, true, loc); /* [patches, maps] */
+    W->init.fan_in = (int64_t)kernels * k * k / maps; /* inputs per output unit (on average) */
+    W->init.fan_out = maps;
+    return g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc);
   }
+  int wd[2] = {maps, w.c * k * k};
+  Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
+  if (!W) return NULL;
+  Node *y = g_gemm(s->g, g_im2col(s->g, x, &w, loc), W, false, true, loc); /* [patches, maps] */
   int d[3] = {maps, w.ho, w.wo};
   Node *img = g_reshape(s->g, g_transpose(s->g, y, loc), shape_make(true, 3, d), loc);
   return g_binary(s->g, OP_ADD, img, b, loc);

@@ -122,7 +122,7 @@ static void grad_MAXPOOL(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_max
  * (dy correlated with the images) */
 static void grad_CONV(GradCtx *c, Node *y, Node *dy) {
   if (grad_wants(c, A)) grad_accum(c, A, g_conv_dx(G, dy, B, y->attr.win, L));
-  if (grad_wants(c, B)) grad_accum(c, B, g_conv_dw(G, dy, A, y->attr.win, L));
+  if (grad_wants(c, B)) grad_accum(c, B, g_conv_dw(G, dy, A, y->attr.win, L, B->shape));
 }
 
 /* The dispatch table, generated from ops.def: a differentiable (D) op must have a rule

@@ -258,14 +258,34 @@ bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, c
     say(err, errlen, "padding %d must be smaller than the window %d", pad, k);
     return false;
   }
-  *out = (Window){c, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1};
+  *out = (Window){c, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, 0, NULL};
   return true;
 }
 
 static const Window *keep_window(Graph *g, const Window *w) {
   Window *copy = ARENA_NEW(&g->arena, Window);
   *copy = *w;
+  if (w->connect) {
+    unsigned char *t = ARENA_ARRAY(&g->arena, unsigned char, w->c * w->maps);
+    for (int i = 0; i < w->c * w->maps; i++) t[i] = w->connect[i];
+    copy->connect = t;
+  }
   return copy;
+}
+
+int conv_inputs(const Window *w, int m, int *inputs) {
+  int n = 0;
+  for (int c = 0; c < w->c; c++)
+    if (!w->connect || w->connect[c * w->maps + m]) inputs[n++] = c;
+  return n;
+}
+
+int conv_first_kernel(const Window *w, int m) {
+  if (!w->connect) return m * w->c;
+  int n = 0;
+  for (int i = 0; i < m; i++)
+    for (int c = 0; c < w->c; c++) n += w->connect[c * w->maps + i];
+  return n;
 }
 
 static const IndexList *keep_index(Graph *g, const IndexList *ix) {
@@ -352,34 +372,29 @@ Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc) {
   return n;
 }
 
-static bool is_kernels(Shape s, const Window *w, int *maps) {
-  if (s.batched || s.rank != 2 || s.dim[1] != w->c * w->k * w->k) return false;
-  *maps = s.dim[0];
-  return true;
+static bool is_kernels(Shape s, const Window *w) {
+  return !s.batched && w->maps > 0 && shape_numel(s) == (int64_t)conv_kernels(w) * w->k * w->k;
 }
 
 Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc) {
-  int m;
-  DLC_ASSERT(is_image(x->shape, w) && is_kernels(W->shape, w, &m));
-  int d[3] = {m, w->ho, w->wo};
+  DLC_ASSERT(is_image(x->shape, w) && is_kernels(W->shape, w));
+  int d[3] = {w->maps, w->ho, w->wo};
   Node *n = graph_add_node(g, OP_CONV, shape_make(true, 3, d), x, W, loc);
   n->attr.win = keep_window(g, w);
   return n;
 }
 
 Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc) {
-  int m;
-  DLC_ASSERT(is_kernels(W->shape, w, &m) && dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[0] == m);
+  DLC_ASSERT(is_kernels(W->shape, w) && dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[0] == w->maps);
   int d[3] = {w->c, w->h, w->w};
   Node *n = graph_add_node(g, OP_CONV_DX, shape_make(true, 3, d), dy, W, loc);
   n->attr.win = keep_window(g, w);
   return n;
 }
 
-Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(is_image(x->shape, w) && dy->shape.batched && dy->shape.rank == 3);
-  int d[2] = {dy->shape.dim[0], w->c * w->k * w->k};
-  Node *n = graph_add_node(g, OP_CONV_DW, shape_make(false, 2, d), dy, x, loc);
+Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc, Shape kernels) {
+  DLC_ASSERT(is_image(x->shape, w) && is_kernels(kernels, w) && dy->shape.batched && dy->shape.rank == 3);
+  Node *n = graph_add_node(g, OP_CONV_DW, kernels, dy, x, loc);
   n->attr.win = keep_window(g, w);
   return n;
 }
@@ -387,6 +402,11 @@ Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc) {
 int64_t node_workspace(const Node *n) {
   if (op_info(n->op)->cls != CONV) return 0;
   const Window *w = n->attr.win;
+  if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad (lower_conv.c) */
+    int pp = w->k - 1 - w->pad;
+    return (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp);
+  }
+  if (w->pad == 0) return 0; /* unpadded images are read in place */
   return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
 }
 

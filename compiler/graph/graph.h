@@ -16,7 +16,7 @@
 #include "ops.h"
 #include "init.h"
 
-enum { MAX_RANK = 4, MAX_INPUTS = 2 };
+enum { MAX_RANK = 4, MAX_INPUTS = 2, MAX_CONV_INPUTS = 4096 };
 
 typedef struct Shape {
   int rank;
@@ -47,7 +47,19 @@ int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
  * on every side; its output is [c, ho, wo] (pooling) or ho*wo patches (im2col). */
 typedef struct Window {
   int c, h, w, k, stride, pad, ho, wo;
+  /* Direct convolutions (CONV*): the output maps, and which input maps each reads:
+   * connect[c * maps + m], or NULL for all. The kernels are stored by output map, one k x k
+   * kernel per input map it reads, so kernel j of map m is row (conv_first_kernel(m) + j)
+   * of a [kernels, k*k] matrix (without a table: [maps, c*k*k], the same memory). */
+  int maps;
+  const unsigned char *connect;
 } Window;
+
+/* Kernels before output map m, and the input maps m reads (into `inputs`, at most w->c). */
+int conv_first_kernel(const Window *w, int m);
+int conv_inputs(const Window *w, int m, int *inputs);
+/* All kernels (connections) of the convolution. */
+static inline int conv_kernels(const Window *w) { return conv_first_kernel(w, w->maps); }
 
 /* Computes ho and wo; false (with a message naming the sizes) if the window does not fit. */
 bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen);
@@ -136,11 +148,11 @@ Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */
 Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc);
 Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc);
-/* Direct convolution of images x [c, h, w] with kernels W [m, c*k*k] (rows in (c, ky, kx)
- * order, as im2col's patches): [m, ho, wo]; and its two gradients. */
+/* Direct convolution of images x [c, h, w] with the kernels W of w (see Window): images
+ * [w->maps, ho, wo]; and its two gradients (conv_dw's result has the kernels' shape). */
 Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc);
 Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc);
-Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc);
+Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc, Shape kernels);
 /* Floats of scratch a node needs beside its result, per example (a direct convolution's
  * zero-padded images); 0 for most. The memory plan places it right after the result. */
 int64_t node_workspace(const Node *n);

@@ -179,31 +179,33 @@ static void run_move(Interp *it, const Node *y, double *out) {
   }
 }
 
-/* Direct convolution and its gradients: every (image, map, output cell, kernel tap). */
+/* Direct convolution and its gradients: every (image, map, input map it reads, output
+ * cell, kernel tap). */
 static void run_conv(Interp *it, const Node *y, double *out) {
   const Window *w = y->attr.win;
   const double *a = it->val[y->in[0]->id], *b = it->val[y->in[1]->id];
-  int maps = y->op == OP_CONV_DW ? y->shape.dim[0] : y->op == OP_CONV ? y->shape.dim[0] : y->in[0]->shape.dim[0];
-  int taps = w->c * w->k * w->k;
+  int kk = w->k * w->k, inputs[MAX_CONV_INPUTS];
+  DLC_ASSERT(w->c <= MAX_CONV_INPUTS);
   for (int64_t r = 0; r < it->n; r++)
-    for (int m = 0; m < maps; m++)
-      for (int oy = 0; oy < w->ho; oy++)
-        for (int ox = 0; ox < w->wo; ox++) {
-          int64_t o = ((r * maps + m) * w->ho + oy) * w->wo + ox;
-          for (int c = 0; c < w->c; c++)
+    for (int m = 0; m < w->maps; m++) {
+      int n_in = conv_inputs(w, m, inputs), first = conv_first_kernel(w, m);
+      for (int j = 0; j < n_in; j++)
+        for (int oy = 0; oy < w->ho; oy++)
+          for (int ox = 0; ox < w->wo; ox++)
             for (int ky = 0; ky < w->k; ky++)
               for (int kx = 0; kx < w->k; kx++) {
                 int iy = oy * w->stride - w->pad + ky, ix = ox * w->stride - w->pad + kx;
                 if (iy < 0 || iy >= w->h || ix < 0 || ix >= w->w) continue;
-                int t = (c * w->k + ky) * w->k + kx;
-                int64_t at = ((r * w->c + c) * w->h + iy) * w->w + ix;
+                int64_t o = ((r * w->maps + m) * w->ho + oy) * w->wo + ox;
+                int64_t at = ((r * w->c + inputs[j]) * w->h + iy) * w->w + ix;
+                int64_t t = (int64_t)(first + j) * kk + ky * w->k + kx;
                 switch (y->op) {
-                case OP_CONV: out[o] += b[m * taps + t] * a[at]; break;                  /* a: x, b: W */
-                case OP_CONV_DX: out[at] += b[m * taps + t] * a[o]; break;               /* a: dy, b: W */
-                default: out[m * taps + t] += a[o] * b[at]; break;                       /* a: dy, b: x */
+                case OP_CONV: out[o] += b[t] * a[at]; break;       /* a: x, b: W */
+                case OP_CONV_DX: out[at] += b[t] * a[o]; break;    /* a: dy, b: W */
+                default: out[t] += a[o] * b[at]; break;            /* a: dy, b: x */
                 }
               }
-        }
+    }
 }
 
 static double *leaf_value(Interp *it, const Node *x) {

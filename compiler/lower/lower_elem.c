@@ -78,8 +78,6 @@ typedef struct Tree {
   Shape shape[NEST_MAX_OPERANDS];
   LLVMValueRef base[NEST_MAX_OPERANDS], loaded[NEST_MAX_OPERANDS];
   int n;
-  const Node *scatter[NEST_MAX_OPERANDS]; /* fused scatters: counted as 0, added after */
-  int n_scatter;
 } Tree;
 
 static bool fused(const LowerCtx *c, const Node *x) { return c->sched->fused_into && c->sched->fused_into[x->id]; }
@@ -88,11 +86,6 @@ static bool fused(const LowerCtx *c, const Node *x) { return c->sched->fused_int
 static void collect(LowerCtx *c, const Node *y, Tree *t) {
   for (int k = 0; k < op_info(y->op)->arity; k++) {
     const Node *x = y->in[k];
-    if (fused(c, x) && x->op == OP_SCATTER) {
-      DLC_ASSERT(t->n_scatter < NEST_MAX_OPERANDS);
-      t->scatter[t->n_scatter++] = x;
-      continue;
-    }
     if (fused(c, x)) {
       collect(c, x, t);
       continue;
@@ -113,7 +106,6 @@ static void collect(LowerCtx *c, const Node *y, Tree *t) {
 /* The value of x at the nest's current iteration: an inline scalar, a load, or (fused) its
  * own formula over its operands' values. slot0 is the nest slot of the tree's first leaf. */
 static LLVMValueRef value_of(LowerCtx *c, const Node *x, const Nest *n, Tree *t, int slot0) {
-  if (fused(c, x) && x->op == OP_SCATTER) return c_f32(c, 0); /* added in place afterwards */
   if (fused(c, x)) {
     LLVMValueRef v[MAX_INPUTS] = {NULL};
     for (int k = 0; k < op_info(x->op)->arity; k++) v[k] = value_of(c, x->in[k], n, t, slot0);
@@ -155,7 +147,6 @@ void lower_elementwise(LowerCtx *c, const Node *y) {
   for (int k = 0; k < op_info(y->op)->arity; k++) v[k] = value_of(c, y->in[k], &n, &t, 1);
   store_f32(c, emit_scalar(c, y, v[0], v[1]), out, nest_index(c, &n, 0));
   nest_end(c, &n);
-  for (int i = 0; i < t.n_scatter; i++) lower_scatter_add(c, t.scatter[i], out);
 }
 
 static void fill_zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {

@@ -57,16 +57,16 @@ static LLVMValueRef index_at(LowerCtx *c, const IndexList *ix, LLVMValueRef tabl
   return LLVMBuildLoad2(c->b, c->i64, p, "idx");
 }
 
-/* GATHER: out[r, i] = in[r, idx[i]]. SCATTER: out = 0; out[r, idx[i]] += in[r, i]; or,
- * for a scatter fused into a sum, only the += into that sum's buffer. */
-static void gather_scatter(LowerCtx *c, const Node *y, LLVMValueRef out, bool zero) {
+/* GATHER: out[r, i] = in[r, idx[i]]. SCATTER: out = 0; out[r, idx[i]] += in[r, i]. */
+static void lower_gather_scatter(LowerCtx *c, const Node *y) {
+  LLVMValueRef out = buffer_of(c, y);
   const IndexList *ix = y->attr.index;
   bool gather = y->op == OP_GATHER;
   const Node *a = y->in[0];
   LLVMValueRef in = buffer_of(c, a), table = index_table(c, ix);
   int64_t rows_per_example = shape_numel(y->shape) / (gather ? ix->n : ix->total);
   LLVMValueRef rows = mul_k(c, rows_of(c, y), rows_per_example);
-  if (!gather && zero) zero_fill(c, out, count_of(c, y));
+  if (!gather) zero_fill(c, out, count_of(c, y));
   Loop lr, li;
   LLVMValueRef r = loop_begin(c, &lr, rows, "row");
   LLVMValueRef i = loop_begin(c, &li, c_i64(c, ix->n), "i");
@@ -158,10 +158,6 @@ static void lower_maxpool(LowerCtx *c, const Node *y) {
   }
   window_end(c, &wl);
 }
-
-static void lower_gather_scatter(LowerCtx *c, const Node *y) { gather_scatter(c, y, buffer_of(c, y), true); }
-
-void lower_scatter_add(LowerCtx *c, const Node *scatter, LLVMValueRef sum) { gather_scatter(c, scatter, sum, false); }
 
 void lower_move(LowerCtx *c, const Node *y) {
   switch (y->op) {

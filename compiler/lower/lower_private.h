@@ -21,8 +21,6 @@ void lower_gemm(LowerCtx *c, const Node *y);
 void lower_move(LowerCtx *c, const Node *y);
 void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
-/* sum[r, idx[i]] += in[r, i] for a SCATTER fused into the sum whose buffer is `sum`. */
-void lower_scatter_add(LowerCtx *c, const Node *scatter, LLVMValueRef sum);
 
 /* Vectorisable exp, tanh, sigmoid (fastmath.c). */
 LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x);

@@ -6,11 +6,6 @@
  * such as a bias add, a scaled tanh, or the derivative dy * (1 - y^2) * c become one loop that
  * reads each input once, instead of one pass over memory per op.
  *
- * A scatter read by a sum (an add whose chain is all adds) is fused too: the sum is computed
- * without it, then the scatter's few columns are added in place. The products of a conv
- * with a connection table, and the gradients of their patches, are such sums: fused, they
- * touch only the connected columns instead of each filling a whole zeroed matrix.
- *
  * Views: a reshape changes no element, so it shares its input's buffer. */
 #include "schedule.h"
 
@@ -25,7 +20,6 @@ static bool fusable_consumer(const Node *y) {
 static int count_leaves(const Node *y, Node *const *fused_into, const Node **seen, int n_seen) {
   for (int k = 0; k < op_info(y->op)->arity; k++) {
     const Node *x = y->in[k];
-    if (fused_into[x->id] && x->op == OP_SCATTER) continue; /* added in place, not a loop operand */
     if (fused_into[x->id]) {
       n_seen = count_leaves(x, fused_into, seen, n_seen);
       continue;
@@ -36,13 +30,6 @@ static int count_leaves(const Node *y, Node *const *fused_into, const Node **see
     if (!dup && n_seen < MAX_FUSED_LEAVES + 1) seen[n_seen++] = x;
   }
   return n_seen;
-}
-
-/* Whether y and every node its value is fused into are adds (a pure sum). */
-static bool sum_chain(const Schedule *s, const Node *y) {
-  for (; y; y = s->fused_into[y->id])
-    if (y->op != OP_ADD) return false;
-  return true;
 }
 
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
@@ -63,11 +50,6 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
   const Node *seen[MAX_FUSED_LEAVES + 1];
   for (int i = s->len - 1; i >= 0; i--) {
     Node *x = s->order[i], *y = reader[x->id];
-    if (x->op == OP_SCATTER && uses[x->id] == 1 && y->op == OP_ADD && shape_equal(x->shape, y->shape) &&
-        sum_chain(s, y)) {
-      s->fused_into[x->id] = y;
-      continue;
-    }
     if (!op_is_elementwise(x->op) || x->op == OP_RESHAPE || uses[x->id] != 1 || !fusable_consumer(y)) continue;
     if (!shape_equal(x->shape, op_info(y->op)->cls == REDUCE ? y->in[0]->shape : y->shape)) continue;
     Node *root = y;
