@@ -404,7 +404,7 @@ int64_t node_workspace(const Node *n) {
   const Window *w = n->attr.win;
   if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad (lower_conv.c) */
     int pp = w->k - 1 - w->pad;
-    return (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp);
+    return pp ? (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;
   }
   if (w->pad == 0) return 0; /* unpadded images are read in place */
   return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);

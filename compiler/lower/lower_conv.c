@@ -3,188 +3,36 @@
  * OpenBLAS's weakest shapes (6 x 50176 x 25), and layers with a connection table (C3), whose
  * kernels exist only for the connected map pairs.
  *
- * The output maps are unrolled at compile time, each with the input maps it reads, so every
- * tap's weight and offset is a constant. All three ops read a zero-padded copy of an image
- * batch (the node's workspace; the input itself when there is no padding), so no loop has
- * a bounds check:
- *   conv:    y[r,m,oy,ox] = sum over taps t = (c,ky,kx) of W[t] * xp[r,c,oy*s+ky,ox*s+kx]
- *            the weights loaded once per map, ox innermost (vectorised by LLVM)
- *   conv_dw: dW[t] = sum over r, oy, ox of dy[r,m,oy,ox] * xp[r,c,oy*s+ky,ox*s+kx]; with
- *            stride 1 in <16 x float> accumulators, one per tap in groups that fit the
- *            registers, so the sum over ox runs in vector lanes (LLVM would not reassociate
- *            a float reduction itself), reduced once at the end; otherwise scalar loops
- *   conv_dx: dxp[r,c,oy*s+ky,ox*s+kx] += W[t] * dy[r,m,oy,ox], then cropped into dx. */
+ * Each op reads a zero-padded copy of an image batch (in the node's workspace, or the images
+ * themselves when there is no padding), so no loop has a bounds check, and walks a constant
+ * table of taps: for each output map, its taps t = (input map c, ky, kx) as an offset into a
+ * padded image and the index of the weight. With stride 1 the arithmetic is explicit
+ * <16 x float> vectors along a row (every buffer is in the one arena, so LLVM's vectoriser
+ * would need a run-time overlap check per tap, and gives up; and it would not reassociate
+ * the float sums of conv_dw):
+ *   conv:    y[r,m,oy,x..x+15]  = sum over m's taps of W[t] * xp[r, offset(t) + oy*wp + x..]
+ *   conv_dw: dW[t] = reduce(sum over r, oy, x of dy[r,m,oy,x..] * xp[r, offset(t) + oy*wp + x..])
+ *   conv_dx: dx[r,c,iy,x..] = sum over the maps reading c, flipped taps, of W[t] * dyp[...]
+ *            (a forward convolution of dy padded by k-1-pad: each row written once)
+ * Other strides use scalar loops over the same tables. */
 #include <stdlib.h>
 #include "lower_private.h"
 
 enum {
-  VL = 16,        /* vector lanes of the explicit-vector kernel (two AVX2 registers elsewhere) */
-  ACC_GROUP = 24, /* accumulators live at once: AVX-512 has 32 vector registers */
+  VL = 16,             /* vector lanes (two AVX2 registers where there is no AVX-512) */
+  MAX_KERNEL_ROW = 32, /* accumulators of conv_dw: one per tap of a kernel row */
 };
 
 static LLVMValueRef add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
 static LLVMValueRef mulk(LowerCtx *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, c_i64(c, k), ""); }
 static LLVMValueRef addk(LowerCtx *c, LLVMValueRef a, int64_t k) { return add(c, a, c_i64(c, k)); }
-static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d, LLVMTypeRef t) {
+static LLVMTypeRef vec_t(LowerCtx *c) { return LLVMVectorType(c->f32, VL); }
+
+static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+  LLVMTypeRef t = LLVMTypeOf(d);
   LLVMTypeRef p[3] = {t, t, t};
   LLVMValueRef args[3] = {a, b, d};
   return call_fn(c, t == c->f32 ? "llvm.fmuladd.f32" : "llvm.fmuladd.v16f32", t, p, 3, args);
-}
-
-/* One output map's taps: the input map, row and column of each, and its weight's index. */
-typedef struct Tap {
-  int c, ky, kx;
-  int64_t weight;
-} Tap;
-
-static int map_taps(const Window *w, int m, Tap *taps) {
-  int inputs[MAX_CONV_INPUTS], n = conv_inputs(w, m, inputs), first = conv_first_kernel(w, m), t = 0;
-  for (int j = 0; j < n; j++)
-    for (int ky = 0; ky < w->k; ky++)
-      for (int kx = 0; kx < w->k; kx++, t++)
-        taps[t] = (Tap){inputs[j], ky, kx, (int64_t)(first + j) * w->k * w->k + ky * w->k + kx};
-  return t;
-}
-
-/* The images a conv reads, padded: in the node's workspace (right after its result), or the
- * images themselves when there is no padding. */
-typedef struct Padded {
-  int64_t hp, wp, plane; /* padded height, width, floats per (image, map) */
-  LLVMValueRef base;
-} Padded;
-
-static Padded padded(LowerCtx *c, const Node *y, LLVMValueRef unpadded) {
-  const Window *w = y->attr.win;
-  Padded p = {w->h + 2 * w->pad, w->w + 2 * w->pad, 0, unpadded};
-  p.plane = p.hp * p.wp;
-  if (w->pad == 0) return p;
-  int64_t result = shape_numel(y->shape) * (y->shape.batched ? c->plan->batch : 1);
-  LLVMValueRef at = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
-  p.base = LLVMBuildInBoundsGEP2(c->b, c->f32, buffer_of(c, y), &at, 1, "padded");
-  return p;
-}
-
-static void zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "zero");
-  store_f32(c, c_f32(c, 0), base, i);
-  loop_end(c, &l);
-}
-
-/* Index of (image r, map ch, padded row iy, padded column ix). */
-static LLVMValueRef padded_at(LowerCtx *c, const Window *w, const Padded *p, LLVMValueRef r, int ch, LLVMValueRef iy,
-                              LLVMValueRef ix) {
-  return add(c, mulk(c, add(c, mulk(c, addk(c, mulk(c, r, w->c), ch), p->hp), iy), p->wp), ix);
-}
-
-/* The padded copy from x (or, with `back`, its interior back into x). */
-static void copy_interior(LowerCtx *c, const Window *w, const Padded *p, LLVMValueRef x, bool back) {
-  Loop lr, lc, ly, lx;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  LLVMValueRef ch = loop_begin(c, &lc, c_i64(c, w->c), "ch");
-  LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, w->h), "iy");
-  LLVMValueRef ix = loop_begin(c, &lx, c_i64(c, w->w), "ix");
-  LLVMValueRef plane = add(c, mulk(c, r, w->c), ch);
-  LLVMValueRef src = add(c, mulk(c, add(c, mulk(c, plane, w->h), iy), w->w), ix);
-  LLVMValueRef dst = add(c, mulk(c, add(c, mulk(c, plane, p->hp), addk(c, iy, w->pad)), p->wp), addk(c, ix, w->pad));
-  if (back) store_f32(c, load_f32(c, p->base, dst), x, src);
-  else store_f32(c, load_f32(c, x, src), p->base, dst);
-  loop_end(c, &lx);
-  loop_end(c, &ly);
-  loop_end(c, &lc);
-  loop_end(c, &lr);
-}
-
-static Padded pad_input(LowerCtx *c, const Node *y, LLVMValueRef x) {
-  const Window *w = y->attr.win;
-  Padded p = padded(c, y, x);
-  if (w->pad == 0) return p;
-  zero(c, p.base, mulk(c, c->n, w->c * p.plane));
-  copy_interior(c, w, &p, x, false);
-  return p;
-}
-
-/* Index of output cell (image r, map m, oy, ox). */
-static LLVMValueRef cell_at(LowerCtx *c, const Window *w, LLVMValueRef r, int m, LLVMValueRef oy, LLVMValueRef ox) {
-  return add(c, mulk(c, add(c, mulk(c, addk(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo), ox);
-}
-
-static LLVMValueRef lane_mask(LowerCtx *c, int on);
-static LLVMValueRef masked_load(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, int on);
-
-static void masked_store(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int on) {
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL), i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
-  LLVMTypeRef p[4] = {vec, c->ptr, c->i32, i1v};
-  LLVMValueRef args[4] = {v, elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on)};
-  call_fn(c, "llvm.masked.store.v16f32.p0", c->void_t, p, 4, args);
-}
-
-static LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL);
-  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vec), x, c_i32(c, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vec), LLVMConstNull(LLVMVectorType(c->i32, VL)), "splat");
-}
-
-/* Stride 1, in explicit vectors of VL columns: every image buffer is in the one arena, so
- * LLVM's vectoriser would need a run-time overlap check per tap, and gives up. */
-static void conv_forward_vector(LowerCtx *c, const Node *y, const Padded *p) {
-  const Window *w = y->attr.win;
-  LLVMValueRef W = buffer_of(c, y->in[1]), out = buffer_of(c, y);
-  Tap *taps = malloc(sizeof(Tap) * (size_t)w->c * w->k * w->k);
-  LLVMValueRef *wt = malloc(sizeof(LLVMValueRef) * (size_t)w->c * w->k * w->k);
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL);
-  Loop lr, ly;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  for (int m = 0; m < w->maps; m++) {
-    int n = map_taps(w, m, taps);
-    for (int t = 0; t < n; t++) wt[t] = splat(c, load_f32(c, W, c_i64(c, taps[t].weight)));
-    LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
-    for (int x0 = 0; x0 < w->wo; x0 += VL) {
-      int on = w->wo - x0 < VL ? w->wo - x0 : VL;
-      LLVMValueRef acc = LLVMConstNull(vec);
-      for (int t = 0; t < n; t++) {
-        LLVMValueRef at = padded_at(c, w, p, r, taps[t].c, addk(c, oy, taps[t].ky), c_i64(c, x0 + taps[t].kx));
-        acc = fmuladd(c, wt[t], masked_load(c, p->base, at, on), acc, vec);
-      }
-      masked_store(c, acc, out, cell_at(c, w, r, m, oy, c_i64(c, x0)), on);
-    }
-    loop_end(c, &ly);
-  }
-  loop_end(c, &lr);
-  free(taps);
-  free(wt);
-}
-
-static void lower_conv_forward(LowerCtx *c, const Node *y) {
-  const Window *w = y->attr.win;
-  if (w->stride == 1) {
-    Padded p = pad_input(c, y, buffer_of(c, y->in[0]));
-    conv_forward_vector(c, y, &p);
-    return;
-  }
-  Padded p = pad_input(c, y, buffer_of(c, y->in[0]));
-  LLVMValueRef W = buffer_of(c, y->in[1]), out = buffer_of(c, y);
-  Tap *taps = malloc(sizeof(Tap) * (size_t)w->c * w->k * w->k);
-  LLVMValueRef *wt = malloc(sizeof(LLVMValueRef) * (size_t)w->c * w->k * w->k);
-  Loop lr, ly, lx;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  for (int m = 0; m < w->maps; m++) {
-    int n = map_taps(w, m, taps);
-    for (int t = 0; t < n; t++) wt[t] = load_f32(c, W, c_i64(c, taps[t].weight));
-    LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
-    LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
-    LLVMValueRef acc = c_f32(c, 0), iy0 = mulk(c, oy, w->stride), ix0 = mulk(c, ox, w->stride);
-    for (int t = 0; t < n; t++) {
-      LLVMValueRef at = padded_at(c, w, &p, r, taps[t].c, addk(c, iy0, taps[t].ky), addk(c, ix0, taps[t].kx));
-      acc = fmuladd(c, wt[t], load_f32(c, p.base, at), acc, c->f32);
-    }
-    store_f32(c, acc, out, cell_at(c, w, r, m, oy, ox));
-    loop_end(c, &lx);
-    loop_end(c, &ly);
-  }
-  loop_end(c, &lr);
-  free(taps);
-  free(wt);
 }
 
 /* <VL x i1> with the first `on` lanes set. */
@@ -196,169 +44,427 @@ static LLVMValueRef lane_mask(LowerCtx *c, int on) {
 }
 
 static LLVMValueRef masked_load(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, int on) {
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL), i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
-  LLVMTypeRef p[4] = {c->ptr, c->i32, i1v, vec};
-  LLVMValueRef args[4] = {elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on), LLVMConstNull(vec)};
-  return call_fn(c, "llvm.masked.load.v16f32.p0", vec, p, 4, args);
+  LLVMTypeRef i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
+  LLVMTypeRef p[4] = {c->ptr, c->i32, i1v, vec_t(c)};
+  LLVMValueRef args[4] = {elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on), LLVMConstNull(vec_t(c))};
+  return call_fn(c, "llvm.masked.load.v16f32.p0", vec_t(c), p, 4, args);
 }
 
-static LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type) {
+static void masked_store(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int on) {
+  LLVMTypeRef i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
+  LLVMTypeRef p[4] = {vec_t(c), c->ptr, c->i32, i1v};
+  LLVMValueRef args[4] = {v, elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on)};
+  call_fn(c, "llvm.masked.store.v16f32.p0", c->void_t, p, 4, args);
+}
+
+static LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {
+  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vec_t(c)), x, c_i32(c, 0), "");
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vec_t(c)), LLVMConstNull(LLVMVectorType(c->i32, VL)), "splat");
+}
+
+static LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
   LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-  LLVMValueRef a = LLVMBuildAlloca(c->b, type, "acc");
+  LLVMValueRef a = LLVMBuildAlloca(c->b, type, name);
   LLVMPositionBuilderAtEnd(c->b, here);
   return a;
 }
 
-/* conv_dw, stride 1: for a group of taps of map m, vector accumulators over the batch. */
-static void conv_dw_group(LowerCtx *c, const Window *w, const Padded *p, LLVMValueRef dy, LLVMValueRef dW, int m,
-                          const Tap *taps, int n, LLVMValueRef *acc) {
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL);
-  for (int t = 0; t < n; t++) LLVMBuildStore(c->b, LLVMConstNull(vec), acc[t]);
-  Loop lr, ly;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
-  LLVMValueRef row = cell_at(c, w, r, m, oy, c_i64(c, 0));
-  for (int x0 = 0; x0 < w->wo; x0 += VL) {
-    int on = w->wo - x0 < VL ? w->wo - x0 : VL;
-    LLVMValueRef d = masked_load(c, dy, addk(c, row, x0), on);
-    for (int t = 0; t < n; t++) {
-      LLVMValueRef at = padded_at(c, w, p, r, taps[t].c, addk(c, oy, taps[t].ky), c_i64(c, x0 + taps[t].kx));
-      LLVMValueRef a = LLVMBuildLoad2(c->b, vec, acc[t], "");
-      LLVMBuildStore(c->b, fmuladd(c, d, masked_load(c, p->base, at, on), a, vec), acc[t]);
-    }
-  }
-  loop_end(c, &ly);
-  loop_end(c, &lr);
-  for (int t = 0; t < n; t++) {
-    LLVMTypeRef pr[2] = {c->f32, vec};
-    LLVMValueRef args[2] = {c_f32(c, 0), LLVMBuildLoad2(c->b, vec, acc[t], "")};
-    store_f32(c, call_fn(c, "llvm.vector.reduce.fadd.v16f32", c->f32, pr, 2, args), dW, c_i64(c, taps[t].weight));
-  }
+static void zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
+  Loop l;
+  LLVMValueRef i = loop_begin(c, &l, count, "zero");
+  store_f32(c, c_f32(c, 0), base, i);
+  loop_end(c, &l);
 }
 
-/* conv_dw, any stride: each kernel weight accumulated element by element. */
-static void conv_dw_scalar(LowerCtx *c, const Window *w, const Padded *p, LLVMValueRef dy, LLVMValueRef dW, int m,
-                           const Tap *taps, int n) {
-  for (int t = 0; t < n; t++) store_f32(c, c_f32(c, 0), dW, c_i64(c, taps[t].weight));
-  Loop lr, ly, lx;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
-  LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
-  LLVMValueRef d = load_f32(c, dy, cell_at(c, w, r, m, oy, ox));
-  for (int t = 0; t < n; t++) {
-    LLVMValueRef at = padded_at(c, w, p, r, taps[t].c, addk(c, mulk(c, oy, w->stride), taps[t].ky),
-                                addk(c, mulk(c, ox, w->stride), taps[t].kx));
-    LLVMValueRef k = c_i64(c, taps[t].weight);
-    store_f32(c, fmuladd(c, d, load_f32(c, p->base, at), load_f32(c, dW, k), c->f32), dW, k);
-  }
+/* A constant i64 array in the module. */
+static LLVMValueRef const_table(LowerCtx *c, const int64_t *v, int n, const char *name) {
+  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) vals[i] = c_i64(c, v[i]);
+  LLVMValueRef arr = LLVMConstArray(c->i64, vals, (unsigned)n);
+  free(vals);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, true);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
+static LLVMValueRef table_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
+  return LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, table, &i, 1, ""), "");
+}
+
+/* The images one op reads, padded: `maps` maps of hp x wp per image. */
+typedef struct Padded {
+  int maps;
+  int64_t hp, wp, plane;
+  LLVMValueRef base;
+} Padded;
+
+/* Pads n images [maps, h, w] at x by `pad` into the workspace right after y's result (or, with
+ * no padding, reads x in place). */
+static Padded pad_images(LowerCtx *c, const Node *y, LLVMValueRef x, int maps, int h, int w, int pad) {
+  Padded p = {maps, h + 2 * pad, w + 2 * pad, (int64_t)(h + 2 * pad) * (w + 2 * pad), x};
+  if (pad == 0) return p;
+  int64_t result = shape_numel(y->shape) * (y->shape.batched ? c->plan->batch : 1);
+  LLVMValueRef skip = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
+  p.base = LLVMBuildInBoundsGEP2(c->b, c->f32, buffer_of(c, y), &skip, 1, "padded");
+  zero(c, p.base, mulk(c, c->n, maps * p.plane));
+  Loop lp, ly, lx;
+  LLVMValueRef plane = loop_begin(c, &lp, mulk(c, c->n, maps), "plane");
+  LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, h), "iy");
+  LLVMValueRef ix = loop_begin(c, &lx, c_i64(c, w), "ix");
+  LLVMValueRef src = add(c, mulk(c, add(c, mulk(c, plane, h), iy), w), ix);
+  LLVMValueRef dst = add(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, pad)), p.wp), addk(c, ix, pad));
+  store_f32(c, load_f32(c, x, src), p.base, dst);
   loop_end(c, &lx);
   loop_end(c, &ly);
-  loop_end(c, &lr);
+  loop_end(c, &lp);
+  return p;
 }
 
-static void lower_conv_dw(LowerCtx *c, const Node *y) {
-  const Window *w = y->attr.win;
-  Padded p = pad_input(c, y, buffer_of(c, y->in[1]));
-  LLVMValueRef dy = buffer_of(c, y->in[0]), dW = buffer_of(c, y);
-  Tap *taps = malloc(sizeof(Tap) * (size_t)w->c * w->k * w->k);
-  LLVMValueRef acc[ACC_GROUP];
-  for (int i = 0; i < ACC_GROUP; i++) acc[i] = entry_alloca(c, LLVMVectorType(c->f32, VL));
+/* For each output map m (of `groups`), taps [first[m], first[m+1]) with their offsets into a
+ * padded image and their weights' indices. */
+typedef struct Taps {
+  int64_t *first, *offset, *weight;
+  int n;
+} Taps;
+
+/* The taps of each output map of a conv: input map c, row ky, column kx of its kernel. */
+static Taps forward_taps(const Window *w, const Padded *p) {
+  Taps t = {malloc(sizeof(int64_t) * (size_t)(w->maps + 1)), NULL, NULL, 0};
+  int total = conv_kernels(w) * w->k * w->k, inputs[MAX_CONV_INPUTS];
+  t.offset = malloc(sizeof(int64_t) * (size_t)total);
+  t.weight = malloc(sizeof(int64_t) * (size_t)total);
   for (int m = 0; m < w->maps; m++) {
-    int n = map_taps(w, m, taps);
-    for (int g = 0; g < n; g += ACC_GROUP) {
-      int size = n - g < ACC_GROUP ? n - g : ACC_GROUP;
-      if (w->stride == 1) conv_dw_group(c, w, &p, dy, dW, m, taps + g, size, acc);
-      else conv_dw_scalar(c, w, &p, dy, dW, m, taps + g, size);
-    }
+    t.first[m] = t.n;
+    int n_in = conv_inputs(w, m, inputs), kernel = conv_first_kernel(w, m);
+    for (int j = 0; j < n_in; j++)
+      for (int ky = 0; ky < w->k; ky++)
+        for (int kx = 0; kx < w->k; kx++, t.n++) {
+          t.offset[t.n] = inputs[j] * p->plane + ky * p->wp + kx;
+          t.weight[t.n] = (int64_t)(kernel + j) * w->k * w->k + ky * w->k + kx;
+        }
   }
-  free(taps);
+  t.first[w->maps] = t.n;
+  return t;
 }
 
-/* conv_dx with stride 1, as a forward convolution: each pixel of dx pulls from the maps that
- * read its input map, through the flipped kernels, over dy padded by k-1-pad (in the
- * workspace). Every output row is written once, in vectors, with no read-modify-write. */
-static void conv_dx_vector(LowerCtx *c, const Node *y) {
-  const Window *w = y->attr.win;
-  int pp = w->k - 1 - w->pad;
-  int64_t hp = w->ho + 2 * pp, wp = w->wo + 2 * pp;
-  LLVMValueRef dx = buffer_of(c, y), dy = buffer_of(c, y->in[0]), W = buffer_of(c, y->in[1]);
-  int64_t result = shape_numel(y->shape) * c->plan->batch;
-  LLVMValueRef skip = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
-  LLVMValueRef dyp = LLVMBuildInBoundsGEP2(c->b, c->f32, dx, &skip, 1, "dy_padded");
-  /* dy, zero-padded by pp on every side */
-  zero(c, dyp, mulk(c, c->n, w->maps * hp * wp));
-  Window dyw = {w->maps, w->ho, w->wo, w->k, 1, pp, w->h, w->w, 0, NULL};
-  Padded p = {hp, wp, hp * wp, dyp};
-  copy_interior(c, &dyw, &p, dy, false);
-
-  int max_taps = w->maps * w->k * w->k, inputs[MAX_CONV_INPUTS];
-  Tap *taps = malloc(sizeof(Tap) * (size_t)max_taps);
-  LLVMValueRef *wt = malloc(sizeof(LLVMValueRef) * (size_t)max_taps);
-  LLVMTypeRef vec = LLVMVectorType(c->f32, VL);
-  Loop lr, ly;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+/* The taps of each input map c for conv_dx: every map m that reads c, its kernel flipped,
+ * as offsets into dy padded by k-1-pad. */
+static Taps backward_taps(const Window *w, const Padded *dyp) {
+  Taps t = {malloc(sizeof(int64_t) * (size_t)(w->c + 1)), NULL, NULL, 0};
+  int total = conv_kernels(w) * w->k * w->k, inputs[MAX_CONV_INPUTS];
+  t.offset = malloc(sizeof(int64_t) * (size_t)total);
+  t.weight = malloc(sizeof(int64_t) * (size_t)total);
   for (int ch = 0; ch < w->c; ch++) {
-    int n = 0; /* the taps of input map ch: every (map m reading ch, ky, kx), kernel flipped */
+    t.first[ch] = t.n;
     for (int m = 0; m < w->maps; m++) {
       int n_in = conv_inputs(w, m, inputs), j = 0;
       while (j < n_in && inputs[j] != ch) j++;
       if (j == n_in) continue;
       int64_t kernel = (int64_t)(conv_first_kernel(w, m) + j) * w->k * w->k;
       for (int ky = 0; ky < w->k; ky++)
-        for (int kx = 0; kx < w->k; kx++)
-          taps[n++] = (Tap){m, ky, kx, kernel + (w->k - 1 - ky) * w->k + (w->k - 1 - kx)};
+        for (int kx = 0; kx < w->k; kx++, t.n++) {
+          t.offset[t.n] = m * dyp->plane + ky * dyp->wp + kx;
+          t.weight[t.n] = kernel + (w->k - 1 - ky) * w->k + (w->k - 1 - kx);
+        }
     }
-    for (int t = 0; t < n; t++) wt[t] = splat(c, load_f32(c, W, c_i64(c, taps[t].weight)));
-    LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, w->h), "iy");
-    for (int x0 = 0; x0 < w->w; x0 += VL) {
-      int on = w->w - x0 < VL ? w->w - x0 : VL;
-      LLVMValueRef acc = LLVMConstNull(vec);
-      for (int t = 0; t < n; t++) {
-        LLVMValueRef at = padded_at(c, &dyw, &p, r, taps[t].c, addk(c, iy, taps[t].ky), c_i64(c, x0 + taps[t].kx));
-        acc = fmuladd(c, wt[t], masked_load(c, dyp, at, on), acc, vec);
-      }
-      LLVMValueRef out = add(c, mulk(c, add(c, mulk(c, addk(c, mulk(c, r, w->c), ch), w->h), iy), w->w), c_i64(c, x0));
-      masked_store(c, acc, dx, out, on);
-    }
-    loop_end(c, &ly);
   }
-  loop_end(c, &lr);
-  free(taps);
-  free(wt);
+  t.first[w->c] = t.n;
+  return t;
 }
 
-/* conv_dx with any stride: dxp[r,c,oy*s+ky,ox*s+kx] += W[t] * dy[r,m,oy,ox], then cropped. */
-static void lower_conv_dx(LowerCtx *c, const Node *y) {
+static void taps_free(Taps *t) {
+  free(t->first);
+  free(t->offset);
+  free(t->weight);
+}
+
+/* The tables in the module. */
+typedef struct TapTables {
+  LLVMValueRef first, offset, weight;
+} TapTables;
+
+/* The tables of kernel rows: the taps (c, ky, 0) only, since the k taps of a row are
+ * consecutive (offsets +kx, weights +kx, or -kx for the flipped kernels of conv_dx): the
+ * stride-1 kernels unroll kx, one table lookup per k multiply-adds. */
+static TapTables emit_rows(LowerCtx *c, const Taps *t, int groups, int k) {
+  int rows = t->n / k;
+  int64_t *first = malloc(sizeof(int64_t) * (size_t)(groups + 1)), *offset = malloc(sizeof(int64_t) * (size_t)(rows + 1)),
+          *weight = malloc(sizeof(int64_t) * (size_t)(rows + 1));
+  for (int g = 0; g <= groups; g++) first[g] = t->first[g] / k;
+  for (int r = 0; r < rows; r++) {
+    offset[r] = t->offset[r * k];
+    weight[r] = t->weight[r * k];
+  }
+  TapTables tt = {const_table(c, first, groups + 1, "row_first"), const_table(c, offset, rows, "row_offset"),
+                  const_table(c, weight, rows, "row_weight")};
+  free(first);
+  free(offset);
+  free(weight);
+  return tt;
+}
+
+static TapTables emit_taps(LowerCtx *c, const Taps *t, int groups) {
+  return (TapTables){const_table(c, t->first, groups + 1, "tap_first"), const_table(c, t->offset, t->n, "tap_offset"),
+                     const_table(c, t->weight, t->n, "tap_weight")};
+}
+
+/* out[group g, row, x..] = sum over g's taps t of W[weight t] * in[row start + offset t + x..],
+ * for rows 0..rows of every image: the stride-1 kernel of conv and conv_dx, over the kernel
+ * rows of emit_rows with their k taps unrolled. */
+static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueRef W, const Padded *in, LLVMValueRef out,
+                       int rows, int cols, int k, int step) {
+  LLVMValueRef acc = entry_alloca(c, vec_t(c), "acc");
+  Loop lr, lg, ly, lt;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef g = loop_begin(c, &lg, c_i64(c, groups), "map");
+  LLVMValueRef t0 = table_at(c, tt->first, g), t1 = table_at(c, tt->first, addk(c, g, 1));
+  LLVMValueRef image = mulk(c, r, in->maps * in->plane);
+  LLVMValueRef y = loop_begin(c, &ly, c_i64(c, rows), "row");
+  LLVMValueRef row = add(c, image, mulk(c, y, in->wp));
+  LLVMValueRef out_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, groups), g), rows), y), cols);
+  for (int x0 = 0; x0 < cols; x0 += VL) {
+    int on = cols - x0 < VL ? cols - x0 : VL;
+    LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc);
+    LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap_row");
+    LLVMValueRef tap = add(c, t0, t), w0 = table_at(c, tt->weight, tap);
+    LLVMValueRef at = addk(c, add(c, row, table_at(c, tt->offset, tap)), x0);
+    LLVMValueRef a = LLVMBuildLoad2(c->b, vec_t(c), acc, "");
+    for (int kx = 0; kx < k; kx++) {
+      LLVMValueRef wt = splat(c, load_f32(c, W, addk(c, w0, step * kx)));
+      a = fmuladd(c, wt, masked_load(c, in->base, addk(c, at, kx), on), a);
+    }
+    LLVMBuildStore(c->b, a, acc);
+    loop_end(c, &lt);
+    masked_store(c, LLVMBuildLoad2(c->b, vec_t(c), acc, ""), out, addk(c, out_row, x0), on);
+  }
+  loop_end(c, &ly);
+  loop_end(c, &lg);
+  loop_end(c, &lr);
+}
+
+/* Strided conv: scalar loops over the same taps. */
+static void conv_strided(LowerCtx *c, const Window *w, const TapTables *tt, LLVMValueRef W, const Padded *p,
+                         LLVMValueRef out) {
+  LLVMValueRef acc = entry_alloca(c, c->f32, "acc");
+  Loop lr, lm, ly, lx, lt;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  LLVMValueRef t0 = table_at(c, tt->first, m), t1 = table_at(c, tt->first, addk(c, m, 1));
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
+  LLVMValueRef corner = add(c, mulk(c, r, p->maps * p->plane), add(c, mulk(c, oy, w->stride * p->wp), mulk(c, ox, w->stride)));
+  LLVMBuildStore(c->b, c_f32(c, 0), acc);
+  LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap");
+  LLVMValueRef tap = add(c, t0, t);
+  LLVMValueRef v = load_f32(c, p->base, add(c, corner, table_at(c, tt->offset, tap)));
+  LLVMBuildStore(c->b, fmuladd(c, load_f32(c, W, table_at(c, tt->weight, tap)), v, LLVMBuildLoad2(c->b, c->f32, acc, "")), acc);
+  loop_end(c, &lt);
+  LLVMValueRef cell = add(c, mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo), ox);
+  store_f32(c, LLVMBuildLoad2(c->b, c->f32, acc, ""), out, cell);
+  loop_end(c, &lx);
+  loop_end(c, &ly);
+  loop_end(c, &lm);
+  loop_end(c, &lr);
+}
+
+/* Few taps, every map reading every input (LeNet-5's C1: 25): the taps unrolled with
+ * constant offsets, each weight loaded once per map, a vector accumulator in registers;
+ * twice as fast as walking the table. */
+enum { UNROLLED_TAPS = 32 };
+
+static bool unrolled(const Window *w) {
+  return !w->connect && w->stride == 1 && w->c * w->k * w->k <= UNROLLED_TAPS;
+}
+
+static void conv_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMValueRef W, const Padded *p, LLVMValueRef out) {
+  int n = (int)t->first[1]; /* every map has the same taps, at weight m * n + j */
+  LLVMValueRef wt[UNROLLED_TAPS];
+  Loop lr, lm, ly;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  for (int j = 0; j < n; j++) wt[j] = splat(c, load_f32(c, W, addk(c, mulk(c, m, n), t->weight[j])));
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef row = add(c, mulk(c, r, p->maps * p->plane), mulk(c, oy, p->wp));
+  LLVMValueRef out_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
+  for (int x0 = 0; x0 < w->wo; x0 += VL) {
+    int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+    LLVMValueRef acc = LLVMConstNull(vec_t(c));
+    for (int j = 0; j < n; j++) acc = fmuladd(c, wt[j], masked_load(c, p->base, addk(c, row, t->offset[j] + x0), on), acc);
+    masked_store(c, acc, out, addk(c, out_row, x0), on);
+  }
+  loop_end(c, &ly);
+  loop_end(c, &lm);
+  loop_end(c, &lr);
+}
+
+/* The kernel gradient of an unrolled conv: per map, one vector accumulator per tap, all in
+ * registers, over every image row. */
+static void conv_dw_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMValueRef dy, const Padded *p,
+                             LLVMValueRef dW) {
+  int n = (int)t->first[1];
+  LLVMValueRef acc[UNROLLED_TAPS];
+  for (int j = 0; j < n; j++) acc[j] = entry_alloca(c, vec_t(c), "acc");
+  Loop lm, lr, ly;
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  for (int j = 0; j < n; j++) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc[j]);
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef row = add(c, mulk(c, r, p->maps * p->plane), mulk(c, oy, p->wp));
+  LLVMValueRef dy_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
+  for (int x0 = 0; x0 < w->wo; x0 += VL) {
+    int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+    LLVMValueRef d = masked_load(c, dy, addk(c, dy_row, x0), on);
+    for (int j = 0; j < n; j++) {
+      LLVMValueRef v = masked_load(c, p->base, addk(c, row, t->offset[j] + x0), on);
+      LLVMBuildStore(c->b, fmuladd(c, d, v, LLVMBuildLoad2(c->b, vec_t(c), acc[j], "")), acc[j]);
+    }
+  }
+  loop_end(c, &ly);
+  loop_end(c, &lr);
+  for (int j = 0; j < n; j++) {
+    LLVMTypeRef pr[2] = {c->f32, vec_t(c)};
+    LLVMValueRef args[2] = {c_f32(c, 0), LLVMBuildLoad2(c->b, vec_t(c), acc[j], "")};
+    store_f32(c, call_fn(c, "llvm.vector.reduce.fadd.v16f32", c->f32, pr, 2, args), dW, addk(c, mulk(c, m, n), t->weight[j]));
+  }
+  loop_end(c, &lm);
+}
+
+static void lower_conv_forward(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
-  if (w->stride == 1) {
-    conv_dx_vector(c, y);
+  Padded p = pad_images(c, y, buffer_of(c, y->in[0]), w->c, w->h, w->w, w->pad);
+  Taps t = forward_taps(w, &p);
+  if (unrolled(w)) {
+    conv_unrolled(c, w, &t, buffer_of(c, y->in[1]), &p, buffer_of(c, y));
+  } else {
+    if (w->stride == 1) {
+      TapTables tt = emit_rows(c, &t, w->maps, w->k);
+      gather_rows(c, &tt, w->maps, buffer_of(c, y->in[1]), &p, buffer_of(c, y), w->ho, w->wo, w->k, 1);
+    } else {
+      TapTables tt = emit_taps(c, &t, w->maps);
+      conv_strided(c, w, &tt, buffer_of(c, y->in[1]), &p, buffer_of(c, y));
+    }
+  }
+  taps_free(&t);
+}
+
+/* dW[weight t] = the sum over images, rows and columns of dy[r,m,row,x] * xp[r, offset t + ...]:
+ * per tap, a vector accumulator over the columns (any stride: scalar). */
+static void lower_conv_dw(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  Padded p = pad_images(c, y, buffer_of(c, y->in[1]), w->c, w->h, w->w, w->pad);
+  Taps taps = forward_taps(w, &p);
+  if (unrolled(w)) {
+    conv_dw_unrolled(c, w, &taps, buffer_of(c, y->in[0]), &p, buffer_of(c, y));
+    taps_free(&taps);
     return;
   }
-  LLVMValueRef dx = buffer_of(c, y);
-  Padded p = padded(c, y, dx);
-  zero(c, p.base, mulk(c, c->n, w->c * p.plane));
-  LLVMValueRef dy = buffer_of(c, y->in[0]), W = buffer_of(c, y->in[1]);
-  Tap *taps = malloc(sizeof(Tap) * (size_t)w->c * w->k * w->k);
-  Loop lr, ly, lx;
+  LLVMValueRef dy = buffer_of(c, y->in[0]), dW = buffer_of(c, y);
+  bool vector = w->stride == 1 && w->k <= MAX_KERNEL_ROW;
+  /* stride 1: a kernel row (k taps) at a time, k vector accumulators; else one tap at a time */
+  int k = vector ? w->k : 1;
+  TapTables tt = vector ? emit_rows(c, &taps, w->maps, k) : emit_taps(c, &taps, w->maps);
+  LLVMValueRef acc[MAX_KERNEL_ROW];
+  DLC_ASSERT(k <= MAX_KERNEL_ROW);
+  for (int kx = 0; kx < k; kx++) acc[kx] = entry_alloca(c, vector ? vec_t(c) : c->f32, "acc");
+  Loop lm, lt, lr, ly, lx;
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  LLVMValueRef t0 = table_at(c, tt.first, m), t1 = table_at(c, tt.first, addk(c, m, 1));
+  LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap");
+  LLVMValueRef tap = add(c, t0, t), offset = table_at(c, tt.offset, tap);
+  for (int kx = 0; kx < k; kx++) LLVMBuildStore(c->b, vector ? LLVMConstNull(vec_t(c)) : c_f32(c, 0), acc[kx]);
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  for (int m = 0; m < w->maps; m++) {
-    int n = map_taps(w, m, taps);
-    LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
-    for (int t = 0; t < n; t++) {
-      LLVMValueRef wt = load_f32(c, W, c_i64(c, taps[t].weight));
-      LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
-      LLVMValueRef d = load_f32(c, dy, cell_at(c, w, r, m, oy, ox));
-      LLVMValueRef at = padded_at(c, w, &p, r, taps[t].c, addk(c, mulk(c, oy, w->stride), taps[t].ky),
-                                  addk(c, mulk(c, ox, w->stride), taps[t].kx));
-      store_f32(c, fmuladd(c, wt, d, load_f32(c, p.base, at), c->f32), p.base, at);
-      loop_end(c, &lx);
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef dy_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
+  LLVMValueRef x_row = add(c, add(c, mulk(c, r, p.maps * p.plane), mulk(c, oy, w->stride * p.wp)), offset);
+  if (vector) {
+    for (int x0 = 0; x0 < w->wo; x0 += VL) {
+      int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+      LLVMValueRef d = masked_load(c, dy, addk(c, dy_row, x0), on);
+      for (int kx = 0; kx < k; kx++) {
+        LLVMValueRef v = masked_load(c, p.base, addk(c, x_row, x0 + kx), on);
+        LLVMBuildStore(c->b, fmuladd(c, d, v, LLVMBuildLoad2(c->b, vec_t(c), acc[kx], "")), acc[kx]);
+      }
     }
-    loop_end(c, &ly);
+  } else {
+    LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
+    LLVMValueRef d = load_f32(c, dy, add(c, dy_row, ox)), v = load_f32(c, p.base, add(c, x_row, mulk(c, ox, w->stride)));
+    LLVMBuildStore(c->b, fmuladd(c, d, v, LLVMBuildLoad2(c->b, c->f32, acc[0], "")), acc[0]);
+    loop_end(c, &lx);
   }
+  loop_end(c, &ly);
   loop_end(c, &lr);
-  free(taps);
-  if (w->pad) copy_interior(c, w, &p, dx, true);
+  LLVMValueRef w0 = table_at(c, tt.weight, tap);
+  for (int kx = 0; kx < k; kx++) {
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, vector ? vec_t(c) : c->f32, acc[kx], "");
+    if (vector) {
+      LLVMTypeRef pr[2] = {c->f32, vec_t(c)};
+      LLVMValueRef args[2] = {c_f32(c, 0), sum};
+      sum = call_fn(c, "llvm.vector.reduce.fadd.v16f32", c->f32, pr, 2, args);
+    }
+    store_f32(c, sum, dW, addk(c, w0, kx));
+  }
+  loop_end(c, &lt);
+  loop_end(c, &lm);
+  taps_free(&taps);
+}
+
+/* conv_dx, any stride: dxp[r, c, oy*s+ky, ox*s+kx] += W[t] * dy[r, m, oy, ox], then cropped. */
+static void conv_dx_strided(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  LLVMValueRef dx = buffer_of(c, y), dy = buffer_of(c, y->in[0]), W = buffer_of(c, y->in[1]);
+  Padded p = {w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, (int64_t)(w->h + 2 * w->pad) * (w->w + 2 * w->pad), dx};
+  if (w->pad) {
+    int64_t result = shape_numel(y->shape) * c->plan->batch;
+    LLVMValueRef skip = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
+    p.base = LLVMBuildInBoundsGEP2(c->b, c->f32, dx, &skip, 1, "padded");
+  }
+  zero(c, p.base, mulk(c, c->n, w->c * p.plane));
+  Taps taps = forward_taps(w, &p);
+  TapTables tt = emit_taps(c, &taps, w->maps);
+  Loop lr, lm, ly, lx, lt;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  LLVMValueRef t0 = table_at(c, tt.first, m), t1 = table_at(c, tt.first, addk(c, m, 1));
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
+  LLVMValueRef d = load_f32(c, dy, add(c, mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo), ox));
+  LLVMValueRef corner = add(c, mulk(c, r, p.maps * p.plane), add(c, mulk(c, oy, w->stride * p.wp), mulk(c, ox, w->stride)));
+  LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap");
+  LLVMValueRef tap = add(c, t0, t), at = add(c, corner, table_at(c, tt.offset, tap));
+  store_f32(c, fmuladd(c, load_f32(c, W, table_at(c, tt.weight, tap)), d, load_f32(c, p.base, at)), p.base, at);
+  loop_end(c, &lt);
+  loop_end(c, &lx);
+  loop_end(c, &ly);
+  loop_end(c, &lm);
+  loop_end(c, &lr);
+  if (w->pad) { /* crop */
+    Loop lp, li, lj;
+    LLVMValueRef plane = loop_begin(c, &lp, mulk(c, c->n, w->c), "plane");
+    LLVMValueRef iy = loop_begin(c, &li, c_i64(c, w->h), "iy");
+    LLVMValueRef ix = loop_begin(c, &lj, c_i64(c, w->w), "ix");
+    LLVMValueRef src = add(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, w->pad)), p.wp), addk(c, ix, w->pad));
+    store_f32(c, load_f32(c, p.base, src), dx, add(c, mulk(c, add(c, mulk(c, plane, w->h), iy), w->w), ix));
+    loop_end(c, &lj);
+    loop_end(c, &li);
+    loop_end(c, &lp);
+  }
+  taps_free(&taps);
+}
+
+static void lower_conv_dx(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  if (w->stride != 1) {
+    conv_dx_strided(c, y);
+    return;
+  }
+  Padded dyp = pad_images(c, y, buffer_of(c, y->in[0]), w->maps, w->ho, w->wo, w->k - 1 - w->pad);
+  Taps t = backward_taps(w, &dyp);
+  TapTables tt = emit_rows(c, &t, w->c, w->k);
+  gather_rows(c, &tt, w->c, buffer_of(c, y->in[1]), &dyp, buffer_of(c, y), w->h, w->w, w->k, -1);
+  taps_free(&t);
 }
 
 void lower_conv(LowerCtx *c, const Node *y) {
