@@ -11,6 +11,7 @@ typedef struct Options {
   const char *data_dir;
   const char *metrics;
   const char *stage;
+  const char *after;  /* dlc graph --after PASS */
   bool dot;
   bool profile;
   bool help;

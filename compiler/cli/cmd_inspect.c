@@ -67,7 +67,14 @@ int cmd_check(const Options *o) {
   int64_t fwd = schedule_flops(&m->fns[FN_FORWARD].sched), step = schedule_flops(&m->fns[FN_TRAIN].sched);
   printf("  FLOPs per example: forward %lld, training step %lld (forward, backward, update)\n",
          (long long)fwd, (long long)step);
-  printf("  nodes: %d forward, %d in the training step\n", m->fns[FN_FORWARD].sched.len, m->fns[FN_TRAIN].sched.len);
+  int fused = 0;
+  for (int i = 0; i < m->fns[FN_TRAIN].sched.len; i++) {
+    const Node *n = m->fns[FN_TRAIN].sched.order[i];
+    fused += schedule_site(&m->fns[FN_TRAIN].sched, n) != n;
+  }
+  printf("  nodes: %d in the forward graph, %d with autodiff and the update, %d in the training step after\n"
+         "         the passes (%d of them computed inside other nodes' loops), %d in inference\n",
+         m->n_forward, m->n_before_passes, m->fns[FN_TRAIN].sched.len, fused, m->fns[FN_FORWARD].sched.len);
   printf("  arena at batch %d:\n", m->train.batch);
   print_bytes("parameters and optimiser state", m->fns[FN_TRAIN].plan.persist_floats);
   print_bytes("forward scratch", m->fns[FN_FORWARD].plan.total_floats - m->fns[FN_FORWARD].plan.persist_floats);
@@ -88,13 +95,14 @@ int cmd_check(const Options *o) {
 int cmd_graph(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
-  model_build_training(m);
+  /* --after none: stop before the first pass (a name no pass has) */
+  model_build_training_until(m, o->after);
   const Schedule *s = &m->fns[FN_TRAIN].sched;
   if (o->dot) {
     graph_print_dot(m->g, s, m->n_forward, stdout);
   } else {
-    printf("# %s: training step, %d nodes (%d forward, the rest backward and update)\n", m->file->name, s->len,
-           m->n_forward);
+    printf("# %s: training step, %d nodes (%d forward, the rest backward and update)%s%s\n", m->file->name, s->len,
+           m->n_forward, o->after ? ", after pass " : "", o->after ? o->after : "");
     graph_print(m->g, s, m->n_forward, NULL, stdout);
   }
   model_free(m);

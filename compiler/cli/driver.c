@@ -1,10 +1,12 @@
 /* driver.c — the pipeline, read top to bottom (as QBE's main.c):
  *
  *   .net --parse--> AST --sema--> forward graph --grad--> + backward --update--> + SGD step
- *        --schedule/memplan--> per-function order and arena offsets --lower--> LLVM IR
- *        --O3 for the host CPU--> ORC LLJIT --> dlc_forward, dlc_train_step
+ *        --passes (fold, simplify, CSE)--> --schedule/fuse/memplan--> per-function order and
+ *        arena offsets --lower--> LLVM IR --O3 for the host CPU--> ORC LLJIT
+ *        --> dlc_forward, dlc_train_step
  */
 #include "driver.h"
+#include "passes.h"
 #include <stdlib.h>
 #include <time.h>
 
@@ -46,13 +48,18 @@ Model *model_load(const char *path, const Overrides *ov) {
   return m;
 }
 
-void model_build_training(Model *m) {
+void model_build_training(Model *m) { model_build_training_until(m, NULL); }
+
+void model_build_training_until(Model *m, const char *stop_after) {
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
   m->hyper = grad_add_update(g, m->grads, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);
+
+  m->n_before_passes = g->len;
+  passes_run(g, stop_after, true);
 
   /* Forward: just the output. Train step: the loss sum and every ASSIGN. */
   Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, g->len);

@@ -24,6 +24,7 @@ typedef struct Model {
   SemaResult sema;
   TrainSettings train;   /* the file's settings with the overrides applied */
   int n_forward;         /* nodes before autodiff */
+  int n_before_passes;   /* nodes of forward + backward + update, before the passes */
   Node **grads;          /* by forward node id: d objective / d param */
   UpdateHypers hyper;    /* the HYPER nodes the update reads (learning rate, Adam's c2) */
   Node *loss_sum;        /* OUTPUT: sum over the batch of the per-example loss (train step) */
@@ -37,8 +38,10 @@ typedef struct Model {
 
 /* Parse and analyse; NULL after reporting errors. */
 Model *model_load(const char *path, const Overrides *ov);
-/* Autodiff, update, schedules and memory plans. */
+/* Autodiff, update, the graph passes (all, or up to and including `stop_after`),
+ * schedules and memory plans. */
 void model_build_training(Model *m);
+void model_build_training_until(Model *m, const char *stop_after);
 /* Builds the LLVM module (optionally optimised for the host). */
 DlcModule *model_lower(Model *m, bool optimize);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. */

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "passes.h"
+
+static const char *pass_names(void);
 
 typedef struct Command {
   const char *name;
@@ -30,10 +33,11 @@ static const Command commands[] = {
     {"check", cmd_check, "",
      "usage: dlc check FILE.net\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
-    {"graph", cmd_graph, "--dot --batch",
-     "usage: dlc graph FILE.net [--dot]\n"
+    {"graph", cmd_graph, "--dot --batch --after",
+     "usage: dlc graph FILE.net [--dot] [--after PASS]\n"
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
-     "source lines) as text, or as Graphviz DOT with --dot.\n"},
+     "source lines) as text, or as Graphviz DOT with --dot. With --after, the graph as the\n"
+     "pass PASS left it (fold, simplify or cse; --after none: before any pass).\n"},
     {"ir", cmd_ir, "--stage --batch",
      "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm]\n"
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
@@ -130,6 +134,12 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
         return false;
       }
       o->ov.lr = x;
+    } else if (strcmp(flag, "--after") == 0) {
+      if (strcmp(value, "none") != 0 && !pass_find(value)) {
+        diag_error_plain("dlc", "--after expects none or a pass:%s, got '%s'", pass_names(), value);
+        return false;
+      }
+      o->after = value;
     } else if (strcmp(flag, "--data") == 0) {
       o->data_dir = value;
     } else if (strcmp(flag, "--metrics") == 0) {
@@ -143,6 +153,15 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
     }
   }
   return true;
+}
+
+/* " fold, simplify, cse" */
+static const char *pass_names(void) {
+  static char names[256];
+  names[0] = 0;
+  for (const PassInfo *p = graph_passes; p->name; p++)
+    snprintf(names + strlen(names), sizeof names - strlen(names), "%s %s", p == graph_passes ? "" : ",", p->name);
+  return names;
 }
 
 const char *data_dir(const Options *o) {

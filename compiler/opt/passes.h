@@ -1,0 +1,42 @@
+/* passes.h — graph optimisation passes and their pipeline.
+ *
+ * Each pass is a function over the whole graph (forward, backward and update together) that
+ * rewrites it in place and says whether it changed anything. Passes never replace leaves or
+ * effects (ASSIGN, OUTPUT), which is what the rest of dlc holds pointers to; they redirect
+ * the inputs of other nodes, or turn a node into a constant where it stands, so creation
+ * order stays a topological order. Dead nodes are simply left behind: a function's schedule
+ * is what its roots reach. */
+#ifndef DLC_PASSES_H
+#define DLC_PASSES_H
+#include <stdio.h>
+#include "graph.h"
+
+typedef bool (*GraphPass)(Graph *g);
+
+typedef struct PassInfo {
+  const char *name;
+  GraphPass run;
+  const char *what;
+} PassInfo;
+
+/* The pipeline, in order; NULL-terminated. */
+extern const PassInfo graph_passes[];
+const PassInfo *pass_find(const char *name);
+
+bool pass_fold(Graph *g);     /* fold.c:     elementwise ops on constants become constants */
+bool pass_simplify(Graph *g); /* simplify.c: x*1, x+0, x-0, x/1, --x, x^1, no-op broadcasts and sums */
+bool pass_cse(Graph *g);      /* cse.c:      one node per distinct computation */
+
+/* Runs the pipeline until nothing changes (at most a few rounds), stopping after the pass
+ * named `stop_after` if it is not NULL. With `verify`, checks the graph after every pass
+ * (graph_verify) and aborts on a broken invariant. Returns the passes run. */
+int passes_run(Graph *g, const char *stop_after, bool verify);
+
+/* Redirects every input that is `from` to `to` (same shape), for the passes; returns whether
+ * there was any (a node already dead has none). */
+bool graph_replace_uses(Graph *g, Node *from, Node *to);
+
+/* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
+ * shape rule. Returns NULL or a description of the first violation. */
+const char *graph_verify(const Graph *g);
+#endif
