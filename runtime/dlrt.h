@@ -49,7 +49,6 @@ void dlrt_prof_enter(int32_t node);
 void dlrt_prof_leave(int32_t node);
 /* Seconds accumulated by node id (0 for ids never seen); count = how many ids fit in out. */
 void dlrt_prof_read(double *out, int32_t count);
-void dlrt_prof_reset(void);
 
 /* Threads OpenBLAS may use (the --threads flag). */
 void dlrt_set_threads(int threads);

@@ -139,17 +139,6 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Node *V = g_param(g, "V", shape2(false, cols->shape.dim[0], cols->shape.dim[1]), NO_LOC);
     return weighted_loss(c, g_col2im(g, bin(c, OP_MUL, cols, V), &w, NO_LOC));
   }
-  case OP_GATHER: { /* a permutation with a repeat; a contiguous range */
-    static const int perm[] = {3, 0, 3, 1}, range[] = {1, 2};
-    *n_variants = 2;
-    IndexList ix = variant ? (IndexList){2, 4, range} : (IndexList){4, 4, perm};
-    return weighted_loss(c, g_gather(g, affine(c), &ix, NO_LOC));
-  }
-  case OP_SCATTER: {
-    static const int at[] = {5, 0, 2, 3};
-    IndexList ix = {4, 7, at};
-    return weighted_loss(c, g_scatter(g, affine(c), &ix, NO_LOC));
-  }
   case OP_POOL_SUM: case OP_MAXPOOL: { /* 2x2 stride 2 (drops the last row and column); 3x3 stride 2 (overlaps) */
     *n_variants = 2;
     Window w = variant ? window(3, 2, 0) : window(2, 2, 0);

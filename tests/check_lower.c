@@ -48,6 +48,13 @@ static const char *const MODELS[] = {
     "out = dense(flatten(p), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.5); batch = 8 }\n",
+    /* a reshape of an input (a view of a fed buffer), a direct conv without padding */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "c = tanh(conv(x, 2, 3))\n"
+    "out = dense(flatten(x), 10) + dense(flatten(maxpool(c, 2)), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { batch = 8 }\n",
 };
 
 enum { GUARD = 64 };
@@ -240,7 +247,7 @@ static Suite *lower_suite(void) {
   TCase *tc = tcase_create("jit");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, ir_has_functions_calls_and_vectors);
-  tcase_add_loop_test(tc, train_step_matches_reference, 0, 3);
+  tcase_add_loop_test(tc, train_step_matches_reference, 0, 4);
   tcase_add_test(tc, forward_matches_reference);
   suite_add_tcase(s, tc);
   return s;

@@ -46,7 +46,10 @@ static void print_bytes(const char *what, int64_t floats) {
 int cmd_check(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
-  model_build_training(m);
+  if (!model_build_training(m)) {
+    model_free(m);
+    return EXIT_USER;
+  }
   const Graph *g = m->g;
   char buf[SHAPE_STR_MAX];
   printf("%s: ok\n", m->file->name);
@@ -96,7 +99,10 @@ int cmd_graph(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
   /* --after none: stop before the first pass (a name no pass has) */
-  model_build_training_until(m, o->after);
+  if (!model_build_training_until(m, o->after)) {
+    model_free(m);
+    return EXIT_USER;
+  }
   const Schedule *s = &m->fns[FN_TRAIN].sched;
   if (o->dot) {
     graph_print_dot(m->g, s, m->n_forward, stdout);
@@ -112,7 +118,10 @@ int cmd_graph(const Options *o) {
 int cmd_ir(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
-  model_build_training(m);
+  if (!model_build_training(m)) {
+    model_free(m);
+    return EXIT_USER;
+  }
   const char *stage = o->stage ? o->stage : "llvm";
   if (strcmp(stage, "graph") == 0) {
     for (int k = 0; k < FN_COUNT; k++) {

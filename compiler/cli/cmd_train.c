@@ -97,7 +97,7 @@ int cmd_train(const Options *o) {
     goto done;
   }
   dlrt_set_threads(o->threads);
-  model_build_training(m);
+  if (!model_build_training(m)) goto done;
   m->profile = o->profile;
   if (!(t = trainer_new(m))) goto done;
   if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;

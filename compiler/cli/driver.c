@@ -48,9 +48,9 @@ Model *model_load(const char *path, const Overrides *ov) {
   return m;
 }
 
-void model_build_training(Model *m) { model_build_training_until(m, NULL); }
+bool model_build_training(Model *m) { return model_build_training_until(m, NULL); }
 
-void model_build_training_until(Model *m, const char *stop_after) {
+bool model_build_training_until(Model *m, const char *stop_after) {
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
@@ -77,6 +77,12 @@ void model_build_training_until(Model *m, const char *stop_after) {
     m->fns[k].plan = memplan_build(g, &m->fns[k].sched, m->train.batch, &m->plan_arena);
     if (m->fns[k].plan.total_floats > m->arena_floats) m->arena_floats = m->fns[k].plan.total_floats;
   }
+  if (m->arena_floats > MAX_ARENA_FLOATS) {
+    diag_error_plain(m->file->name, "needs %.1f GiB for its arena at batch %d (dlc plans at most %d GiB); try a smaller --batch",
+                     4.0 * (double)m->arena_floats / (1 << 30), m->train.batch, (int)(4.0 * MAX_ARENA_FLOATS / (1 << 30)));
+    return false;
+  }
+  return true;
 }
 
 DlcModule *model_lower(Model *m, bool optimize) {

@@ -39,9 +39,12 @@ typedef struct Model {
 /* Parse and analyse; NULL after reporting errors. */
 Model *model_load(const char *path, const Overrides *ov);
 /* Autodiff, update, the graph passes (all, or up to and including `stop_after`),
- * schedules and memory plans. */
-void model_build_training(Model *m);
-void model_build_training_until(Model *m, const char *stop_after);
+ * schedules and memory plans. False (reported) if the arena would be too large. */
+bool model_build_training(Model *m);
+bool model_build_training_until(Model *m, const char *stop_after);
+/* The largest arena dlc plans (8 GiB): beyond it, `train` says to lower --batch. This also
+ * keeps every matrix dimension within OpenBLAS's 32-bit sizes. */
+#define MAX_ARENA_FLOATS ((int64_t)1 << 31)
 /* Builds the LLVM module (optionally optimised for the host). */
 DlcModule *model_lower(Model *m, bool optimize);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. */

@@ -102,9 +102,13 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, cmd, cmd);
       return false;
     }
-    if (strcmp(flag, "--dot") == 0 || strcmp(flag, "--profile") == 0) {
-      if (flag[2] == 'd') o->dot = true;
-      else o->profile = true;
+    bool *on_off = strcmp(flag, "--dot") == 0 ? &o->dot : strcmp(flag, "--profile") == 0 ? &o->profile : NULL;
+    if (on_off) { /* a switch: no value */
+      if (eq) {
+        diag_error_plain("dlc", "option '%s' takes no value", flag);
+        return false;
+      }
+      *on_off = true;
       continue;
     }
     if (eq) value = eq + 1;

@@ -15,7 +15,7 @@ Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op) {
     }
     return g_row(s->g, op, x, a->call->loc);
   }
-  return g_unary_checked(s->g, op, x, a->call->loc);
+  return g_unary(s->g, op, x, a->call->loc);
 }
 
 /* sum(x): all elements of each example (or of x, if it is not batched). */
@@ -59,6 +59,11 @@ static const char *param_name(Sema *s, const char *what) {
 
 /* A weight parameter of a layer, initialised as `init:` says, else with `def`. */
 static Node *weight(Sema *s, const CallArgs *a, const char *what, Shape shape, DlrtInitKind def) {
+  if (shape_too_big(shape)) {
+    diag_error(a->call->loc, "the weights of '%s' would be too large: at most %d values per tensor", a->call->name,
+               MAX_NUMEL);
+    return NULL;
+  }
   Node *W = g_param(s->g, param_name(s, what), shape, a->call->loc);
   W->init.kind = def;
   const Arg *ia = named_arg_of(a->call, "init");
@@ -126,6 +131,12 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
     return NULL;
   }
   const Table *t = &b->value.def->table;
+  if (in_maps > MAX_CONV_INPUTS) {
+    diag_error(ca->value->loc, "a conv with a connection table reads at most %d input maps, this one %d",
+               MAX_CONV_INPUTS, in_maps);
+    *bad = true;
+    return NULL;
+  }
   if (t->rows != in_maps || t->cols != out_maps) {
     diag_error(ca->value->loc, "table '%s' is %d x %d, but this conv connects %d input maps (rows) to %d output maps (columns)",
                ca->value->name, t->rows, t->cols, in_maps, out_maps);
@@ -145,11 +156,10 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
   return t;
 }
 
-/* Convolutions with a connection table, or with at most this many taps (c*k*k) and stride
- * 1, are computed directly (lower_conv.c: the taps unrolled into vector code, and only the
+/* Convolutions with a connection table, or with at most DIRECT_CONV_MAX_TAPS taps (c*k*k)
+ * and stride 1, are computed directly (lower_conv.c: the taps unrolled into vector code, and only the
  * connected map pairs); others as im2col patches times a matrix. Direct made LeNet-5's C1
  * (25 taps) 4x faster, and its C3 (Table I) 2x, forward and backward. */
-enum { DIRECT_CONV_TAPS = 32 };
 
 /* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
  * images [c, h, w] plus a bias per map: directly for tables and few taps, else as im2col
@@ -166,12 +176,16 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   bool bad_table;
   SrcLoc loc = a->call->loc;
   if (!window_for(a, x, k, stride, pad, &w)) return NULL;
+  if ((double)w.c * k * k > MAX_NUMEL) {
+    diag_error(loc, "'conv' with %d input maps and a %dx%d kernel has too many weights per map", w.c, k, k);
+    return NULL;
+  }
   const Table *t = connection_table(s, a, w.c, maps, &bad_table);
   if (bad_table) return NULL;
   Node *b = per_map(s, "b", maps, loc);
   b->init.kind = INIT_ZEROS;
   w.maps = maps;
-  if (t || (w.stride == 1 && w.c * k * k <= DIRECT_CONV_TAPS)) {
+  if (t || (w.stride == 1 && w.c * k * k <= DIRECT_CONV_MAX_TAPS)) {
     w.connect = t ? t->cell : NULL;
     int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : w.c * k * k};
     Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
@@ -236,7 +250,7 @@ static Node *flatten_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 1)) return NULL;
   Node *x = tensor_arg(s, a, 0);
   if (!x) return NULL;
-  int d[1] = {(int)shape_numel(x->shape)};
+  int d[1] = {(int)shape_numel(x->shape)}; /* no overflow: every value is at most MAX_NUMEL */
   return g_reshape(s->g, x, shape_make(x->shape.batched, 1, d), a->call->loc);
 }
 

@@ -91,7 +91,7 @@ static Expr *bounded(Expr *e) {
 #define APPEND(T, head, item) do { T **p_ = &(head); while (*p_) p_ = &(*p_)->next; *p_ = (item); } while (0)
 
 static int dim_value(SrcLoc loc, NumTok t) {
-  if (t.value != (double)(long long)t.value || t.value < 1 || t.value > 1e7) {
+  if (!(t.value >= 1 && t.value <= 1e7) || t.value != (double)(long long)t.value) {
     diag_error(loc, "a dimension must be a whole number from 1 to 10000000, got %g", t.value);
     return 1;
   }

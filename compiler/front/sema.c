@@ -170,6 +170,12 @@ static Value eval(Sema *s, const Expr *e, Binding *scope) {
   s->eval_depth++;
   Value v = eval_expr(s, e, scope);
   s->eval_depth--;
+  if (v.kind == V_NODE && shape_too_big(v.node->shape)) {
+    char buf[SHAPE_STR_MAX];
+    diag_error(e->loc, "%s is too large: at most %d values per tensor", shape_user_str(v.node->shape, buf, sizeof buf),
+               MAX_NUMEL);
+    return ERR;
+  }
   return v;
 }
 
@@ -223,6 +229,10 @@ static Shape dims_shape(const Dims *d, bool batched) { return shape_make(batched
 static void declare(Sema *s, const Stmt *st) {
   if (!check_fresh(s, st->name, st->name_loc)) return;
   Shape shape = dims_shape(&st->dims, st->kind != S_PARAM);
+  if (shape_too_big(shape)) {
+    diag_error(st->dims.loc, "this shape is too large: at most %d values per tensor", MAX_NUMEL);
+    return;
+  }
   Node *n = NULL;
   switch (st->kind) {
   case S_INPUT:
@@ -265,12 +275,12 @@ static void check_data(const SemaResult *r, const DatasetInfo *d) {
   if (r->input && shape_numel(r->input->shape) != (int64_t)d->rows * d->cols)
     diag_error(r->input->loc, "data set '%s' has %dx%d images (%d values), but '%s' is %s", d->name, d->rows,
                d->cols, d->rows * d->cols, r->input->name, shape_user_str(r->input->shape, buf, sizeof buf));
-  if (r->target && (r->target->shape.rank != 1 || r->target->shape.dim[0] != d->classes))
-    diag_error(r->target->loc, "data set '%s' has %d classes, so '%s' must be onehot(%d), not %s%s", d->name,
-               d->classes, r->target->name, d->classes,
-               r->target->shape.rank == 1 ? "onehot" : "", r->target->shape.rank == 1
-                   ? (snprintf(buf, sizeof buf, "(%d)", r->target->shape.dim[0]), buf)
-                   : shape_user_str(r->target->shape, buf, sizeof buf));
+  if (r->target && (r->target->shape.rank != 1 || r->target->shape.dim[0] != d->classes)) {
+    if (r->target->shape.rank == 1) snprintf(buf, sizeof buf, "onehot(%d)", r->target->shape.dim[0]);
+    else shape_user_str(r->target->shape, buf, sizeof buf);
+    diag_error(r->target->loc, "data set '%s' has %d classes, so '%s' must be onehot(%d), not %s", d->name,
+               d->classes, r->target->name, d->classes, buf);
+  }
 }
 
 static SrcLoc end_of_file(const Program *p) {
@@ -288,11 +298,14 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
     diag_error(end_of_file(p), "no '%s' is defined; %s", name, why);
     return NULL;
   }
-  if (b->value.kind != V_NODE) {
-    if (b->value.kind == V_NUM) diag_error(b->loc, "'%s' must be a tensor, got the number %g", name, b->value.num);
-    return NULL;
+  switch (b->value.kind) {
+  case V_NODE: return b->value.node;
+  case V_NUM: diag_error(b->loc, "'%s' must be a tensor, got the number %g", name, b->value.num); break;
+  case V_FUNC: diag_error(b->loc, "'%s' must be a tensor, not a function", name); break;
+  case V_TABLE: diag_error(b->loc, "'%s' must be a tensor, not a table", name); break;
+  case V_ERROR: break; /* already reported */
   }
-  return b->value.node;
+  return NULL;
 }
 
 bool sema_build(const Program *p, Graph *g, SemaResult *res) {

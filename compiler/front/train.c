@@ -113,7 +113,8 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
     }
     ts->lr_loc = lr_arg->loc;
   }
-  if (lr_arg || adam) ts->lr = lr;
+  /* Adam's own default (0.001) unless a learning rate was given here or before */
+  if (lr_arg || (adam && !ts->lr_loc.file)) ts->lr = lr;
 }
 
 /* pixels = range(lo, hi): pixel value 0 becomes lo, 1 becomes hi. */

@@ -107,10 +107,6 @@ static void grad_TRANSPOSE(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_t
 static void grad_IM2COL(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_col2im(G, dy, y->attr.win, L)); }
 /* col2im sums patches into pixels: each patch element receives its pixel's gradient. */
 static void grad_COL2IM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_im2col(G, dy, y->attr.win, L)); }
-/* da = scatter(dy) back to the gathered positions (zeros elsewhere) */
-static void grad_GATHER(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_scatter(G, dy, y->attr.index, L)); }
-/* da = dy at the scattered positions */
-static void grad_SCATTER(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_gather(G, dy, y->attr.index, L)); }
 /* every cell of a window receives the window's gradient */
 static void grad_POOL_SUM(GradCtx *c, Node *y, Node *dy) { grad_accum(c, A, g_unpool_sum(G, dy, y->attr.win, L)); }
 /* da = the sum, over the windows, of the gradients of the cells each covers */

@@ -122,10 +122,7 @@ static void say(char *err, int errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
-Node *g_unary_checked(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
-  DLC_ASSERT(op_info(op)->cls == UNARY && op != OP_POWC && op != OP_BROADCAST);
-  return graph_add_node(g, op, a->shape, a, NULL, loc);
-}
+
 
 Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
   DLC_ASSERT(op_info(op)->cls == BINARY);
@@ -205,7 +202,10 @@ Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int er
 
 /* ---- unchecked forms for dlc's own graph building ---- */
 
-Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc) { return g_unary_checked(g, op, a, loc); }
+Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
+  DLC_ASSERT(op_info(op)->cls == UNARY && op != OP_POWC && op != OP_BROADCAST && op != OP_RESHAPE);
+  return graph_add_node(g, op, a->shape, a, NULL, loc);
+}
 
 Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc) {
   Node *n = g_binary_checked(g, op, a, b, loc, NULL, 0);
@@ -288,17 +288,6 @@ int conv_first_kernel(const Window *w, int m) {
   return n;
 }
 
-static const IndexList *keep_index(Graph *g, const IndexList *ix) {
-  IndexList *copy = ARENA_NEW(&g->arena, IndexList);
-  int *idx = ARENA_ARRAY(&g->arena, int, ix->n);
-  for (int i = 0; i < ix->n; i++) {
-    DLC_ASSERT(ix->idx[i] >= 0 && ix->idx[i] < ix->total);
-    idx[i] = ix->idx[i];
-  }
-  *copy = (IndexList){ix->n, ix->total, idx};
-  return copy;
-}
-
 static bool is_image(Shape s, const Window *w) {
   return s.batched && s.rank == 3 && s.dim[0] == w->c && s.dim[1] == w->h && s.dim[2] == w->w;
 }
@@ -328,24 +317,6 @@ Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc) {
   int d[3] = {w->c, w->h, w->w};
   Node *n = graph_add_node(g, OP_COL2IM, shape_make(true, 3, d), cols, NULL, loc);
   n->attr.win = keep_window(g, w);
-  return n;
-}
-
-Node *g_gather(Graph *g, Node *a, const IndexList *ix, SrcLoc loc) {
-  DLC_ASSERT(a->shape.rank >= 1 && a->shape.dim[a->shape.rank - 1] == ix->total);
-  Shape s = a->shape;
-  s.dim[s.rank - 1] = ix->n;
-  Node *n = graph_add_node(g, OP_GATHER, s, a, NULL, loc);
-  n->attr.index = keep_index(g, ix);
-  return n;
-}
-
-Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc) {
-  DLC_ASSERT(a->shape.rank >= 1 && a->shape.dim[a->shape.rank - 1] == ix->n);
-  Shape s = a->shape;
-  s.dim[s.rank - 1] = ix->total;
-  Node *n = graph_add_node(g, OP_SCATTER, s, a, NULL, loc);
-  n->attr.index = keep_index(g, ix);
   return n;
 }
 

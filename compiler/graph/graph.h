@@ -27,6 +27,10 @@ typedef struct Shape {
 Shape shape_scalar(bool batched);
 Shape shape_make(bool batched, int rank, const int *dims);
 int64_t shape_numel(Shape s); /* elements per example (or in total, if not batched) */
+/* Values dlc handles in one tensor (per example): 2^28 floats, 1 GiB. Larger shapes are
+ * errors, which also keeps every index and product of sizes far from overflow. */
+enum { MAX_NUMEL = 1 << 28 };
+bool shape_too_big(Shape s);
 bool shape_equal(Shape a, Shape b);
 /* Right-aligned numpy broadcasting of the feature dims; batched if either is. */
 bool shape_broadcast(Shape a, Shape b, Shape *out);
@@ -55,6 +59,10 @@ typedef struct Window {
   const unsigned char *connect;
 } Window;
 
+/* A convolution without a table becomes a direct conv op when it has stride 1 and at most
+ * this many taps (c*k*k); lower_conv.c fully unrolls those taps. */
+enum { DIRECT_CONV_MAX_TAPS = 32 };
+
 /* Kernels before output map m, and the input maps m reads (into `inputs`, at most w->c). */
 int conv_first_kernel(const Window *w, int m);
 int conv_inputs(const Window *w, int m, int *inputs);
@@ -63,13 +71,6 @@ static inline int conv_kernels(const Window *w) { return conv_first_kernel(w, w-
 
 /* Computes ho and wo; false (with a message naming the sizes) if the window does not fit. */
 bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen);
-
-/* Positions along the last axis: GATHER keeps idx[0..n) out of `total`, SCATTER puts n
- * values back at idx[] in a zero vector of `total`. */
-typedef struct IndexList {
-  int n, total;
-  const int *idx;
-} IndexList;
 
 typedef enum NodeFlag {
   NF_LOSS = 1 << 0,   /* the per-example loss */
@@ -90,7 +91,6 @@ struct Node {
     struct { bool ta, tb; } gemm;
     int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
     const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
-    const IndexList *index;   /* GATHER, SCATTER */
   } attr;
   DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
 };
@@ -126,7 +126,6 @@ Node *g_inv_batch(Graph *g, SrcLoc loc);
 /* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
  * message naming both shapes into it (for the front end to report at its location).
  * The unchecked forms below assert instead: for dlc's own use (autodiff, passes). */
-Node *g_unary_checked(Graph *g, DlcOp op, Node *a, SrcLoc loc);
 Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *err, int errlen);
 Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int errlen);
 Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
@@ -143,8 +142,6 @@ Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc);       /* same numel an
 Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q] */
 Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc);  /* [c,h,w] -> [ho*wo, c*k*k] */
 Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc);
-Node *g_gather(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
-Node *g_scatter(Graph *g, Node *a, const IndexList *ix, SrcLoc loc);
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */
 Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc);
 Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc);

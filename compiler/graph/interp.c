@@ -122,17 +122,6 @@ static void run_move(Interp *it, const Node *y, double *out) {
         for (int j = 0; j < q; j++) out[(r * q + j) * p + i] = in[(r * p + i) * q + j];
     break;
   }
-  case OP_GATHER:
-  case OP_SCATTER: {
-    const IndexList *ix = y->attr.index;
-    int64_t rows = interp_size(a, it->n) / (y->op == OP_GATHER ? ix->total : ix->n);
-    for (int64_t r = 0; r < rows; r++)
-      for (int i = 0; i < ix->n; i++) {
-        if (y->op == OP_GATHER) out[r * ix->n + i] = in[r * ix->total + ix->idx[i]];
-        else out[r * ix->total + ix->idx[i]] += in[r * ix->n + i];
-      }
-    break;
-  }
   case OP_IM2COL: /* out[r][patch][c k k] */
     FOR_WINDOW(w, n) {
       int64_t patch = oy * w->wo + ox, q = (c * w->k + ky) * w->k + kx;

@@ -24,6 +24,12 @@ int64_t shape_numel(Shape s) {
   return n;
 }
 
+bool shape_too_big(Shape s) {
+  double n = 1; /* in double: int64 would overflow on the shapes it has to reject */
+  for (int i = 0; i < s.rank; i++) n *= s.dim[i];
+  return n > MAX_NUMEL;
+}
+
 bool shape_equal(Shape a, Shape b) {
   if (a.rank != b.rank || a.batched != b.batched) return false;
   for (int i = 0; i < a.rank; i++)

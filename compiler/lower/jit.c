@@ -51,6 +51,14 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
     take_error(e, "cannot bind runtime symbols", err, errlen);
     goto fail;
   }
+  /* Anything else LLVM's code generator may call for this CPU (a libm or compiler-rt
+   * function behind an intrinsic) is looked up in the process. */
+  LLVMOrcDefinitionGeneratorRef gen = NULL;
+  if ((e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit), NULL, NULL))) {
+    take_error(e, "cannot search the process for symbols", err, errlen);
+    goto fail;
+  }
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
   /* If adding succeeds the JIT owns the module; the thread-safe module holds its own
    * reference to the context, so ours is released either way. */
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsctx);

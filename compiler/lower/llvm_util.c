@@ -1,6 +1,7 @@
 /* llvm_util.c — loops, constants, memory access and calls for the lowering. */
 #include "llvm_util.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 LLVMValueRef c_i64(LowerCtx *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, true); }
@@ -61,9 +62,45 @@ LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x) {
   return call_fn(c, name, c->f32, &p, 1, &x);
 }
 
+LLVMValueRef ix_add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+LLVMValueRef ix_mulk(LowerCtx *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, c_i64(c, k), ""); }
+LLVMValueRef ix_addk(LowerCtx *c, LLVMValueRef a, int64_t k) { return ix_add(c, a, c_i64(c, k)); }
+
+LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(c->b, first);
+  else LLVMPositionBuilderAtEnd(c->b, entry);
+  LLVMValueRef a = LLVMBuildAlloca(c->b, type, name);
+  LLVMPositionBuilderAtEnd(c->b, here);
+  return a;
+}
+
+void fill_zeros(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
+  Loop l;
+  LLVMValueRef i = loop_begin(c, &l, count, "zero");
+  store_f32(c, c_f32(c, 0), base, i);
+  loop_end(c, &l);
+}
+
+LLVMValueRef const_i64_array(LowerCtx *c, const int64_t *values, int n, const char *name) {
+  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
+  if (!vals) dlc_fatal("out of memory");
+  for (int i = 0; i < n; i++) vals[i] = c_i64(c, values[i]);
+  LLVMValueRef arr = LLVMConstArray(c->i64, vals, (unsigned)n);
+  free(vals);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
+  LLVMSetInitializer(g, arr);
+  LLVMSetGlobalConstant(g, true);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  return g;
+}
+
 LLVMValueRef rows_of(LowerCtx *c, const Node *x) { return x->shape.batched ? c->n : c_i64(c, 1); }
 
 LLVMValueRef buffer_of(LowerCtx *c, const Node *x) {
+  if (c->sched) x = schedule_storage(c->sched, x); /* a view reads its storage's buffer */
   if (x->op == OP_INPUT || x->op == OP_TARGET) return c->feed_ptr[x->attr.slot];
   int64_t off = c->plan->offset[x->id];
   DLC_ASSERT(off >= 0);

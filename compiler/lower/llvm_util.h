@@ -46,6 +46,18 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
 /* A float -> float function: llvm.exp.f32, tanhf, ... */
 LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x);
 
+/* i64 index arithmetic: a + b, a * k, a + k (no signed wrap). */
+LLVMValueRef ix_add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ix_mulk(LowerCtx *c, LLVMValueRef a, int64_t k);
+LLVMValueRef ix_addk(LowerCtx *c, LLVMValueRef a, int64_t k);
+
+/* An alloca in the entry block (so mem2reg turns it into SSA values). */
+LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name);
+/* base[0..count) = 0. */
+void fill_zeros(LowerCtx *c, LLVMValueRef base, LLVMValueRef count);
+/* A constant i64 array in the module (private). */
+LLVMValueRef const_i64_array(LowerCtx *c, const int64_t *values, int n, const char *name);
+
 /* Rows of node x in this call: n if batched, else 1. */
 LLVMValueRef rows_of(LowerCtx *c, const Node *x);
 /* The float* where node x's value lives (arena buffer or fed pointer). */

@@ -18,10 +18,14 @@ const RuntimeSymbol lower_runtime_symbols[] = {
     {"dlrt_prof_enter", (void *)dlrt_prof_enter},
     {"dlrt_prof_leave", (void *)dlrt_prof_leave},
     {"dlrt_col2im", (void *)dlrt_col2im},
-    {"expf", (void *)expf},
+    /* libm functions that LLVM lowers intrinsics to when the CPU lacks an instruction
+     * (llvm.rint without SSE4.1, llvm.fma without FMA, ...) */
     {"logf", (void *)logf},
-    {"tanhf", (void *)tanhf},
     {"powf", (void *)powf},
+    {"rintf", (void *)rintf},
+    {"fmaf", (void *)fmaf},
+    {"sqrtf", (void *)sqrtf},
+    {"expf", (void *)expf},
     /* LLVM turns zeroing and copying loops into these. */
     {"memset", (void *)memset},
     {"memcpy", (void *)memcpy},
@@ -84,10 +88,10 @@ static void profile_call(LowerCtx *c, const char *fn, const Node *y) {
 static void lower_node(LowerCtx *c, const Node *y) {
   /* Fused nodes are computed inside their reader's loop; views share a buffer. */
   if (schedule_site(c->sched, y) != y || schedule_storage(c->sched, y) != y) return;
-  if (op_info(y->op)->cls == LEAF) return;
+  if (op_info(y->op)->cls == LEAF) return; /* fed, persistent, or inlined where used */
   if (c->profile) profile_call(c, "dlrt_prof_enter", y);
   switch (op_info(y->op)->cls) {
-  case LEAF: break; /* fed, persistent, or inlined where used */
+  case LEAF: DLC_UNREACHABLE();
   case UNARY:
   case BINARY: lower_elementwise(c, y); break;
   case GEMM: lower_gemm(c, y); break;

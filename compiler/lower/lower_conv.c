@@ -23,9 +23,9 @@ enum {
   MAX_KERNEL_ROW = 32, /* accumulators of conv_dw: one per tap of a kernel row */
 };
 
-static LLVMValueRef add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
-static LLVMValueRef mulk(LowerCtx *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, c_i64(c, k), ""); }
-static LLVMValueRef addk(LowerCtx *c, LLVMValueRef a, int64_t k) { return add(c, a, c_i64(c, k)); }
+#define add ix_add
+#define mulk ix_mulk
+#define addk ix_addk
 static LLVMTypeRef vec_t(LowerCtx *c) { return LLVMVectorType(c->f32, VL); }
 
 static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
@@ -62,36 +62,15 @@ static LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {
   return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vec_t(c)), LLVMConstNull(LLVMVectorType(c->i32, VL)), "splat");
 }
 
-static LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMPositionBuilderBefore(c->b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(c->fn)));
-  LLVMValueRef a = LLVMBuildAlloca(c->b, type, name);
-  LLVMPositionBuilderAtEnd(c->b, here);
-  return a;
-}
-
-static void zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "zero");
-  store_f32(c, c_f32(c, 0), base, i);
-  loop_end(c, &l);
-}
-
-/* A constant i64 array in the module. */
-static LLVMValueRef const_table(LowerCtx *c, const int64_t *v, int n, const char *name) {
-  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)(n ? n : 1));
-  for (int i = 0; i < n; i++) vals[i] = c_i64(c, v[i]);
-  LLVMValueRef arr = LLVMConstArray(c->i64, vals, (unsigned)n);
-  free(vals);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), name);
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, true);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  return g;
-}
-
 static LLVMValueRef table_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
   return LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, table, &i, 1, ""), "");
+}
+
+/* The node's scratch, which the memory plan put right after its result. */
+static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
+  DLC_ASSERT(c->plan->workspace[y->id] >= 0);
+  LLVMValueRef at = c_i64(c, c->plan->workspace[y->id]);
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &at, 1, "workspace");
 }
 
 /* The images one op reads, padded: `maps` maps of hp x wp per image. */
@@ -106,10 +85,8 @@ typedef struct Padded {
 static Padded pad_images(LowerCtx *c, const Node *y, LLVMValueRef x, int maps, int h, int w, int pad) {
   Padded p = {maps, h + 2 * pad, w + 2 * pad, (int64_t)(h + 2 * pad) * (w + 2 * pad), x};
   if (pad == 0) return p;
-  int64_t result = shape_numel(y->shape) * (y->shape.batched ? c->plan->batch : 1);
-  LLVMValueRef skip = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
-  p.base = LLVMBuildInBoundsGEP2(c->b, c->f32, buffer_of(c, y), &skip, 1, "padded");
-  zero(c, p.base, mulk(c, c->n, maps * p.plane));
+  p.base = workspace_of(c, y);
+  fill_zeros(c, p.base, mulk(c, c->n, maps * p.plane));
   Loop lp, ly, lx;
   LLVMValueRef plane = loop_begin(c, &lp, mulk(c, c->n, maps), "plane");
   LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, h), "iy");
@@ -198,8 +175,8 @@ static TapTables emit_rows(LowerCtx *c, const Taps *t, int groups, int k) {
     offset[r] = t->offset[r * k];
     weight[r] = t->weight[r * k];
   }
-  TapTables tt = {const_table(c, first, groups + 1, "row_first"), const_table(c, offset, rows, "row_offset"),
-                  const_table(c, weight, rows, "row_weight")};
+  TapTables tt = {const_i64_array(c, first, groups + 1, "row_first"), const_i64_array(c, offset, rows, "row_offset"),
+                  const_i64_array(c, weight, rows, "row_weight")};
   free(first);
   free(offset);
   free(weight);
@@ -207,8 +184,8 @@ static TapTables emit_rows(LowerCtx *c, const Taps *t, int groups, int k) {
 }
 
 static TapTables emit_taps(LowerCtx *c, const Taps *t, int groups) {
-  return (TapTables){const_table(c, t->first, groups + 1, "tap_first"), const_table(c, t->offset, t->n, "tap_offset"),
-                     const_table(c, t->weight, t->n, "tap_weight")};
+  return (TapTables){const_i64_array(c, t->first, groups + 1, "tap_first"), const_i64_array(c, t->offset, t->n, "tap_offset"),
+                     const_i64_array(c, t->weight, t->n, "tap_weight")};
 }
 
 /* out[group g, row, x..] = sum over g's taps t of W[weight t] * in[row start + offset t + x..],
@@ -273,7 +250,7 @@ static void conv_strided(LowerCtx *c, const Window *w, const TapTables *tt, LLVM
 /* Few taps, every map reading every input (LeNet-5's C1: 25): the taps unrolled with
  * constant offsets, each weight loaded once per map, a vector accumulator in registers;
  * twice as fast as walking the table. */
-enum { UNROLLED_TAPS = 32 };
+enum { UNROLLED_TAPS = DIRECT_CONV_MAX_TAPS };
 
 static bool unrolled(const Window *w) {
   return !w->connect && w->stride == 1 && w->c * w->k * w->k <= UNROLLED_TAPS;
@@ -416,12 +393,8 @@ static void conv_dx_strided(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   LLVMValueRef dx = buffer_of(c, y), dy = buffer_of(c, y->in[0]), W = buffer_of(c, y->in[1]);
   Padded p = {w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, (int64_t)(w->h + 2 * w->pad) * (w->w + 2 * w->pad), dx};
-  if (w->pad) {
-    int64_t result = shape_numel(y->shape) * c->plan->batch;
-    LLVMValueRef skip = c_i64(c, (result + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS);
-    p.base = LLVMBuildInBoundsGEP2(c->b, c->f32, dx, &skip, 1, "padded");
-  }
-  zero(c, p.base, mulk(c, c->n, w->c * p.plane));
+  if (w->pad) p.base = workspace_of(c, y);
+  fill_zeros(c, p.base, mulk(c, c->n, w->c * p.plane));
   Taps taps = forward_taps(w, &p);
   TapTables tt = emit_taps(c, &taps, w->maps);
   Loop lr, lm, ly, lx, lt;

@@ -7,18 +7,6 @@
 #include "lower_private.h"
 #include "nest.h"
 
-/* An alloca in the entry block (so mem2reg turns it into SSA values). */
-static LLVMValueRef entry_alloca(LowerCtx *c, const char *name) {
-  LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
-  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
-  LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first) LLVMPositionBuilderBefore(c->b, first);
-  else LLVMPositionBuilderAtEnd(c->b, entry);
-  LLVMValueRef a = LLVMBuildAlloca(c->b, c->f32, name);
-  LLVMPositionBuilderAtEnd(c->b, here);
-  return a;
-}
-
 /* An operand either inline (a scalar value) or in memory (a base pointer). */
 typedef struct Operand {
   const Node *node;
@@ -149,19 +137,12 @@ void lower_elementwise(LowerCtx *c, const Node *y) {
   nest_end(c, &n);
 }
 
-static void fill_zero(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "zero");
-  store_f32(c, c_f32(c, 0), base, i);
-  loop_end(c, &l);
-}
-
 /* y = sum of x over the axes along which y broadcasts to x (the batch axis included): a nest
  * over x's shape that adds each element (computed here if x is fused) into y at y's index. */
 void lower_sum_to(LowerCtx *c, const Node *y) {
   const Node *x = y->in[0];
   LLVMValueRef out = buffer_of(c, y);
-  fill_zero(c, out, LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape)), ""));
+  fill_zeros(c, out, LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape)), ""));
   Tree t = {0};
   collect(c, y, &t);
   Nest n;
@@ -178,7 +159,7 @@ void lower_row(LowerCtx *c, const Node *y) {
   const Node *x = y->in[0];
   int64_t len = y->shape.dim[y->shape.rank - 1];
   LLVMValueRef in = buffer_of(c, x), out = buffer_of(c, y);
-  LLVMValueRef mx = entry_alloca(c, "max"), sum = entry_alloca(c, "sum");
+  LLVMValueRef mx = entry_alloca(c, c->f32, "max"), sum = entry_alloca(c, c->f32, "sum");
   LLVMValueRef rows = LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape) / len), "rows");
   Loop lr, l1, l2, l3;
   LLVMValueRef r = loop_begin(c, &lr, rows, "row");
@@ -227,6 +208,13 @@ void lower_effect(LowerCtx *c, const Node *y) {
   } else {
     LLVMValueRef idx = c_i64(c, y->attr.slot);
     dst = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, c->results, &idx, 1, ""), "result");
+  }
+  if (op_is_inline(src->op)) { /* the passes may leave an effect reading a constant */
+    Loop l;
+    LLVMValueRef i = loop_begin(c, &l, count, "fill");
+    store_f32(c, operand(c, src).value, dst, i);
+    loop_end(c, &l);
+    return;
   }
   copy_floats(c, dst, buffer_of(c, src), count);
 }

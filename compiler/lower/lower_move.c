@@ -1,21 +1,13 @@
-/* lower_move.c — loop nests for data movement and image windows: transpose, gather and
- * scatter along the last axis, sum and max pooling and their backward ops. Each mirrors the
- * reference in graph/interp.c; trip counts are constants, so LLVM unrolls and vectorises
- * the inner loops for the shapes at hand. im2col/col2im are runtime calls (lower_call.c). */
-#include <stdlib.h>
+/* lower_move.c — loop nests for data movement and image windows: transpose, sum and max
+ * pooling and their backward ops. Each mirrors the reference in graph/interp.c; trip counts
+ * are constants, and each window's k x k cells are unrolled here. im2col/col2im are
+ * runtime calls (lower_call.c). */
 #include "lower_private.h"
 
-static LLVMValueRef add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
-static LLVMValueRef mul_k(LowerCtx *c, LLVMValueRef a, int64_t k) { return LLVMBuildMul(c->b, a, c_i64(c, k), ""); }
+#define add ix_add
+#define mul_k ix_mulk
 /* ((a * m) + b) — the row-major index step used everywhere below */
 static LLVMValueRef mad(LowerCtx *c, LLVMValueRef a, int64_t m, LLVMValueRef b) { return add(c, mul_k(c, a, m), b); }
-
-static void zero_fill(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "zero");
-  store_f32(c, c_f32(c, 0), base, i);
-  loop_end(c, &l);
-}
 
 static LLVMValueRef count_of(LowerCtx *c, const Node *x) { return mul_k(c, rows_of(c, x), shape_numel(x->shape)); }
 
@@ -30,53 +22,6 @@ static void lower_transpose(LowerCtx *c, const Node *y) {
   LLVMValueRef v = load_f32(c, in, mad(c, mad(c, r, p, i), q, j));
   store_f32(c, v, out, mad(c, mad(c, r, q, j), p, i));
   loop_end(c, &lj);
-  loop_end(c, &li);
-  loop_end(c, &lr);
-}
-
-/* The index list as a constant array in the module, or NULL when it is a contiguous range
- * (then idx[i] = idx[0] + i, and no table is needed). */
-static LLVMValueRef index_table(LowerCtx *c, const IndexList *ix) {
-  bool contiguous = true;
-  for (int i = 1; i < ix->n; i++) contiguous &= ix->idx[i] == ix->idx[0] + i;
-  if (contiguous) return NULL;
-  LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)ix->n);
-  for (int i = 0; i < ix->n; i++) vals[i] = c_i64(c, ix->idx[i]);
-  LLVMValueRef arr = LLVMConstArray(c->i64, vals, (unsigned)ix->n);
-  free(vals);
-  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(arr), "index");
-  LLVMSetInitializer(g, arr);
-  LLVMSetGlobalConstant(g, true);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  return g;
-}
-
-static LLVMValueRef index_at(LowerCtx *c, const IndexList *ix, LLVMValueRef table, LLVMValueRef i) {
-  if (!table) return add(c, i, c_i64(c, ix->idx[0]));
-  LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, c->i64, table, &i, 1, "");
-  return LLVMBuildLoad2(c->b, c->i64, p, "idx");
-}
-
-/* GATHER: out[r, i] = in[r, idx[i]]. SCATTER: out = 0; out[r, idx[i]] += in[r, i]. */
-static void lower_gather_scatter(LowerCtx *c, const Node *y) {
-  LLVMValueRef out = buffer_of(c, y);
-  const IndexList *ix = y->attr.index;
-  bool gather = y->op == OP_GATHER;
-  const Node *a = y->in[0];
-  LLVMValueRef in = buffer_of(c, a), table = index_table(c, ix);
-  int64_t rows_per_example = shape_numel(y->shape) / (gather ? ix->n : ix->total);
-  LLVMValueRef rows = mul_k(c, rows_of(c, y), rows_per_example);
-  if (!gather) zero_fill(c, out, count_of(c, y));
-  Loop lr, li;
-  LLVMValueRef r = loop_begin(c, &lr, rows, "row");
-  LLVMValueRef i = loop_begin(c, &li, c_i64(c, ix->n), "i");
-  LLVMValueRef k = index_at(c, ix, table, i);
-  if (gather) {
-    store_f32(c, load_f32(c, in, mad(c, r, ix->total, k)), out, mad(c, r, ix->n, i));
-  } else {
-    LLVMValueRef at = mad(c, r, ix->total, k);
-    store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, out, at), load_f32(c, in, mad(c, r, ix->n, i)), ""), out, at);
-  }
   loop_end(c, &li);
   loop_end(c, &lr);
 }
@@ -116,7 +61,7 @@ static void lower_pool_sum(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   bool forward = y->op == OP_POOL_SUM;
   LLVMValueRef in = buffer_of(c, y->in[0]), out = buffer_of(c, y);
-  if (!forward) zero_fill(c, out, count_of(c, y));
+  if (!forward) fill_zeros(c, out, count_of(c, y));
   WindowLoops wl;
   window_begin(c, &wl, w, rows_of(c, y));
   LLVMValueRef sum = c_f32(c, 0), g = forward ? NULL : load_f32(c, in, wl.cell);
@@ -138,7 +83,7 @@ static void lower_maxpool(LowerCtx *c, const Node *y) {
   const Node *x = y->in[0];
   LLVMValueRef in = buffer_of(c, x), out = buffer_of(c, y);
   LLVMValueRef dy = forward ? NULL : buffer_of(c, y->in[1]);
-  if (!forward) zero_fill(c, out, count_of(c, y));
+  if (!forward) fill_zeros(c, out, count_of(c, y));
   WindowLoops wl;
   window_begin(c, &wl, w, rows_of(c, y));
   LLVMValueRef best = load_f32(c, in, wl.corner), best_at = wl.corner;
@@ -162,8 +107,6 @@ static void lower_maxpool(LowerCtx *c, const Node *y) {
 void lower_move(LowerCtx *c, const Node *y) {
   switch (y->op) {
   case OP_TRANSPOSE: lower_transpose(c, y); break;
-  case OP_GATHER:
-  case OP_SCATTER: lower_gather_scatter(c, y); break;
   case OP_POOL_SUM:
   case OP_UNPOOL_SUM: lower_pool_sum(c, y); break;
   case OP_MAXPOOL:

@@ -59,11 +59,6 @@ void nest_begin_outer(LowerCtx *c, Nest *n) {
 
 void nest_begin_inner(LowerCtx *c, Nest *n) { open_loop(c, n, n->dims - 1); }
 
-void nest_begin(LowerCtx *c, Nest *n) {
-  nest_begin_outer(c, n);
-  nest_begin_inner(c, n);
-}
-
 bool nest_inner_invariant(const Nest *n, int k) { return n->stride[k][n->dims - 1] == 0; }
 
 /* The index of operand k from the outer loops only (valid between the two begins). */

@@ -11,7 +11,8 @@
 #define DLC_NEST_H
 #include "llvm_util.h"
 
-enum { NEST_MAX_DIMS = MAX_RANK + 1, NEST_MAX_OPERANDS = 16 };
+/* The output and every leaf of a fused tree (fuse.c bounds them). */
+enum { NEST_MAX_DIMS = MAX_RANK + 1, NEST_MAX_OPERANDS = 1 + MAX_FUSED_LEAVES };
 
 typedef struct Nest {
   int dims;                            /* loops, outermost first */
@@ -24,9 +25,8 @@ typedef struct Nest {
 
 /* A nest over `space`, for operands of the given shapes (each broadcasts to space). */
 void nest_plan(Nest *n, Shape space, const Shape *operands, int n_operands);
-/* Opens the loops; the builder ends in the innermost body. */
-void nest_begin(LowerCtx *c, Nest *n);
-/* The same in two steps: every loop but the innermost, then the innermost. Between them is
+/* Opens the loops in two steps: every loop but the innermost, then the innermost; the
+ * builder ends in the innermost body. Between them is
  * the place for loads that do not change along the innermost loop (operand k with
  * nest_inner_invariant), which LLVM would not hoist itself: every buffer is in one arena,
  * so a store to the output might alias them, and the loop would stay scalar. */

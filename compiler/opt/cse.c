@@ -19,10 +19,6 @@ static bool same_attrs(const Node *a, const Node *b) {
   case OP_CONST:
   case OP_POWC: return a->attr.c == b->attr.c;
   case OP_GEMM: return a->attr.gemm.ta == b->attr.gemm.ta && a->attr.gemm.tb == b->attr.gemm.tb;
-  case OP_GATHER:
-  case OP_SCATTER:
-    return a->attr.index->n == b->attr.index->n && a->attr.index->total == b->attr.index->total &&
-           memcmp(a->attr.index->idx, b->attr.index->idx, sizeof(int) * (size_t)a->attr.index->n) == 0;
   case OP_IM2COL:
   case OP_COL2IM:
   case OP_POOL_SUM:

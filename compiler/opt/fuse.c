@@ -9,7 +9,6 @@
  * Views: a reshape changes no element, so it shares its input's buffer. */
 #include "schedule.h"
 
-enum { MAX_FUSED_LEAVES = 12 }; /* operands one fused loop may read (nest.h's limit) */
 
 static bool fusable_consumer(const Node *y) {
   OpClass c = op_info(y->op)->cls;
@@ -43,7 +42,9 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
       uses[y->in[k]->id]++;
       reader[y->in[k]->id] = y;
     }
-    if (y->op == OP_RESHAPE) s->view_of[y->id] = s->view_of[y->in[0]->id] ? s->view_of[y->in[0]->id] : y->in[0];
+    /* A reshape shares its input's buffer (or feed); an inline scalar has none to share. */
+    if (y->op == OP_RESHAPE && !op_is_inline(y->in[0]->op))
+      s->view_of[y->id] = s->view_of[y->in[0]->id] ? s->view_of[y->in[0]->id] : y->in[0];
   }
   /* Consumers come after producers, so deciding in reverse order lets a fused chain grow
    * backwards from its final consumer while the operand count stays within bounds. */

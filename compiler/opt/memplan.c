@@ -52,7 +52,8 @@ static void insert_sorted(Block *live, int *n_live, Block b) {
 }
 
 MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena) {
-  MemPlan p = {ARENA_ARRAY(arena, int64_t, g->len), 0, 0, batch};
+  MemPlan p = {ARENA_ARRAY(arena, int64_t, g->len), ARENA_ARRAY(arena, int64_t, g->len), 0, 0, batch};
+  for (int i = 0; i < g->len; i++) p.workspace[i] = -1;
   p.persist_floats = memplan_persistent(g, p.offset);
   p.total_floats = p.persist_floats;
 
@@ -78,9 +79,11 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
     if (schedule_storage(s, x) != x) {
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
     } else if (node_has_buffer(x) && !fused) {
-      int64_t size = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1)) + align_up(node_workspace(x) * batch);
+      int64_t result = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
+      int64_t size = result + align_up(node_workspace(x) * batch);
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;
+      if (node_workspace(x)) p.workspace[x->id] = at + result;
       insert_sorted(live, &n_live, (Block){at, size, x->id});
       if (at + size > p.total_floats) p.total_floats = at + size;
     }

@@ -24,6 +24,9 @@ typedef struct Schedule {
  * leaves (ASSIGN) after every node that could read those leaves. Allocated in `arena`. */
 Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *arena);
 
+/* Operands one fused loop may read (lower/nest.h sizes its nests for this many). */
+enum { MAX_FUSED_LEAVES = 12 };
+
 /* Decides which elementwise nodes are computed inside their reader's loop, and which nodes
  * are views of another's buffer (fuse.c). */
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena);
@@ -38,6 +41,7 @@ enum { ARENA_ALIGN_FLOATS = 16 }; /* 64 bytes: a cache line, an AVX-512 vector *
 
 typedef struct MemPlan {
   int64_t *offset;        /* by node id: float offset of the node's buffer, or -1 */
+  int64_t *workspace;     /* by node id: float offset of its scratch (node_workspace), or -1 */
   int64_t persist_floats; /* size of the persistent region */
   int64_t total_floats;   /* persistent + this function's peak scratch */
   int batch;              /* rows the buffers are sized for */
