@@ -22,19 +22,31 @@ static int64_t node_flops(const Node *n) {
   case BINARY:
   case ROW: return shape_numel(n->shape);
   case REDUCE: return shape_numel(n->in[0]->shape);
-  case CONV: { /* a multiply-add per tap and output cell (per example; dW's sums over the batch) */
+  case CONV: { /* a multiply-add per connected kernel tap and output cell */
     const Window *w = n->attr.win;
-    int64_t taps = (int64_t)w->c * w->k * w->k;
-    int maps = n->op == OP_CONV_DX ? n->in[0]->shape.dim[0] : n->shape.dim[0];
-    return 2 * taps * maps * w->ho * w->wo;
+    return 2 * (int64_t)conv_kernels(w) * w->k * w->k * w->ho * w->wo;
   }
   default: return 0;
   }
 }
 
-static int64_t schedule_flops(const Schedule *s) {
-  int64_t f = 0;
-  for (int i = 0; i < s->len; i++) f += node_flops(s->order[i]);
+/* A node whose value and inputs are all shared (not per example) runs once per step, whatever
+ * the batch: the optimiser update. Everything else is work per example. */
+static bool once_per_step(const Node *n) {
+  if (n->shape.batched) return false;
+  for (int k = 0; k < op_info(n->op)->arity; k++)
+    if (n->in[k]->shape.batched) return false;
+  return true;
+}
+
+/* FLOPs of a schedule: per example (*per_step: once per step). */
+static int64_t schedule_flops(const Schedule *s, int64_t *per_step) {
+  int64_t f = 0, once = 0;
+  for (int i = 0; i < s->len; i++) {
+    if (once_per_step(s->order[i])) once += node_flops(s->order[i]);
+    else f += node_flops(s->order[i]);
+  }
+  if (per_step) *per_step = once;
   return f;
 }
 
@@ -67,9 +79,10 @@ int cmd_check(const Options *o) {
            m->grads[p->id] ? "" : "  (unused by the loss: not trained)");
   }
   printf("  %-37s %10lld\n\n", "total", (long long)model_param_count(m));
-  int64_t fwd = schedule_flops(&m->fns[FN_FORWARD].sched), step = schedule_flops(&m->fns[FN_TRAIN].sched);
-  printf("  FLOPs per example: forward %lld, training step %lld (forward, backward, update)\n",
-         (long long)fwd, (long long)step);
+  int64_t update, fwd = schedule_flops(&m->fns[FN_FORWARD].sched, NULL);
+  int64_t step = schedule_flops(&m->fns[FN_TRAIN].sched, &update);
+  printf("  FLOPs: inference %lld per example; training %lld per example (forward and backward)\n"
+         "         and %lld per step (the optimiser update)\n", (long long)fwd, (long long)step, (long long)update);
   int fused = 0;
   for (int i = 0; i < m->fns[FN_TRAIN].sched.len; i++) {
     const Node *n = m->fns[FN_TRAIN].sched.order[i];

@@ -30,8 +30,8 @@ static const Command commands[] = {
      "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
      "  --metrics FILE     write one JSON object per epoch to FILE\n"
      "  --profile          time every node of the training step; print the heaviest\n"},
-    {"check", cmd_check, "",
-     "usage: dlc check FILE.net\n"
+    {"check", cmd_check, "--batch",
+     "usage: dlc check FILE.net [--batch N]\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
     {"graph", cmd_graph, "--dot --batch --after",
      "usage: dlc graph FILE.net [--dot] [--after PASS]\n"
@@ -39,10 +39,10 @@ static const Command commands[] = {
      "source lines) as text, or as Graphviz DOT with --dot. With --after, the graph as the\n"
      "pass PASS left it (fold, simplify or cse; --after none: before any pass).\n"},
     {"ir", cmd_ir, "--stage --batch",
-     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm]\n"
+     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--batch N]\n"
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
      "the default), after O3 for this CPU (opt), or its assembly (asm).\n"},
-    {"gradcheck", cmd_gradcheck, "--seed --batch",
+    {"gradcheck", cmd_gradcheck, "--seed",
      "usage: dlc gradcheck FILE.net [--seed N]\n"
      "Checks the symbolic gradient of every parameter against central finite differences\n"
      "(double precision reference evaluator), and the JIT-compiled gradients against both.\n"},

@@ -98,7 +98,7 @@ Expr *ast_binary(Arena *a, SrcLoc loc, char op, Expr *l, Expr *r);
 Expr *ast_call(Arena *a, SrcLoc loc, const char *name, Arg *args);
 Stmt *ast_stmt(Arena *a, StmtKind kind, SrcLoc loc);
 
-/* Prints the tree in a compact s-expression form (tests, `dlc ir --stage ast`). */
+/* Prints the tree in a compact s-expression form (the parser's tests). */
 void ast_dump(const Program *p, FILE *out);
 void ast_dump_expr(const Expr *e, FILE *out);
 #endif
