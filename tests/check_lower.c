@@ -81,6 +81,9 @@ START_TEST(ir_has_functions_calls_and_vectors) {
   ck_assert_ptr_nonnull(strstr(ir, "@llvm.rint.f32")); /* exp, tanh: our vectorisable polynomial */
   ck_assert_ptr_null(strstr(ir, "@tanhf"));
   ck_assert_ptr_null(strstr(ir, "@malloc")); /* the step allocates nothing */
+  /* debug locations lead back to the .net file: line 6 is h = tanh(W1 @ x + b1) */
+  ck_assert_ptr_nonnull(strstr(ir, "!DILocation(line: 6, column: 5,"));
+  ck_assert_ptr_nonnull(strstr(ir, "!DIFile(filename: \"model.net\""));
   lower_free_text(ir);
   lower_optimize(mod);
   ir = lower_module_text(mod);
@@ -94,6 +97,7 @@ START_TEST(ir_has_functions_calls_and_vectors) {
   lower_free_text(ir);
   char *s = lower_module_asm(mod);
   ck_assert_ptr_nonnull(strstr(s, "dlc_train_step:"));
+  ck_assert_ptr_nonnull(strstr(s, ".loc\t1 6 "));
   lower_free_text(s);
   lower_module_free(mod);
   model_free(m);

@@ -3,6 +3,7 @@
 #ifndef DLC_LLVM_UTIL_H
 #define DLC_LLVM_UTIL_H
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include "graph.h"
 #include "schedule.h"
 
@@ -19,6 +20,8 @@ typedef struct LowerCtx {
   const Schedule *sched; /* of the function being built: fusion and views */
   const MemPlan *plan;
   bool profile;          /* time every node (dlrt_prof_enter/leave) */
+  LLVMDIBuilderRef dib;  /* debug info for the .net file, or NULL (debuginfo.c) */
+  LLVMMetadataRef di_file, di_scope;
 } LowerCtx;
 
 typedef struct Loop {

@@ -33,6 +33,13 @@ const RuntimeSymbol lower_runtime_symbols[] = {
     {NULL, NULL},
 };
 
+/* The .net file the graph came from (the first node with a location), or NULL. */
+static const SrcFile *model_file(const Graph *g) {
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->loc.file) return g->nodes[i]->loc.file;
+  return NULL;
+}
+
 static void init_llvm_once(void) {
   static bool done;
   if (done) return;
@@ -89,6 +96,7 @@ static void lower_node(LowerCtx *c, const Node *y) {
   /* Fused nodes are computed inside their reader's loop; views share a buffer. */
   if (schedule_site(c->sched, y) != y || schedule_storage(c->sched, y) != y) return;
   if (op_info(y->op)->cls == LEAF) return; /* fed, persistent, or inlined where used */
+  debug_at(c, y->loc);
   if (c->profile) profile_call(c, "dlrt_prof_enter", y);
   switch (op_info(y->op)->cls) {
   case LEAF: DLC_UNREACHABLE();
@@ -117,6 +125,8 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   LLVMSetValueName2(c->results, "results", 7);
   LLVMSetValueName2(c->n, "n", 1);
   add_param_attrs(c);
+  debug_function(c, f->name);
+  debug_at(c, NO_LOC);
   c->plan = &f->plan;
   c->sched = &f->sched;
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
@@ -151,7 +161,9 @@ DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool prof
   c.void_t = LLVMVoidTypeInContext(c.ctx);
   c.g = g;
   c.profile = profile;
+  debug_begin(&c, model_file(g));
   for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
+  debug_end(&c);
   LLVMDisposeBuilder(c.b);
   char *msg = NULL;
   if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {

@@ -22,6 +22,13 @@ void lower_move(LowerCtx *c, const Node *y);
 void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 
+/* Debug locations (debuginfo.c): the compile unit for the model's file (nothing if NULL),
+ * a subprogram per function, the location of the node being lowered. */
+void debug_begin(LowerCtx *c, const SrcFile *file);
+void debug_function(LowerCtx *c, const char *name);
+void debug_at(LowerCtx *c, SrcLoc loc);
+void debug_end(LowerCtx *c);
+
 /* Vectorisable exp, tanh, sigmoid (fastmath.c). */
 LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_tanh(LowerCtx *c, LLVMValueRef x);
