@@ -55,6 +55,54 @@ static void print_bytes(const char *what, int64_t floats) {
   printf("  %-34s %10.1f KiB\n", what, b / 1024);
 }
 
+/* Per source line (a layer, as the file writes one per line): what it defines, its
+ * parameters, FLOPs per example forward and backward, and the sizes of the training step's
+ * buffers it owns at the compiled batch (summed: the plan reuses them over time). */
+typedef struct LineFigures {
+  const char *name;
+  bool value_named;
+  int64_t params, fwd, bwd, floats;
+} LineFigures;
+
+static void print_layers(const Model *m) {
+  const Graph *g = m->g;
+  const Schedule *s = &m->fns[FN_TRAIN].sched;
+  const MemPlan *plan = &m->fns[FN_TRAIN].plan;
+  int lines = 1;
+  for (const char *c = m->file->text; *c; c++) lines += *c == '\n';
+  LineFigures *f = calloc((size_t)lines + 1, sizeof *f);
+  if (!f) dlc_fatal("out of memory");
+  for (int i = 0; i < g->len; i++) {
+    const Node *n = g->nodes[i];
+    int line = n->loc.file && n->loc.line <= lines ? n->loc.line : 0;
+    if (n->op == OP_PARAM) f[line].params += shape_numel(n->shape);
+    /* the value the line defines (h, c1), else its parameter (W1) */
+    if (n->name && op_info(n->op)->cls != LEAF && !f[line].value_named) {
+      f[line].name = n->name;
+      f[line].value_named = true;
+    } else if (n->name && n->op == OP_PARAM && !f[line].name) {
+      f[line].name = n->name;
+    }
+  }
+  for (int i = 0; i < s->len; i++) {
+    const Node *n = s->order[i];
+    int line = n->loc.file && n->loc.line <= lines ? n->loc.line : 0;
+    if (once_per_step(n)) continue; /* the update: counted per step in the totals below */
+    if (n->id < m->n_forward) f[line].fwd += node_flops(n);
+    else f[line].bwd += node_flops(n);
+    if (plan->offset[n->id] >= plan->persist_floats && schedule_storage(s, n) == n && schedule_site(s, n) == n)
+      f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + node_workspace(n) * plan->batch;
+  }
+  printf("\n  %-6s %-12s %10s %14s %14s %14s\n", "line", "defines", "params", "fwd FLOP/ex", "bwd FLOP/ex",
+         "buffers KiB");
+  for (int l = 1; l <= lines; l++) {
+    if (!f[l].params && !f[l].fwd && !f[l].bwd && !f[l].floats) continue;
+    printf("  %-6d %-12s %10lld %14lld %14lld %14.1f\n", l, f[l].name ? f[l].name : "", (long long)f[l].params,
+           (long long)f[l].fwd, (long long)f[l].bwd, 4.0 * (double)f[l].floats / 1024);
+  }
+  free(f);
+}
+
 int cmd_check(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -78,7 +126,9 @@ int cmd_check(const Options *o) {
            (long long)shape_numel(p->shape), dlrt_init_name(p->init.kind),
            m->grads[p->id] ? "" : "  (unused by the loss: not trained)");
   }
-  printf("  %-37s %10lld\n\n", "total", (long long)model_param_count(m));
+  printf("  %-37s %10lld\n", "total", (long long)model_param_count(m));
+  print_layers(m);
+  printf("\n");
   int64_t update, fwd = schedule_flops(&m->fns[FN_FORWARD].sched, NULL);
   int64_t step = schedule_flops(&m->fns[FN_TRAIN].sched, &update);
   printf("  FLOPs: inference %lld per example; training %lld per example (forward and backward)\n"
