@@ -564,6 +564,23 @@ START_TEST(ir_opt_vectorised) {
 }
 END_TEST
 
+START_TEST(ir_one_function) {
+  RunResult r = dlc("ir", MLP, "--fn", "dlc_forward");
+  assert_ok(r);
+  assert_contains("dlc ir --fn dlc_forward", r.out, "define void @dlc_forward(");
+  ck_assert_ptr_null(strstr(r.out, "define void @dlc_train_step("));
+  run_result_free(&r);
+  r = dlc("ir", MLP, "--stage", "asm", "--fn", "dlc_train_step");
+  assert_ok(r);
+  assert_contains("dlc ir --stage asm --fn dlc_train_step", r.out, "dlc_train_step:");
+  ck_assert_ptr_null(strstr(r.out, "dlc_forward:"));
+  run_result_free(&r);
+  r = dlc("ir", MLP, "--fn", "main");
+  ck_assert_int_eq(r.status, 1);
+  run_result_free(&r);
+}
+END_TEST
+
 START_TEST(ir_asm) {
   RunResult r = dlc("ir", MLP, "--stage", "asm");
   assert_ok(r);
@@ -776,6 +793,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, ir_llvm);
   tcase_add_test(tc, ir_opt_vectorised);
   tcase_add_test(tc, ir_asm);
+  tcase_add_test(tc, ir_one_function);
   tcase_add_test(tc, gradcheck_mlp);
   tcase_add_loop_test(tc, gradcheck_examples, 0, 3);
 

@@ -12,6 +12,7 @@ typedef struct Options {
   const char *metrics;
   const char *stage;
   const char *after;  /* dlc graph --after PASS */
+  const char *fn;     /* dlc ir --fn NAME */
   bool dot;
   bool profile;
   bool help;

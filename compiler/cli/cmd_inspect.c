@@ -178,6 +178,17 @@ int cmd_graph(const Options *o) {
   return EXIT_OK;
 }
 
+/* The lines of `fn` in an assembly listing: from its label to the .Lfunc_end that closes it. */
+static void print_asm_function(const char *text, const char *fn) {
+  char label[128];
+  snprintf(label, sizeof label, "\n%s:", fn);
+  const char *start = strstr(text, label);
+  if (!start) return;
+  const char *end = strstr(start, ".Lfunc_end");
+  if (end) end = strchr(end, '\n');
+  printf("%.*s\n", end ? (int)(end - start - 1) : (int)strlen(start + 1), start + 1);
+}
+
 int cmd_ir(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -189,14 +200,17 @@ int cmd_ir(const Options *o) {
   if (strcmp(stage, "graph") == 0) {
     for (int k = 0; k < FN_COUNT; k++) {
       const LowerFn *f = &m->fns[k];
+      if (o->fn && strcmp(o->fn, f->name) != 0) continue;
       printf("# %s: %d nodes, arena %lld floats (@N: a buffer's offset in it)\n", f->name, f->sched.len,
              (long long)f->plan.total_floats);
       graph_print(m->g, &f->sched, m->n_forward, &f->plan, stdout);
     }
   } else {
     DlcModule *mod = model_lower(m, strcmp(stage, "llvm") != 0);
-    char *text = strcmp(stage, "asm") == 0 ? lower_module_asm(mod) : lower_module_text(mod);
-    fputs(text, stdout);
+    bool assembly = strcmp(stage, "asm") == 0;
+    char *text = assembly ? lower_module_asm(mod) : o->fn ? lower_function_text(mod, o->fn) : lower_module_text(mod);
+    if (assembly && o->fn) print_asm_function(text, o->fn);
+    else printf("%s\n", text);
     lower_free_text(text);
     lower_module_free(mod);
   }

@@ -38,10 +38,11 @@ static const Command commands[] = {
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
      "source lines) as text, or as Graphviz DOT with --dot. With --after, the graph as the\n"
      "pass PASS left it (fold, simplify or cse; --after none: before any pass).\n"},
-    {"ir", cmd_ir, "--stage --batch",
-     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--batch N]\n"
+    {"ir", cmd_ir, "--stage --fn --batch",
+     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--fn NAME] [--batch N]\n"
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
-     "the default), after O3 for this CPU (opt), or its assembly (asm).\n"},
+     "the default), after O3 for this CPU (opt), or its assembly (asm); of both generated\n"
+     "functions, or only of --fn dlc_forward or --fn dlc_train_step.\n"},
     {"gradcheck", cmd_gradcheck, "--seed",
      "usage: dlc gradcheck FILE.net [--seed N]\n"
      "Checks the symbolic gradient of every parameter against central finite differences\n"
@@ -144,6 +145,13 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
         return false;
       }
       o->after = value;
+    } else if (strcmp(flag, "--fn") == 0) {
+      if (strcmp(value, model_fn_names[FN_FORWARD]) != 0 && strcmp(value, model_fn_names[FN_TRAIN]) != 0) {
+        diag_error_plain("dlc", "--fn expects %s or %s, got '%s'", model_fn_names[FN_FORWARD], model_fn_names[FN_TRAIN],
+                         value);
+        return false;
+      }
+      o->fn = value;
     } else if (strcmp(flag, "--data") == 0) {
       o->data_dir = value;
     } else if (strcmp(flag, "--metrics") == 0) {

@@ -193,6 +193,11 @@ void lower_optimize(DlcModule *m) {
 
 char *lower_module_text(DlcModule *m) { return LLVMPrintModuleToString(m->mod); }
 
+char *lower_function_text(DlcModule *m, const char *name) {
+  LLVMValueRef f = LLVMGetNamedFunction(m->mod, name);
+  return f ? LLVMPrintValueToString(f) : NULL;
+}
+
 char *lower_module_asm(DlcModule *m) {
   /* Emitting rewrites the module in place, so emit from a copy. */
   LLVMModuleRef copy = LLVMCloneModule(m->mod);

@@ -22,6 +22,8 @@ DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool prof
 void lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */
 char *lower_module_text(DlcModule *m);
+/* The IR of one function of the module, or NULL if it has none of that name. */
+char *lower_function_text(DlcModule *m, const char *name);
 char *lower_module_asm(DlcModule *m);
 void lower_free_text(char *s);
 void lower_module_free(DlcModule *m);
