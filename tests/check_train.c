@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include "helpers.h"
 #include "trainer.h"
 
@@ -112,6 +115,120 @@ START_TEST(cli_writes_metrics) {
 }
 END_TEST
 
+/* Runs dlc with the given arguments (NULL-terminated), expecting success; returns stdout. */
+static char *dlc_ok(char **args) {
+  char *argv[24] = {DLC_BINARY};
+  int n = 1;
+  while (args[n - 1]) argv[n] = args[n - 1], n++;
+  argv[n] = NULL;
+  RunResult r = run_program(NULL, argv, 300);
+  ck_assert_msg(r.status == 0, "dlc %s failed (%d): %s", args[0], r.status, r.err);
+  free(r.err);
+  return r.out;
+}
+
+/* The metric fields that must match between runs (not the timings). */
+static void learning_fields(const char *line, char *out, size_t len) {
+  const char *end = strstr(line, ",\"seconds\"");
+  snprintf(out, len, "%.*s", end ? (int)(end - line) : (int)strlen(line), line);
+}
+
+static char *last_line(const char *path) {
+  char *text = read_file(path);
+  ck_assert_ptr_nonnull(text);
+  char *last = text, *nl;
+  while ((nl = strchr(last, '\n')) && nl[1]) last = nl + 1;
+  char *copy = strdup(last);
+  free(text);
+  return copy;
+}
+
+/* Training 1 epoch, saving, and resuming for 2 more gives the metrics of 3 straight epochs;
+ * a run killed with SIGKILL at a random moment leaves a checkpoint that loads, and resuming
+ * from it ends with the same metrics too. */
+START_TEST(checkpoints_resume_exactly) {
+  char dir[] = "/tmp/dlc-ckpt-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char model[512], straight[600], resumed[600], ck[600], killed[600];
+  snprintf(model, sizeof model, "%s/examples/mlp.net", DLC_SOURCE_DIR);
+  snprintf(straight, sizeof straight, "%s/straight.jsonl", dir);
+  snprintf(resumed, sizeof resumed, "%s/resumed.jsonl", dir);
+  snprintf(ck, sizeof ck, "%s/run.ck", dir);
+  snprintf(killed, sizeof killed, "%s/killed.ck", dir);
+  free(dlc_ok((char *[]){"train", model, "--epochs", "3", "--data", DLC_TEST_DATA, "--metrics", straight, NULL}));
+  free(dlc_ok((char *[]){"train", model, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck, NULL}));
+  free(dlc_ok((char *[]){"train", model, "--epochs", "3", "--data", DLC_TEST_DATA, "--resume", ck, "--metrics", resumed, NULL}));
+  char a[256], b[256];
+  char *la = last_line(straight), *lb = last_line(resumed);
+  learning_fields(la, a, sizeof a);
+  learning_fields(lb, b, sizeof b);
+  ck_assert_str_eq(a, b);
+  free(lb);
+
+  /* Kill a run while it writes checkpoints, at a moment that varies from run to run. */
+  pid_t pid = fork();
+  ck_assert(pid >= 0);
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(DLC_BINARY, DLC_BINARY, "train", model, "--epochs", "3", "--data", DLC_TEST_DATA, "--save", killed, NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 3000 && access(killed, F_OK) != 0; i++) usleep(2000); /* the first checkpoint */
+  ck_assert_msg(access(killed, F_OK) == 0, "no checkpoint after 6 s");
+  usleep((useconds_t)(1000 * (getpid() % 400)));
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  char *out = dlc_ok((char *[]){"eval", model, "--load", killed, "--data", DLC_TEST_DATA, NULL});
+  ck_assert_ptr_nonnull(strstr(out, "test_error"));
+  free(out);
+  char again[600];
+  snprintf(again, sizeof again, "%s/again.jsonl", dir);
+  free(dlc_ok((char *[]){"train", model, "--epochs", "3", "--data", DLC_TEST_DATA, "--resume", killed, "--metrics", again, NULL}));
+  /* Killed after its last save, the run may have nothing left to do: then compare its file. */
+  char *lc = read_file(again);
+  if (lc && *lc) {
+    free(lc);
+    lc = last_line(again);
+    learning_fields(lc, b, sizeof b);
+    ck_assert_str_eq(a, b);
+  }
+  free(lc);
+  free(la);
+}
+END_TEST
+
+/* A checkpoint of another model, a truncated one, and garbage: clear errors, status 1. */
+START_TEST(bad_checkpoints_are_errors) {
+  char dir[] = "/tmp/dlc-ckpt-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char mlp[512], relu[512], ck[600], cut[600];
+  snprintf(mlp, sizeof mlp, "%s/examples/mlp.net", DLC_SOURCE_DIR);
+  snprintf(relu, sizeof relu, "%s/examples/mlp_relu.net", DLC_SOURCE_DIR);
+  snprintf(ck, sizeof ck, "%s/mlp.ck", dir);
+  snprintf(cut, sizeof cut, "%s/cut.ck", dir);
+  free(dlc_ok((char *[]){"train", mlp, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck, NULL}));
+  char *whole = read_file(ck);
+  FILE *f = fopen(cut, "wb");
+  fwrite(whole, 1, 2000, f);
+  fclose(f);
+  free(whole);
+  struct { const char *model, *ckpt, *says; } cases[] = {
+      {relu, ck, "is it another model?"},
+      {mlp, cut, "not a valid checkpoint"},
+      {mlp, mlp, "truncated or not a checkpoint"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *argv[] = {DLC_BINARY, "eval", (char *)cases[i].model, "--load", (char *)cases[i].ckpt, "--data", DLC_TEST_DATA, NULL};
+    RunResult r = run_program(NULL, argv, 120);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, cases[i].says) && strstr(r.err, ": error: "), "case %zu: %s", i, r.err);
+    run_result_free(&r);
+  }
+}
+END_TEST
+
 static Suite *train_suite(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("mnist");
@@ -123,6 +240,8 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, lenet_relu_learns_on_a_subset);
   tcase_add_test(tc, training_is_reproducible);
   tcase_add_test(tc, cli_writes_metrics);
+  tcase_add_test(tc, checkpoints_resume_exactly);
+  tcase_add_test(tc, bad_checkpoints_are_errors);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,6 +13,7 @@ typedef struct Options {
   const char *stage;
   const char *after;  /* dlc graph --after PASS */
   const char *fn;     /* dlc ir --fn NAME */
+  const char *save, *resume, *load; /* checkpoints */
   bool dot;
   bool profile;
   bool help;
@@ -23,6 +24,7 @@ typedef struct Options {
 bool parse_options(const char *cmd, int argc, char **argv, int first, const char *allowed, Options *o);
 
 int cmd_train(const Options *o);
+int cmd_eval(const Options *o);
 int cmd_check(const Options *o);
 int cmd_graph(const Options *o);
 int cmd_ir(const Options *o);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "snapshot.h"
 #include "trainer.h"
 
 typedef struct Progress {
@@ -38,17 +39,23 @@ static void show_progress(void *ctx, int done, int total) {
   fflush(stderr);
 }
 
+/* The runtime says "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE". Returns the
+ * message part. */
+static const char *report_path_error(char *err) {
+  char *sep = strstr(err, ": ");
+  if (sep) *sep = 0;
+  const char *msg = sep ? sep + 2 : "failed";
+  diag_error_plain(err, "%s", msg);
+  return msg;
+}
+
 static bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test) {
   char err[1024];
-  if (dlrt_mnist_load(dir, "train", train, err, sizeof err) != 0 ||
+  if ((train && dlrt_mnist_load(dir, "train", train, err, sizeof err) != 0) ||
       dlrt_mnist_load(dir, "t10k", test, err, sizeof err) != 0) {
-    /* The loader says "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE". */
-    char *sep = strstr(err, ": ");
-    if (sep) *sep = 0;
-    diag_error_plain(err, "%s", sep ? sep + 2 : "cannot load the data set");
-    if (strstr(sep ? sep + 2 : err, "not found"))
+    if (strstr(report_path_error(err), "not found"))
       fprintf(diag_stream(), "  (fetch MNIST with scripts/fetch-mnist.sh %s, or point --data or DLC_DATA at it)\n", dir);
-    dlrt_dataset_free(train);
+    if (train) dlrt_dataset_free(train);
     return false;
   }
   return true;
@@ -92,7 +99,8 @@ int cmd_train(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   if (!load_data(data_dir(o), &train, &test)) goto done;
-  if (o->metrics && !(metrics = fopen(o->metrics, "w"))) {
+  /* A resumed run continues its metrics file. */
+  if (o->metrics && !(metrics = fopen(o->metrics, o->resume ? "a" : "w"))) {
     diag_error_plain(o->metrics, "cannot write metrics: %s", strerror(errno));
     goto done;
   }
@@ -105,8 +113,17 @@ int cmd_train(const Options *o) {
   fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms; %d epochs of %d images, batch %d, lr %g\n",
           m->file->name, (long long)model_param_count(m), 1e3 * (m->seconds_front + m->seconds_lower + m->seconds_jit), ts->epochs,
           train.count, ts->batch, ts->lr);
+  int done_epochs = 0;
+  char why[1024];
+  if (o->resume) {
+    if (snapshot_load(t, o->resume, true, &done_epochs, why, sizeof why) != 0) {
+      report_path_error(why);
+      goto done;
+    }
+    fprintf(stderr, "dlc: resuming from %s after epoch %d of %d\n", o->resume, done_epochs, ts->epochs);
+  }
   Progress p = {.epochs = ts->epochs, .tty = isatty(2)};
-  for (int e = 1; e <= ts->epochs; e++) {
+  for (int e = done_epochs + 1; e <= ts->epochs; e++) {
     p.epoch = e;
     p.start = now_seconds();
     p.last_quarter = 0;
@@ -129,6 +146,10 @@ int cmd_train(const Options *o) {
               e, loss, err, seconds, train.count / seconds, t_eval);
       fflush(metrics);
     }
+    if (o->save && snapshot_save(t, o->save, e, why, sizeof why) != 0) {
+      report_path_error(why);
+      goto done;
+    }
   }
   if (o->profile) print_profile(m, (int)t->step);
   rc = EXIT_OK;
@@ -139,6 +160,35 @@ done:
   }
   trainer_free(t);
   dlrt_dataset_free(&train);
+  dlrt_dataset_free(&test);
+  model_free(m);
+  return rc;
+}
+
+int cmd_eval(const Options *o) {
+  if (!o->load) {
+    diag_error_plain("dlc", "'eval' needs --load CKPT (a checkpoint written by dlc train --save)");
+    return EXIT_USER;
+  }
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) return EXIT_USER;
+  DlrtDataset test = {0};
+  Trainer *t = NULL;
+  int rc = EXIT_USER, unused;
+  char err[1024];
+  if (!load_data(data_dir(o), NULL, &test) || !model_build_training(m) || !(t = trainer_new(m)) ||
+      !trainer_check_data(t, &test, "test"))
+    goto done;
+  if (snapshot_load(t, o->load, false, &unused, err, sizeof err) != 0) {
+    report_path_error(err);
+    goto done;
+  }
+  double e = trainer_error(t, &test, 0);
+  printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,
+         (int)(e * test.count + 0.5), test.count);
+  rc = EXIT_OK;
+done:
+  trainer_free(t);
   dlrt_dataset_free(&test);
   model_free(m);
   return rc;

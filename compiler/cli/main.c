@@ -17,9 +17,10 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile",
+    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
      "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
+     "                          [--save CKPT] [--resume CKPT]\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -29,7 +30,14 @@ static const Command commands[] = {
      "  --threads N        OpenBLAS threads for large matrix products (default 1)\n"
      "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
      "  --metrics FILE     write one JSON object per epoch to FILE\n"
-     "  --profile          time every node of the training step; print the heaviest\n"},
+     "  --profile          time every node of the training step; print the heaviest\n"
+     "  --save CKPT        write the whole training state after every epoch (safetensors,\n"
+     "                     atomically: a crash leaves the previous checkpoint intact)\n"
+     "  --resume CKPT      continue from a checkpoint, exactly where it stopped\n"},
+    {"eval", cmd_eval, "--load --data --batch",
+     "usage: dlc eval FILE.net --load CKPT [--data DIR]\n"
+     "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
+     "on the test set.\n"},
     {"check", cmd_check, "--batch",
      "usage: dlc check FILE.net [--batch N]\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
@@ -58,7 +66,8 @@ static void usage(FILE *o) {
         "  check      parse and shape-check; parameters, FLOPs, memory\n"
         "  graph      print the forward and backward graph\n"
         "  ir         print the generated LLVM IR or assembly\n"
-        "  gradcheck  symbolic gradients against finite differences\n\n"
+        "  gradcheck  symbolic gradients against finite differences\n"
+        "  eval       test error of a saved checkpoint\n\n"
         "dlc COMMAND --help describes a command; dlc --version prints the version.\n", o);
 }
 
@@ -152,6 +161,12 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
         return false;
       }
       o->fn = value;
+    } else if (strcmp(flag, "--save") == 0) {
+      o->save = value;
+    } else if (strcmp(flag, "--resume") == 0) {
+      o->resume = value;
+    } else if (strcmp(flag, "--load") == 0) {
+      o->load = value;
     } else if (strcmp(flag, "--data") == 0) {
       o->data_dir = value;
     } else if (strcmp(flag, "--metrics") == 0) {
