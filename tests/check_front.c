@@ -710,13 +710,13 @@ END_TEST
 
 START_TEST(sema_train_errors) {
   Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n"
-                              "train { batch = 0; optimizer = rmsprop; epochs = 2; epochs = 3; colour = 1 }\n"
+                              "train { batch = 0; optimizer = lbfgs; epochs = 2; epochs = 3; colour = 1 }\n"
                               "train { optimizer = sgd(nesterov: 1) }\n");
   /* batch, optimizer, epochs twice, colour, a second block, nesterov without momentum */
   ck_assert_int_eq(a.errors, 6);
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:17: error: 'batch' must be a whole number from 1 to 65536\n"));
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:53: error: 'epochs' is set twice\n"));
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:41: note: first set here\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:51: error: 'epochs' is set twice\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:39: note: first set here\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "unknown train setting 'colour'"));
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:6:1: error: a second train block\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "nesterov needs momentum > 0"));

@@ -186,26 +186,27 @@ START_TEST(train_step_matches_reference) {
   int rows[3] = {8, 3, 8};
   for (int s = 0; s < 3; s++) {
     int n = rows[s];
-    float x[8 * 784], y[8 * 10], lr = 0.3f, c2 = 1.7f, loss = 0;
-    double xd[8 * 784], yd[8 * 10], lrd = 0.3, c2d = 1.7, lossd = 0;
+    float x[8 * 784], y[8 * 10], hyper[HYPER_COUNT] = {0.3f, 1.4f, 1.7f}, loss = 0;
+    double xd[8 * 784], yd[8 * 10], dhyper[HYPER_COUNT] = {0.3, 1.4, 1.7}, lossd = 0;
     random_batch(n, x, y, xd, yd, 100u + (unsigned)s);
-    const float *feeds[4];
-    const double *dfeeds[4];
+    const float *feeds[2 + HYPER_COUNT];
+    const double *dfeeds[2 + HYPER_COUNT];
+    int n_hypers = 0;
     feeds[p.m->sema.input->attr.slot] = x;
     feeds[p.m->sema.target->attr.slot] = y;
-    feeds[p.m->hyper.lr->attr.slot] = &lr;
     dfeeds[p.m->sema.input->attr.slot] = xd;
     dfeeds[p.m->sema.target->attr.slot] = yd;
-    dfeeds[p.m->hyper.lr->attr.slot] = &lrd;
-    if (p.m->hyper.adam_c2) {
-      feeds[p.m->hyper.adam_c2->attr.slot] = &c2;
-      dfeeds[p.m->hyper.adam_c2->attr.slot] = &c2d;
-    }
+    for (int k = 0; k < HYPER_COUNT; k++)
+      if (p.m->hyper.node[k]) {
+        feeds[p.m->hyper.node[k]->attr.slot] = &hyper[k];
+        dfeeds[p.m->hyper.node[k]->attr.slot] = &dhyper[k];
+        n_hypers++;
+      }
     float *results[2] = {0};
     double *dresults[2] = {0};
     results[p.m->loss_sum->attr.slot] = &loss;
     dresults[p.m->loss_sum->attr.slot] = &lossd;
-    ck_assert_int_eq(g->n_feeds, p.m->hyper.adam_c2 ? 4 : 3);
+    ck_assert_int_eq(g->n_feeds, 2 + n_hypers);
     p.t->train_step(p.arena + GUARD, feeds, results, n);
     p.it.n = n;
     p.it.feeds = dfeeds;

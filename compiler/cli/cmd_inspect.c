@@ -148,12 +148,22 @@ int cmd_check(const Options *o) {
   print_bytes("arena total", m->arena_floats);
   const TrainSettings *t = &m->train;
   const OptimizerSpec *op = &t->opt;
-  if (op->kind == OPT_ADAM)
-    printf("  train: data %s, adam lr %g beta1 %g beta2 %g eps %g", t->data, t->lr, op->beta1, op->beta2, op->eps);
-  else
-    printf("  train: data %s, sgd lr %g momentum %g%s", t->data, t->lr, op->momentum, op->nesterov ? " nesterov" : "");
-  printf(" weight_decay %g, %s schedule, pixels %g..%g, batch %d, epochs %d, seed %llu\n", op->weight_decay,
-         t->schedule == SCHEDULE_COSINE ? "cosine" : "constant", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
+  static const char *const opt_names[] = {[OPT_SGD] = "sgd", [OPT_ADAM] = "adam", [OPT_ADAMW] = "adamw",
+                                          [OPT_RMSPROP] = "rmsprop", [OPT_ADAGRAD] = "adagrad"};
+  static const char *const schedules[] = {[SCHEDULE_CONSTANT] = "constant", [SCHEDULE_COSINE] = "cosine",
+                                          [SCHEDULE_STEP] = "step", [SCHEDULE_EXPONENTIAL] = "exponential"};
+  printf("  train: data %s, %s lr %g", t->data, opt_names[op->kind], t->lr);
+  if (op->kind == OPT_SGD) printf(" momentum %g%s", op->momentum, op->nesterov ? " nesterov" : "");
+  if (op->kind == OPT_ADAM || op->kind == OPT_ADAMW) printf(" beta1 %g beta2 %g", op->beta1, op->beta2);
+  if (op->kind == OPT_RMSPROP) printf(" alpha %g", op->alpha);
+  if (op->kind != OPT_SGD) printf(" eps %g", op->eps);
+  printf(" weight_decay %g", op->weight_decay);
+  if (op->clip > 0) printf(" clip %g", op->clip);
+  printf(", %s schedule", schedules[t->schedule]);
+  if (t->schedule == SCHEDULE_STEP) printf(" every %d gamma %g", t->every, t->gamma);
+  if (t->schedule == SCHEDULE_EXPONENTIAL) printf(" gamma %g", t->gamma);
+  if (t->warmup > 0) printf(", warmup %g epochs", t->warmup);
+  printf(", pixels %g..%g, batch %d, epochs %d, seed %llu\n", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
   model_free(m);
   return EXIT_OK;
 }

@@ -68,22 +68,18 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
   return true;
 }
 
-double trainer_lr(const TrainSettings *ts, double progress) {
-  if (ts->schedule == SCHEDULE_COSINE) return ts->lr * 0.5 * (1 + cos(M_PI * (progress < 1 ? progress : 1)));
-  return ts->lr;
+double trainer_lr(const TrainSettings *ts, double epochs_done) {
+  double lr = ts->lr, progress = epochs_done / ts->epochs, whole = floor(epochs_done);
+  switch (ts->schedule) {
+  case SCHEDULE_CONSTANT: break;
+  case SCHEDULE_COSINE: lr *= 0.5 * (1 + cos(M_PI * (progress < 1 ? progress : 1))); break;
+  case SCHEDULE_STEP: lr *= pow(ts->gamma, floor(whole / ts->every)); break;
+  case SCHEDULE_EXPONENTIAL: lr *= pow(ts->gamma, whole); break;
+  }
+  if (ts->warmup > 0 && epochs_done < ts->warmup) lr *= epochs_done / ts->warmup; /* linear, step by step */
+  return lr;
 }
 
-/* The step's HYPER feeds: the step size (for Adam with the bias correction of step t) and
- * Adam's second correction. */
-static void set_hypers(Trainer *t, double lr, float *lr_value, float *c2_value) {
-  const OptimizerSpec *o = &t->m->train.opt;
-  double step = (double)t->step;
-  *lr_value = (float)lr;
-  if (o->kind == OPT_ADAM) {
-    *lr_value = (float)(lr / (1 - pow(o->beta1, step)));
-    *c2_value = (float)(1 / sqrt(1 - pow(o->beta2, step)));
-  }
-}
 
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
   int total = limit > 0 && limit < d->count ? limit : d->count;
@@ -99,11 +95,11 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   const Graph *g = t->m->g;
   const float **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
   const TrainSettings *ts = &t->m->train;
-  float lr_value = 0, c2_value = 0, loss_sum = 0;
+  float hyper[HYPER_COUNT] = {0}, loss_sum = 0;
   feeds[t->m->sema.input->attr.slot] = t->x;
   feeds[t->m->sema.target->attr.slot] = t->y;
-  feeds[t->m->hyper.lr->attr.slot] = &lr_value;
-  if (t->m->hyper.adam_c2) feeds[t->m->hyper.adam_c2->attr.slot] = &c2_value;
+  for (int k = 0; k < HYPER_COUNT; k++)
+    if (t->m->hyper.node[k]) feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
   float **results = calloc((size_t)g->n_results, sizeof *results);
   results[t->m->loss_sum->attr.slot] = &loss_sum;
   double total_loss = 0;
@@ -112,7 +108,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     int n = total - done < batch ? total - done : batch;
     dlrt_fill_batch(d, t->perm + done, n, t->classes, ts->pixel_lo, ts->pixel_hi, t->x, t->y);
     t->step++;
-    set_hypers(t, trainer_lr(ts, (epoch + (double)done / total) / ts->epochs), &lr_value, &c2_value);
+    double lr = trainer_lr(ts, epoch + (double)done / total);
+    for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
     t->train_step(t->arena, feeds, results, n);
     total_loss += loss_sum;
     done += n;

@@ -28,9 +28,9 @@ void trainer_free(Trainer *t);
 /* Called every few batches with the examples done so far. */
 typedef void (*ProgressFn)(void *ctx, int done, int total);
 
-/* The learning rate at a point of training (0 at the start, 1 at the end of the last epoch),
- * following the schedule. */
-double trainer_lr(const TrainSettings *ts, double progress);
+/* The learning rate after `epochs_done` epochs (fractional within an epoch), following the
+ * schedule and the warm-up. */
+double trainer_lr(const TrainSettings *ts, double epochs_done);
 
 /* Epoch `epoch` (0-based, of m->train.epochs): one pass over the first `limit` examples of
  * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss. */

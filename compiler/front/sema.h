@@ -13,7 +13,12 @@ typedef struct TrainSettings {
   const char *data;  /* "mnist" */
   SrcLoc data_loc;
   OptimizerSpec opt;
-  enum { SCHEDULE_CONSTANT, SCHEDULE_COSINE } schedule; /* of the learning rate over training */
+  /* the learning rate over training: constant; cosine (to 0 over all epochs, step by step);
+   * step (times gamma every `every` epochs); exponential (times gamma each epoch); plus a
+   * linear warm-up over the first `warmup` epochs */
+  enum { SCHEDULE_CONSTANT, SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_EXPONENTIAL } schedule;
+  double gamma, warmup;
+  int every;
   float pixel_lo, pixel_hi; /* pixel values 0 and 1 become these (LeCun et al.: -0.1, 1.175) */
   double lr;
   SrcLoc lr_loc;     /* where the learning rate was set (it may be set once) */

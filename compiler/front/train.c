@@ -1,6 +1,7 @@
 /* train.c — the train block: data set, pixel range, optimiser, learning rate and its
  * schedule, batch, epochs, seed. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include "sema_private.h"
 
@@ -24,85 +25,83 @@ static bool positive_number(const Expr *v, const char *what, double *out) {
   return true;
 }
 
-/* One argument of an optimiser: its name, allowed range and where it goes. */
+/* One argument of an optimiser: its name, allowed range and the OptimizerSpec field it sets
+ * (lr goes to the train settings; nesterov is 0 or 1). */
 typedef struct OptArg {
   const char *name;
   double lo, hi;        /* allowed: lo <= v < hi, or lo < v if lo_open */
   bool lo_open;
   const char *range;    /* for the message */
+  size_t field;         /* offsetof in OptimizerSpec (a float), unless lr or nesterov */
 } OptArg;
 
-static const OptArg sgd_args[] = {
-    {"lr", 0, INFINITY, true, "a positive number"},
-    {"momentum", 0, 1, false, "a number in [0, 1)"},
-    {"nesterov", 0, 2, false, "0 or 1"},
-    {"weight_decay", 0, INFINITY, false, "a number >= 0"},
-    {NULL, 0, 0, false, NULL},
-};
-static const OptArg adam_args[] = {
-    {"lr", 0, INFINITY, true, "a positive number"},
-    {"beta1", 0, 1, false, "a number in [0, 1)"},
-    {"beta2", 0, 1, false, "a number in [0, 1)"},
-    {"eps", 0, INFINITY, true, "a positive number"},
-    {"weight_decay", 0, INFINITY, false, "a number >= 0"},
-    {NULL, 0, 0, false, NULL},
-};
+#define FIELD(f) offsetof(OptimizerSpec, f)
+#define LR_ARG {"lr", 0, INFINITY, true, "a positive number", 0}
+#define UNIT_ARG(n, f) {n, 0, 1, false, "a number in [0, 1)", FIELD(f)}
+#define POSITIVE_ARG(n, f) {n, 0, INFINITY, true, "a positive number", FIELD(f)}
+#define WD_ARG {"weight_decay", 0, INFINITY, false, "a number >= 0", FIELD(weight_decay)}
 
-/* Reads the named arguments of an optimiser call into vals[] (in spec order; absent ones keep
- * their value). False after reporting. */
-static bool optimizer_args(const Expr *v, const OptArg *spec, double *vals) {
-  const char *names[8];
-  int n = 0;
-  while (spec[n].name) {
-    names[n] = spec[n].name;
-    n++;
-  }
-  names[n] = NULL;
-  if (!check_labels(v, names)) return false;
-  for (const Arg *a = v->args; a; a = a->next) {
-    if (!a->label) {
-      diag_error(a->loc, "'%s' takes named arguments, e.g. %s(lr: 0.1)", v->name, v->name);
-      return false;
-    }
-    int k = 0;
-    while (strcmp(spec[k].name, a->label) != 0) k++;
-    double x = a->value->kind == E_NUM ? a->value->num : NAN;
-    bool ok = (spec[k].lo_open ? x > spec[k].lo : x >= spec[k].lo) && x < spec[k].hi;
-    if (strcmp(a->label, "nesterov") == 0) ok = x == 0 || x == 1;
-    if (!ok) {
-      diag_error(a->value->loc, "'%s' of %s must be %s", a->label, v->name, spec[k].range);
-      return false;
-    }
-    vals[k] = x;
-  }
-  return true;
-}
+typedef struct OptimizerDef {
+  const char *name;
+  OptimizerKind kind;
+  double lr;            /* default learning rate, 0: the train settings' */
+  OptimizerSpec defaults;
+  OptArg args[6];
+} OptimizerDef;
+
+/* Defaults as PyTorch's. */
+static const OptimizerDef optimizers[] = {
+    {"sgd", OPT_SGD, 0, {.kind = OPT_SGD},
+     {LR_ARG, UNIT_ARG("momentum", momentum), {"nesterov", 0, 2, false, "0 or 1", 0}, WD_ARG}},
+    {"adam", OPT_ADAM, 1e-3, {.kind = OPT_ADAM, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f},
+     {LR_ARG, UNIT_ARG("beta1", beta1), UNIT_ARG("beta2", beta2), POSITIVE_ARG("eps", eps), WD_ARG}},
+    {"adamw", OPT_ADAMW, 1e-3, {.kind = OPT_ADAMW, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f},
+     {LR_ARG, UNIT_ARG("beta1", beta1), UNIT_ARG("beta2", beta2), POSITIVE_ARG("eps", eps), WD_ARG}},
+    {"rmsprop", OPT_RMSPROP, 1e-2, {.kind = OPT_RMSPROP, .alpha = 0.99f, .eps = 1e-8f},
+     {LR_ARG, UNIT_ARG("alpha", alpha), POSITIVE_ARG("eps", eps), WD_ARG}},
+    {"adagrad", OPT_ADAGRAD, 1e-2, {.kind = OPT_ADAGRAD, .eps = 1e-10f}, {LR_ARG, POSITIVE_ARG("eps", eps), WD_ARG}},
+};
 
 static void optimizer_setting(const Setting *t, TrainSettings *ts) {
   const Expr *v = t->value;
-  bool sgd = (v->kind == E_NAME || v->kind == E_CALL) && strcmp(v->name, "sgd") == 0;
-  bool adam = (v->kind == E_NAME || v->kind == E_CALL) && strcmp(v->name, "adam") == 0;
-  if (!sgd && !adam) {
-    diag_error(v->loc, "unknown optimizer; expected sgd(lr:, momentum:, nesterov:, weight_decay:) "
-                       "or adam(lr:, beta1:, beta2:, eps:, weight_decay:)");
+  const OptimizerDef *def = NULL;
+  for (size_t i = 0; (v->kind == E_NAME || v->kind == E_CALL) && i < sizeof optimizers / sizeof *optimizers; i++)
+    if (strcmp(v->name, optimizers[i].name) == 0) def = &optimizers[i];
+  if (!def) {
+    diag_error(v->loc, "unknown optimizer; expected sgd, adam, adamw, rmsprop or adagrad (see docs/language.md)");
     return;
   }
-  OptimizerSpec *o = &ts->opt;
-  double lr = ts->lr;
-  if (sgd) {
-    double vals[4] = {lr, o->momentum, o->nesterov, o->weight_decay};
-    if (!optimizer_args(v, sgd_args, vals)) return;
-    if (vals[2] == 1 && vals[1] == 0) {
-      diag_error(v->loc, "nesterov needs momentum > 0");
+  const char *names[8];
+  int n = 0;
+  while (def->args[n].name) names[n] = def->args[n].name, n++;
+  names[n] = NULL;
+  if (!check_labels(v, names)) return;
+  OptimizerSpec o = def->defaults;
+  o.clip = ts->opt.clip;
+  double lr = def->lr ? def->lr : ts->lr, nesterov = 0;
+  for (const Arg *a = v->kind == E_CALL ? v->args : NULL; a; a = a->next) {
+    if (!a->label) {
+      diag_error(a->loc, "'%s' takes named arguments, e.g. %s(lr: 0.1)", v->name, v->name);
       return;
     }
-    *o = (OptimizerSpec){OPT_SGD, (float)vals[1], vals[2] == 1, o->beta1, o->beta2, o->eps, (float)vals[3]};
-    lr = vals[0];
-  } else {
-    double vals[5] = {1e-3, o->beta1, o->beta2, o->eps, o->weight_decay};
-    if (!optimizer_args(v, adam_args, vals)) return;
-    *o = (OptimizerSpec){OPT_ADAM, 0, false, (float)vals[1], (float)vals[2], (float)vals[3], (float)vals[4]};
-    lr = vals[0];
+    int k = 0;
+    while (strcmp(def->args[k].name, a->label) != 0) k++;
+    const OptArg *arg = &def->args[k];
+    double x = a->value->kind == E_NUM ? a->value->num : NAN;
+    bool ok = (arg->lo_open ? x > arg->lo : x >= arg->lo) && x < arg->hi;
+    if (strcmp(arg->name, "nesterov") == 0) ok = x == 0 || x == 1;
+    if (!ok) {
+      diag_error(a->value->loc, "'%s' of %s must be %s", a->label, v->name, arg->range);
+      return;
+    }
+    if (strcmp(arg->name, "lr") == 0) lr = x;
+    else if (strcmp(arg->name, "nesterov") == 0) nesterov = x;
+    else *(float *)(void *)((char *)&o + arg->field) = (float)x;
+  }
+  o.nesterov = nesterov == 1;
+  if (o.nesterov && o.momentum == 0) {
+    diag_error(v->loc, "nesterov needs momentum > 0");
+    return;
   }
   const Arg *lr_arg = named_arg_of(v, "lr");
   if (lr_arg) {
@@ -113,8 +112,9 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
     }
     ts->lr_loc = lr_arg->loc;
   }
-  /* Adam's own default (0.001) unless a learning rate was given here or before */
-  if (lr_arg || (adam && !ts->lr_loc.file)) ts->lr = lr;
+  ts->opt = o;
+  /* the optimiser's own default learning rate, unless one was given here or before */
+  if (lr_arg || (def->lr && !ts->lr_loc.file)) ts->lr = lr;
 }
 
 /* pixels = range(lo, hi): pixel value 0 becomes lo, 1 becomes hi. */
@@ -135,12 +135,34 @@ static void pixels_setting(const Setting *t, TrainSettings *ts) {
   ts->pixel_hi = (float)hi;
 }
 
-/* schedule = constant | cosine */
+/* schedule = constant | cosine | step(every: N, gamma: G) | exponential(gamma: G) */
 static void schedule_setting(const Setting *t, TrainSettings *ts) {
   const Expr *v = t->value;
-  if (v->kind == E_NAME && strcmp(v->name, "constant") == 0) ts->schedule = SCHEDULE_CONSTANT;
-  else if (v->kind == E_NAME && strcmp(v->name, "cosine") == 0) ts->schedule = SCHEDULE_COSINE;
-  else diag_error(v->loc, "unknown schedule; expected constant or cosine");
+  const char *name = v->kind == E_NAME || v->kind == E_CALL ? v->name : "";
+  static const char *const step_args[] = {"every", "gamma", NULL}, *const exp_args[] = {"gamma", NULL},
+                           *const none[] = {NULL};
+  double every = 1, gamma = 0.1;
+  if (strcmp(name, "constant") == 0 || strcmp(name, "cosine") == 0) {
+    if (v->kind == E_CALL && !check_labels(v, none)) return;
+    if (v->kind == E_CALL && v->args) {
+      diag_error(v->args->loc, "'%s' takes no arguments", name);
+      return;
+    }
+    ts->schedule = strcmp(name, "constant") == 0 ? SCHEDULE_CONSTANT : SCHEDULE_COSINE;
+  } else if (strcmp(name, "step") == 0 || strcmp(name, "exponential") == 0) {
+    bool step = strcmp(name, "step") == 0;
+    if (v->kind == E_CALL && !check_labels(v, step ? step_args : exp_args)) return;
+    if (!number_arg(v, "every", -1, 1, &every) || !number_arg(v, "gamma", -1, step ? 0.1 : 0.95, &gamma)) return;
+    if (!(gamma > 0 && gamma <= 1) || !(every >= 1 && every == floor(every) && every <= 100000)) {
+      diag_error(v->loc, "%s needs 0 < gamma <= 1%s", name, step ? " and a whole number of epochs every >= 1" : "");
+      return;
+    }
+    ts->schedule = step ? SCHEDULE_STEP : SCHEDULE_EXPONENTIAL;
+    ts->every = (int)every;
+    ts->gamma = gamma;
+  } else {
+    diag_error(v->loc, "unknown schedule; expected constant, cosine, step(every: N, gamma: G) or exponential(gamma: G)");
+  }
 }
 
 void train_block(const Stmt *st, TrainSettings *ts) {
@@ -175,6 +197,13 @@ void train_block(const Stmt *st, TrainSettings *ts) {
       pixels_setting(t, ts);
     } else if (strcmp(t->key, "schedule") == 0) {
       schedule_setting(t, ts);
+    } else if (strcmp(t->key, "warmup") == 0) {
+      if (t->value->kind != E_NUM || !(t->value->num >= 0 && t->value->num <= 100000))
+        diag_error(t->value->loc, "'warmup' must be a number of epochs from 0 to 100000");
+      else ts->warmup = t->value->num;
+    } else if (strcmp(t->key, "clip") == 0) {
+      double c;
+      if (positive_number(t->value, "'clip' (the largest norm of all gradients together)", &c)) ts->opt.clip = (float)c;
     } else if (strcmp(t->key, "batch") == 0) {
       if (int_setting(t, 1, 65536, &v)) ts->batch = (int)v;
     } else if (strcmp(t->key, "epochs") == 0) {
@@ -182,7 +211,8 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "seed") == 0) {
       if (int_setting(t, 0, 2147483647, &v)) ts->seed = (unsigned long long)v;
     } else {
-      diag_error(t->loc, "unknown train setting '%s' (expected data, optimizer, lr, schedule, pixels, batch, epochs or seed)",
+      diag_error(t->loc,
+                 "unknown train setting '%s' (expected data, optimizer, lr, schedule, warmup, clip, pixels, batch, epochs or seed)",
                  t->key);
     }
   }

@@ -22,22 +22,36 @@ Node **grad_build(Graph *g, Node *loss);
 /* Adds `contribution` to the gradient of `x` (used by the per-op rules). */
 void grad_accum(GradCtx *c, Node *x, Node *contribution);
 
+typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD } OptimizerKind;
+
 typedef struct OptimizerSpec {
-  enum { OPT_SGD, OPT_ADAM } kind;
-  float momentum;       /* sgd; 0: plain SGD */
-  bool nesterov;        /* sgd */
-  float beta1, beta2, eps; /* adam */
-  float weight_decay;   /* both: added to the gradient as wd * p (L2) */
+  OptimizerKind kind;
+  float momentum;          /* sgd (0: plain SGD) */
+  bool nesterov;           /* sgd */
+  float beta1, beta2;      /* adam, adamw */
+  float alpha;             /* rmsprop: decay of the mean square */
+  float eps;               /* adam, adamw, rmsprop, adagrad */
+  float weight_decay;      /* L2, added to the gradient as wd * p; adamw: decoupled */
+  float clip;              /* > 0: gradients scaled so their global norm is at most this */
 } OptimizerSpec;
 
-/* The per-step scalars an update reads (HYPER nodes, fed by the trainer each step, so a
+/* The per-step scalars an update reads, as HYPER nodes the trainer feeds each step (so a
  * learning-rate schedule needs no recompilation). */
+typedef enum HyperKind {
+  HYPER_LR,      /* the learning rate, after the schedule */
+  HYPER_ADAM_C1, /* Adam: 1 / (1 - beta1^t) */
+  HYPER_ADAM_C2, /* Adam: 1 / sqrt(1 - beta2^t) */
+  HYPER_COUNT
+} HyperKind;
+
 typedef struct UpdateHypers {
-  Node *lr;       /* the step size: lr, or for Adam lr / (1 - beta1^t) */
-  Node *adam_c2;  /* Adam only: 1 / sqrt(1 - beta2^t); NULL otherwise */
+  Node *node[HYPER_COUNT]; /* NULL for those the optimiser does not read */
 } UpdateHypers;
 
 /* Appends the update of every PARAM that has a gradient: new optimiser state and new
  * parameter values, written back with ASSIGN nodes. Creates and returns the hypers it reads. */
 UpdateHypers grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, SrcLoc loc);
+
+/* The value of each hyper at step t (1-based) with learning rate lr. */
+double update_hyper_value(HyperKind k, const OptimizerSpec *opt, double lr, int64_t t);
 #endif
