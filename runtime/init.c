@@ -5,8 +5,9 @@
 
 static const char *const names[INIT_KIND_COUNT] = {
     [INIT_ZEROS] = "zeros", [INIT_CONST] = "const",   [INIT_UNIFORM] = "uniform",
-    [INIT_NORMAL] = "normal", [INIT_LECUN] = "lecun", [INIT_XAVIER] = "xavier",
-    [INIT_HE] = "he",
+    [INIT_NORMAL] = "normal", [INIT_LECUN] = "lecun", [INIT_LECUN_NORMAL] = "lecun_normal",
+    [INIT_XAVIER] = "xavier", [INIT_XAVIER_NORMAL] = "xavier_normal", [INIT_HE] = "he",
+    [INIT_HE_UNIFORM] = "he_uniform",
 };
 
 const char *dlrt_init_name(DlrtInitKind k) {
@@ -38,7 +39,13 @@ void dlrt_init_fill(const DlrtInit *init, float *d, int64_t numel, DlrtRng *rng)
     r = sqrt(6.0 / (fan_in + fan_out));
     fill_uniform(d, numel, -r, r, rng);
     break;
+  case INIT_LECUN_NORMAL: fill_normal(d, numel, 0.0, sqrt(1.0 / fan_in), rng); break;
+  case INIT_XAVIER_NORMAL: fill_normal(d, numel, 0.0, sqrt(2.0 / (fan_in + fan_out)), rng); break;
   case INIT_HE: fill_normal(d, numel, 0.0, sqrt(2.0 / fan_in), rng); break;
+  case INIT_HE_UNIFORM:
+    r = sqrt(6.0 / fan_in);
+    fill_uniform(d, numel, -r, r, rng);
+    break;
   case INIT_KIND_COUNT: break;
   }
 }

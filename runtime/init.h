@@ -10,9 +10,12 @@ typedef enum DlrtInitKind {
   INIT_CONST,    /* a */
   INIT_UNIFORM,  /* U(a, b) */
   INIT_NORMAL,   /* N(a, b^2): mean a, standard deviation b */
-  INIT_LECUN,    /* U(+-sqrt(3 / fan_in)): variance 1/fan_in (LeCun et al. 1998, "Efficient BackProp") */
-  INIT_XAVIER,   /* U(+-sqrt(6 / (fan_in + fan_out))) (Glorot and Bengio 2010) */
-  INIT_HE,       /* N(0, 2 / fan_in) (He et al. 2015), for ReLU layers */
+  INIT_LECUN,         /* U(+-sqrt(3 / fan_in)): variance 1/fan_in (LeCun et al. 1998, "Efficient BackProp") */
+  INIT_LECUN_NORMAL,  /* N(0, 1 / fan_in) */
+  INIT_XAVIER,        /* U(+-sqrt(6 / (fan_in + fan_out))) (Glorot and Bengio 2010) */
+  INIT_XAVIER_NORMAL, /* N(0, 2 / (fan_in + fan_out)) */
+  INIT_HE,            /* N(0, 2 / fan_in) (He et al. 2015), for ReLU layers */
+  INIT_HE_UNIFORM,    /* U(+-sqrt(6 / fan_in)) */
   INIT_KIND_COUNT
 } DlrtInitKind;
 

@@ -85,7 +85,8 @@ bool parse_init(const Expr *e, DlrtInit *init) {
   for (int k = 0; name && dlrt_init_name((DlrtInitKind)k); k++)
     if (strcmp(name, dlrt_init_name((DlrtInitKind)k)) == 0) kind = k;
   if (kind < 0) {
-    diag_error(e->loc, "unknown initialiser; expected zeros, const(v), uniform(lo, hi), normal(mean, std), lecun, xavier or he");
+    diag_error(e->loc, "unknown initialiser; expected zeros, const(v), uniform(lo, hi), normal(mean, std), lecun, "
+                       "lecun_normal, xavier, xavier_normal, he or he_uniform");
     return false;
   }
   init->kind = (DlrtInitKind)kind;
