@@ -48,6 +48,13 @@ static const char *const MODELS[] = {
     "out = dense(flatten(p), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.5); batch = 8 }\n",
+    /* dropout: noise fed each step, a training flag */
+    "input x : [784]\n"
+    "target y : onehot(10)\n"
+    "h = dropout(relu(dense(x, 16)), 0.3)\n"
+    "out = dense(dropout(h, 0.5), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
     /* a reshape of an input (a view of a fed buffer), a direct conv without padding */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
@@ -189,9 +196,26 @@ START_TEST(train_step_matches_reference) {
     float x[8 * 784], y[8 * 10], hyper[HYPER_COUNT] = {0.3f, 1.4f, 1.7f}, loss = 0;
     double xd[8 * 784], yd[8 * 10], dhyper[HYPER_COUNT] = {0.3, 1.4, 1.7}, lossd = 0;
     random_batch(n, x, y, xd, yd, 100u + (unsigned)s);
-    const float *feeds[2 + HYPER_COUNT];
-    const double *dfeeds[2 + HYPER_COUNT];
+    const float *feeds[8];
+    const double *dfeeds[8];
     int n_hypers = 0;
+    /* dropout's feeds: the training flag on, fixed noise */
+    static float noise[2][8 * 16], one = 1;
+    static double dnoise[2][8 * 16], done = 1;
+    for (int i = 0, k = 0; i < g->len; i++) {
+      const Node *x = g->nodes[i];
+      if (x->op == OP_NOISE) {
+        for (int j = 0; j < 8 * 16; j++) dnoise[k][j] = noise[k][j] = (float)((j * 37 + k * 11) % 100) / 100;
+        feeds[x->attr.slot] = noise[k];
+        dfeeds[x->attr.slot] = dnoise[k++];
+        n_hypers++;
+      }
+    }
+    if (p.m->sema.training) {
+      feeds[p.m->sema.training->attr.slot] = &one;
+      dfeeds[p.m->sema.training->attr.slot] = &done;
+      n_hypers++;
+    }
     feeds[p.m->sema.input->attr.slot] = x;
     feeds[p.m->sema.target->attr.slot] = y;
     dfeeds[p.m->sema.input->attr.slot] = xd;
@@ -252,7 +276,7 @@ static Suite *lower_suite(void) {
   TCase *tc = tcase_create("jit");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, ir_has_functions_calls_and_vectors);
-  tcase_add_loop_test(tc, train_step_matches_reference, 0, 4);
+  tcase_add_loop_test(tc, train_step_matches_reference, 0, 5);
   tcase_add_test(tc, forward_matches_reference);
   suite_add_tcase(s, tc);
   return s;

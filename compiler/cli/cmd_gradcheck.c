@@ -30,7 +30,10 @@ int cmd_gradcheck(const Options *o) {
       leaf[i] = malloc(sizeof(double) * (size_t)size);
       for (int64_t k = 0; k < size; k++) leaf[i][k] = tmp[k] + 0.05 * (dlrt_rng_uniform(&rng) - 0.5);
       free(tmp);
-    } else if (x->op == OP_INPUT) {
+    } else if (x->op == OP_HYPER) { /* the training flag: dropout on */
+      feeds[x->attr.slot] = malloc(sizeof(double));
+      feeds[x->attr.slot][0] = 1;
+    } else if (x->op == OP_INPUT || x->op == OP_NOISE) {
       feeds[x->attr.slot] = malloc(sizeof(double) * (size_t)size);
       for (int64_t k = 0; k < size; k++) feeds[x->attr.slot][k] = dlrt_rng_uniform(&rng);
     } else if (x->op == OP_TARGET) {

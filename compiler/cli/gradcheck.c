@@ -61,7 +61,7 @@ static double *jit_gradients(Graph *g, Node **grad_nodes, int n_params, int n, c
     Node *x = g->nodes[i];
     if (x->op == OP_PARAM || x->op == OP_STATE)
       for (int64_t k = 0; k < shape_numel(x->shape); k++) arena[fn.plan.offset[i] + k] = x->op == OP_PARAM ? (float)leaf[i][k] : 0;
-    if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_HYPER) {
+    if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_NOISE || x->op == OP_HYPER) {
       int64_t size = interp_size(x, n);
       float *copy = malloc(sizeof(float) * (size_t)size);
       for (int64_t k = 0; k < size; k++) copy[k] = (float)feeds[x->attr.slot][k];

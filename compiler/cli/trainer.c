@@ -41,6 +41,14 @@ Trainer *trainer_new(Model *m) {
   t->x = aligned_floats((int64_t)batch * t->in_features);
   t->y = aligned_floats((int64_t)batch * t->classes);
   t->out = aligned_floats((int64_t)batch * t->classes);
+  for (int i = 0; i < m->g->len; i++) t->n_noise += m->g->nodes[i]->op == OP_NOISE;
+  t->noise = calloc((size_t)t->n_noise + 1, sizeof *t->noise);
+  t->noise_buf = calloc((size_t)t->n_noise + 1, sizeof *t->noise_buf);
+  for (int i = 0, k = 0; i < m->g->len; i++)
+    if (m->g->nodes[i]->op == OP_NOISE) {
+      t->noise[k] = m->g->nodes[i];
+      t->noise_buf[k++] = aligned_floats((int64_t)batch * shape_numel(m->g->nodes[i]->shape));
+    }
   dlrt_rng_seed(&t->rng, m->train.seed);
   init_params(t);
   dlrt_flush_denormals();
@@ -55,7 +63,16 @@ void trainer_free(Trainer *t) {
   free(t->y);
   free(t->out);
   free(t->perm);
+  for (int k = 0; k < t->n_noise; k++) free(t->noise_buf[k]);
+  free(t->noise_buf);
+  free(t->noise);
   free(t);
+}
+
+/* The feeds every function shares: the training flag and the noise buffers of dropout. */
+static void feed_common(const Trainer *t, const float **feeds, const float *training) {
+  if (t->m->sema.training) feeds[t->m->sema.training->attr.slot] = training;
+  for (int k = 0; k < t->n_noise; k++) feeds[t->noise[k]->attr.slot] = t->noise_buf[k];
 }
 
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what) {
@@ -96,8 +113,10 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   const float **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
   const TrainSettings *ts = &t->m->train;
   float hyper[HYPER_COUNT] = {0}, loss_sum = 0;
+  static const float one = 1;
   feeds[t->m->sema.input->attr.slot] = t->x;
   feeds[t->m->sema.target->attr.slot] = t->y;
+  feed_common(t, feeds, &one);
   for (int k = 0; k < HYPER_COUNT; k++)
     if (t->m->hyper.node[k]) feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
   float **results = calloc((size_t)g->n_results, sizeof *results);
@@ -107,6 +126,9 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   for (int done = 0; done < total;) {
     int n = total - done < batch ? total - done : batch;
     dlrt_fill_batch(d, t->perm + done, n, t->classes, ts->pixel_lo, ts->pixel_hi, t->x, t->y);
+    for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
+      for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
+        t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
     double lr = trainer_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
@@ -126,6 +148,8 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
   const float **feeds = calloc((size_t)t->m->g->n_feeds, sizeof *feeds);
+  static const float zero = 0;
+  feed_common(t, feeds, &zero); /* inference: no dropout */
   feeds[t->m->sema.input->attr.slot] = t->x;
   float **results = calloc((size_t)t->m->g->n_results, sizeof *results);
   results[t->m->out_result->attr.slot] = t->out;

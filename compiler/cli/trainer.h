@@ -18,6 +18,9 @@ typedef struct Trainer {
   DlrtRng rng;
   int in_features, classes;
   int64_t step;        /* training steps taken (Adam's t) */
+  int n_noise;         /* NOISE leaves (dropout), each with a batch of uniform numbers */
+  const Node **noise;
+  float **noise_buf;
 } Trainer;
 
 /* Compiles m (build_training must have run) and initialises its parameters from the seed.

@@ -245,6 +245,31 @@ static Node *maxpool_call(Sema *s, const CallArgs *a) {
   return x ? g_pool(s->g, OP_MAXPOOL, x, &w, a->call->loc) : NULL;
 }
 
+/* dropout(x, p): in training, each value is zeroed with probability p and the others scaled
+ * by 1/(1-p); in inference, x. With u uniform noise fed each step and t the training flag:
+ *   y = x * (1 + t * (step(u - p) / (1 - p) - 1)) */
+static Node *dropout_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 2)) return NULL;
+  Node *x = tensor_arg(s, a, 0);
+  if (!x) return NULL;
+  Value pv = a->pos[1];
+  if (pv.kind != V_NUM || !(pv.num >= 0 && pv.num < 1)) {
+    diag_error(a->pos_loc[1], "the rate of 'dropout' must be a number in [0, 1)");
+    return NULL;
+  }
+  if (!x->shape.batched) {
+    diag_error(a->pos_loc[0], "'dropout' applies to values per example");
+    return NULL;
+  }
+  SrcLoc loc = a->call->loc;
+  Graph *g = s->g;
+  if (!s->res->training) s->res->training = g_hyper(g, "training", loc);
+  Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)pv.num, loc), loc), loc);
+  Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - pv.num)), loc), loc);
+  Node *on = g_binary(g, OP_MUL, s->res->training, g_binary(g, OP_SUB, mask, g_const(g, 1, loc), loc), loc);
+  return g_binary(g, OP_MUL, x, g_binary(g, OP_ADD, on, g_const(g, 1, loc), loc), loc);
+}
+
 /* flatten(x): the same values per example as one vector. */
 static Node *flatten_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 1)) return NULL;
@@ -290,6 +315,7 @@ static const Builtin builtins[] = {
     {"avgpool", OP_COUNT, avgpool_call, pool_named},
     {"maxpool", OP_COUNT, maxpool_call, pool_named},
     {"flatten", OP_COUNT, flatten_call, no_named},
+    {"dropout", OP_COUNT, dropout_call, no_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
 

@@ -30,6 +30,7 @@ typedef struct SemaResult {
   Node *input, *target; /* the (single) input and target leaves */
   Node *out;            /* the network output, the value named `out` */
   Node *loss;           /* the per-example loss, the value named `loss` */
+  Node *training;       /* HYPER: 1 in a training step, 0 in inference (dropout); or NULL */
   TrainSettings train;
 } SemaResult;
 

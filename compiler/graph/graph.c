@@ -108,6 +108,13 @@ Node *g_const(Graph *g, float c, SrcLoc loc) {
   return n;
 }
 
+Node *g_noise(Graph *g, Shape s, SrcLoc loc) {
+  s.batched = true;
+  Node *n = leaf(g, OP_NOISE, "noise", s, loc);
+  n->attr.slot = g->n_feeds++;
+  return n;
+}
+
 Node *g_inv_batch(Graph *g, SrcLoc loc) {
   return leaf(g, OP_INV_BATCH, NULL, shape_scalar(false), loc);
 }

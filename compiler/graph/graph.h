@@ -122,6 +122,8 @@ Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc);
 Node *g_hyper(Graph *g, const char *name, SrcLoc loc);
 Node *g_const(Graph *g, float c, SrcLoc loc);
 Node *g_inv_batch(Graph *g, SrcLoc loc);
+/* Uniform random numbers in [0, 1) of shape s per example, fed anew each training step. */
+Node *g_noise(Graph *g, Shape s, SrcLoc loc);
 
 /* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
  * message naming both shapes into it (for the front end to report at its location).

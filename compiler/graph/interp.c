@@ -203,7 +203,8 @@ static double *leaf_value(Interp *it, const Node *x) {
   if (!v) dlc_fatal("out of memory");
   switch (x->op) {
   case OP_INPUT:
-  case OP_TARGET: memcpy(v, it->feeds[x->attr.slot], sizeof(double) * (size_t)size); break;
+  case OP_TARGET:
+  case OP_NOISE: memcpy(v, it->feeds[x->attr.slot], sizeof(double) * (size_t)size); break;
   case OP_HYPER: v[0] = it->feeds[x->attr.slot][0]; break;
   case OP_PARAM:
   case OP_STATE: memcpy(v, it->leaf[x->id], sizeof(double) * (size_t)size); break;

@@ -101,7 +101,7 @@ LLVMValueRef rows_of(LowerCtx *c, const Node *x) { return x->shape.batched ? c->
 
 LLVMValueRef buffer_of(LowerCtx *c, const Node *x) {
   if (c->sched) x = schedule_storage(c->sched, x); /* a view reads its storage's buffer */
-  if (x->op == OP_INPUT || x->op == OP_TARGET) return c->feed_ptr[x->attr.slot];
+  if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_NOISE) return c->feed_ptr[x->attr.slot];
   int64_t off = c->plan->offset[x->id];
   DLC_ASSERT(off >= 0);
   LLVMValueRef idx = c_i64(c, off);

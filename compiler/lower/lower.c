@@ -78,7 +78,7 @@ static void add_param_attrs(LowerCtx *c) {
 static void load_feeds(LowerCtx *c, const Schedule *s) {
   for (int i = 0; i < s->len; i++) {
     const Node *x = s->order[i];
-    if (x->op != OP_INPUT && x->op != OP_TARGET && x->op != OP_HYPER) continue;
+    if (x->op != OP_INPUT && x->op != OP_TARGET && x->op != OP_NOISE && x->op != OP_HYPER) continue;
     LLVMValueRef idx = c_i64(c, x->attr.slot);
     LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->ptr, c->feeds, &idx, 1, "feed");
     LLVMValueRef p = LLVMBuildLoad2(c->b, c->ptr, slot, x->name ? x->name : "feed");
