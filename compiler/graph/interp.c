@@ -9,7 +9,7 @@ int64_t interp_size(const Node *x, int n) {
   return shape_numel(x->shape) * (x->shape.batched ? n : 1);
 }
 
-static double unary(const Node *y, double a) {
+double interp_scalar(const Node *y, double a, double b) {
   switch (y->op) {
   case OP_NEG: return -a;
   case OP_EXP: return exp(a);
@@ -21,12 +21,6 @@ static double unary(const Node *y, double a) {
   case OP_POWC: return pow(a, y->attr.c);
   case OP_BROADCAST:
   case OP_RESHAPE: return a;
-  default: DLC_UNREACHABLE();
-  }
-}
-
-static double binary(DlcOp op, double a, double b) {
-  switch (op) {
   case OP_ADD: return a + b;
   case OP_SUB: return a - b;
   case OP_MUL: return a * b;
@@ -234,11 +228,11 @@ void interp_run(Interp *it, const Schedule *s, double *const *results) {
     if (!out) dlc_fatal("out of memory");
     switch (op_info(y->op)->cls) {
     case UNARY:
-      for (int64_t i = 0; i < size; i++) out[i] = unary(y, operand(it, y->in[0], y, i));
+      for (int64_t i = 0; i < size; i++) out[i] = interp_scalar(y, operand(it, y->in[0], y, i), 0);
       break;
     case BINARY:
       for (int64_t i = 0; i < size; i++)
-        out[i] = binary(y->op, operand(it, y->in[0], y, i), operand(it, y->in[1], y, i));
+        out[i] = interp_scalar(y, operand(it, y->in[0], y, i), operand(it, y->in[1], y, i));
       break;
     case GEMM: run_gemm(it, y, out); break;
     case REDUCE: run_sum_to(it, y, out); break;

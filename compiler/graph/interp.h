@@ -20,6 +20,8 @@ typedef struct Interp {
 /* Evaluates the schedule. ASSIGN nodes overwrite leaf[]; results[slot] receive OUTPUTs
  * (each must have room for the output's n x numel values). */
 void interp_run(Interp *it, const Schedule *s, double *const *results);
+/* The scalar formula of an elementwise op (UNARY or BINARY): y's op on a (and b). */
+double interp_scalar(const Node *y, double a, double b);
 /* Frees the per-node values of the last run. */
 void interp_clear(Interp *it);
 /* Elements of node x's value in a batch of n rows. */

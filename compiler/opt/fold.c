@@ -2,6 +2,7 @@
  * a constant where it stands (so no user needs rewiring). As Lua's constfolding, a result
  * that is not finite is left alone, so that the error it signals still happens at run time. */
 #include <math.h>
+#include "interp.h"
 #include "passes.h"
 
 static bool all_const(const Node *y) {
@@ -10,32 +11,13 @@ static bool all_const(const Node *y) {
   return true;
 }
 
-/* The scalar formulas of the elementwise ops, as the reference evaluator has them. */
-static double eval(const Node *y, double a, double b) {
-  switch (y->op) {
-  case OP_NEG: return -a;
-  case OP_EXP: return exp(a);
-  case OP_LOG: return log(a);
-  case OP_SIGMOID: return 1 / (1 + exp(-a));
-  case OP_TANH: return tanh(a);
-  case OP_RELU: return a > 0 ? a : 0;
-  case OP_STEP: return a > 0;
-  case OP_POWC: return pow(a, y->attr.c);
-  case OP_ADD: return a + b;
-  case OP_SUB: return a - b;
-  case OP_MUL: return a * b;
-  case OP_DIV: return a / b;
-  default: return NAN;
-  }
-}
-
 bool pass_fold(Graph *g) {
   bool changed = false;
   for (int i = 0; i < g->len; i++) {
     Node *y = g->nodes[i];
     if (!op_is_elementwise(y->op) || y->shape.rank != 0 || y->shape.batched || !all_const(y)) continue;
     int arity = op_info(y->op)->arity;
-    double v = eval(y, y->in[0]->attr.c, arity > 1 ? y->in[1]->attr.c : 0);
+    double v = interp_scalar(y, y->in[0]->attr.c, arity > 1 ? y->in[1]->attr.c : 0); /* the reference's formula */
     if (!isfinite(v) || !isfinite((float)v)) continue;
     y->op = OP_CONST;
     y->in[0] = y->in[1] = NULL;
