@@ -104,27 +104,30 @@ START_TEST(pipeline_preserves_the_training_step) {
     nodes[with] = m->fns[FN_TRAIN].sched.len;
     const Graph *g = m->g;
     int n = 2;
-    double **leaf = calloc((size_t)g->len, sizeof *leaf), *feeds[4] = {0}, sum = 0;
+    double **leaf = calloc((size_t)g->len, sizeof *leaf), sum = 0;
+    double **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
     for (int i = 0; i < g->len; i++) {
       Node *x = g->nodes[i];
       int64_t size = interp_size(x, n);
       if (x->op == OP_PARAM || x->op == OP_STATE) {
         leaf[i] = malloc(sizeof(double) * (size_t)size);
         for (int64_t k = 0; k < size; k++) leaf[i][k] = x->op == OP_PARAM ? 0.05 * sin(0.7 * (double)(k + i)) : 0;
-      } else if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_HYPER) {
+      } else if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_HYPER || x->op == OP_NOISE) {
         feeds[x->attr.slot] = calloc((size_t)size, sizeof(double));
         for (int64_t k = 0; k < size; k++)
           feeds[x->attr.slot][k] = x->op == OP_TARGET ? (k % 10 == 3) : x->op == OP_HYPER ? 0.01 : fabs(sin((double)k));
       }
     }
     Interp it = {g, n, NULL, 0, leaf, (const double *const *)feeds};
-    double *results[4] = {0};
+    double **results = calloc((size_t)g->n_results, sizeof *results);
     results[m->loss_sum->attr.slot] = &sum;
     interp_run(&it, &m->fns[FN_TRAIN].sched, results);
     loss[with] = sum;
     interp_clear(&it);
     for (int i = 0; i < g->len; i++) free(leaf[i]);
-    for (int i = 0; i < 4; i++) free(feeds[i]);
+    for (int i = 0; i < g->n_feeds; i++) free(feeds[i]);
+    free(feeds);
+    free(results);
     free(leaf);
     model_free(m);
   }
