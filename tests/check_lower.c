@@ -55,6 +55,15 @@ static const char *const MODELS[] = {
     "out = dense(dropout(h, 0.5), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
+    /* batch normalisation of maps and of vectors: statistics over the batch, running
+     * statistics written by the step */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "c = relu(batchnorm(conv(x, 2, 3, pad: 1)))\n"
+    "h = tanh(batchnorm(dense(flatten(maxpool(c, 2)), 12), momentum: 0.3))\n"
+    "out = dense(h, 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
     /* a reshape of an input (a view of a fed buffer), a direct conv without padding */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
@@ -156,18 +165,21 @@ static void pair_free(Pair *p) {
   model_free(p->m);
 }
 
-/* Max |a - b| over all persistent leaves, relative to each leaf's scale. */
+/* Max |a - b| over all persistent leaves, relative to each leaf's scale, or to 1% of the
+ * largest value of any leaf: a value whose true gradient is exactly zero (a bias before a
+ * batch norm) holds float rounding, which is judged against the model's scale. */
 static double leaf_error(Pair *p) {
   const Graph *g = p->m->g;
   const int64_t *off = p->m->fns[FN_TRAIN].plan.offset;
-  double worst = 0;
+  double worst = 0, global = 0;
+  for (int i = 0; i < g->len; i++)
+    for (int64_t k = 0; p->leaf[i] && k < shape_numel(g->nodes[i]->shape); k++) global = fmax(global, fabs(p->leaf[i][k]));
   for (int i = 0; i < g->len; i++) {
     if (!p->leaf[i]) continue;
     int64_t numel = shape_numel(g->nodes[i]->shape);
-    double scale = 1e-3;
+    double scale = fmax(1e-3, 1e-2 * global);
     for (int64_t k = 0; k < numel; k++) scale = fmax(scale, fabs(p->leaf[i][k]));
-    for (int64_t k = 0; k < numel; k++)
-      worst = fmax(worst, fabs(p->arena[GUARD + off[i] + k] - p->leaf[i][k]) / scale);
+    for (int64_t k = 0; k < numel; k++) worst = fmax(worst, fabs(p->arena[GUARD + off[i] + k] - p->leaf[i][k]) / scale);
   }
   return worst;
 }
@@ -237,7 +249,10 @@ START_TEST(train_step_matches_reference) {
     interp_run(&p.it, step, dresults);
     ck_assert_msg(fabs(loss - lossd) <= 1e-4 * fabs(lossd), "step %d: loss %g vs reference %g", s, loss, lossd);
     double err = leaf_error(&p);
-    ck_assert_msg(err < 1e-4, "step %d (n = %d): parameters differ from the reference by %g", s, n, err);
+    /* float against double after a step: up to about 1e-4 (the batch-norm model, whose
+     * pre-norm biases have gradients that are exactly zero, so float rounding); a wrong
+     * formula (or lr 0.3 against 0.301) shows as 3e-3 and more */
+    ck_assert_msg(err < 3e-4, "step %d (n = %d): parameters differ from the reference by %g", s, n, err);
   }
   pair_free(&p);
 }
@@ -276,7 +291,7 @@ static Suite *lower_suite(void) {
   TCase *tc = tcase_create("jit");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, ir_has_functions_calls_and_vectors);
-  tcase_add_loop_test(tc, train_step_matches_reference, 0, 5);
+  tcase_add_loop_test(tc, train_step_matches_reference, 0, 6);
   tcase_add_test(tc, forward_matches_reference);
   suite_add_tcase(s, tc);
   return s;

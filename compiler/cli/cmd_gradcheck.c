@@ -22,7 +22,13 @@ int cmd_gradcheck(const Options *o) {
   for (int i = 0; i < n_nodes; i++) {
     Node *x = g->nodes[i];
     int64_t size = interp_size(x, n);
-    if (x->op == OP_PARAM) {
+    if (x->op == OP_STATE) { /* running statistics: as the file initialises them */
+      float *tmp = malloc(sizeof(float) * (size_t)size);
+      leaf[i] = malloc(sizeof(double) * (size_t)size);
+      dlrt_init_fill(&x->init, tmp, size, &rng);
+      for (int64_t k = 0; k < size; k++) leaf[i][k] = tmp[k];
+      free(tmp);
+    } else if (x->op == OP_PARAM) {
       /* The file's initialiser, then a little noise so that zero-initialised biases and
        * symmetric weights do not hide errors behind zeros. */
       float *tmp = malloc(sizeof(float) * (size_t)size);

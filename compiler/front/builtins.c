@@ -245,6 +245,74 @@ static Node *maxpool_call(Sema *s, const CallArgs *a) {
   return x ? g_pool(s->g, OP_MAXPOOL, x, &w, a->call->loc) : NULL;
 }
 
+/* The HYPER that is 1 in a training step and 0 in inference, made on first use. */
+static Node *training_flag(Sema *s, SrcLoc loc) {
+  if (!s->res->training) s->res->training = g_hyper(s->g, "training", loc);
+  return s->res->training;
+}
+
+static Node *bin(Sema *s, DlcOp op, Node *a, Node *b, SrcLoc loc) { return g_binary(s->g, op, a, b, loc); }
+static Node *num(Sema *s, double v, SrcLoc loc) { return g_const(s->g, (float)v, loc); }
+
+/* A per-feature statistic's state: `what` of the layer, starting at `start`. */
+static Node *running_stat(Sema *s, const char *what, Shape shape, float start, SrcLoc loc) {
+  Node *r = g_state(s->g, param_name(s, what), shape, loc);
+  r->init = (DlrtInit){start ? INIT_CONST : INIT_ZEROS, start, 0, 1, 1};
+  return r;
+}
+
+/* batchnorm(x, momentum: 0.1, eps: 1e-5) (Ioffe and Szegedy 2015), as PyTorch's: per feature
+ * (per map, for images [c, h, w]), over the batch (and the map's pixels),
+ *   training:  y = gamma (x - mean) / sqrt(var + eps) + beta, with the batch's mean and
+ *              (biased) variance; running_mean and running_var move towards them by
+ *              momentum (the variance unbiased, times N/(N-1));
+ *   inference: the same with the running statistics.
+ * Both are graph nodes, blended by the training flag t; the statistics are sums over the
+ * batch times 1/n, so autodiff differentiates through them. */
+static Node *batchnorm_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 1)) return NULL;
+  Node *x = tensor_arg(s, a, 0);
+  double momentum, eps;
+  if (!x || !number_arg(a->call, "momentum", -1, 0.1, &momentum) || !number_arg(a->call, "eps", -1, 1e-5, &eps))
+    return NULL;
+  if (!x->shape.batched || (x->shape.rank != 1 && x->shape.rank != 3) || !(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
+    char sx[SHAPE_STR_MAX];
+    diag_error(a->call->loc, "batchnorm takes vectors [n] or images [c, h, w] per example (got %s), 0 <= momentum <= 1, eps > 0",
+               describe(x, sx, sizeof sx));
+    return NULL;
+  }
+  SrcLoc loc = a->call->loc;
+  Shape stat = x->shape;
+  stat.batched = false;
+  if (stat.rank == 3) stat.dim[1] = stat.dim[2] = 1;
+  double per_example = (double)(shape_numel(x->shape) / shape_numel(stat)); /* values per statistic per example */
+  Node *inv_count = bin(s, OP_MUL, g_inv_batch(s->g, loc), num(s, 1 / per_example, loc), loc); /* 1 / (n k) */
+  Node *mean = bin(s, OP_MUL, g_sum_to(s->g, x, stat, loc), inv_count, loc);
+  Node *centred = bin(s, OP_SUB, x, mean, loc);
+  Node *var = bin(s, OP_MUL, g_sum_to(s->g, bin(s, OP_MUL, centred, centred, loc), stat, loc), inv_count, loc);
+  Node *norm_train = bin(s, OP_MUL, centred, g_powc(s->g, bin(s, OP_ADD, var, num(s, eps, loc), loc), -0.5f, loc), loc);
+  Node *rmean = running_stat(s, "running_mean", stat, 0, loc), *rvar = running_stat(s, "running_var", stat, 1, loc);
+  Node *norm_eval = bin(s, OP_MUL, bin(s, OP_SUB, x, rmean, loc),
+                        g_powc(s->g, bin(s, OP_ADD, rvar, num(s, eps, loc), loc), -0.5f, loc), loc);
+  Node *t = training_flag(s, loc);
+  Node *normed = bin(s, OP_ADD, norm_eval, bin(s, OP_MUL, t, bin(s, OP_SUB, norm_train, norm_eval, loc), loc), loc);
+  Node *gamma = g_param(s->g, param_name(s, "gamma"), stat, loc), *beta = g_param(s->g, param_name(s, "beta"), stat, loc);
+  gamma->init = (DlrtInit){INIT_CONST, 1, 0, 1, 1};
+  beta->init.kind = INIT_ZEROS;
+  /* running statistics, written by the training step only (inference never reaches these) */
+  Node *keep = num(s, 1 - momentum, loc), *m = num(s, momentum, loc);
+  /* N/(N-1) = 1/(1 - 1/N), the denominator kept >= 1e-6 so that N = 1 gives 0, not NaN:
+   * max(a, c) = c + relu(a - c) */
+  Node *floor_ = num(s, 1e-6, loc), *one_minus = bin(s, OP_SUB, num(s, 1, loc), inv_count, loc);
+  Node *denom = bin(s, OP_ADD, floor_, g_unary(s->g, OP_RELU, bin(s, OP_SUB, one_minus, floor_, loc), loc), loc);
+  Node *unbiased = bin(s, OP_DIV, num(s, 1, loc), denom, loc);
+  g_assign(s->g, rmean, bin(s, OP_ADD, bin(s, OP_MUL, keep, rmean, loc), bin(s, OP_MUL, m, mean, loc), loc), loc);
+  g_assign(s->g, rvar,
+           bin(s, OP_ADD, bin(s, OP_MUL, keep, rvar, loc), bin(s, OP_MUL, m, bin(s, OP_MUL, var, unbiased, loc), loc), loc),
+           loc);
+  return bin(s, OP_ADD, bin(s, OP_MUL, normed, gamma, loc), beta, loc);
+}
+
 /* dropout(x, p): in training, each value is zeroed with probability p and the others scaled
  * by 1/(1-p); in inference, x. With u uniform noise fed each step and t the training flag:
  *   y = x * (1 + t * (step(u - p) / (1 - p) - 1)) */
@@ -263,10 +331,9 @@ static Node *dropout_call(Sema *s, const CallArgs *a) {
   }
   SrcLoc loc = a->call->loc;
   Graph *g = s->g;
-  if (!s->res->training) s->res->training = g_hyper(g, "training", loc);
   Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)pv.num, loc), loc), loc);
   Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - pv.num)), loc), loc);
-  Node *on = g_binary(g, OP_MUL, s->res->training, g_binary(g, OP_SUB, mask, g_const(g, 1, loc), loc), loc);
+  Node *on = g_binary(g, OP_MUL, training_flag(s, loc), g_binary(g, OP_SUB, mask, g_const(g, 1, loc), loc), loc);
   return g_binary(g, OP_MUL, x, g_binary(g, OP_ADD, on, g_const(g, 1, loc), loc), loc);
 }
 
@@ -297,7 +364,8 @@ static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, tr
 
 static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL},
                          *const conv_named[] = {"stride", "pad", "connect", "init", NULL},
-                         *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL};
+                         *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL},
+                         *const batchnorm_named[] = {"momentum", "eps", NULL};
 static const Builtin builtins[] = {
     {"sigmoid", OP_SIGMOID, NULL, no_named},
     {"tanh", OP_TANH, NULL, no_named},
@@ -316,6 +384,7 @@ static const Builtin builtins[] = {
     {"maxpool", OP_COUNT, maxpool_call, pool_named},
     {"flatten", OP_COUNT, flatten_call, no_named},
     {"dropout", OP_COUNT, dropout_call, no_named},
+    {"batchnorm", OP_COUNT, batchnorm_call, batchnorm_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
 
