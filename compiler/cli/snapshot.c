@@ -61,8 +61,10 @@ int snapshot_load(Trainer *t, const char *path, bool with_state, int *epochs_don
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < g->len; i++) {
       const Node *x = g->nodes[i];
-      if (x->op != OP_PARAM && !(with_state && x->op == OP_STATE)) continue;
+      if (x->op != OP_PARAM && x->op != OP_STATE) continue;
       const CkptTensor *ct = dlrt_ckpt_tensor(&c, x->name);
+      /* Inference takes state it finds (a batch norm's running statistics) and needs none. */
+      if (x->op == OP_STATE && !with_state && !ct) continue;
       bool same = ct && ct->rank == x->shape.rank;
       for (int d = 0; same && d < ct->rank; d++) same = ct->dim[d] == x->shape.dim[d];
       if (!same) {
