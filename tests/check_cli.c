@@ -248,6 +248,8 @@ START_TEST(bad_option_values) {
       {"train", "--lr", "fast", "--lr expects a positive number"},
       {"train", "--batch", "abc", "--batch expects a whole number from 1 to 65536, got 'abc'"},
       {"train", "--threads", "0", "--threads expects a whole number"},
+      {"train", "--validation", "-1", "--validation expects a whole number from 0 to 1000000"},
+      {"train", "--patience", "x", "--patience expects a whole number from 0 to 100000"},
       {"ir", "--stage", "foo", "--stage expects graph, llvm, opt or asm, got 'foo'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -428,6 +430,27 @@ static void assert_data_error(DataDir *d, const char *path, const char *want) {
   free(prefix);
   run_result_free(&r);
 }
+
+/* Validation options need a split the training set can spare; each mistake is a clear error
+ * before any training. */
+START_TEST(validation_errors) {
+  static const struct { const char *flag, *value, *want; } cases[] = {
+      {"--validation", "3", "--validation 3 holds out every image of the 3-image training set"},
+      {"--patience", "2", "--patience needs a validation split"},
+      {"--save-best", "best.ck", "--save-best needs a validation split"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    DataDir d = data_dir_new();
+    write_valid_set(&d, "train");
+    write_valid_set(&d, "t10k");
+    RunResult r = dlc("train", MLP, "--data", d.dir, "--epochs", "1", cases[i].flag, cases[i].value);
+    data_dir_free(&d);
+    assert_fails_with(r, 1, cases[i].want);
+    ck_assert_msg(!strstr(r.out, "epoch 1/"), "trained despite the error: %s", r.out);
+    run_result_free(&r);
+  }
+}
+END_TEST
 
 START_TEST(data_missing_files) {
   DataDir d = data_dir_new();
@@ -786,6 +809,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, data_wrong_magic);
   tcase_add_test(tc, data_count_mismatch);
   tcase_add_test(tc, data_wrong_image_size);
+  tcase_add_test(tc, validation_errors);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

@@ -199,6 +199,49 @@ START_TEST(checkpoints_resume_exactly) {
 }
 END_TEST
 
+/* Early stopping: trained on 1,000 images and validated on the other 59,000, the net
+ * overfits within a few epochs; training stops `patience` epochs after the best validation
+ * error, --save-best holds the parameters of that epoch, and a run resumed from the last
+ * checkpoint stops at once, where the straight run did. */
+START_TEST(early_stopping_keeps_the_best) {
+  char dir[] = "/tmp/dlc-best-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char model[512], metrics[600], best[600], ck[600];
+  snprintf(model, sizeof model, "%s/examples/mlp_relu.net", DLC_SOURCE_DIR);
+  snprintf(metrics, sizeof metrics, "%s/m.jsonl", dir);
+  snprintf(best, sizeof best, "%s/best.ck", dir);
+  snprintf(ck, sizeof ck, "%s/run.ck", dir);
+  char *out = dlc_ok((char *[]){"train", model, "--epochs", "60", "--validation", "59000", "--patience", "2",
+                                "--save-best", best, "--save", ck, "--metrics", metrics, "--data", DLC_TEST_DATA, NULL});
+  char *text = read_file(metrics);
+  ck_assert_ptr_nonnull(text);
+  int epochs = 0, best_epoch = 0;
+  double best_val = 2, best_test = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    const char *v = strstr(line, "\"val_error\":"), *te = strstr(line, "\"test_error\":");
+    ck_assert_msg(v && te, "no val_error or test_error in %s", line);
+    double val = strtod(v + strlen("\"val_error\":"), NULL);
+    epochs++;
+    if (val < best_val) best_val = val, best_epoch = epochs, best_test = strtod(te + strlen("\"test_error\":"), NULL);
+  }
+  free(text);
+  ck_assert_msg(epochs < 60 && epochs == best_epoch + 2, "%d epochs, the best was epoch %d", epochs, best_epoch);
+  char want[128];
+  snprintf(want, sizeof want, "early stop after epoch %d", epochs);
+  ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+  free(out);
+  out = dlc_ok((char *[]){"eval", model, "--load", best, "--data", DLC_TEST_DATA, NULL});
+  snprintf(want, sizeof want, "test_error %.2f%%", 100 * best_test);
+  ck_assert_msg(strstr(out, want), "the best checkpoint (epoch %d) should give %s: %s", best_epoch, want, out);
+  free(out);
+  out = dlc_ok((char *[]){"train", model, "--epochs", "60", "--validation", "59000", "--patience", "2", "--resume", ck,
+                          "--data", DLC_TEST_DATA, NULL});
+  snprintf(want, sizeof want, "early stop after epoch %d", epochs);
+  ck_assert_msg(strstr(out, want) && !strstr(out, "/60  train_loss"), "the resumed run trained on:\n%s", out);
+  free(out);
+}
+END_TEST
+
 /* A checkpoint of another model, a truncated one, and garbage: clear errors, status 1. */
 START_TEST(bad_checkpoints_are_errors) {
   char dir[] = "/tmp/dlc-ckpt-XXXXXX";
@@ -242,6 +285,7 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, cli_writes_metrics);
   tcase_add_test(tc, checkpoints_resume_exactly);
   tcase_add_test(tc, bad_checkpoints_are_errors);
+  tcase_add_test(tc, early_stopping_keeps_the_best);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,7 +13,7 @@ typedef struct Options {
   const char *stage;
   const char *after;  /* dlc graph --after PASS */
   const char *fn;     /* dlc ir --fn NAME */
-  const char *save, *resume, *load; /* checkpoints */
+  const char *save, *resume, *load, *save_best; /* checkpoints */
   bool dot;
   bool profile;
   bool help;

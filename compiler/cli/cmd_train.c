@@ -91,6 +91,37 @@ static void print_profile(const Model *m, int steps) {
   free(rows);
 }
 
+/* Holds out the last ts->validation images of train (the CLI's or the file's count) as val;
+ * fit keeps the rest. Both are views of train's memory. False after reporting a count the
+ * training set cannot spare, or validation options without a validation split. */
+static bool split_validation(const TrainSettings *ts, const Options *o, DlrtDataset *fit, DlrtDataset *val) {
+  int n = ts->validation;
+  if (n == 0) {
+    const char *needs = o->save_best ? "--save-best" : o->ov.patience > 0 ? "--patience" : ts->patience ? "patience" : NULL;
+    if (needs) diag_error_plain("dlc", "%s needs a validation split (validation = N in the train block, or --validation N)", needs);
+    return !needs;
+  }
+  if (n >= fit->count) {
+    if (ts->validation_loc.file)
+      diag_error(ts->validation_loc, "validation holds out %d images, but the training set has only %d", n, fit->count);
+    else diag_error_plain("dlc", "--validation %d holds out every image of the %d-image training set", n, fit->count);
+    return false;
+  }
+  size_t image = (size_t)fit->rows * (size_t)fit->cols, kept = (size_t)(fit->count - n);
+  *val = (DlrtDataset){n, fit->rows, fit->cols, fit->pixels + kept * image, fit->labels + kept};
+  fit->count -= n;
+  return true;
+}
+
+/* Early stopping: with patience P, no epoch starts once P epochs have passed since the best
+ * validation error (checked before each epoch, so a resumed run stops where it would have). */
+static bool stops_early(const Trainer *t, int epochs_done) {
+  int patience = t->m->train.patience;
+  if (!patience || !t->m->train.validation || epochs_done - t->best_epoch < patience) return false;
+  printf("early stop after epoch %d: no better val_error in %d epochs\n", epochs_done, patience);
+  return true;
+}
+
 int cmd_train(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -110,9 +141,14 @@ int cmd_train(const Options *o) {
   if (!(t = trainer_new(m))) goto done;
   if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;
   const TrainSettings *ts = &m->train;
+  DlrtDataset fit = train, val = {0};
+  if (!split_validation(ts, o, &fit, &val)) goto done;
   fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms; %d epochs of %d images, batch %d, lr %g\n",
           m->file->name, (long long)model_param_count(m), 1e3 * (m->seconds_front + m->seconds_lower + m->seconds_jit), ts->epochs,
-          train.count, ts->batch, ts->lr);
+          fit.count, ts->batch, ts->lr);
+  if (val.count)
+    fprintf(stderr, "dlc: validation: the last %d training images, held out%s\n", val.count,
+            ts->patience ? ", with early stopping" : "");
   int done_epochs = 0;
   char why[1024];
   if (o->resume) {
@@ -124,33 +160,47 @@ int cmd_train(const Options *o) {
   }
   Progress p = {.epochs = ts->epochs, .tty = isatty(2)};
   for (int e = done_epochs + 1; e <= ts->epochs; e++) {
+    if (stops_early(t, e - 1)) break;
     p.epoch = e;
     p.start = now_seconds();
     p.last_quarter = 0;
-    double loss = trainer_epoch(t, &train, 0, e - 1, show_progress, &p);
+    double loss = trainer_epoch(t, &fit, 0, e - 1, show_progress, &p);
     double seconds = now_seconds() - p.start;
     double t_eval = now_seconds();
+    double val_err = val.count ? trainer_error(t, &val, 0) : NAN;
     double err = trainer_error(t, &test, 0);
     t_eval = now_seconds() - t_eval;
     if (!isfinite(loss)) {
       diag_error_plain(m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
       goto done;
     }
-    printf("epoch %d/%d  train_loss %.4f  test_error %.2f%%  %.2f s  %.0f img/s\n", e, ts->epochs, loss,
-           100 * err, seconds, train.count / seconds);
+    char val_text[48] = "";
+    if (val.count) snprintf(val_text, sizeof val_text, "  val_error %.2f%%", 100 * val_err);
+    printf("epoch %d/%d  train_loss %.4f%s  test_error %.2f%%  %.2f s  %.0f img/s\n", e, ts->epochs, loss, val_text,
+           100 * err, seconds, fit.count / seconds);
     fflush(stdout);
     if (metrics) {
+      char val_field[48] = "";
+      if (val.count) snprintf(val_field, sizeof val_field, ",\"val_error\":%.6g", val_err);
       fprintf(metrics,
               "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-              "\"eval_seconds\":%.4g}\n",
-              e, loss, err, seconds, train.count / seconds, t_eval);
+              "\"eval_seconds\":%.4g%s}\n",
+              e, loss, err, seconds, fit.count / seconds, t_eval, val_field);
       fflush(metrics);
     }
-    if (o->save && snapshot_save(t, o->save, e, why, sizeof why) != 0) {
+    /* The best checkpoint is written before the epoch's: a run killed between the two
+     * resumes from the previous epoch, repeats this one and writes the same best again. */
+    bool best = val.count && (t->best_epoch == 0 || val_err < t->best_val_error);
+    if (best) t->best_val_error = val_err, t->best_epoch = e;
+    if ((best && o->save_best && snapshot_save(t, o->save_best, e, why, sizeof why) != 0) ||
+        (o->save && snapshot_save(t, o->save, e, why, sizeof why) != 0)) {
       report_path_error(why);
       goto done;
     }
   }
+  if (val.count)
+    printf("best val_error %.2f%% after epoch %d%s%s\n", 100 * t->best_val_error, t->best_epoch,
+           o->save_best ? ", saved in " : "", o->save_best ? o->save_best : "");
   if (o->profile) print_profile(m, (int)t->step);
   rc = EXIT_OK;
 done:

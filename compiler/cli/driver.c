@@ -24,6 +24,8 @@ static void apply_overrides(TrainSettings *t, const Overrides *ov) {
   if (ov->batch > 0) t->batch = ov->batch;
   if (ov->lr > 0) t->lr = ov->lr;
   if (ov->seed >= 0) t->seed = (unsigned long long)ov->seed;
+  if (ov->validation >= 0) t->validation = ov->validation, t->validation_loc = (SrcLoc){0};
+  if (ov->patience >= 0) t->patience = ov->patience;
 }
 
 Model *model_load(const char *path, const Overrides *ov) {

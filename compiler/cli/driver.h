@@ -11,6 +11,7 @@ typedef struct Overrides {
   int epochs, batch;
   double lr;
   long long seed;
+  int validation, patience;
 } Overrides;
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };

@@ -17,10 +17,12 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume",
+    {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume "
+     "--validation --patience --save-best",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
      "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
-     "                          [--save CKPT] [--resume CKPT]\n"
+     "                          [--save CKPT] [--resume CKPT] [--validation N]\n"
+     "                          [--patience N] [--save-best CKPT]\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -33,7 +35,10 @@ static const Command commands[] = {
      "  --profile          time every node of the training step; print the heaviest\n"
      "  --save CKPT        write the whole training state after every epoch (safetensors,\n"
      "                     atomically: a crash leaves the previous checkpoint intact)\n"
-     "  --resume CKPT      continue from a checkpoint, exactly where it stopped\n"},
+     "  --resume CKPT      continue from a checkpoint, exactly where it stopped\n"
+     "  --validation N     hold out the last N training images; score them every epoch\n"
+     "  --patience N       stop after N epochs without a new best validation error (0: never)\n"
+     "  --save-best CKPT   write the checkpoint of the best validation error so far\n"},
     {"eval", cmd_eval, "--load --data --batch",
      "usage: dlc eval FILE.net --load CKPT [--data DIR]\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
@@ -137,6 +142,12 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
     } else if (strcmp(flag, "--seed") == 0) {
       if (!parse_int(flag, value, 0, 2147483647, &v)) return false;
       o->ov.seed = v;
+    } else if (strcmp(flag, "--validation") == 0) {
+      if (!parse_int(flag, value, 0, 1000000, &v)) return false;
+      o->ov.validation = (int)v;
+    } else if (strcmp(flag, "--patience") == 0) {
+      if (!parse_int(flag, value, 0, 100000, &v)) return false;
+      o->ov.patience = (int)v;
     } else if (strcmp(flag, "--threads") == 0) {
       if (!parse_int(flag, value, 1, 256, &v)) return false;
       o->threads = (int)v;
@@ -163,6 +174,8 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       o->fn = value;
     } else if (strcmp(flag, "--save") == 0) {
       o->save = value;
+    } else if (strcmp(flag, "--save-best") == 0) {
+      o->save_best = value;
     } else if (strcmp(flag, "--resume") == 0) {
       o->resume = value;
     } else if (strcmp(flag, "--load") == 0) {
@@ -213,7 +226,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < N_COMMANDS; k++) {
     const Command *c = &commands[k];
     if (strcmp(argv[1], c->name) != 0) continue;
-    Options o = {.ov = {-1, -1, -1, -1}, .threads = 1};
+    Options o = {.ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1}, .threads = 1};
     if (!parse_options(c->name, argc, argv, 2, c->flags, &o)) return EXIT_USER;
     if (o.help) {
       fputs(c->usage, stdout);

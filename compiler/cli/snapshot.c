@@ -1,7 +1,7 @@
 /* snapshot.c — a Trainer's whole state as a checkpoint (runtime/checkpoint.h): every
  * parameter and optimiser moment by name, and in the metadata the epochs done, the steps
- * taken (Adam's t), the RNG state (the next epoch's shuffle), the seed and a hash of the .net
- * file. Resuming from it continues exactly where the saved run was. */
+ * taken (Adam's t), the RNG state (the next epoch's shuffle), the seed, a hash of the .net
+ * file and early stopping's best validation error and its epoch. Resuming from it continues exactly where the saved run was. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +31,18 @@ int snapshot_save(const Trainer *t, const char *path, int epochs_done, char *err
     for (int d = 0; d < x->shape.rank; d++) ts[n].dim[d] = x->shape.dim[d];
     n++;
   }
-  char epoch[32], step[32], rng[80], seed[32], hash[32];
+  char epoch[32], step[32], rng[80], seed[32], hash[32], best[40], best_epoch[32];
   snprintf(epoch, sizeof epoch, "%d", epochs_done);
   snprintf(step, sizeof step, "%" PRId64, t->step);
   snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, t->rng.s[0], t->rng.s[1],
            t->rng.s[2], t->rng.s[3]);
   snprintf(seed, sizeof seed, "%llu", t->m->train.seed);
   snprintf(hash, sizeof hash, "%016" PRIx64, file_hash(t->m->file));
-  CkptMeta meta[] = {{"format", "dlc"},  {"epochs_done", epoch}, {"step", step}, {"rng", rng},
-                     {"seed", seed},     {"model_hash", hash},   {"model", t->m->file->name}};
+  snprintf(best, sizeof best, "%.17g", t->best_val_error);
+  snprintf(best_epoch, sizeof best_epoch, "%d", t->best_epoch);
+  CkptMeta meta[] = {{"format", "dlc"},        {"epochs_done", epoch}, {"step", step},
+                     {"rng", rng},             {"seed", seed},         {"model_hash", hash},
+                     {"model", t->m->file->name}, {"best_val_error", best}, {"best_epoch", best_epoch}};
   int rc = dlrt_ckpt_save(path, ts, n, meta, (int)(sizeof meta / sizeof *meta), err, errlen);
   free(ts);
   return rc;
@@ -86,6 +89,12 @@ int snapshot_load(Trainer *t, const char *path, bool with_state, int *epochs_don
     t->rng = r;
     t->step = strtoll(step, NULL, 10);
     *epochs_done = atoi(epoch);
+    /* early stopping's position (absent from checkpoints of runs without validation) */
+    const char *best = dlrt_ckpt_meta(&c, "best_val_error"), *best_epoch = dlrt_ckpt_meta(&c, "best_epoch");
+    if (best && best_epoch) {
+      t->best_val_error = strtod(best, NULL);
+      t->best_epoch = atoi(best_epoch);
+    }
   }
   rc = 0;
 done:

@@ -32,6 +32,7 @@ Trainer *trainer_new(Model *m) {
   if (!t) dlc_fatal("out of memory");
   t->m = m;
   t->jit = jit;
+  t->best_val_error = 1;
   t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
   t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
   t->in_features = (int)shape_numel(m->sema.input->shape);

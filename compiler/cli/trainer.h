@@ -18,6 +18,8 @@ typedef struct Trainer {
   DlrtRng rng;
   int in_features, classes;
   int64_t step;        /* training steps taken (Adam's t) */
+  double best_val_error; /* the lowest validation error so far (1 before any) */
+  int best_epoch;        /* the epoch that reached it (0: none yet) */
   int n_noise;         /* NOISE leaves (dropout), each with a batch of uniform numbers */
   const Node **noise;
   float **noise_buf;

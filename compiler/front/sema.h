@@ -24,6 +24,10 @@ typedef struct TrainSettings {
   SrcLoc lr_loc;     /* where the learning rate was set (it may be set once) */
   int batch, epochs;
   unsigned long long seed;
+  /* the last `validation` training images are held out and scored after every epoch;
+   * with `patience`, training stops once that many epochs pass without a new best */
+  int validation, patience;
+  SrcLoc validation_loc;
 } TrainSettings;
 
 typedef struct SemaResult {

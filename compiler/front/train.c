@@ -166,6 +166,7 @@ static void schedule_setting(const Setting *t, TrainSettings *ts) {
 }
 
 void train_block(const Stmt *st, TrainSettings *ts) {
+  const Setting *patience = NULL;
   for (const Setting *t = st->settings; t; t = t->next) {
     long long v;
     for (const Setting *u = st->settings; u != t; u = u->next)
@@ -210,11 +211,20 @@ void train_block(const Stmt *st, TrainSettings *ts) {
       if (int_setting(t, 1, 100000, &v)) ts->epochs = (int)v;
     } else if (strcmp(t->key, "seed") == 0) {
       if (int_setting(t, 0, 2147483647, &v)) ts->seed = (unsigned long long)v;
+    } else if (strcmp(t->key, "validation") == 0) {
+      ts->validation_loc = t->value->loc;
+      if (int_setting(t, 0, 1000000, &v)) ts->validation = (int)v;
+    } else if (strcmp(t->key, "patience") == 0) {
+      patience = t;
+      if (int_setting(t, 1, 100000, &v)) ts->patience = (int)v;
     } else {
       diag_error(t->loc,
-                 "unknown train setting '%s' (expected data, optimizer, lr, schedule, warmup, clip, pixels, batch, epochs or seed)",
+                 "unknown train setting '%s' (expected data, optimizer, lr, schedule, warmup, clip, pixels, batch, epochs, "
+                 "seed, validation or patience)",
                  t->key);
     }
   }
+  if (patience && ts->patience && !ts->validation)
+    diag_error(patience->loc, "'patience' stops on the validation error; hold out images with validation = N too");
 }
 
