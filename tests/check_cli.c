@@ -452,6 +452,24 @@ START_TEST(validation_errors) {
 }
 END_TEST
 
+/* `dlc check --scales` reads training images: without them, a data error, not a crash; with
+ * them (three tiny ones), a table row for every named value and parameter. */
+START_TEST(check_scales) {
+  DataDir d = data_dir_new();
+  RunResult r = dlc("check", MLP, "--scales", "--data", d.dir);
+  assert_fails_with(r, 1, "file not found");
+  run_result_free(&r);
+  write_valid_set(&d, "train");
+  r = dlc("check", MLP, "--scales", "--data", d.dir);
+  data_dir_free(&d);
+  ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+  assert_contains("stdout", r.out, "the first 3 training images");
+  static const char *const rows[] = {"\n  h ", "\n  out ", "\n  W1 ", "\n  b2 "};
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) assert_contains("stdout", r.out, rows[i]);
+  run_result_free(&r);
+}
+END_TEST
+
 START_TEST(data_missing_files) {
   DataDir d = data_dir_new();
   char *img = mnist_file(&d, "train-images-idx3-ubyte");
@@ -810,6 +828,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, data_count_mismatch);
   tcase_add_test(tc, data_wrong_image_size);
   tcase_add_test(tc, validation_errors);
+  tcase_add_test(tc, check_scales);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

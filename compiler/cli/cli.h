@@ -3,6 +3,7 @@
 #define DLC_CLI_H
 #include <stdbool.h>
 #include "driver.h"
+#include "mnist.h"
 
 typedef struct Options {
   const char *file;
@@ -16,6 +17,7 @@ typedef struct Options {
   const char *save, *resume, *load, *save_best; /* checkpoints */
   bool dot;
   bool profile;
+  bool scales;        /* dlc check --scales */
   bool help;
 } Options;
 
@@ -32,4 +34,7 @@ int cmd_gradcheck(const Options *o);
 
 /* Where the data sets live: --data, else $DLC_DATA, else ./data. */
 const char *data_dir(const Options *o);
+/* Loads MNIST's training and/or test set (either may be NULL) from dir; false after
+ * reporting a missing or malformed file. */
+bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test);
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli.h"
 #include "print.h"
+#include "scales.h"
 
 /* Multiply-adds counted as 2 FLOPs; elementwise and row ops as one per element. */
 static int64_t node_flops(const Node *n) {
@@ -103,6 +104,30 @@ static void print_layers(const Model *m) {
   free(f);
 }
 
+enum { SCALES_ROWS = 256 };
+
+/* --scales: on a model of its own, since the report differentiates the forward graph itself. */
+static int print_scales(const Options *o) {
+  DlrtDataset train = {0};
+  if (!load_data(data_dir(o), &train, NULL)) return EXIT_USER;
+  Model *m = model_load(o->file, &o->ov);
+  if (!m) {
+    dlrt_dataset_free(&train);
+    return EXIT_USER;
+  }
+  int rc = EXIT_USER;
+  if ((int64_t)train.rows * train.cols != shape_numel(m->sema.input->shape))
+    diag_error(m->sema.input->loc, "the training images are %dx%d, but '%s' has %lld values", train.rows, train.cols,
+               m->sema.input->name, (long long)shape_numel(m->sema.input->shape));
+  else {
+    scales_report(m, &train, SCALES_ROWS, stdout);
+    rc = EXIT_OK;
+  }
+  model_free(m);
+  dlrt_dataset_free(&train);
+  return rc;
+}
+
 int cmd_check(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -163,9 +188,12 @@ int cmd_check(const Options *o) {
   if (t->schedule == SCHEDULE_STEP) printf(" every %d gamma %g", t->every, t->gamma);
   if (t->schedule == SCHEDULE_EXPONENTIAL) printf(" gamma %g", t->gamma);
   if (t->warmup > 0) printf(", warmup %g epochs", t->warmup);
-  printf(", pixels %g..%g, batch %d, epochs %d, seed %llu\n", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
+  printf(", pixels %g..%g, batch %d, epochs %d, seed %llu", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
+  if (t->validation) printf(", validation %d", t->validation);
+  if (t->patience) printf(", patience %d", t->patience);
+  printf("\n");
   model_free(m);
-  return EXIT_OK;
+  return o->scales ? print_scales(o) : EXIT_OK;
 }
 
 int cmd_graph(const Options *o) {

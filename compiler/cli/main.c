@@ -43,9 +43,11 @@ static const Command commands[] = {
      "usage: dlc eval FILE.net --load CKPT [--data DIR]\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
-    {"check", cmd_check, "--batch",
-     "usage: dlc check FILE.net [--batch N]\n"
-     "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
+    {"check", cmd_check, "--batch --scales --data",
+     "usage: dlc check FILE.net [--batch N] [--scales [--data DIR]]\n"
+     "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"
+     "  --scales           also the mean and spread of every named value and the spread of\n"
+     "                     every parameter's gradient at initialisation, on training images\n"},
     {"graph", cmd_graph, "--dot --batch --after",
      "usage: dlc graph FILE.net [--dot] [--after PASS]\n"
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
@@ -117,7 +119,10 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, cmd, cmd);
       return false;
     }
-    bool *on_off = strcmp(flag, "--dot") == 0 ? &o->dot : strcmp(flag, "--profile") == 0 ? &o->profile : NULL;
+    bool *on_off = strcmp(flag, "--dot") == 0       ? &o->dot
+                   : strcmp(flag, "--profile") == 0 ? &o->profile
+                   : strcmp(flag, "--scales") == 0  ? &o->scales
+                                                    : NULL;
     if (on_off) { /* a switch: no value */
       if (eq) {
         diag_error_plain("dlc", "option '%s' takes no value", flag);

@@ -34,7 +34,7 @@ static bool *needs_grad(Graph *g, Node *loss) {
   return from_param;
 }
 
-Node **grad_build(Graph *g, Node *loss) {
+static Node **build(Graph *g, Node *loss, bool adjoints) {
   DLC_ASSERT(loss->shape.batched && shape_numel(loss->shape) == 1);
   GradCtx c = {g, NULL, NULL, g->len};
   c.grad = ARENA_ARRAY(&g->arena, Node *, c.n_forward);
@@ -50,8 +50,12 @@ Node **grad_build(Graph *g, Node *loss) {
     DLC_ASSERT(op_has_grad(y->op));
     grad_rule(y->op)(&c, y, dy);
   }
-  /* Inputs that did not need gradients may have received some; keep only the params'. */
+  /* Inputs that did not need gradients may have received some; keep only the params' (or,
+   * for adjoints, those of every node on a path from a parameter to the loss). */
   for (int i = 0; i < c.n_forward; i++)
-    if (c.grad[i] && g->nodes[i]->op != OP_PARAM) c.grad[i] = NULL;
+    if (c.grad[i] && (adjoints ? !c.active[i] : g->nodes[i]->op != OP_PARAM)) c.grad[i] = NULL;
   return c.grad;
 }
+
+Node **grad_build(Graph *g, Node *loss) { return build(g, loss, false); }
+Node **grad_build_adjoints(Graph *g, Node *loss) { return build(g, loss, true); }

@@ -18,6 +18,9 @@ static inline bool grad_wants(const GradCtx *c, const Node *x) { return c->activ
  * Returns the gradient table, indexed by node id and covering every node that existed
  * before the call (allocated in g's arena); entries are NULL except for those PARAMs. */
 Node **grad_build(Graph *g, Node *loss);
+/* The same, keeping the gradient of every node between the parameters and the loss (the
+ * adjoints of the hidden values too: dlc check --scales reports them). */
+Node **grad_build_adjoints(Graph *g, Node *loss);
 
 /* Adds `contribution` to the gradient of `x` (used by the per-op rules). */
 void grad_accum(GradCtx *c, Node *x, Node *contribution);
