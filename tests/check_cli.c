@@ -470,6 +470,33 @@ START_TEST(check_scales) {
 }
 END_TEST
 
+/* --set overrides any train setting with the file's own checks, and its mistakes are
+ * located in the "--set" text with a caret, like the file's. */
+START_TEST(set_overrides_train_settings) {
+  RunResult r = dlc("check", MLP, "--set", "optimizer = adam(lr: 0.002)", "--set", "schedule = cosine", "--set",
+                    "validation = 5000; patience = 3");
+  ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+  assert_contains("stdout", r.out, "adam lr 0.002 beta1 0.9");
+  assert_contains("stdout", r.out, "cosine schedule");
+  assert_contains("stdout", r.out, "validation 5000, patience 3");
+  run_result_free(&r);
+  static const struct { const char *set, *want; } cases[] = {
+      {"optimizer = adm", "--set:1:21: error: unknown optimizer; expected sgd, adam, adamw, rmsprop or adagrad"
+                          " (see docs/language.md)\n  train { optimizer = adm }\n                      ^\n"},
+      {"epochs = ", "--set:1:19: error: unexpected '}'"},
+      {"colour = 3", "--set:1:9: error: unknown train setting 'colour'"},
+      {"lr = 1; lr = 2", "the learning rate is set twice"},
+      {"patience = 2", "'patience' stops on the validation error"},
+      {"}\ninput z : [3]\ntrain {", "only train settings can be given on the command line"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    r = dlc("check", MLP, "--set", cases[i].set);
+    assert_fails_with(r, 1, cases[i].want);
+    run_result_free(&r);
+  }
+}
+END_TEST
+
 START_TEST(data_missing_files) {
   DataDir d = data_dir_new();
   char *img = mnist_file(&d, "train-images-idx3-ubyte");
@@ -829,6 +856,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, data_wrong_image_size);
   tcase_add_test(tc, validation_errors);
   tcase_add_test(tc, check_scales);
+  tcase_add_test(tc, set_overrides_train_settings);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

@@ -7,7 +7,9 @@
  */
 #include "driver.h"
 #include "passes.h"
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
@@ -18,14 +20,28 @@ double now_seconds(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void apply_overrides(TrainSettings *t, const Overrides *ov) {
-  if (!ov) return;
+/* --set first (a train block of its own, parsed and checked as the file's), then the flags
+ * that name one setting. False after reporting an error in the --set text. */
+static bool apply_overrides(Model *m, const Overrides *ov) {
+  TrainSettings *t = &m->train;
+  if (!ov) return true;
+  if (ov->settings) {
+    size_t len = strlen(ov->settings) + sizeof "train {  }\n";
+    char *text = malloc(len);
+    if (!text) dlc_fatal("out of memory");
+    snprintf(text, len, "train { %s }\n", ov->settings);
+    m->set_file = srcfile_from_string("--set", text);
+    free(text);
+    Program *p = parse_program(m->set_file, &m->ast_arena);
+    if (!p || !sema_train_overrides(p, t)) return false;
+  }
   if (ov->epochs > 0) t->epochs = ov->epochs;
   if (ov->batch > 0) t->batch = ov->batch;
   if (ov->lr > 0) t->lr = ov->lr;
   if (ov->seed >= 0) t->seed = (unsigned long long)ov->seed;
   if (ov->validation >= 0) t->validation = ov->validation, t->validation_loc = (SrcLoc){0};
   if (ov->patience >= 0) t->patience = ov->patience;
+  return true;
 }
 
 Model *model_load(const char *path, const Overrides *ov) {
@@ -44,7 +60,10 @@ Model *model_load(const char *path, const Overrides *ov) {
     return NULL;
   }
   m->train = m->sema.train;
-  apply_overrides(&m->train, ov);
+  if (!apply_overrides(m, ov)) {
+    model_free(m);
+    return NULL;
+  }
   m->n_forward = m->g->len;
   m->seconds_front = now_seconds() - t0;
   return m;
@@ -117,6 +136,7 @@ void model_free(Model *m) {
   arena_free(&m->ast_arena);
   arena_free(&m->plan_arena);
   srcfile_free(m->file);
+  srcfile_free(m->set_file);
   free(m);
 }
 

@@ -12,6 +12,7 @@ typedef struct Overrides {
   double lr;
   long long seed;
   int validation, patience;
+  const char *settings; /* --set: "KEY = VALUE; ..." as in a train block, or NULL */
 } Overrides;
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };
@@ -24,6 +25,7 @@ typedef struct Model {
   Graph *g;
   SemaResult sema;
   TrainSettings train;   /* the file's settings with the overrides applied */
+  SrcFile *set_file;     /* the --set settings, as the train block "--set" parses */
   int n_forward;         /* nodes before autodiff */
   int n_before_passes;   /* nodes of forward + backward + update, before the passes */
   Node **grads;          /* by forward node id: d objective / d param */

@@ -18,11 +18,11 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume "
-     "--validation --patience --save-best",
+     "--validation --patience --save-best --set",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
      "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
      "                          [--save CKPT] [--resume CKPT] [--validation N]\n"
-     "                          [--patience N] [--save-best CKPT]\n"
+     "                          [--patience N] [--save-best CKPT] [--set 'KEY = VALUE']\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -38,23 +38,25 @@ static const Command commands[] = {
      "  --resume CKPT      continue from a checkpoint, exactly where it stopped\n"
      "  --validation N     hold out the last N training images; score them every epoch\n"
      "  --patience N       stop after N epochs without a new best validation error (0: never)\n"
-     "  --save-best CKPT   write the checkpoint of the best validation error so far\n"},
-    {"eval", cmd_eval, "--load --data --batch",
-     "usage: dlc eval FILE.net --load CKPT [--data DIR]\n"
+     "  --save-best CKPT   write the checkpoint of the best validation error so far\n"
+     "  --set 'KEY = VALUE'  any train-block setting, over the file's (repeatable), e.g.\n"
+     "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"},
+    {"eval", cmd_eval, "--load --data --batch --set",
+     "usage: dlc eval FILE.net --load CKPT [--data DIR] [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
-    {"check", cmd_check, "--batch --scales --data",
-     "usage: dlc check FILE.net [--batch N] [--scales [--data DIR]]\n"
+    {"check", cmd_check, "--batch --scales --data --set",
+     "usage: dlc check FILE.net [--batch N] [--scales [--data DIR]] [--set 'KEY = VALUE']\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"
      "  --scales           also the mean and spread of every named value and the spread of\n"
      "                     every parameter's gradient at initialisation, on training images\n"},
-    {"graph", cmd_graph, "--dot --batch --after",
-     "usage: dlc graph FILE.net [--dot] [--after PASS]\n"
+    {"graph", cmd_graph, "--dot --batch --after --set",
+     "usage: dlc graph FILE.net [--dot] [--after PASS] [--set 'KEY = VALUE']\n"
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
      "source lines) as text, or as Graphviz DOT with --dot. With --after, the graph as the\n"
      "pass PASS left it (fold, simplify or cse; --after none: before any pass).\n"},
-    {"ir", cmd_ir, "--stage --fn --batch",
-     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--fn NAME] [--batch N]\n"
+    {"ir", cmd_ir, "--stage --fn --batch --set",
+     "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--fn NAME] [--batch N] [--set 'KEY = VALUE']\n"
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
      "the default), after O3 for this CPU (opt), or its assembly (asm); of both generated\n"
      "functions, or only of --fn dlc_forward or --fn dlc_train_step.\n"},
@@ -179,6 +181,14 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       o->fn = value;
     } else if (strcmp(flag, "--save") == 0) {
       o->save = value;
+    } else if (strcmp(flag, "--set") == 0) {
+      /* repeatable: the settings join into one train block */
+      size_t had = o->ov.settings ? strlen(o->ov.settings) + 2 : 0, len = had + strlen(value) + 1;
+      char *joined = malloc(len);
+      if (!joined) dlc_fatal("out of memory");
+      snprintf(joined, len, "%s%s%s", had ? o->ov.settings : "", had ? "; " : "", value);
+      free((void *)o->ov.settings);
+      o->ov.settings = joined;
     } else if (strcmp(flag, "--save-best") == 0) {
       o->save_best = value;
     } else if (strcmp(flag, "--resume") == 0) {
@@ -232,17 +242,18 @@ int main(int argc, char **argv) {
     const Command *c = &commands[k];
     if (strcmp(argv[1], c->name) != 0) continue;
     Options o = {.ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1}, .threads = 1};
-    if (!parse_options(c->name, argc, argv, 2, c->flags, &o)) return EXIT_USER;
-    if (o.help) {
+    int rc;
+    if (!parse_options(c->name, argc, argv, 2, c->flags, &o)) rc = EXIT_USER;
+    else if (o.help) {
       fputs(c->usage, stdout);
-      return EXIT_OK;
-    }
-    if (!o.file) {
+      rc = EXIT_OK;
+    } else if (!o.file) {
       diag_error_plain("dlc", "'%s' needs a FILE.net", c->name);
       fputs(c->usage, stderr);
-      return EXIT_USER;
-    }
-    return c->run(&o);
+      rc = EXIT_USER;
+    } else rc = c->run(&o);
+    free((void *)o.ov.settings);
+    return rc;
   }
   diag_error_plain("dlc", "unknown command '%s'", argv[1]);
   usage(stderr);

@@ -40,6 +40,9 @@ typedef struct SemaResult {
 
 /* Builds the forward graph of p into g. Returns false if any error was reported. */
 bool sema_build(const Program *p, Graph *g, SemaResult *res);
+/* Applies the train blocks of p (a program of nothing else: what `dlc train --set` parses)
+ * over ts, as the command line overrides the file. False after reporting an error. */
+bool sema_train_overrides(const Program *p, TrainSettings *ts);
 
 /* The data sets dlc knows: the shape of one example and the number of classes. */
 typedef struct DatasetInfo {

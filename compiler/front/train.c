@@ -228,3 +228,14 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     diag_error(patience->loc, "'patience' stops on the validation error; hold out images with validation = N too");
 }
 
+
+bool sema_train_overrides(const Program *p, TrainSettings *ts) {
+  int errors = diag_error_count();
+  /* Settings given again replace the file's: no "set twice" against it. */
+  ts->lr_loc = (SrcLoc){0};
+  for (const Stmt *st = p->stmts; st; st = st->next) {
+    if (st->kind == S_TRAIN) train_block(st, ts);
+    else diag_error(st->loc, "only train settings can be given on the command line");
+  }
+  return diag_error_count() == errors;
+}
