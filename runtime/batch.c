@@ -2,6 +2,11 @@
 #include "batch.h"
 #include <string.h>
 
+void dlrt_fill_labels(const DlrtDataset *d, const int *idx, int n, int classes, float *y) {
+  memset(y, 0, sizeof(float) * (size_t)n * (size_t)classes);
+  for (int r = 0; r < n; r++) y[(size_t)r * (size_t)classes + d->labels[idx[r]]] = 1.0f;
+}
+
 void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float lo, float hi, float *x,
                      float *y) {
   int per = d->rows * d->cols;
@@ -10,11 +15,8 @@ void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, f
     const unsigned char *px = d->pixels + (size_t)idx[r] * (size_t)per;
     float *row = x + (size_t)r * (size_t)per;
     for (int i = 0; i < per; i++) row[i] = lo + (float)px[i] * scale;
-    if (y) {
-      memset(y + (size_t)r * (size_t)classes, 0, sizeof(float) * (size_t)classes);
-      y[(size_t)r * (size_t)classes + d->labels[idx[r]]] = 1.0f;
-    }
   }
+  if (y) dlrt_fill_labels(d, idx, n, classes, y);
 }
 
 int dlrt_argmax(const float *v, int len) {

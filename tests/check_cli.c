@@ -497,6 +497,30 @@ START_TEST(set_overrides_train_settings) {
 }
 END_TEST
 
+/* `dlc augment-preview` writes a PNG of the distortions the file declares (here through
+ * --set), and says so when it declares none. */
+START_TEST(augment_preview) {
+  DataDir d = data_dir_new();
+  write_valid_set(&d, "train");
+  char *png = NULL;
+  ck_assert_int_ge(asprintf(&png, "%s/preview.png", d.dir), 0);
+  RunResult r = dlc("augment-preview", MLP, "--data", d.dir, "--out", png);
+  assert_fails_with(r, 1, "declares no distortion to preview");
+  run_result_free(&r);
+  r = dlc("augment-preview", MLP, "--data", d.dir, "--out", png, "--set", "distort = affine(rotate: 10) + elastic");
+  assert_ok(r);
+  assert_contains("stdout", r.out, "3 training images (left column) and 8 distortions of each");
+  char *text = read_file(png);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_int_eq(memcmp(text, "\x89PNG", 4), 0);
+  free(text);
+  run_result_free(&r);
+  unlink(png);
+  free(png);
+  data_dir_free(&d);
+}
+END_TEST
+
 START_TEST(data_missing_files) {
   DataDir d = data_dir_new();
   char *img = mnist_file(&d, "train-images-idx3-ubyte");
@@ -857,6 +881,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, validation_errors);
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);
+  tcase_add_test(tc, augment_preview);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

@@ -2,7 +2,9 @@
  * Loader tests write tiny generated IDX files (5 images of 3x4) into a mkdtemp directory in
  * the DIR/mnist/ layout; the real-data test runs only when DLC_MNIST_DIR is set. */
 #define _GNU_SOURCE
+#include "distort.h"
 #include "init.h"
+#include "png.h"
 #include "mnist.h"
 #include "rng.h"
 #include <check.h>
@@ -600,6 +602,129 @@ START_TEST(initialisers_have_their_moments) {
 }
 END_TEST
 
+/* ---- distortions --------------------------------------------------------------------- */
+
+enum { SIDE = 28, PIX = SIDE * SIDE };
+
+/* Three 28x28 images: a filled 8x8 square in the centre, a vertical bar, a diagonal. */
+static unsigned char shapes[3 * PIX], shape_labels[3] = {0, 1, 2};
+static DlrtDataset shape_set(void) {
+  memset(shapes, 0, sizeof shapes);
+  for (int y = 10; y < 18; y++)
+    for (int x = 10; x < 18; x++) shapes[y * SIDE + x] = 255;
+  for (int y = 4; y < 24; y++) shapes[PIX + y * SIDE + 13] = shapes[PIX + y * SIDE + 14] = 200;
+  for (int k = 4; k < 24; k++) shapes[2 * PIX + k * SIDE + k] = 255;
+  return (DlrtDataset){3, SIDE, SIDE, shapes, shape_labels};
+}
+
+static double total(const float *v, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += v[i];
+  return s;
+}
+
+/* With every range 0 the affine map is the identity: the batch is the images, exactly. */
+START_TEST(distort_identity) {
+  DlrtDataset d = shape_set();
+  DlrtDistort none = {.affine = true};
+  int idx[3] = {0, 1, 2};
+  float x[3 * PIX];
+  dlrt_fill_batch_distorted(&d, idx, 3, &none, 1, 0, 0, 0, 255, x);
+  for (int i = 0; i < 3 * PIX; i++) ck_assert_float_eq(x[i], shapes[i]);
+  /* ... and pixel values map to lo..hi as the plain batch does */
+  dlrt_fill_batch_distorted(&d, idx, 1, &none, 1, 0, 0, -0.1f, 1.175f, x);
+  ck_assert_float_eq_tol(x[0], -0.1f, 1e-6);
+  ck_assert_float_eq_tol(x[14 * SIDE + 14], 1.175f, 1e-6);
+}
+END_TEST
+
+/* Same seed, epoch and position: the same image; another epoch or seed: another. */
+START_TEST(distort_is_keyed_by_seed_epoch_position) {
+  DlrtDataset d = shape_set();
+  DlrtDistort dist = {.affine = true, .rotate = 15, .scale = 0.15f, .shear = 0.2f, .shift = 2,
+                      .elastic = true, .alpha = 1.5f, .sigma = 4};
+  int idx = 1;
+  float a[PIX], b[PIX], c[PIX], e[PIX];
+  dlrt_fill_batch_distorted(&d, &idx, 1, &dist, 5, 3, 100, 0, 1, a);
+  dlrt_fill_batch_distorted(&d, &idx, 1, &dist, 5, 3, 100, 0, 1, b);
+  dlrt_fill_batch_distorted(&d, &idx, 1, &dist, 5, 4, 100, 0, 1, c);
+  dlrt_fill_batch_distorted(&d, &idx, 1, &dist, 6, 3, 100, 0, 1, e);
+  ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+  ck_assert_int_ne(memcmp(a, c, sizeof a), 0);
+  ck_assert_int_ne(memcmp(a, e, sizeof a), 0);
+  /* a batch gives each image the distortion of its position: image k of a batch starting at
+   * position 99 is the image at position 99 + k alone */
+  int two[2] = {0, 1};
+  float batch[2 * PIX];
+  dlrt_fill_batch_distorted(&d, two, 2, &dist, 5, 3, 99, 0, 1, batch);
+  ck_assert_int_eq(memcmp(batch + PIX, a, sizeof a), 0);
+}
+END_TEST
+
+/* Distortions move ink, they do not make or lose much of it: over many draws a centred square
+ * keeps its mass within the zoom's range (1 - s)^2 .. (1 + s)^2, and shifts alone move its
+ * centre by at most `shift` pixels per axis. */
+START_TEST(distort_moves_ink) {
+  DlrtDataset d = shape_set();
+  DlrtDistort shift = {.affine = true, .shift = 2}, zoom = {.affine = true, .scale = 0.1f, .rotate = 10};
+  int idx = 0;
+  float x[PIX];
+  double mass = 64 * 255.0; /* the 8x8 square of 255s */
+  for (int k = 0; k < 200; k++) {
+    dlrt_fill_batch_distorted(&d, &idx, 1, &shift, 1, 0, k, 0, 255, x);
+    double m = total(x, PIX), cy = 0, cx = 0;
+    for (int y = 0; y < SIDE; y++)
+      for (int xx = 0; xx < SIDE; xx++) cy += y * x[y * SIDE + xx], cx += xx * x[y * SIDE + xx];
+    cy /= m, cx /= m;
+    ck_assert_msg(fabs(m - mass) < 1e-3 * mass, "a shift changed the mass: %g", m);
+    ck_assert_msg(fabs(cy - 13.5) <= 2.0001 && fabs(cx - 13.5) <= 2.0001, "centre (%g, %g)", cy, cx);
+    dlrt_fill_batch_distorted(&d, &idx, 1, &zoom, 1, 0, k, 0, 255, x);
+    m = total(x, PIX);
+    ck_assert_msg(m > 0.8 * mass && m < 1.22 * mass, "zoom by at most 10%% gave mass %g of %g", m, mass);
+  }
+}
+END_TEST
+
+/* The PNG writer's output, read back: signature, IHDR, and the pixels through zlib. */
+START_TEST(png_round_trip) {
+  enum { W = 5, H = 3 };
+  unsigned char pix[W * H];
+  for (int i = 0; i < W * H; i++) pix[i] = (unsigned char)(i * 17);
+  char path[] = "/tmp/dlc-png-XXXXXX", err[256];
+  int fd = mkstemp(path);
+  ck_assert(fd >= 0);
+  close(fd);
+  ck_assert_int_eq(dlrt_png_write_gray(path, pix, W, H, err, sizeof err), 0);
+  FILE *f = fopen(path, "rb");
+  unsigned char buf[4096];
+  size_t len = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  unlink(path);
+  ck_assert_int_eq(memcmp(buf, "\x89PNG\r\n\x1a\n", 8), 0);
+  ck_assert_int_eq(memcmp(buf + 12, "IHDR", 4), 0);
+  ck_assert_int_eq(buf[19], W);
+  ck_assert_int_eq(buf[23], H);
+  ck_assert_int_eq(buf[24], 8);
+  ck_assert_int_eq(buf[25], 0);
+  uint32_t idat_len = (uint32_t)buf[33] << 24 | (uint32_t)buf[34] << 16 | (uint32_t)buf[35] << 8 | buf[36];
+  ck_assert_int_eq(memcmp(buf + 37, "IDAT", 4), 0);
+  ck_assert_uint_eq(crc32(0, buf + 37, 4 + idat_len),
+                    (uint32_t)buf[41 + idat_len] << 24 | (uint32_t)buf[42 + idat_len] << 16 |
+                        (uint32_t)buf[43 + idat_len] << 8 | buf[44 + idat_len]);
+  unsigned char raw[H * (W + 1)];
+  uLongf raw_len = sizeof raw;
+  ck_assert_int_eq(uncompress(raw, &raw_len, buf + 41, idat_len), Z_OK);
+  ck_assert_uint_eq(raw_len, sizeof raw);
+  for (int y = 0; y < H; y++) {
+    ck_assert_int_eq(raw[y * (W + 1)], 0);
+    ck_assert_int_eq(memcmp(raw + y * (W + 1) + 1, pix + y * W, W), 0);
+  }
+  ck_assert_int_eq(memcmp(buf + len - 8, "IEND", 4), 0);
+  ck_assert_int_ne(dlrt_png_write_gray("/nonexistent-dir/x.png", pix, W, H, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/x.png: cannot write"));
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   suite_add_tcase(s, loader_tcase());
@@ -607,6 +732,12 @@ static Suite *runtime_suite(void) {
   suite_add_tcase(s, rng_tcase());
   TCase *tc = tcase_create("init");
   tcase_add_test(tc, initialisers_have_their_moments);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("distort");
+  tcase_add_test(tc, distort_identity);
+  tcase_add_test(tc, distort_is_keyed_by_seed_epoch_position);
+  tcase_add_test(tc, distort_moves_ink);
+  tcase_add_test(tc, png_round_trip);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -285,6 +285,39 @@ START_TEST(init_scales_decide_whether_gradients_vanish) {
 }
 END_TEST
 
+/* Distortions are drawn per (seed, epoch, position), on a helper thread: two runs agree
+ * exactly, a run resumed after its first epoch ends as the straight run does, and training
+ * on distorted images still learns. (A constant learning rate: the file's cosine schedule
+ * spans --epochs, which differs between the runs cut short and the straight one.) */
+START_TEST(distorted_training_is_reproducible) {
+  char dir[] = "/tmp/dlc-distort-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char model[512], a[600], b[600], c[600], ck[600];
+  snprintf(model, sizeof model, "%s/examples/mlp_distort.net", DLC_SOURCE_DIR);
+  snprintf(a, sizeof a, "%s/a.jsonl", dir);
+  snprintf(b, sizeof b, "%s/b.jsonl", dir);
+  snprintf(c, sizeof c, "%s/c.jsonl", dir);
+  snprintf(ck, sizeof ck, "%s/run.ck", dir);
+  free(dlc_ok((char *[]){"train", model, "--epochs", "2", "--data", DLC_TEST_DATA, "--set", "schedule = constant", "--metrics", a, NULL}));
+  free(dlc_ok((char *[]){"train", model, "--epochs", "2", "--data", DLC_TEST_DATA, "--set", "schedule = constant", "--metrics", b, NULL}));
+  free(dlc_ok((char *[]){"train", model, "--epochs", "1", "--data", DLC_TEST_DATA, "--set", "schedule = constant", "--save", ck, NULL}));
+  free(dlc_ok((char *[]){"train", model, "--epochs", "2", "--data", DLC_TEST_DATA, "--set", "schedule = constant", "--resume", ck, "--metrics", c, NULL}));
+  char fa[256], fb[256], fc[256];
+  char *la = last_line(a), *lb = last_line(b), *lc = last_line(c);
+  learning_fields(la, fa, sizeof fa);
+  learning_fields(lb, fb, sizeof fb);
+  learning_fields(lc, fc, sizeof fc);
+  ck_assert_str_eq(fa, fb);
+  ck_assert_str_eq(fa, fc);
+  ck_assert_msg(strstr(la, "\"augment_seconds\":"), "no augment_seconds in %s", la);
+  double err = strtod(strstr(la, "\"test_error\":") + strlen("\"test_error\":"), NULL);
+  ck_assert_msg(err < 0.07, "mlp_distort.net: test error %.2f%% after 2 epochs", 100 * err);
+  free(la);
+  free(lb);
+  free(lc);
+}
+END_TEST
+
 /* A checkpoint of another model, a truncated one, and garbage: clear errors, status 1. */
 START_TEST(bad_checkpoints_are_errors) {
   char dir[] = "/tmp/dlc-ckpt-XXXXXX";
@@ -330,6 +363,7 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, bad_checkpoints_are_errors);
   tcase_add_test(tc, early_stopping_keeps_the_best);
   tcase_add_test(tc, init_scales_decide_whether_gradients_vanish);
+  tcase_add_test(tc, distorted_training_is_reproducible);
   suite_add_tcase(s, tc);
   return s;
 }

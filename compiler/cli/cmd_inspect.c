@@ -191,6 +191,10 @@ int cmd_check(const Options *o) {
   printf(", pixels %g..%g, batch %d, epochs %d, seed %llu", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
   if (t->validation) printf(", validation %d", t->validation);
   if (t->patience) printf(", patience %d", t->patience);
+  const DlrtDistort *d = &t->distort;
+  if (d->affine)
+    printf(", distort affine(rotate: %g, scale: %g, shear: %g, shift: %g)", d->rotate, d->scale, d->shear, d->shift);
+  if (d->elastic) printf("%s elastic(alpha: %g, sigma: %g)", d->affine ? " +" : ", distort", d->alpha, d->sigma);
   printf("\n");
   model_free(m);
   return o->scales ? print_scales(o) : EXIT_OK;

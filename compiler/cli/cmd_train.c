@@ -174,18 +174,25 @@ int cmd_train(const Options *o) {
       diag_error_plain(m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
       goto done;
     }
-    char val_text[48] = "";
+    char val_text[48] = "", aug_text[96] = "";
     if (val.count) snprintf(val_text, sizeof val_text, "  val_error %.2f%%", 100 * val_err);
-    printf("epoch %d/%d  train_loss %.4f%s  test_error %.2f%%  %.2f s  %.0f img/s\n", e, ts->epochs, loss, val_text,
-           100 * err, seconds, fit.count / seconds);
+    if (t->x_next) /* distorting: how long it took, beside the steps, and how long they waited */
+      snprintf(aug_text, sizeof aug_text, "  (distortions %.2f s, %.0f%% of it; steps waited %.2f s)", t->augment_seconds,
+               100 * t->augment_seconds / seconds, t->augment_wait);
+    printf("epoch %d/%d  train_loss %.4f%s  test_error %.2f%%  %.2f s  %.0f img/s%s\n", e, ts->epochs, loss, val_text,
+           100 * err, seconds, fit.count / seconds, aug_text);
     fflush(stdout);
     if (metrics) {
       char val_field[48] = "";
       if (val.count) snprintf(val_field, sizeof val_field, ",\"val_error\":%.6g", val_err);
+      char aug_field[96] = "";
+      if (t->x_next)
+        snprintf(aug_field, sizeof aug_field, ",\"augment_seconds\":%.4g,\"augment_wait_seconds\":%.4g",
+                 t->augment_seconds, t->augment_wait);
       fprintf(metrics,
               "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-              "\"eval_seconds\":%.4g%s}\n",
-              e, loss, err, seconds, fit.count / seconds, t_eval, val_field);
+              "\"eval_seconds\":%.4g%s%s}\n",
+              e, loss, err, seconds, fit.count / seconds, t_eval, val_field, aug_field);
       fflush(metrics);
     }
     /* The best checkpoint is written before the epoch's: a run killed between the two

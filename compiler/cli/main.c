@@ -45,6 +45,10 @@ static const Command commands[] = {
      "usage: dlc eval FILE.net --load CKPT [--data DIR] [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
+    {"augment-preview", cmd_preview, "--data --out --set",
+     "usage: dlc augment-preview FILE.net [--data DIR] [--out FILE.png] [--set 'KEY = VALUE']\n"
+     "Writes a PNG grid (default augment-preview.png): the first 8 training images, each followed\n"
+     "by 8 distortions of it as the train block's `distort` setting draws them.\n"},
     {"check", cmd_check, "--batch --scales --data --set",
      "usage: dlc check FILE.net [--batch N] [--scales [--data DIR]] [--set 'KEY = VALUE']\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"
@@ -76,7 +80,8 @@ static void usage(FILE *o) {
         "  graph      print the forward and backward graph\n"
         "  ir         print the generated LLVM IR or assembly\n"
         "  gradcheck  symbolic gradients against finite differences\n"
-        "  eval       test error of a saved checkpoint\n\n"
+        "  eval       test error of a saved checkpoint\n"
+        "  augment-preview  a PNG of training images as the file's distortions change them\n\n"
         "dlc COMMAND --help describes a command; dlc --version prints the version.\n", o);
 }
 
@@ -197,6 +202,8 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       o->load = value;
     } else if (strcmp(flag, "--data") == 0) {
       o->data_dir = value;
+    } else if (strcmp(flag, "--out") == 0) {
+      o->out = value;
     } else if (strcmp(flag, "--metrics") == 0) {
       o->metrics = value;
     } else if (strcmp(flag, "--stage") == 0) {

@@ -2,8 +2,10 @@
  * it fills feeds, calls dlc_train_step / dlc_forward per batch, and reads results. */
 #include "trainer.h"
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "distort.h"
 
 static void *aligned_floats(int64_t n) {
   size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
@@ -42,6 +44,10 @@ Trainer *trainer_new(Model *m) {
   t->x = aligned_floats((int64_t)batch * t->in_features);
   t->y = aligned_floats((int64_t)batch * t->classes);
   t->out = aligned_floats((int64_t)batch * t->classes);
+  if (m->train.distort.affine || m->train.distort.elastic) {
+    t->x_next = aligned_floats((int64_t)batch * t->in_features);
+    t->y_next = aligned_floats((int64_t)batch * t->classes);
+  }
   for (int i = 0; i < m->g->len; i++) t->n_noise += m->g->nodes[i]->op == OP_NOISE;
   t->noise = calloc((size_t)t->n_noise + 1, sizeof *t->noise);
   t->noise_buf = calloc((size_t)t->n_noise + 1, sizeof *t->noise_buf);
@@ -63,6 +69,8 @@ void trainer_free(Trainer *t) {
   free(t->x);
   free(t->y);
   free(t->out);
+  free(t->x_next);
+  free(t->y_next);
   free(t->perm);
   for (int k = 0; k < t->n_noise; k++) free(t->noise_buf[k]);
   free(t->noise_buf);
@@ -99,6 +107,34 @@ double trainer_lr(const TrainSettings *ts, double epochs_done) {
 }
 
 
+/* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
+typedef struct BatchJob {
+  const Trainer *t;
+  const DlrtDataset *d;
+  int epoch, first, n;
+  float *x, *y;
+  double seconds; /* what distorting it took */
+} BatchJob;
+
+static void fill_job(BatchJob *j) {
+  const TrainSettings *ts = &j->t->m->train;
+  const int *idx = j->t->perm + j->first;
+  if (ts->distort.affine || ts->distort.elastic) {
+    double t0 = now_seconds();
+    dlrt_fill_batch_distorted(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, ts->pixel_lo, ts->pixel_hi,
+                              j->x);
+    dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
+    j->seconds = now_seconds() - t0;
+  } else {
+    dlrt_fill_batch(j->d, idx, j->n, j->t->classes, ts->pixel_lo, ts->pixel_hi, j->x, j->y);
+  }
+}
+
+static void *fill_job_thread(void *job) {
+  fill_job(job);
+  return NULL;
+}
+
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
   int total = limit > 0 && limit < d->count ? limit : d->count;
   if (t->perm_len != total) {
@@ -115,8 +151,6 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   const TrainSettings *ts = &t->m->train;
   float hyper[HYPER_COUNT] = {0}, loss_sum = 0;
   static const float one = 1;
-  feeds[t->m->sema.input->attr.slot] = t->x;
-  feeds[t->m->sema.target->attr.slot] = t->y;
   feed_common(t, feeds, &one);
   for (int k = 0; k < HYPER_COUNT; k++)
     if (t->m->hyper.node[k]) feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
@@ -124,9 +158,29 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   results[t->m->loss_sum->attr.slot] = &loss_sum;
   double total_loss = 0;
   int batch = t->m->train.batch;
-  for (int done = 0; done < total;) {
-    int n = total - done < batch ? total - done : batch;
-    dlrt_fill_batch(d, t->perm + done, n, t->classes, ts->pixel_lo, ts->pixel_hi, t->x, t->y);
+  /* With distortions, the next batch is made on a second thread while the step runs (a
+   * distorted image costs about as much as the MLP's step on it); each image's distortion
+   * depends only on the seed, the epoch and its position, so the thread changes no number. */
+  bool prefetch = t->x_next != NULL;
+  /* without a helper thread the next batch is made after the step, in the same buffers */
+  BatchJob jobs[2] = {{t, d, epoch, 0, total < batch ? total : batch, t->x, t->y, 0},
+                      {t, d, epoch, 0, 0, prefetch ? t->x_next : t->x, prefetch ? t->y_next : t->y, 0}};
+  t->augment_seconds = t->augment_wait = 0;
+  if (total > 0) {
+    double t0 = now_seconds();
+    fill_job(&jobs[0]);
+    t->augment_wait += prefetch ? now_seconds() - t0 : 0;
+    t->augment_seconds += jobs[0].seconds;
+  }
+  for (int done = 0, cur = 0; done < total; cur ^= 1) {
+    BatchJob *job = &jobs[cur], *next = &jobs[cur ^ 1];
+    int n = job->n;
+    next->first = done + n;
+    next->n = total - next->first < batch ? total - next->first : batch;
+    pthread_t helper;
+    bool threaded = prefetch && next->n > 0 && pthread_create(&helper, NULL, fill_job_thread, next) == 0;
+    feeds[t->m->sema.input->attr.slot] = job->x;
+    feeds[t->m->sema.target->attr.slot] = job->y;
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
@@ -136,6 +190,13 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->train_step(t->arena, feeds, results, n);
     total_loss += loss_sum;
     done += n;
+    if (next->n > 0) {
+      double t0 = now_seconds();
+      if (threaded) pthread_join(helper, NULL);
+      else fill_job(next);
+      t->augment_wait += prefetch ? now_seconds() - t0 : 0;
+      t->augment_seconds += next->seconds;
+    }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
   }
   free(feeds);

@@ -13,6 +13,9 @@ typedef struct Trainer {
   DlrtModelFn forward, train_step;
   float *arena;        /* m->arena_floats, 64-byte aligned */
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
+  float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
+  double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
+  double augment_wait;    /* ... and the part of it the steps waited for */
   int *perm;           /* training-set order of the current epoch */
   int perm_len;
   DlrtRng rng;

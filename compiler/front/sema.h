@@ -4,6 +4,7 @@
 #ifndef DLC_SEMA_H
 #define DLC_SEMA_H
 #include "ast.h"
+#include "distort.h"
 #include "grad.h"
 #include "graph.h"
 
@@ -28,6 +29,7 @@ typedef struct TrainSettings {
    * with `patience`, training stops once that many epochs pass without a new best */
   int validation, patience;
   SrcLoc validation_loc;
+  DlrtDistort distort;  /* applied to training images on the fly (none: both off) */
 } TrainSettings;
 
 typedef struct SemaResult {

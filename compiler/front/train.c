@@ -165,6 +165,69 @@ static void schedule_setting(const Setting *t, TrainSettings *ts) {
   }
 }
 
+/* One distortion: affine(rotate: DEG, scale: S, shear: S, shift: PX) or elastic(alpha: PX,
+ * sigma: PX), arguments named; an omitted one is 0 (affine) or the default (elastic). */
+static bool distortion(const Expr *v, DlrtDistort *d) {
+  static const char *const affine_args[] = {"rotate", "scale", "shear", "shift", NULL},
+                           *const elastic_args[] = {"alpha", "sigma", NULL};
+  const char *name = v->kind == E_NAME || v->kind == E_CALL ? v->name : "";
+  bool affine = strcmp(name, "affine") == 0;
+  if (!affine && strcmp(name, "elastic") != 0) {
+    diag_error(v->loc, "expected affine(rotate:, scale:, shear:, shift:) or elastic(alpha:, sigma:), "
+                       "or both joined by '+'");
+    return false;
+  }
+  if (v->kind == E_CALL && !check_labels(v, affine ? affine_args : elastic_args)) return false;
+  for (const Arg *a = v->kind == E_CALL ? v->args : NULL; a; a = a->next)
+    if (!a->label) {
+      diag_error(a->loc, "the arguments of '%s' are named, e.g. %s", name,
+                 affine ? "affine(rotate: 10, shift: 2)" : "elastic(alpha: 2, sigma: 4)");
+      return false;
+    }
+  double x[4];
+  const char *const *args = affine ? affine_args : elastic_args;
+  static const double affine_max[] = {180, 0.9, 2, 14}, elastic_max[] = {14, 14},
+                      elastic_default[] = {1.5, 4};
+  for (int k = 0; args[k]; k++) {
+    double max = affine ? affine_max[k] : elastic_max[k];
+    if (!number_arg(v, args[k], -1, affine ? 0 : elastic_default[k], &x[k])) return false;
+    if (!(x[k] >= 0 && x[k] <= max) || (!affine && k == 1 && !(x[k] >= 0.5))) {
+      const Arg *a = named_arg_of(v, args[k]);
+      diag_error(a ? a->value->loc : v->loc, "'%s' of %s must be from %g to %g", args[k], name,
+                 !affine && k == 1 ? 0.5 : 0, max);
+      return false;
+    }
+  }
+  if (affine) {
+    d->affine = true;
+    d->rotate = (float)x[0], d->scale = (float)x[1], d->shear = (float)x[2], d->shift = (float)x[3];
+  } else {
+    d->elastic = true;
+    d->alpha = (float)x[0], d->sigma = (float)x[1];
+  }
+  return true;
+}
+
+/* distort = affine(...) | elastic(...) | affine(...) + elastic(...) | none */
+static void distort_setting(const Setting *t, TrainSettings *ts) {
+  const Expr *v = t->value;
+  DlrtDistort d = {0};
+  if (v->kind == E_NAME && strcmp(v->name, "none") == 0) {
+    ts->distort = d;
+    return;
+  }
+  if (v->kind == E_BINARY && v->op == '+') {
+    if (!distortion(v->lhs, &d) || !distortion(v->rhs, &d)) return;
+    if (!(d.affine && d.elastic)) {
+      diag_error(v->loc, "each distortion once: affine(...) + elastic(...)");
+      return;
+    }
+  } else if (!distortion(v, &d)) {
+    return;
+  }
+  ts->distort = d;
+}
+
 void train_block(const Stmt *st, TrainSettings *ts) {
   const Setting *patience = NULL;
   for (const Setting *t = st->settings; t; t = t->next) {
@@ -214,13 +277,15 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "validation") == 0) {
       ts->validation_loc = t->value->loc;
       if (int_setting(t, 0, 1000000, &v)) ts->validation = (int)v;
+    } else if (strcmp(t->key, "distort") == 0) {
+      distort_setting(t, ts);
     } else if (strcmp(t->key, "patience") == 0) {
       patience = t;
       if (int_setting(t, 1, 100000, &v)) ts->patience = (int)v;
     } else {
       diag_error(t->loc,
                  "unknown train setting '%s' (expected data, optimizer, lr, schedule, warmup, clip, pixels, batch, epochs, "
-                 "seed, validation or patience)",
+                 "seed, validation, patience or distort)",
                  t->key);
     }
   }
