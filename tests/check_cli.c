@@ -521,6 +521,40 @@ START_TEST(augment_preview) {
 }
 END_TEST
 
+/* `dlc compile` needs -o, writes the object and its header, and reports a path it cannot
+ * write; the header declares both functions and the slots a program needs. */
+START_TEST(compile_object) {
+  RunResult r = dlc("compile", MLP);
+  assert_fails_with(r, 1, "'compile' needs -o FILE.o");
+  run_result_free(&r);
+  r = dlc("compile", MLP, "-o", "/nonexistent-dir/model.o");
+  assert_fails_with(r, 1, "/nonexistent-dir/model.o: error: ");
+  run_result_free(&r);
+  char dir[] = "/tmp/dlc-compile-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char *obj = NULL, *hdr = NULL;
+  ck_assert_int_ge(asprintf(&obj, "%s/net.o", dir), 0);
+  ck_assert_int_ge(asprintf(&hdr, "%s/net.h", dir), 0);
+  r = dlc("compile", MLP, "-o", obj);
+  assert_ok(r);
+  char *object = read_file(obj), *header = read_file(hdr);
+  ck_assert_ptr_nonnull(object);
+  ck_assert_int_eq(memcmp(object, "\x7f" "ELF", 4), 0);
+  ck_assert_ptr_nonnull(header);
+  static const char *const decls[] = {"void dlc_forward(float *arena", "void dlc_train_step(float *arena",
+                                      "#define DLC_FEED_INPUT 0", "#define DLC_MODEL_ARENA_FLOATS", "{\"W1\", 1, 0, 78400}"};
+  for (size_t i = 0; i < sizeof decls / sizeof *decls; i++) assert_contains("the header", header, decls[i]);
+  free(object);
+  free(header);
+  unlink(obj);
+  unlink(hdr);
+  rmdir(dir);
+  free(obj);
+  free(hdr);
+  run_result_free(&r);
+}
+END_TEST
+
 START_TEST(data_missing_files) {
   DataDir d = data_dir_new();
   char *img = mnist_file(&d, "train-images-idx3-ubyte");
@@ -882,6 +916,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);
   tcase_add_test(tc, augment_preview);
+  tcase_add_test(tc, compile_object);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

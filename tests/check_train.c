@@ -318,6 +318,41 @@ START_TEST(distorted_training_is_reproducible) {
 }
 END_TEST
 
+/* `dlc compile` writes an object and a header that a plain C program (examples/embed) links
+ * with the runtime: for faithful LeNet-5, it classifies the test set exactly as `dlc eval`
+ * does with the same checkpoint. */
+START_TEST(compiled_object_classifies_like_eval) {
+  char dir[] = "/tmp/dlc-embed-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char model[512], ck[600], obj[600], prog[600], src[600];
+  snprintf(model, sizeof model, "%s/examples/lenet.net", DLC_SOURCE_DIR);
+  snprintf(src, sizeof src, "%s/examples/embed/classify.c", DLC_SOURCE_DIR);
+  snprintf(ck, sizeof ck, "%s/lenet.ck", dir);
+  snprintf(obj, sizeof obj, "%s/model.o", dir);
+  snprintf(prog, sizeof prog, "%s/classify", dir);
+  free(dlc_ok((char *[]){"train", model, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck, "--set",
+                         "validation = 50000", NULL}));
+  free(dlc_ok((char *[]){"compile", model, "-o", obj, NULL}));
+  char include[640];
+  snprintf(include, sizeof include, "-I%s", dir);
+  char *cc[] = {"/usr/bin/cc", "-O1", "-Wall", "-Wextra", "-Werror", include, "-I" DLC_RUNTIME_INCLUDE, src, obj,
+                DLC_RUNTIME_LIB, DLC_OPENBLAS_LIB, "-lz", "-lm", "-o", prog, DLC_EMBED_SANITIZE, NULL};
+  if (!*DLC_EMBED_SANITIZE) cc[15] = NULL;
+  RunResult r = run_program(NULL, cc, 120);
+  ck_assert_msg(r.status == 0, "cc failed (%d): %s", r.status, r.err);
+  run_result_free(&r);
+  char *run[] = {prog, ck, DLC_TEST_DATA, NULL};
+  r = run_program(NULL, run, 120);
+  ck_assert_msg(r.status == 0, "classify failed (%d): %s", r.status, r.err);
+  char *eval = dlc_ok((char *[]){"eval", model, "--load", ck, "--data", DLC_TEST_DATA, NULL});
+  const char *want = strstr(eval, "test_error ");
+  ck_assert_ptr_nonnull(want);
+  ck_assert_msg(strncmp(r.out, want, strlen(r.out) - 1) == 0, "embedded: %s; dlc eval: %s", r.out, eval);
+  free(eval);
+  run_result_free(&r);
+}
+END_TEST
+
 /* A checkpoint of another model, a truncated one, and garbage: clear errors, status 1. */
 START_TEST(bad_checkpoints_are_errors) {
   char dir[] = "/tmp/dlc-ckpt-XXXXXX";
@@ -364,6 +399,7 @@ static Suite *train_suite(void) {
   tcase_add_test(tc, early_stopping_keeps_the_best);
   tcase_add_test(tc, init_scales_decide_whether_gradients_vanish);
   tcase_add_test(tc, distorted_training_is_reproducible);
+  tcase_add_test(tc, compiled_object_classifies_like_eval);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -11,7 +11,7 @@ typedef struct Options {
   int threads;
   const char *data_dir;
   const char *metrics;
-  const char *out;     /* dlc augment-preview --out */
+  const char *out;     /* dlc augment-preview --out, dlc compile -o */
   const char *stage;
   const char *after;  /* dlc graph --after PASS */
   const char *fn;     /* dlc ir --fn NAME */
@@ -33,6 +33,7 @@ int cmd_graph(const Options *o);
 int cmd_ir(const Options *o);
 int cmd_gradcheck(const Options *o);
 int cmd_preview(const Options *o);
+int cmd_compile(const Options *o);
 
 /* Where the data sets live: --data, else $DLC_DATA, else ./data. */
 const char *data_dir(const Options *o);

@@ -45,6 +45,10 @@ static const Command commands[] = {
      "usage: dlc eval FILE.net --load CKPT [--data DIR] [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
+    {"compile", cmd_compile, "-o --out --batch --set",
+     "usage: dlc compile FILE.net -o MODEL.o [--batch N] [--set 'KEY = VALUE']\n"
+     "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
+     "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"},
     {"augment-preview", cmd_preview, "--data --out --set",
      "usage: dlc augment-preview FILE.net [--data DIR] [--out FILE.png] [--set 'KEY = VALUE']\n"
      "Writes a PNG grid (default augment-preview.png): the first 8 training images, each followed\n"
@@ -81,6 +85,7 @@ static void usage(FILE *o) {
         "  ir         print the generated LLVM IR or assembly\n"
         "  gradcheck  symbolic gradients against finite differences\n"
         "  eval       test error of a saved checkpoint\n"
+        "  compile    the compiled functions as an object file and a C header\n"
         "  augment-preview  a PNG of training images as the file's distortions change them\n\n"
         "dlc COMMAND --help describes a command; dlc --version prints the version.\n", o);
 }
@@ -202,7 +207,7 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
       o->load = value;
     } else if (strcmp(flag, "--data") == 0) {
       o->data_dir = value;
-    } else if (strcmp(flag, "--out") == 0) {
+    } else if (strcmp(flag, "--out") == 0 || strcmp(flag, "-o") == 0) {
       o->out = value;
     } else if (strcmp(flag, "--metrics") == 0) {
       o->metrics = value;

@@ -217,6 +217,31 @@ char *lower_module_asm(DlcModule *m) {
   return out;
 }
 
+int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen) {
+  /* Position-independent, default code model: the object links into any program (PIE
+   * executables included), unlike the JIT's in-process code. */
+  init_llvm_once();
+  char *triple = LLVMGetTargetMachineTriple(m->tm);
+  char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures(), *msg = NULL;
+  LLVMTargetRef target;
+  if (LLVMGetTargetFromTriple(triple, &target, &msg)) dlc_fatal("no LLVM target for %s: %s", triple, msg);
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                                    LLVMRelocPIC, LLVMCodeModelDefault);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  LLVMModuleRef copy = LLVMCloneModule(m->mod); /* emitting rewrites the module */
+  int rc = 0;
+  if (LLVMTargetMachineEmitToFile(tm, copy, (char *)path, LLVMObjectFile, &msg)) {
+    snprintf(err, (size_t)errlen, "%s: %s", path, msg ? msg : "cannot write the object file");
+    rc = -1;
+  }
+  LLVMDisposeMessage(msg);
+  LLVMDisposeModule(copy);
+  LLVMDisposeTargetMachine(tm);
+  return rc;
+}
+
 void lower_free_text(char *s) { LLVMDisposeMessage(s); }
 
 void lower_module_free(DlcModule *m) {

@@ -26,6 +26,9 @@ char *lower_module_text(DlcModule *m);
 char *lower_function_text(DlcModule *m, const char *name);
 char *lower_module_asm(DlcModule *m);
 void lower_free_text(char *s);
+/* Writes the module as a relocatable, position-independent object file for the host (what
+ * `dlc compile` links into programs). 0, or -1 with "PATH: MESSAGE" in err. */
+int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen);
 void lower_module_free(DlcModule *m);
 
 typedef struct DlcJit DlcJit;
