@@ -535,8 +535,10 @@ START_TEST(compile_object) {
   char *obj = NULL, *hdr = NULL;
   ck_assert_int_ge(asprintf(&obj, "%s/net.o", dir), 0);
   ck_assert_int_ge(asprintf(&hdr, "%s/net.h", dir), 0);
-  r = dlc("compile", MLP, "-o", obj);
+  r = dlc("compile", MLP, "-o", obj, "--time");
   assert_ok(r);
+  assert_contains("stdout", r.out, "compile time ");
+  assert_contains("stdout", r.out, " ms, machine code ");
   char *object = read_file(obj), *header = read_file(hdr);
   ck_assert_ptr_nonnull(object);
   ck_assert_int_eq(memcmp(object, "\x7f" "ELF", 4), 0);
@@ -552,6 +554,28 @@ START_TEST(compile_object) {
   free(obj);
   free(hdr);
   run_result_free(&r);
+}
+END_TEST
+
+/* `dlc check --after PASS` reports the step as that pass left it: on LeNet-5, CSE removes
+ * nodes (the backward pass rebuilds what the forward pass has), none of the others add any. */
+static int step_nodes(const char *after) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/examples/lenet.net", DLC_SOURCE_DIR);
+  RunResult r = dlc("check", path, "--after", after);
+  assert_ok(r);
+  const char *at = strstr(r.out, " with autodiff and the update, ");
+  int step = 0;
+  ck_assert_msg(at && sscanf(at, " with autodiff and the update, %d in the training step", &step) == 1, "%s", r.out);
+  run_result_free(&r);
+  return step;
+}
+
+START_TEST(check_after_pass) {
+  int none = step_nodes("none"), fold = step_nodes("fold"), simplify = step_nodes("simplify"), all = step_nodes("cse");
+  ck_assert_int_le(fold, none);
+  ck_assert_int_le(simplify, fold);
+  ck_assert_msg(all < simplify, "cse removed nothing: %d -> %d", simplify, all);
 }
 END_TEST
 
@@ -917,6 +941,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, set_overrides_train_settings);
   tcase_add_test(tc, augment_preview);
   tcase_add_test(tc, compile_object);
+  tcase_add_test(tc, check_after_pass);
 
   tc = tcase(s, "inspect");
   tcase_add_test(tc, check_mlp);

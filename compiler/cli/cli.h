@@ -19,6 +19,7 @@ typedef struct Options {
   bool dot;
   bool profile;
   bool scales;        /* dlc check --scales */
+  bool time;          /* compile time by stage */
   bool help;
 } Options;
 

@@ -98,7 +98,9 @@ int cmd_compile(const Options *o) {
   char *header = header_path(o->out), err[1024];
   if (!model_build_training(m)) goto done;
   DlcModule *mod = model_lower(m, true);
+  double t0 = now_seconds();
   int emitted = lower_emit_object(mod, o->out, err, sizeof err);
+  m->seconds_jit = now_seconds() - t0;
   lower_module_free(mod);
   if (emitted != 0) {
     char *sep = strstr(err, ": ");
@@ -112,6 +114,7 @@ int cmd_compile(const Options *o) {
   }
   printf("%s, %s: dlc_forward and dlc_train_step for batches of up to %d, arena %.1f KiB\n", o->out, header,
          m->train.batch, 4.0 * (double)m->arena_floats / 1024);
+  if (o->time) model_print_times(m, stdout);
   rc = EXIT_OK;
 done:
   free(header);

@@ -131,7 +131,7 @@ static int print_scales(const Options *o) {
 int cmd_check(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
-  if (!model_build_training(m)) {
+  if (!model_build_training_until(m, o->after)) { /* --after PASS: as that pass left the graph */
     model_free(m);
     return EXIT_USER;
   }

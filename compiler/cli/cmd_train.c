@@ -144,8 +144,9 @@ int cmd_train(const Options *o) {
   DlrtDataset fit = train, val = {0};
   if (!split_validation(ts, o, &fit, &val)) goto done;
   fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms; %d epochs of %d images, batch %d, lr %g\n",
-          m->file->name, (long long)model_param_count(m), 1e3 * (m->seconds_front + m->seconds_lower + m->seconds_jit), ts->epochs,
+          m->file->name, (long long)model_param_count(m), 1e3 * model_compile_seconds(m), ts->epochs,
           fit.count, ts->batch, ts->lr);
+  if (o->time) model_print_times(m, stderr);
   if (val.count)
     fprintf(stderr, "dlc: validation: the last %d training images, held out%s\n", val.count,
             ts->patience ? ", with early stopping" : "");

@@ -14,6 +14,17 @@
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
 
+double model_compile_seconds(const Model *m) {
+  return m->seconds_front + m->seconds_graph + m->seconds_irgen + m->seconds_opt + m->seconds_jit;
+}
+
+void model_print_times(const Model *m, FILE *out) {
+  fprintf(out, "compile time %.0f ms: parse and shapes %.1f ms, autodiff/passes/plan %.1f ms, LLVM IR %.1f ms, "
+               "optimisation %.1f ms, machine code %.1f ms\n",
+          1e3 * model_compile_seconds(m), 1e3 * m->seconds_front, 1e3 * m->seconds_graph, 1e3 * m->seconds_irgen,
+          1e3 * m->seconds_opt, 1e3 * m->seconds_jit);
+}
+
 double now_seconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -72,6 +83,7 @@ Model *model_load(const char *path, const Overrides *ov) {
 bool model_build_training(Model *m) { return model_build_training_until(m, NULL); }
 
 bool model_build_training_until(Model *m, const char *stop_after) {
+  double t0 = now_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
@@ -103,14 +115,17 @@ bool model_build_training_until(Model *m, const char *stop_after) {
                      4.0 * (double)m->arena_floats / (1 << 30), m->train.batch, (int)(4.0 * MAX_ARENA_FLOATS / (1 << 30)));
     return false;
   }
+  m->seconds_graph = now_seconds() - t0;
   return true;
 }
 
 DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = now_seconds();
   DlcModule *mod = lower_module(m->g, m->fns, FN_COUNT, m->profile);
+  double t1 = now_seconds();
   if (optimize) lower_optimize(mod);
-  m->seconds_lower = now_seconds() - t0;
+  m->seconds_irgen = t1 - t0;
+  m->seconds_opt = now_seconds() - t1;
   return mod;
 }
 

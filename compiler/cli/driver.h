@@ -2,6 +2,7 @@
  * lower, JIT. Each subcommand runs as much of it as it needs. */
 #ifndef DLC_DRIVER_H
 #define DLC_DRIVER_H
+#include <stdio.h>
 #include "ast.h"
 #include "lower.h"
 #include "sema.h"
@@ -35,7 +36,9 @@ typedef struct Model {
   Arena plan_arena;
   LowerFn fns[FN_COUNT]; /* dlc_forward, dlc_train_step */
   int64_t arena_floats;  /* the arena the functions need */
-  double seconds_front, seconds_lower, seconds_jit;
+  /* compile time by stage: parse and analyse; autodiff, passes, schedules and plans; LLVM IR
+   * generation; its optimisation; machine code (JIT or object file) */
+  double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
   bool profile;          /* compile with per-node timing */
 } Model;
 
@@ -57,4 +60,7 @@ void model_free(Model *m);
 int64_t model_param_count(const Model *m);
 
 double now_seconds(void);
+/* Parse to machine code, and the same by stage on one line (--time). */
+double model_compile_seconds(const Model *m);
+void model_print_times(const Model *m, FILE *out);
 #endif

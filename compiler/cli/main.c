@@ -18,11 +18,11 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume "
-     "--validation --patience --save-best --set",
+     "--validation --patience --save-best --set --time",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
      "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
      "                          [--save CKPT] [--resume CKPT] [--validation N]\n"
-     "                          [--patience N] [--save-best CKPT] [--set 'KEY = VALUE']\n"
+     "                          [--patience N] [--save-best CKPT] [--set 'KEY = VALUE'] [--time]\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -40,22 +40,25 @@ static const Command commands[] = {
      "  --patience N       stop after N epochs without a new best validation error (0: never)\n"
      "  --save-best CKPT   write the checkpoint of the best validation error so far\n"
      "  --set 'KEY = VALUE'  any train-block setting, over the file's (repeatable), e.g.\n"
-     "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"},
+     "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"
+     "  --time             print the compile time of each stage, parse to machine code\n"},
     {"eval", cmd_eval, "--load --data --batch --set",
      "usage: dlc eval FILE.net --load CKPT [--data DIR] [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
-    {"compile", cmd_compile, "-o --out --batch --set",
-     "usage: dlc compile FILE.net -o MODEL.o [--batch N] [--set 'KEY = VALUE']\n"
+    {"compile", cmd_compile, "-o --out --batch --set --time",
+     "usage: dlc compile FILE.net -o MODEL.o [--batch N] [--set 'KEY = VALUE'] [--time]\n"
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
-     "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"},
+     "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"
+     "  --time             print the compile time of each stage\n"},
     {"augment-preview", cmd_preview, "--data --out --set",
      "usage: dlc augment-preview FILE.net [--data DIR] [--out FILE.png] [--set 'KEY = VALUE']\n"
      "Writes a PNG grid (default augment-preview.png): the first 8 training images, each followed\n"
      "by 8 distortions of it as the train block's `distort` setting draws them.\n"},
-    {"check", cmd_check, "--batch --scales --data --set",
-     "usage: dlc check FILE.net [--batch N] [--scales [--data DIR]] [--set 'KEY = VALUE']\n"
+    {"check", cmd_check, "--batch --scales --data --set --after",
+     "usage: dlc check FILE.net [--batch N] [--after PASS] [--scales [--data DIR]] [--set 'KEY = VALUE']\n"
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"
+     "  --after PASS       the figures with the graph passes up to PASS only (none: before any)\n"
      "  --scales           also the mean and spread of every named value and the spread of\n"
      "                     every parameter's gradient at initialisation, on training images\n"},
     {"graph", cmd_graph, "--dot --batch --after --set",
@@ -134,6 +137,7 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
     bool *on_off = strcmp(flag, "--dot") == 0       ? &o->dot
                    : strcmp(flag, "--profile") == 0 ? &o->profile
                    : strcmp(flag, "--scales") == 0  ? &o->scales
+                   : strcmp(flag, "--time") == 0    ? &o->time
                                                     : NULL;
     if (on_off) { /* a switch: no value */
       if (eq) {
