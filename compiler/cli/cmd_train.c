@@ -241,9 +241,14 @@ int cmd_eval(const Options *o) {
     report_path_error(err);
     goto done;
   }
+  double t0 = now_seconds();
   double e = trainer_error(t, &test, 0);
+  double seconds = now_seconds() - t0;
   printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,
          (int)(e * test.count + 0.5), test.count);
+  /* on stderr, so that stdout stays the same from run to run */
+  fprintf(stderr, "dlc: inference at batch %d: %.0f images/s (%.3f s for the test set)\n", m->train.batch,
+          test.count / seconds, seconds);
   rc = EXIT_OK;
 done:
   trainer_free(t);
