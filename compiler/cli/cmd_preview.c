@@ -23,7 +23,8 @@ int cmd_preview(const Options *o) {
   }
   if (!load_data(data_dir(o), &train, NULL)) goto done;
   int rows = train.rows, cols = train.cols, n = train.count < PREVIEW_IMAGES ? train.count : PREVIEW_IMAGES;
-  /* columns: the image, then PREVIEW_VARIANTS distortions of it (as epochs 1, 2, ... draw them) */
+  /* columns: the image, then PREVIEW_VARIANTS distortions of it, drawn as training draws them
+   * (the streams of epochs 0, 1, ... at the image's index as its position) */
   int w = (PREVIEW_VARIANTS + 1) * (cols + GAP) + GAP, h = n * (rows + GAP) + GAP;
   unsigned char *grid = malloc((size_t)w * (size_t)h);
   float *img = malloc(sizeof(float) * (size_t)rows * (size_t)cols);

@@ -293,7 +293,6 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     diag_error(patience->loc, "'patience' stops on the validation error; hold out images with validation = N too");
 }
 
-
 bool sema_train_overrides(const Program *p, TrainSettings *ts) {
   int errors = diag_error_count();
   /* Settings given again replace the file's: no "set twice" against it. */
