@@ -449,6 +449,15 @@ START_TEST(validation_errors) {
     ck_assert_msg(!strstr(r.out, "epoch 1/"), "trained despite the error: %s", r.out);
     run_result_free(&r);
   }
+  /* patience from --set, the split from --validation: the order of overrides does not matter */
+  DataDir d = data_dir_new();
+  write_valid_set(&d, "train");
+  write_valid_set(&d, "t10k");
+  RunResult r = dlc("train", MLP, "--data", d.dir, "--epochs", "1", "--set", "patience = 2", "--validation", "1");
+  data_dir_free(&d);
+  assert_ok(r);
+  assert_contains("stdout", r.out, "val_error");
+  run_result_free(&r);
 }
 END_TEST
 
@@ -486,7 +495,7 @@ START_TEST(set_overrides_train_settings) {
       {"epochs = ", "--set:1:19: error: unexpected '}'"},
       {"colour = 3", "--set:1:9: error: unknown train setting 'colour'"},
       {"lr = 1; lr = 2", "the learning rate is set twice"},
-      {"patience = 2", "'patience' stops on the validation error"},
+      {"patience = 0", "'patience' must be a whole number from 1 to 100000"},
       {"}\ninput z : [3]\ntrain {", "only train settings can be given on the command line"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -117,7 +117,9 @@ static bool split_validation(const TrainSettings *ts, const Options *o, DlrtData
  * validation error (checked before each epoch, so a resumed run stops where it would have). */
 static bool stops_early(const Trainer *t, int epochs_done) {
   int patience = t->m->train.patience;
-  if (!patience || !t->m->train.validation || epochs_done - t->best_epoch < patience) return false;
+  /* best_epoch 0: no validation yet (a fresh run, or one resumed from a run without it) */
+  if (!patience || !t->m->train.validation || t->best_epoch == 0 || epochs_done - t->best_epoch < patience)
+    return false;
   printf("early stop after epoch %d: no better val_error in %d epochs\n", epochs_done, patience);
   return true;
 }

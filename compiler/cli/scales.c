@@ -57,11 +57,16 @@ static void fill_leaves(const Model *m, const DlrtDataset *d, int rows, double *
       feeds[n->attr.slot] = to_doubles(y, size);
     } else if (n->op == OP_HYPER) {
       feeds[n->attr.slot] = to_doubles((const float[]){1}, 1);
-    } else if (n->op == OP_NOISE) {
-      feeds[n->attr.slot] = malloc(sizeof(double) * (size_t)size);
-      if (!feeds[n->attr.slot]) dlc_fatal("out of memory");
-      for (int64_t k = 0; k < size; k++) feeds[n->attr.slot][k] = dlrt_rng_uniform(&rng);
     }
+  }
+  /* dropout's draws after every parameter's, as training makes them: per step, later */
+  for (int i = 0; i < g->len; i++) {
+    const Node *n = g->nodes[i];
+    if (n->op != OP_NOISE) continue;
+    int64_t size = interp_size(n, rows);
+    feeds[n->attr.slot] = malloc(sizeof(double) * (size_t)size);
+    if (!feeds[n->attr.slot]) dlc_fatal("out of memory");
+    for (int64_t k = 0; k < size; k++) feeds[n->attr.slot][k] = dlrt_rng_uniform(&rng);
   }
   free(x);
   free(y);

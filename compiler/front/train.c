@@ -229,7 +229,6 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
 }
 
 void train_block(const Stmt *st, TrainSettings *ts) {
-  const Setting *patience = NULL;
   for (const Setting *t = st->settings; t; t = t->next) {
     long long v;
     for (const Setting *u = st->settings; u != t; u = u->next)
@@ -280,7 +279,6 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "distort") == 0) {
       distort_setting(t, ts);
     } else if (strcmp(t->key, "patience") == 0) {
-      patience = t;
       if (int_setting(t, 1, 100000, &v)) ts->patience = (int)v;
     } else {
       diag_error(t->loc,
@@ -289,8 +287,8 @@ void train_block(const Stmt *st, TrainSettings *ts) {
                  t->key);
     }
   }
-  if (patience && ts->patience && !ts->validation)
-    diag_error(patience->loc, "'patience' stops on the validation error; hold out images with validation = N too");
+  /* patience without a validation split is reported by dlc train, after the command line's
+   * --validation has had its say */
 }
 
 bool sema_train_overrides(const Program *p, TrainSettings *ts) {
