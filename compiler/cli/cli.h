@@ -38,6 +38,9 @@ int cmd_compile(const Options *o);
 
 /* Where the data sets live: --data, else $DLC_DATA, else ./data. */
 const char *data_dir(const Options *o);
+/* The runtime says "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE". Reports err
+ * so (splitting it in place) and returns the message part. */
+const char *report_path_error(char *err);
 /* Loads MNIST's training and/or test set (either may be NULL) from dir; false after
  * reporting a missing or malformed file. */
 bool load_data(const char *dir, DlrtDataset *train, DlrtDataset *test);

@@ -103,9 +103,7 @@ int cmd_compile(const Options *o) {
   m->seconds_jit = now_seconds() - t0;
   lower_module_free(mod);
   if (emitted != 0) {
-    char *sep = strstr(err, ": ");
-    if (sep) *sep = 0;
-    diag_error_plain(err, "%s", sep ? sep + 2 : "cannot write");
+    report_path_error(err);
     goto done;
   }
   if (!write_header(m, header, o->out)) {

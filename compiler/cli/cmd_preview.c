@@ -46,9 +46,7 @@ int cmd_preview(const Options *o) {
     }
   char err[1024];
   if (dlrt_png_write_gray(out, grid, w, h, err, sizeof err) != 0) {
-    char *sep = strstr(err, ": ");
-    if (sep) *sep = 0;
-    diag_error_plain(err, "%s", sep ? sep + 2 : "cannot write");
+    report_path_error(err);
   } else {
     printf("%s: %d training images (left column) and %d distortions of each, %dx%d pixels\n", out, n,
            PREVIEW_VARIANTS, w, h);

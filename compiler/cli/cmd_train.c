@@ -39,9 +39,7 @@ static void show_progress(void *ctx, int done, int total) {
   fflush(stderr);
 }
 
-/* The runtime says "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE". Returns the
- * message part. */
-static const char *report_path_error(char *err) {
+const char *report_path_error(char *err) {
   char *sep = strstr(err, ": ");
   if (sep) *sep = 0;
   const char *msg = sep ? sep + 2 : "failed";

@@ -39,7 +39,7 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
   if (!j) dlc_fatal("out of memory");
   /* The JIT gets a target machine of its own (the builder takes ownership of it). */
   LLVMOrcJITTargetMachineBuilderRef jtmb =
-      LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(lower_host_machine(LLVMCodeModelJITDefault));
+      LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault));
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
   LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->jit, builder);

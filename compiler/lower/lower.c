@@ -48,7 +48,7 @@ static void init_llvm_once(void) {
   done = true;
 }
 
-LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model) {
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model) {
   init_llvm_once();
   char *triple = LLVMGetDefaultTargetTriple();
   char *cpu = LLVMGetHostCPUName();
@@ -57,7 +57,7 @@ LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model) {
   char *err = NULL;
   if (LLVMGetTargetFromTriple(triple, &target, &err)) dlc_fatal("no LLVM target for %s: %s", triple, err);
   LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features,
-                                                    LLVMCodeGenLevelAggressive, LLVMRelocDefault, model);
+                                                    LLVMCodeGenLevelAggressive, reloc, model);
   LLVMDisposeMessage(triple);
   LLVMDisposeMessage(cpu);
   LLVMDisposeMessage(features);
@@ -142,7 +142,7 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
 DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool profile) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
-  m->tm = lower_host_machine(LLVMCodeModelJITDefault);
+  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault);
   m->tsctx = LLVMOrcCreateNewThreadSafeContext();
   LowerCtx c = {0};
   c.ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
@@ -220,16 +220,8 @@ char *lower_module_asm(DlcModule *m) {
 int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen) {
   /* Position-independent, default code model: the object links into any program (PIE
    * executables included), unlike the JIT's in-process code. */
-  init_llvm_once();
-  char *triple = LLVMGetTargetMachineTriple(m->tm);
-  char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures(), *msg = NULL;
-  LLVMTargetRef target;
-  if (LLVMGetTargetFromTriple(triple, &target, &msg)) dlc_fatal("no LLVM target for %s: %s", triple, msg);
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                                    LLVMRelocPIC, LLVMCodeModelDefault);
-  LLVMDisposeMessage(triple);
-  LLVMDisposeMessage(cpu);
-  LLVMDisposeMessage(features);
+  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocPIC, LLVMCodeModelDefault);
+  char *msg = NULL;
   LLVMModuleRef copy = LLVMCloneModule(m->mod); /* emitting rewrites the module */
   int rc = 0;
   if (LLVMTargetMachineEmitToFile(tm, copy, (char *)path, LLVMObjectFile, &msg)) {

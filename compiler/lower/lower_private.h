@@ -34,8 +34,9 @@ LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_tanh(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_sigmoid(LowerCtx *c, LLVMValueRef x);
 
-/* The host target machine (created once per call; caller disposes). */
-LLVMTargetMachineRef lower_host_machine(LLVMCodeModel model);
+/* The host target machine (its CPU and features) with the given relocation and code model:
+ * the JIT's, or a position-independent object's. Created per call; the caller disposes. */
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model);
 /* Runtime and libm symbols that generated code may call, for the JIT to bind. */
 typedef struct RuntimeSymbol { const char *name; void *addr; } RuntimeSymbol;
 extern const RuntimeSymbol lower_runtime_symbols[];
