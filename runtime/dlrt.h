@@ -4,10 +4,14 @@
  *
  * A compiled model is a set of functions of one signature:
  *
- *   void fn(float *arena, const float *const *feeds, float *const *results, int64_t n);
+ *   void fn(float *state, float *scratch, const float *const *feeds, float *const *results,
+ *           int64_t n);
  *
- *   arena    one 64-byte-aligned block holding every parameter, optimiser state and
- *            intermediate buffer at offsets fixed at compile time (the plan)
+ *   state    a 64-byte-aligned block holding every parameter and optimiser state at offsets
+ *            fixed at compile time (the plan); shared by all functions and all threads
+ *   scratch  a 64-byte-aligned block for this call's intermediate buffers (the plan's
+ *            scratch size for this function); each thread running a function concurrently
+ *            passes its own. One allocation may hold both: scratch = state + persistent size.
  *   feeds    per-call inputs, in the order of the plan's feeds: data (n x features),
  *            targets (n x classes), and scalar hyper-parameters (a pointer to one float)
  *   results  per-call outputs, in the plan's result order (e.g. the batch's summed loss)
@@ -20,8 +24,8 @@
 #define DLRT_H
 #include <stdint.h>
 
-typedef void (*DlrtModelFn)(float *arena, const float *const *feeds, float *const *results,
-                            int64_t n);
+typedef void (*DlrtModelFn)(float *state, float *scratch, const float *const *feeds,
+                            float *const *results, int64_t n);
 
 /* C = op(A) op(B) + beta C, row-major, op(X) = X or X^T; a thin wrapper of cblas_sgemm so
  * that generated code does not depend on CBLAS's enum values. */
@@ -50,6 +54,10 @@ void dlrt_prof_leave(int32_t node);
 /* Seconds accumulated by node id (0 for ids never seen); count = how many ids fit in out. */
 void dlrt_prof_read(double *out, int32_t count);
 
-/* Threads OpenBLAS may use (the --threads flag). */
+/* Threads OpenBLAS may use (--threads, for models that run each step on one thread). */
 void dlrt_set_threads(int threads);
+
+/* dst[i] = sum over k of weight[k] * src[k][i], for i in [lo, hi): the gradient of a batch
+ * from its threads' gradients (each a mean over that thread's rows, weighted by its rows). */
+void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight, int n_src, int64_t lo, int64_t hi);
 #endif

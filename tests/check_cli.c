@@ -461,6 +461,32 @@ START_TEST(validation_errors) {
 }
 END_TEST
 
+/* --threads: data-parallel where the examples are independent; batch norm, whose statistics
+ * are over the whole batch, trains on one thread and says where and why. */
+START_TEST(threads_and_batch_norm) {
+  DataDir d = data_dir_new();
+  write_valid_set(&d, "train");
+  write_valid_set(&d, "t10k");
+  RunResult r = dlc("train", MLP, "--data", d.dir, "--epochs", "1", "--threads", "2");
+  assert_ok(r);
+  assert_contains("stdout", r.out, "epoch 1/1");
+  ck_assert_ptr_null(strstr(r.err, "note:"));
+  run_result_free(&r);
+  char *bn = write_temp_file("bn.net", "input x : [784]\n"
+                                       "target y : onehot(10)\n"
+                                       "h = relu(batchnorm(dense(x, 16)))\n"
+                                       "out = dense(h, 10)\n"
+                                       "loss = cross_entropy(out, y)\n"
+                                       "train { batch = 2 }\n");
+  r = dlc("train", bn, "--data", d.dir, "--epochs", "1", "--threads", "2");
+  assert_ok(r);
+  assert_contains("stderr", r.err, "bn.net:3:10: note: this value depends on the whole batch (batch norm), so one thread runs each step");
+  run_result_free(&r);
+  remove_temp_file(bn);
+  data_dir_free(&d);
+}
+END_TEST
+
 /* `dlc check --scales` reads training images: without them, a data error, not a crash; with
  * them (three tiny ones), a table row for every named value and parameter. */
 START_TEST(check_scales) {
@@ -552,8 +578,12 @@ START_TEST(compile_object) {
   ck_assert_ptr_nonnull(object);
   ck_assert_int_eq(memcmp(object, "\x7f" "ELF", 4), 0);
   ck_assert_ptr_nonnull(header);
-  static const char *const decls[] = {"void dlc_forward(float *arena", "void dlc_train_step(float *arena",
-                                      "#define DLC_FEED_INPUT 0", "#define DLC_MODEL_ARENA_FLOATS", "{\"W1\", 1, 0, 78400}"};
+  static const char *const decls[] = {"void dlc_forward(float *state, float *scratch",
+                                      "void dlc_train_step(float *state, float *scratch",
+                                      "#define DLC_FEED_INPUT 0",
+                                      "#define DLC_MODEL_ARENA_FLOATS",
+                                      "#define DLC_MODEL_STATE_FLOATS",
+                                      "{\"W1\", 1, 0, 78400}"};
   for (size_t i = 0; i < sizeof decls / sizeof *decls; i++) assert_contains("the header", header, decls[i]);
   free(object);
   free(header);
@@ -946,6 +976,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, data_count_mismatch);
   tcase_add_test(tc, data_wrong_image_size);
   tcase_add_test(tc, validation_errors);
+  tcase_add_test(tc, threads_and_batch_norm);
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);
   tcase_add_test(tc, augment_preview);

@@ -173,6 +173,7 @@ static const char *no_grad_coverage(DlcOp op) {
   case OP_INPUT: case OP_TARGET: case OP_PARAM: return "every case (leaves)";
   case OP_CONST: return "positive() above; check_lower";
   case OP_NOISE: return "check_lower: a model with dropout";
+  case OP_GRAD_IN: return "check_lower: the data-parallel step equals the whole step";
   case OP_INV_BATCH: return "every case: the seed of the backward pass";
   case OP_HYPER: case OP_STATE: case OP_ASSIGN: return "check_lower: the SGD update";
   case OP_STEP: return "the RELU case: relu's derivative";

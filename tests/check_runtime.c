@@ -5,6 +5,8 @@
 #include "distort.h"
 #include "init.h"
 #include "png.h"
+#include "dlrt.h"
+#include "pool.h"
 #include "mnist.h"
 #include "rng.h"
 #include <check.h>
@@ -725,6 +727,53 @@ START_TEST(png_round_trip) {
 }
 END_TEST
 
+/* ---- the thread pool and the gradient sum -------------------------------------------- */
+
+typedef struct PoolProbe {
+  int round;
+  int seen[4]; /* the round each worker last ran */
+  int runs[4];
+} PoolProbe;
+
+static void probe_task(void *ctx, int w) {
+  PoolProbe *p = ctx;
+  ck_assert_int_eq(p->seen[w], p->round - 1); /* the previous round finished before this one */
+  p->seen[w] = p->round;
+  p->runs[w]++;
+}
+
+/* Every worker runs every task exactly once, and dlrt_pool_run returns only after all have:
+ * 20,000 back-to-back rounds (spinning workers), then rounds with pauses (sleeping ones). */
+START_TEST(pool_runs_each_task_once_on_every_worker) {
+  for (int workers = 1; workers <= 4; workers++) {
+    DlrtPool *pool = dlrt_pool_new(workers);
+    ck_assert_ptr_nonnull(pool);
+    ck_assert_int_eq(dlrt_pool_workers(pool), workers);
+    PoolProbe p = {0};
+    for (p.round = 1; p.round <= 20000; p.round++) dlrt_pool_run(pool, probe_task, &p);
+    for (int k = 0; k < 3; k++, p.round++) {
+      usleep(2000);
+      dlrt_pool_run(pool, probe_task, &p);
+    }
+    for (int w = 0; w < workers; w++) ck_assert_int_eq(p.runs[w], 20003);
+    dlrt_pool_free(pool);
+  }
+}
+END_TEST
+
+START_TEST(weighted_sum_of_gradients) {
+  float a[37], b[37], c[37], dst[37];
+  for (int i = 0; i < 37; i++) a[i] = (float)i, b[i] = (float)(100 - i), c[i] = 1, dst[i] = -1;
+  const float *src[3] = {a, b, c};
+  const float weight[3] = {0.5f, 0.25f, 2};
+  dlrt_weighted_sum(dst, src, weight, 3, 3, 35);
+  for (int i = 0; i < 37; i++)
+    ck_assert_float_eq(dst[i], i < 3 || i >= 35 ? -1 : 0.5f * (float)i + 0.25f * (float)(100 - i) + 2);
+  dlrt_weighted_sum(a, src, weight, 1, 0, 37); /* in place: dst may be src[0] */
+  for (int i = 0; i < 37; i++) ck_assert_float_eq(a[i], 0.5f * (float)i);
+}
+END_TEST
+
 static Suite *runtime_suite(void) {
   Suite *s = suite_create("runtime");
   suite_add_tcase(s, loader_tcase());
@@ -738,6 +787,11 @@ static Suite *runtime_suite(void) {
   tcase_add_test(tc, distort_is_keyed_by_seed_epoch_position);
   tcase_add_test(tc, distort_moves_ink);
   tcase_add_test(tc, png_round_trip);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("threads");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, pool_runs_each_task_once_on_every_worker);
+  tcase_add_test(tc, weighted_sum_of_gradients);
   suite_add_tcase(s, tc);
   return s;
 }

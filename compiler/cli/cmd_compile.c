@@ -33,6 +33,8 @@ static bool write_header(const Model *m, const char *path, const char *object) {
           m->train.batch);
   fprintf(f, "#define DLC_MODEL_ARENA_FLOATS %lld /* the arena: 64-byte aligned, zeroed, parameters at their offsets */\n",
           (long long)m->arena_floats);
+  fprintf(f, "#define DLC_MODEL_STATE_FLOATS %lld /* its first part: parameters and optimiser state; scratch follows */\n",
+          (long long)m->fns[FN_TRAIN].plan.persist_floats);
   fprintf(f, "#define DLC_MODEL_INPUTS %lld      /* values per example */\n",
           (long long)shape_numel(m->sema.input->shape));
   fprintf(f, "#define DLC_MODEL_OUTPUTS %lld     /* outputs (and one-hot target values) per example */\n",
@@ -80,9 +82,10 @@ static bool write_header(const Model *m, const char *path, const char *object) {
   }
   fprintf(f, "};\n#define DLC_MODEL_TENSORS %d\n\n", tensors);
   fprintf(f, "/* Inference on n <= DLC_MODEL_BATCH examples. */\n"
-             "void dlc_forward(float *arena, const float *const *feeds, float *const *results, int64_t n);\n"
+             "void dlc_forward(float *state, float *scratch, const float *const *feeds, float *const *results, int64_t n);\n"
              "/* One training step (forward, backward, update) on n <= DLC_MODEL_BATCH examples. */\n"
-             "void dlc_train_step(float *arena, const float *const *feeds, float *const *results, int64_t n);\n"
+             "void dlc_train_step(float *state, float *scratch, const float *const *feeds, float *const *results,\n"
+             "                    int64_t n);\n"
              "#endif\n");
   return fclose(f) == 0;
 }

@@ -122,6 +122,19 @@ static bool stops_early(const Trainer *t, int epochs_done) {
   return true;
 }
 
+/* --threads: data-parallel steps over that many threads where the model allows it (then
+ * OpenBLAS keeps one thread: never both, or the two oversubscribe the cores); otherwise one
+ * thread runs the step and OpenBLAS may use them for large products. */
+static bool build_with_threads(Model *m, const Options *o) {
+  m->threads = o->profile ? 1 : o->threads; /* the profile's counters belong to one thread */
+  if (o->profile && o->threads > 1) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
+  if (!model_build_training(m)) return false;
+  if (m->coupled_at)
+    diag_note(m->coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
+  dlrt_set_threads(m->data_parallel ? 1 : o->threads);
+  return true;
+}
+
 int cmd_train(const Options *o) {
   Model *m = model_load(o->file, &o->ov);
   if (!m) return EXIT_USER;
@@ -135,9 +148,8 @@ int cmd_train(const Options *o) {
     diag_error_plain(o->metrics, "cannot write metrics: %s", strerror(errno));
     goto done;
   }
-  dlrt_set_threads(o->threads);
-  if (!model_build_training(m)) goto done;
   m->profile = o->profile;
+  if (!build_with_threads(m, o)) goto done;
   if (!(t = trainer_new(m))) goto done;
   if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;
   const TrainSettings *ts = &m->train;
@@ -234,7 +246,7 @@ int cmd_eval(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER, unused;
   char err[1024];
-  if (!load_data(data_dir(o), NULL, &test) || !model_build_training(m) || !(t = trainer_new(m)) ||
+  if (!load_data(data_dir(o), NULL, &test) || !build_with_threads(m, o) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &test, "test"))
     goto done;
   if (snapshot_load(t, o->load, false, &unused, err, sizeof err) != 0) {
@@ -247,8 +259,8 @@ int cmd_eval(const Options *o) {
   printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,
          (int)(e * test.count + 0.5), test.count);
   /* on stderr, so that stdout stays the same from run to run */
-  fprintf(stderr, "dlc: inference at batch %d: %.0f images/s (%.3f s for the test set)\n", m->train.batch,
-          test.count / seconds, seconds);
+  fprintf(stderr, "dlc: inference at batch %d on %d thread%s: %.0f images/s (%.3f s for the test set)\n",
+          m->train.batch, t->workers, t->workers > 1 ? "s" : "", test.count / seconds, seconds);
   rc = EXIT_OK;
 done:
   trainer_free(t);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
+const char *const model_par_fn_names[PAR_COUNT] = {"dlc_train_grad", "dlc_train_update"};
 
 double model_compile_seconds(const Model *m) {
   return m->seconds_front + m->seconds_graph + m->seconds_irgen + m->seconds_opt + m->seconds_jit;
@@ -82,33 +83,70 @@ Model *model_load(const char *path, const Overrides *ov) {
 
 bool model_build_training(Model *m) { return model_build_training_until(m, NULL); }
 
+/* Data-parallel: the update reads each gradient from a GRAD_IN feed, and the gradients
+ * become results of their own function. */
+static Node **split_gradients(Model *m) {
+  Graph *g = m->g;
+  int n = m->n_forward;
+  Node **to_update = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  m->grad_out = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  m->grad_in = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  for (int i = 0; i < n; i++) {
+    Node *p = g->nodes[i];
+    if (p->op != OP_PARAM || !m->grads[i]) continue;
+    m->grad_out[i] = g_output(g, m->grads[i], p->loc);
+    to_update[i] = m->grad_in[i] = g_grad_in(g, p, p->loc);
+  }
+  return to_update;
+}
+
+/* Schedules one function from its roots, fuses it and plans its memory for `rows`. */
+static void plan_function(Model *m, LowerFn *f, const char *name, Node **roots, int n_roots, int rows) {
+  f->name = name;
+  f->sched = schedule_build(m->g, roots, n_roots, &m->plan_arena);
+  schedule_fuse(m->g, &f->sched, &m->plan_arena);
+  f->plan = memplan_build(m->g, &f->sched, rows, &m->plan_arena);
+  m->state_floats = f->plan.persist_floats;
+  if (f->plan.total_floats > m->arena_floats) m->arena_floats = f->plan.total_floats;
+}
+
 bool model_build_training_until(Model *m, const char *stop_after) {
   double t0 = now_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
-  m->hyper = grad_add_update(g, m->grads, m->n_forward, &m->train.opt, loss->loc);
+  if (m->threads > 1) {
+    m->coupled_at = graph_batch_coupling(g, g->len);
+    m->data_parallel = !m->coupled_at;
+  }
+  Node **to_update = m->data_parallel ? split_gradients(m) : m->grads;
+  m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);
 
   m->n_before_passes = g->len;
   passes_run(g, stop_after, true);
 
-  /* Forward: just the output. Train step: the loss sum and every ASSIGN. */
-  Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, g->len);
-  int n = 0;
-  roots[n++] = m->loss_sum;
+  /* Forward: just the output. Train step: the loss sum and every ASSIGN. Data-parallel: the
+   * loss sum and the gradients, then the ASSIGNs. Each thread runs forward and gradients on
+   * its share of the batch, so those are planned for that many rows. */
+  Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, g->len + 1), **assigns = roots + 1;
+  int n_assigns = 0;
+  roots[0] = m->loss_sum;
   for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_ASSIGN) roots[n++] = g->nodes[i];
-  LowerFn *fwd = &m->fns[FN_FORWARD], *step = &m->fns[FN_TRAIN];
-  fwd->name = model_fn_names[FN_FORWARD];
-  fwd->sched = schedule_build(g, &out_result, 1, &m->plan_arena);
-  step->name = model_fn_names[FN_TRAIN];
-  step->sched = schedule_build(g, roots, n, &m->plan_arena);
-  for (int k = 0; k < FN_COUNT; k++) {
-    schedule_fuse(g, &m->fns[k].sched, &m->plan_arena);
-    m->fns[k].plan = memplan_build(g, &m->fns[k].sched, m->train.batch, &m->plan_arena);
-    if (m->fns[k].plan.total_floats > m->arena_floats) m->arena_floats = m->fns[k].plan.total_floats;
+    if (g->nodes[i]->op == OP_ASSIGN) assigns[n_assigns++] = g->nodes[i];
+  m->shard_rows = m->data_parallel ? (m->train.batch + m->threads - 1) / m->threads : m->train.batch;
+  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, m->shard_rows);
+  if (m->data_parallel) {
+    Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
+    int n = 0;
+    grad_roots[n++] = m->loss_sum;
+    for (int i = 0; i < m->n_forward; i++)
+      if (m->grad_out[i]) grad_roots[n++] = m->grad_out[i];
+    plan_function(m, &m->par_fns[PAR_GRAD], model_par_fn_names[PAR_GRAD], grad_roots, n, m->shard_rows);
+    plan_function(m, &m->par_fns[PAR_UPDATE], model_par_fn_names[PAR_UPDATE], assigns, n_assigns, m->train.batch);
+  } else {
+    plan_function(m, &m->fns[FN_TRAIN], model_fn_names[FN_TRAIN], roots, n_assigns + 1, m->train.batch);
   }
   if (m->arena_floats > MAX_ARENA_FLOATS) {
     diag_error_plain(m->file->name, "needs %.1f GiB for its arena at batch %d (dlc plans at most %d GiB); try a smaller --batch",
@@ -119,9 +157,23 @@ bool model_build_training_until(Model *m, const char *stop_after) {
   return true;
 }
 
+/* The functions this model compiles, in order, and their names. */
+static int model_functions(const Model *m, LowerFn *fns) {
+  fns[0] = m->fns[FN_FORWARD];
+  if (!m->data_parallel) {
+    fns[1] = m->fns[FN_TRAIN];
+    return 2;
+  }
+  fns[1] = m->par_fns[PAR_GRAD];
+  fns[2] = m->par_fns[PAR_UPDATE];
+  return 3;
+}
+
 DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = now_seconds();
-  DlcModule *mod = lower_module(m->g, m->fns, FN_COUNT, m->profile);
+  LowerFn fns[3];
+  int n_fns = model_functions(m, fns);
+  DlcModule *mod = lower_module(m->g, fns, n_fns, m->profile);
   double t1 = now_seconds();
   if (optimize) lower_optimize(mod);
   m->seconds_irgen = t1 - t0;
@@ -139,8 +191,10 @@ DlcJit *model_compile(Model *m) {
     return NULL;
   }
   /* Look the functions up now, so that machine code generation is timed here. */
-  for (int k = 0; k < FN_COUNT; k++)
-    if (!jit_lookup(jit, model_fn_names[k])) dlc_fatal("generated function %s is missing", model_fn_names[k]);
+  LowerFn fns[3];
+  int n_fns = model_functions(m, fns);
+  for (int k = 0; k < n_fns; k++)
+    if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
   m->seconds_jit = now_seconds() - t0;
   return jit;
 }

@@ -18,6 +18,11 @@ typedef struct Overrides {
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };
 extern const char *const model_fn_names[FN_COUNT];
+/* Data-parallel training replaces dlc_train_step by two functions: the forward and backward
+ * pass on one thread's share of the batch (results: its loss sum and its gradients), and the
+ * update from the gradients summed over the threads (fed as GRAD_IN leaves). */
+enum { PAR_GRAD, PAR_UPDATE, PAR_COUNT };
+extern const char *const model_par_fn_names[PAR_COUNT];
 
 typedef struct Model {
   SrcFile *file;
@@ -34,8 +39,16 @@ typedef struct Model {
   Node *loss_sum;        /* OUTPUT: sum over the batch of the per-example loss (train step) */
   Node *out_result;      /* OUTPUT: the network output (forward) */
   Arena plan_arena;
-  LowerFn fns[FN_COUNT]; /* dlc_forward, dlc_train_step */
-  int64_t arena_floats;  /* the arena the functions need */
+  LowerFn fns[FN_COUNT]; /* dlc_forward, dlc_train_step (not built when data_parallel) */
+  int threads;           /* threads to split each batch over (set before model_build_training) */
+  bool data_parallel;    /* threads > 1 and the examples of a batch are independent */
+  const Node *coupled_at;  /* threads > 1 but not data_parallel: where one example affects another */
+  LowerFn par_fns[PAR_COUNT]; /* when data_parallel: dlc_train_grad, dlc_train_update */
+  Node **grad_out;       /* when data_parallel, by PARAM id: the OUTPUT of its gradient, or NULL */
+  Node **grad_in;        /* ... and the GRAD_IN leaf the update reads instead */
+  int shard_rows;        /* rows one thread's functions are planned for: ceil(batch / threads) */
+  int64_t arena_floats;  /* the arena the functions need: state + the largest scratch */
+  int64_t state_floats;  /* its persistent part: parameters and optimiser state */
   /* compile time by stage: parse and analyse; autodiff, passes, schedules and plans; LLVM IR
    * generation; its optimisation; machine code (JIT or object file) */
   double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
@@ -58,6 +71,8 @@ DlcJit *model_compile(Model *m);
 void model_free(Model *m);
 /* Trainable values in the model. */
 int64_t model_param_count(const Model *m);
+/* Float offset of every PARAM and STATE leaf in the state block, by node id. */
+static inline const int64_t *model_state_offsets(const Model *m) { return m->fns[FN_FORWARD].plan.offset; }
 
 double now_seconds(void);
 /* Parse to machine code, and the same by stage on one line (--time). */

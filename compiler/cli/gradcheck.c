@@ -74,7 +74,7 @@ static double *jit_gradients(Graph *g, Node **grad_nodes, int n_params, int n, c
     results[first_result + i] = fout + at;
     at += shape_numel(grad_nodes[i]->shape);
   }
-  f(arena, ffeeds, results, n);
+  f(arena, arena + fn.plan.persist_floats, ffeeds, results, n);
   for (int64_t k = 0; k < total; k++) out[k] = fout[k];
   for (int i = 0; i < g->n_feeds; i++) free((void *)ffeeds[i]);
   free(ffeeds);

@@ -29,7 +29,8 @@ static const Command commands[] = {
      "  --batch N          examples per step\n"
      "  --lr X             learning rate\n"
      "  --seed N           seed of initialisation and shuffling\n"
-     "  --threads N        OpenBLAS threads for large matrix products (default 1)\n"
+     "  --threads N        split each batch over N threads (default 1); models with batch\n"
+     "                     norm run the step on one, with OpenBLAS threads for large products\n"
      "  --data DIR         data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/\n"
      "  --metrics FILE     write one JSON object per epoch to FILE\n"
      "  --profile          time every node of the training step; print the heaviest\n"
@@ -42,8 +43,8 @@ static const Command commands[] = {
      "  --set 'KEY = VALUE'  any train-block setting, over the file's (repeatable), e.g.\n"
      "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"
      "  --time             print the compile time of each stage, parse to machine code\n"},
-    {"eval", cmd_eval, "--load --data --batch --set",
-     "usage: dlc eval FILE.net --load CKPT [--data DIR] [--set 'KEY = VALUE']\n"
+    {"eval", cmd_eval, "--load --data --batch --threads --set",
+     "usage: dlc eval FILE.net --load CKPT [--data DIR] [--batch N] [--threads N] [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set.\n"},
     {"compile", cmd_compile, "-o --out --batch --set --time",

@@ -20,7 +20,7 @@ static bool persistent(const Node *n) { return n->op == OP_PARAM || n->op == OP_
 
 int snapshot_save(const Trainer *t, const char *path, int epochs_done, char *err, size_t errlen) {
   const Graph *g = t->m->g;
-  const int64_t *off = t->m->fns[FN_TRAIN].plan.offset;
+  const int64_t *off = model_state_offsets(t->m);
   CkptTensor *ts = calloc((size_t)g->len, sizeof *ts);
   if (!ts) dlc_fatal("out of memory");
   int n = 0;
@@ -52,7 +52,7 @@ int snapshot_load(Trainer *t, const char *path, bool with_state, int *epochs_don
   Ckpt c;
   if (dlrt_ckpt_load(path, &c, err, errlen) != 0) return -1;
   const Graph *g = t->m->g;
-  const int64_t *off = t->m->fns[FN_TRAIN].plan.offset;
+  const int64_t *off = model_state_offsets(t->m);
   int rc = -1;
   const char *format = dlrt_ckpt_meta(&c, "format");
   if (!format || strcmp(format, "dlc") != 0) {

@@ -19,12 +19,51 @@ static void *aligned_floats(int64_t n) {
  * the same network. Optimiser state starts at zero. */
 static void init_params(Trainer *t) {
   const Graph *g = t->m->g;
-  const int64_t *off = t->m->fns[FN_TRAIN].plan.offset;
+  const int64_t *off = model_state_offsets(t->m);
   for (int i = 0; i < g->len; i++) {
     const Node *p = g->nodes[i];
     if (p->op != OP_PARAM && p->op != OP_STATE) continue;
     dlrt_init_fill(&p->init, t->arena + off[i], shape_numel(p->shape), &t->rng);
   }
+}
+
+static int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
+
+/* Data-parallel: each worker's gradient block, and where each parameter's gradient is in it. */
+static void plan_gradients(Trainer *t) {
+  const Model *m = t->m;
+  t->grad_at = malloc(sizeof(int64_t) * (size_t)m->n_forward);
+  t->grad_src = calloc((size_t)t->workers, sizeof *t->grad_src);
+  t->grad_weight = calloc((size_t)t->workers, sizeof *t->grad_weight);
+  if (!t->grad_at || !t->grad_src || !t->grad_weight) dlc_fatal("out of memory");
+  for (int i = 0; i < m->n_forward; i++) {
+    t->grad_at[i] = -1;
+    if (!m->grad_out[i]) continue;
+    t->grad_at[i] = t->grad_floats;
+    t->grad_floats += round_up(shape_numel(m->g->nodes[i]->shape), ARENA_ALIGN_FLOATS);
+  }
+}
+
+static void new_shards(Trainer *t) {
+  const Model *m = t->m;
+  int64_t scratch_floats = m->arena_floats - m->state_floats;
+  t->shards = calloc((size_t)t->workers, sizeof *t->shards);
+  if (!t->shards) dlc_fatal("out of memory");
+  for (int w = 0; w < t->workers; w++) {
+    Shard *s = &t->shards[w];
+    s->feeds = calloc((size_t)m->g->n_feeds + 1, sizeof *s->feeds);
+    s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
+    if (!s->feeds || !s->results) dlc_fatal("out of memory");
+    s->scratch = w == 0 ? t->arena + m->state_floats : aligned_floats(scratch_floats);
+    if (m->data_parallel) {
+      s->grads = aligned_floats(t->grad_floats);
+      for (int i = 0; i < m->n_forward; i++)
+        if (m->grad_out[i]) s->results[m->grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
+    }
+  }
+  if (m->data_parallel) /* the update reads the sum, which is made in worker 0's block */
+    for (int i = 0; i < m->n_forward; i++)
+      if (m->grad_in[i]) t->shards[0].feeds[m->grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
 }
 
 Trainer *trainer_new(Model *m) {
@@ -36,11 +75,20 @@ Trainer *trainer_new(Model *m) {
   t->jit = jit;
   t->best_val_error = 1;
   t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
-  t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
+  if (m->data_parallel) {
+    t->train_grad = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_GRAD]);
+    t->train_update = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_UPDATE]);
+  } else {
+    t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
+  }
+  t->workers = m->data_parallel ? m->threads : 1;
+  if (t->workers > 1 && !(t->pool = dlrt_pool_new(t->workers))) dlc_fatal("cannot start %d threads", t->workers);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
   int batch = m->train.batch;
   t->arena = aligned_floats(m->arena_floats);
+  if (m->data_parallel) plan_gradients(t);
+  new_shards(t);
   t->x = aligned_floats((int64_t)batch * t->in_features);
   t->y = aligned_floats((int64_t)batch * t->classes);
   t->out = aligned_floats((int64_t)batch * t->classes);
@@ -64,6 +112,17 @@ Trainer *trainer_new(Model *m) {
 
 void trainer_free(Trainer *t) {
   if (!t) return;
+  dlrt_pool_free(t->pool);
+  for (int w = 0; w < t->workers; w++) {
+    free(t->shards[w].feeds);
+    free(t->shards[w].results);
+    if (w > 0) free(t->shards[w].scratch);
+    free(t->shards[w].grads);
+  }
+  free(t->shards);
+  free(t->grad_at);
+  free(t->grad_src);
+  free(t->grad_weight);
   jit_free(t->jit);
   free(t->arena);
   free(t->x);
@@ -78,10 +137,72 @@ void trainer_free(Trainer *t) {
   free(t);
 }
 
-/* The feeds every function shares: the training flag and the noise buffers of dropout. */
-static void feed_common(const Trainer *t, const float **feeds, const float *training) {
-  if (t->m->sema.training) feeds[t->m->sema.training->attr.slot] = training;
-  for (int k = 0; k < t->n_noise; k++) feeds[t->noise[k]->attr.slot] = t->noise_buf[k];
+/* Splits n rows over the workers and points each one's per-row feeds at its rows: inputs x,
+ * one-hot targets y (or NULL), outputs out (or NULL), dropout's noise; `training` is the
+ * flag models with dropout or batch norm read. */
+static void split_batch(Trainer *t, const float *x, const float *y, float *out, int n, const float *training) {
+  const Model *m = t->m;
+  for (int w = 0; w < t->workers; w++) {
+    Shard *s = &t->shards[w];
+    s->first = (int)((int64_t)n * w / t->workers);
+    s->n = (int)((int64_t)n * (w + 1) / t->workers) - s->first;
+    s->feeds[m->sema.input->attr.slot] = x + (int64_t)s->first * t->in_features;
+    if (y) s->feeds[m->sema.target->attr.slot] = y + (int64_t)s->first * t->classes;
+    if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
+    if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
+    for (int k = 0; k < t->n_noise; k++)
+      s->feeds[t->noise[k]->attr.slot] = t->noise_buf[k] + (int64_t)s->first * shape_numel(t->noise[k]->shape);
+  }
+}
+
+static void forward_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  Shard *s = &t->shards[w];
+  if (s->n > 0) t->forward(t->arena, s->scratch, s->feeds, s->results, s->n);
+}
+
+static void grad_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  Shard *s = &t->shards[w];
+  s->loss_sum = 0;
+  if (s->n > 0) t->train_grad(t->arena, s->scratch, s->feeds, s->results, s->n);
+}
+
+/* Worker 0's gradients become the batch's: each worker's gradient is the mean over its
+ * rows, so the batch's is their mean weighted by rows. Each worker sums a slice. */
+static void sum_grads_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  int64_t lo = round_up(t->grad_floats * w / t->workers, ARENA_ALIGN_FLOATS);
+  int64_t hi = w + 1 == t->workers ? t->grad_floats : round_up(t->grad_floats * (w + 1) / t->workers, ARENA_ALIGN_FLOATS);
+  dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
+}
+
+static void run(Trainer *t, DlrtTask task) {
+  if (t->pool) dlrt_pool_run(t->pool, task, t);
+  else task(t, 0);
+}
+
+/* One training step on the batch split_batch set up (n rows, hypers fed); the summed loss. */
+static float train_step(Trainer *t, int n) {
+  Shard *s0 = &t->shards[0];
+  if (!t->m->data_parallel) {
+    s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
+    t->train_step(t->arena, s0->scratch, s0->feeds, s0->results, n);
+    return s0->loss_sum;
+  }
+  for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
+  run(t, grad_task);
+  t->n_grad_src = 0;
+  for (int w = 0; w < t->workers; w++)
+    if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
+      t->grad_src[t->n_grad_src] = t->shards[w].grads;
+      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
+    }
+  run(t, sum_grads_task);
+  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
+  float loss = 0;
+  for (int w = 0; w < t->workers; w++) loss += t->shards[w].loss_sum;
+  return loss;
 }
 
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what) {
@@ -146,16 +267,11 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   for (int i = 0; i < total; i++) t->perm[i] = i;
   dlrt_rng_shuffle(&t->rng, t->perm, total);
 
-  const Graph *g = t->m->g;
-  const float **feeds = calloc((size_t)g->n_feeds, sizeof *feeds);
   const TrainSettings *ts = &t->m->train;
-  float hyper[HYPER_COUNT] = {0}, loss_sum = 0;
+  float hyper[HYPER_COUNT] = {0};
   static const float one = 1;
-  feed_common(t, feeds, &one);
-  for (int k = 0; k < HYPER_COUNT; k++)
-    if (t->m->hyper.node[k]) feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
-  float **results = calloc((size_t)g->n_results, sizeof *results);
-  results[t->m->loss_sum->attr.slot] = &loss_sum;
+  for (int k = 0; k < HYPER_COUNT; k++) /* the update runs with worker 0's feeds */
+    if (t->m->hyper.node[k]) t->shards[0].feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
   double total_loss = 0;
   int batch = t->m->train.batch;
   /* With distortions, the next batch is made on a second thread while the step runs (a
@@ -179,16 +295,14 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     next->n = total - next->first < batch ? total - next->first : batch;
     pthread_t helper;
     bool threaded = prefetch && next->n > 0 && pthread_create(&helper, NULL, fill_job_thread, next) == 0;
-    feeds[t->m->sema.input->attr.slot] = job->x;
-    feeds[t->m->sema.target->attr.slot] = job->y;
+    split_batch(t, job->x, job->y, NULL, n, &one);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
     double lr = trainer_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    t->train_step(t->arena, feeds, results, n);
-    total_loss += loss_sum;
+    total_loss += train_step(t, n);
     done += n;
     if (next->n > 0) {
       double t0 = now_seconds();
@@ -199,8 +313,6 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
   }
-  free(feeds);
-  free(results);
   return total_loss / total;
 }
 
@@ -209,22 +321,16 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   int batch = t->m->train.batch, wrong = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
-  const float **feeds = calloc((size_t)t->m->g->n_feeds, sizeof *feeds);
-  static const float zero = 0;
-  feed_common(t, feeds, &zero); /* inference: no dropout */
-  feeds[t->m->sema.input->attr.slot] = t->x;
-  float **results = calloc((size_t)t->m->g->n_results, sizeof *results);
-  results[t->m->out_result->attr.slot] = t->out;
+  static const float zero = 0; /* inference: no dropout, batch norm's running statistics */
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
     dlrt_fill_batch(d, idx, n, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi, t->x, NULL);
-    t->forward(t->arena, feeds, results, n);
+    split_batch(t, t->x, NULL, t->out, n, &zero);
+    run(t, forward_task);
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
   }
   free(idx);
-  free(feeds);
-  free(results);
   return (double)wrong / total;
 }

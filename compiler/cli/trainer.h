@@ -5,13 +5,33 @@
 #include "batch.h"
 #include "dlrt.h"
 #include "driver.h"
+#include "pool.h"
 #include "rng.h"
+
+/* One worker's share of a batch: its rows, and the feeds and results of its calls. */
+typedef struct Shard {
+  int first, n;
+  const float **feeds;  /* by feed slot */
+  float **results;      /* by result slot */
+  float *scratch;       /* its scratch block */
+  float *grads;         /* data-parallel: its gradients, all parameters back to back */
+  float loss_sum;
+} Shard;
 
 typedef struct Trainer {
   Model *m;
   DlcJit *jit;
-  DlrtModelFn forward, train_step;
-  float *arena;        /* m->arena_floats, 64-byte aligned */
+  DlrtModelFn forward, train_step;  /* train_step: NULL when data-parallel */
+  DlrtModelFn train_grad, train_update; /* data-parallel only */
+  float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
+  int workers;         /* threads a batch is split over (1 unless m->data_parallel) */
+  DlrtPool *pool;      /* NULL with one worker */
+  Shard *shards;       /* [workers] */
+  int64_t grad_floats; /* data-parallel: one worker's gradient block */
+  int64_t *grad_at;    /* ... and each PARAM's offset in it, by node id (-1: none) */
+  const float **grad_src; /* this step's gradient blocks to sum (workers that had rows) */
+  float *grad_weight;     /* ... and their weights: rows / batch rows */
+  int n_grad_src;
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */

@@ -115,6 +115,14 @@ Node *g_noise(Graph *g, Shape s, SrcLoc loc) {
   return n;
 }
 
+Node *g_grad_in(Graph *g, const Node *p, SrcLoc loc) {
+  char name[96];
+  snprintf(name, sizeof name, "d%s", p->name ? p->name : "param");
+  Node *n = leaf(g, OP_GRAD_IN, name, p->shape, loc);
+  n->attr.slot = g->n_feeds++;
+  return n;
+}
+
 Node *g_inv_batch(Graph *g, SrcLoc loc) {
   return leaf(g, OP_INV_BATCH, NULL, shape_scalar(false), loc);
 }

@@ -124,6 +124,13 @@ Node *g_const(Graph *g, float c, SrcLoc loc);
 Node *g_inv_batch(Graph *g, SrcLoc loc);
 /* Uniform random numbers in [0, 1) of shape s per example, fed anew each training step. */
 Node *g_noise(Graph *g, Shape s, SrcLoc loc);
+/* The gradient of parameter p as a feed: what the update reads when the threads' gradients
+ * are computed by another function and summed (data-parallel training). */
+Node *g_grad_in(Graph *g, const Node *p, SrcLoc loc);
+/* Leaves whose buffer the caller passes in feeds[] (HYPER is fed too, as one value). */
+static inline bool op_is_fed_buffer(DlcOp op) {
+  return op == OP_INPUT || op == OP_TARGET || op == OP_NOISE || op == OP_GRAD_IN;
+}
 
 /* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
  * message naming both shapes into it (for the front end to report at its location).

@@ -198,7 +198,8 @@ static double *leaf_value(Interp *it, const Node *x) {
   switch (x->op) {
   case OP_INPUT:
   case OP_TARGET:
-  case OP_NOISE: memcpy(v, it->feeds[x->attr.slot], sizeof(double) * (size_t)size); break;
+  case OP_NOISE:
+  case OP_GRAD_IN: memcpy(v, it->feeds[x->attr.slot], sizeof(double) * (size_t)size); break;
   case OP_HYPER: v[0] = it->feeds[x->attr.slot][0]; break;
   case OP_PARAM:
   case OP_STATE: memcpy(v, it->leaf[x->id], sizeof(double) * (size_t)size); break;

@@ -9,7 +9,7 @@ static void print_attrs(const Node *n, FILE *o) {
   case OP_CONST: fprintf(o, " %g", n->attr.c); break;
   case OP_POWC: fprintf(o, " ^%g", n->attr.c); break;
   case OP_GEMM: fprintf(o, "%s%s", n->attr.gemm.ta ? " a^T" : "", n->attr.gemm.tb ? " b^T" : ""); break;
-  case OP_INPUT: case OP_TARGET: case OP_HYPER: case OP_NOISE: fprintf(o, " feed %d", n->attr.slot); break;
+  case OP_INPUT: case OP_TARGET: case OP_HYPER: case OP_NOISE: case OP_GRAD_IN: fprintf(o, " feed %d", n->attr.slot); break;
   case OP_OUTPUT: fprintf(o, " result %d", n->attr.slot); break;
   default: break;
   }

@@ -101,13 +101,18 @@ LLVMValueRef rows_of(LowerCtx *c, const Node *x) { return x->shape.batched ? c->
 
 LLVMValueRef buffer_of(LowerCtx *c, const Node *x) {
   if (c->sched) x = schedule_storage(c->sched, x); /* a view reads its storage's buffer */
-  if (x->op == OP_INPUT || x->op == OP_TARGET || x->op == OP_NOISE) return c->feed_ptr[x->attr.slot];
+  if (op_is_fed_buffer(x->op)) return c->feed_ptr[x->attr.slot];
   int64_t off = c->plan->offset[x->id];
   DLC_ASSERT(off >= 0);
-  LLVMValueRef idx = c_i64(c, off);
   /* Named after the .net value (h, W1) or the op and node id (%gemm27), as in `dlc graph`. */
   char name[64];
   snprintf(name, sizeof name, "%s", x->name ? x->name : op_name(x->op));
   if (!x->name) snprintf(name + strlen(name), sizeof name - strlen(name), "%d", x->id);
-  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &idx, 1, name);
+  return arena_at(c, off, name);
+}
+
+LLVMValueRef arena_at(LowerCtx *c, int64_t off, const char *name) {
+  bool persistent = off < c->plan->persist_floats;
+  LLVMValueRef idx = c_i64(c, persistent ? off : off - c->plan->persist_floats);
+  return LLVMBuildInBoundsGEP2(c->b, c->f32, persistent ? c->state : c->scratch, &idx, 1, name);
 }

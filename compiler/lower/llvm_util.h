@@ -13,7 +13,7 @@ typedef struct LowerCtx {
   LLVMBuilderRef b;
   LLVMTypeRef f32, i32, i64, ptr, void_t;
   LLVMValueRef fn;         /* the function being built */
-  LLVMValueRef arena, feeds, results, n; /* its parameters */
+  LLVMValueRef state, scratch, feeds, results, n; /* its parameters (runtime/dlrt.h) */
   LLVMValueRef inv_n;      /* 1/n as float, computed on entry */
   LLVMValueRef *feed_ptr;  /* by feed slot: the fed pointer (INPUT/TARGET) or value (HYPER) */
   const Graph *g;
@@ -63,6 +63,9 @@ LLVMValueRef const_i64_array(LowerCtx *c, const int64_t *values, int n, const ch
 
 /* Rows of node x in this call: n if batched, else 1. */
 LLVMValueRef rows_of(LowerCtx *c, const Node *x);
+/* The float* at float offset `off` of the memory plan: in the persistent region (state)
+ * below plan->persist_floats, else in this call's scratch. */
+LLVMValueRef arena_at(LowerCtx *c, int64_t off, const char *name);
 /* The float* where node x's value lives (arena buffer or fed pointer). */
 LLVMValueRef buffer_of(LowerCtx *c, const Node *x);
 #endif

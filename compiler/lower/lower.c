@@ -64,11 +64,11 @@ LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model
   return tm;
 }
 
-/* Marks the pointer parameters: the arena, feeds and results never alias each other. */
+/* Marks the pointer parameters: state, scratch, feeds and results never alias each other. */
 static void add_param_attrs(LowerCtx *c) {
   unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
   unsigned nocapture = LLVMGetEnumAttributeKindForName("nocapture", 9);
-  for (unsigned i = 1; i <= 3; i++) {
+  for (unsigned i = 1; i <= 4; i++) {
     LLVMAddAttributeAtIndex(c->fn, i, LLVMCreateEnumAttribute(c->ctx, noalias, 0));
     LLVMAddAttributeAtIndex(c->fn, i, LLVMCreateEnumAttribute(c->ctx, nocapture, 0));
   }
@@ -78,7 +78,7 @@ static void add_param_attrs(LowerCtx *c) {
 static void load_feeds(LowerCtx *c, const Schedule *s) {
   for (int i = 0; i < s->len; i++) {
     const Node *x = s->order[i];
-    if (x->op != OP_INPUT && x->op != OP_TARGET && x->op != OP_NOISE && x->op != OP_HYPER) continue;
+    if (!op_is_fed_buffer(x->op) && x->op != OP_HYPER) continue;
     LLVMValueRef idx = c_i64(c, x->attr.slot);
     LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->ptr, c->feeds, &idx, 1, "feed");
     LLVMValueRef p = LLVMBuildLoad2(c->b, c->ptr, slot, x->name ? x->name : "feed");
@@ -113,14 +113,16 @@ static void lower_node(LowerCtx *c, const Node *y) {
 }
 
 static void lower_function(LowerCtx *c, const LowerFn *f) {
-  LLVMTypeRef params[4] = {c->ptr, c->ptr, c->ptr, c->i64};
-  LLVMTypeRef ty = LLVMFunctionType(c->void_t, params, 4, false);
+  LLVMTypeRef params[5] = {c->ptr, c->ptr, c->ptr, c->ptr, c->i64};
+  LLVMTypeRef ty = LLVMFunctionType(c->void_t, params, 5, false);
   c->fn = LLVMAddFunction(c->mod, f->name, ty);
-  c->arena = LLVMGetParam(c->fn, 0);
-  c->feeds = LLVMGetParam(c->fn, 1);
-  c->results = LLVMGetParam(c->fn, 2);
-  c->n = LLVMGetParam(c->fn, 3);
-  LLVMSetValueName2(c->arena, "arena", 5);
+  c->state = LLVMGetParam(c->fn, 0);
+  c->scratch = LLVMGetParam(c->fn, 1);
+  c->feeds = LLVMGetParam(c->fn, 2);
+  c->results = LLVMGetParam(c->fn, 3);
+  c->n = LLVMGetParam(c->fn, 4);
+  LLVMSetValueName2(c->state, "state", 5);
+  LLVMSetValueName2(c->scratch, "scratch", 7);
   LLVMSetValueName2(c->feeds, "feeds", 5);
   LLVMSetValueName2(c->results, "results", 7);
   LLVMSetValueName2(c->n, "n", 1);

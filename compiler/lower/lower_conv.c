@@ -69,8 +69,7 @@ static LLVMValueRef table_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
 /* The node's scratch, which the memory plan put right after its result. */
 static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
   DLC_ASSERT(c->plan->workspace[y->id] >= 0);
-  LLVMValueRef at = c_i64(c, c->plan->workspace[y->id]);
-  return LLVMBuildInBoundsGEP2(c->b, c->f32, c->arena, &at, 1, "workspace");
+  return arena_at(c, c->plan->workspace[y->id], "workspace");
 }
 
 /* The images one op reads, padded: `maps` maps of hp x wp per image. */

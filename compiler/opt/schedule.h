@@ -54,6 +54,11 @@ int64_t memplan_persistent(const Graph *g, int64_t *offset);
  * (copied from memplan_persistent's output). */
 MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena);
 
+/* The first of nodes [0, n_nodes) through which one example of a batch affects another (a
+ * batched value reading a sum over the batch, as batch norm does, or a write of state that
+ * depends on the examples), or NULL: then the rows may be split over threads (rows.c). */
+const Node *graph_batch_coupling(const Graph *g, int n_nodes);
+
 /* Whether a node has a buffer of its own (not a leaf fed or inlined, not a sink). */
 bool node_has_buffer(const Node *n);
 #endif

@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     int n = test.count - done < DLC_MODEL_BATCH ? test.count - done : DLC_MODEL_BATCH;
     for (int i = 0; i < n * DLC_MODEL_INPUTS; i++)
       x[i] = DLC_MODEL_PIXEL_LO + scale * test.pixels[(size_t)done * DLC_MODEL_INPUTS + (size_t)i];
-    dlc_forward(arena, feeds, results, n);
+    dlc_forward(arena, arena + DLC_MODEL_STATE_FLOATS, feeds, results, n);
     for (int i = 0; i < n; i++) {
       int best = 0;
       for (int k = 1; k < DLC_MODEL_OUTPUTS; k++)

@@ -1,0 +1,12 @@
+/* reduce.c — the sum of the threads' gradients in data-parallel training (see dlrt.h). */
+#include "dlrt.h"
+
+void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight, int n_src, int64_t lo, int64_t hi) {
+  float w0 = weight[0];
+  for (int64_t i = lo; i < hi; i++) dst[i] = w0 * src[0][i];
+  for (int k = 1; k < n_src; k++) {
+    const float *s = src[k];
+    float w = weight[k];
+    for (int64_t i = lo; i < hi; i++) dst[i] += w * s[i];
+  }
+}
