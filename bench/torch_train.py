@@ -1,13 +1,16 @@
 """Trains one epoch of a model in PyTorch and prints one JSON line with its timing.
 
-usage: /usr/bin/python3 bench/torch_train.py {lenet,mlp} DATA_DIR [--threads N] [--epochs N]
+usage: /usr/bin/python3 bench/torch_train.py {lenet,mlp} DATA_DIR [--threads N] [--epochs N] [--infer]
 
 The data are MNIST's raw IDX files in DATA_DIR/mnist, held in memory as a float tensor
 (pixel scaling as in the .net file), shuffled each epoch; so both sides time the training
-steps, not file reading.
+steps, not file reading. With --infer, a last line gives inference images/s over the 10,000
+test images at batch 1 and at batch 1000 (eval mode, no autograd), and the process's peak
+resident memory.
 """
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
@@ -28,14 +31,18 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--infer", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     images = idx(f"{a.data}/mnist/train-images-idx3-ubyte", 16).reshape(60000, 1, 28, 28)
     labels = torch.from_numpy(idx(f"{a.data}/mnist/train-labels-idx1-ubyte", 8).astype(np.int64))
     x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    test = torch.from_numpy(idx(f"{a.data}/mnist/t10k-images-idx3-ubyte", 16).reshape(10000, 1, 28, 28)
+                            .astype(np.float32) / 255.0)
     if a.model == "lenet":
         x = x * 1.275 - 0.1  # background -0.1, foreground 1.175, as examples/lenet.net
+        test = test * 1.275 - 0.1
         model, batch = LeNet5(), 64
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     else:
@@ -59,6 +66,17 @@ def main():
         seconds = time.perf_counter() - start
         print(json.dumps({"epoch": epoch + 1, "train_loss": total / 60000, "seconds": seconds,
                           "images_per_s": 60000 / seconds, "threads": a.threads}), flush=True)
+    if a.infer:
+        model.eval()
+        rates = {}
+        with torch.no_grad():
+            for batch in (1, 1000):
+                start = time.perf_counter()
+                for i in range(0, 10000, batch):
+                    model(test[i:i + batch])
+                rates[f"infer_batch{batch}"] = 10000 / (time.perf_counter() - start)
+        rates["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(rates), flush=True)
 
 
 if __name__ == "__main__":

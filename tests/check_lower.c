@@ -82,6 +82,7 @@ static Model *compiled_model_threads(const char *text, int threads) {
   ck_assert_msg(m, "model failed to load: %s", diags);
   free(diags);
   m->threads = threads;
+  m->min_split_flops = 0; /* these models are tiny: split them all the same */
   model_build_training(m);
   return m;
 }
@@ -310,7 +311,7 @@ START_TEST(data_parallel_step_equals_whole_step) {
     ck_assert_int_eq(mp->data_parallel, !batch_norm); /* batch norm couples the examples */
     ck_assert_int_eq(mp->coupled_at != NULL, batch_norm);
     Trainer *ts = trainer_new(ms), *tp = trainer_new(mp);
-    ck_assert_int_eq(tp->workers, batch_norm ? 1 : threads);
+    ck_assert_int_eq(tp->workers, threads); /* inference splits batch norm models too */
     double loss_s = 0, loss_p = 0;
     for (int e = 0; e < 2; e++) {
       loss_s = trainer_epoch(ts, &d, 0, e, NULL, NULL);
@@ -340,6 +341,26 @@ START_TEST(data_parallel_step_equals_whole_step) {
 }
 END_TEST
 
+/* Which examples split a step at --threads 2: LeNet-5 (116 MFLOP a step) does, the MLP at
+ * batch 32 (10 MFLOP) does not. */
+START_TEST(examples_split_where_it_pays) {
+  static const struct { const char *file; bool split; } cases[] = {{"lenet.net", true}, {"mlp.net", false}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/examples/%s", DLC_SOURCE_DIR, cases[i].file);
+    Overrides ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1};
+    Model *m = model_load(path, &ov);
+    ck_assert_ptr_nonnull(m);
+    m->threads = 2;
+    ck_assert(model_build_training(m));
+    ck_assert_int_eq(m->data_parallel, cases[i].split);
+    ck_assert_ptr_null(m->coupled_at);
+    ck_assert_int_eq(m->shard_rows, (m->train.batch + 1) / 2);
+    model_free(m);
+  }
+}
+END_TEST
+
 static Suite *lower_suite(void) {
   Suite *s = suite_create("lower");
   TCase *tc = tcase_create("jit");
@@ -348,6 +369,7 @@ static Suite *lower_suite(void) {
   tcase_add_loop_test(tc, train_step_matches_reference, 0, 6);
   tcase_add_test(tc, forward_matches_reference);
   tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, 6);
+  tcase_add_test(tc, examples_split_where_it_pays);
   suite_add_tcase(s, tc);
   return s;
 }

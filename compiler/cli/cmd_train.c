@@ -131,6 +131,9 @@ static bool build_with_threads(Model *m, const Options *o) {
   if (!model_build_training(m)) return false;
   if (m->coupled_at)
     diag_note(m->coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
+  else if (m->threads > 1 && !m->data_parallel)
+    fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
+            m->step_flops / 1e6, m->threads, MIN_SPLIT_FLOPS / 1e6);
   dlrt_set_threads(m->data_parallel ? 1 : o->threads);
   return true;
 }
@@ -259,8 +262,8 @@ int cmd_eval(const Options *o) {
   printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,
          (int)(e * test.count + 0.5), test.count);
   /* on stderr, so that stdout stays the same from run to run */
-  fprintf(stderr, "dlc: inference at batch %d on %d thread%s: %.0f images/s (%.3f s for the test set)\n",
-          m->train.batch, t->workers, t->workers > 1 ? "s" : "", test.count / seconds, seconds);
+  fprintf(stderr, "dlc: inference at batch %d on %d thread%s: %.0f images/s in the model (%.0f with batch assembly: %.3f s for the test set)\n",
+          m->train.batch, t->workers, t->workers > 1 ? "s" : "", test.count / t->forward_seconds, test.count / seconds, seconds);
   rc = EXIT_OK;
 done:
   trainer_free(t);

@@ -63,6 +63,7 @@ Model *model_load(const char *path, const Overrides *ov) {
   Model *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->file = f;
+  m->min_split_flops = MIN_SPLIT_FLOPS;
   arena_init(&m->ast_arena);
   arena_init(&m->plan_arena);
   m->g = graph_new();
@@ -100,6 +101,17 @@ static Node **split_gradients(Model *m) {
   return to_update;
 }
 
+/* FLOPs of a whole batch's forward and backward pass (the gradients of the loss). */
+static int64_t step_flops(Model *m) {
+  Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
+  int n = 0;
+  roots[n++] = m->sema.loss;
+  for (int i = 0; i < m->n_forward; i++)
+    if (m->grads[i]) roots[n++] = m->grads[i];
+  Schedule s = schedule_build(m->g, roots, n, &m->plan_arena);
+  return schedule_flops(&s, NULL) * m->train.batch;
+}
+
 /* Schedules one function from its roots, fuses it and plans its memory for `rows`. */
 static void plan_function(Model *m, LowerFn *f, const char *name, Node **roots, int n_roots, int rows) {
   f->name = name;
@@ -117,7 +129,8 @@ bool model_build_training_until(Model *m, const char *stop_after) {
   m->grads = grad_build(g, loss);
   if (m->threads > 1) {
     m->coupled_at = graph_batch_coupling(g, g->len);
-    m->data_parallel = !m->coupled_at;
+    m->step_flops = step_flops(m);
+    m->data_parallel = !m->coupled_at && m->step_flops / m->threads >= m->min_split_flops;
   }
   Node **to_update = m->data_parallel ? split_gradients(m) : m->grads;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
@@ -135,7 +148,8 @@ bool model_build_training_until(Model *m, const char *stop_after) {
   roots[0] = m->loss_sum;
   for (int i = 0; i < g->len; i++)
     if (g->nodes[i]->op == OP_ASSIGN) assigns[n_assigns++] = g->nodes[i];
-  m->shard_rows = m->data_parallel ? (m->train.batch + m->threads - 1) / m->threads : m->train.batch;
+  /* Inference splits every batch (its examples are always independent); training if data_parallel. */
+  m->shard_rows = m->threads > 1 ? (m->train.batch + m->threads - 1) / m->threads : m->train.batch;
   plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, m->shard_rows);
   if (m->data_parallel) {
     Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);

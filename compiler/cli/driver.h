@@ -43,10 +43,13 @@ typedef struct Model {
   int threads;           /* threads to split each batch over (set before model_build_training) */
   bool data_parallel;    /* threads > 1 and the examples of a batch are independent */
   const Node *coupled_at;  /* threads > 1 but not data_parallel: where one example affects another */
+  int64_t step_flops;      /* threads > 1: FLOPs of a batch's forward and backward pass */
+  int64_t min_split_flops; /* data-parallel from this many FLOPs per thread (MIN_SPLIT_FLOPS) */
   LowerFn par_fns[PAR_COUNT]; /* when data_parallel: dlc_train_grad, dlc_train_update */
   Node **grad_out;       /* when data_parallel, by PARAM id: the OUTPUT of its gradient, or NULL */
   Node **grad_in;        /* ... and the GRAD_IN leaf the update reads instead */
-  int shard_rows;        /* rows one thread's functions are planned for: ceil(batch / threads) */
+  int shard_rows;        /* rows one thread's dlc_forward (and dlc_train_grad) are planned for:
+                            ceil(batch / threads) */
   int64_t arena_floats;  /* the arena the functions need: state + the largest scratch */
   int64_t state_floats;  /* its persistent part: parameters and optimiser state */
   /* compile time by stage: parse and analyse; autodiff, passes, schedules and plans; LLVM IR
@@ -54,6 +57,12 @@ typedef struct Model {
   double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
   bool profile;          /* compile with per-node timing */
 } Model;
+
+/* Splitting a step over threads costs some 30-50 microseconds (waking them, summing and
+ * copying the gradients, a separate update pass); below about 16 MFLOP per thread (100
+ * microseconds of work) that loses: the MLP at batch 32 (7.6 MFLOP per thread on two) ran 1.4x
+ * slower split. Such steps run on one thread. */
+#define MIN_SPLIT_FLOPS ((int64_t)16000000)
 
 /* Parse and analyse; NULL after reporting errors. */
 Model *model_load(const char *path, const Overrides *ov);

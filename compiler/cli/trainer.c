@@ -75,13 +75,13 @@ Trainer *trainer_new(Model *m) {
   t->jit = jit;
   t->best_val_error = 1;
   t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
-  if (m->data_parallel) {
+  if (m->data_parallel) { /* else dlc_train_step runs on worker 0, all rows */
     t->train_grad = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_GRAD]);
     t->train_update = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_UPDATE]);
   } else {
     t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
   }
-  t->workers = m->data_parallel ? m->threads : 1;
+  t->workers = m->threads > 1 ? m->threads : 1;
   if (t->workers > 1 && !(t->pool = dlrt_pool_new(t->workers))) dlc_fatal("cannot start %d threads", t->workers);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
@@ -137,15 +137,16 @@ void trainer_free(Trainer *t) {
   free(t);
 }
 
-/* Splits n rows over the workers and points each one's per-row feeds at its rows: inputs x,
- * one-hot targets y (or NULL), outputs out (or NULL), dropout's noise; `training` is the
- * flag models with dropout or batch norm read. */
-static void split_batch(Trainer *t, const float *x, const float *y, float *out, int n, const float *training) {
+/* Splits n rows over `parts` workers (at most) and points each one's per-row feeds at its
+ * rows: inputs x, one-hot targets y (or NULL), outputs out (or NULL), dropout's noise;
+ * `training` is the flag models with dropout or batch norm read. */
+static void split_batch(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training) {
   const Model *m = t->m;
+  t->active = n < parts ? n : parts; /* a batch of 1 is not worth waking a thread */
   for (int w = 0; w < t->workers; w++) {
     Shard *s = &t->shards[w];
-    s->first = (int)((int64_t)n * w / t->workers);
-    s->n = (int)((int64_t)n * (w + 1) / t->workers) - s->first;
+    s->first = w < t->active ? (int)((int64_t)n * w / t->active) : n;
+    s->n = w < t->active ? (int)((int64_t)n * (w + 1) / t->active) - s->first : 0;
     s->feeds[m->sema.input->attr.slot] = x + (int64_t)s->first * t->in_features;
     if (y) s->feeds[m->sema.target->attr.slot] = y + (int64_t)s->first * t->classes;
     if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
@@ -177,8 +178,9 @@ static void sum_grads_task(void *ctx, int w) {
   dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
 }
 
-static void run(Trainer *t, DlrtTask task) {
-  if (t->pool) dlrt_pool_run(t->pool, task, t);
+/* Runs task on every worker, or on this thread alone if it is worker 0's only (parts 1). */
+static void run(Trainer *t, DlrtTask task, int parts) {
+  if (t->pool && parts > 1) dlrt_pool_run(t->pool, task, t);
   else task(t, 0);
 }
 
@@ -191,14 +193,14 @@ static float train_step(Trainer *t, int n) {
     return s0->loss_sum;
   }
   for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
-  run(t, grad_task);
+  run(t, grad_task, t->active);
   t->n_grad_src = 0;
   for (int w = 0; w < t->workers; w++)
     if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
       t->grad_src[t->n_grad_src] = t->shards[w].grads;
       t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
     }
-  run(t, sum_grads_task);
+  run(t, sum_grads_task, t->workers);
   t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
   float loss = 0;
   for (int w = 0; w < t->workers; w++) loss += t->shards[w].loss_sum;
@@ -230,12 +232,29 @@ double trainer_lr(const TrainSettings *ts, double epochs_done) {
 
 /* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
 typedef struct BatchJob {
-  const Trainer *t;
+  Trainer *t;
   const DlrtDataset *d;
   int epoch, first, n;
   float *x, *y;
   double seconds; /* what distorting it took */
 } BatchJob;
+
+/* Rows [w n / workers, (w + 1) n / workers) of the batch t->filling describes. */
+static void fill_rows_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  const BatchFill *f = &t->filling;
+  if (w >= f->parts) return;
+  int lo = (int)((int64_t)f->n * w / f->parts), hi = (int)((int64_t)f->n * (w + 1) / f->parts);
+  dlrt_fill_batch(f->d, f->idx + lo, hi - lo, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi,
+                  f->x + (int64_t)lo * t->in_features, f->y ? f->y + (int64_t)lo * t->classes : NULL);
+}
+
+/* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), the rows split over
+ * the workers. */
+static void fill_batch(Trainer *t, const DlrtDataset *d, const int *idx, int n, float *x, float *y) {
+  t->filling = (BatchFill){d, idx, n, n >= 8 * t->workers ? t->workers : 1, x, y};
+  run(t, fill_rows_task, t->filling.parts);
+}
 
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
@@ -246,8 +265,8 @@ static void fill_job(BatchJob *j) {
                               j->x);
     dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
     j->seconds = now_seconds() - t0;
-  } else {
-    dlrt_fill_batch(j->d, idx, j->n, j->t->classes, ts->pixel_lo, ts->pixel_hi, j->x, j->y);
+  } else { /* (only ever on the stepping thread: the helper thread distorts) */
+    fill_batch(j->t, j->d, idx, j->n, j->x, j->y);
   }
 }
 
@@ -295,7 +314,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     next->n = total - next->first < batch ? total - next->first : batch;
     pthread_t helper;
     bool threaded = prefetch && next->n > 0 && pthread_create(&helper, NULL, fill_job_thread, next) == 0;
-    split_batch(t, job->x, job->y, NULL, n, &one);
+    /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
+    split_batch(t, t->m->data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &one);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
@@ -319,15 +339,18 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   int total = limit > 0 && limit < d->count ? limit : d->count;
   int batch = t->m->train.batch, wrong = 0;
+  t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
   static const float zero = 0; /* inference: no dropout, batch norm's running statistics */
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
-    dlrt_fill_batch(d, idx, n, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi, t->x, NULL);
-    split_batch(t, t->x, NULL, t->out, n, &zero);
-    run(t, forward_task);
+    fill_batch(t, d, idx, n, t->x, NULL);
+    split_batch(t, t->workers, t->x, NULL, t->out, n, &zero); /* rows are independent in inference */
+    double t0 = now_seconds();
+    run(t, forward_task, t->active);
+    t->forward_seconds += now_seconds() - t0;
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
   }

@@ -8,6 +8,14 @@
 #include "pool.h"
 #include "rng.h"
 
+/* A batch for the workers to convert from a data set (pixels to floats, labels to one-hot). */
+typedef struct BatchFill {
+  const DlrtDataset *d;
+  const int *idx;
+  int n, parts; /* parts: the workers that share it (1: the caller alone) */
+  float *x, *y;
+} BatchFill;
+
 /* One worker's share of a batch: its rows, and the feeds and results of its calls. */
 typedef struct Shard {
   int first, n;
@@ -24,11 +32,14 @@ typedef struct Trainer {
   DlrtModelFn forward, train_step;  /* train_step: NULL when data-parallel */
   DlrtModelFn train_grad, train_update; /* data-parallel only */
   float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
-  int workers;         /* threads a batch is split over (1 unless m->data_parallel) */
+  int workers;         /* threads: inference splits each batch over them, training too if
+                          m->data_parallel (else worker 0 runs dlc_train_step) */
+  int active;          /* workers with rows in the current batch: min(workers, rows) */
   DlrtPool *pool;      /* NULL with one worker */
   Shard *shards;       /* [workers] */
   int64_t grad_floats; /* data-parallel: one worker's gradient block */
   int64_t *grad_at;    /* ... and each PARAM's offset in it, by node id (-1: none) */
+  BatchFill filling;      /* the batch being assembled */
   const float **grad_src; /* this step's gradient blocks to sum (workers that had rows) */
   float *grad_weight;     /* ... and their weights: rows / batch rows */
   int n_grad_src;
@@ -36,6 +47,7 @@ typedef struct Trainer {
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
+  double forward_seconds; /* the last trainer_error's time in the model itself (not assembling batches) */
   int *perm;           /* training-set order of the current epoch */
   int perm_len;
   DlrtRng rng;

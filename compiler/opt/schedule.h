@@ -59,6 +59,14 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
  * depends on the examples), or NULL: then the rows may be split over threads (rows.c). */
 const Node *graph_batch_coupling(const Graph *g, int n_nodes);
 
+/* FLOPs (flops.c): multiply-adds count 2, elementwise and row ops one per element. */
+int64_t node_flops(const Node *n);
+/* Whether a node runs once per step whatever the batch (its value and inputs are all shared:
+ * the optimiser update), rather than per example. */
+bool node_once_per_step(const Node *n);
+/* FLOPs of a schedule per example; *per_step (if not NULL): those once per step. */
+int64_t schedule_flops(const Schedule *s, int64_t *per_step);
+
 /* Whether a node has a buffer of its own (not a leaf fed or inlined, not a sink). */
 bool node_has_buffer(const Node *n);
 #endif
