@@ -53,6 +53,10 @@ void dlrt_prof_enter(int32_t node);
 void dlrt_prof_leave(int32_t node);
 /* Seconds accumulated by node id (0 for ids never seen); count = how many ids fit in out. */
 void dlrt_prof_read(double *out, int32_t count);
+/* Forgets every node's time (after a warm-up). */
+void dlrt_prof_reset(void);
+/* This core's float multiply-add peak in GFLOP/s, measured (some 30 ms); 0 without FMA. */
+double dlrt_fma_peak_gflops(void);
 
 /* Threads OpenBLAS may use (--threads, for models that run each step on one thread). */
 void dlrt_set_threads(int threads);

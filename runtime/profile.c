@@ -20,6 +20,10 @@ void dlrt_prof_leave(int32_t node) {
     total[node] += (double)(now.tv_sec - started.tv_sec) + 1e-9 * (double)(now.tv_nsec - started.tv_nsec);
 }
 
+void dlrt_prof_reset(void) {
+  for (int32_t i = 0; i < MAX_PROFILED; i++) total[i] = 0;
+}
+
 void dlrt_prof_read(double *out, int32_t count) {
   for (int32_t i = 0; i < count; i++) out[i] = i < MAX_PROFILED ? total[i] : 0;
 }

@@ -488,6 +488,21 @@ START_TEST(threads_and_batch_norm) {
 }
 END_TEST
 
+/* `dlc profile` runs steps on the training set and prints the table per layer and pass. */
+START_TEST(profile_table) {
+  DataDir d = data_dir_new();
+  write_valid_set(&d, "train");
+  RunResult r = dlc("profile", MLP, "--data", d.dir, "--steps", "3", "--batch", "1");
+  data_dir_free(&d);
+  assert_ok(r);
+  static const char *const want[] = {"profile: 3 steps of 1 images on average", "peak: ",
+                                     "layer (source line)", "mlp.net:13  h    = sigmoid(W1 @ x + b1)",
+                                     "forward", "backward", "update", "the whole step", "the nodes that took the most:"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_contains("stdout", r.out, want[i]);
+  run_result_free(&r);
+}
+END_TEST
+
 /* `dlc check --scales` reads training images: without them, a data error, not a crash; with
  * them (three tiny ones), a table row for every named value and parameter. */
 START_TEST(check_scales) {
@@ -978,6 +993,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, data_wrong_image_size);
   tcase_add_test(tc, validation_errors);
   tcase_add_test(tc, threads_and_batch_norm);
+  tcase_add_test(tc, profile_table);
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);
   tcase_add_test(tc, augment_preview);

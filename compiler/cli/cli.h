@@ -9,6 +9,8 @@ typedef struct Options {
   const char *file;
   Overrides ov;
   int threads;
+  int repeat;         /* dlc eval --repeat: passes over the test set, the fastest timed */
+  int steps;          /* dlc profile --steps */
   const char *data_dir;
   const char *metrics;
   const char *out;     /* dlc augment-preview --out, dlc compile -o */
@@ -35,6 +37,7 @@ int cmd_ir(const Options *o);
 int cmd_gradcheck(const Options *o);
 int cmd_preview(const Options *o);
 int cmd_compile(const Options *o);
+int cmd_profile(const Options *o);
 
 /* Where the data sets live: --data, else $DLC_DATA, else ./data. */
 const char *data_dir(const Options *o);

@@ -187,7 +187,9 @@ DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = now_seconds();
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
-  DlcModule *mod = lower_module(m->g, fns, n_fns, m->profile);
+  /* --profile times the training step (not the evaluations between epochs) */
+  fns[1].profile = m->profile && !m->data_parallel;
+  DlcModule *mod = lower_module(m->g, fns, n_fns);
   double t1 = now_seconds();
   if (optimize) lower_optimize(mod);
   m->seconds_irgen = t1 - t0;

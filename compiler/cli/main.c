@@ -43,15 +43,24 @@ static const Command commands[] = {
      "  --set 'KEY = VALUE'  any train-block setting, over the file's (repeatable), e.g.\n"
      "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"
      "  --time             print the compile time of each stage, parse to machine code\n"},
-    {"eval", cmd_eval, "--load --data --batch --threads --set",
-     "usage: dlc eval FILE.net --load CKPT [--data DIR] [--batch N] [--threads N] [--set 'KEY = VALUE']\n"
+    {"eval", cmd_eval, "--load --data --batch --threads --repeat --set",
+     "usage: dlc eval FILE.net --load CKPT [--data DIR] [--batch N] [--threads N] [--repeat N]\n"
+     "                         [--set 'KEY = VALUE']\n"
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
-     "on the test set.\n"},
+     "on the test set; on stderr, the inference speed.\n"
+     "  --batch N          images per call (default: the train block's batch)\n"
+     "  --threads N        split each batch over N threads\n"
+     "  --repeat N         classify the test set N times; the speed is the fastest pass's\n"},
     {"compile", cmd_compile, "-o --out --batch --set --time",
      "usage: dlc compile FILE.net -o MODEL.o [--batch N] [--set 'KEY = VALUE'] [--time]\n"
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
      "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"
      "  --time             print the compile time of each stage\n"},
+    {"profile", cmd_profile, "--steps --batch --data --set",
+     "usage: dlc profile FILE.net [--steps N] [--batch N] [--data DIR] [--set 'KEY = VALUE']\n"
+     "Runs N training steps (default 200) on one thread with every node timed and prints where\n"
+     "a step's time goes, per layer and pass (forward, backward, update): milliseconds, FLOPs,\n"
+     "GFLOP/s and the share of this core's measured multiply-add peak; then the heaviest nodes.\n"},
     {"augment-preview", cmd_preview, "--data --out --set",
      "usage: dlc augment-preview FILE.net [--data DIR] [--out FILE.png] [--set 'KEY = VALUE']\n"
      "Writes a PNG grid (default augment-preview.png): the first 8 training images, each followed\n"
@@ -90,6 +99,7 @@ static void usage(FILE *o) {
         "  gradcheck  symbolic gradients against finite differences\n"
         "  eval       test error of a saved checkpoint\n"
         "  compile    the compiled functions as an object file and a C header\n"
+        "  profile    where a training step spends its time, per layer and pass\n"
         "  augment-preview  a PNG of training images as the file's distortions change them\n\n"
         "dlc COMMAND --help describes a command; dlc --version prints the version.\n", o);
 }
@@ -170,6 +180,12 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
     } else if (strcmp(flag, "--patience") == 0) {
       if (!parse_int(flag, value, 0, 100000, &v)) return false;
       o->ov.patience = (int)v;
+    } else if (strcmp(flag, "--steps") == 0) {
+      if (!parse_int(flag, value, 1, 1000000, &v)) return false;
+      o->steps = (int)v;
+    } else if (strcmp(flag, "--repeat") == 0) {
+      if (!parse_int(flag, value, 1, 1000, &v)) return false;
+      o->repeat = (int)v;
     } else if (strcmp(flag, "--threads") == 0) {
       if (!parse_int(flag, value, 1, 256, &v)) return false;
       o->threads = (int)v;
@@ -258,7 +274,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < N_COMMANDS; k++) {
     const Command *c = &commands[k];
     if (strcmp(argv[1], c->name) != 0) continue;
-    Options o = {.ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1}, .threads = 1};
+    Options o = {.ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1}, .threads = 1, .repeat = 1, .steps = 200};
     int rc;
     if (!parse_options(c->name, argc, argv, 2, c->flags, &o)) rc = EXIT_USER;
     else if (o.help) {

@@ -323,6 +323,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     double lr = trainer_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
     total_loss += train_step(t, n);
+    t->run_steps++;
+    t->run_examples += n;
     done += n;
     if (next->n > 0) {
       double t0 = now_seconds();

@@ -53,6 +53,7 @@ typedef struct Trainer {
   DlrtRng rng;
   int in_features, classes;
   int64_t step;        /* training steps taken (Adam's t) */
+  int64_t run_steps, run_examples; /* steps and examples in this process (not restored on resume) */
   double best_val_error; /* the lowest validation error so far (1 before any) */
   int best_epoch;        /* the epoch that reached it (0: none yet) */
   int n_noise;         /* NOISE leaves (dropout), each with a batch of uniform numbers */

@@ -131,6 +131,7 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   debug_at(c, NO_LOC);
   c->plan = &f->plan;
   c->sched = &f->sched;
+  c->profile = f->profile;
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
   c->feed_ptr = calloc((size_t)c->g->n_feeds + 1, sizeof(LLVMValueRef));
   load_feeds(c, &f->sched);
@@ -141,7 +142,7 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   c->feed_ptr = NULL;
 }
 
-DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool profile) {
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault);
@@ -162,7 +163,6 @@ DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool prof
   c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
   c.void_t = LLVMVoidTypeInContext(c.ctx);
   c.g = g;
-  c.profile = profile;
   debug_begin(&c, model_file(g));
   for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
   debug_end(&c);

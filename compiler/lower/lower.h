@@ -11,13 +11,13 @@ typedef struct LowerFn {
   const char *name;
   Schedule sched;
   MemPlan plan;
+  bool profile; /* time every node (runtime/profile.c) */
 } LowerFn;
 
 typedef struct DlcModule DlcModule;
 
-/* Builds and verifies the module (with the DlrtModelFn signature of runtime/dlrt.h). With
- * `profile`, every node is timed (runtime/profile.c). */
-DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, bool profile);
+/* Builds and verifies the module (with the DlrtModelFn signature of runtime/dlrt.h). */
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns);
 /* O3 for the host CPU, its name and features (AVX-512 where present). */
 void lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */

@@ -85,14 +85,22 @@ void srcfile_free(SrcFile *f) {
 
 /* Prints the source line of loc and a caret under its column. Tabs are kept in the caret
  * line's padding so the caret lines up in a terminal. */
-static void show_line(FILE *o, SrcLoc loc) {
-  if (!loc.file || loc.line <= 0) return;
-  const char *p = loc.file->text, *end = p + loc.file->len;
-  for (int l = 1; l < loc.line && p < end; p++)
+int srcfile_line(const SrcFile *f, int line, const char **start) {
+  const char *p = f->text, *end = p + f->len;
+  for (int l = 1; l < line && p < end; p++)
     if (*p == '\n') l++;
   const char *e = p;
   while (e < end && *e != '\n' && *e != '\r') e++;
-  fprintf(o, "  %.*s\n  ", (int)(e - p), p);
+  *start = p;
+  return (int)(e - p);
+}
+
+static void show_line(FILE *o, SrcLoc loc) {
+  if (!loc.file || loc.line <= 0) return;
+  const char *p;
+  int len = srcfile_line(loc.file, loc.line, &p);
+  const char *e = p + len;
+  fprintf(o, "  %.*s\n  ", len, p);
   for (int i = 1; i < loc.col && p + i - 1 < e; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', o);
   fputs("^\n", o);
 }

@@ -27,6 +27,9 @@ SrcFile *srcfile_read(const char *path);
 /* Wraps text held in memory (tests, generated code); the text is copied. */
 SrcFile *srcfile_from_string(const char *name, const char *text);
 void srcfile_free(SrcFile *f);
+/* The text of a 1-based line (without its line end): its length, and its start in *start.
+ * 0 and an empty string past the end. */
+int srcfile_line(const SrcFile *f, int line, const char **start);
 
 void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
