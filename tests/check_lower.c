@@ -71,7 +71,29 @@ static const char *const MODELS[] = {
     "out = dense(flatten(x), 10) + dense(flatten(maxpool(c, 2)), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { batch = 8 }\n",
+    /* the convolution kernels on rows that are not a multiple of the vector width (25, 27
+     * wide: a full vector and a partial one), a table, padding beyond the kernel's reach
+     * on one side, and a stride of 3 (im2col) */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "table t = { [X X .] [. X X] }\n"
+    "a = tanh(conv(x, 2, 4))\n"
+    "b = relu(conv(a, 3, 3, pad: 2, connect: t))\n"
+    "c = tanh(conv(b, 2, 5, stride: 3, pad: 1))\n"
+    "out = dense(flatten(maxpool(c, 2)), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = sgd(lr: 0.1, momentum: 0.5); batch = 8 }\n",
+    /* several input maps, a table with a stride of 2, odd sizes (7 x 7) */
+    "input x : [4, 14, 14]\n"
+    "target y : onehot(10)\n"
+    "table t = { [X .] [X X] [. X] [X X] }\n"
+    "a = tanh(conv(x, 2, 3, stride: 2, pad: 1, connect: t))\n"
+    "b = tanh(conv(a, 5, 3, pad: 1))\n"
+    "out = dense(flatten(b), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
 };
+enum { N_MODELS = sizeof MODELS / sizeof *MODELS };
 
 enum { GUARD = 64 };
 static const float SENTINEL = -12345.0f;
@@ -366,9 +388,9 @@ static Suite *lower_suite(void) {
   TCase *tc = tcase_create("jit");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, ir_has_functions_calls_and_vectors);
-  tcase_add_loop_test(tc, train_step_matches_reference, 0, 6);
+  tcase_add_loop_test(tc, train_step_matches_reference, 0, N_MODELS);
   tcase_add_test(tc, forward_matches_reference);
-  tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, 6);
+  tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, N_MODELS);
   tcase_add_test(tc, examples_split_where_it_pays);
   suite_add_tcase(s, tc);
   return s;
