@@ -8,7 +8,7 @@
 #   img/s        training images per second at that speed
 #   GFLOP/s      the model's useful work (dlc check's FLOPs per example and per update, the
 #                same count for both sides) per second, and its share of the FMA peak of
-#                the threads used (258 GFLOP/s per core, ../shared/notes/performance.md)
+#                the threads used (one core's, as `dlc profile` measures it, times threads)
 #   inf b1, inf b1000   inference images/s over the 10,000 test images at batch 1 and 1000,
 #                the fastest of REPEAT (default 3) passes, in the model (not converting images)
 #   peak MB      the training process's peak resident memory (dlc: /usr/bin/time; PyTorch:
@@ -28,10 +28,10 @@ THREADS=${THREADS:-1 2}
 EPOCHS=${EPOCHS:-2}
 REPEAT=${REPEAT:-3}
 ENVS=${ENVS:-as-is unset}
-PEAK_PER_CORE=258
 models=${*:-lenet mlp}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+PEAK_PER_CORE=$("$DLC" profile examples/mlp.net --steps 2 --data "$DATA" 2>/dev/null | sed -n 's/^peak: \([0-9.]*\) GFLOP.*/\1/p')
 
 json() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 fastest() { /usr/bin/python3 -c 'import json,sys; print(min(json.loads(l)["seconds"] for l in open(sys.argv[1]) if l.strip() and "seconds" in l))' "$1"; }
@@ -39,7 +39,8 @@ with_env() { # with_env as-is|unset COMMAND...
   if [ "$1" = unset ]; then shift; env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; else shift; "$@"; fi
 }
 
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)} in the environment as is"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-(unset)} in the environment as is;" \
+  "FMA peak $PEAK_PER_CORE GFLOP/s per core (measured)"
 printf '%-6s %2s %-7s %-8s %8s %8s %8s %6s %9s %9s %8s %7s %7s %7s\n' model th env side s/epoch img/s GFLOP/s %peak "inf b1" "inf b1000" "peak MB" "ratio" "inf1 x" "inf1k x"
 for model in $models; do
   file=examples/$model.net
@@ -48,7 +49,7 @@ for model in $models; do
   flops=$(awk -v e="$per_example" -v s="$per_step" -v b="$batch" 'BEGIN { print e * 60000 + s * int((60000 + b - 1) / b) }')
   for env_kind in $ENVS; do
     for th in $THREADS; do
-      peak=$((PEAK_PER_CORE * th))
+      peak=$(awk -v p="$PEAK_PER_CORE" -v t="$th" 'BEGIN { print p * t }')
       with_env "$env_kind" /usr/bin/time -f '%M' -o "$tmp/dlc.rss" "$DLC" train "$file" --epochs "$EPOCHS" --threads "$th" \
         --data "$DATA" --metrics "$tmp/dlc.jsonl" --save "$tmp/ck" >/dev/null 2>"$tmp/dlc.err" || { cat "$tmp/dlc.err" >&2; exit 1; }
       for b in 1 1000; do

@@ -328,6 +328,50 @@ END_TEST
 
 /* ---- schedule ---- */
 
+/* The new value of a persistent leaf is computed in the leaf's own buffer only when no node
+ * reads the old value after that loop: here r reads p after v = 2p is computed (in creation
+ * order), so v gets a buffer of its own; created the other way round, v writes p. */
+START_TEST(update_in_place_only_when_the_old_value_is_dead) {
+  for (int r_first = 0; r_first < 2; r_first++) {
+    Graph *g = graph_new();
+    Arena arena;
+    arena_init(&arena);
+    Node *x = g_input(g, "x", shp(true, 1, 3), NO_LOC);
+    Node *p = g_param(g, "p", shp(false, 1, 3), NO_LOC);
+    Node *r = r_first ? g_binary(g, OP_ADD, x, p, NO_LOC) : NULL;
+    Node *v = g_binary(g, OP_MUL, p, g_const(g, 2, NO_LOC), NO_LOC);
+    if (!r_first) r = g_binary(g, OP_ADD, x, p, NO_LOC);
+    Node *roots[2] = {g_assign(g, p, v, NO_LOC), g_output(g, r, NO_LOC)};
+    Schedule s = schedule_build(g, roots, 2, &arena);
+    schedule_fuse(g, &s, &arena);
+    MemPlan plan = memplan_build(g, &s, 4, &arena);
+    if (r_first) {
+      ck_assert_ptr_eq(s.in_place[v->id], p);
+      ck_assert_ptr_eq(schedule_storage(&s, v), p);
+      ck_assert_int_eq(plan.offset[v->id], plan.offset[p->id]);
+    } else {
+      ck_assert_ptr_null(s.in_place[v->id]);
+      ck_assert_int_ge(plan.offset[v->id], plan.persist_floats);
+    }
+    arena_free(&arena);
+    graph_free(g);
+  }
+  /* SGD with momentum: the velocity and the weights are both written in place (the weights'
+   * update reads the velocity's new value, which is then in the velocity's buffer) */
+  Model *m = load_momentum_mlp();
+  const Schedule *step = &m->fns[FN_TRAIN].sched;
+  int assigns = 0;
+  for (int i = 0; i < step->len; i++) {
+    const Node *a = step->order[i];
+    if (a->op != OP_ASSIGN) continue;
+    assigns++;
+    ck_assert_ptr_eq(schedule_storage(step, a->in[1]), a->in[0]);
+  }
+  ck_assert_int_eq(assigns, 8); /* W, b of two layers, and their velocities */
+  model_free(m);
+}
+END_TEST
+
 START_TEST(schedule_drops_dead_nodes_and_puts_assigns_last) {
   Graph *g = graph_new();
   Arena arena;
@@ -705,6 +749,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, memplan_persistent_region_is_shared);
   tcase_add_test(tc, memplan_reuses_memory);
   tcase_add_test(tc, memplan_output_never_overlaps_inputs);
+  tcase_add_test(tc, update_in_place_only_when_the_old_value_is_dead);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("interp");

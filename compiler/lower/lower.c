@@ -93,8 +93,10 @@ static void profile_call(LowerCtx *c, const char *fn, const Node *y) {
 }
 
 static void lower_node(LowerCtx *c, const Node *y) {
-  /* Fused nodes are computed inside their reader's loop; views share a buffer. */
-  if (schedule_site(c->sched, y) != y || schedule_storage(c->sched, y) != y) return;
+  /* Fused nodes are computed inside their reader's loop; views share a buffer (and cost no
+   * code); an ASSIGN whose value was computed in place has nothing left to store. */
+  if (schedule_site(c->sched, y) != y || (c->sched->view_of && c->sched->view_of[y->id])) return;
+  if (y->op == OP_ASSIGN && schedule_storage(c->sched, y->in[1]) == y->in[0]) return;
   if (op_info(y->op)->cls == LEAF) return; /* fed, persistent, or inlined where used */
   debug_at(c, y->loc);
   if (c->profile) profile_call(c, "dlrt_prof_enter", y);

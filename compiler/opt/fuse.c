@@ -58,4 +58,5 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
     s->fused_into[x->id] = y;
     if (count_leaves(root, s->fused_into, seen, 0) > MAX_FUSED_LEAVES) s->fused_into[x->id] = NULL;
   }
+  schedule_update_in_place(g, s, arena);
 }

@@ -11,7 +11,7 @@ Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *
     const Node *x = g->nodes[i];
     for (int k = 0; k < op_info(x->op)->arity; k++) live[x->in[k]->id] = true;
   }
-  Schedule s = {ARENA_ARRAY(arena, Node *, g->len), 0, NULL, NULL};
+  Schedule s = {ARENA_ARRAY(arena, Node *, g->len), 0, NULL, NULL, NULL};
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < g->len; i++)
       if (live[i] && (g->nodes[i]->op == OP_ASSIGN) == (pass == 1)) s.order[s.len++] = g->nodes[i];
@@ -24,5 +24,7 @@ const Node *schedule_site(const Schedule *s, const Node *x) {
 }
 
 const Node *schedule_storage(const Schedule *s, const Node *x) {
-  return s->view_of && s->view_of[x->id] ? s->view_of[x->id] : x;
+  if (s->view_of && s->view_of[x->id]) return s->view_of[x->id];
+  if (s->in_place && s->in_place[x->id]) return s->in_place[x->id];
+  return x;
 }

@@ -18,6 +18,8 @@ typedef struct Schedule {
   Node **fused_into; /* by node id: the reader whose loop computes this node, or NULL;
                         NULL as a whole until schedule_fuse runs */
   Node **view_of;    /* by node id: the node whose buffer this one shares (a reshape), or NULL */
+  Node **in_place;   /* by node id: the persistent leaf whose buffer this node's loop writes
+                        (the new value an ASSIGN stores, computed in place), or NULL */
 } Schedule;
 
 /* Every node reachable from roots, in topological order, with side effects on persistent
@@ -28,13 +30,16 @@ Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *
 enum { MAX_FUSED_LEAVES = 12 };
 
 /* Decides which elementwise nodes are computed inside their reader's loop, and which nodes
- * are views of another's buffer (fuse.c). */
+ * are views of another's buffer (fuse.c); then which new values of persistent leaves are
+ * computed in place. */
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena);
+/* The in-place decisions (inplace.c); schedule_fuse ends with it. */
+void schedule_update_in_place(const Graph *g, Schedule *s, Arena *arena);
 
 /* The node that computes x in this function's code: x, or the final reader of its fused
  * chain. Its position is when x's value exists, and when x's inputs are read. */
 const Node *schedule_site(const Schedule *s, const Node *x);
-/* The node whose buffer holds x's value (x itself unless x is a view). */
+/* The node whose buffer holds x's value (x itself unless x is a view or computed in place). */
 const Node *schedule_storage(const Schedule *s, const Node *x);
 
 enum { ARENA_ALIGN_FLOATS = 16 }; /* 64 bytes: a cache line, an AVX-512 vector */
