@@ -67,6 +67,9 @@ LLVMValueRef ix_mulk(LowerCtx *c, LLVMValueRef a, int64_t k) { return LLVMBuildN
 LLVMValueRef ix_addk(LowerCtx *c, LLVMValueRef a, int64_t k) { return ix_add(c, a, c_i64(c, k)); }
 
 LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
+  /* Positioning the builder before an instruction also takes that instruction's debug
+   * location (the entry block's: line 0); the node being lowered must keep its own. */
+  LLVMMetadataRef loc = LLVMGetCurrentDebugLocation2(c->b);
   LLVMBasicBlockRef here = LLVMGetInsertBlock(c->b);
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(c->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
@@ -74,6 +77,7 @@ LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
   else LLVMPositionBuilderAtEnd(c->b, entry);
   LLVMValueRef a = LLVMBuildAlloca(c->b, type, name);
   LLVMPositionBuilderAtEnd(c->b, here);
+  LLVMSetCurrentDebugLocation2(c->b, loc);
   return a;
 }
 

@@ -5,6 +5,7 @@
  * buffer is an offset into the arena the caller passes. */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +46,12 @@ static void init_llvm_once(void) {
   if (done) return;
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
+  /* For developers: LLVM's own options, e.g. DLC_LLVM_ARGS=-time-passes (one option). */
+  const char *llvm_args = getenv("DLC_LLVM_ARGS");
+  if (llvm_args && *llvm_args) {
+    const char *argv[] = {"dlc", llvm_args};
+    LLVMParseCommandLineOptions(2, argv, NULL);
+  }
   done = true;
 }
 
