@@ -10,7 +10,8 @@
 #                same count for both sides) per second, and its share of the FMA peak of
 #                the threads used (one core's, as `dlc profile` measures it, times threads)
 #   inf b1, inf b1000   inference images/s over the 10,000 test images at batch 1 and 1000,
-#                the fastest of REPEAT (default 3) passes, in the model (not converting images)
+#                the fastest of REPEAT (3) and REPEAT_1000 (10) passes, the model alone
+#                (images already converted to floats, on both sides)
 #   peak MB      the training process's peak resident memory (dlc: /usr/bin/time; PyTorch:
 #                getrusage), data set, compiler and libraries included
 #   ratio        dlc time / PyTorch time for training, PyTorch / dlc rate for inference
@@ -26,7 +27,8 @@ DLC=${DLC:-build/dlc}
 DATA=${DLC_DATA:-data}
 THREADS=${THREADS:-1 2}
 EPOCHS=${EPOCHS:-2}
-REPEAT=${REPEAT:-3}
+REPEAT=${REPEAT:-3}            # inference passes at batch 1 (the fastest counts)
+REPEAT_1000=${REPEAT_1000:-10} # ... and at batch 1000
 ENVS=${ENVS:-as-is unset}
 models=${*:-lenet mlp}
 tmp=$(mktemp -d)
@@ -53,12 +55,13 @@ for model in $models; do
       with_env "$env_kind" /usr/bin/time -f '%M' -o "$tmp/dlc.rss" "$DLC" train "$file" --epochs "$EPOCHS" --threads "$th" \
         --data "$DATA" --metrics "$tmp/dlc.jsonl" --save "$tmp/ck" >/dev/null 2>"$tmp/dlc.err" || { cat "$tmp/dlc.err" >&2; exit 1; }
       for b in 1 1000; do
-        with_env "$env_kind" "$DLC" eval "$file" --load "$tmp/ck" --batch "$b" --threads "$th" --repeat "$REPEAT" --data "$DATA" \
+        reps=$([ "$b" = 1 ] && echo "$REPEAT" || echo "$REPEAT_1000")
+        with_env "$env_kind" "$DLC" eval "$file" --load "$tmp/ck" --batch "$b" --threads "$th" --repeat "$reps" --data "$DATA" \
           >/dev/null 2>"$tmp/eval$b.err"
         sed -n 's/.*: \([0-9]*\) images\/s.*/\1/p' "$tmp/eval$b.err" >"$tmp/eval$b"
       done
       with_env "$env_kind" env OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py "$model" "$DATA" \
-        --threads "$th" --epochs "$EPOCHS" --infer --repeat "$REPEAT" >"$tmp/torch.jsonl"
+        --threads "$th" --epochs "$EPOCHS" --infer --repeat "$REPEAT" --repeat-1000 "$REPEAT_1000" >"$tmp/torch.jsonl"
       d=$(fastest "$tmp/dlc.jsonl")
       t=$(fastest "$tmp/torch.jsonl")
       last=$(tail -1 "$tmp/torch.jsonl")
