@@ -157,41 +157,46 @@ static void taps_free(Taps *t) {
   free(t->weight);
 }
 
-/* The tables in the module. */
+/* The tables in the module; ky (kernel rows only): the row of the kernel, so that a row
+ * landing in the padding can be skipped. */
 typedef struct TapTables {
-  LLVMValueRef first, offset, weight;
+  LLVMValueRef first, offset, weight, ky;
 } TapTables;
 
 /* The tables of kernel rows: the taps (c, ky, 0) only, since the k taps of a row are
  * consecutive (offsets +kx, weights +kx, or -kx for the flipped kernels of conv_dx): the
  * stride-1 kernels unroll kx, one table lookup per k multiply-adds. */
-static TapTables emit_rows(LowerCtx *c, const Taps *t, int groups, int k) {
+static TapTables emit_rows(LowerCtx *c, const Taps *t, int groups, int k, const Padded *in) {
   int rows = t->n / k;
   int64_t *first = malloc(sizeof(int64_t) * (size_t)(groups + 1)), *offset = malloc(sizeof(int64_t) * (size_t)(rows + 1)),
-          *weight = malloc(sizeof(int64_t) * (size_t)(rows + 1));
+          *weight = malloc(sizeof(int64_t) * (size_t)(rows + 1)), *ky = malloc(sizeof(int64_t) * (size_t)(rows + 1));
   for (int g = 0; g <= groups; g++) first[g] = t->first[g] / k;
   for (int r = 0; r < rows; r++) {
     offset[r] = t->offset[r * k];
     weight[r] = t->weight[r * k];
+    ky[r] = offset[r] % in->plane / in->wp; /* offsets are (map, ky, 0) in the padded images */
   }
   TapTables tt = {const_i64_array(c, first, groups + 1, "row_first"), const_i64_array(c, offset, rows, "row_offset"),
-                  const_i64_array(c, weight, rows, "row_weight")};
+                  const_i64_array(c, weight, rows, "row_weight"), const_i64_array(c, ky, rows, "row_ky")};
   free(first);
   free(offset);
   free(weight);
+  free(ky);
   return tt;
 }
 
 static TapTables emit_taps(LowerCtx *c, const Taps *t, int groups) {
   return (TapTables){const_i64_array(c, t->first, groups + 1, "tap_first"), const_i64_array(c, t->offset, t->n, "tap_offset"),
-                     const_i64_array(c, t->weight, t->n, "tap_weight")};
+                     const_i64_array(c, t->weight, t->n, "tap_weight"), NULL};
 }
 
 /* out[group g, row, x..] = sum over g's taps t of W[weight t] * in[row start + offset t + x..],
  * for rows 0..rows of every image: the stride-1 kernel of conv and conv_dx, over the kernel
- * rows of emit_rows with their k taps unrolled. */
+ * rows of emit_rows with their k taps unrolled. A kernel row that lands on a row of padding
+ * (outside `pad` rows at either edge of the padded images) adds zeros and is skipped: for
+ * conv_dx, whose gradient is padded by k - 1, that is a third of the work. */
 static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueRef W, const Padded *in, LLVMValueRef out,
-                       int rows, int cols, int k, int step) {
+                       int rows, int cols, int k, int step, int pad) {
   LLVMValueRef acc = entry_alloca(c, vec_t(c), "acc");
   Loop lr, lg, ly, lt;
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
@@ -206,6 +211,16 @@ static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueR
     LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc);
     LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap_row");
     LLVMValueRef tap = add(c, t0, t), w0 = table_at(c, tt->weight, tap);
+    LLVMBasicBlockRef next = NULL;
+    if (pad > 0) {
+      LLVMValueRef iy = add(c, y, table_at(c, tt->ky, tap)); /* the padded row it reads */
+      LLVMValueRef in_data = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, iy, c_i64(c, pad), ""),
+                                          LLVMBuildICmp(c->b, LLVMIntSLT, iy, c_i64(c, in->hp - pad), ""), "in_data");
+      LLVMBasicBlockRef taps = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "taps");
+      next = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tap_next");
+      LLVMBuildCondBr(c->b, in_data, taps, next);
+      LLVMPositionBuilderAtEnd(c->b, taps);
+    }
     LLVMValueRef at = addk(c, add(c, row, table_at(c, tt->offset, tap)), x0);
     LLVMValueRef a = LLVMBuildLoad2(c->b, vec_t(c), acc, "");
     for (int kx = 0; kx < k; kx++) {
@@ -213,6 +228,10 @@ static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueR
       a = fmuladd(c, wt, masked_load(c, in->base, addk(c, at, kx), on), a);
     }
     LLVMBuildStore(c->b, a, acc);
+    if (next) {
+      LLVMBuildBr(c->b, next);
+      LLVMPositionBuilderAtEnd(c->b, next);
+    }
     loop_end(c, &lt);
     masked_store(c, LLVMBuildLoad2(c->b, vec_t(c), acc, ""), out, addk(c, out_row, x0), on);
   }
@@ -316,8 +335,8 @@ static void lower_conv_forward(LowerCtx *c, const Node *y) {
     conv_unrolled(c, w, &t, buffer_of(c, y->in[1]), &p, buffer_of(c, y));
   } else {
     if (w->stride == 1) {
-      TapTables tt = emit_rows(c, &t, w->maps, w->k);
-      gather_rows(c, &tt, w->maps, buffer_of(c, y->in[1]), &p, buffer_of(c, y), w->ho, w->wo, w->k, 1);
+      TapTables tt = emit_rows(c, &t, w->maps, w->k, &p);
+      gather_rows(c, &tt, w->maps, buffer_of(c, y->in[1]), &p, buffer_of(c, y), w->ho, w->wo, w->k, 1, w->pad);
     } else {
       TapTables tt = emit_taps(c, &t, w->maps);
       conv_strided(c, w, &tt, buffer_of(c, y->in[1]), &p, buffer_of(c, y));
@@ -341,7 +360,7 @@ static void lower_conv_dw(LowerCtx *c, const Node *y) {
   bool vector = w->stride == 1 && w->k <= MAX_KERNEL_ROW;
   /* stride 1: a kernel row (k taps) at a time, k vector accumulators; else one tap at a time */
   int k = vector ? w->k : 1;
-  TapTables tt = vector ? emit_rows(c, &taps, w->maps, k) : emit_taps(c, &taps, w->maps);
+  TapTables tt = vector ? emit_rows(c, &taps, w->maps, k, &p) : emit_taps(c, &taps, w->maps);
   LLVMValueRef acc[MAX_KERNEL_ROW];
   DLC_ASSERT(k <= MAX_KERNEL_ROW);
   for (int kx = 0; kx < k; kx++) acc[kx] = entry_alloca(c, vector ? vec_t(c) : c->f32, "acc");
@@ -434,8 +453,8 @@ static void lower_conv_dx(LowerCtx *c, const Node *y) {
   }
   Padded dyp = pad_images(c, y, buffer_of(c, y->in[0]), w->maps, w->ho, w->wo, w->k - 1 - w->pad);
   Taps t = backward_taps(w, &dyp);
-  TapTables tt = emit_rows(c, &t, w->c, w->k);
-  gather_rows(c, &tt, w->c, buffer_of(c, y->in[1]), &dyp, buffer_of(c, y), w->h, w->w, w->k, -1);
+  TapTables tt = emit_rows(c, &t, w->c, w->k, &dyp);
+  gather_rows(c, &tt, w->c, buffer_of(c, y->in[1]), &dyp, buffer_of(c, y), w->h, w->w, w->k, -1, w->k - 1 - w->pad);
   taps_free(&t);
 }
 
