@@ -60,6 +60,7 @@ double dlrt_fma_peak_gflops(void);
 
 /* Threads OpenBLAS may use (--threads, for models that run each step on one thread). */
 void dlrt_set_threads(int threads);
+int dlrt_threads(void);
 
 /* dst[i] = sum over k of weight[k] * src[k][i], for i in [lo, hi): the gradient of a batch
  * from its threads' gradients (each a mean over that thread's rows, weighted by its rows). */

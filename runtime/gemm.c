@@ -24,6 +24,8 @@ void dlrt_gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k
               (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
 }
 
+int dlrt_threads(void) { return max_threads; }
+
 void dlrt_set_threads(int threads) {
   max_threads = threads > 0 ? threads : 1;
   current_threads = 1;

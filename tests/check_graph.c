@@ -356,6 +356,29 @@ START_TEST(update_in_place_only_when_the_old_value_is_dead) {
     arena_free(&arena);
     graph_free(g);
   }
+  /* the old value read later through a view (a reshape), or stored into another leaf: v
+   * keeps a buffer of its own */
+  for (int via_store = 0; via_store < 2; via_store++) {
+    Graph *g = graph_new();
+    Arena arena;
+    arena_init(&arena);
+    Node *x = g_input(g, "x", shp(true, 1, 3), NO_LOC);
+    Node *p = g_param(g, "p", shp(false, 1, 3), NO_LOC);
+    Node *v = g_binary(g, OP_MUL, p, g_const(g, 2, NO_LOC), NO_LOC);
+    Node *later;
+    if (via_store) {
+      later = g_assign(g, g_state(g, "q", shp(false, 1, 3), NO_LOC), p, NO_LOC);
+    } else {
+      Node *view = g_reshape(g, p, shp(false, 2, 3, 1), NO_LOC);
+      later = g_output(g, g_binary(g, OP_ADD, x, g_reshape(g, view, shp(false, 1, 3), NO_LOC), NO_LOC), NO_LOC);
+    }
+    Node *roots[2] = {g_assign(g, p, v, NO_LOC), later};
+    Schedule s = schedule_build(g, roots, 2, &arena);
+    schedule_fuse(g, &s, &arena);
+    ck_assert_msg(!s.in_place[v->id], "via %s: computed in place", via_store ? "a store" : "a view");
+    arena_free(&arena);
+    graph_free(g);
+  }
   /* SGD with momentum: the velocity and the weights are both written in place (the weights'
    * update reads the velocity's new value, which is then in the velocity's buffer) */
   Model *m = load_momentum_mlp();

@@ -18,7 +18,8 @@ int cmd_profile(const Options *o) {
   if (!load_data(data_dir(o), &train, NULL) || !model_build_training(m) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &train, "training"))
     goto done;
-  int images = o->steps * m->train.batch < train.count ? o->steps * m->train.batch : train.count;
+  int64_t want = (int64_t)o->steps * m->train.batch;
+  int images = want < train.count ? (int)want : train.count;
   fprintf(stderr, "dlc: %s: profiling %d steps of batch %d\n", m->file->name, (images + m->train.batch - 1) / m->train.batch,
           m->train.batch);
   trainer_epoch(t, &train, images / 10 + 1, 0, NULL, NULL); /* warm up: caches, pages, branch predictors */

@@ -96,13 +96,14 @@ static bool stops_early(const Trainer *t, int epochs_done) {
 /* --threads: data-parallel steps over that many threads where the model allows it (then
  * OpenBLAS keeps one thread: never both, or the two oversubscribe the cores); otherwise one
  * thread runs the step and OpenBLAS may use them for large products. */
-static bool build_with_threads(Model *m, const Options *o) {
+static bool build_with_threads(Model *m, const Options *o, bool training) {
   m->threads = o->profile ? 1 : o->threads; /* the profile's counters belong to one thread */
   if (o->profile && o->threads > 1) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
   if (!model_build_training(m)) return false;
-  if (m->coupled_at)
+  /* (dlc eval only classifies, and inference splits its batches whatever the model) */
+  if (training && m->coupled_at)
     diag_note(m->coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
-  else if (m->threads > 1 && !m->data_parallel)
+  else if (training && m->threads > 1 && !m->data_parallel)
     fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
             m->step_flops / 1e6, m->threads, MIN_SPLIT_FLOPS / 1e6);
   dlrt_set_threads(m->data_parallel ? 1 : o->threads);
@@ -123,7 +124,7 @@ int cmd_train(const Options *o) {
     goto done;
   }
   m->profile = o->profile;
-  if (!build_with_threads(m, o)) goto done;
+  if (!build_with_threads(m, o, true)) goto done;
   if (!(t = trainer_new(m))) goto done;
   if (!trainer_check_data(t, &train, "training") || !trainer_check_data(t, &test, "test")) goto done;
   const TrainSettings *ts = &m->train;
@@ -220,7 +221,7 @@ int cmd_eval(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER, unused;
   char err[1024];
-  if (!load_data(data_dir(o), NULL, &test) || !build_with_threads(m, o) || !(t = trainer_new(m)) ||
+  if (!load_data(data_dir(o), NULL, &test) || !build_with_threads(m, o, false) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &test, "test"))
     goto done;
   if (snapshot_load(t, o->load, false, &unused, err, sizeof err) != 0) {

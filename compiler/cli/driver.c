@@ -133,6 +133,7 @@ bool model_build_training_until(Model *m, const char *stop_after) {
     m->data_parallel = !m->coupled_at && m->step_flops / m->threads >= m->min_split_flops;
   }
   Node **to_update = m->data_parallel ? split_gradients(m) : m->grads;
+  m->n_before_update = g->len;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);

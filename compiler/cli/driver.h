@@ -33,6 +33,7 @@ typedef struct Model {
   TrainSettings train;   /* the file's settings with the overrides applied */
   SrcFile *set_file;     /* the --set settings, as the train block "--set" parses */
   int n_forward;         /* nodes before autodiff */
+  int n_before_update;   /* nodes of forward + backward */
   int n_before_passes;   /* nodes of forward + backward + update, before the passes */
   Node **grads;          /* by forward node id: d objective / d param */
   UpdateHypers hyper;    /* the HYPER nodes the update reads (learning rate, Adam's c2) */

@@ -17,6 +17,9 @@ static Pass pass_of(const Model *m, const Node *n) {
   /* the loss summed over the batch, for the progress line, belongs to the forward pass */
   if (n == m->loss_sum || n == m->loss_sum->in[0]) return PASS_FORWARD;
   if (n->id < m->n_forward) return PASS_FORWARD;
+  if (n->id < m->n_before_update) return PASS_BACKWARD; /* autodiff's nodes */
+  if (n->id < m->n_before_passes) return PASS_UPDATE;   /* the optimiser's */
+  /* made by the passes: work once per step whatever the batch is the update's */
   return node_once_per_step(n) ? PASS_UPDATE : PASS_BACKWARD;
 }
 
@@ -79,6 +82,14 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
   Cell (*cells)[PASS_COUNT] = calloc((size_t)lines, sizeof *cells), sums[PASS_COUNT] = {{0}};
   if (!seconds || !cells) dlc_fatal("out of memory");
   dlrt_prof_read(seconds, g->len);
+  for (int i = 0; i < s->len; i++) total += seconds[s->order[i]->id];
+  if (steps <= 0 || total <= 0) { /* e.g. resumed after the last epoch, or stopped early */
+    fprintf(out, "\nprofile: no training steps ran, nothing to show\n");
+    free(cells);
+    free(seconds);
+    return;
+  }
+  total = 0;
   double rows = (double)examples / (double)steps; /* per step, on average */
   for (int i = 0; i < s->len; i++) {
     const Node *n = s->order[i], *site = schedule_site(s, n);

@@ -46,7 +46,12 @@ static void plan_gradients(Trainer *t) {
 
 static void new_shards(Trainer *t) {
   const Model *m = t->m;
-  int64_t scratch_floats = m->arena_floats - m->state_floats;
+  /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on
+   * their share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
+  int64_t scratch_floats = m->fns[FN_FORWARD].plan.total_floats;
+  if (m->data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
+    scratch_floats = m->par_fns[PAR_GRAD].plan.total_floats;
+  scratch_floats -= m->state_floats;
   t->shards = calloc((size_t)t->workers, sizeof *t->shards);
   if (!t->shards) dlc_fatal("out of memory");
   for (int w = 0; w < t->workers; w++) {
@@ -203,7 +208,7 @@ static float train_step(Trainer *t, int n) {
   run(t, sum_grads_task, t->workers);
   t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
   float loss = 0;
-  for (int w = 0; w < t->workers; w++) loss += t->shards[w].loss_sum;
+  for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
   return loss;
 }
 
@@ -345,6 +350,10 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
   static const float zero = 0; /* inference: no dropout, batch norm's running statistics */
+  /* Inference splits batches over the workers: OpenBLAS keeps to one thread meanwhile (a
+   * model trained on one thread may have given it more), or the two oversubscribe the cores. */
+  int blas_threads = dlrt_threads();
+  if (t->workers > 1) dlrt_set_threads(1);
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
@@ -356,6 +365,7 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
   }
+  dlrt_set_threads(blas_threads);
   free(idx);
   return (double)wrong / total;
 }

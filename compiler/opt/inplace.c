@@ -9,14 +9,15 @@
  * it in p's buffer. */
 #include "schedule.h"
 
-/* Whether every reader of `leaf` other than x's own loop runs before x's loop. */
+/* Whether every reader of `leaf` other than x's own loop runs before x's loop. A reader of
+ * a view of the leaf (a reshape) reads it too; so does a store of the leaf's value into
+ * another leaf (stores run last). An ASSIGN's first operand is where it writes, not a read. */
 static bool old_value_dead_after(const Schedule *s, const Node *leaf, const Node *x, const int *pos_of) {
   int at = pos_of[x->id];
   for (int i = 0; i < s->len; i++) {
     const Node *r = s->order[i];
-    if (r->op == OP_ASSIGN) continue; /* the stores themselves: last, and not reads of the old value */
-    for (int k = 0; k < op_info(r->op)->arity; k++) {
-      if (r->in[k] != leaf) continue;
+    for (int k = r->op == OP_ASSIGN ? 1 : 0; k < op_info(r->op)->arity; k++) {
+      if (schedule_storage(s, r->in[k]) != leaf) continue;
       const Node *site = schedule_site(s, r);
       if (site != x && pos_of[site->id] >= at) return false;
     }
