@@ -488,6 +488,19 @@ START_TEST(threads_and_batch_norm) {
 }
 END_TEST
 
+/* `dlc train --compile-only --time`: parse to JIT'd functions, no data needed, the stages
+ * timed (on every core when there are several: the JIT compiles pieces in parallel). */
+START_TEST(train_compile_only) {
+  RunResult r = dlc("train", DLC_SOURCE_DIR "/examples/lenet.net", "--compile-only", "--time", "--data", "/nonexistent");
+  assert_ok(r);
+  assert_contains("stdout", r.out, "compile time ");
+  assert_contains("stdout", r.out, " ms, machine code ");
+  if (sysconf(_SC_NPROCESSORS_ONLN) > 1) assert_contains("stdout", r.out, " threads)");
+  ck_assert_ptr_null(strstr(r.out, "epoch"));
+  run_result_free(&r);
+}
+END_TEST
+
 /* `dlc profile` runs steps on the training set and prints the table per layer and pass. */
 START_TEST(profile_table) {
   DataDir d = data_dir_new();
@@ -994,6 +1007,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, validation_errors);
   tcase_add_test(tc, threads_and_batch_norm);
   tcase_add_test(tc, profile_table);
+  tcase_add_test(tc, train_compile_only);
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);
   tcase_add_test(tc, augment_preview);

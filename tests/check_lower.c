@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "helpers.h"
 #include "interp.h"
 #include "trainer.h"
@@ -393,6 +394,23 @@ START_TEST(data_parallel_step_equals_whole_step) {
 }
 END_TEST
 
+/* On several cores the JIT compiles the training step in pieces, each a module of its own
+ * (driver.c), and dlc_train_step runs them in order; train_step_matches_reference checks
+ * what they compute. */
+START_TEST(jit_compiles_the_step_in_pieces) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return; /* one core: one module */
+  Model *m = compiled_model_of(MODELS[2]);
+  Trainer *t = trainer_new(m);
+  ck_assert_ptr_nonnull(t);
+  ck_assert_int_ge(m->compile_threads, 2);
+  ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part1"));
+  ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part2"));
+  ck_assert_ptr_nonnull(t->train_step);
+  trainer_free(t);
+  model_free(m);
+}
+END_TEST
+
 /* Which examples split a step at --threads 2: LeNet-5 (116 MFLOP a step) does, the MLP at
  * batch 32 (10 MFLOP) does not. */
 START_TEST(examples_split_where_it_pays) {
@@ -423,6 +441,7 @@ static Suite *lower_suite(void) {
   tcase_add_test(tc, forward_matches_reference);
   tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, N_MODELS);
   tcase_add_test(tc, examples_split_where_it_pays);
+  tcase_add_test(tc, jit_compiles_the_step_in_pieces);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -22,6 +22,7 @@ typedef struct Options {
   bool profile;
   bool scales;        /* dlc check --scales */
   bool time;          /* compile time by stage */
+  bool compile_only;  /* dlc train --compile-only */
   bool help;
 } Options;
 

@@ -117,6 +117,15 @@ int cmd_train(const Options *o) {
   FILE *metrics = NULL;
   Trainer *t = NULL;
   int rc = EXIT_USER;
+  if (o->compile_only) { /* parse to JIT'd functions, no data */
+    if (build_with_threads(m, o, true) && (t = trainer_new(m))) {
+      fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms\n", m->file->name,
+              (long long)model_param_count(m), 1e3 * model_compile_seconds(m));
+      if (o->time) model_print_times(m, stdout);
+      rc = EXIT_OK;
+    }
+    goto done;
+  }
   if (!load_data(data_dir(o), &train, &test)) goto done;
   /* A resumed run continues its metrics file. */
   if (o->metrics && !(metrics = fopen(o->metrics, o->resume ? "a" : "w"))) {

@@ -56,6 +56,7 @@ typedef struct Model {
   /* compile time by stage: parse and analyse; autodiff, passes, schedules and plans; LLVM IR
    * generation; its optimisation; machine code (JIT or object file) */
   double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
+  int compile_threads;   /* the last two stages ran on this many threads (JIT; 0: one) */
   bool profile;          /* compile with per-node timing */
 } Model;
 

@@ -40,7 +40,7 @@ static double *jit_gradients(Graph *g, Node **grad_nodes, int n_params, int n, c
   int first_result = g->n_results;
   Node **roots = ARENA_ARRAY(&a, Node *, n_params);
   for (int i = 0; i < n_params; i++) roots[i] = g_output(g, grad_nodes[i], grad_nodes[i]->loc);
-  LowerFn fn = {"dlc_gradients", schedule_build(g, roots, n_params, &a), {0}, false};
+  LowerFn fn = {.name = "dlc_gradients", .sched = schedule_build(g, roots, n_params, &a)};
   schedule_fuse(g, &fn.sched, &a); /* as dlc compiles a step: fused loops, views */
   fn.plan = memplan_build(g, &fn.sched, n, &a);
   DlcModule *mod = lower_module(g, &fn, 1);

@@ -18,11 +18,12 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"train", cmd_train, "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume "
-     "--validation --patience --save-best --set --time",
+     "--validation --patience --save-best --set --time --compile-only",
      "usage: dlc train FILE.net [--epochs N] [--batch N] [--lr X] [--seed N] [--threads N]\n"
      "                          [--data DIR] [--metrics OUT.jsonl] [--profile]\n"
      "                          [--save CKPT] [--resume CKPT] [--validation N]\n"
      "                          [--patience N] [--save-best CKPT] [--set 'KEY = VALUE'] [--time]\n"
+     "                          [--compile-only]\n"
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"
      "  --epochs N         passes over the training set (default: the train block's)\n"
@@ -42,7 +43,8 @@ static const Command commands[] = {
      "  --save-best CKPT   write the checkpoint of the best validation error so far\n"
      "  --set 'KEY = VALUE'  any train-block setting, over the file's (repeatable), e.g.\n"
      "                     --set 'optimizer = adam(lr: 0.001)' --set 'schedule = cosine'\n"
-     "  --time             print the compile time of each stage, parse to machine code\n"},
+     "  --time             print the compile time of each stage, parse to machine code\n"
+     "  --compile-only     compile (parse to JIT'd functions) and stop: with --time, to time it\n"},
     {"eval", cmd_eval, "--load --data --batch --threads --repeat --set",
      "usage: dlc eval FILE.net --load CKPT [--data DIR] [--batch N] [--threads N] [--repeat N]\n"
      "                         [--set 'KEY = VALUE']\n"
@@ -149,6 +151,7 @@ bool parse_options(const char *cmd, int argc, char **argv, int first, const char
                    : strcmp(flag, "--profile") == 0 ? &o->profile
                    : strcmp(flag, "--scales") == 0  ? &o->scales
                    : strcmp(flag, "--time") == 0    ? &o->time
+                   : strcmp(flag, "--compile-only") == 0 ? &o->compile_only
                                                     : NULL;
     if (on_off) { /* a switch: no value */
       if (eq) {

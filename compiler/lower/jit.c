@@ -1,11 +1,21 @@
 /* jit.c — ORC LLJIT: creates the JIT for the host machine, binds the runtime's symbols as
- * absolute addresses (no -rdynamic needed), adds the module and looks functions up.
+ * absolute addresses (no -rdynamic needed), adds the module (or compiles several modules to
+ * machine code on several threads and adds the objects) and looks functions up.
  * It owns every LLVM object it creates and disposes all of them in jit_free. */
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include "lower_private.h"
+
+static double now_wall(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 struct DlcJit {
   LLVMOrcLLJITRef jit;
@@ -34,7 +44,8 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef jit) {
   return LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), mu);
 }
 
-DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
+/* An LLJIT for the host with the runtime's symbols and the process behind them. */
+static DlcJit *jit_new(char *err, int errlen) {
   DlcJit *j = calloc(1, sizeof *j);
   if (!j) dlc_fatal("out of memory");
   /* The JIT gets a target machine of its own (the builder takes ownership of it). */
@@ -59,24 +70,108 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
     goto fail;
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->jit), gen);
+  return j;
+fail:
+  jit_free(j);
+  return NULL;
+}
+
+DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
+  DlcJit *j = jit_new(err, errlen);
+  if (!j) {
+    lower_module_free(m);
+    return NULL;
+  }
   /* If adding succeeds the JIT owns the module; the thread-safe module holds its own
    * reference to the context, so ours is released either way. */
   LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsctx);
   m->mod = NULL;
   LLVMOrcDisposeThreadSafeContext(m->tsctx);
   m->tsctx = NULL;
-  e = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), tsm);
+  LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), tsm);
+  lower_module_free(m);
   if (e) {
     LLVMOrcDisposeThreadSafeModule(tsm);
     take_error(e, "cannot add the module to the JIT", err, errlen);
-    goto fail;
+    jit_free(j);
+    return NULL;
   }
-  lower_module_free(m);
   return j;
-fail:
-  lower_module_free(m);
-  jit_free(j);
+}
+
+/* The modules of jit_compile_parallel and what becomes of them; workers take the next
+ * module from `next` (the largest first: the caller sorts them), optimise it and compile it
+ * to an object, and add up the time each takes. */
+typedef struct CompileWork {
+  DlcModule **mods;
+  LLVMMemoryBufferRef *objects;
+  char **errors;
+  int n;
+  atomic_int next;
+  double *opt_seconds, *emit_seconds; /* by module */
+} CompileWork;
+
+static void *compile_worker(void *arg) {
+  CompileWork *w = arg;
+  for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+    double t0 = now_wall();
+    lower_optimize(w->mods[i]);
+    double t1 = now_wall();
+    if (LLVMTargetMachineEmitToMemoryBuffer(w->mods[i]->tm, w->mods[i]->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
+      w->objects[i] = NULL;
+    w->opt_seconds[i] = t1 - t0;
+    w->emit_seconds[i] = now_wall() - t1;
+  }
   return NULL;
+}
+
+/* Runs the workers on `threads` threads (this one among them). */
+static void run_workers(CompileWork *w, int threads) {
+  pthread_t *t = calloc((size_t)threads, sizeof *t);
+  if (!t) dlc_fatal("out of memory");
+  atomic_store(&w->next, 0);
+  int started = 0;
+  for (; started < threads - 1; started++)
+    if (pthread_create(&t[started], NULL, compile_worker, w) != 0) break;
+  compile_worker(w);
+  for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
+  free(t);
+}
+
+DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen) {
+  CompileWork w = {mods, calloc((size_t)n, sizeof *w.objects), calloc((size_t)n, sizeof *w.errors), n, 0,
+                   calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
+  if (!w.objects || !w.errors || !w.opt_seconds || !w.emit_seconds) dlc_fatal("out of memory");
+  err[0] = 0;
+  double t0 = now_wall();
+  run_workers(&w, threads); /* each module in its own LLVM context: they compile independently */
+  /* The two stages overlap on the threads: the wall time is split by their shares of the work. */
+  double wall = now_wall() - t0, opt = 0, emit = 0;
+  for (int i = 0; i < n; i++) opt += w.opt_seconds[i], emit += w.emit_seconds[i];
+  seconds[0] = opt + emit > 0 ? wall * opt / (opt + emit) : 0;
+  seconds[1] = wall - seconds[0];
+  free(w.opt_seconds);
+  free(w.emit_seconds);
+  DlcJit *j = NULL;
+  for (int i = 0; i < n && !err[0]; i++)
+    if (!w.objects[i]) snprintf(err, (size_t)errlen, "cannot generate machine code: %s", w.errors[i] ? w.errors[i] : "?");
+  if (!err[0]) j = jit_new(err, errlen);
+  for (int i = 0; i < n; i++) {
+    /* The JIT takes the object buffers it is given, and links them when a symbol is looked up. */
+    LLVMErrorRef e = j && w.objects[i] ? LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), w.objects[i])
+                                       : NULL;
+    if (!j && w.objects[i]) LLVMDisposeMemoryBuffer(w.objects[i]);
+    if (e) {
+      take_error(e, "cannot add machine code to the JIT", err, errlen);
+      jit_free(j);
+      j = NULL;
+    }
+    LLVMDisposeMessage(w.errors[i]);
+    lower_module_free(mods[i]);
+  }
+  free(w.objects);
+  free(w.errors);
+  return j;
 }
 
 void *jit_lookup(DlcJit *j, const char *name) {

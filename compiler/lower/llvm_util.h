@@ -20,6 +20,7 @@ typedef struct LowerCtx {
   const Schedule *sched; /* of the function being built: fusion and views */
   const MemPlan *plan;
   bool profile;          /* time every node (dlrt_prof_enter/leave) */
+  int64_t *cost;         /* or NULL: instructions each node emitted, by schedule position */
   LLVMDIBuilderRef dib;  /* debug info for the .net file, or NULL (debuginfo.c) */
   LLVMMetadataRef di_file, di_scope;
 } LowerCtx;

@@ -121,10 +121,20 @@ static void lower_node(LowerCtx *c, const Node *y) {
   if (c->profile) profile_call(c, "dlrt_prof_leave", y);
 }
 
-static void lower_function(LowerCtx *c, const LowerFn *f) {
+static int64_t function_size(LLVMValueRef f) {
+  int64_t n = 0;
+  for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(f); b; b = LLVMGetNextBasicBlock(b))
+    for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i)) n++;
+  return n;
+}
+
+static LLVMTypeRef model_fn_type(LowerCtx *c) {
   LLVMTypeRef params[5] = {c->ptr, c->ptr, c->ptr, c->ptr, c->i64};
-  LLVMTypeRef ty = LLVMFunctionType(c->void_t, params, 5, false);
-  c->fn = LLVMAddFunction(c->mod, f->name, ty);
+  return LLVMFunctionType(c->void_t, params, 5, false);
+}
+
+static void lower_function(LowerCtx *c, const LowerFn *f) {
+  c->fn = LLVMAddFunction(c->mod, f->name, model_fn_type(c));
   c->state = LLVMGetParam(c->fn, 0);
   c->scratch = LLVMGetParam(c->fn, 1);
   c->feeds = LLVMGetParam(c->fn, 2);
@@ -145,46 +155,92 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   c->feed_ptr = calloc((size_t)c->g->n_feeds + 1, sizeof(LLVMValueRef));
   load_feeds(c, &f->sched);
   c->inv_n = LLVMBuildFDiv(c->b, c_f32(c, 1), LLVMBuildSIToFP(c->b, c->n, c->f32, ""), "inv_n");
-  for (int i = 0; i < f->sched.len; i++) lower_node(c, f->sched.order[i]);
+  int to = f->to ? f->to : f->sched.len;
+  int64_t before = c->cost ? function_size(c->fn) : 0;
+  for (int i = f->from; i < to; i++) {
+    lower_node(c, f->sched.order[i]);
+    if (!c->cost) continue;
+    int64_t after = function_size(c->fn);
+    c->cost[i] = after - before;
+    before = after;
+  }
   LLVMBuildRetVoid(c->b);
   free(c->feed_ptr);
   c->feed_ptr = NULL;
 }
 
-DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) {
+/* A new module in a context of its own, for the host, with c set up to build into it. */
+static DlcModule *new_module(LowerCtx *c) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault);
   m->tsctx = LLVMOrcCreateNewThreadSafeContext();
-  LowerCtx c = {0};
-  c.ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
-  c.mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c.ctx);
+  c->ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
+  c->mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c->ctx);
   char *triple = LLVMGetTargetMachineTriple(m->tm);
-  LLVMSetTarget(c.mod, triple);
+  LLVMSetTarget(c->mod, triple);
   LLVMDisposeMessage(triple);
   LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(m->tm);
-  LLVMSetModuleDataLayout(c.mod, dl);
+  LLVMSetModuleDataLayout(c->mod, dl);
   LLVMDisposeTargetData(dl);
-  c.b = LLVMCreateBuilderInContext(c.ctx);
-  c.f32 = LLVMFloatTypeInContext(c.ctx);
-  c.i32 = LLVMInt32TypeInContext(c.ctx);
-  c.i64 = LLVMInt64TypeInContext(c.ctx);
-  c.ptr = LLVMPointerTypeInContext(c.ctx, 0);
-  c.void_t = LLVMVoidTypeInContext(c.ctx);
-  c.g = g;
-  debug_begin(&c, model_file(g));
-  for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
-  debug_end(&c);
-  LLVMDisposeBuilder(c.b);
+  c->b = LLVMCreateBuilderInContext(c->ctx);
+  c->f32 = LLVMFloatTypeInContext(c->ctx);
+  c->i32 = LLVMInt32TypeInContext(c->ctx);
+  c->i64 = LLVMInt64TypeInContext(c->ctx);
+  c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+  c->void_t = LLVMVoidTypeInContext(c->ctx);
+  return m;
+}
+
+static void verify_module(LLVMModuleRef mod) {
   char *msg = NULL;
-  if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
-    char *ir = LLVMPrintModuleToString(c.mod);
+  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+    char *ir = LLVMPrintModuleToString(mod);
     fprintf(stderr, "%s\n", ir);
     dlc_fatal("generated LLVM IR does not verify: %s", msg);
   }
   LLVMDisposeMessage(msg);
+}
+
+DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts) {
+  LowerCtx c = {0};
+  DlcModule *m = new_module(&c);
+  LLVMTypeRef ty = model_fn_type(&c);
+  c.fn = LLVMAddFunction(c.mod, name, ty);
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, c.fn, "entry"));
+  LLVMValueRef args[5];
+  for (unsigned i = 0; i < 5; i++) args[i] = LLVMGetParam(c.fn, i);
+  for (int k = 0; k < n_parts; k++) {
+    LLVMValueRef part = LLVMGetNamedFunction(c.mod, parts[k]);
+    if (!part) part = LLVMAddFunction(c.mod, parts[k], ty);
+    LLVMBuildCall2(c.b, ty, part, args, 5, "");
+  }
+  LLVMBuildRetVoid(c.b);
+  LLVMDisposeBuilder(c.b);
+  verify_module(c.mod);
   return m;
 }
+
+int64_t lower_module_size(DlcModule *m) {
+  int64_t n = 0;
+  for (LLVMValueRef f = LLVMGetFirstFunction(m->mod); f; f = LLVMGetNextFunction(f)) n += function_size(f);
+  return n;
+}
+
+DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int64_t *cost) {
+  LowerCtx c = {0};
+  DlcModule *m = new_module(&c);
+  c.g = g;
+  c.cost = cost;
+  debug_begin(&c, model_file(g));
+  for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
+  debug_end(&c);
+  LLVMDisposeBuilder(c.b);
+  verify_module(c.mod);
+  return m;
+}
+
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) { return lower_module_costs(g, fns, n_fns, NULL); }
 
 void lower_optimize(DlcModule *m) {
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();

@@ -12,12 +12,22 @@ typedef struct LowerFn {
   Schedule sched;
   MemPlan plan;
   bool profile; /* time every node (runtime/profile.c) */
+  int from, to; /* the part of the schedule this function runs: [from, to), all if to == 0 */
 } LowerFn;
 
 typedef struct DlcModule DlcModule;
 
 /* Builds and verifies the module (with the DlrtModelFn signature of runtime/dlrt.h). */
 DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns);
+/* The same, and the LLVM instructions each node emitted, by schedule position, in cost[]
+ * (which must cover the schedules of fns). */
+DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int64_t *cost);
+/* A module with one function `name` that calls the functions `parts` (defined in other
+ * modules of the same JIT) in order, passing its arguments on: a function compiled in pieces
+ * on several threads. */
+DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts);
+/* Instructions in the module (what its optimisation and code generation cost grows with). */
+int64_t lower_module_size(DlcModule *m);
 /* O3 for the host CPU, its name and features (AVX-512 where present). */
 void lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */
@@ -35,6 +45,11 @@ typedef struct DlcJit DlcJit;
 /* JIT-compiles the module with ORC LLJIT; takes ownership of m (also on failure).
  * Returns NULL with a message in err on failure. */
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
+/* The same for n modules (one LLVM context each) on up to `threads` threads: every module is
+ * optimised (O3) and compiled to machine code in a thread, then all are linked into one JIT.
+ * Takes ownership of the modules. seconds[0] and [1]: wall time of the optimisation and of
+ * the code generation. */
+DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
 void *jit_lookup(DlcJit *j, const char *name);
 void jit_free(DlcJit *j);
 #endif
