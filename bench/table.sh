@@ -10,7 +10,7 @@
 #                same count for both sides) per second, and its share of the FMA peak of
 #                the threads used (one core's, as `dlc profile` measures it, times threads)
 #   inf b1, inf b1000   inference images/s over the 10,000 test images at batch 1 and 1000,
-#                the fastest of REPEAT (3) and REPEAT_1000 (10) passes, the model alone
+#                the fastest of REPEAT (3) and REPEAT_1000 (20) passes, the model alone
 #                (images already converted to floats, on both sides)
 #   peak MB      the training process's peak resident memory (dlc: /usr/bin/time; PyTorch:
 #                getrusage), data set, compiler and libraries included
@@ -28,7 +28,7 @@ DATA=${DLC_DATA:-data}
 THREADS=${THREADS:-1 2}
 EPOCHS=${EPOCHS:-2}
 REPEAT=${REPEAT:-3}            # inference passes at batch 1 (the fastest counts)
-REPEAT_1000=${REPEAT_1000:-10} # ... and at batch 1000
+REPEAT_1000=${REPEAT_1000:-20} # ... and at batch 1000
 ENVS=${ENVS:-as-is unset}
 models=${*:-lenet mlp}
 tmp=$(mktemp -d)

@@ -33,7 +33,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--infer", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="passes at batch 1")
-    ap.add_argument("--repeat-1000", type=int, default=10, help="passes at batch 1000")
+    ap.add_argument("--repeat-1000", type=int, default=20, help="passes at batch 1000")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
