@@ -1,19 +1,13 @@
 /* trainer.c — the loops around the JIT'd functions. Nothing here knows the model's layers:
- * it fills feeds, calls dlc_train_step / dlc_forward per batch, and reads results. */
+ * it assembles batches, has the workers (workers.c) run a step or the inference on each, and
+ * reads results. */
 #include "trainer.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "distort.h"
-
-static void *aligned_floats(int64_t n) {
-  size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
-  void *p = aligned_alloc(64, bytes ? bytes : 64);
-  if (!p) dlc_fatal("out of memory (%zu bytes)", bytes);
-  memset(p, 0, bytes);
-  return p;
-}
+#include "workers.h"
 
 /* Parameters in declaration order, each from the one seeded stream: the same seed gives
  * the same network. Optimiser state starts at zero. */
@@ -25,50 +19,6 @@ static void init_params(Trainer *t) {
     if (p->op != OP_PARAM && p->op != OP_STATE) continue;
     dlrt_init_fill(&p->init, t->arena + off[i], shape_numel(p->shape), &t->rng);
   }
-}
-
-static int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
-
-/* Data-parallel: each worker's gradient block, and where each parameter's gradient is in it. */
-static void plan_gradients(Trainer *t) {
-  const Model *m = t->m;
-  t->grad_at = malloc(sizeof(int64_t) * (size_t)m->n_forward);
-  t->grad_src = calloc((size_t)t->workers, sizeof *t->grad_src);
-  t->grad_weight = calloc((size_t)t->workers, sizeof *t->grad_weight);
-  if (!t->grad_at || !t->grad_src || !t->grad_weight) dlc_fatal("out of memory");
-  for (int i = 0; i < m->n_forward; i++) {
-    t->grad_at[i] = -1;
-    if (!m->grad_out[i]) continue;
-    t->grad_at[i] = t->grad_floats;
-    t->grad_floats += round_up(shape_numel(m->g->nodes[i]->shape), ARENA_ALIGN_FLOATS);
-  }
-}
-
-static void new_shards(Trainer *t) {
-  const Model *m = t->m;
-  /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on
-   * their share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
-  int64_t scratch_floats = m->fns[FN_FORWARD].plan.total_floats;
-  if (m->data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
-    scratch_floats = m->par_fns[PAR_GRAD].plan.total_floats;
-  scratch_floats -= m->state_floats;
-  t->shards = calloc((size_t)t->workers, sizeof *t->shards);
-  if (!t->shards) dlc_fatal("out of memory");
-  for (int w = 0; w < t->workers; w++) {
-    Shard *s = &t->shards[w];
-    s->feeds = calloc((size_t)m->g->n_feeds + 1, sizeof *s->feeds);
-    s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
-    if (!s->feeds || !s->results) dlc_fatal("out of memory");
-    s->scratch = w == 0 ? t->arena + m->state_floats : aligned_floats(scratch_floats);
-    if (m->data_parallel) {
-      s->grads = aligned_floats(t->grad_floats);
-      for (int i = 0; i < m->n_forward; i++)
-        if (m->grad_out[i]) s->results[m->grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
-    }
-  }
-  if (m->data_parallel) /* the update reads the sum, which is made in worker 0's block */
-    for (int i = 0; i < m->n_forward; i++)
-      if (m->grad_in[i]) t->shards[0].feeds[m->grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
 }
 
 Trainer *trainer_new(Model *m) {
@@ -86,20 +36,17 @@ Trainer *trainer_new(Model *m) {
   } else {
     t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
   }
-  t->workers = m->threads > 1 ? m->threads : 1;
-  if (t->workers > 1 && !(t->pool = dlrt_pool_new(t->workers))) dlc_fatal("cannot start %d threads", t->workers);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
   int batch = m->train.batch;
-  t->arena = aligned_floats(m->arena_floats);
-  if (m->data_parallel) plan_gradients(t);
-  new_shards(t);
-  t->x = aligned_floats((int64_t)batch * t->in_features);
-  t->y = aligned_floats((int64_t)batch * t->classes);
-  t->out = aligned_floats((int64_t)batch * t->classes);
+  t->arena = floats_alloc(m->arena_floats);
+  workers_init(t);
+  t->x = floats_alloc((int64_t)batch * t->in_features);
+  t->y = floats_alloc((int64_t)batch * t->classes);
+  t->out = floats_alloc((int64_t)batch * t->classes);
   if (m->train.distort.affine || m->train.distort.elastic) {
-    t->x_next = aligned_floats((int64_t)batch * t->in_features);
-    t->y_next = aligned_floats((int64_t)batch * t->classes);
+    t->x_next = floats_alloc((int64_t)batch * t->in_features);
+    t->y_next = floats_alloc((int64_t)batch * t->classes);
   }
   for (int i = 0; i < m->g->len; i++) t->n_noise += m->g->nodes[i]->op == OP_NOISE;
   t->noise = calloc((size_t)t->n_noise + 1, sizeof *t->noise);
@@ -107,7 +54,7 @@ Trainer *trainer_new(Model *m) {
   for (int i = 0, k = 0; i < m->g->len; i++)
     if (m->g->nodes[i]->op == OP_NOISE) {
       t->noise[k] = m->g->nodes[i];
-      t->noise_buf[k++] = aligned_floats((int64_t)batch * shape_numel(m->g->nodes[i]->shape));
+      t->noise_buf[k++] = floats_alloc((int64_t)batch * shape_numel(m->g->nodes[i]->shape));
     }
   dlrt_rng_seed(&t->rng, m->train.seed);
   init_params(t);
@@ -117,17 +64,7 @@ Trainer *trainer_new(Model *m) {
 
 void trainer_free(Trainer *t) {
   if (!t) return;
-  dlrt_pool_free(t->pool);
-  for (int w = 0; w < t->workers; w++) {
-    free(t->shards[w].feeds);
-    free(t->shards[w].results);
-    if (w > 0) free(t->shards[w].scratch);
-    free(t->shards[w].grads);
-  }
-  free(t->shards);
-  free(t->grad_at);
-  free(t->grad_src);
-  free(t->grad_weight);
+  workers_free(t);
   jit_free(t->jit);
   free(t->arena);
   free(t->x);
@@ -140,76 +77,6 @@ void trainer_free(Trainer *t) {
   free(t->noise_buf);
   free(t->noise);
   free(t);
-}
-
-/* Splits n rows over `parts` workers (at most) and points each one's per-row feeds at its
- * rows: inputs x, one-hot targets y (or NULL), outputs out (or NULL), dropout's noise;
- * `training` is the flag models with dropout or batch norm read. */
-static void split_batch(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training) {
-  const Model *m = t->m;
-  t->active = n < parts ? n : parts; /* a batch of 1 is not worth waking a thread */
-  for (int w = 0; w < t->workers; w++) {
-    Shard *s = &t->shards[w];
-    s->first = w < t->active ? (int)((int64_t)n * w / t->active) : n;
-    s->n = w < t->active ? (int)((int64_t)n * (w + 1) / t->active) - s->first : 0;
-    s->feeds[m->sema.input->attr.slot] = x + (int64_t)s->first * t->in_features;
-    if (y) s->feeds[m->sema.target->attr.slot] = y + (int64_t)s->first * t->classes;
-    if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
-    if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
-    for (int k = 0; k < t->n_noise; k++)
-      s->feeds[t->noise[k]->attr.slot] = t->noise_buf[k] + (int64_t)s->first * shape_numel(t->noise[k]->shape);
-  }
-}
-
-static void forward_task(void *ctx, int w) {
-  Trainer *t = ctx;
-  Shard *s = &t->shards[w];
-  if (s->n > 0) t->forward(t->arena, s->scratch, s->feeds, s->results, s->n);
-}
-
-static void grad_task(void *ctx, int w) {
-  Trainer *t = ctx;
-  Shard *s = &t->shards[w];
-  s->loss_sum = 0;
-  if (s->n > 0) t->train_grad(t->arena, s->scratch, s->feeds, s->results, s->n);
-}
-
-/* Worker 0's gradients become the batch's: each worker's gradient is the mean over its
- * rows, so the batch's is their mean weighted by rows. Each worker sums a slice. */
-static void sum_grads_task(void *ctx, int w) {
-  Trainer *t = ctx;
-  int64_t lo = round_up(t->grad_floats * w / t->workers, ARENA_ALIGN_FLOATS);
-  int64_t hi = w + 1 == t->workers ? t->grad_floats : round_up(t->grad_floats * (w + 1) / t->workers, ARENA_ALIGN_FLOATS);
-  dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
-}
-
-/* Runs task on every worker, or on this thread alone if it is worker 0's only (parts 1). */
-static void run(Trainer *t, DlrtTask task, int parts) {
-  if (t->pool && parts > 1) dlrt_pool_run(t->pool, task, t);
-  else task(t, 0);
-}
-
-/* One training step on the batch split_batch set up (n rows, hypers fed); the summed loss. */
-static float train_step(Trainer *t, int n) {
-  Shard *s0 = &t->shards[0];
-  if (!t->m->data_parallel) {
-    s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
-    t->train_step(t->arena, s0->scratch, s0->feeds, s0->results, n);
-    return s0->loss_sum;
-  }
-  for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
-  run(t, grad_task, t->active);
-  t->n_grad_src = 0;
-  for (int w = 0; w < t->workers; w++)
-    if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
-      t->grad_src[t->n_grad_src] = t->shards[w].grads;
-      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
-    }
-  run(t, sum_grads_task, t->workers);
-  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
-  float loss = 0;
-  for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
-  return loss;
 }
 
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what) {
@@ -244,23 +111,6 @@ typedef struct BatchJob {
   double seconds; /* what distorting it took */
 } BatchJob;
 
-/* Rows [w n / workers, (w + 1) n / workers) of the batch t->filling describes. */
-static void fill_rows_task(void *ctx, int w) {
-  Trainer *t = ctx;
-  const BatchFill *f = &t->filling;
-  if (w >= f->parts) return;
-  int lo = (int)((int64_t)f->n * w / f->parts), hi = (int)((int64_t)f->n * (w + 1) / f->parts);
-  dlrt_fill_batch(f->d, f->idx + lo, hi - lo, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi,
-                  f->x + (int64_t)lo * t->in_features, f->y ? f->y + (int64_t)lo * t->classes : NULL);
-}
-
-/* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), the rows split over
- * the workers. */
-static void fill_batch(Trainer *t, const DlrtDataset *d, const int *idx, int n, float *x, float *y) {
-  t->filling = (BatchFill){d, idx, n, n >= 8 * t->workers ? t->workers : 1, x, y};
-  run(t, fill_rows_task, t->filling.parts);
-}
-
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
   const int *idx = j->t->perm + j->first;
@@ -271,7 +121,7 @@ static void fill_job(BatchJob *j) {
     dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
     j->seconds = now_seconds() - t0;
   } else { /* (only ever on the stepping thread: the helper thread distorts) */
-    fill_batch(j->t, j->d, idx, j->n, j->x, j->y);
+    workers_fill(j->t, j->d, idx, j->n, j->x, j->y);
   }
 }
 
@@ -320,14 +170,14 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     pthread_t helper;
     bool threaded = prefetch && next->n > 0 && pthread_create(&helper, NULL, fill_job_thread, next) == 0;
     /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
-    split_batch(t, t->m->data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &one);
+    workers_split(t, t->m->data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &one);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
     double lr = trainer_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    total_loss += train_step(t, n);
+    total_loss += workers_train_step(t, n);
     t->run_steps++;
     t->run_examples += n;
     done += n;
@@ -357,10 +207,10 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
-    fill_batch(t, d, idx, n, t->x, NULL);
-    split_batch(t, t->workers, t->x, NULL, t->out, n, &zero); /* rows are independent in inference */
+    workers_fill(t, d, idx, n, t->x, NULL);
+    workers_split(t, t->workers, t->x, NULL, t->out, n, &zero); /* rows are independent in inference */
     double t0 = now_seconds();
-    run(t, forward_task, t->active);
+    workers_forward(t);
     t->forward_seconds += now_seconds() - t0;
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];

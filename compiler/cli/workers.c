@@ -1,0 +1,168 @@
+/* workers.c — a trainer's threads and each one's share of a batch: its rows of the feeds,
+ * its scratch block and (data-parallel) its gradient block; the steps run on them:
+ * data-parallel training (forward and backward per worker, gradients summed by rows, one
+ * update), inference split by rows, and batch assembly split by rows. Worker 0 is the
+ * calling thread; with one worker no thread is started. */
+#include "workers.h"
+#include <stdlib.h>
+#include <string.h>
+
+void *floats_alloc(int64_t n) {
+  size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
+  void *p = aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) dlc_fatal("out of memory (%zu bytes)", bytes);
+  memset(p, 0, bytes);
+  return p;
+}
+
+static int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
+
+/* Data-parallel: each worker's gradient block, and where each parameter's gradient is in it. */
+static void plan_gradients(Trainer *t) {
+  const Model *m = t->m;
+  t->grad_at = malloc(sizeof(int64_t) * (size_t)m->n_forward);
+  t->grad_src = calloc((size_t)t->workers, sizeof *t->grad_src);
+  t->grad_weight = calloc((size_t)t->workers, sizeof *t->grad_weight);
+  if (!t->grad_at || !t->grad_src || !t->grad_weight) dlc_fatal("out of memory");
+  for (int i = 0; i < m->n_forward; i++) {
+    t->grad_at[i] = -1;
+    if (!m->grad_out[i]) continue;
+    t->grad_at[i] = t->grad_floats;
+    t->grad_floats += round_up(shape_numel(m->g->nodes[i]->shape), ARENA_ALIGN_FLOATS);
+  }
+}
+
+static void new_shards(Trainer *t) {
+  const Model *m = t->m;
+  /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on
+   * their share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
+  int64_t scratch_floats = m->fns[FN_FORWARD].plan.total_floats;
+  if (m->data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
+    scratch_floats = m->par_fns[PAR_GRAD].plan.total_floats;
+  scratch_floats -= m->state_floats;
+  t->shards = calloc((size_t)t->workers, sizeof *t->shards);
+  if (!t->shards) dlc_fatal("out of memory");
+  for (int w = 0; w < t->workers; w++) {
+    Shard *s = &t->shards[w];
+    s->feeds = calloc((size_t)m->g->n_feeds + 1, sizeof *s->feeds);
+    s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
+    if (!s->feeds || !s->results) dlc_fatal("out of memory");
+    s->scratch = w == 0 ? t->arena + m->state_floats : floats_alloc(scratch_floats);
+    if (m->data_parallel) {
+      s->grads = floats_alloc(t->grad_floats);
+      for (int i = 0; i < m->n_forward; i++)
+        if (m->grad_out[i]) s->results[m->grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
+    }
+  }
+  if (m->data_parallel) /* the update reads the sum, which is made in worker 0's block */
+    for (int i = 0; i < m->n_forward; i++)
+      if (m->grad_in[i]) t->shards[0].feeds[m->grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
+}
+
+void workers_init(Trainer *t) {
+  const Model *m = t->m;
+  t->workers = m->threads > 1 ? m->threads : 1;
+  if (t->workers > 1 && !(t->pool = dlrt_pool_new(t->workers))) dlc_fatal("cannot start %d threads", t->workers);
+  if (m->data_parallel) plan_gradients(t);
+  new_shards(t);
+}
+
+void workers_free(Trainer *t) {
+  dlrt_pool_free(t->pool);
+  for (int w = 0; w < t->workers && t->shards; w++) {
+    free(t->shards[w].feeds);
+    free(t->shards[w].results);
+    if (w > 0) free(t->shards[w].scratch);
+    free(t->shards[w].grads);
+  }
+  free(t->shards);
+  free(t->grad_at);
+  free(t->grad_src);
+  free(t->grad_weight);
+}
+
+void workers_split(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training) {
+  const Model *m = t->m;
+  t->active = n < parts ? n : parts; /* a batch of 1 is not worth waking a thread */
+  for (int w = 0; w < t->workers; w++) {
+    Shard *s = &t->shards[w];
+    s->first = w < t->active ? (int)((int64_t)n * w / t->active) : n;
+    s->n = w < t->active ? (int)((int64_t)n * (w + 1) / t->active) - s->first : 0;
+    s->feeds[m->sema.input->attr.slot] = x + (int64_t)s->first * t->in_features;
+    if (y) s->feeds[m->sema.target->attr.slot] = y + (int64_t)s->first * t->classes;
+    if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
+    if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
+    for (int k = 0; k < t->n_noise; k++)
+      s->feeds[t->noise[k]->attr.slot] = t->noise_buf[k] + (int64_t)s->first * shape_numel(t->noise[k]->shape);
+  }
+}
+
+static void forward_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  Shard *s = &t->shards[w];
+  if (s->n > 0) t->forward(t->arena, s->scratch, s->feeds, s->results, s->n);
+}
+
+static void grad_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  Shard *s = &t->shards[w];
+  s->loss_sum = 0;
+  if (s->n > 0) t->train_grad(t->arena, s->scratch, s->feeds, s->results, s->n);
+}
+
+/* Worker 0's gradients become the batch's: each worker's gradient is the mean over its
+ * rows, so the batch's is their mean weighted by rows. Each worker sums a slice. */
+static void sum_grads_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  int64_t lo = round_up(t->grad_floats * w / t->workers, ARENA_ALIGN_FLOATS);
+  int64_t hi = w + 1 == t->workers ? t->grad_floats : round_up(t->grad_floats * (w + 1) / t->workers, ARENA_ALIGN_FLOATS);
+  dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
+}
+
+/* Runs task on every worker, or on this thread alone if it is worker 0's only (parts 1). */
+static void run(Trainer *t, DlrtTask task, int parts) {
+  if (t->pool && parts > 1) dlrt_pool_run(t->pool, task, t);
+  else task(t, 0);
+}
+
+/* One training step on the batch workers_split set up (n rows, hypers fed); the summed loss. */
+float workers_train_step(Trainer *t, int n) {
+  Shard *s0 = &t->shards[0];
+  if (!t->m->data_parallel) {
+    s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
+    t->train_step(t->arena, s0->scratch, s0->feeds, s0->results, n);
+    return s0->loss_sum;
+  }
+  for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
+  run(t, grad_task, t->active);
+  t->n_grad_src = 0;
+  for (int w = 0; w < t->workers; w++)
+    if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
+      t->grad_src[t->n_grad_src] = t->shards[w].grads;
+      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
+    }
+  run(t, sum_grads_task, t->workers);
+  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
+  float loss = 0;
+  for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
+  return loss;
+}
+
+/* Rows [w n / workers, (w + 1) n / workers) of the batch t->filling describes. */
+static void fill_rows_task(void *ctx, int w) {
+  Trainer *t = ctx;
+  const BatchFill *f = &t->filling;
+  if (w >= f->parts) return;
+  int lo = (int)((int64_t)f->n * w / f->parts), hi = (int)((int64_t)f->n * (w + 1) / f->parts);
+  dlrt_fill_batch(f->d, f->idx + lo, hi - lo, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi,
+                  f->x + (int64_t)lo * t->in_features, f->y ? f->y + (int64_t)lo * t->classes : NULL);
+}
+
+/* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), the rows split over
+ * the workers. */
+void workers_fill(Trainer *t, const DlrtDataset *d, const int *idx, int n, float *x, float *y) {
+  t->filling = (BatchFill){d, idx, n, n >= 8 * t->workers ? t->workers : 1, x, y};
+  run(t, fill_rows_task, t->filling.parts);
+}
+
+void workers_forward(Trainer *t) { run(t, forward_task, t->active); }
