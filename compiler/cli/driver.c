@@ -175,11 +175,11 @@ bool model_build_training_until(Model *m, const char *stop_after) {
   return true;
 }
 
-/* The functions this model compiles, in order, and their names. */
-static int model_functions(const Model *m, LowerFn *fns) {
+int model_functions(const Model *m, LowerFn *fns) {
   fns[0] = m->fns[FN_FORWARD];
   if (!m->data_parallel) {
     fns[1] = m->fns[FN_TRAIN];
+    fns[1].profile = m->profile; /* --profile times the training step, not the evaluations */
     return 2;
   }
   fns[1] = m->par_fns[PAR_GRAD];
@@ -191,71 +191,12 @@ DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = now_seconds();
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
-  /* --profile times the training step (not the evaluations between epochs) */
-  fns[1].profile = m->profile && !m->data_parallel;
   DlcModule *mod = lower_module(m->g, fns, n_fns);
   double t1 = now_seconds();
   if (optimize) lower_optimize(mod);
   m->seconds_irgen = t1 - t0;
   m->seconds_opt = now_seconds() - t1;
   return mod;
-}
-
-/* The pieces the JIT compiles on `threads` threads, each a module of its own: a function of
- * more instructions than a thread's quarter share is cut into consecutive parts of about
- * that many (as lowering it once measured each node), and a function of the original name
- * runs the parts in order. Small pieces let the threads finish together and cost less in
- * all: LLVM's time grows faster than a function's size (a 1,500-instruction piece of
- * LeNet-5 took eight times as long to optimise as a 550 one). */
-enum { MAX_PIECES = 64, MIN_PIECE = 300 };
-
-static int model_pieces(Model *m, int threads, DlcModule **mods, char names[][64]) {
-  LowerFn fns[3];
-  int n_fns = model_functions(m, fns), n = 0;
-  fns[1].profile = m->profile && !m->data_parallel;
-  int64_t *cost[3], size[3], all = 0;
-  DlcModule *whole[3];
-  for (int k = 0; k < n_fns; k++) {
-    cost[k] = calloc((size_t)fns[k].sched.len + 1, sizeof *cost[k]);
-    if (!cost[k]) dlc_fatal("out of memory");
-    whole[k] = lower_module_costs(m->g, &fns[k], 1, cost[k]);
-    all += size[k] = lower_module_size(whole[k]);
-  }
-  int64_t limit = all / (4 * threads) > MIN_PIECE ? all / (4 * threads) : MIN_PIECE;
-  for (int k = 0; k < n_fns; k++) {
-    int parts = (int)((size[k] + limit - 1) / limit);
-    parts = parts > MAX_PIECES ? MAX_PIECES : parts;
-    if (parts <= 1) {
-      mods[n++] = whole[k];
-      free(cost[k]);
-      continue;
-    }
-    lower_module_free(whole[k]);
-    const char *part_names[MAX_PIECES];
-    int64_t per_part = size[k] / parts, acc = 0;
-    int from = 0, len = fns[k].sched.len;
-    for (int p = 0; p < parts; p++) {
-      int to = from;
-      acc = 0;
-      while (to < len && (p == parts - 1 || acc < per_part)) acc += cost[k][to++];
-      LowerFn piece = fns[k];
-      snprintf(names[p], 64, "%s.part%d", fns[k].name, p + 1);
-      piece.name = part_names[p] = names[p];
-      piece.from = from;
-      piece.to = to;
-      mods[n++] = lower_module(m->g, &piece, 1);
-      from = to;
-    }
-    mods[n++] = lower_sequence(fns[k].name, part_names, parts);
-    free(cost[k]);
-  }
-  return n;
-}
-
-/* Threads that compile: the cores online, at most 4. */
-static int compile_threads(void) {
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores < 2 ? 1 : cores > 4 ? 4 : (int)cores;
 }
 
 DlcJit *model_compile(Model *m) {

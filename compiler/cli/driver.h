@@ -77,6 +77,17 @@ bool model_build_training_until(Model *m, const char *stop_after);
 #define MAX_ARENA_FLOATS ((int64_t)1 << 31)
 /* Builds the LLVM module (optionally optimised for the host). */
 DlcModule *model_lower(Model *m, bool optimize);
+/* The functions this model compiles (dlc_forward, then dlc_train_step or the data-parallel
+ * pair), in order; returns how many. */
+int model_functions(const Model *m, LowerFn *fns);
+/* The parallel JIT's pieces (pieces.c): every function cut into modules of about the same
+ * size, and for each cut function a module of its name that calls its parts in order.
+ * Returns the number of modules in mods (room for 3 * (MAX_PIECES + 1)); names holds the
+ * parts' names (MAX_PIECES of them). */
+enum { MAX_PIECES = 64 };
+int model_pieces(Model *m, int threads, DlcModule **mods, char names[][64]);
+/* Threads the JIT compiles on: the cores online, at most 4. */
+int compile_threads(void);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. */
 DlcJit *model_compile(Model *m);
 void model_free(Model *m);
