@@ -190,52 +190,72 @@ static TapTables emit_taps(LowerCtx *c, const Taps *t, int groups) {
                      const_i64_array(c, t->weight, t->n, "tap_weight"), NULL};
 }
 
-/* out[group g, row, x..] = sum over g's taps t of W[weight t] * in[row start + offset t + x..],
- * for rows 0..rows of every image: the stride-1 kernel of conv and conv_dx, over the kernel
- * rows of emit_rows with their k taps unrolled. A kernel row that lands on a row of padding
- * (outside `pad` rows at either edge of the padded images) adds zeros and is skipped: for
- * conv_dx, whose gradient is padded by k - 1, that is a third of the work. */
-static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueRef W, const Padded *in, LLVMValueRef out,
-                       int rows, int cols, int k, int step, int pad) {
-  LLVMValueRef acc = entry_alloca(c, vec_t(c), "acc");
-  Loop lr, lg, ly, lt;
-  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
-  LLVMValueRef g = loop_begin(c, &lg, c_i64(c, groups), "map");
+enum { ROW_BLOCK = 2 }; /* output rows per pass over the taps: each weight loaded once for both */
+
+/* Output rows y .. y + nrows - 1 (nrows <= ROW_BLOCK) of map g of image r: the body of
+ * gather_rows. Each kernel row's k weights are loaded once and used for every row of the
+ * block, so the loads per multiply-add go from two (a row of input and a weight) to about
+ * 1.5. A block is skipped for a kernel row only if all its rows land on padding (reading
+ * padding adds zeros, so computing a padding row with the others is harmless). */
+static void gather_block(LowerCtx *c, const TapTables *tt, int groups, LLVMValueRef W, const Padded *in, LLVMValueRef out,
+                         LLVMValueRef r, LLVMValueRef g, LLVMValueRef y, int nrows, int rows, int cols, int k, int step,
+                         int pad, LLVMValueRef *acc) {
   LLVMValueRef t0 = table_at(c, tt->first, g), t1 = table_at(c, tt->first, addk(c, g, 1));
-  LLVMValueRef image = mulk(c, r, in->maps * in->plane);
-  LLVMValueRef y = loop_begin(c, &ly, c_i64(c, rows), "row");
-  LLVMValueRef row = add(c, image, mulk(c, y, in->wp));
+  LLVMValueRef row = add(c, mulk(c, r, in->maps * in->plane), mulk(c, y, in->wp));
   LLVMValueRef out_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, groups), g), rows), y), cols);
   for (int x0 = 0; x0 < cols; x0 += VL) {
     int on = cols - x0 < VL ? cols - x0 : VL;
-    LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc);
+    for (int j = 0; j < nrows; j++) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc[j]);
+    Loop lt;
     LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap_row");
     LLVMValueRef tap = add(c, t0, t), w0 = table_at(c, tt->weight, tap);
     LLVMBasicBlockRef next = NULL;
-    if (pad > 0) {
-      LLVMValueRef iy = add(c, y, table_at(c, tt->ky, tap)); /* the padded row it reads */
-      LLVMValueRef in_data = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, iy, c_i64(c, pad), ""),
+    if (pad > 0) { /* the padded rows read: y + ky .. y + ky + nrows - 1 */
+      LLVMValueRef iy = add(c, y, table_at(c, tt->ky, tap));
+      LLVMValueRef in_data = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, iy, c_i64(c, pad - nrows), ""),
                                           LLVMBuildICmp(c->b, LLVMIntSLT, iy, c_i64(c, in->hp - pad), ""), "in_data");
       LLVMBasicBlockRef taps = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "taps");
       next = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tap_next");
       LLVMBuildCondBr(c->b, in_data, taps, next);
       LLVMPositionBuilderAtEnd(c->b, taps);
     }
-    LLVMValueRef at = addk(c, add(c, row, table_at(c, tt->offset, tap)), x0);
-    LLVMValueRef a = LLVMBuildLoad2(c->b, vec_t(c), acc, "");
+    LLVMValueRef at = addk(c, add(c, row, table_at(c, tt->offset, tap)), x0), a[ROW_BLOCK];
+    for (int j = 0; j < nrows; j++) a[j] = LLVMBuildLoad2(c->b, vec_t(c), acc[j], "");
     for (int kx = 0; kx < k; kx++) {
       LLVMValueRef wt = splat(c, load_f32(c, W, addk(c, w0, step * kx)));
-      a = fmuladd(c, wt, masked_load(c, in->base, addk(c, at, kx), on), a);
+      for (int j = 0; j < nrows; j++)
+        a[j] = fmuladd(c, wt, masked_load(c, in->base, addk(c, at, j * in->wp + kx), on), a[j]);
     }
-    LLVMBuildStore(c->b, a, acc);
+    for (int j = 0; j < nrows; j++) LLVMBuildStore(c->b, a[j], acc[j]);
     if (next) {
       LLVMBuildBr(c->b, next);
       LLVMPositionBuilderAtEnd(c->b, next);
     }
     loop_end(c, &lt);
-    masked_store(c, LLVMBuildLoad2(c->b, vec_t(c), acc, ""), out, addk(c, out_row, x0), on);
+    for (int j = 0; j < nrows; j++)
+      masked_store(c, LLVMBuildLoad2(c->b, vec_t(c), acc[j], ""), out, addk(c, out_row, j * cols + x0), on);
   }
+}
+
+/* out[group g, row, x..] = sum over g's taps t of W[weight t] * in[row start + offset t + x..],
+ * for rows 0..rows of every image: the stride-1 kernel of conv and conv_dx, over the kernel
+ * rows of emit_rows with their k taps unrolled, ROW_BLOCK output rows at a time. A kernel
+ * row that lands on padding rows (outside `pad` rows at either edge of the padded images)
+ * adds zeros and is skipped: for conv_dx, whose gradient is padded by k - 1, that is a third
+ * of the work. */
+static void gather_rows(LowerCtx *c, const TapTables *tt, int groups, LLVMValueRef W, const Padded *in, LLVMValueRef out,
+                       int rows, int cols, int k, int step, int pad) {
+  LLVMValueRef acc[ROW_BLOCK];
+  for (int j = 0; j < ROW_BLOCK; j++) acc[j] = entry_alloca(c, vec_t(c), "acc");
+  Loop lr, lg, ly;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  LLVMValueRef g = loop_begin(c, &lg, c_i64(c, groups), "map");
+  LLVMValueRef yb = loop_begin(c, &ly, c_i64(c, rows / ROW_BLOCK), "rows");
+  gather_block(c, tt, groups, W, in, out, r, g, mulk(c, yb, ROW_BLOCK), ROW_BLOCK, rows, cols, k, step, pad, acc);
   loop_end(c, &ly);
+  if (rows % ROW_BLOCK) /* the last rows, fewer than a block */
+    gather_block(c, tt, groups, W, in, out, r, g, c_i64(c, rows - rows % ROW_BLOCK), rows % ROW_BLOCK, rows, cols, k,
+                 step, pad, acc);
   loop_end(c, &lg);
   loop_end(c, &lr);
 }
