@@ -1,8 +1,10 @@
-/* lower.c — builds the LLVM module: one function per LowerFn, of the DlrtModelFn signature,
- * whose body is the function's schedule in order, each node dispatched on its op class.
- * Elementwise, reduction and row ops become loops here (lower_elem.c); matrix products
- * become calls into the runtime (lower_call.c). Nothing is allocated at run time: every
- * buffer is an offset into the arena the caller passes. */
+/* lower.c — builds LLVM modules: one function per LowerFn, of the DlrtModelFn signature,
+ * whose body is the function's schedule in order (or the part [from, to) of it, for the
+ * parallel JIT's pieces, which a lower_sequence function runs in order), each node
+ * dispatched on its op class. Elementwise, reduction and row ops become loops here
+ * (lower_elem.c); matrix products become calls into the runtime (lower_call.c). Nothing is
+ * allocated at run time: every buffer is an offset into the state or scratch block the
+ * caller passes. */
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Support.h>
