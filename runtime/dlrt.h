@@ -55,6 +55,8 @@ void dlrt_prof_leave(int32_t node);
 void dlrt_prof_read(double *out, int32_t count);
 /* Forgets every node's time (after a warm-up). */
 void dlrt_prof_reset(void);
+/* Seconds on a monotonic clock (for differences: compile stages, epochs, profiles). */
+double dlrt_seconds(void);
 /* This core's float multiply-add peak in GFLOP/s, measured (some 30 ms); 0 without FMA. */
 double dlrt_fma_peak_gflops(void);
 

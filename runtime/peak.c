@@ -5,26 +5,19 @@
 #include "dlrt.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#include <time.h>
 
 enum { CHAINS = 12, ROUNDS = 4000000 };
-
-static double seconds_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 #define FMA_LOOP(vec, set1, fmadd, add_ps, first, lanes)                    \
   vec acc[CHAINS];                                                          \
   vec mul = set1(0.999999f), add = set1(1e-7f);                             \
   for (int k = 0; k < CHAINS; k++) acc[k] = set1((float)k);                 \
-  double t0 = seconds_now();                                                \
+  double t0 = dlrt_seconds();                                                \
   for (int r = 0; r < ROUNDS; r++) {                                        \
     _Pragma("GCC unroll 12") /* registers, not memory */                    \
     for (int k = 0; k < CHAINS; k++) acc[k] = fmadd(acc[k], mul, add);      \
   }                                                                         \
-  double t = seconds_now() - t0;                                            \
+  double t = dlrt_seconds() - t0;                                            \
   vec sum = acc[0];                                                         \
   for (int k = 1; k < CHAINS; k++) sum = add_ps(sum, acc[k]);               \
   volatile float sink = first(sum); /* keeps the loop */                    \

@@ -1,4 +1,4 @@
-/* profile.c — per-node timing for `dlc train --profile`: generated code compiled with
+/* profile.c — the clock, and per-node timing for `dlc train --profile`: generated code compiled with
  * profiling calls enter/leave around each node; the time between them is added to the
  * node's total. One thread at a time (the step is single-threaded apart from OpenBLAS). */
 #include <time.h>
@@ -7,6 +7,12 @@
 enum { MAX_PROFILED = 262144 }; /* above sema's node limit */
 static double total[MAX_PROFILED];
 static struct timespec started;
+
+double dlrt_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void dlrt_prof_enter(int32_t node) {
   (void)node;

@@ -101,9 +101,9 @@ int cmd_compile(const Options *o) {
   char *header = header_path(o->out), err[1024];
   if (!model_build_training(m)) goto done;
   DlcModule *mod = model_lower(m, true);
-  double t0 = now_seconds();
+  double t0 = dlrt_seconds();
   int emitted = lower_emit_object(mod, o->out, err, sizeof err);
-  m->seconds_jit = now_seconds() - t0;
+  m->seconds_jit = dlrt_seconds() - t0;
   lower_module_free(mod);
   if (emitted != 0) {
     report_path_error(err);

@@ -21,7 +21,7 @@ typedef struct Progress {
 
 static void show_progress(void *ctx, int done, int total) {
   Progress *p = ctx;
-  double el = now_seconds() - p->start, rate = done / (el > 0 ? el : 1e-9);
+  double el = dlrt_seconds() - p->start, rate = done / (el > 0 ? el : 1e-9);
   if (p->tty) {
     enum { WIDTH = 30 };
     int fill = (int)((double)WIDTH * done / total);
@@ -159,14 +159,14 @@ int cmd_train(const Options *o) {
   for (int e = done_epochs + 1; e <= ts->epochs; e++) {
     if (stops_early(t, e - 1)) break;
     p.epoch = e;
-    p.start = now_seconds();
+    p.start = dlrt_seconds();
     p.last_quarter = 0;
     double loss = trainer_epoch(t, &fit, 0, e - 1, show_progress, &p);
-    double seconds = now_seconds() - p.start;
-    double t_eval = now_seconds();
+    double seconds = dlrt_seconds() - p.start;
+    double t_eval = dlrt_seconds();
     double val_err = val.count ? trainer_error(t, &val, 0) : NAN;
     double err = trainer_error(t, &test, 0);
-    t_eval = now_seconds() - t_eval;
+    t_eval = dlrt_seconds() - t_eval;
     if (!isfinite(loss)) {
       diag_error_plain(m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
       goto done;
@@ -239,9 +239,9 @@ int cmd_eval(const Options *o) {
   }
   double e = 0, seconds = INFINITY, model_seconds = INFINITY;
   for (int pass = 0; pass < o->repeat; pass++) { /* the same answer each time; the fastest pass timed */
-    double t0 = now_seconds();
+    double t0 = dlrt_seconds();
     e = trainer_error(t, &test, 0);
-    seconds = fmin(seconds, now_seconds() - t0);
+    seconds = fmin(seconds, dlrt_seconds() - t0);
     model_seconds = fmin(model_seconds, t->forward_seconds);
   }
   printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,

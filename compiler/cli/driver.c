@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
 const char *const model_par_fn_names[PAR_COUNT] = {"dlc_train_grad", "dlc_train_update"};
@@ -27,12 +25,6 @@ void model_print_times(const Model *m, FILE *out) {
           1e3 * m->seconds_opt, 1e3 * m->seconds_jit);
   if (m->compile_threads > 1) fprintf(out, " (on %d threads)", m->compile_threads);
   fputc('\n', out);
-}
-
-double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* --set first (a train block of its own, parsed and checked as the file's), then the flags
@@ -60,7 +52,7 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
 }
 
 Model *model_load(const char *path, const Overrides *ov) {
-  double t0 = now_seconds();
+  double t0 = dlrt_seconds();
   SrcFile *f = srcfile_read(path);
   if (!f) return NULL;
   Model *m = calloc(1, sizeof *m);
@@ -81,7 +73,7 @@ Model *model_load(const char *path, const Overrides *ov) {
     return NULL;
   }
   m->n_forward = m->g->len;
-  m->seconds_front = now_seconds() - t0;
+  m->seconds_front = dlrt_seconds() - t0;
   return m;
 }
 
@@ -126,7 +118,7 @@ static void plan_function(Model *m, LowerFn *f, const char *name, Node **roots, 
 }
 
 bool model_build_training_until(Model *m, const char *stop_after) {
-  double t0 = now_seconds();
+  double t0 = dlrt_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
   m->grads = grad_build(g, loss);
@@ -171,7 +163,7 @@ bool model_build_training_until(Model *m, const char *stop_after) {
                      4.0 * (double)m->arena_floats / (1 << 30), m->train.batch, (int)(4.0 * MAX_ARENA_FLOATS / (1 << 30)));
     return false;
   }
-  m->seconds_graph = now_seconds() - t0;
+  m->seconds_graph = dlrt_seconds() - t0;
   return true;
 }
 
@@ -188,14 +180,14 @@ int model_functions(const Model *m, LowerFn *fns) {
 }
 
 DlcModule *model_lower(Model *m, bool optimize) {
-  double t0 = now_seconds();
+  double t0 = dlrt_seconds();
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
   DlcModule *mod = lower_module(m->g, fns, n_fns);
-  double t1 = now_seconds();
+  double t1 = dlrt_seconds();
   if (optimize) lower_optimize(mod);
   m->seconds_irgen = t1 - t0;
-  m->seconds_opt = now_seconds() - t1;
+  m->seconds_opt = dlrt_seconds() - t1;
   return mod;
 }
 
@@ -205,24 +197,18 @@ DlcJit *model_compile(Model *m) {
   DlcJit *jit;
   double t0;
   if (threads > 1) { /* the modules are optimised and compiled in parallel */
-    double ti = now_seconds(), seconds[2];
+    double ti = dlrt_seconds(), seconds[2];
     DlcModule *mods[3 * (MAX_PIECES + 1)];
     char names[MAX_PIECES][64];
     int n = model_pieces(m, threads, mods, names);
-    m->seconds_irgen = now_seconds() - ti;
-    for (int i = 1; i < n; i++) /* largest first, so that the threads end together */
-      for (int k = i; k > 0 && lower_module_size(mods[k]) > lower_module_size(mods[k - 1]); k--) {
-        DlcModule *tmp = mods[k];
-        mods[k] = mods[k - 1];
-        mods[k - 1] = tmp;
-      }
+    m->seconds_irgen = dlrt_seconds() - ti;
     jit = jit_compile_parallel(mods, n, threads, seconds, err, sizeof err);
     m->seconds_opt = seconds[0];
-    t0 = now_seconds() - seconds[1]; /* machine code: generation and linking */
+    t0 = dlrt_seconds() - seconds[1]; /* machine code: generation and linking */
     m->compile_threads = threads;
   } else {
     DlcModule *mod = model_lower(m, true);
-    t0 = now_seconds();
+    t0 = dlrt_seconds();
     jit = jit_compile(mod, err, sizeof err);
   }
   if (!jit) {
@@ -234,7 +220,7 @@ DlcJit *model_compile(Model *m) {
   int n_fns = model_functions(m, fns);
   for (int k = 0; k < n_fns; k++)
     if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
-  m->seconds_jit = now_seconds() - t0;
+  m->seconds_jit = dlrt_seconds() - t0;
   return jit;
 }
 

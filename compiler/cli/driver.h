@@ -4,6 +4,7 @@
 #define DLC_DRIVER_H
 #include <stdio.h>
 #include "ast.h"
+#include "dlrt.h" /* dlrt_seconds: the stages are timed */
 #include "lower.h"
 #include "sema.h"
 
@@ -96,7 +97,6 @@ int64_t model_param_count(const Model *m);
 /* Float offset of every PARAM and STATE leaf in the state block, by node id. */
 static inline const int64_t *model_state_offsets(const Model *m) { return m->fns[FN_FORWARD].plan.offset; }
 
-double now_seconds(void);
 /* Parse to machine code, and the same by stage on one line (--time). */
 double model_compile_seconds(const Model *m);
 void model_print_times(const Model *m, FILE *out);

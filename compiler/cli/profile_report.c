@@ -89,7 +89,6 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
     free(seconds);
     return;
   }
-  total = 0;
   double rows = (double)examples / (double)steps; /* per step, on average */
   for (int i = 0; i < s->len; i++) {
     const Node *n = s->order[i], *site = schedule_site(s, n);
@@ -98,7 +97,6 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
     double f = (double)node_flops(n) * (node_once_per_step(n) ? 1 : rows);
     cells[line][p].flops += f;
     cells[line][p].seconds += seconds[n->id] / (double)steps;
-    total += seconds[n->id];
   }
   double step = total / (double)steps, peak = dlrt_fma_peak_gflops();
   fprintf(out, "\nprofile: %lld steps of %.0f images on average, %.3f ms per step (%.0f images/s), one thread\n",

@@ -115,11 +115,11 @@ static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
   const int *idx = j->t->perm + j->first;
   if (ts->distort.affine || ts->distort.elastic) {
-    double t0 = now_seconds();
+    double t0 = dlrt_seconds();
     dlrt_fill_batch_distorted(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, ts->pixel_lo, ts->pixel_hi,
                               j->x);
     dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
-    j->seconds = now_seconds() - t0;
+    j->seconds = dlrt_seconds() - t0;
   } else { /* (only ever on the stepping thread: the helper thread distorts) */
     workers_fill(j->t, j->d, idx, j->n, j->x, j->y);
   }
@@ -157,9 +157,9 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
                       {t, d, epoch, 0, 0, prefetch ? t->x_next : t->x, prefetch ? t->y_next : t->y, 0}};
   t->augment_seconds = t->augment_wait = 0;
   if (total > 0) {
-    double t0 = now_seconds();
+    double t0 = dlrt_seconds();
     fill_job(&jobs[0]);
-    t->augment_wait += prefetch ? now_seconds() - t0 : 0;
+    t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
     t->augment_seconds += jobs[0].seconds;
   }
   for (int done = 0, cur = 0; done < total; cur ^= 1) {
@@ -182,10 +182,10 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->run_examples += n;
     done += n;
     if (next->n > 0) {
-      double t0 = now_seconds();
+      double t0 = dlrt_seconds();
       if (threaded) pthread_join(helper, NULL);
       else fill_job(next);
-      t->augment_wait += prefetch ? now_seconds() - t0 : 0;
+      t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
       t->augment_seconds += next->seconds;
     }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
@@ -209,9 +209,9 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
     for (int i = 0; i < n; i++) idx[i] = done + i;
     workers_fill(t, d, idx, n, t->x, NULL);
     workers_split(t, t->workers, t->x, NULL, t->out, n, &zero); /* rows are independent in inference */
-    double t0 = now_seconds();
+    double t0 = dlrt_seconds();
     workers_forward(t);
-    t->forward_seconds += now_seconds() - t0;
+    t->forward_seconds += dlrt_seconds() - t0;
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
   }

@@ -15,8 +15,6 @@ void *floats_alloc(int64_t n) {
   return p;
 }
 
-static int64_t round_up(int64_t n, int64_t k) { return (n + k - 1) / k * k; }
-
 /* Data-parallel: each worker's gradient block, and where each parameter's gradient is in it. */
 static void plan_gradients(Trainer *t) {
   const Model *m = t->m;
@@ -28,7 +26,7 @@ static void plan_gradients(Trainer *t) {
     t->grad_at[i] = -1;
     if (!m->grad_out[i]) continue;
     t->grad_at[i] = t->grad_floats;
-    t->grad_floats += round_up(shape_numel(m->g->nodes[i]->shape), ARENA_ALIGN_FLOATS);
+    t->grad_floats += arena_align(shape_numel(m->g->nodes[i]->shape));
   }
 }
 
@@ -114,8 +112,8 @@ static void grad_task(void *ctx, int w) {
  * rows, so the batch's is their mean weighted by rows. Each worker sums a slice. */
 static void sum_grads_task(void *ctx, int w) {
   Trainer *t = ctx;
-  int64_t lo = round_up(t->grad_floats * w / t->workers, ARENA_ALIGN_FLOATS);
-  int64_t hi = w + 1 == t->workers ? t->grad_floats : round_up(t->grad_floats * (w + 1) / t->workers, ARENA_ALIGN_FLOATS);
+  int64_t lo = arena_align(t->grad_floats * w / t->workers);
+  int64_t hi = w + 1 == t->workers ? t->grad_floats : arena_align(t->grad_floats * (w + 1) / t->workers);
   dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
 }
 

@@ -8,14 +8,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include "dlrt.h"
 #include "lower_private.h"
 
-static double now_wall(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 struct DlcJit {
   LLVMOrcLLJITRef jit;
@@ -100,8 +95,8 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
 }
 
 /* The modules of jit_compile_parallel and what becomes of them; workers take the next
- * module from `next` (the largest first: the caller sorts them), optimise it and compile it
- * to an object, and add up the time each takes. */
+ * module from `next` (the largest first), optimise it and compile it to an object, and
+ * note the time each takes. */
 typedef struct CompileWork {
   DlcModule **mods;
   LLVMMemoryBufferRef *objects;
@@ -114,13 +109,13 @@ typedef struct CompileWork {
 static void *compile_worker(void *arg) {
   CompileWork *w = arg;
   for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
-    double t0 = now_wall();
+    double t0 = dlrt_seconds();
     lower_optimize(w->mods[i]);
-    double t1 = now_wall();
+    double t1 = dlrt_seconds();
     if (LLVMTargetMachineEmitToMemoryBuffer(w->mods[i]->tm, w->mods[i]->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
       w->objects[i] = NULL;
     w->opt_seconds[i] = t1 - t0;
-    w->emit_seconds[i] = now_wall() - t1;
+    w->emit_seconds[i] = dlrt_seconds() - t1;
   }
   return NULL;
 }
@@ -138,15 +133,31 @@ static void run_workers(CompileWork *w, int threads) {
   free(t);
 }
 
+/* Sorts the modules largest first, so that the threads end together. */
+static void largest_first(DlcModule **mods, int n) {
+  int64_t *size = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+  if (!size) dlc_fatal("out of memory");
+  for (int i = 0; i < n; i++) size[i] = lower_module_size(mods[i]);
+  for (int i = 1; i < n; i++)
+    for (int k = i; k > 0 && size[k] > size[k - 1]; k--) {
+      DlcModule *m = mods[k];
+      int64_t s = size[k];
+      mods[k] = mods[k - 1], size[k] = size[k - 1];
+      mods[k - 1] = m, size[k - 1] = s;
+    }
+  free(size);
+}
+
 DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen) {
+  largest_first(mods, n);
   CompileWork w = {mods, calloc((size_t)n, sizeof *w.objects), calloc((size_t)n, sizeof *w.errors), n, 0,
                    calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
   if (!w.objects || !w.errors || !w.opt_seconds || !w.emit_seconds) dlc_fatal("out of memory");
   err[0] = 0;
-  double t0 = now_wall();
+  double t0 = dlrt_seconds();
   run_workers(&w, threads); /* each module in its own LLVM context: they compile independently */
   /* The two stages overlap on the threads: the wall time is split by their shares of the work. */
-  double wall = now_wall() - t0, opt = 0, emit = 0;
+  double wall = dlrt_seconds() - t0, opt = 0, emit = 0;
   for (int i = 0; i < n; i++) opt += w.opt_seconds[i], emit += w.emit_seconds[i];
   seconds[0] = opt + emit > 0 ? wall * opt / (opt + emit) : 0;
   seconds[1] = wall - seconds[0];

@@ -45,10 +45,10 @@ typedef struct DlcJit DlcJit;
 /* JIT-compiles the module with ORC LLJIT; takes ownership of m (also on failure).
  * Returns NULL with a message in err on failure. */
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
-/* The same for n modules (one LLVM context each) on up to `threads` threads: every module is
- * optimised (O3) and compiled to machine code in a thread, then all are linked into one JIT.
- * Takes ownership of the modules. seconds[0] and [1]: wall time of the optimisation and of
- * the code generation. */
+/* The same for n modules (one LLVM context each) on up to `threads` threads: every module,
+ * the largest first, is optimised (O3) and compiled to machine code in a thread, then all
+ * are linked into one JIT. Takes ownership of the modules (and reorders mods). seconds[0]
+ * and [1]: wall time of the optimisation and of the code generation. */
 DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
 void *jit_lookup(DlcJit *j, const char *name);
 void jit_free(DlcJit *j);

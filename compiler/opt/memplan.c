@@ -9,7 +9,7 @@ bool node_has_buffer(const Node *n) {
   return c != LEAF && c != EFFECT && !op_is_inline(n->op);
 }
 
-static int64_t align_up(int64_t x) {
+int64_t arena_align(int64_t x) {
   return (x + ARENA_ALIGN_FLOATS - 1) / ARENA_ALIGN_FLOATS * ARENA_ALIGN_FLOATS;
 }
 
@@ -20,7 +20,7 @@ int64_t memplan_persistent(const Graph *g, int64_t *offset) {
     offset[i] = -1;
     if (n->op == OP_PARAM || n->op == OP_STATE) {
       offset[i] = top;
-      top += align_up(shape_numel(n->shape));
+      top += arena_align(shape_numel(n->shape));
     }
   }
   return top;
@@ -79,8 +79,8 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
     if (schedule_storage(s, x) != x) {
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
     } else if (node_has_buffer(x) && !fused) {
-      int64_t result = align_up(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
-      int64_t size = result + align_up(node_workspace(x) * batch);
+      int64_t result = arena_align(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
+      int64_t size = result + arena_align(node_workspace(x) * batch);
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;
       if (node_workspace(x)) p.workspace[x->id] = at + result;

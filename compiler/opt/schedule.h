@@ -43,6 +43,8 @@ const Node *schedule_site(const Schedule *s, const Node *x);
 const Node *schedule_storage(const Schedule *s, const Node *x);
 
 enum { ARENA_ALIGN_FLOATS = 16 }; /* 64 bytes: a cache line, an AVX-512 vector */
+/* x floats rounded up to a whole number of ARENA_ALIGN_FLOATS. */
+int64_t arena_align(int64_t x);
 
 typedef struct MemPlan {
   int64_t *offset;        /* by node id: float offset of the node's buffer, or -1 */
