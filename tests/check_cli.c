@@ -73,18 +73,6 @@ static void remove_temp_file(char *path) {
   free(path);
 }
 
-static char *make_temp_dir(void) {
-  char tmpl[] = "/tmp/dlc-cli-XXXXXX";
-  ck_assert_ptr_nonnull(mkdtemp(tmpl));
-  return strdup(tmpl);
-}
-
-static char *path_join(const char *dir, const char *name) {
-  char *p = NULL;
-  ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
-  return p;
-}
-
 static void write_bytes(const char *path, const void *data, size_t n) {
   FILE *f = fopen(path, "wb");
   ck_assert_ptr_nonnull(f);
@@ -92,21 +80,6 @@ static void write_bytes(const char *path, const void *data, size_t n) {
   ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Removes dir and everything in it (two levels are all the tests create). */
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  for (struct dirent *e; (e = readdir(d)) != NULL;) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    char *p = path_join(dir, e->d_name);
-    struct stat st;
-    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-    else unlink(p);
-    free(p);
-  }
-  closedir(d);
-  rmdir(dir);
-}
 
 /* ---- golden diagnostics: tests/errors/NAME.net and NAME.err ----------------------------- */
 

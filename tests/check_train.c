@@ -196,6 +196,7 @@ START_TEST(checkpoints_resume_exactly) {
   }
   free(lc);
   free(la);
+  remove_tree(dir);
 }
 END_TEST
 
@@ -239,6 +240,7 @@ START_TEST(early_stopping_keeps_the_best) {
   snprintf(want, sizeof want, "early stop after epoch %d", epochs);
   ck_assert_msg(strstr(out, want) && !strstr(out, "/60  train_loss"), "the resumed run trained on:\n%s", out);
   free(out);
+  remove_tree(dir);
 }
 END_TEST
 
@@ -315,6 +317,7 @@ START_TEST(distorted_training_is_reproducible) {
   free(la);
   free(lb);
   free(lc);
+  remove_tree(dir);
 }
 END_TEST
 
@@ -350,6 +353,7 @@ START_TEST(compiled_object_classifies_like_eval) {
   ck_assert_msg(strncmp(r.out, want, strlen(r.out) - 1) == 0, "embedded: %s; dlc eval: %s", r.out, eval);
   free(eval);
   run_result_free(&r);
+  remove_tree(dir);
 }
 END_TEST
 
@@ -380,6 +384,7 @@ START_TEST(bad_checkpoints_are_errors) {
     ck_assert_msg(strstr(r.err, cases[i].says) && strstr(r.err, ": error: "), "case %zu: %s", i, r.err);
     run_result_free(&r);
   }
+  remove_tree(dir);
 }
 END_TEST
 

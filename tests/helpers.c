@@ -1,11 +1,14 @@
 /* helpers.c — process running, temporary files and inline models for the test suites. */
+#define _GNU_SOURCE /* asprintf */
 #include "helpers.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,4 +127,31 @@ int run_suite(Suite *s) {
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char *make_temp_dir(void) {
+  char tmpl[] = "/tmp/dlc-test-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(tmpl));
+  return strdup(tmpl);
+}
+
+char *path_join(const char *dir, const char *name) {
+  char *p = NULL;
+  ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+  return p;
+}
+
+void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *p = path_join(dir, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
+    else unlink(p);
+    free(p);
+  }
+  closedir(d);
+  rmdir(dir);
 }

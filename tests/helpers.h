@@ -24,6 +24,12 @@ char *read_file(const char *path);
  * call site is not used: the path is malloc'd). */
 char *write_temp_file(const char *name, const char *text);
 
+/* A new directory under /tmp (malloc'd path); `dir/name` (malloc'd); dir and everything in
+ * it removed. */
+char *make_temp_dir(void);
+char *path_join(const char *dir, const char *name);
+void remove_tree(const char *dir);
+
 /* Parses and analyses .net source text given inline; NULL (with diagnostics captured into
  * *diagnostics if it is not NULL) on error. */
 Model *load_model_text(const char *text, char **diagnostics);
