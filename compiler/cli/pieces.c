@@ -36,11 +36,11 @@ int model_pieces(Model *m, int threads, DlcModule **mods, char names[][64]) {
     }
     lower_module_free(whole[k]);
     const char *part_names[MAX_PIECES];
-    int64_t per_part = size[k] / parts, acc = 0;
+    int64_t per_part = size[k] / parts;
     int from = 0, len = fns[k].sched.len;
     for (int p = 0; p < parts; p++) {
       int to = from;
-      acc = 0;
+      int64_t acc = 0;
       while (to < len && (p == parts - 1 || acc < per_part)) acc += cost[k][to++];
       LowerFn piece = fns[k];
       snprintf(names[p], 64, "%s.part%d", fns[k].name, p + 1);
