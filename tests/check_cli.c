@@ -64,14 +64,6 @@ static void assert_ok(RunResult r) {
   if (r.status != 0) ck_abort_msg("status %d, expected 0; stderr:\n%s", r.status, r.err);
 }
 
-/* Deletes a file made by write_temp_file, and its directory. */
-static void remove_temp_file(char *path) {
-  unlink(path);
-  char *slash = strrchr(path, '/');
-  if (slash) *slash = 0;
-  rmdir(path);
-  free(path);
-}
 
 static void write_bytes(const char *path, const void *data, size_t n) {
   FILE *f = fopen(path, "wb");

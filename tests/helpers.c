@@ -116,9 +116,16 @@ Model *load_model_text(const char *text, char **diagnostics) {
   fclose(mem);
   if (diagnostics) *diagnostics = buf;
   else free(buf);
-  unlink(path);
-  free(path);
+  remove_temp_file(path);
   return m;
+}
+
+void remove_temp_file(char *path) {
+  unlink(path);
+  char *slash = strrchr(path, '/');
+  if (slash) *slash = 0;
+  rmdir(path);
+  free(path);
 }
 
 int run_suite(Suite *s) {

@@ -23,6 +23,8 @@ char *read_file(const char *path);
 /* Writes text to a fresh file in a temporary directory; returns its path (static buffer per
  * call site is not used: the path is malloc'd). */
 char *write_temp_file(const char *name, const char *text);
+/* Deletes a file made by write_temp_file, and its directory; frees path. */
+void remove_temp_file(char *path);
 
 /* A new directory under /tmp (malloc'd path); `dir/name` (malloc'd); dir and everything in
  * it removed. */
