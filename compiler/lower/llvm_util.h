@@ -26,8 +26,8 @@ typedef struct LowerCtx {
 } LowerCtx;
 
 typedef struct Loop {
-  LLVMBasicBlockRef header, body, exit;
-  LLVMValueRef iv;
+  LLVMBasicBlockRef body, exit;
+  LLVMValueRef iv, count;
 } Loop;
 
 /* for (iv = 0; iv < count; iv++): returns iv and leaves the builder in the body. */
@@ -50,6 +50,28 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
 /* A float -> float function: llvm.exp.f32, tanhf, ... */
 LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x);
 
+/* Vectors: LANES floats (two AVX2 registers where there is no AVX-512). Generated loops
+ * that run along contiguous memory work on whole vectors and end with one masked vector,
+ * so LLVM's loop vectoriser has nothing left to do (it would add run-time overlap checks, a
+ * scalar copy of the loop and an epilogue to each: every buffer is in the one arena). */
+enum { LANES = 16 };
+LLVMTypeRef vec_t(LowerCtx *c);
+LLVMValueRef splat(LowerCtx *c, LLVMValueRef scalar);
+/* The constant v as a float or a vector of floats, whichever x is. */
+LLVMValueRef f32_like(LowerCtx *c, LLVMValueRef x, double v);
+/* The integer type (i32 or a vector of i32) of x's shape, and the constant v of it. */
+LLVMTypeRef i32_type_like(LowerCtx *c, LLVMValueRef x);
+LLVMValueRef i32_like(LowerCtx *c, LLVMValueRef x, int32_t v);
+/* Calls the overloaded intrinsic `name` (llvm.sqrt, llvm.fmuladd, ...) at x's type. */
+LLVMValueRef call_like(LowerCtx *c, const char *name, LLVMValueRef x, LLVMValueRef *args, int n_args);
+/* A <LANES x i1> mask of the first `on` lanes (a constant), or of the lanes below `count`
+ * (an i64 value). */
+LLVMValueRef lanes_below(LowerCtx *c, int on);
+LLVMValueRef lanes_below_value(LowerCtx *c, LLVMValueRef count);
+/* LANES floats at base[index..]: all of them if mask is NULL, else the masked lanes (the
+ * others read as 0 and are not written). */
+LLVMValueRef load_vec(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
+void store_vec(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
 /* i64 index arithmetic: a + b, a * k, a + k (no signed wrap). */
 LLVMValueRef ix_add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef ix_mulk(LowerCtx *c, LLVMValueRef a, int64_t k);

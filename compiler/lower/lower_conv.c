@@ -18,48 +18,24 @@
 #include <stdlib.h>
 #include "lower_private.h"
 
-enum {
-  VL = 16,             /* vector lanes (two AVX2 registers where there is no AVX-512) */
-  MAX_KERNEL_ROW = 32, /* accumulators of conv_dw: one per tap of a kernel row */
-};
+enum { MAX_KERNEL_ROW = 32 }; /* accumulators of conv_dw: one per tap of a kernel row */
 
 #define add ix_add
 #define mulk ix_mulk
 #define addk ix_addk
-static LLVMTypeRef vec_t(LowerCtx *c) { return LLVMVectorType(c->f32, VL); }
 
 static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
-  LLVMTypeRef t = LLVMTypeOf(d);
-  LLVMTypeRef p[3] = {t, t, t};
   LLVMValueRef args[3] = {a, b, d};
-  return call_fn(c, t == c->f32 ? "llvm.fmuladd.f32" : "llvm.fmuladd.v16f32", t, p, 3, args);
+  return call_like(c, "llvm.fmuladd", d, args, 3);
 }
 
-/* <VL x i1> with the first `on` lanes set. */
-static LLVMValueRef lane_mask(LowerCtx *c, int on) {
-  LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx);
-  LLVMValueRef bits[VL];
-  for (int i = 0; i < VL; i++) bits[i] = LLVMConstInt(i1, i < on, false);
-  return LLVMConstVector(bits, VL);
-}
-
+/* The first `on` lanes of a row (the rest read as 0, and are not written). */
 static LLVMValueRef masked_load(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, int on) {
-  LLVMTypeRef i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
-  LLVMTypeRef p[4] = {c->ptr, c->i32, i1v, vec_t(c)};
-  LLVMValueRef args[4] = {elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on), LLVMConstNull(vec_t(c))};
-  return call_fn(c, "llvm.masked.load.v16f32.p0", vec_t(c), p, 4, args);
+  return load_vec(c, base, index, lanes_below(c, on));
 }
 
 static void masked_store(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, int on) {
-  LLVMTypeRef i1v = LLVMVectorType(LLVMInt1TypeInContext(c->ctx), VL);
-  LLVMTypeRef p[4] = {vec_t(c), c->ptr, c->i32, i1v};
-  LLVMValueRef args[4] = {v, elem_ptr(c, base, index), c_i32(c, 4), lane_mask(c, on)};
-  call_fn(c, "llvm.masked.store.v16f32.p0", c->void_t, p, 4, args);
-}
-
-static LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {
-  LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(vec_t(c)), x, c_i32(c, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(vec_t(c)), LLVMConstNull(LLVMVectorType(c->i32, VL)), "splat");
+  store_vec(c, v, base, index, lanes_below(c, on));
 }
 
 static LLVMValueRef table_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
@@ -203,8 +179,8 @@ static void gather_block(LowerCtx *c, const TapTables *tt, int groups, LLVMValue
   LLVMValueRef t0 = table_at(c, tt->first, g), t1 = table_at(c, tt->first, addk(c, g, 1));
   LLVMValueRef row = add(c, mulk(c, r, in->maps * in->plane), mulk(c, y, in->wp));
   LLVMValueRef out_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, groups), g), rows), y), cols);
-  for (int x0 = 0; x0 < cols; x0 += VL) {
-    int on = cols - x0 < VL ? cols - x0 : VL;
+  for (int x0 = 0; x0 < cols; x0 += LANES) {
+    int on = cols - x0 < LANES ? cols - x0 : LANES;
     for (int j = 0; j < nrows; j++) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc[j]);
     Loop lt;
     LLVMValueRef t = loop_begin(c, &lt, LLVMBuildNSWSub(c->b, t1, t0, ""), "tap_row");
@@ -304,8 +280,8 @@ static void conv_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMValue
   LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
   LLVMValueRef row = add(c, mulk(c, r, p->maps * p->plane), mulk(c, oy, p->wp));
   LLVMValueRef out_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
-  for (int x0 = 0; x0 < w->wo; x0 += VL) {
-    int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+  for (int x0 = 0; x0 < w->wo; x0 += LANES) {
+    int on = w->wo - x0 < LANES ? w->wo - x0 : LANES;
     LLVMValueRef acc = LLVMConstNull(vec_t(c));
     for (int j = 0; j < n; j++) acc = fmuladd(c, wt[j], masked_load(c, p->base, addk(c, row, t->offset[j] + x0), on), acc);
     masked_store(c, acc, out, addk(c, out_row, x0), on);
@@ -313,6 +289,25 @@ static void conv_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMValue
   loop_end(c, &ly);
   loop_end(c, &lm);
   loop_end(c, &lr);
+}
+
+/* out[first + j] = the sum of vector accumulator j's lanes, in lane order (as
+ * llvm.vector.reduce.fadd without reassociation adds them), for j < n: through a buffer
+ * and a loop, because 16 ordered additions per accumulator, inline, made C1's kernel
+ * gradient alone a tenth of LeNet-5's machine code. */
+static void store_lane_sums(LowerCtx *c, LLVMValueRef *acc, int n, LLVMValueRef out, LLVMValueRef first) {
+  LLVMValueRef lanes = entry_alloca(c, LLVMArrayType(c->f32, (unsigned)(n * LANES)), "lanes");
+  LLVMValueRef sum = entry_alloca(c, c->f32, "sum");
+  for (int j = 0; j < n; j++) store_vec(c, LLVMBuildLoad2(c->b, vec_t(c), acc[j], ""), lanes, c_i64(c, j * LANES), NULL);
+  Loop lj, ll;
+  LLVMValueRef j = loop_begin(c, &lj, c_i64(c, n), "acc");
+  LLVMBuildStore(c->b, c_f32(c, 0), sum);
+  LLVMValueRef l = loop_begin(c, &ll, c_i64(c, LANES), "lane");
+  LLVMValueRef v = load_f32(c, lanes, add(c, mulk(c, j, LANES), l));
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, sum, ""), v, ""), sum);
+  loop_end(c, &ll);
+  store_f32(c, LLVMBuildLoad2(c->b, c->f32, sum, ""), out, add(c, first, j));
+  loop_end(c, &lj);
 }
 
 /* The kernel gradient of an unrolled conv: per map, one vector accumulator per tap, all in
@@ -329,8 +324,8 @@ static void conv_dw_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMVa
   LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
   LLVMValueRef row = add(c, mulk(c, r, p->maps * p->plane), mulk(c, oy, p->wp));
   LLVMValueRef dy_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
-  for (int x0 = 0; x0 < w->wo; x0 += VL) {
-    int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+  for (int x0 = 0; x0 < w->wo; x0 += LANES) {
+    int on = w->wo - x0 < LANES ? w->wo - x0 : LANES;
     LLVMValueRef d = masked_load(c, dy, addk(c, dy_row, x0), on);
     for (int j = 0; j < n; j++) {
       LLVMValueRef v = masked_load(c, p->base, addk(c, row, t->offset[j] + x0), on);
@@ -339,11 +334,8 @@ static void conv_dw_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMVa
   }
   loop_end(c, &ly);
   loop_end(c, &lr);
-  for (int j = 0; j < n; j++) {
-    LLVMTypeRef pr[2] = {c->f32, vec_t(c)};
-    LLVMValueRef args[2] = {c_f32(c, 0), LLVMBuildLoad2(c->b, vec_t(c), acc[j], "")};
-    store_f32(c, call_fn(c, "llvm.vector.reduce.fadd.v16f32", c->f32, pr, 2, args), dW, addk(c, mulk(c, m, n), t->weight[j]));
-  }
+  DLC_ASSERT(t->weight[n - 1] == n - 1); /* map m's taps are its weights m * n + j in order */
+  store_lane_sums(c, acc, n, dW, mulk(c, m, n));
   loop_end(c, &lm);
 }
 
@@ -395,8 +387,8 @@ static void lower_conv_dw(LowerCtx *c, const Node *y) {
   LLVMValueRef dy_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
   LLVMValueRef x_row = add(c, add(c, mulk(c, r, p.maps * p.plane), mulk(c, oy, w->stride * p.wp)), offset);
   if (vector) {
-    for (int x0 = 0; x0 < w->wo; x0 += VL) {
-      int on = w->wo - x0 < VL ? w->wo - x0 : VL;
+    for (int x0 = 0; x0 < w->wo; x0 += LANES) {
+      int on = w->wo - x0 < LANES ? w->wo - x0 : LANES;
       LLVMValueRef d = masked_load(c, dy, addk(c, dy_row, x0), on);
       for (int kx = 0; kx < k; kx++) {
         LLVMValueRef v = masked_load(c, p.base, addk(c, x_row, x0 + kx), on);
@@ -412,15 +404,8 @@ static void lower_conv_dw(LowerCtx *c, const Node *y) {
   loop_end(c, &ly);
   loop_end(c, &lr);
   LLVMValueRef w0 = table_at(c, tt.weight, tap);
-  for (int kx = 0; kx < k; kx++) {
-    LLVMValueRef sum = LLVMBuildLoad2(c->b, vector ? vec_t(c) : c->f32, acc[kx], "");
-    if (vector) {
-      LLVMTypeRef pr[2] = {c->f32, vec_t(c)};
-      LLVMValueRef args[2] = {c_f32(c, 0), sum};
-      sum = call_fn(c, "llvm.vector.reduce.fadd.v16f32", c->f32, pr, 2, args);
-    }
-    store_f32(c, sum, dW, addk(c, w0, kx));
-  }
+  if (vector) store_lane_sums(c, acc, k, dW, w0);
+  else store_f32(c, LLVMBuildLoad2(c->b, c->f32, acc[0], ""), dW, w0);
   loop_end(c, &lt);
   loop_end(c, &lm);
   taps_free(&taps);

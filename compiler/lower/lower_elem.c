@@ -25,30 +25,31 @@ static Operand operand(LowerCtx *c, const Node *x) {
 }
 
 static LLVMValueRef select_positive(LowerCtx *c, LLVMValueRef a, LLVMValueRef yes) {
-  LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, a, c_f32(c, 0), "pos");
-  return LLVMBuildSelect(c->b, pos, yes, c_f32(c, 0), "");
+  LLVMValueRef zero = f32_like(c, a, 0);
+  LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, a, zero, "pos");
+  return LLVMBuildSelect(c->b, pos, yes, zero, "");
 }
 
 static LLVMValueRef emit_pow(LowerCtx *c, LLVMValueRef a, float e) {
   if (e == 1) return a;
   if (e == 2) return LLVMBuildFMul(c->b, a, a, "sq");
-  if (e == 0.5f) return call_f32(c, "llvm.sqrt.f32", a);
-  if (e == -1) return LLVMBuildFDiv(c->b, c_f32(c, 1), a, "");
-  LLVMTypeRef p[2] = {c->f32, c->f32};
-  LLVMValueRef args[2] = {a, c_f32(c, e)};
-  return call_fn(c, "llvm.pow.f32", c->f32, p, 2, args);
+  if (e == 0.5f) return call_like(c, "llvm.sqrt", a, &a, 1);
+  if (e == -1) return LLVMBuildFDiv(c->b, f32_like(c, a, 1), a, "");
+  LLVMValueRef args[2] = {a, f32_like(c, a, e)};
+  return call_like(c, "llvm.pow", a, args, 2);
 }
 
-/* The scalar formula of each elementwise op (the same ones as interp.c, in float). */
-static LLVMValueRef emit_scalar(LowerCtx *c, const Node *y, LLVMValueRef a, LLVMValueRef b) {
+/* The formula of each elementwise op (the same ones as interp.c, in float), on floats or on
+ * vectors of floats. */
+static LLVMValueRef emit_formula(LowerCtx *c, const Node *y, LLVMValueRef a, LLVMValueRef b) {
   switch (y->op) {
   case OP_NEG: return LLVMBuildFNeg(c->b, a, "neg");
   case OP_EXP: return emit_exp(c, a);
-  case OP_LOG: return call_f32(c, "llvm.log.f32", a);
+  case OP_LOG: return call_like(c, "llvm.log", a, &a, 1);
   case OP_SIGMOID: return emit_sigmoid(c, a);
   case OP_TANH: return emit_tanh(c, a);
   case OP_RELU: return select_positive(c, a, a);
-  case OP_STEP: return select_positive(c, a, c_f32(c, 1));
+  case OP_STEP: return select_positive(c, a, f32_like(c, a, 1));
   case OP_POWC: return emit_pow(c, a, y->attr.c);
   case OP_BROADCAST:
   case OP_RESHAPE: return a;
@@ -91,30 +92,39 @@ static void collect(LowerCtx *c, const Node *y, Tree *t) {
   }
 }
 
-/* The value of x at the nest's current iteration: an inline scalar, a load, or (fused) its
- * own formula over its operands' values. slot0 is the nest slot of the tree's first leaf. */
+/* The value of x at the nest's current iteration (a float, or a vector in
+ * nest_inner_vectors): an inline scalar, a load, or (fused) its own formula over its
+ * operands' values. slot0 is the nest slot of the tree's first leaf. */
 static LLVMValueRef value_of(LowerCtx *c, const Node *x, const Nest *n, Tree *t, int slot0) {
   if (fused(c, x)) {
     LLVMValueRef v[MAX_INPUTS] = {NULL};
     for (int k = 0; k < op_info(x->op)->arity; k++) v[k] = value_of(c, x->in[k], n, t, slot0);
-    return emit_scalar(c, x, v[0], v[1]);
+    return emit_formula(c, x, v[0], v[1]);
   }
-  if (op_is_inline(x->op)) return operand(c, x).value;
+  if (op_is_inline(x->op)) return n->vector ? splat(c, operand(c, x).value) : operand(c, x).value;
   for (int i = 0; i < t->n; i++)
     if (t->leaf[i] == x) {
-      if (!t->loaded[i]) t->loaded[i] = load_f32(c, t->base[i], nest_index(c, n, slot0 + i));
+      if (!t->loaded[i]) t->loaded[i] = nest_load(c, n, slot0 + i, t->base[i]);
       return t->loaded[i];
     }
   DLC_UNREACHABLE();
 }
 
-/* Opens the nest, loading the leaves that are invariant along the innermost loop just
- * before it (see nest_begin_outer). */
-static void open_tree(LowerCtx *c, Nest *n, Tree *t, int slot0) {
+/* Opens the outer loops of the nest and loads the leaves that are invariant along the
+ * innermost loop before it (see nest_begin_outer). */
+static void open_outer(LowerCtx *c, Nest *n, Tree *t, int slot0, bool vector) {
   nest_begin_outer(c, n);
   for (int i = 0; i < t->n; i++)
-    if (nest_inner_invariant(n, slot0 + i)) t->loaded[i] = load_f32(c, t->base[i], nest_outer_index(c, n, slot0 + i));
-  nest_begin_inner(c, n);
+    if (nest_inner_invariant(n, slot0 + i)) {
+      LLVMValueRef v = load_f32(c, t->base[i], nest_outer_index(c, n, slot0 + i));
+      t->loaded[i] = vector ? splat(c, v) : v;
+    }
+}
+
+/* Forgets the loads of the last iteration (keeping the invariant ones). */
+static void forget_loads(const Nest *n, Tree *t, int slot0) {
+  for (int i = 0; i < t->n; i++)
+    if (!nest_inner_invariant(n, slot0 + i)) t->loaded[i] = NULL;
 }
 
 /* Plans a nest over `space` for slot 0 (the output, of shape out) and the tree's leaves. */
@@ -124,34 +134,57 @@ static void plan_tree(Nest *n, Shape space, Shape out, const Tree *t) {
   nest_plan(n, space, shapes, 1 + t->n);
 }
 
-void lower_elementwise(LowerCtx *c, const Node *y) {
+typedef struct ElemBody {
+  const Node *y;
+  Tree *t;
+  LLVMValueRef out;
+} ElemBody;
+
+/* One iteration of an elementwise node, or of a sum_to (which adds its operand's value to
+ * what the output holds). */
+static void elementwise_body(LowerCtx *c, Nest *n, void *arg) {
+  ElemBody *e = arg;
+  const Node *y = e->y;
+  forget_loads(n, e->t, 1);
+  LLVMValueRef v;
+  if (y->op == OP_SUM_TO) {
+    v = LLVMBuildFAdd(c->b, nest_load(c, n, 0, e->out), value_of(c, y->in[0], n, e->t, 1), "acc");
+  } else {
+    LLVMValueRef in[MAX_INPUTS] = {NULL};
+    for (int k = 0; k < op_info(y->op)->arity; k++) in[k] = value_of(c, y->in[k], n, e->t, 1);
+    v = emit_formula(c, y, in[0], in[1]);
+  }
+  nest_store(c, n, 0, e->out, v);
+}
+
+/* The nest of y's tree over `space`, with y's value (of shape out) in slot 0: the innermost
+ * loop in vectors where it can be (a sum along it stays a float loop: the sum's order is
+ * the elements' order). */
+static void emit_nest(LowerCtx *c, const Node *y, Shape space, LLVMValueRef out) {
   Tree t = {0};
   collect(c, y, &t);
-  LLVMValueRef out = buffer_of(c, y);
   Nest n;
-  plan_tree(&n, y->shape, y->shape, &t);
-  open_tree(c, &n, &t, 1);
-  LLVMValueRef v[MAX_INPUTS] = {NULL};
-  for (int k = 0; k < op_info(y->op)->arity; k++) v[k] = value_of(c, y->in[k], &n, &t, 1);
-  store_f32(c, emit_scalar(c, y, v[0], v[1]), out, nest_index(c, &n, 0));
+  plan_tree(&n, space, y->shape, &t);
+  bool vector = nest_vectorisable(&n) && !nest_inner_invariant(&n, 0);
+  ElemBody body = {y, &t, out};
+  open_outer(c, &n, &t, 1, vector);
+  if (vector) {
+    nest_inner_vectors(c, &n, elementwise_body, &body);
+  } else {
+    nest_begin_inner(c, &n);
+    elementwise_body(c, &n, &body);
+  }
   nest_end(c, &n);
 }
+
+void lower_elementwise(LowerCtx *c, const Node *y) { emit_nest(c, y, y->shape, buffer_of(c, y)); }
 
 /* y = sum of x over the axes along which y broadcasts to x (the batch axis included): a nest
  * over x's shape that adds each element (computed here if x is fused) into y at y's index. */
 void lower_sum_to(LowerCtx *c, const Node *y) {
-  const Node *x = y->in[0];
   LLVMValueRef out = buffer_of(c, y);
   fill_zeros(c, out, LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape)), ""));
-  Tree t = {0};
-  collect(c, y, &t);
-  Nest n;
-  plan_tree(&n, x->shape, y->shape, &t);
-  open_tree(c, &n, &t, 1);
-  LLVMValueRef k = nest_index(c, &n, 0);
-  LLVMValueRef v = value_of(c, x, &n, &t, 1);
-  store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, out, k), v, "acc"), out, k);
-  nest_end(c, &n);
+  emit_nest(c, y, y->in[0]->shape, out);
 }
 
 /* softmax / log_softmax of each row of the last axis, shifted by the row maximum. */

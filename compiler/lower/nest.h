@@ -21,6 +21,10 @@ typedef struct Nest {
   int operands;
   int64_t stride[NEST_MAX_OPERANDS][NEST_MAX_DIMS];
   Loop loop[NEST_MAX_DIMS];
+  /* In nest_inner_vectors: the index of the first lane along the innermost loop, and the
+   * lanes in use (NULL: all of them). */
+  bool vector;
+  LLVMValueRef inner, mask;
 } Nest;
 
 /* A nest over `space`, for operands of the given shapes (each broadcasts to space). */
@@ -33,6 +37,18 @@ void nest_plan(Nest *n, Shape space, const Shape *operands, int n_operands);
 void nest_begin_outer(LowerCtx *c, Nest *n);
 void nest_begin_inner(LowerCtx *c, Nest *n);
 bool nest_inner_invariant(const Nest *n, int k);
+/* Whether every operand walks the innermost loop contiguously or not at all, so that it
+ * can run in vectors. */
+bool nest_vectorisable(const Nest *n);
+/* Runs the innermost loop in vectors of LANES elements (instead of nest_begin_inner): body
+ * is emitted twice, in a loop over whole vectors and for one masked vector of what is left
+ * (each only if there is any); nest_load and nest_store read and write the lanes in use. */
+typedef void NestBody(LowerCtx *c, Nest *n, void *arg);
+void nest_inner_vectors(LowerCtx *c, Nest *n, NestBody *body, void *arg);
+/* Operand k (at base) at the current iteration: a vector of its elements, or of the one
+ * element where it is invariant along the innermost loop; or a float outside vectors. */
+LLVMValueRef nest_load(LowerCtx *c, const Nest *n, int k, LLVMValueRef base);
+void nest_store(LowerCtx *c, const Nest *n, int k, LLVMValueRef base, LLVMValueRef v);
 /* Operand k's index from the outer loops alone (for an invariant operand, its index). */
 LLVMValueRef nest_outer_index(LowerCtx *c, const Nest *n, int k);
 /* The element index of operand k at the current iteration. */
