@@ -327,7 +327,7 @@ START_TEST(forward_matches_reference) {
   double *dresults[2] = {0};
   results[p.m->out_result->attr.slot] = out;
   dresults[p.m->out_result->attr.slot] = outd;
-  p.t->forward(p.arena + GUARD, p.arena + GUARD + p.m->fns[FN_TRAIN].plan.persist_floats, feeds, results, n);
+  trainer_forward(p.t)(p.arena + GUARD, p.arena + GUARD + p.m->fns[FN_TRAIN].plan.persist_floats, feeds, results, n);
   p.it.n = n;
   p.it.feeds = dfeeds;
   interp_run(&p.it, &p.m->fns[FN_FORWARD].sched, dresults);

@@ -118,7 +118,7 @@ int cmd_train(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   if (o->compile_only) { /* parse to JIT'd functions, no data */
-    if (build_with_threads(m, o, true) && (t = trainer_new(m))) {
+    if (build_with_threads(m, o, true) && (t = trainer_new(m)) && model_finish_compile(m, t->jit)) {
       fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms\n", m->file->name,
               (long long)model_param_count(m), 1e3 * model_compile_seconds(m));
       if (o->time) model_print_times(m, stdout);

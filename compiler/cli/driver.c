@@ -24,6 +24,10 @@ void model_print_times(const Model *m, FILE *out) {
           1e3 * model_compile_seconds(m), 1e3 * m->seconds_front, 1e3 * m->seconds_graph, 1e3 * m->seconds_irgen,
           1e3 * m->seconds_opt, 1e3 * m->seconds_jit);
   if (m->compile_threads > 1) fprintf(out, " (on %d threads)", m->compile_threads);
+  if (m->forward_later && m->forward_done)
+    fprintf(out, "; then dlc_forward in the background, %.0f ms", 1e3 * m->seconds_forward);
+  else if (m->forward_later)
+    fprintf(out, "; dlc_forward compiles in the background");
   fputc('\n', out);
 }
 
@@ -196,11 +200,14 @@ DlcJit *model_compile(Model *m) {
   char err[512];
   DlcJit *jit;
   double t0;
-  if (threads > 1) { /* the modules are optimised and compiled in parallel */
+  LowerFn fns[3];
+  int n_fns = model_functions(m, fns);
+  m->forward_later = threads > 1;
+  if (m->forward_later) { /* the training functions' modules, optimised and compiled in parallel */
     double ti = dlrt_seconds(), seconds[2];
     DlcModule *mods[3 * (MAX_PIECES + 1)];
     char names[MAX_PIECES][64];
-    int n = model_pieces(m, threads, mods, names);
+    int n = model_pieces(m, fns + 1, n_fns - 1, threads, mods, names);
     m->seconds_irgen = dlrt_seconds() - ti;
     jit = jit_compile_parallel(mods, n, threads, seconds, err, sizeof err);
     m->seconds_opt = seconds[0];
@@ -216,12 +223,31 @@ DlcJit *model_compile(Model *m) {
     return NULL;
   }
   /* Look the functions up now, so that machine code generation is timed here. */
-  LowerFn fns[3];
-  int n_fns = model_functions(m, fns);
-  for (int k = 0; k < n_fns; k++)
+  for (int k = m->forward_later; k < n_fns; k++)
     if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
   m->seconds_jit = dlrt_seconds() - t0;
+  if (m->forward_later) {
+    double tl = dlrt_seconds();
+    DlcModule *mods[MAX_PIECES + 1];
+    char names[MAX_PIECES][64];
+    int n = model_pieces(m, fns, 1, threads, mods, names);
+    jit_compile_later(jit, mods, n, &fns[0].name, 1);
+    m->seconds_forward = dlrt_seconds() - tl; /* lowering it; model_finish_compile adds the rest */
+  }
   return jit;
+}
+
+_Static_assert(MAX_PIECES + 1 <= MAX_LATER_MODULES, "dlc_forward's pieces must fit jit_compile_later");
+
+bool model_finish_compile(Model *m, DlcJit *jit) {
+  char err[512];
+  double seconds = 0;
+  bool ok = jit_finish_later(jit, &seconds, err, sizeof err);
+  m->seconds_forward += seconds;
+  m->forward_done = true;
+  if (ok) return true;
+  diag_error_plain("dlc", "%s", err);
+  return false;
 }
 
 void model_free(Model *m) {

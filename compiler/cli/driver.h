@@ -58,6 +58,10 @@ typedef struct Model {
    * generation; its optimisation; machine code (JIT or object file) */
   double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
   int compile_threads;   /* the last two stages ran on this many threads (JIT; 0: one) */
+  bool forward_later;    /* the JIT compiles dlc_forward after the training functions, in
+                            the background (model_compile) */
+  double seconds_forward; /* how long that took (once model_finish_compile has waited) */
+  bool forward_done;      /* model_finish_compile has waited */
   bool profile;          /* compile with per-node timing */
 } Model;
 
@@ -81,16 +85,21 @@ DlcModule *model_lower(Model *m, bool optimize);
 /* The functions this model compiles (dlc_forward, then dlc_train_step or the data-parallel
  * pair), in order; returns how many. */
 int model_functions(const Model *m, LowerFn *fns);
-/* The parallel JIT's pieces (pieces.c): every function cut into modules of about the same
- * size, and for each cut function a module of its name that calls its parts in order.
- * Returns the number of modules in mods (room for 3 * (MAX_PIECES + 1)); names holds the
- * parts' names (MAX_PIECES of them). */
+/* The parallel JIT's pieces (pieces.c): every function of fns (at most 3) cut into modules
+ * of about the same size, and for each cut function a module of its name that calls its
+ * parts in order. Returns the number of modules in mods (room for 3 * (MAX_PIECES + 1));
+ * names holds the parts' names (MAX_PIECES of them). */
 enum { MAX_PIECES = 64 };
-int model_pieces(Model *m, int threads, DlcModule **mods, char names[][64]);
+int model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads, DlcModule **mods, char names[][64]);
 /* Threads the JIT compiles on: the cores online, at most 4. */
 int compile_threads(void);
-/* Lowers, optimises and JIT-compiles; NULL after reporting a failure. */
+/* Lowers, optimises and JIT-compiles; NULL after reporting a failure. On several cores the
+ * training functions are compiled first, and dlc_forward (which training needs only for its
+ * first evaluation) on a thread of its own while the caller goes on: the first jit_lookup
+ * of it waits. The seconds_* stages time the training functions. */
 DlcJit *model_compile(Model *m);
+/* Waits for dlc_forward if it is compiling; false (reported) if that failed. */
+bool model_finish_compile(Model *m, DlcJit *jit);
 void model_free(Model *m);
 /* Trainable values in the model. */
 int64_t model_param_count(const Model *m);

@@ -14,10 +14,10 @@
  * LeNet-5 took eight times as long to optimise as a 550 one). */
 enum { MIN_PIECE = 300 }; /* instructions: smaller functions are not cut */
 
-int model_pieces(Model *m, int threads, DlcModule **mods, char names[][64]) {
-  LowerFn fns[3];
-  int n_fns = model_functions(m, fns), n = 0;
+int model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads, DlcModule **mods, char names[][64]) {
+  int n = 0;
   int64_t *cost[3], size[3], all = 0;
+  DLC_ASSERT(n_fns <= 3);
   DlcModule *whole[3];
   for (int k = 0; k < n_fns; k++) {
     cost[k] = calloc((size_t)fns[k].sched.len + 1, sizeof *cost[k]);

@@ -29,7 +29,7 @@ Trainer *trainer_new(Model *m) {
   t->m = m;
   t->jit = jit;
   t->best_val_error = 1;
-  t->forward = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_FORWARD]);
+  /* t->forward is looked up when first needed (trainer_forward): it may still be compiling */
   if (m->data_parallel) { /* else dlc_train_step runs on worker 0, all rows */
     t->train_grad = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_GRAD]);
     t->train_update = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_UPDATE]);
@@ -193,7 +193,16 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   return total_loss / total;
 }
 
+DlrtModelFn trainer_forward(Trainer *t) {
+  if (t->forward) return t->forward;
+  if (!model_finish_compile(t->m, t->jit)) dlc_fatal("dlc_forward did not compile");
+  t->forward = (DlrtModelFn)jit_lookup(t->jit, model_fn_names[FN_FORWARD]);
+  if (!t->forward) dlc_fatal("generated function dlc_forward is missing");
+  return t->forward;
+}
+
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
+  trainer_forward(t);
   int total = limit > 0 && limit < d->count ? limit : d->count;
   int batch = t->m->train.batch, wrong = 0;
   t->forward_seconds = 0;

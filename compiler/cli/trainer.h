@@ -29,7 +29,8 @@ typedef struct Shard {
 typedef struct Trainer {
   Model *m;
   DlcJit *jit;
-  DlrtModelFn forward, train_step;  /* train_step: NULL when data-parallel */
+  DlrtModelFn forward, train_step;  /* train_step: NULL when data-parallel; forward: NULL
+                                       until trainer_forward */
   DlrtModelFn train_grad, train_update; /* data-parallel only */
   float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
   int workers;         /* threads: inference splits each batch over them, training too if
@@ -65,6 +66,9 @@ typedef struct Trainer {
  * NULL after reporting a failure. */
 Trainer *trainer_new(Model *m);
 void trainer_free(Trainer *t);
+/* dlc_forward, once it has compiled (model_compile may still be compiling it in the
+ * background: this waits). */
+DlrtModelFn trainer_forward(Trainer *t);
 
 /* Called every few batches with the examples done so far. */
 typedef void (*ProgressFn)(void *ctx, int done, int total);

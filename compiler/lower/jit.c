@@ -8,12 +8,25 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "dlrt.h"
 #include "lower_private.h"
 
 
+/* Modules compiling to machine code on a thread of their own (jit_compile_later). */
+typedef struct Later {
+  pthread_t thread;
+  bool running; /* thread was started (and is to be joined) */
+  struct CompileWork *work;
+  DlcModule *mods[MAX_LATER_MODULES];
+  char names[MAX_LATER_NAMES][64]; /* the functions that wait for them */
+  int n_names;
+  double start, seconds;
+} Later;
+
 struct DlcJit {
   LLVMOrcLLJITRef jit;
+  Later *later; /* or NULL */
 };
 
 /* Copies an LLVM error's message into err and consumes the error. */
@@ -148,44 +161,109 @@ static void largest_first(DlcModule **mods, int n) {
   free(size);
 }
 
-DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen) {
+static CompileWork *work_new(DlcModule **mods, int n) {
+  CompileWork *w = calloc(1, sizeof *w);
+  if (!w) dlc_fatal("out of memory");
+  *w = (CompileWork){mods, calloc((size_t)n, sizeof *w->objects), calloc((size_t)n, sizeof *w->errors), n, 0,
+                     calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
+  if (!w->objects || !w->errors || !w->opt_seconds || !w->emit_seconds) dlc_fatal("out of memory");
   largest_first(mods, n);
-  CompileWork w = {mods, calloc((size_t)n, sizeof *w.objects), calloc((size_t)n, sizeof *w.errors), n, 0,
-                   calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
-  if (!w.objects || !w.errors || !w.opt_seconds || !w.emit_seconds) dlc_fatal("out of memory");
-  err[0] = 0;
-  double t0 = dlrt_seconds();
-  run_workers(&w, threads); /* each module in its own LLVM context: they compile independently */
-  /* The two stages overlap on the threads: the wall time is split by their shares of the work. */
-  double wall = dlrt_seconds() - t0, opt = 0, emit = 0;
-  for (int i = 0; i < n; i++) opt += w.opt_seconds[i], emit += w.emit_seconds[i];
-  seconds[0] = opt + emit > 0 ? wall * opt / (opt + emit) : 0;
-  seconds[1] = wall - seconds[0];
-  free(w.opt_seconds);
-  free(w.emit_seconds);
-  DlcJit *j = NULL;
-  for (int i = 0; i < n && !err[0]; i++)
-    if (!w.objects[i]) snprintf(err, (size_t)errlen, "cannot generate machine code: %s", w.errors[i] ? w.errors[i] : "?");
-  if (!err[0]) j = jit_new(err, errlen);
-  for (int i = 0; i < n; i++) {
+  return w;
+}
+
+/* Adds the compiled objects to j (if j is not NULL and none failed) and frees the work;
+ * false with a message in err if something failed. */
+static bool add_objects(DlcJit *j, CompileWork *w, char *err, int errlen) {
+  bool ok = true;
+  for (int i = 0; i < w->n && ok; i++)
+    if (!w->objects[i]) {
+      snprintf(err, (size_t)errlen, "cannot generate machine code: %s", w->errors[i] ? w->errors[i] : "?");
+      ok = false;
+    }
+  for (int i = 0; i < w->n; i++) {
     /* The JIT takes the object buffers it is given, and links them when a symbol is looked up. */
-    LLVMErrorRef e = j && w.objects[i] ? LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), w.objects[i])
-                                       : NULL;
-    if (!j && w.objects[i]) LLVMDisposeMemoryBuffer(w.objects[i]);
+    LLVMErrorRef e = ok && j && w->objects[i]
+                         ? LLVMOrcLLJITAddObjectFile(j->jit, LLVMOrcLLJITGetMainJITDylib(j->jit), w->objects[i])
+                         : NULL;
+    if ((!ok || !j) && w->objects[i]) LLVMDisposeMemoryBuffer(w->objects[i]);
     if (e) {
       take_error(e, "cannot add machine code to the JIT", err, errlen);
-      jit_free(j);
-      j = NULL;
+      ok = false;
     }
-    LLVMDisposeMessage(w.errors[i]);
-    lower_module_free(mods[i]);
+    LLVMDisposeMessage(w->errors[i]);
+    lower_module_free(w->mods[i]);
   }
-  free(w.objects);
-  free(w.errors);
+  free(w->objects);
+  free(w->errors);
+  free(w->opt_seconds);
+  free(w->emit_seconds);
+  free(w);
+  return ok;
+}
+
+DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen) {
+  CompileWork *w = work_new(mods, n);
+  err[0] = 0;
+  double t0 = dlrt_seconds();
+  run_workers(w, threads); /* each module in its own LLVM context: they compile independently */
+  /* The two stages overlap on the threads: the wall time is split by their shares of the work. */
+  double wall = dlrt_seconds() - t0, opt = 0, emit = 0;
+  for (int i = 0; i < n; i++) opt += w->opt_seconds[i], emit += w->emit_seconds[i];
+  seconds[0] = opt + emit > 0 ? wall * opt / (opt + emit) : 0;
+  seconds[1] = wall - seconds[0];
+  DlcJit *j = jit_new(err, errlen);
+  if (!add_objects(j, w, err, errlen)) {
+    jit_free(j);
+    return NULL;
+  }
   return j;
 }
 
+static void *compile_later(void *arg) {
+  Later *l = arg;
+  run_workers(l->work, 1);
+  l->seconds = dlrt_seconds() - l->start;
+  return NULL;
+}
+
+void jit_compile_later(DlcJit *j, DlcModule **mods, int n, const char *const *names, int n_names) {
+  DLC_ASSERT(!j->later && n <= MAX_LATER_MODULES && n_names <= MAX_LATER_NAMES);
+  Later *l = calloc(1, sizeof *l);
+  if (!l) dlc_fatal("out of memory");
+  memcpy(l->mods, mods, sizeof *mods * (size_t)n); /* the caller's array goes when it returns */
+  l->work = work_new(l->mods, n);
+  for (int i = 0; i < n_names; i++) snprintf(l->names[i], sizeof l->names[i], "%s", names[i]);
+  l->n_names = n_names;
+  l->start = dlrt_seconds();
+  l->running = pthread_create(&l->thread, NULL, compile_later, l) == 0;
+  if (!l->running) compile_later(l); /* no thread to be had: now, on this one */
+  j->later = l;
+}
+
+/* Waits for the background compilation (if any), adds its code; false if it failed. */
+bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen) {
+  Later *l = j->later;
+  if (!l) return true;
+  if (l->running) pthread_join(l->thread, NULL);
+  j->later = NULL;
+  if (seconds) *seconds = l->seconds;
+  bool ok = add_objects(j, l->work, err, errlen);
+  free(l);
+  return ok;
+}
+
+static bool waits_for_later(const DlcJit *j, const char *name) {
+  for (int i = 0; j->later && i < j->later->n_names; i++)
+    if (!strcmp(j->later->names[i], name)) return true;
+  return false;
+}
+
 void *jit_lookup(DlcJit *j, const char *name) {
+  char err[512];
+  if (waits_for_later(j, name) && !jit_finish_later(j, NULL, err, sizeof err)) {
+    fprintf(stderr, "dlc: %s\n", err);
+    return NULL;
+  }
   LLVMOrcExecutorAddress addr = 0;
   LLVMErrorRef e = LLVMOrcLLJITLookup(j->jit, &addr, name);
   if (e) {
@@ -199,6 +277,10 @@ void *jit_lookup(DlcJit *j, const char *name) {
 
 void jit_free(DlcJit *j) {
   if (!j) return;
+  if (j->later) {
+    char err[512];
+    jit_finish_later(j, NULL, err, sizeof err); /* its code is dropped with the JIT */
+  }
   if (j->jit) {
     LLVMErrorRef e = LLVMOrcDisposeLLJIT(j->jit);
     if (e) LLVMConsumeError(e);

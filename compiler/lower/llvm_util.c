@@ -155,10 +155,11 @@ LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name) {
 }
 
 void fill_zeros(LowerCtx *c, LLVMValueRef base, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "zero");
-  store_f32(c, c_f32(c, 0), base, i);
-  loop_end(c, &l);
+  LLVMBuildMemSet(c->b, base, LLVMConstInt(LLVMInt8TypeInContext(c->ctx), 0, false), ix_mulk(c, count, 4), 4);
+}
+
+void copy_floats(LowerCtx *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count) {
+  LLVMBuildMemMove(c->b, dst, 4, src, 4, ix_mulk(c, count, 4));
 }
 
 LLVMValueRef const_i64_array(LowerCtx *c, const int64_t *values, int n, const char *name) {

@@ -79,8 +79,10 @@ LLVMValueRef ix_addk(LowerCtx *c, LLVMValueRef a, int64_t k);
 
 /* An alloca in the entry block (so mem2reg turns it into SSA values). */
 LLVMValueRef entry_alloca(LowerCtx *c, LLVMTypeRef type, const char *name);
-/* base[0..count) = 0. */
+/* base[0..count) = 0, and dst[0..count) = src[0..count) (memset and memmove: LLVM
+ * expands small constant ones inline). */
 void fill_zeros(LowerCtx *c, LLVMValueRef base, LLVMValueRef count);
+void copy_floats(LowerCtx *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count);
 /* A constant i64 array in the module (private). */
 LLVMValueRef const_i64_array(LowerCtx *c, const int64_t *values, int n, const char *name);
 

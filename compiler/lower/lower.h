@@ -50,6 +50,16 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
  * are linked into one JIT. Takes ownership of the modules (and reorders mods). seconds[0]
  * and [1]: wall time of the optimisation and of the code generation. */
 DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
+/* Starts compiling n more modules (as jit_compile_parallel does) on a thread of its own
+ * and returns: the caller goes on (trains) while they compile. The first jit_lookup of
+ * one of the functions `names` waits for them and adds their code. Takes the modules. */
+enum { MAX_LATER_MODULES = 80, MAX_LATER_NAMES = 4 };
+void jit_compile_later(DlcJit *j, DlcModule **mods, int n, const char *const *names, int n_names);
+/* Waits for jit_compile_later's modules (if any) and adds their code; the wall time they
+ * took from the start in *seconds (if not NULL). False with a message in err if they
+ * failed. */
+bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen);
+/* A function's address; NULL (reported) if it is missing. */
 void *jit_lookup(DlcJit *j, const char *name);
 void jit_free(DlcJit *j);
 #endif

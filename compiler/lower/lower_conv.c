@@ -62,14 +62,12 @@ static Padded pad_images(LowerCtx *c, const Node *y, LLVMValueRef x, int maps, i
   if (pad == 0) return p;
   p.base = workspace_of(c, y);
   fill_zeros(c, p.base, mulk(c, c->n, maps * p.plane));
-  Loop lp, ly, lx;
+  Loop lp, ly;
   LLVMValueRef plane = loop_begin(c, &lp, mulk(c, c->n, maps), "plane");
   LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, h), "iy");
-  LLVMValueRef ix = loop_begin(c, &lx, c_i64(c, w), "ix");
-  LLVMValueRef src = add(c, mulk(c, add(c, mulk(c, plane, h), iy), w), ix);
-  LLVMValueRef dst = add(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, pad)), p.wp), addk(c, ix, pad));
-  store_f32(c, load_f32(c, x, src), p.base, dst);
-  loop_end(c, &lx);
+  LLVMValueRef src = mulk(c, add(c, mulk(c, plane, h), iy), w);
+  LLVMValueRef dst = addk(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, pad)), p.wp), pad);
+  copy_floats(c, elem_ptr(c, p.base, dst), elem_ptr(c, x, src), c_i64(c, w)); /* a row */
   loop_end(c, &ly);
   loop_end(c, &lp);
   return p;
@@ -437,13 +435,12 @@ static void conv_dx_strided(LowerCtx *c, const Node *y) {
   loop_end(c, &lm);
   loop_end(c, &lr);
   if (w->pad) { /* crop */
-    Loop lp, li, lj;
+    Loop lp, li;
     LLVMValueRef plane = loop_begin(c, &lp, mulk(c, c->n, w->c), "plane");
     LLVMValueRef iy = loop_begin(c, &li, c_i64(c, w->h), "iy");
-    LLVMValueRef ix = loop_begin(c, &lj, c_i64(c, w->w), "ix");
-    LLVMValueRef src = add(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, w->pad)), p.wp), addk(c, ix, w->pad));
-    store_f32(c, load_f32(c, p.base, src), dx, add(c, mulk(c, add(c, mulk(c, plane, w->h), iy), w->w), ix));
-    loop_end(c, &lj);
+    LLVMValueRef src = addk(c, mulk(c, add(c, mulk(c, plane, p.hp), addk(c, iy, w->pad)), p.wp), w->pad);
+    LLVMValueRef dst = mulk(c, add(c, mulk(c, plane, w->h), iy), w->w);
+    copy_floats(c, elem_ptr(c, dx, dst), elem_ptr(c, p.base, src), c_i64(c, w->w)); /* a row */
     loop_end(c, &li);
     loop_end(c, &lp);
   }

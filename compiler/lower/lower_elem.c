@@ -224,13 +224,6 @@ void lower_row(LowerCtx *c, const Node *y) {
   loop_end(c, &lr);
 }
 
-static void copy_floats(LowerCtx *c, LLVMValueRef dst, LLVMValueRef src, LLVMValueRef count) {
-  Loop l;
-  LLVMValueRef i = loop_begin(c, &l, count, "copy");
-  store_f32(c, load_f32(c, src, i), dst, i);
-  loop_end(c, &l);
-}
-
 /* ASSIGN: a persistent leaf takes its new value. OUTPUT: results[slot] receives a value. */
 void lower_effect(LowerCtx *c, const Node *y) {
   const Node *src = y->op == OP_ASSIGN ? y->in[1] : y->in[0];
