@@ -81,7 +81,7 @@ static const Command commands[] = {
     {"ir", cmd_ir, "--stage --fn --batch --set",
      "usage: dlc ir FILE.net [--stage graph|llvm|opt|asm] [--fn NAME] [--batch N] [--set 'KEY = VALUE']\n"
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
-     "the default), after O3 for this CPU (opt), or its assembly (asm); of both generated\n"
+     "the default), optimised for this CPU (opt), or its assembly (asm); of both generated\n"
      "functions, or only of --fn dlc_forward or --fn dlc_train_step.\n"},
     {"gradcheck", cmd_gradcheck, "--seed",
      "usage: dlc gradcheck FILE.net [--seed N]\n"

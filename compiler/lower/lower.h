@@ -28,7 +28,7 @@ DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int
 DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts);
 /* Instructions in the module (what its optimisation and code generation cost grows with). */
 int64_t lower_module_size(DlcModule *m);
-/* O3 for the host CPU, its name and features (AVX-512 where present). */
+/* LLVM's O1 pipeline (see lower.c) for the host CPU, its name and features (AVX-512 where present). */
 void lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */
 char *lower_module_text(DlcModule *m);
@@ -46,7 +46,7 @@ typedef struct DlcJit DlcJit;
  * Returns NULL with a message in err on failure. */
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
 /* The same for n modules (one LLVM context each) on up to `threads` threads: every module,
- * the largest first, is optimised (O3) and compiled to machine code in a thread, then all
+ * the largest first, is optimised (O1) and compiled to machine code in a thread, then all
  * are linked into one JIT. Takes ownership of the modules (and reorders mods). seconds[0]
  * and [1]: wall time of the optimisation and of the code generation. */
 DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
