@@ -93,6 +93,17 @@ static const char *const MODELS[] = {
     "out = dense(flatten(b), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
+    /* elementwise loops in vectors of 16 with a masked remainder: 17 and 33 features (one
+     * and two vectors and a lane; per row, or 51 and 99 floats in a flat loop of 3 rows),
+     * exactly 16, fewer than 16; sigmoid, exp, log, powers, division, Adam's square roots */
+    "input x : [784]\n"
+    "target y : onehot(10)\n"
+    "h = sigmoid(dense(x, 17))\n"
+    "g = exp(dense(h, 33) / 4)\n"
+    "k = relu(dense(log(1 + g), 16)) ^ 2\n"
+    "out = dense(k, 10) - dense(h, 10) / 2\n"
+    "loss = cross_entropy(out, y) + 0.001 * sum(g)\n"
+    "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
 };
 enum { N_MODELS = sizeof MODELS / sizeof *MODELS };
 
@@ -406,6 +417,12 @@ START_TEST(jit_compiles_the_step_in_pieces) {
   ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part1"));
   ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part2"));
   ck_assert_ptr_nonnull(t->train_step);
+  /* dlc_forward compiles in the background: the trainer has no pointer to it until it is
+   * needed, and then it is there */
+  ck_assert_ptr_null(t->forward);
+  ck_assert(m->forward_later && !m->forward_done);
+  ck_assert_ptr_nonnull(trainer_forward(t));
+  ck_assert(m->forward_done && m->seconds_forward > 0);
   trainer_free(t);
   model_free(m);
 }
