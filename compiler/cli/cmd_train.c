@@ -230,6 +230,7 @@ int cmd_eval(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER, unused;
   char err[1024];
+  m->inference_only = true; /* only dlc_forward is compiled */
   if (!load_data(data_dir(o), NULL, &test) || !build_with_threads(m, o, false) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &test, "test"))
     goto done;

@@ -173,6 +173,7 @@ bool model_build_training_until(Model *m, const char *stop_after) {
 
 int model_functions(const Model *m, LowerFn *fns) {
   fns[0] = m->fns[FN_FORWARD];
+  if (m->inference_only) return 1;
   if (!m->data_parallel) {
     fns[1] = m->fns[FN_TRAIN];
     fns[1].profile = m->profile; /* --profile times the training step, not the evaluations */
@@ -195,6 +196,14 @@ DlcModule *model_lower(Model *m, bool optimize) {
   return mod;
 }
 
+/* dlc_forward's pieces, lowered on the JIT's background thread (it reads the model's graph
+ * and plans, which nothing changes once compiled). */
+static int forward_pieces(void *model, DlcModule **mods) {
+  Model *m = model;
+  char names[MAX_PIECES][64];
+  return model_pieces(m, &m->fns[FN_FORWARD], 1, compile_threads(), mods, names);
+}
+
 DlcJit *model_compile(Model *m) {
   int threads = compile_threads();
   char err[512];
@@ -202,12 +211,14 @@ DlcJit *model_compile(Model *m) {
   double t0;
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
-  m->forward_later = threads > 1;
-  if (m->forward_later) { /* the training functions' modules, optimised and compiled in parallel */
+  m->forward_later = threads > 1 && !m->inference_only;
+  if (threads > 1) { /* the training functions' modules (or dlc_forward's alone), optimised and
+                        compiled in parallel */
     double ti = dlrt_seconds(), seconds[2];
     DlcModule *mods[3 * (MAX_PIECES + 1)];
     char names[MAX_PIECES][64];
-    int n = model_pieces(m, fns + 1, n_fns - 1, threads, mods, names);
+    int first = m->forward_later;
+    int n = model_pieces(m, fns + first, n_fns - first, threads, mods, names);
     m->seconds_irgen = dlrt_seconds() - ti;
     jit = jit_compile_parallel(mods, n, threads, seconds, err, sizeof err);
     m->seconds_opt = seconds[0];
@@ -226,14 +237,7 @@ DlcJit *model_compile(Model *m) {
   for (int k = m->forward_later; k < n_fns; k++)
     if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
   m->seconds_jit = dlrt_seconds() - t0;
-  if (m->forward_later) {
-    double tl = dlrt_seconds();
-    DlcModule *mods[MAX_PIECES + 1];
-    char names[MAX_PIECES][64];
-    int n = model_pieces(m, fns, 1, threads, mods, names);
-    jit_compile_later(jit, mods, n, &fns[0].name, 1);
-    m->seconds_forward = dlrt_seconds() - tl; /* lowering it; model_finish_compile adds the rest */
-  }
+  if (m->forward_later) jit_compile_later(jit, forward_pieces, m, &fns[0].name, 1);
   return jit;
 }
 
@@ -241,9 +245,7 @@ _Static_assert(MAX_PIECES + 1 <= MAX_LATER_MODULES, "dlc_forward's pieces must f
 
 bool model_finish_compile(Model *m, DlcJit *jit) {
   char err[512];
-  double seconds = 0;
-  bool ok = jit_finish_later(jit, &seconds, err, sizeof err);
-  m->seconds_forward += seconds;
+  bool ok = jit_finish_later(jit, &m->seconds_forward, err, sizeof err);
   m->forward_done = true;
   if (ok) return true;
   diag_error_plain("dlc", "%s", err);

@@ -58,6 +58,7 @@ typedef struct Model {
    * generation; its optimisation; machine code (JIT or object file) */
   double seconds_front, seconds_graph, seconds_irgen, seconds_opt, seconds_jit;
   int compile_threads;   /* the last two stages ran on this many threads (JIT; 0: one) */
+  bool inference_only;   /* dlc eval: dlc_forward is the only function compiled */
   bool forward_later;    /* the JIT compiles dlc_forward after the training functions, in
                             the background (model_compile) */
   double seconds_forward; /* how long that took (once model_finish_compile has waited) */
@@ -83,7 +84,7 @@ bool model_build_training_until(Model *m, const char *stop_after);
 /* Builds the LLVM module (optionally optimised for the host). */
 DlcModule *model_lower(Model *m, bool optimize);
 /* The functions this model compiles (dlc_forward, then dlc_train_step or the data-parallel
- * pair), in order; returns how many. */
+ * pair, unless inference_only), in order; returns how many. */
 int model_functions(const Model *m, LowerFn *fns);
 /* The parallel JIT's pieces (pieces.c): every function of fns (at most 3) cut into modules
  * of about the same size, and for each cut function a module of its name that calls its

@@ -29,11 +29,12 @@ Trainer *trainer_new(Model *m) {
   t->m = m;
   t->jit = jit;
   t->best_val_error = 1;
-  /* t->forward is looked up when first needed (trainer_forward): it may still be compiling */
-  if (m->data_parallel) { /* else dlc_train_step runs on worker 0, all rows */
+  /* t->forward is looked up when first needed (trainer_forward): it may still be compiling.
+   * dlc eval (inference_only) has no training functions. */
+  if (!m->inference_only && m->data_parallel) { /* else dlc_train_step runs on worker 0, all rows */
     t->train_grad = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_GRAD]);
     t->train_update = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_UPDATE]);
-  } else {
+  } else if (!m->inference_only) {
     t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
   }
   t->in_features = (int)shape_numel(m->sema.input->shape);

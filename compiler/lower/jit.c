@@ -17,6 +17,8 @@
 typedef struct Later {
   pthread_t thread;
   bool running; /* thread was started (and is to be joined) */
+  JitModuleMaker *make; /* lowers the modules, on the thread */
+  void *make_arg;
   struct CompileWork *work;
   DlcModule *mods[MAX_LATER_MODULES];
   char names[MAX_LATER_NAMES][64]; /* the functions that wait for them */
@@ -221,17 +223,20 @@ DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double second
 
 static void *compile_later(void *arg) {
   Later *l = arg;
+  int n = l->make(l->make_arg, l->mods);
+  DLC_ASSERT(n <= MAX_LATER_MODULES);
+  l->work = work_new(l->mods, n);
   run_workers(l->work, 1);
   l->seconds = dlrt_seconds() - l->start;
   return NULL;
 }
 
-void jit_compile_later(DlcJit *j, DlcModule **mods, int n, const char *const *names, int n_names) {
-  DLC_ASSERT(!j->later && n <= MAX_LATER_MODULES && n_names <= MAX_LATER_NAMES);
+void jit_compile_later(DlcJit *j, JitModuleMaker *make, void *make_arg, const char *const *names, int n_names) {
+  DLC_ASSERT(!j->later && n_names <= MAX_LATER_NAMES);
   Later *l = calloc(1, sizeof *l);
   if (!l) dlc_fatal("out of memory");
-  memcpy(l->mods, mods, sizeof *mods * (size_t)n); /* the caller's array goes when it returns */
-  l->work = work_new(l->mods, n);
+  l->make = make;
+  l->make_arg = make_arg;
   for (int i = 0; i < n_names; i++) snprintf(l->names[i], sizeof l->names[i], "%s", names[i]);
   l->n_names = n_names;
   l->start = dlrt_seconds();

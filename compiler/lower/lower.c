@@ -10,6 +10,7 @@
 #include <llvm-c/Support.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dlrt.h"
@@ -43,9 +44,7 @@ static const SrcFile *model_file(const Graph *g) {
   return NULL;
 }
 
-static void init_llvm_once(void) {
-  static bool done;
-  if (done) return;
+static void init_llvm(void) {
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
   /* For developers: LLVM's own options, e.g. DLC_LLVM_ARGS=-time-passes (one option). */
@@ -54,7 +53,12 @@ static void init_llvm_once(void) {
     const char *argv[] = {"dlc", llvm_args};
     LLVMParseCommandLineOptions(2, argv, NULL);
   }
-  done = true;
+}
+
+/* Modules are lowered on several threads (jit.c's background compile). */
+static void init_llvm_once(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_llvm);
 }
 
 LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model) {

@@ -50,13 +50,15 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
  * are linked into one JIT. Takes ownership of the modules (and reorders mods). seconds[0]
  * and [1]: wall time of the optimisation and of the code generation. */
 DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
-/* Starts compiling n more modules (as jit_compile_parallel does) on a thread of its own
- * and returns: the caller goes on (trains) while they compile. The first jit_lookup of
- * one of the functions `names` waits for them and adds their code. Takes the modules. */
+/* Starts a thread of its own that lowers more modules, make(make_arg, mods) (which returns
+ * how many, at most MAX_LATER_MODULES; it must only read what it lowers, as the caller goes
+ * on meanwhile), and compiles them as jit_compile_parallel does; returns at once. The first
+ * jit_lookup of one of the functions `names` waits for them and adds their code. */
 enum { MAX_LATER_MODULES = 80, MAX_LATER_NAMES = 4 };
-void jit_compile_later(DlcJit *j, DlcModule **mods, int n, const char *const *names, int n_names);
+typedef int JitModuleMaker(void *make_arg, DlcModule **mods);
+void jit_compile_later(DlcJit *j, JitModuleMaker *make, void *make_arg, const char *const *names, int n_names);
 /* Waits for jit_compile_later's modules (if any) and adds their code; the wall time they
- * took from the start in *seconds (if not NULL). False with a message in err if they
+ * took, lowering included, in *seconds (if not NULL). False with a message in err if they
  * failed. */
 bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen);
 /* A function's address; NULL (reported) if it is missing. */
