@@ -196,12 +196,17 @@ DlcModule *model_lower(Model *m, bool optimize) {
   return mod;
 }
 
-/* dlc_forward's pieces, lowered on the JIT's background thread (it reads the model's graph
- * and plans, which nothing changes once compiled). */
-static int forward_pieces(void *model, DlcModule **mods) {
+/* The JIT's work for the pieces of fns. */
+static JitWork pieces_work(Model *m, const LowerFn *fns, int n_fns, int threads) {
+  Pieces *ps = model_pieces(m, fns, n_fns, threads);
+  return (JitWork){pieces_count(ps), pieces_sizes(ps), piece_module, ps, pieces_free};
+}
+
+/* dlc_forward's pieces, planned and lowered on the JIT's background thread (it reads the
+ * model's graph and plans, which nothing changes once compiled). */
+static JitWork forward_work(void *model) {
   Model *m = model;
-  char names[MAX_PIECES][64];
-  return model_pieces(m, &m->fns[FN_FORWARD], 1, compile_threads(), mods, names);
+  return pieces_work(m, &m->fns[FN_FORWARD], 1, compile_threads());
 }
 
 DlcJit *model_compile(Model *m) {
@@ -214,15 +219,15 @@ DlcJit *model_compile(Model *m) {
   m->forward_later = threads > 1 && !m->inference_only;
   if (threads > 1) { /* the training functions' modules (or dlc_forward's alone), optimised and
                         compiled in parallel */
-    double ti = dlrt_seconds(), seconds[2];
-    DlcModule *mods[3 * (MAX_PIECES + 1)];
-    char names[MAX_PIECES][64];
+    double ti = dlrt_seconds(), seconds[3];
     int first = m->forward_later;
-    int n = model_pieces(m, fns + first, n_fns - first, threads, mods, names);
-    m->seconds_irgen = dlrt_seconds() - ti;
-    jit = jit_compile_parallel(mods, n, threads, seconds, err, sizeof err);
-    m->seconds_opt = seconds[0];
-    t0 = dlrt_seconds() - seconds[1]; /* machine code: generation and linking */
+    JitWork work = pieces_work(m, fns + first, n_fns - first, threads);
+    double measure = dlrt_seconds() - ti; /* lowering each function once, to cut it */
+    jit = jit_compile_parallel(&work, threads, seconds, err, sizeof err);
+    work.done(work.arg);
+    m->seconds_irgen = measure + seconds[0];
+    m->seconds_opt = seconds[1];
+    t0 = dlrt_seconds() - seconds[2]; /* machine code: generation and linking */
     m->compile_threads = threads;
   } else {
     DlcModule *mod = model_lower(m, true);
@@ -237,11 +242,9 @@ DlcJit *model_compile(Model *m) {
   for (int k = m->forward_later; k < n_fns; k++)
     if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
   m->seconds_jit = dlrt_seconds() - t0;
-  if (m->forward_later) jit_compile_later(jit, forward_pieces, m, &fns[0].name, 1);
+  if (m->forward_later) jit_compile_later(jit, forward_work, m, &fns[0].name, 1);
   return jit;
 }
-
-_Static_assert(MAX_PIECES + 1 <= MAX_LATER_MODULES, "dlc_forward's pieces must fit jit_compile_later");
 
 bool model_finish_compile(Model *m, DlcJit *jit) {
   char err[512];

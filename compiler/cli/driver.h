@@ -87,11 +87,16 @@ DlcModule *model_lower(Model *m, bool optimize);
  * pair, unless inference_only), in order; returns how many. */
 int model_functions(const Model *m, LowerFn *fns);
 /* The parallel JIT's pieces (pieces.c): every function of fns (at most 3) cut into modules
- * of about the same size, and for each cut function a module of its name that calls its
- * parts in order. Returns the number of modules in mods (room for 3 * (MAX_PIECES + 1));
- * names holds the parts' names (MAX_PIECES of them). */
+ * of about the same size (lowered whole once, to measure each node), and for each cut
+ * function a module of its name that calls its parts in order. piece_module lowers piece i
+ * (a JitModuleMaker: on the JIT's threads), pieces_free frees the plan. */
 enum { MAX_PIECES = 64 };
-int model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads, DlcModule **mods, char names[][64]);
+typedef struct Pieces Pieces;
+Pieces *model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads);
+int pieces_count(const Pieces *ps);
+const int64_t *pieces_sizes(const Pieces *ps);
+DlcModule *piece_module(void *pieces, int i);
+void pieces_free(void *pieces);
 /* Threads the JIT compiles on: the cores online, at most 4. */
 int compile_threads(void);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. On several cores the

@@ -1,6 +1,7 @@
 /* pieces.c — the parallel JIT's unit of work: every function of a model cut into pieces of
- * about the same size, each lowered into a module of its own LLVM context, so that the
- * cores optimise and compile them at once (driver.c model_compile, jit.c). */
+ * about the same size, each lowered into a module of its own LLVM context by the thread
+ * that then optimises and compiles it, so that the cores do all of it at once (driver.c
+ * model_compile, jit.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,8 +15,27 @@
  * LeNet-5 took eight times as long to optimise as a 550 one). */
 enum { MIN_PIECE = 300 }; /* instructions: smaller functions are not cut */
 
-int model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads, DlcModule **mods, char names[][64]) {
-  int n = 0;
+/* One module of the plan: a function lowered whole (to measure it, and kept), a part of
+ * one, or the function of the original name that calls the parts. */
+typedef struct Piece {
+  enum { WHOLE, PART, SEQUENCE } kind;
+  DlcModule *whole;
+  LowerFn fn;         /* PART: the function and its range of the schedule */
+  char name[64];      /* PART: "dlc_train_step.part1" */
+  int first, n_parts; /* SEQUENCE: the parts, pieces [first, first + n_parts) */
+} Piece;
+
+struct Pieces {
+  const Graph *g;
+  int n;
+  Piece piece[3 * (MAX_PIECES + 1)];
+  int64_t size[3 * (MAX_PIECES + 1)]; /* instructions, as measured */
+};
+
+Pieces *model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads) {
+  Pieces *ps = calloc(1, sizeof *ps);
+  if (!ps) dlc_fatal("out of memory");
+  ps->g = m->g;
   int64_t *cost[3], size[3], all = 0;
   DLC_ASSERT(n_fns <= 3);
   DlcModule *whole[3];
@@ -30,30 +50,63 @@ int model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads, DlcModule
     int parts = (int)((size[k] + limit - 1) / limit);
     parts = parts > MAX_PIECES ? MAX_PIECES : parts;
     if (parts <= 1) {
-      mods[n++] = whole[k];
+      ps->size[ps->n] = size[k];
+      ps->piece[ps->n++] = (Piece){.kind = WHOLE, .whole = whole[k]};
       free(cost[k]);
       continue;
     }
     lower_module_free(whole[k]);
-    const char *part_names[MAX_PIECES];
     int64_t per_part = size[k] / parts;
-    int from = 0, len = fns[k].sched.len;
+    int from = 0, len = fns[k].sched.len, first = ps->n;
     for (int p = 0; p < parts; p++) {
       int to = from;
       int64_t acc = 0;
       while (to < len && (p == parts - 1 || acc < per_part)) acc += cost[k][to++];
-      LowerFn piece = fns[k];
-      snprintf(names[p], 64, "%s.part%d", fns[k].name, p + 1);
-      piece.name = part_names[p] = names[p];
-      piece.from = from;
-      piece.to = to;
-      mods[n++] = lower_module(m->g, &piece, 1);
+      Piece *pc = &ps->piece[ps->n];
+      *pc = (Piece){.kind = PART, .fn = fns[k]};
+      snprintf(pc->name, sizeof pc->name, "%s.part%d", fns[k].name, p + 1);
+      pc->fn.name = pc->name;
+      pc->fn.from = from;
+      pc->fn.to = to;
+      ps->size[ps->n++] = acc;
       from = to;
     }
-    mods[n++] = lower_sequence(fns[k].name, part_names, parts);
+    Piece *seq = &ps->piece[ps->n];
+    *seq = (Piece){.kind = SEQUENCE, .first = first, .n_parts = parts};
+    snprintf(seq->name, sizeof seq->name, "%s", fns[k].name);
+    ps->size[ps->n++] = parts;
     free(cost[k]);
   }
-  return n;
+  return ps;
+}
+
+int pieces_count(const Pieces *ps) { return ps->n; }
+const int64_t *pieces_sizes(const Pieces *ps) { return ps->size; }
+
+DlcModule *piece_module(void *pieces, int i) {
+  Pieces *ps = pieces;
+  Piece *pc = &ps->piece[i];
+  switch (pc->kind) {
+  case WHOLE: {
+    DlcModule *m = pc->whole;
+    pc->whole = NULL; /* the JIT's now */
+    return m;
+  }
+  case PART: return lower_module(ps->g, &pc->fn, 1);
+  case SEQUENCE: {
+    const char *parts[MAX_PIECES];
+    for (int p = 0; p < pc->n_parts; p++) parts[p] = ps->piece[pc->first + p].name;
+    return lower_sequence(pc->name, parts, pc->n_parts);
+  }
+  }
+  DLC_UNREACHABLE();
+}
+
+void pieces_free(void *pieces) {
+  Pieces *ps = pieces;
+  for (int i = 0; i < ps->n; i++)
+    if (ps->piece[i].kind == WHOLE) lower_module_free(ps->piece[i].whole); /* not made (NULL if it was) */
+  free(ps);
 }
 
 int compile_threads(void) {

@@ -17,10 +17,9 @@
 typedef struct Later {
   pthread_t thread;
   bool running; /* thread was started (and is to be joined) */
-  JitModuleMaker *make; /* lowers the modules, on the thread */
-  void *make_arg;
+  JitPlanner *plan; /* plans the modules, on the thread */
+  void *plan_arg;
   struct CompileWork *work;
-  DlcModule *mods[MAX_LATER_MODULES];
   char names[MAX_LATER_NAMES][64]; /* the functions that wait for them */
   int n_names;
   double start, seconds;
@@ -110,27 +109,32 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
 }
 
 /* The modules of jit_compile_parallel and what becomes of them; workers take the next
- * module from `next` (the largest first), optimise it and compile it to an object, and
- * note the time each takes. */
+ * module (the largest first), make it (lower it), optimise it and compile it to an object,
+ * and note the time each takes. */
 typedef struct CompileWork {
-  DlcModule **mods;
+  JitWork src;
+  int *order;       /* module indices, largest first */
+  DlcModule **mods; /* by position in order, once made */
   LLVMMemoryBufferRef *objects;
   char **errors;
   int n;
   atomic_int next;
-  double *opt_seconds, *emit_seconds; /* by module */
+  double *lower_seconds, *opt_seconds, *emit_seconds; /* by position */
 } CompileWork;
 
 static void *compile_worker(void *arg) {
   CompileWork *w = arg;
   for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
     double t0 = dlrt_seconds();
-    lower_optimize(w->mods[i]);
+    DlcModule *m = w->mods[i] = w->src.make(w->src.arg, w->order[i]);
     double t1 = dlrt_seconds();
-    if (LLVMTargetMachineEmitToMemoryBuffer(w->mods[i]->tm, w->mods[i]->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
+    lower_optimize(m);
+    double t2 = dlrt_seconds();
+    if (LLVMTargetMachineEmitToMemoryBuffer(m->tm, m->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
       w->objects[i] = NULL;
-    w->opt_seconds[i] = t1 - t0;
-    w->emit_seconds[i] = dlrt_seconds() - t1;
+    w->lower_seconds[i] = t1 - t0;
+    w->opt_seconds[i] = t2 - t1;
+    w->emit_seconds[i] = dlrt_seconds() - t2;
   }
   return NULL;
 }
@@ -148,28 +152,22 @@ static void run_workers(CompileWork *w, int threads) {
   free(t);
 }
 
-/* Sorts the modules largest first, so that the threads end together. */
-static void largest_first(DlcModule **mods, int n) {
-  int64_t *size = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-  if (!size) dlc_fatal("out of memory");
-  for (int i = 0; i < n; i++) size[i] = lower_module_size(mods[i]);
-  for (int i = 1; i < n; i++)
-    for (int k = i; k > 0 && size[k] > size[k - 1]; k--) {
-      DlcModule *m = mods[k];
-      int64_t s = size[k];
-      mods[k] = mods[k - 1], size[k] = size[k - 1];
-      mods[k - 1] = m, size[k - 1] = s;
-    }
-  free(size);
-}
-
-static CompileWork *work_new(DlcModule **mods, int n) {
+static CompileWork *work_new(const JitWork *src) {
+  int n = src->n;
   CompileWork *w = calloc(1, sizeof *w);
   if (!w) dlc_fatal("out of memory");
-  *w = (CompileWork){mods, calloc((size_t)n, sizeof *w->objects), calloc((size_t)n, sizeof *w->errors), n, 0,
-                     calloc((size_t)n, sizeof(double)), calloc((size_t)n, sizeof(double))};
-  if (!w->objects || !w->errors || !w->opt_seconds || !w->emit_seconds) dlc_fatal("out of memory");
-  largest_first(mods, n);
+  size_t k = (size_t)(n ? n : 1);
+  *w = (CompileWork){*src, calloc(k, sizeof(int)), calloc(k, sizeof(DlcModule *)), calloc(k, sizeof(LLVMMemoryBufferRef)),
+                     calloc(k, sizeof(char *)), n, 0, calloc(k, sizeof(double)), calloc(k, sizeof(double)),
+                     calloc(k, sizeof(double))};
+  if (!w->order || !w->mods || !w->objects || !w->errors || !w->lower_seconds || !w->opt_seconds || !w->emit_seconds)
+    dlc_fatal("out of memory");
+  /* the largest first, so that the threads end together */
+  for (int i = 0; i < n; i++) {
+    int k2 = i;
+    for (; k2 > 0 && src->size[w->order[k2 - 1]] < src->size[i]; k2--) w->order[k2] = w->order[k2 - 1];
+    w->order[k2] = i;
+  }
   return w;
 }
 
@@ -195,6 +193,9 @@ static bool add_objects(DlcJit *j, CompileWork *w, char *err, int errlen) {
     LLVMDisposeMessage(w->errors[i]);
     lower_module_free(w->mods[i]);
   }
+  free(w->order);
+  free(w->mods);
+  free(w->lower_seconds);
   free(w->objects);
   free(w->errors);
   free(w->opt_seconds);
@@ -203,16 +204,17 @@ static bool add_objects(DlcJit *j, CompileWork *w, char *err, int errlen) {
   return ok;
 }
 
-DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen) {
-  CompileWork *w = work_new(mods, n);
+DlcJit *jit_compile_parallel(const JitWork *work, int threads, double seconds[3], char *err, int errlen) {
+  CompileWork *w = work_new(work);
   err[0] = 0;
   double t0 = dlrt_seconds();
   run_workers(w, threads); /* each module in its own LLVM context: they compile independently */
-  /* The two stages overlap on the threads: the wall time is split by their shares of the work. */
-  double wall = dlrt_seconds() - t0, opt = 0, emit = 0;
-  for (int i = 0; i < n; i++) opt += w->opt_seconds[i], emit += w->emit_seconds[i];
-  seconds[0] = opt + emit > 0 ? wall * opt / (opt + emit) : 0;
-  seconds[1] = wall - seconds[0];
+  /* The stages overlap on the threads: the wall time is split by their shares of the work. */
+  double wall = dlrt_seconds() - t0, stage[3] = {0, 0, 0};
+  for (int i = 0; i < w->n; i++)
+    stage[0] += w->lower_seconds[i], stage[1] += w->opt_seconds[i], stage[2] += w->emit_seconds[i];
+  double all = stage[0] + stage[1] + stage[2];
+  for (int k = 0; k < 3; k++) seconds[k] = all > 0 ? wall * stage[k] / all : 0;
   DlcJit *j = jit_new(err, errlen);
   if (!add_objects(j, w, err, errlen)) {
     jit_free(j);
@@ -223,20 +225,20 @@ DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double second
 
 static void *compile_later(void *arg) {
   Later *l = arg;
-  int n = l->make(l->make_arg, l->mods);
-  DLC_ASSERT(n <= MAX_LATER_MODULES);
-  l->work = work_new(l->mods, n);
+  JitWork work = l->plan(l->plan_arg);
+  l->work = work_new(&work);
   run_workers(l->work, 1);
+  if (work.done) work.done(work.arg);
   l->seconds = dlrt_seconds() - l->start;
   return NULL;
 }
 
-void jit_compile_later(DlcJit *j, JitModuleMaker *make, void *make_arg, const char *const *names, int n_names) {
+void jit_compile_later(DlcJit *j, JitPlanner *plan, void *plan_arg, const char *const *names, int n_names) {
   DLC_ASSERT(!j->later && n_names <= MAX_LATER_NAMES);
   Later *l = calloc(1, sizeof *l);
   if (!l) dlc_fatal("out of memory");
-  l->make = make;
-  l->make_arg = make_arg;
+  l->plan = plan;
+  l->plan_arg = plan_arg;
   for (int i = 0; i < n_names; i++) snprintf(l->names[i], sizeof l->names[i], "%s", names[i]);
   l->n_names = n_names;
   l->start = dlrt_seconds();

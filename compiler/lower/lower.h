@@ -45,18 +45,29 @@ typedef struct DlcJit DlcJit;
 /* JIT-compiles the module with ORC LLJIT; takes ownership of m (also on failure).
  * Returns NULL with a message in err on failure. */
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
-/* The same for n modules (one LLVM context each) on up to `threads` threads: every module,
- * the largest first, is optimised (O1) and compiled to machine code in a thread, then all
- * are linked into one JIT. Takes ownership of the modules (and reorders mods). seconds[0]
- * and [1]: wall time of the optimisation and of the code generation. */
-DlcJit *jit_compile_parallel(DlcModule **mods, int n, int threads, double seconds[2], char *err, int errlen);
-/* Starts a thread of its own that lowers more modules, make(make_arg, mods) (which returns
- * how many, at most MAX_LATER_MODULES; it must only read what it lowers, as the caller goes
- * on meanwhile), and compiles them as jit_compile_parallel does; returns at once. The first
- * jit_lookup of one of the functions `names` waits for them and adds their code. */
-enum { MAX_LATER_MODULES = 80, MAX_LATER_NAMES = 4 };
-typedef int JitModuleMaker(void *make_arg, DlcModule **mods);
-void jit_compile_later(DlcJit *j, JitModuleMaker *make, void *make_arg, const char *const *names, int n_names);
+/* The parallel JIT's work: n modules, each made (lowered) by make(arg, i) on the thread
+ * that then optimises (O1) and compiles it to machine code, in an LLVM context of its own;
+ * size[i] is about how large module i will be (the largest go first). make must only read
+ * what the threads share. done(arg), if set, is called once all are made. */
+typedef DlcModule *JitModuleMaker(void *arg, int i);
+typedef struct JitWork {
+  int n;
+  const int64_t *size;
+  JitModuleMaker *make;
+  void *arg;
+  void (*done)(void *arg);
+} JitWork;
+/* Does the work on up to `threads` threads (this one among them), then links every object
+ * into one JIT. seconds[0], [1] and [2]: the wall time, split by the stages' shares of the
+ * work: lowering, optimisation, code generation. NULL with a message in err on failure. */
+DlcJit *jit_compile_parallel(const JitWork *work, int threads, double seconds[3], char *err, int errlen);
+/* Starts a thread of its own that plans more work, plan(plan_arg) (which may lower, to
+ * measure; it must only read what it lowers, as the caller goes on meanwhile), and does it
+ * as jit_compile_parallel does, on that thread; returns at once. The first jit_lookup of
+ * one of the functions `names` waits for it and adds its code. */
+enum { MAX_LATER_NAMES = 4 };
+typedef JitWork JitPlanner(void *plan_arg);
+void jit_compile_later(DlcJit *j, JitPlanner *plan, void *plan_arg, const char *const *names, int n_names);
 /* Waits for jit_compile_later's modules (if any) and adds their code; the wall time they
  * took, lowering included, in *seconds (if not NULL). False with a message in err if they
  * failed. */
