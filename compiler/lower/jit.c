@@ -1,6 +1,7 @@
 /* jit.c — ORC LLJIT: creates the JIT for the host machine, binds the runtime's symbols as
- * absolute addresses (no -rdynamic needed), adds the module (or compiles several modules to
- * machine code on several threads and adds the objects) and looks functions up.
+ * absolute addresses (no -rdynamic needed), adds the module (or has several threads lower,
+ * optimise and compile modules to machine code and adds the objects; or does that on a
+ * thread of its own while the caller goes on) and looks functions up.
  * It owns every LLVM object it creates and disposes all of them in jit_free. */
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
