@@ -90,6 +90,7 @@ DlcModule *piece_module(void *pieces, int i) {
   case WHOLE: {
     DlcModule *m = pc->whole;
     pc->whole = NULL; /* the JIT's now */
+    lower_module_verify(m);
     return m;
   }
   case PART: return lower_module(ps->g, &pc->fn, 1);

@@ -20,8 +20,10 @@ typedef struct DlcModule DlcModule;
 /* Builds and verifies the module (with the DlrtModelFn signature of runtime/dlrt.h). */
 DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns);
 /* The same, and the LLVM instructions each node emitted, by schedule position, in cost[]
- * (which must cover the schedules of fns). */
+ * (which must cover the schedules of fns); not verified (a measurement is mostly thrown
+ * away: the parts lowered from it are): lower_module_verify before using it. */
 DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int64_t *cost);
+void lower_module_verify(DlcModule *m);
 /* A module with one function `name` that calls the functions `parts` (defined in other
  * modules of the same JIT) in order, passing its arguments on: a function compiled in pieces
  * on several threads. */
