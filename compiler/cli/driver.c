@@ -2,7 +2,7 @@
  *
  *   .net --parse--> AST --sema--> forward graph --grad--> + backward --update--> + SGD step
  *        --passes (fold, simplify, CSE)--> --schedule/fuse/memplan--> per-function order and
- *        arena offsets --lower--> LLVM IR --O1 for the host CPU--> ORC LLJIT
+ *        arena offsets --lower--> LLVM IR --optimise for the host CPU--> ORC LLJIT
  *        --> dlc_forward, dlc_train_step
  */
 #include "driver.h"

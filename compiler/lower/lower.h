@@ -30,7 +30,8 @@ void lower_module_verify(DlcModule *m);
 DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts);
 /* Instructions in the module (what its optimisation and code generation cost grows with). */
 int64_t lower_module_size(DlcModule *m);
-/* LLVM's O1 pipeline (see lower.c) for the host CPU, its name and features (AVX-512 where present). */
+/* Optimises for the host CPU, its name and features (AVX-512 where present): a short pass
+ * pipeline (lower.c says which and why). */
 void lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */
 char *lower_module_text(DlcModule *m);
@@ -48,7 +49,7 @@ typedef struct DlcJit DlcJit;
  * Returns NULL with a message in err on failure. */
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen);
 /* The parallel JIT's work: n modules, each made (lowered) by make(arg, i) on the thread
- * that then optimises (O1) and compiles it to machine code, in an LLVM context of its own;
+ * that then optimises and compiles it to machine code, in an LLVM context of its own;
  * size[i] is about how large module i will be (the largest go first). make must only read
  * what the threads share. done(arg), if set, is called once all are made. */
 typedef DlcModule *JitModuleMaker(void *arg, int i);
