@@ -202,11 +202,11 @@ static JitWork pieces_work(Model *m, const LowerFn *fns, int n_fns, int threads)
   return (JitWork){pieces_count(ps), pieces_sizes(ps), piece_module, ps, pieces_free};
 }
 
-/* dlc_forward's pieces, planned and lowered on the JIT's background thread (it reads the
- * model's graph and plans, which nothing changes once compiled). */
+/* dlc_forward's pieces, planned and lowered on the JIT's background thread, which compiles
+ * them too (it reads the model's graph and plans, which nothing changes once compiled). */
 static JitWork forward_work(void *model) {
   Model *m = model;
-  return pieces_work(m, &m->fns[FN_FORWARD], 1, compile_threads());
+  return pieces_work(m, &m->fns[FN_FORWARD], 1, 1);
 }
 
 DlcJit *model_compile(Model *m) {
@@ -216,7 +216,8 @@ DlcJit *model_compile(Model *m) {
   double t0;
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
-  m->forward_later = threads > 1 && !m->inference_only;
+  /* (profiled steps must not share the cores with a compilation) */
+  m->forward_later = threads > 1 && !m->inference_only && !m->profile;
   if (threads > 1) { /* the training functions' modules (or dlc_forward's alone), optimised and
                         compiled in parallel */
     double ti = dlrt_seconds(), seconds[3];
@@ -248,6 +249,7 @@ DlcJit *model_compile(Model *m) {
 
 bool model_finish_compile(Model *m, DlcJit *jit) {
   char err[512];
+  if (!jit_compiling_later(jit)) return true;
   bool ok = jit_finish_later(jit, &m->seconds_forward, err, sizeof err);
   m->forward_done = true;
   if (ok) return true;

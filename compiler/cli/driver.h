@@ -102,7 +102,8 @@ int compile_threads(void);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. On several cores the
  * training functions are compiled first, and dlc_forward (which training needs only for its
  * first evaluation) on a thread of its own while the caller goes on: the first jit_lookup
- * of it waits. The seconds_* stages time the training functions. */
+ * of it waits. The seconds_* stages then time the training functions (all the functions
+ * otherwise: one core, --profile, or dlc_forward alone for dlc eval). */
 DlcJit *model_compile(Model *m);
 /* Waits for dlc_forward if it is compiling; false (reported) if that failed. */
 bool model_finish_compile(Model *m, DlcJit *jit);

@@ -18,6 +18,7 @@
 typedef struct Later {
   pthread_t thread;
   bool running; /* thread was started (and is to be joined) */
+  atomic_bool cancel; /* jit_free: take no more modules */
   JitPlanner *plan; /* plans the modules, on the thread */
   void *plan_arg;
   struct CompileWork *work;
@@ -121,11 +122,13 @@ typedef struct CompileWork {
   int n;
   atomic_int next;
   double *lower_seconds, *opt_seconds, *emit_seconds; /* by position */
+  atomic_bool *cancel; /* or NULL: when set, the workers take no more modules */
 } CompileWork;
 
 static void *compile_worker(void *arg) {
   CompileWork *w = arg;
   for (int i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+    if (w->cancel && atomic_load(w->cancel)) break;
     double t0 = dlrt_seconds();
     DlcModule *m = w->mods[i] = w->src.make(w->src.arg, w->order[i]);
     double t1 = dlrt_seconds();
@@ -160,7 +163,7 @@ static CompileWork *work_new(const JitWork *src) {
   size_t k = (size_t)(n ? n : 1);
   *w = (CompileWork){*src, calloc(k, sizeof(int)), calloc(k, sizeof(DlcModule *)), calloc(k, sizeof(LLVMMemoryBufferRef)),
                      calloc(k, sizeof(char *)), n, 0, calloc(k, sizeof(double)), calloc(k, sizeof(double)),
-                     calloc(k, sizeof(double))};
+                     calloc(k, sizeof(double)), NULL};
   if (!w->order || !w->mods || !w->objects || !w->errors || !w->lower_seconds || !w->opt_seconds || !w->emit_seconds)
     dlc_fatal("out of memory");
   /* the largest first, so that the threads end together */
@@ -228,6 +231,7 @@ static void *compile_later(void *arg) {
   Later *l = arg;
   JitWork work = l->plan(l->plan_arg);
   l->work = work_new(&work);
+  l->work->cancel = &l->cancel;
   run_workers(l->work, 1);
   if (work.done) work.done(work.arg);
   l->seconds = dlrt_seconds() - l->start;
@@ -260,6 +264,8 @@ bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen) {
   return ok;
 }
 
+bool jit_compiling_later(const DlcJit *j) { return j->later != NULL; }
+
 static bool waits_for_later(const DlcJit *j, const char *name) {
   for (int i = 0; j->later && i < j->later->n_names; i++)
     if (!strcmp(j->later->names[i], name)) return true;
@@ -285,9 +291,14 @@ void *jit_lookup(DlcJit *j, const char *name) {
 
 void jit_free(DlcJit *j) {
   if (!j) return;
-  if (j->later) {
+  if (j->later) { /* never needed: stop it after the module in hand, drop its code */
+    Later *l = j->later;
+    atomic_store(&l->cancel, true);
+    if (l->running) pthread_join(l->thread, NULL);
     char err[512];
-    jit_finish_later(j, NULL, err, sizeof err); /* its code is dropped with the JIT */
+    add_objects(NULL, l->work, err, sizeof err);
+    free(l);
+    j->later = NULL;
   }
   if (j->jit) {
     LLVMErrorRef e = LLVMOrcDisposeLLJIT(j->jit);

@@ -51,9 +51,9 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
 LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x);
 
 /* Vectors: LANES floats (two AVX2 registers where there is no AVX-512). Generated loops
- * that run along contiguous memory work on whole vectors and end with one masked vector,
- * so LLVM's loop vectoriser has nothing left to do (it would add run-time overlap checks, a
- * scalar copy of the loop and an epilogue to each: every buffer is in the one arena). */
+ * that run along contiguous memory work on vectors, masked where a row ends inside one, so
+ * LLVM's loop vectoriser is not needed (it added run-time overlap checks, a scalar copy of
+ * the loop and an epilogue to each: every buffer is in the one arena). */
 enum { LANES = 16 };
 LLVMTypeRef vec_t(LowerCtx *c);
 LLVMValueRef splat(LowerCtx *c, LLVMValueRef scalar);

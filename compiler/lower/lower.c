@@ -52,8 +52,10 @@ static void init_llvm(void) {
    * the steps ran as fast without it (LeNet-5 3.53 ms against 3.63, lenet_relu 1% slower:
    * the best of 9 and 5 alternating runs), the kernels' addressing being simple already.
    * For developers, one more of LLVM's own options: DLC_LLVM_ARGS=-time-passes. */
-  const char *argv[3] = {"dlc", "-disable-lsr", getenv("DLC_LLVM_ARGS")};
-  LLVMParseCommandLineOptions(argv[2] && *argv[2] ? 3 : 2, argv, NULL);
+  const char *extra = getenv("DLC_LLVM_ARGS");
+  const char *argv[3] = {"dlc", "-disable-lsr", extra};
+  if (extra && strstr(extra, "-disable-lsr")) argv[1] = extra; /* an option may occur once */
+  LLVMParseCommandLineOptions(extra && *extra && argv[1] != extra ? 3 : 2, argv, NULL);
 }
 
 /* Modules are lowered on several threads (jit.c's background compile). */
@@ -266,7 +268,6 @@ static const char *const PIPELINE =
 
 void lower_optimize(DlcModule *m) {
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
-  LLVMPassBuilderOptionsSetSLPVectorization(opts, 1);
   LLVMErrorRef err = LLVMRunPasses(m->mod, PIPELINE, m->tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   if (err) {

@@ -71,6 +71,8 @@ DlcJit *jit_compile_parallel(const JitWork *work, int threads, double seconds[3]
 enum { MAX_LATER_NAMES = 4 };
 typedef JitWork JitPlanner(void *plan_arg);
 void jit_compile_later(DlcJit *j, JitPlanner *plan, void *plan_arg, const char *const *names, int n_names);
+/* Whether jit_compile_later's work is pending (not yet added to the JIT). */
+bool jit_compiling_later(const DlcJit *j);
 /* Waits for jit_compile_later's modules (if any) and adds their code; the wall time they
  * took, lowering included, in *seconds (if not NULL). False with a message in err if they
  * failed. */

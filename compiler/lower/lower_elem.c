@@ -1,9 +1,9 @@
 /* lower_elem.c — loop nests for elementwise ops, reductions, row ops and effects.
  *
  * An elementwise node becomes a strided loop nest over its shape (nest.h) whose body loads
- * each operand at its broadcast index, applies the op's scalar formula and stores: one flat
- * loop when every operand has the node's shape, (rows, maps, pixels) for a bias per map.
- * The innermost loop is what LLVM vectorises. */
+ * each operand at its broadcast index, applies the op's formula and stores: one flat loop
+ * when every operand has the node's shape, (rows, maps, pixels) for a bias per map. The
+ * innermost loop works on vectors of 16 floats (nest_inner_vectors). */
 #include "lower_private.h"
 #include "nest.h"
 

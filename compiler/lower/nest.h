@@ -6,7 +6,7 @@
  * broadcast (a missing or size-1 dimension, or the batch axis of an unbatched operand).
  * Adjacent dimensions that every operand walks contiguously are merged, so a same-shape
  * elementwise op is one flat loop and a bias add is (rows, maps, pixels) with the bias
- * invariant in the innermost loop, which LLVM vectorises. */
+ * invariant in the innermost loop, which runs on vectors (nest_inner_vectors). */
 #ifndef DLC_NEST_H
 #define DLC_NEST_H
 #include "llvm_util.h"
