@@ -264,8 +264,8 @@ static void random_batch(int n, float *x, float *y, double *xd, double *yd, unsi
 
 /* Training steps on a full batch (8 rows) and a partial one (3 rows): parameters, momenta
  * and the reported loss agree with the reference after each. */
-START_TEST(train_step_matches_reference) {
-  Pair p = pair_new(MODELS[_i] ? MODELS[_i] : MODEL);
+static void check_train_steps(const char *text) {
+  Pair p = pair_new(text);
   const Graph *g = p.m->g;
   const Schedule *step = &p.m->fns[FN_TRAIN].sched;
   int rows[3] = {8, 3, 8};
@@ -321,6 +321,27 @@ START_TEST(train_step_matches_reference) {
     ck_assert_msg(err < 3e-4, "step %d (n = %d): parameters differ from the reference by %g", s, n, err);
   }
   pair_free(&p);
+}
+
+START_TEST(train_step_matches_reference) { check_train_steps(MODELS[_i] ? MODELS[_i] : MODEL); }
+END_TEST
+
+/* Both ways of ending a vector loop whose trip count is not a multiple of 16, whichever the
+ * host would choose: every vector masked (_i = 1), or whole vectors and a masked last one
+ * (_i = 0, with a block of its own). The elementwise model and the convolutions of MODELS[2]. */
+START_TEST(vector_tails_both_ways) {
+  lower_vector_tails(_i);
+  const char *vectors = MODELS[N_MODELS - 1];
+  Model *m = compiled_model_of(vectors);
+  DlcModule *mod = model_lower(m, false);
+  char *ir = lower_module_text(mod);
+  ck_assert_msg((strstr(ir, "\ntail") != NULL) == (_i == 0), "a separate last vector iff not every vector masked");
+  lower_free_text(ir);
+  lower_module_free(mod);
+  model_free(m);
+  check_train_steps(vectors);
+  check_train_steps(MODELS[2]);
+  lower_vector_tails(-1);
 }
 END_TEST
 
@@ -455,6 +476,7 @@ static Suite *lower_suite(void) {
   tcase_add_test(tc, ir_has_functions_calls_and_vectors);
   tcase_add_test(tc, conv_kernels_carry_their_line);
   tcase_add_loop_test(tc, train_step_matches_reference, 0, N_MODELS);
+  tcase_add_loop_test(tc, vector_tails_both_ways, 0, 2);
   tcase_add_test(tc, forward_matches_reference);
   tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, N_MODELS);
   tcase_add_test(tc, examples_split_where_it_pays);

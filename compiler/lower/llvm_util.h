@@ -21,6 +21,8 @@ typedef struct LowerCtx {
   const MemPlan *plan;
   bool profile;          /* time every node (dlrt_prof_enter/leave) */
   int64_t *cost;         /* or NULL: instructions each node emitted, by schedule position */
+  bool mask_every_vector; /* masked loads and stores are cheap here (AVX-512): loops mask
+                             each vector rather than run a separate last one (nest.c) */
   LLVMDIBuilderRef dib;  /* debug info for the .net file, or NULL (debuginfo.c) */
   LLVMMetadataRef di_file, di_scope;
 } LowerCtx;

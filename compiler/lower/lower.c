@@ -44,7 +44,14 @@ static const SrcFile *model_file(const Graph *g) {
   return NULL;
 }
 
+/* Whether the host has AVX-512's masked loads and stores (one instruction each; AVX2's
+ * vmaskmovps stores are slow on AMD, and SSE has none). Set once, by init_llvm. */
+static bool host_has_avx512;
+
 static void init_llvm(void) {
+  char *features = LLVMGetHostCPUFeatures();
+  host_has_avx512 = strstr(features, "+avx512f") != NULL;
+  LLVMDisposeMessage(features);
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
   /* No loop strength reduction in code generation: it was a fifth of the machine-code time
@@ -179,10 +186,16 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
 }
 
 /* A new module in a context of its own, for the host, with c set up to build into it. */
+/* Vector tails: -1 by the host (lower_vector_tails). */
+static int every_vector_masked = -1;
+
+void lower_vector_tails(int mask_every_vector) { every_vector_masked = mask_every_vector; }
+
 static DlcModule *new_module(LowerCtx *c) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
-  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault);
+  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault); /* LLVM initialised */
+  c->mask_every_vector = every_vector_masked >= 0 ? every_vector_masked : host_has_avx512;
   m->tsctx = LLVMOrcCreateNewThreadSafeContext();
   c->ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
   c->mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c->ctx);

@@ -28,6 +28,11 @@ void lower_module_verify(DlcModule *m);
  * modules of the same JIT) in order, passing its arguments on: a function compiled in pieces
  * on several threads. */
 DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts);
+/* How loops end whose trip count is not a constant multiple of the vector width: 1, every
+ * vector masked (one copy of the body; the default where the host has AVX-512); 0, whole
+ * vectors unmasked and one masked vector after them (the default elsewhere); -1, by the
+ * host. For tests, before lowering. */
+void lower_vector_tails(int mask_every_vector);
 /* Instructions in the module (what its optimisation and code generation cost grows with). */
 int64_t lower_module_size(DlcModule *m);
 /* Optimises for the host CPU, its name and features (AVX-512 where present): a short pass

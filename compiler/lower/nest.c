@@ -100,14 +100,32 @@ void nest_inner_vectors(LowerCtx *c, Nest *n, NestBody *body, void *arg) {
     loop_end(c, &n->loop[i]);
     return;
   }
-  /* Every vector masked, rather than the body twice (once more for the last vector): the
-   * code is half as large, and a mask costs two instructions where AVX-512 has them. */
   LLVMValueRef count = !n->by_n[i] ? c_i64(c, n->count[i]) : n->count[i] == 1 ? c->n : ix_mulk(c, c->n, n->count[i]);
-  LLVMValueRef vectors = LLVMBuildLShr(c->b, ix_addk(c, count, LANES - 1), c_i64(c, 4), "vectors");
-  n->inner = ix_mulk(c, loop_begin(c, &n->loop[i], vectors, "i"), LANES);
-  n->mask = lanes_below_value(c, LLVMBuildNSWSub(c->b, count, n->inner, "rest"));
+  if (c->mask_every_vector) {
+    /* Every vector masked, rather than the body twice (once more for the last vector): the
+     * code is half as large, and a mask costs two instructions where AVX-512 has them. */
+    LLVMValueRef vectors = LLVMBuildLShr(c->b, ix_addk(c, count, LANES - 1), c_i64(c, 4), "vectors");
+    n->inner = ix_mulk(c, loop_begin(c, &n->loop[i], vectors, "i"), LANES);
+    n->mask = lanes_below_value(c, LLVMBuildNSWSub(c->b, count, n->inner, "rest"));
+    body(c, n, arg);
+    loop_end(c, &n->loop[i]);
+    return;
+  }
+  /* Whole vectors unmasked, then one masked vector of what is left, if anything is. */
+  LLVMValueRef whole = LLVMBuildLShr(c->b, count, c_i64(c, 4), "vectors");
+  n->inner = ix_mulk(c, loop_begin(c, &n->loop[i], whole, "i"), LANES);
   body(c, n, arg);
   loop_end(c, &n->loop[i]);
+  n->inner = ix_mulk(c, whole, LANES);
+  LLVMValueRef rest = LLVMBuildNSWSub(c->b, count, n->inner, "rest");
+  LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tail");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, c->fn, "tail_done");
+  LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, rest, c_i64(c, 0), ""), tail, done);
+  LLVMPositionBuilderAtEnd(c->b, tail);
+  n->mask = lanes_below_value(c, rest);
+  body(c, n, arg);
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
 }
 
 LLVMValueRef nest_load(LowerCtx *c, const Nest *n, int k, LLVMValueRef base) {

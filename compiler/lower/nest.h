@@ -41,9 +41,10 @@ bool nest_inner_invariant(const Nest *n, int k);
  * can run in vectors. */
 bool nest_vectorisable(const Nest *n);
 /* Runs the innermost loop in vectors of LANES elements (instead of nest_begin_inner) and
- * closes it: body is emitted once, into a loop over the vectors, each of them masked to the
- * elements left unless the trip count is a constant multiple of LANES; nest_load and
- * nest_store read and write the lanes in use. */
+ * closes it. Unless the trip count is a constant multiple of LANES, the vectors are masked
+ * to the elements left: with c->mask_every_vector, body is emitted once, into a loop over
+ * the vectors, each masked; else twice, into a loop over the whole vectors and once more,
+ * masked, for the rest. nest_load and nest_store read and write the lanes in use. */
 typedef void NestBody(LowerCtx *c, Nest *n, void *arg);
 void nest_inner_vectors(LowerCtx *c, Nest *n, NestBody *body, void *arg);
 /* Operand k (at base) at the current iteration: a vector of its elements, or of the one
