@@ -59,11 +59,6 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
   return LLVMBuildCall2(c->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n_params, "");
 }
 
-LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x) {
-  LLVMTypeRef p = c->f32;
-  return call_fn(c, name, c->f32, &p, 1, &x);
-}
-
 LLVMTypeRef vec_t(LowerCtx *c) { return LLVMVectorType(c->f32, LANES); }
 
 LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {

@@ -49,8 +49,6 @@ void store_f32(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef inde
 /* Calls a declared function (runtime, libm or intrinsic), declaring it on first use. */
 LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
                      int n_params, LLVMValueRef *args);
-/* A float -> float function: llvm.exp.f32, tanhf, ... */
-LLVMValueRef call_f32(LowerCtx *c, const char *name, LLVMValueRef x);
 
 /* Vectors: LANES floats (two AVX2 registers where there is no AVX-512). Generated loops
  * that run along contiguous memory work on vectors, masked where a row ends inside one, so

@@ -212,7 +212,7 @@ void lower_row(LowerCtx *c, const Node *y) {
   LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, sum, ""), e, ""), sum);
   loop_end(c, &l2);
   LLVMValueRef s = LLVMBuildLoad2(c->b, c->f32, sum, "s");
-  LLVMValueRef log_s = y->op == OP_LOG_SOFTMAX ? call_f32(c, "llvm.log.f32", s) : NULL;
+  LLVMValueRef log_s = y->op == OP_LOG_SOFTMAX ? call_like(c, "llvm.log", s, &s, 1) : NULL;
   j = loop_begin(c, &l3, c_i64(c, len), "write");
   LLVMValueRef at = LLVMBuildAdd(c->b, base, j, "");
   LLVMValueRef d = LLVMBuildFSub(c->b, load_f32(c, in, at), m_row, "");

@@ -47,10 +47,15 @@ void nest_plan(Nest *n, Shape space, const Shape *ops, int n_ops) {
   }
 }
 
-static void open_loop(LowerCtx *c, Nest *n, int i) {
+/* Loop i's trip count: count[i], times the batch's rows if by_n. */
+static LLVMValueRef trip_count(LowerCtx *c, const Nest *n, int i) {
   LLVMValueRef count = c_i64(c, n->count[i]);
   if (n->by_n[i]) count = n->count[i] == 1 ? c->n : LLVMBuildMul(c->b, c->n, count, "count");
-  loop_begin(c, &n->loop[i], count, i == n->dims - 1 ? "i" : "d");
+  return count;
+}
+
+static void open_loop(LowerCtx *c, Nest *n, int i) {
+  loop_begin(c, &n->loop[i], trip_count(c, n, i), i == n->dims - 1 ? "i" : "d");
 }
 
 void nest_begin_outer(LowerCtx *c, Nest *n) {
@@ -100,7 +105,7 @@ void nest_inner_vectors(LowerCtx *c, Nest *n, NestBody *body, void *arg) {
     loop_end(c, &n->loop[i]);
     return;
   }
-  LLVMValueRef count = !n->by_n[i] ? c_i64(c, n->count[i]) : n->count[i] == 1 ? c->n : ix_mulk(c, c->n, n->count[i]);
+  LLVMValueRef count = trip_count(c, n, i);
   if (c->mask_every_vector) {
     /* Every vector masked, rather than the body twice (once more for the last vector): the
      * code is half as large, and a mask costs two instructions where AVX-512 has them. */
