@@ -196,17 +196,11 @@ DlcModule *model_lower(Model *m, bool optimize) {
   return mod;
 }
 
-/* The JIT's work for the pieces of fns. */
-static JitWork pieces_work(Model *m, const LowerFn *fns, int n_fns, int threads) {
-  Pieces *ps = model_pieces(m, fns, n_fns, threads);
-  return (JitWork){pieces_count(ps), pieces_sizes(ps), piece_module, ps, pieces_free};
-}
-
 /* dlc_forward's pieces, planned and lowered on the JIT's background thread, which compiles
  * them too (it reads the model's graph and plans, which nothing changes once compiled). */
 static JitWork forward_work(void *model) {
   Model *m = model;
-  return pieces_work(m, &m->fns[FN_FORWARD], 1, 1);
+  return model_pieces(m, &m->fns[FN_FORWARD], 1, 1);
 }
 
 DlcJit *model_compile(Model *m) {
@@ -222,7 +216,7 @@ DlcJit *model_compile(Model *m) {
                         compiled in parallel */
     double ti = dlrt_seconds(), seconds[3];
     int first = m->forward_later;
-    JitWork work = pieces_work(m, fns + first, n_fns - first, threads);
+    JitWork work = model_pieces(m, fns + first, n_fns - first, threads);
     double measure = dlrt_seconds() - ti; /* lowering each function once, to cut it */
     jit = jit_compile_parallel(&work, threads, seconds, err, sizeof err);
     work.done(work.arg);

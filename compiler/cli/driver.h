@@ -86,17 +86,12 @@ DlcModule *model_lower(Model *m, bool optimize);
 /* The functions this model compiles (dlc_forward, then dlc_train_step or the data-parallel
  * pair, unless inference_only), in order; returns how many. */
 int model_functions(const Model *m, LowerFn *fns);
-/* The parallel JIT's pieces (pieces.c): every function of fns (at most 3) cut into modules
- * of about the same size (lowered whole once, to measure each node), and for each cut
- * function a module of its name that calls its parts in order. piece_module lowers piece i
- * (a JitModuleMaker: on the JIT's threads), pieces_free frees the plan. */
+/* The parallel JIT's work (pieces.c): every function of fns (at most 3) cut into modules of
+ * about the same size (lowered whole once, to measure each node), and for each cut function
+ * a module of its name that calls its parts in order; each piece is lowered by the JIT's
+ * thread that compiles it, and the work's done() frees the plan. */
 enum { MAX_PIECES = 64 };
-typedef struct Pieces Pieces;
-Pieces *model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads);
-int pieces_count(const Pieces *ps);
-const int64_t *pieces_sizes(const Pieces *ps);
-DlcModule *piece_module(void *pieces, int i);
-void pieces_free(void *pieces);
+JitWork model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads);
 /* Threads the JIT compiles on: the cores online, at most 4. */
 int compile_threads(void);
 /* Lowers, optimises and JIT-compiles; NULL after reporting a failure. On several cores the

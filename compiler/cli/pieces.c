@@ -25,14 +25,17 @@ typedef struct Piece {
   int first, n_parts; /* SEQUENCE: the parts, pieces [first, first + n_parts) */
 } Piece;
 
-struct Pieces {
+typedef struct Pieces {
   const Graph *g;
   int n;
   Piece piece[3 * (MAX_PIECES + 1)];
   int64_t size[3 * (MAX_PIECES + 1)]; /* instructions, as measured */
-};
+} Pieces;
 
-Pieces *model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads) {
+static DlcModule *piece_module(void *pieces, int i);
+static void pieces_free(void *pieces);
+
+JitWork model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads) {
   Pieces *ps = calloc(1, sizeof *ps);
   if (!ps) dlc_fatal("out of memory");
   ps->g = m->g;
@@ -77,13 +80,11 @@ Pieces *model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads) {
     ps->size[ps->n++] = parts;
     free(cost[k]);
   }
-  return ps;
+  return (JitWork){ps->n, ps->size, piece_module, ps, pieces_free};
 }
 
-int pieces_count(const Pieces *ps) { return ps->n; }
-const int64_t *pieces_sizes(const Pieces *ps) { return ps->size; }
-
-DlcModule *piece_module(void *pieces, int i) {
+/* Lowers piece i (on the JIT's threads). */
+static DlcModule *piece_module(void *pieces, int i) {
   Pieces *ps = pieces;
   Piece *pc = &ps->piece[i];
   switch (pc->kind) {
@@ -103,7 +104,7 @@ DlcModule *piece_module(void *pieces, int i) {
   DLC_UNREACHABLE();
 }
 
-void pieces_free(void *pieces) {
+static void pieces_free(void *pieces) {
   Pieces *ps = pieces;
   for (int i = 0; i < ps->n; i++)
     if (ps->piece[i].kind == WHOLE) lower_module_free(ps->piece[i].whole); /* not made (NULL if it was) */

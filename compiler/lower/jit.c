@@ -252,17 +252,21 @@ void jit_compile_later(DlcJit *j, JitPlanner *plan, void *plan_arg, const char *
   j->later = l;
 }
 
-/* Waits for the background compilation (if any), adds its code; false if it failed. */
-bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen) {
+/* Waits for the background compile (if any) and adds its code to j (keep), or stops it after
+ * the module in hand and drops its code; false if it failed. */
+static bool end_later(DlcJit *j, bool keep, double *seconds, char *err, int errlen) {
   Later *l = j->later;
   if (!l) return true;
+  if (!keep) atomic_store(&l->cancel, true);
   if (l->running) pthread_join(l->thread, NULL);
   j->later = NULL;
   if (seconds) *seconds = l->seconds;
-  bool ok = add_objects(j, l->work, err, errlen);
+  bool ok = add_objects(keep ? j : NULL, l->work, err, errlen);
   free(l);
   return ok;
 }
+
+bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen) { return end_later(j, true, seconds, err, errlen); }
 
 bool jit_compiling_later(const DlcJit *j) { return j->later != NULL; }
 
@@ -291,15 +295,8 @@ void *jit_lookup(DlcJit *j, const char *name) {
 
 void jit_free(DlcJit *j) {
   if (!j) return;
-  if (j->later) { /* never needed: stop it after the module in hand, drop its code */
-    Later *l = j->later;
-    atomic_store(&l->cancel, true);
-    if (l->running) pthread_join(l->thread, NULL);
-    char err[512];
-    add_objects(NULL, l->work, err, sizeof err);
-    free(l);
-    j->later = NULL;
-  }
+  char err[512];
+  end_later(j, false, NULL, err, sizeof err); /* a compile never needed: its code is dropped */
   if (j->jit) {
     LLVMErrorRef e = LLVMOrcDisposeLLJIT(j->jit);
     if (e) LLVMConsumeError(e);
