@@ -344,7 +344,7 @@ START_TEST(update_in_place_only_when_the_old_value_is_dead) {
     Node *roots[2] = {g_assign(g, p, v, NO_LOC), g_output(g, r, NO_LOC)};
     Schedule s = schedule_build(g, roots, 2, &arena);
     schedule_fuse(g, &s, &arena);
-    MemPlan plan = memplan_build(g, &s, 4, &arena);
+    MemPlan plan = memplan_build(g, &s, 4, lower_workspace, &arena);
     if (r_first) {
       ck_assert_ptr_eq(s.in_place[v->id], p);
       ck_assert_ptr_eq(schedule_storage(&s, v), p);
@@ -591,7 +591,7 @@ START_TEST(memplan_output_never_overlaps_inputs) {
   Node *d = g_binary(g, OP_ADD, c, c, NO_LOC);
   Node *out = g_output(g, d, NO_LOC);
   Schedule s = schedule_build(g, &out, 1, &arena);
-  MemPlan p = memplan_build(g, &s, 3, &arena);
+  MemPlan p = memplan_build(g, &s, 3, lower_workspace, &arena);
   check_plan(g, &s, &p);
   ck_assert_int_eq(p.persist_floats, 0);
   /* 60 floats round up to 64; two buffers at a time suffice */
@@ -616,7 +616,7 @@ static void run(Run *r, const Graph *g, Node **want, int n_want, int n, double *
   arena_init(&r->arena);
   Schedule s = schedule_build(g, want, n_want, &r->arena);
   r->it = (Interp){.g = g, .n = n, .leaf = leaf, .feeds = feeds};
-  interp_run(&r->it, &s, NULL);
+  interp_run(&r->it, schedule_nodes(&s), NULL);
 }
 
 static void run_free(Run *r) {
@@ -726,7 +726,7 @@ START_TEST(interp_elementwise_broadcast_and_assign) {
   Node *roots[2] = {out, asg};
   Schedule s = schedule_build(g, roots, 2, &arena);
   Interp it = {.g = g, .n = 2, .leaf = leaf, .feeds = feeds};
-  interp_run(&it, &s, results);
+  interp_run(&it, schedule_nodes(&s), results);
   /* y = [[1,3,5],[4,6,8]]; z = (y/2)^2 = [[.25,2.25,6.25],[4,9,16]] */
   double want[6] = {0.25, 2.25, 6.25, 4, 9, 16};
   for (int i = 0; i < 6; i++) ck_assert_double_eq_tol(result[i], want[i], 1e-12);

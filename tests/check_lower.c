@@ -110,13 +110,18 @@ enum { N_MODELS = sizeof MODELS / sizeof *MODELS };
 enum { GUARD = 64 };
 static const float SENTINEL = -12345.0f;
 
+/* How the lowering ends vector loops (vector_tails_both_ways forces either). */
+static VectorTails tails = TAILS_BY_HOST;
+
 static Model *compiled_model_threads(const char *text, int threads) {
   char *diags = NULL;
-  Model *m = load_model_text(text, &diags);
+  ModelConfig cfg = model_config();
+  cfg.threads = threads;
+  cfg.min_split_flops = 0; /* these models are tiny: split them all the same */
+  cfg.lower.tails = tails;
+  Model *m = load_model_text_config(text, &cfg, &diags);
   ck_assert_msg(m, "model failed to load: %s", diags);
   free(diags);
-  m->threads = threads;
-  m->min_split_flops = 0; /* these models are tiny: split them all the same */
   model_build_training(m);
   return m;
 }
@@ -312,7 +317,7 @@ static void check_train_steps(const char *text) {
     p.t->train_step(p.arena + GUARD, p.arena + GUARD + p.m->fns[FN_TRAIN].plan.persist_floats, feeds, results, n);
     p.it.n = n;
     p.it.feeds = dfeeds;
-    interp_run(&p.it, step, dresults);
+    interp_run(&p.it, schedule_nodes(step), dresults);
     ck_assert_msg(fabs(loss - lossd) <= 1e-4 * fabs(lossd), "step %d: loss %g vs reference %g", s, loss, lossd);
     double err = leaf_error(&p);
     /* float against double after a step: up to about 1e-4 (the batch-norm model, whose
@@ -330,7 +335,7 @@ END_TEST
  * host would choose: every vector masked (_i = 1), or whole vectors and a masked last one
  * (_i = 0, with a block of its own). The elementwise model and the convolutions of MODELS[2]. */
 START_TEST(vector_tails_both_ways) {
-  lower_vector_tails(_i);
+  tails = _i ? TAILS_MASK_EVERY : TAILS_MASKED_LAST;
   const char *vectors = MODELS[N_MODELS - 1];
   Model *m = compiled_model_of(vectors);
   DlcModule *mod = model_lower(m, false);
@@ -341,7 +346,7 @@ START_TEST(vector_tails_both_ways) {
   model_free(m);
   check_train_steps(vectors);
   check_train_steps(MODELS[2]);
-  lower_vector_tails(-1);
+  tails = TAILS_BY_HOST;
 }
 END_TEST
 
@@ -362,7 +367,7 @@ START_TEST(forward_matches_reference) {
   trainer_forward(p.t)(p.arena + GUARD, p.arena + GUARD + p.m->fns[FN_TRAIN].plan.persist_floats, feeds, results, n);
   p.it.n = n;
   p.it.feeds = dfeeds;
-  interp_run(&p.it, &p.m->fns[FN_FORWARD].sched, dresults);
+  interp_run(&p.it, schedule_nodes(&p.m->fns[FN_FORWARD].sched), dresults);
   for (int i = 0; i < n * 10; i++) ck_assert_double_eq_tol(out[i], outd[i], 1e-5);
   for (int r = 0; r < n; r++) {
     double s = 0;
@@ -393,8 +398,8 @@ START_TEST(data_parallel_step_equals_whole_step) {
   for (int threads = 2; threads <= 3; threads++) {
     Model *ms = compiled_model_threads(text, 1), *mp = compiled_model_threads(text, threads);
     bool batch_norm = strstr(text, "batchnorm") != NULL;
-    ck_assert_int_eq(mp->data_parallel, !batch_norm); /* batch norm couples the examples */
-    ck_assert_int_eq(mp->coupled_at != NULL, batch_norm);
+    ck_assert_int_eq(mp->par.data_parallel, !batch_norm); /* batch norm couples the examples */
+    ck_assert_int_eq(mp->par.coupled_at != NULL, batch_norm);
     Trainer *ts = trainer_new(ms), *tp = trainer_new(mp);
     ck_assert_int_eq(tp->workers, threads); /* inference splits batch norm models too */
     double loss_s = 0, loss_p = 0;
@@ -434,16 +439,17 @@ START_TEST(jit_compiles_the_step_in_pieces) {
   Model *m = compiled_model_of(MODELS[2]);
   Trainer *t = trainer_new(m);
   ck_assert_ptr_nonnull(t);
-  ck_assert_int_ge(m->compile_threads, 2);
-  ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part1"));
-  ck_assert_ptr_nonnull(jit_lookup(t->jit, "dlc_train_step.part2"));
+  ck_assert_int_ge(m->times.threads, 2);
+  char err[256];
+  ck_assert_ptr_nonnull(jit_lookup(m->jit, "dlc_train_step.part1", err, sizeof err));
+  ck_assert_ptr_nonnull(jit_lookup(m->jit, "dlc_train_step.part2", err, sizeof err));
   ck_assert_ptr_nonnull(t->train_step);
   /* dlc_forward compiles in the background: the trainer has no pointer to it until it is
    * needed, and then it is there */
   ck_assert_ptr_null(t->forward);
-  ck_assert(m->forward_later && !m->forward_done);
+  ck_assert(m->times.forward_later && !m->times.forward_done);
   ck_assert_ptr_nonnull(trainer_forward(t));
-  ck_assert(m->forward_done && m->seconds_forward > 0);
+  ck_assert(m->times.forward_done && m->times.forward > 0);
   trainer_free(t);
   model_free(m);
 }
@@ -456,14 +462,14 @@ START_TEST(examples_split_where_it_pays) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char path[512];
     snprintf(path, sizeof path, "%s/examples/%s", DLC_SOURCE_DIR, cases[i].file);
-    Overrides ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1};
-    Model *m = model_load(path, &ov);
+    ModelConfig cfg = model_config();
+    cfg.threads = 2;
+    Model *m = model_load(path, &cfg);
     ck_assert_ptr_nonnull(m);
-    m->threads = 2;
     ck_assert(model_build_training(m));
-    ck_assert_int_eq(m->data_parallel, cases[i].split);
-    ck_assert_ptr_null(m->coupled_at);
-    ck_assert_int_eq(m->shard_rows, (m->train.batch + 1) / 2);
+    ck_assert_int_eq(m->par.data_parallel, cases[i].split);
+    ck_assert_ptr_null(m->par.coupled_at);
+    ck_assert_int_eq(m->par.shard_rows, (m->train.batch + 1) / 2);
     model_free(m);
   }
 }

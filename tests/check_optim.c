@@ -98,7 +98,7 @@ static void by_graph(const OptimizerSpec *o, double p[N], double *q) {
   Interp it = {g, ROWS, NULL, 0, leaf, feeds};
   for (int t = 1; t <= STEPS; t++) {
     for (int k = 0; k < HYPER_COUNT; k++) hv[k] = update_hyper_value((HyperKind)k, o, LR, t);
-    interp_run(&it, &s, NULL);
+    interp_run(&it, schedule_nodes(&s), NULL);
   }
   for (int i = 0; i < N; i++) p[i] = leaf[pn->id][i];
   *q = leaf[qn->id][0];
@@ -137,24 +137,24 @@ END_TEST
 
 START_TEST(schedules) {
   TrainSettings t = {.lr = 1, .epochs = 10};
-  ck_assert_double_eq_tol(trainer_lr(&t, 3.5), 1, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 3.5), 1, 1e-12);
   t.schedule = SCHEDULE_COSINE;
-  ck_assert_double_eq_tol(trainer_lr(&t, 0), 1, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 5), 0.5, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 10), 0, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 0), 1, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 5), 0.5, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 10), 0, 1e-12);
   t.schedule = SCHEDULE_STEP;
   t.every = 3;
   t.gamma = 0.5;
-  ck_assert_double_eq_tol(trainer_lr(&t, 2.9), 1, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 3.0), 0.5, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 6.2), 0.25, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 2.9), 1, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 3.0), 0.5, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 6.2), 0.25, 1e-12);
   t.schedule = SCHEDULE_EXPONENTIAL;
   t.gamma = 0.9;
-  ck_assert_double_eq_tol(trainer_lr(&t, 2.5), 0.81, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 2.5), 0.81, 1e-12);
   t.warmup = 2; /* linear from 0 over 2 epochs, on top of the schedule */
-  ck_assert_double_eq_tol(trainer_lr(&t, 0.5), 0.25, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 1.5), 0.75 * 0.9, 1e-12);
-  ck_assert_double_eq_tol(trainer_lr(&t, 2.5), 0.81, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 0.5), 0.25, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 1.5), 0.75 * 0.9, 1e-12);
+  ck_assert_double_eq_tol(settings_lr(&t, 2.5), 0.81, 1e-12);
 }
 END_TEST
 

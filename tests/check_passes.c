@@ -8,6 +8,8 @@
 #include "interp.h"
 #include "passes.h"
 
+static char vmsg[256]; /* graph_verify's message */
+
 static Shape vec(bool batched, int n) { return shape_make(batched, 1, (int[]){n}); }
 
 START_TEST(fold_turns_constant_arithmetic_into_constants) {
@@ -26,7 +28,7 @@ START_TEST(fold_turns_constant_arithmetic_into_constants) {
   ck_assert_int_eq(bad->op, OP_DIV);
   ck_assert_ptr_eq(use->in[1], sum); /* folded where it stands: users unchanged */
   ck_assert(!pass_fold(g));          /* nothing left to do */
-  ck_assert_ptr_null(graph_verify(g));
+  ck_assert_ptr_null(graph_verify(g, vmsg, sizeof vmsg));
   graph_free(g);
 }
 END_TEST
@@ -46,7 +48,7 @@ START_TEST(simplify_removes_identities_but_keeps_broadcasts) {
   ck_assert_ptr_eq(top->in[0], x);                    /* ((-(-(0 + x*1)))^1 is x */
   ck_assert_ptr_eq(top->in[1]->in[1], s);             /* s*1 is s */
   ck_assert_int_eq(top->in[1]->in[0]->op, OP_BROADCAST); /* broadcast + 0 is the broadcast, kept */
-  ck_assert_ptr_null(graph_verify(g));
+  ck_assert_ptr_null(graph_verify(g, vmsg, sizeof vmsg));
   graph_free(g);
 }
 END_TEST
@@ -68,7 +70,7 @@ START_TEST(cse_merges_equal_computations_only) {
   ck_assert_ptr_eq(o2->in[0], c);
   ck_assert_ptr_ne(p, q); /* leaves are never merged */
   ck_assert(!pass_cse(g));
-  ck_assert_ptr_null(graph_verify(g));
+  ck_assert_ptr_null(graph_verify(g, vmsg, sizeof vmsg));
   graph_free(g);
 }
 END_TEST
@@ -77,13 +79,13 @@ START_TEST(verifier_rejects_broken_graphs) {
   Graph *g = graph_new();
   Node *x = g_input(g, "x", vec(true, 4), NO_LOC), *p = g_param(g, "p", vec(false, 4), NO_LOC);
   Node *y = g_binary(g, OP_ADD, x, p, NO_LOC);
-  ck_assert_ptr_null(graph_verify(g));
+  ck_assert_ptr_null(graph_verify(g, vmsg, sizeof vmsg));
   y->shape = vec(true, 5); /* a shape its inputs do not broadcast to */
-  ck_assert_ptr_nonnull(graph_verify(g));
+  ck_assert_ptr_nonnull(graph_verify(g, vmsg, sizeof vmsg));
   y->shape = vec(true, 4);
   Node *z = g_unary(g, OP_TANH, y, NO_LOC);
   y->in[1] = z; /* reads a node created after it */
-  ck_assert_ptr_nonnull(strstr(graph_verify(g), "created after it"));
+  ck_assert_ptr_nonnull(strstr(graph_verify(g, vmsg, sizeof vmsg), "created after it"));
   graph_free(g);
 }
 END_TEST
@@ -97,10 +99,12 @@ START_TEST(pipeline_preserves_the_training_step) {
   double loss[2];
   int nodes[2];
   for (int with = 0; with < 2; with++) {
-    Model *m = model_load(path, NULL);
+    ModelConfig cfg = model_config();
+    cfg.stop_after = with ? NULL : "none";
+    Model *m = model_load(path, &cfg);
     ck_assert_ptr_nonnull(m);
-    model_build_training_until(m, with ? NULL : "none");
-    ck_assert_ptr_null(graph_verify(m->g));
+    model_build_training(m);
+    ck_assert_ptr_null(graph_verify(m->g, vmsg, sizeof vmsg));
     nodes[with] = m->fns[FN_TRAIN].sched.len;
     const Graph *g = m->g;
     int n = 2;
@@ -121,7 +125,7 @@ START_TEST(pipeline_preserves_the_training_step) {
     Interp it = {g, n, NULL, 0, leaf, (const double *const *)feeds};
     double **results = calloc((size_t)g->n_results, sizeof *results);
     results[m->loss_sum->attr.slot] = &sum;
-    interp_run(&it, &m->fns[FN_TRAIN].sched, results);
+    interp_run(&it, schedule_nodes(&m->fns[FN_TRAIN].sched), results);
     loss[with] = sum;
     interp_clear(&it);
     for (int i = 0; i < g->len; i++) free(leaf[i]);

@@ -104,14 +104,16 @@ char *write_temp_file(const char *name, const char *text) {
   return path;
 }
 
-Model *load_model_text(const char *text, char **diagnostics) {
+Model *load_model_text(const char *text, char **diagnostics) { return load_model_text_config(text, NULL, diagnostics); }
+
+Model *load_model_text_config(const char *text, const ModelConfig *cfg, char **diagnostics) {
   char *path = write_temp_file("model.net", text);
   char *buf = NULL;
   size_t len = 0;
   FILE *mem = open_memstream(&buf, &len);
   diag_set_stream(mem);
   diag_reset();
-  Model *m = model_load(path, NULL);
+  Model *m = model_load(path, cfg);
   diag_set_stream(NULL);
   fclose(mem);
   if (diagnostics) *diagnostics = buf;

@@ -33,8 +33,9 @@ char *path_join(const char *dir, const char *name);
 void remove_tree(const char *dir);
 
 /* Parses and analyses .net source text given inline; NULL (with diagnostics captured into
- * *diagnostics if it is not NULL) on error. */
+ * *diagnostics if it is not NULL) on error. With a config (NULL: the defaults) ... */
 Model *load_model_text(const char *text, char **diagnostics);
+Model *load_model_text_config(const char *text, const ModelConfig *cfg, char **diagnostics);
 
 /* Runs a suite and returns the process exit status. */
 int run_suite(Suite *s);

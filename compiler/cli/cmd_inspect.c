@@ -49,7 +49,7 @@ static void print_layers(const Model *m) {
     if (n->id < m->n_forward) f[line].fwd += node_flops(n);
     else f[line].bwd += node_flops(n);
     if (plan->offset[n->id] >= plan->persist_floats && schedule_storage(s, n) == n && schedule_site(s, n) == n)
-      f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + node_workspace(n) * plan->batch;
+      f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + lower_workspace(n) * plan->batch;
   }
   printf("\n  %-6s %-12s %10s %14s %14s %14s\n", "line", "defines", "params", "fwd FLOP/ex", "bwd FLOP/ex",
          "buffers KiB");
@@ -66,13 +66,14 @@ enum { SCALES_ROWS = 256 };
 /* --scales: on a model of its own, since the report differentiates the forward graph itself. */
 static int print_scales(const Options *o) {
   DlrtDataset train = {0};
-  if (!load_data(data_dir(o), &train, NULL)) return EXIT_USER;
-  Model *m = model_load(o->file, &o->ov);
-  if (!m) {
-    dlrt_dataset_free(&train);
+  ModelConfig cfg = options_model_config(o);
+  Model *m = model_load(o->file, &cfg);
+  if (!m) return EXIT_USER;
+  int rc = EXIT_USER;
+  if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL)) {
+    model_free(m);
     return EXIT_USER;
   }
-  int rc = EXIT_USER;
   if ((int64_t)train.rows * train.cols != shape_numel(m->sema.input->shape))
     diag_error(m->sema.input->loc, "the training images are %dx%d, but '%s' has %lld values", train.rows, train.cols,
                m->sema.input->name, (long long)shape_numel(m->sema.input->shape));
@@ -85,13 +86,21 @@ static int print_scales(const Options *o) {
   return rc;
 }
 
-int cmd_check(const Options *o) {
-  Model *m = model_load(o->file, &o->ov);
-  if (!m) return EXIT_USER;
-  if (!model_build_training_until(m, o->after)) { /* --after PASS: as that pass left the graph */
+/* The model as far as its memory plans, with the graph passes up to --after (if given). */
+static Model *load_planned(const Options *o) {
+  ModelConfig cfg = options_model_config(o);
+  cfg.stop_after = o->after; /* --after PASS: as that pass left the graph */
+  Model *m = model_load(o->file, &cfg);
+  if (m && !model_build_training(m)) {
     model_free(m);
-    return EXIT_USER;
+    return NULL;
   }
+  return m;
+}
+
+int cmd_check(const Options *o) {
+  Model *m = load_planned(o);
+  if (!m) return EXIT_USER;
   const Graph *g = m->g;
   char buf[SHAPE_STR_MAX];
   printf("%s: ok\n", m->file->name);
@@ -130,18 +139,14 @@ int cmd_check(const Options *o) {
   print_bytes("arena total", m->arena_floats);
   const TrainSettings *t = &m->train;
   const OptimizerSpec *op = &t->opt;
-  static const char *const opt_names[] = {[OPT_SGD] = "sgd", [OPT_ADAM] = "adam", [OPT_ADAMW] = "adamw",
-                                          [OPT_RMSPROP] = "rmsprop", [OPT_ADAGRAD] = "adagrad"};
-  static const char *const schedules[] = {[SCHEDULE_CONSTANT] = "constant", [SCHEDULE_COSINE] = "cosine",
-                                          [SCHEDULE_STEP] = "step", [SCHEDULE_EXPONENTIAL] = "exponential"};
-  printf("  train: data %s, %s lr %g", t->data, opt_names[op->kind], t->lr);
+  printf("  train: data %s, %s lr %g", t->data, optimizer_name(op->kind), t->lr);
   if (op->kind == OPT_SGD) printf(" momentum %g%s", op->momentum, op->nesterov ? " nesterov" : "");
   if (op->kind == OPT_ADAM || op->kind == OPT_ADAMW) printf(" beta1 %g beta2 %g", op->beta1, op->beta2);
   if (op->kind == OPT_RMSPROP) printf(" alpha %g", op->alpha);
   if (op->kind != OPT_SGD) printf(" eps %g", op->eps);
   printf(" weight_decay %g", op->weight_decay);
   if (op->clip > 0) printf(" clip %g", op->clip);
-  printf(", %s schedule", schedules[t->schedule]);
+  printf(", %s schedule", schedule_name(t->schedule));
   if (t->schedule == SCHEDULE_STEP) printf(" every %d gamma %g", t->every, t->gamma);
   if (t->schedule == SCHEDULE_EXPONENTIAL) printf(" gamma %g", t->gamma);
   if (t->warmup > 0) printf(", warmup %g epochs", t->warmup);
@@ -158,20 +163,15 @@ int cmd_check(const Options *o) {
 }
 
 int cmd_graph(const Options *o) {
-  Model *m = model_load(o->file, &o->ov);
+  Model *m = load_planned(o);
   if (!m) return EXIT_USER;
-  /* --after none: stop before the first pass (a name no pass has) */
-  if (!model_build_training_until(m, o->after)) {
-    model_free(m);
-    return EXIT_USER;
-  }
   const Schedule *s = &m->fns[FN_TRAIN].sched;
   if (o->dot) {
-    graph_print_dot(m->g, s, m->n_forward, stdout);
+    graph_print_dot(schedule_nodes(s), m->n_forward, stdout);
   } else {
     printf("# %s: training step, %d nodes (%d forward, the rest backward and update)%s%s\n", m->file->name, s->len,
            m->n_forward, o->after ? ", after pass " : "", o->after ? o->after : "");
-    graph_print(m->g, s, m->n_forward, NULL, stdout);
+    graph_print(schedule_nodes(s), m->n_forward, NULL, stdout);
   }
   model_free(m);
   return EXIT_OK;
@@ -189,12 +189,8 @@ static void print_asm_function(const char *text, const char *fn) {
 }
 
 int cmd_ir(const Options *o) {
-  Model *m = model_load(o->file, &o->ov);
+  Model *m = load_planned(o);
   if (!m) return EXIT_USER;
-  if (!model_build_training(m)) {
-    model_free(m);
-    return EXIT_USER;
-  }
   const char *stage = o->stage ? o->stage : "llvm";
   if (strcmp(stage, "graph") == 0) {
     for (int k = 0; k < FN_COUNT; k++) {
@@ -202,16 +198,25 @@ int cmd_ir(const Options *o) {
       if (o->fn && strcmp(o->fn, f->name) != 0) continue;
       printf("# %s: %d nodes, arena %lld floats (@N: a buffer's offset in it)\n", f->name, f->sched.len,
              (long long)f->plan.total_floats);
-      graph_print(m->g, &f->sched, m->n_forward, &f->plan, stdout);
+      graph_print(schedule_nodes(&f->sched), m->n_forward, f->plan.offset, stdout);
     }
   } else {
     DlcModule *mod = model_lower(m, strcmp(stage, "llvm") != 0);
+    if (!mod) {
+      model_free(m);
+      return EXIT_INTERNAL; /* reported: code dlc generated that LLVM rejects is dlc's bug */
+    }
     bool assembly = strcmp(stage, "asm") == 0;
     char *text = assembly ? lower_module_asm(mod) : o->fn ? lower_function_text(mod, o->fn) : lower_module_text(mod);
-    if (assembly && o->fn) print_asm_function(text, o->fn);
+    if (!text && assembly) diag_error_plain("dlc", "%s", lower_error(mod));
+    else if (assembly && o->fn) print_asm_function(text, o->fn);
     else printf("%s\n", text);
     lower_free_text(text);
     lower_module_free(mod);
+    if (!text && assembly) {
+      model_free(m);
+      return EXIT_INTERNAL;
+    }
   }
   model_free(m);
   return EXIT_OK;

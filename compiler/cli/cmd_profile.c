@@ -8,14 +8,15 @@
 #include "trainer.h"
 
 int cmd_profile(const Options *o) {
-  Model *m = model_load(o->file, &o->ov);
+  ModelConfig cfg = options_model_config(o);
+  cfg.profile = true;
+  cfg.threads = 1; /* the counters belong to one thread */
+  Model *m = model_load(o->file, &cfg);
   if (!m) return EXIT_USER;
   DlrtDataset train = {0};
   Trainer *t = NULL;
   int rc = EXIT_USER;
-  m->profile = true;
-  m->threads = 1; /* the counters belong to one thread */
-  if (!load_data(data_dir(o), &train, NULL) || !model_build_training(m) || !(t = trainer_new(m)) ||
+  if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL) || !model_build_training(m) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &train, "training"))
     goto done;
   int64_t want = (int64_t)o->steps * m->train.batch;

@@ -156,14 +156,9 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
   return t;
 }
 
-/* Convolutions with a connection table, or with at most DIRECT_CONV_MAX_TAPS taps (c*k*k)
- * and stride 1, are computed directly (lower_conv.c: the taps unrolled into vector code, and only the
- * connected map pairs); others as im2col patches times a matrix. Direct made LeNet-5's C1
- * (25 taps) 4x faster, and its C3 (Table I) 2x, forward and backward. */
-
 /* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
- * images [c, h, w] plus a bias per map: directly for tables and few taps, else as im2col
- * patches [patches, c*k*k] times the kernels, transposed back to images [maps, ho, wo]. */
+ * images [c, h, w] plus a bias per map, as one conv op (with its table, if any). How it runs
+ * (directly, or as im2col patches times a matrix) is the optimiser's choice (opt/conv_algo.c). */
 static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 3)) return NULL;
   Node *x = image_arg(s, a, 0);
@@ -185,22 +180,14 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   Node *b = per_map(s, "b", maps, loc);
   b->init.kind = INIT_ZEROS;
   w.maps = maps;
-  if (t || (w.stride == 1 && w.c * k * k <= DIRECT_CONV_MAX_TAPS)) {
-    w.connect = t ? t->cell : NULL;
-    int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : w.c * k * k};
-    Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
-    if (!W) return NULL;
-    W->init.fan_in = (int64_t)kernels * k * k / maps; /* inputs per output unit (on average) */
-    W->init.fan_out = maps;
-    return g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc);
-  }
-  int wd[2] = {maps, w.c * k * k};
+  w.connect = t ? t->cell : NULL;
+  /* one k x k kernel per connection: [maps, c*k*k] without a table */
+  int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : w.c * k * k};
   Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
   if (!W) return NULL;
-  Node *y = g_gemm(s->g, g_im2col(s->g, x, &w, loc), W, false, true, loc); /* [patches, maps] */
-  int d[3] = {maps, w.ho, w.wo};
-  Node *img = g_reshape(s->g, g_transpose(s->g, y, loc), shape_make(true, 3, d), loc);
-  return g_binary(s->g, OP_ADD, img, b, loc);
+  W->init.fan_in = (int64_t)kernels * k * k / maps; /* inputs per output unit (on average) */
+  W->init.fan_out = maps;
+  return g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc);
 }
 
 /* The k x k windows of a pooling call: stride k unless given. */

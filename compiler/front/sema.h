@@ -4,33 +4,8 @@
 #ifndef DLC_SEMA_H
 #define DLC_SEMA_H
 #include "ast.h"
-#include "distort.h"
-#include "grad.h"
 #include "graph.h"
-
-/* What the train block says (or its defaults). Locations point at each setting for later
- * diagnostics (e.g. a data set whose shape does not match the input). */
-typedef struct TrainSettings {
-  const char *data;  /* "mnist" */
-  SrcLoc data_loc;
-  OptimizerSpec opt;
-  /* the learning rate over training: constant; cosine (to 0 over all epochs, step by step);
-   * step (times gamma every `every` epochs); exponential (times gamma each epoch); plus a
-   * linear warm-up over the first `warmup` epochs */
-  enum { SCHEDULE_CONSTANT, SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_EXPONENTIAL } schedule;
-  double gamma, warmup;
-  int every;
-  float pixel_lo, pixel_hi; /* pixel values 0 and 1 become these (LeCun et al.: -0.1, 1.175) */
-  double lr;
-  SrcLoc lr_loc;     /* where the learning rate was set (it may be set once) */
-  int batch, epochs;
-  unsigned long long seed;
-  /* the last `validation` training images are held out and scored after every epoch;
-   * with `patience`, training stops once that many epochs pass without a new best */
-  int validation, patience;
-  SrcLoc validation_loc;
-  DlrtDistort distort;  /* applied to training images on the fly (none: both off) */
-} TrainSettings;
+#include "settings.h"
 
 typedef struct SemaResult {
   Node *input, *target; /* the (single) input and target leaves */

@@ -2,6 +2,7 @@
 #ifndef DLC_GRAD_H
 #define DLC_GRAD_H
 #include "graph.h"
+#include "settings.h"
 
 typedef struct GradCtx {
   Graph *g;
@@ -24,19 +25,6 @@ Node **grad_build_adjoints(Graph *g, Node *loss);
 
 /* Adds `contribution` to the gradient of `x` (used by the per-op rules). */
 void grad_accum(GradCtx *c, Node *x, Node *contribution);
-
-typedef enum OptimizerKind { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD } OptimizerKind;
-
-typedef struct OptimizerSpec {
-  OptimizerKind kind;
-  float momentum;          /* sgd (0: plain SGD) */
-  bool nesterov;           /* sgd */
-  float beta1, beta2;      /* adam, adamw */
-  float alpha;             /* rmsprop: decay of the mean square */
-  float eps;               /* adam, adamw, rmsprop, adagrad */
-  float weight_decay;      /* L2, added to the gradient as wd * p; adamw: decoupled */
-  float clip;              /* > 0: gradients scaled so their global norm is at most this */
-} OptimizerSpec;
 
 /* The per-step scalars an update reads, as HYPER nodes the trainer feeds each step (so a
  * learning-rate schedule needs no recompilation). */

@@ -385,16 +385,6 @@ Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc, Shape 
   return n;
 }
 
-int64_t node_workspace(const Node *n) {
-  if (op_info(n->op)->cls != CONV) return 0;
-  const Window *w = n->attr.win;
-  if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad (lower_conv.c) */
-    int pp = w->k - 1 - w->pad;
-    return pp ? (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;
-  }
-  if (w->pad == 0) return 0; /* unpadded images are read in place */
-  return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
-}
 
 Node *g_assign(Graph *g, Node *leaf_node, Node *value, SrcLoc loc) {
   DLC_ASSERT(leaf_node->op == OP_PARAM || leaf_node->op == OP_STATE);
@@ -406,4 +396,16 @@ Node *g_output(Graph *g, Node *a, SrcLoc loc) {
   Node *n = graph_add_node(g, OP_OUTPUT, a->shape, a, NULL, loc);
   n->attr.slot = g->n_results++;
   return n;
+}
+
+void graph_splice_before(Graph *g, Node *at, int first_new) {
+  int pos = at->id, moved = g->len - first_new;
+  DLC_ASSERT(pos < first_new && g->nodes[pos] == at);
+  Node **tmp = ARENA_ARRAY(&g->arena, Node *, moved);
+  memcpy(tmp, g->nodes + first_new, sizeof(Node *) * (size_t)moved);
+  memmove(g->nodes + pos + moved, g->nodes + pos, sizeof(Node *) * (size_t)(first_new - pos));
+  memcpy(g->nodes + pos, tmp, sizeof(Node *) * (size_t)moved);
+  for (int i = pos; i < g->len; i++) g->nodes[i]->id = i;
+  for (int i = pos; i < pos + moved; i++)
+    for (int k = 0; k < MAX_INPUTS; k++) DLC_ASSERT(!g->nodes[i]->in[k] || g->nodes[i]->in[k]->id < i);
 }

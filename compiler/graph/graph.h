@@ -59,10 +59,6 @@ typedef struct Window {
   const unsigned char *connect;
 } Window;
 
-/* A convolution without a table becomes a direct conv op when it has stride 1 and at most
- * this many taps (c*k*k); lower_conv.c fully unrolls those taps. */
-enum { DIRECT_CONV_MAX_TAPS = 32 };
-
 /* Kernels before output map m, and the input maps m reads (into `inputs`, at most w->c). */
 int conv_first_kernel(const Window *w, int m);
 int conv_inputs(const Window *w, int m, int *inputs);
@@ -101,6 +97,13 @@ typedef struct Graph {
   int len, cap;
   int n_feeds, n_results;
 } Graph;
+
+/* Nodes in an order to run or print them: a function's schedule, or a whole graph. */
+typedef struct NodeList {
+  Node *const *nodes;
+  int len;
+} NodeList;
+static inline NodeList graph_nodes(const Graph *g) { return (NodeList){g->nodes, g->len}; }
 
 Graph *graph_new(void);
 void graph_free(Graph *g);
@@ -159,17 +162,25 @@ Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc);
 Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc);
 Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc);
 Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc, Shape kernels);
-/* Floats of scratch a node needs beside its result, per example (a direct convolution's
- * zero-padded images); 0 for most. The memory plan places it right after the result. */
-int64_t node_workspace(const Node *n);
 Node *g_assign(Graph *g, Node *leaf, Node *value, SrcLoc loc);
 Node *g_output(Graph *g, Node *a, SrcLoc loc);
 
 /* sum_to, or `a` itself when it already has shape `to`. */
 Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc);
 
+/* Moves the nodes made last, [first_new, g->len), to just before `at`, renumbering every node
+ * from there on: a node can then be rewritten in place (its op and inputs) to read what was
+ * made for it, and the graph stays in topological order. For rewrites before autodiff (no
+ * side array indexed by node id exists yet); the new nodes may only read nodes before at. */
+void graph_splice_before(Graph *g, Node *at, int first_new);
+
 /* The raw constructor every other one ends in. */
 Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc);
+
+/* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
+ * shape rule (verify.c). NULL if they hold, else msg, holding a description of the first
+ * violation. */
+const char *graph_verify(const Graph *g, char *msg, int len);
 
 /* Whether computing n reads `leaf` (directly or through other nodes). */
 bool graph_depends_on(const Graph *g, const Node *n, const Node *leaf);

@@ -210,15 +210,15 @@ static double *leaf_value(Interp *it, const Node *x) {
   return v;
 }
 
-void interp_run(Interp *it, const Schedule *s, double *const *results) {
+void interp_run(Interp *it, NodeList order, double *const *results) {
   if (it->val_len < it->g->len) {
     it->val = realloc(it->val, sizeof(double *) * (size_t)it->g->len);
     if (!it->val) dlc_fatal("out of memory");
     for (int i = it->val_len; i < it->g->len; i++) it->val[i] = NULL;
     it->val_len = it->g->len;
   }
-  for (int pos = 0; pos < s->len; pos++) {
-    const Node *y = s->order[pos];
+  for (int pos = 0; pos < order.len; pos++) {
+    const Node *y = order.nodes[pos];
     int64_t size = interp_size(y, it->n);
     if (op_info(y->op)->cls == LEAF) {
       free(it->val[y->id]);

@@ -6,7 +6,6 @@
 #ifndef DLC_INTERP_H
 #define DLC_INTERP_H
 #include "graph.h"
-#include "schedule.h"
 
 typedef struct Interp {
   const Graph *g;
@@ -17,9 +16,10 @@ typedef struct Interp {
   const double *const *feeds; /* by feed slot: INPUT/TARGET rows, HYPER scalars */
 } Interp;
 
-/* Evaluates the schedule. ASSIGN nodes overwrite leaf[]; results[slot] receive OUTPUTs
- * (each must have room for the output's n x numel values). */
-void interp_run(Interp *it, const Schedule *s, double *const *results);
+/* Evaluates the nodes in the order given (a function's schedule: inputs first). ASSIGN nodes
+ * overwrite leaf[]; results[slot] receive OUTPUTs (each must have room for the output's
+ * n x numel values). */
+void interp_run(Interp *it, NodeList order, double *const *results);
 /* The scalar formula of an elementwise op (UNARY or BINARY): y's op on a (and b). */
 double interp_scalar(const Node *y, double a, double b);
 /* Frees the per-node values of the last run. */

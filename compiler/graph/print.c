@@ -15,7 +15,7 @@ static void print_attrs(const Node *n, FILE *o) {
   }
 }
 
-static void print_node(const Node *n, int n_forward, const MemPlan *plan, FILE *o) {
+static void print_node(const Node *n, int n_forward, const int64_t *offset, FILE *o) {
   char buf[SHAPE_STR_MAX];
   fprintf(o, "%%%-4d = %s(", n->id, op_name(n->op));
   for (int k = 0; k < op_info(n->op)->arity; k++) fprintf(o, k ? ", %%%d" : "%%%d", n->in[k]->id);
@@ -26,21 +26,19 @@ static void print_node(const Node *n, int n_forward, const MemPlan *plan, FILE *
   if (n->loc.file) fprintf(o, " %s:%d:%d", n->loc.file->name, n->loc.line, n->loc.col);
   if (n->name) fprintf(o, " %s", n->name);
   if (n->id >= n_forward) fputs(" [backward]", o);
-  if (plan && plan->offset[n->id] >= 0) fprintf(o, " @%lld", (long long)plan->offset[n->id]);
+  if (offset && offset[n->id] >= 0) fprintf(o, " @%lld", (long long)offset[n->id]);
   fputc('\n', o);
 }
 
-void graph_print(const Graph *g, const Schedule *s, int n_forward, const MemPlan *plan, FILE *o) {
-  int len = s ? s->len : g->len;
-  for (int i = 0; i < len; i++) print_node(s ? s->order[i] : g->nodes[i], n_forward, plan, o);
+void graph_print(NodeList nodes, int n_forward, const int64_t *offset, FILE *o) {
+  for (int i = 0; i < nodes.len; i++) print_node(nodes.nodes[i], n_forward, offset, o);
 }
 
-void graph_print_dot(const Graph *g, const Schedule *s, int n_forward, FILE *o) {
-  int len = s ? s->len : g->len;
+void graph_print_dot(NodeList nodes, int n_forward, FILE *o) {
   char buf[SHAPE_STR_MAX];
   fputs("digraph dlc {\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n", o);
-  for (int i = 0; i < len; i++) {
-    const Node *n = s ? s->order[i] : g->nodes[i];
+  for (int i = 0; i < nodes.len; i++) {
+    const Node *n = nodes.nodes[i];
     const char *color = n->op == OP_PARAM ? "lightblue"
                         : op_info(n->op)->cls == LEAF ? "lightgrey"
                         : n->id >= n_forward ? "mistyrose" : "white";

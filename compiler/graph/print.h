@@ -3,10 +3,10 @@
 #define DLC_PRINT_H
 #include <stdio.h>
 #include "graph.h"
-#include "schedule.h"
 
-/* Prints the nodes of s (or the whole graph if s is NULL), marking those created by
- * autodiff (id >= n_forward) as backward, and each buffer's arena offset if `plan` is given. */
-void graph_print(const Graph *g, const Schedule *s, int n_forward, const MemPlan *plan, FILE *out);
-void graph_print_dot(const Graph *g, const Schedule *s, int n_forward, FILE *out);
+/* Prints the nodes (a function's schedule, or graph_nodes(g)), marking those created by
+ * autodiff (id >= n_forward) as backward, and each buffer's arena offset if `offset` (by
+ * node id, -1 for none: a memory plan's) is given. */
+void graph_print(NodeList nodes, int n_forward, const int64_t *offset, FILE *out);
+void graph_print_dot(NodeList nodes, int n_forward, FILE *out);
 #endif

@@ -60,8 +60,12 @@ static DlcJit *jit_new(char *err, int errlen) {
   DlcJit *j = calloc(1, sizeof *j);
   if (!j) dlc_fatal("out of memory");
   /* The JIT gets a target machine of its own (the builder takes ownership of it). */
-  LLVMOrcJITTargetMachineBuilderRef jtmb =
-      LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault));
+  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, err, errlen);
+  if (!tm) {
+    free(j);
+    return NULL;
+  }
+  LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
   LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
   LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->jit, builder);
@@ -88,6 +92,11 @@ fail:
 }
 
 DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
+  if (m->error) {
+    snprintf(err, (size_t)errlen, "%s", m->error);
+    lower_module_free(m);
+    return NULL;
+  }
   DlcJit *j = jit_new(err, errlen);
   if (!j) {
     lower_module_free(m);
@@ -134,7 +143,8 @@ static void *compile_worker(void *arg) {
     double t1 = dlrt_seconds();
     lower_optimize(m);
     double t2 = dlrt_seconds();
-    if (LLVMTargetMachineEmitToMemoryBuffer(m->tm, m->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
+    /* a failure stays with the module (its error) and add_objects reports it */
+    if (m->error || LLVMTargetMachineEmitToMemoryBuffer(m->tm, m->mod, LLVMObjectFile, &w->errors[i], &w->objects[i]))
       w->objects[i] = NULL;
     w->lower_seconds[i] = t1 - t0;
     w->opt_seconds[i] = t2 - t1;
@@ -180,8 +190,9 @@ static CompileWork *work_new(const JitWork *src) {
 static bool add_objects(DlcJit *j, CompileWork *w, char *err, int errlen) {
   bool ok = true;
   for (int i = 0; i < w->n && ok; i++)
-    if (!w->objects[i]) {
-      snprintf(err, (size_t)errlen, "cannot generate machine code: %s", w->errors[i] ? w->errors[i] : "?");
+    if (!w->objects[i] && w->mods[i]) { /* (a cancelled compile made no module) */
+      const char *why = w->mods[i]->error ? w->mods[i]->error : w->errors[i] ? w->errors[i] : "?";
+      snprintf(err, (size_t)errlen, "cannot generate machine code: %s", why);
       ok = false;
     }
   for (int i = 0; i < w->n; i++) {
@@ -276,18 +287,12 @@ static bool waits_for_later(const DlcJit *j, const char *name) {
   return false;
 }
 
-void *jit_lookup(DlcJit *j, const char *name) {
-  char err[512];
-  if (waits_for_later(j, name) && !jit_finish_later(j, NULL, err, sizeof err)) {
-    fprintf(stderr, "dlc: %s\n", err);
-    return NULL;
-  }
+void *jit_lookup(DlcJit *j, const char *name, char *err, int errlen) {
+  if (waits_for_later(j, name) && !jit_finish_later(j, NULL, err, errlen)) return NULL;
   LLVMOrcExecutorAddress addr = 0;
   LLVMErrorRef e = LLVMOrcLLJITLookup(j->jit, &addr, name);
   if (e) {
-    char *msg = LLVMGetErrorMessage(e);
-    fprintf(stderr, "dlc: JIT lookup of %s failed: %s\n", name, msg);
-    LLVMDisposeErrorMessage(msg);
+    take_error(e, "JIT lookup failed", err, errlen);
     return NULL;
   }
   return (void *)(uintptr_t)addr;

@@ -11,6 +11,8 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dlrt.h"
@@ -71,16 +73,17 @@ static void init_llvm_once(void) {
   pthread_once(&once, init_llvm);
 }
 
-LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model) {
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, char *err, int errlen) {
   init_llvm_once();
   char *triple = LLVMGetDefaultTargetTriple();
   char *cpu = LLVMGetHostCPUName();
   char *features = LLVMGetHostCPUFeatures();
   LLVMTargetRef target;
-  char *err = NULL;
-  if (LLVMGetTargetFromTriple(triple, &target, &err)) dlc_fatal("no LLVM target for %s: %s", triple, err);
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features,
-                                                    LLVMCodeGenLevelAggressive, reloc, model);
+  char *msg = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  if (LLVMGetTargetFromTriple(triple, &target, &msg)) snprintf(err, (size_t)errlen, "no LLVM target for %s: %s", triple, msg);
+  else tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive, reloc, model);
+  LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
   LLVMDisposeMessage(cpu);
   LLVMDisposeMessage(features);
@@ -185,26 +188,38 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   c->feed_ptr = NULL;
 }
 
-/* A new module in a context of its own, for the host, with c set up to build into it. */
-/* Vector tails: -1 by the host (lower_vector_tails). */
-static int every_vector_masked = -1;
+void module_fail(DlcModule *m, const char *fmt, ...) {
+  if (m->error) return; /* the first failure is the one to report */
+  va_list ap;
+  va_start(ap, fmt);
+  if (vasprintf(&m->error, fmt, ap) < 0) m->error = NULL;
+  va_end(ap);
+  if (!m->error) m->error = strdup("out of memory");
+}
 
-void lower_vector_tails(int mask_every_vector) { every_vector_masked = mask_every_vector; }
+const char *lower_error(const DlcModule *m) { return m->error; }
 
-static DlcModule *new_module(LowerCtx *c) {
+/* A new module in a context of its own, for the host, with c set up to build into it (for
+ * the options o, or the host's choices if NULL). */
+static DlcModule *new_module(LowerCtx *c, const LowerOptions *o) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
-  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault); /* LLVM initialised */
-  c->mask_every_vector = every_vector_masked >= 0 ? every_vector_masked : host_has_avx512;
+  char err[256];
+  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, err, sizeof err); /* LLVM initialised */
+  if (!m->tm) module_fail(m, "%s", err);
+  VectorTails tails = o ? o->tails : TAILS_BY_HOST;
+  c->mask_every_vector = tails == TAILS_BY_HOST ? host_has_avx512 : tails == TAILS_MASK_EVERY;
   m->tsctx = LLVMOrcCreateNewThreadSafeContext();
   c->ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
   c->mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c->ctx);
-  char *triple = LLVMGetTargetMachineTriple(m->tm);
-  LLVMSetTarget(c->mod, triple);
-  LLVMDisposeMessage(triple);
-  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(m->tm);
-  LLVMSetModuleDataLayout(c->mod, dl);
-  LLVMDisposeTargetData(dl);
+  if (m->tm) {
+    char *triple = LLVMGetTargetMachineTriple(m->tm);
+    LLVMSetTarget(c->mod, triple);
+    LLVMDisposeMessage(triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(m->tm);
+    LLVMSetModuleDataLayout(c->mod, dl);
+    LLVMDisposeTargetData(dl);
+  }
   c->b = LLVMCreateBuilderInContext(c->ctx);
   c->f32 = LLVMFloatTypeInContext(c->ctx);
   c->i32 = LLVMInt32TypeInContext(c->ctx);
@@ -214,21 +229,23 @@ static DlcModule *new_module(LowerCtx *c) {
   return m;
 }
 
-static void verify_module(LLVMModuleRef mod) {
+/* IR that does not verify is dlc's bug: the message says which function, and DLC_DUMP_IR
+ * names a file to write the whole module to, for whoever mends it. */
+static void verify_module(DlcModule *m) {
   char *msg = NULL;
-  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-    char *ir = LLVMPrintModuleToString(mod);
-    fprintf(stderr, "%s\n", ir);
-    dlc_fatal("generated LLVM IR does not verify: %s", msg);
+  if (!m->error && LLVMVerifyModule(m->mod, LLVMReturnStatusAction, &msg)) {
+    const char *dump = getenv("DLC_DUMP_IR");
+    if (dump && *dump) LLVMPrintModuleToFile(m->mod, dump, NULL);
+    module_fail(m, "generated LLVM IR does not verify (a bug of dlc; DLC_DUMP_IR=FILE writes it out): %s", msg);
   }
   LLVMDisposeMessage(msg);
 }
 
-void lower_module_verify(DlcModule *m) { verify_module(m->mod); }
+void lower_module_verify(DlcModule *m) { verify_module(m); }
 
 DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts) {
   LowerCtx c = {0};
-  DlcModule *m = new_module(&c);
+  DlcModule *m = new_module(&c, NULL);
   LLVMTypeRef ty = model_fn_type(&c);
   c.fn = LLVMAddFunction(c.mod, name, ty);
   LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, c.fn, "entry"));
@@ -241,7 +258,7 @@ DlcModule *lower_sequence(const char *name, const char *const *parts, int n_part
   }
   LLVMBuildRetVoid(c.b);
   LLVMDisposeBuilder(c.b);
-  verify_module(c.mod);
+  verify_module(m);
   return m;
 }
 
@@ -251,20 +268,22 @@ int64_t lower_module_size(DlcModule *m) {
   return n;
 }
 
-DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int64_t *cost) {
+DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, const LowerOptions *o, int64_t *cost) {
   LowerCtx c = {0};
-  DlcModule *m = new_module(&c);
+  DlcModule *m = new_module(&c, o);
   c.g = g;
   c.cost = cost;
   debug_begin(&c, model_file(g));
   for (int i = 0; i < n_fns; i++) lower_function(&c, &fns[i]);
   debug_end(&c);
   LLVMDisposeBuilder(c.b);
-  if (!cost) verify_module(c.mod); /* measured modules: lower_module_verify if kept */
+  if (!cost) verify_module(m); /* measured modules: lower_module_verify if kept */
   return m;
 }
 
-DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) { return lower_module_costs(g, fns, n_fns, NULL); }
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, const LowerOptions *o) {
+  return lower_module_costs(g, fns, n_fns, o, NULL);
+}
 
 /* The optimisation pipeline: the lowering writes the vector code itself (nest.c,
  * lower_conv.c) in loops LLVM need not reshape, so what is left to do is local: allocas
@@ -279,14 +298,18 @@ DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns) { return 
 static const char *const PIPELINE =
     "function(sroa,early-cse,instcombine,simplifycfg,loop-mssa(licm),slp-vectorizer,instcombine,simplifycfg)";
 
-void lower_optimize(DlcModule *m) {
+bool lower_optimize(DlcModule *m) {
+  if (m->error) return false;
   LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
   LLVMErrorRef err = LLVMRunPasses(m->mod, PIPELINE, m->tm, opts);
   LLVMDisposePassBuilderOptions(opts);
   if (err) {
     char *msg = LLVMGetErrorMessage(err);
-    dlc_fatal("LLVM optimisation failed: %s", msg);
+    module_fail(m, "LLVM optimisation failed: %s", msg);
+    LLVMDisposeErrorMessage(msg);
+    return false;
   }
+  return true;
 }
 
 char *lower_module_text(DlcModule *m) { return LLVMPrintModuleToString(m->mod); }
@@ -301,8 +324,12 @@ char *lower_module_asm(DlcModule *m) {
   LLVMModuleRef copy = LLVMCloneModule(m->mod);
   LLVMMemoryBufferRef buf = NULL;
   char *err = NULL;
-  if (LLVMTargetMachineEmitToMemoryBuffer(m->tm, copy, LLVMAssemblyFile, &err, &buf))
-    dlc_fatal("cannot emit assembly: %s", err);
+  if (m->error || LLVMTargetMachineEmitToMemoryBuffer(m->tm, copy, LLVMAssemblyFile, &err, &buf)) {
+    module_fail(m, "cannot emit assembly: %s", err ? err : "?");
+    LLVMDisposeMessage(err);
+    LLVMDisposeModule(copy);
+    return NULL;
+  }
   LLVMDisposeModule(copy);
   size_t len = LLVMGetBufferSize(buf);
   char *text = malloc(len + 1);
@@ -318,7 +345,9 @@ char *lower_module_asm(DlcModule *m) {
 int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen) {
   /* Position-independent, default code model: the object links into any program (PIE
    * executables included), unlike the JIT's in-process code. */
-  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocPIC, LLVMCodeModelDefault);
+  if (m->error) return snprintf(err, (size_t)errlen, "%s: %s", path, m->error), -1;
+  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocPIC, LLVMCodeModelDefault, err, errlen);
+  if (!tm) return -1;
   char *msg = NULL;
   LLVMModuleRef copy = LLVMCloneModule(m->mod); /* emitting rewrites the module */
   int rc = 0;
@@ -339,5 +368,6 @@ void lower_module_free(DlcModule *m) {
   if (m->mod) LLVMDisposeModule(m->mod);
   if (m->tsctx) LLVMOrcDisposeThreadSafeContext(m->tsctx);
   if (m->tm) LLVMDisposeTargetMachine(m->tm);
+  free(m->error);
   free(m);
 }

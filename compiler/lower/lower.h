@@ -15,33 +15,53 @@ typedef struct LowerFn {
   int from, to; /* the part of the schedule this function runs: [from, to), all if to == 0 */
 } LowerFn;
 
+/* Floats of scratch node n needs beside its result, per example (a direct convolution's
+ * zero-padded images); 0 for most. The memory plan asks (memplan_build's `workspace`) and
+ * places it right after the result. */
+int64_t lower_workspace(const Node *n);
+
+/* How loops end whose trip count is not a constant multiple of the vector width. */
+typedef enum VectorTails {
+  TAILS_BY_HOST,      /* every vector masked where the host has AVX-512, else one masked last */
+  TAILS_MASK_EVERY,   /* every vector masked: one copy of the loop body */
+  TAILS_MASKED_LAST,  /* whole vectors unmasked, then one masked vector */
+} VectorTails;
+
+/* How a module is written: a value per compilation, never a global (the JIT lowers modules
+ * on several threads at once). Zero-initialised: the host's choices. */
+typedef struct LowerOptions {
+  VectorTails tails;
+} LowerOptions;
+
+/* A module being built and compiled. Errors travel with it: a failure anywhere (an LLVM
+ * target missing, IR that does not verify, a failed optimisation) is recorded in the module,
+ * later steps do nothing, and lower_error says what went wrong. No function of lower/ exits
+ * the process: modules are made on the JIT's threads while training runs. */
 typedef struct DlcModule DlcModule;
+/* NULL, or what went wrong making or optimising m. */
+const char *lower_error(const DlcModule *m);
 
 /* Builds and verifies the module (with the DlrtModelFn signature of runtime/dlrt.h). */
-DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns);
+DlcModule *lower_module(const Graph *g, const LowerFn *fns, int n_fns, const LowerOptions *o);
 /* The same, and the LLVM instructions each node emitted, by schedule position, in cost[]
  * (which must cover the schedules of fns); not verified (a measurement is mostly thrown
  * away: the parts lowered from it are): lower_module_verify before using it. */
-DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, int64_t *cost);
+DlcModule *lower_module_costs(const Graph *g, const LowerFn *fns, int n_fns, const LowerOptions *o, int64_t *cost);
 void lower_module_verify(DlcModule *m);
 /* A module with one function `name` that calls the functions `parts` (defined in other
  * modules of the same JIT) in order, passing its arguments on: a function compiled in pieces
  * on several threads. */
 DlcModule *lower_sequence(const char *name, const char *const *parts, int n_parts);
-/* How loops end whose trip count is not a constant multiple of the vector width: 1, every
- * vector masked (one copy of the body; the default where the host has AVX-512); 0, whole
- * vectors unmasked and one masked vector after them (the default elsewhere); -1, by the
- * host. For tests, before lowering. */
-void lower_vector_tails(int mask_every_vector);
 /* Instructions in the module (what its optimisation and code generation cost grows with). */
 int64_t lower_module_size(DlcModule *m);
 /* Optimises for the host CPU, its name and features (AVX-512 where present): a short pass
- * pipeline (lower.c says which and why). */
-void lower_optimize(DlcModule *m);
+ * pipeline (lower.c says which and why). False (lower_error says why) if it failed. */
+bool lower_optimize(DlcModule *m);
 /* LLVM IR text, or the host assembly; free with lower_free_text. */
 char *lower_module_text(DlcModule *m);
 /* The IR of one function of the module, or NULL if it has none of that name. */
 char *lower_function_text(DlcModule *m, const char *name);
+/* NULL (lower_error says why) if the assembly cannot be emitted. */
 char *lower_module_asm(DlcModule *m);
 void lower_free_text(char *s);
 /* Writes the module as a relocatable, position-independent object file for the host (what
@@ -65,6 +85,12 @@ typedef struct JitWork {
   void *arg;
   void (*done)(void *arg);
 } JitWork;
+/* The parallel JIT's work for a model (pieces.c): every function of fns (at most 3) cut into
+ * modules of about the same size (lowered whole once, to measure each node), and for each
+ * cut function a module of its name that calls its parts in order; each piece is lowered
+ * by the JIT's thread that compiles it, and the work's done() frees the plan. */
+enum { MAX_PIECES = 64 };
+JitWork lower_pieces(const Graph *g, const LowerFn *fns, int n_fns, int threads, const LowerOptions *o);
 /* Does the work on up to `threads` threads (this one among them), then links every object
  * into one JIT. seconds[0], [1] and [2]: the wall time, split by the stages' shares of the
  * work: lowering, optimisation, code generation. NULL with a message in err on failure. */
@@ -82,7 +108,10 @@ bool jit_compiling_later(const DlcJit *j);
  * took, lowering included, in *seconds (if not NULL). False with a message in err if they
  * failed. */
 bool jit_finish_later(DlcJit *j, double *seconds, char *err, int errlen);
-/* A function's address; NULL (reported) if it is missing. */
-void *jit_lookup(DlcJit *j, const char *name);
+/* A function's address (waiting for jit_compile_later's work if it is one of its names);
+ * NULL with a message in err if it is missing or failed to compile. */
+void *jit_lookup(DlcJit *j, const char *name, char *err, int errlen);
+/* Frees the JIT and its code; a background compile still running is cancelled (after the
+ * module in hand) and joined first. */
 void jit_free(DlcJit *j);
 #endif

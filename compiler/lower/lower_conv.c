@@ -261,8 +261,9 @@ static void conv_strided(LowerCtx *c, const Window *w, const TapTables *tt, LLVM
 
 /* Few taps, every map reading every input (LeNet-5's C1: 25): the taps unrolled with
  * constant offsets, each weight loaded once per map, a vector accumulator in registers;
- * twice as fast as walking the table. */
-enum { UNROLLED_TAPS = DIRECT_CONV_MAX_TAPS };
+ * twice as fast as walking the table. (opt/conv_algo.c keeps convolutions of up to as many
+ * taps direct.) */
+enum { UNROLLED_TAPS = 32 };
 
 static bool unrolled(const Window *w) {
   return !w->connect && w->stride == 1 && w->c * w->k * w->k <= UNROLLED_TAPS;
@@ -467,4 +468,17 @@ void lower_conv(LowerCtx *c, const Node *y) {
   case OP_CONV_DX: lower_conv_dx(c, y); break;
   default: DLC_UNREACHABLE();
   }
+}
+
+/* The zero-padded copies the kernels read: the images with `pad` zeros on every side, or for
+ * a stride-1 conv_dx, dy with k-1-pad (the full correlation). */
+int64_t lower_workspace(const Node *n) {
+  if (op_info(n->op)->cls != CONV) return 0;
+  const Window *w = n->attr.win;
+  if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad */
+    int pp = w->k - 1 - w->pad;
+    return pp ? (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;
+  }
+  if (w->pad == 0) return 0; /* unpadded images are read in place */
+  return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
 }

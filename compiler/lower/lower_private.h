@@ -10,7 +10,11 @@ struct DlcModule {
   LLVMOrcThreadSafeContextRef tsctx;
   LLVMModuleRef mod;
   LLVMTargetMachineRef tm;
+  char *error; /* malloc'd: what failed (lower_error), or NULL */
 };
+
+/* Records the first failure of m (printf-style); later steps see it and do nothing. */
+void module_fail(DlcModule *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Per-class emitters: each emits the code of one node at the builder's position. */
 void lower_elementwise(LowerCtx *c, const Node *y);
@@ -35,8 +39,9 @@ LLVMValueRef emit_tanh(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_sigmoid(LowerCtx *c, LLVMValueRef x);
 
 /* The host target machine (its CPU and features) with the given relocation and code model:
- * the JIT's, or a position-independent object's. Created per call; the caller disposes. */
-LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model);
+ * the JIT's, or a position-independent object's. Created per call; the caller disposes.
+ * NULL with a message in err if LLVM has no target for this host. */
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, char *err, int errlen);
 /* Runtime and libm symbols that generated code may call, for the JIT to bind. */
 typedef struct RuntimeSymbol { const char *name; void *addr; } RuntimeSymbol;
 extern const RuntimeSymbol lower_runtime_symbols[];

@@ -51,7 +51,7 @@ static void insert_sorted(Block *live, int *n_live, Block b) {
   (*n_live)++;
 }
 
-MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena) {
+MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, NodeWorkspaceFn *workspace, Arena *arena) {
   MemPlan p = {ARENA_ARRAY(arena, int64_t, g->len), ARENA_ARRAY(arena, int64_t, g->len), 0, 0, batch};
   for (int i = 0; i < g->len; i++) p.workspace[i] = -1;
   p.persist_floats = memplan_persistent(g, p.offset);
@@ -80,10 +80,11 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
     } else if (node_has_buffer(x) && !fused) {
       int64_t result = arena_align(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
-      int64_t size = result + arena_align(node_workspace(x) * batch);
+      int64_t ws = workspace ? workspace(x) : 0;
+      int64_t size = result + arena_align(ws * batch);
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;
-      if (node_workspace(x)) p.workspace[x->id] = at + result;
+      if (ws) p.workspace[x->id] = at + result;
       insert_sorted(live, &n_live, (Block){at, size, x->id});
       if (at + size > p.total_floats) p.total_floats = at + size;
     }

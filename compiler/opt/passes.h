@@ -27,6 +27,10 @@ bool pass_fold(Graph *g);     /* fold.c:     elementwise ops on constants become
 bool pass_simplify(Graph *g); /* simplify.c: x*1, x+0, x-0, x/1, --x, x^1, no-op broadcasts and sums */
 bool pass_cse(Graph *g);      /* cse.c:      one node per distinct computation */
 
+/* Before autodiff, on the forward graph: how each convolution runs (conv_algo.c). Those
+ * better done as im2col patches times a matrix are rewritten so, in place. */
+bool opt_choose_convolutions(Graph *g);
+
 /* Runs the pipeline until nothing changes (at most a few rounds), stopping after the pass
  * named `stop_after` if it is not NULL. With `verify`, checks the graph after every pass
  * (graph_verify) and aborts on a broken invariant. Returns the passes run. */
@@ -35,8 +39,4 @@ int passes_run(Graph *g, const char *stop_after, bool verify);
 /* Redirects every input that is `from` to `to` (same shape), for the passes; returns whether
  * there was any (a node already dead has none). */
 bool graph_replace_uses(Graph *g, Node *from, Node *to);
-
-/* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
- * shape rule. Returns NULL or a description of the first violation. */
-const char *graph_verify(const Graph *g);
 #endif

@@ -22,6 +22,9 @@ typedef struct Schedule {
                         (the new value an ASSIGN stores, computed in place), or NULL */
 } Schedule;
 
+/* The schedule's nodes in order (for the reference evaluator and the dumps). */
+static inline NodeList schedule_nodes(const Schedule *s) { return (NodeList){s->order, s->len}; }
+
 /* Every node reachable from roots, in topological order, with side effects on persistent
  * leaves (ASSIGN) after every node that could read those leaves. Allocated in `arena`. */
 Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *arena);
@@ -48,7 +51,7 @@ int64_t arena_align(int64_t x);
 
 typedef struct MemPlan {
   int64_t *offset;        /* by node id: float offset of the node's buffer, or -1 */
-  int64_t *workspace;     /* by node id: float offset of its scratch (node_workspace), or -1 */
+  int64_t *workspace;     /* by node id: float offset of its scratch (see memplan_build), or -1 */
   int64_t persist_floats; /* size of the persistent region */
   int64_t total_floats;   /* persistent + this function's peak scratch */
   int batch;              /* rows the buffers are sized for */
@@ -57,9 +60,13 @@ typedef struct MemPlan {
 /* Places every PARAM and STATE leaf of g (in id order) at the start of the arena. */
 int64_t memplan_persistent(const Graph *g, int64_t *offset);
 
-/* Plans the scratch of one function; offset[] must already hold the persistent offsets
- * (copied from memplan_persistent's output). */
-MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, Arena *arena);
+/* Floats of scratch a node needs beside its result, per example: what the lowering that
+ * will run it says (lower_workspace), so that the plan knows nothing of kernels. */
+typedef int64_t NodeWorkspaceFn(const Node *n);
+
+/* Plans the scratch of one function for `batch` rows; `workspace` (or NULL: none) sizes
+ * each node's scratch beside its result. */
+MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, NodeWorkspaceFn *workspace, Arena *arena);
 
 /* The first of nodes [0, n_nodes) through which one example of a batch affects another (a
  * batched value reading a sum over the batch, as batch norm does, or a write of state that

@@ -155,3 +155,11 @@ void dlc_fatal(const char *fmt, ...) {
 void dlc_assert_fail(const char *cond, const char *file, int line) {
   dlc_fatal("assertion '%s' failed at %s:%d", cond, file, line);
 }
+
+const char *diag_path_error(char *err) {
+  char *sep = strstr(err, ": ");
+  if (sep) *sep = 0;
+  const char *msg = sep ? sep + 2 : "failed";
+  diag_error_plain(err, "%s", msg);
+  return msg;
+}

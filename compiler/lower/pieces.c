@@ -1,11 +1,10 @@
 /* pieces.c — the parallel JIT's unit of work: every function of a model cut into pieces of
  * about the same size, each lowered into a module of its own LLVM context by the thread
- * that then optimises and compiles it, so that the cores do all of it at once (driver.c
- * model_compile, jit.c). */
+ * that then optimises and compiles it, so that the cores do all of it at once (jit.c;
+ * driver.c's model_compile asks for it). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-#include "driver.h"
+#include "lower.h"
 
 /* The pieces the JIT compiles on `threads` threads, each a module of its own: a function of
  * more instructions than a thread's quarter share is cut into consecutive parts of about
@@ -27,6 +26,7 @@ typedef struct Piece {
 
 typedef struct Pieces {
   const Graph *g;
+  LowerOptions options;
   int n;
   Piece piece[3 * (MAX_PIECES + 1)];
   int64_t size[3 * (MAX_PIECES + 1)]; /* instructions, as measured */
@@ -35,17 +35,18 @@ typedef struct Pieces {
 static DlcModule *piece_module(void *pieces, int i);
 static void pieces_free(void *pieces);
 
-JitWork model_pieces(Model *m, const LowerFn *fns, int n_fns, int threads) {
+JitWork lower_pieces(const Graph *g, const LowerFn *fns, int n_fns, int threads, const LowerOptions *o) {
   Pieces *ps = calloc(1, sizeof *ps);
   if (!ps) dlc_fatal("out of memory");
-  ps->g = m->g;
+  ps->g = g;
+  if (o) ps->options = *o;
   int64_t *cost[3], size[3], all = 0;
   DLC_ASSERT(n_fns <= 3);
   DlcModule *whole[3];
   for (int k = 0; k < n_fns; k++) {
     cost[k] = calloc((size_t)fns[k].sched.len + 1, sizeof *cost[k]);
     if (!cost[k]) dlc_fatal("out of memory");
-    whole[k] = lower_module_costs(m->g, &fns[k], 1, cost[k]);
+    whole[k] = lower_module_costs(g, &fns[k], 1, &ps->options, cost[k]);
     all += size[k] = lower_module_size(whole[k]);
   }
   int64_t limit = all / (4 * threads) > MIN_PIECE ? all / (4 * threads) : MIN_PIECE;
@@ -94,7 +95,7 @@ static DlcModule *piece_module(void *pieces, int i) {
     lower_module_verify(m);
     return m;
   }
-  case PART: return lower_module(ps->g, &pc->fn, 1);
+  case PART: return lower_module(ps->g, &pc->fn, 1, &ps->options);
   case SEQUENCE: {
     const char *parts[MAX_PIECES];
     for (int p = 0; p < pc->n_parts; p++) parts[p] = ps->piece[pc->first + p].name;
@@ -109,9 +110,4 @@ static void pieces_free(void *pieces) {
   for (int i = 0; i < ps->n; i++)
     if (ps->piece[i].kind == WHOLE) lower_module_free(ps->piece[i].whole); /* not made (NULL if it was) */
   free(ps);
-}
-
-int compile_threads(void) {
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores < 2 ? 1 : cores > 4 ? 4 : (int)cores;
 }

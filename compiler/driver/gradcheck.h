@@ -7,7 +7,7 @@
 #ifndef DLC_GRADCHECK_H
 #define DLC_GRADCHECK_H
 #include <stdio.h>
-#include "graph.h"
+#include "driver.h"
 
 typedef struct GradcheckResult {
   int params;        /* parameters with a gradient */
@@ -23,6 +23,9 @@ typedef struct GradcheckResult {
  * if it is not NULL. */
 GradcheckResult gradcheck_graph(Graph *g, Node *loss, int n, const double *const *feeds, double **leaf,
                                 FILE *report);
+/* dlc gradcheck: every parameter of a loaded model (model_load only: gradient nodes are added
+ * to its graph), on n random examples with its own initialisers plus a little noise. */
+GradcheckResult gradcheck_model(Model *m, int n, FILE *report);
 /* The same, with the gradients already built by grad_build (so a test can corrupt them
  * and see the check fail). */
 GradcheckResult gradcheck_grads(Graph *g, Node *loss, Node **grads, int n_forward, int n,

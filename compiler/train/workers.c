@@ -24,7 +24,7 @@ static void plan_gradients(Trainer *t) {
   if (!t->grad_at || !t->grad_src || !t->grad_weight) dlc_fatal("out of memory");
   for (int i = 0; i < m->n_forward; i++) {
     t->grad_at[i] = -1;
-    if (!m->grad_out[i]) continue;
+    if (!m->par.grad_out[i]) continue;
     t->grad_at[i] = t->grad_floats;
     t->grad_floats += arena_align(shape_numel(m->g->nodes[i]->shape));
   }
@@ -35,7 +35,7 @@ static void new_shards(Trainer *t) {
   /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on
    * their share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
   int64_t scratch_floats = m->fns[FN_FORWARD].plan.total_floats;
-  if (m->data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
+  if (m->par.data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
     scratch_floats = m->par_fns[PAR_GRAD].plan.total_floats;
   scratch_floats -= m->state_floats;
   t->shards = calloc((size_t)t->workers, sizeof *t->shards);
@@ -46,22 +46,22 @@ static void new_shards(Trainer *t) {
     s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
     if (!s->feeds || !s->results) dlc_fatal("out of memory");
     s->scratch = w == 0 ? t->arena + m->state_floats : floats_alloc(scratch_floats);
-    if (m->data_parallel) {
+    if (m->par.data_parallel) {
       s->grads = floats_alloc(t->grad_floats);
       for (int i = 0; i < m->n_forward; i++)
-        if (m->grad_out[i]) s->results[m->grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
+        if (m->par.grad_out[i]) s->results[m->par.grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
     }
   }
-  if (m->data_parallel) /* the update reads the sum, which is made in worker 0's block */
+  if (m->par.data_parallel) /* the update reads the sum, which is made in worker 0's block */
     for (int i = 0; i < m->n_forward; i++)
-      if (m->grad_in[i]) t->shards[0].feeds[m->grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
+      if (m->par.grad_in[i]) t->shards[0].feeds[m->par.grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
 }
 
 void workers_init(Trainer *t) {
   const Model *m = t->m;
-  t->workers = m->threads > 1 ? m->threads : 1;
+  t->workers = m->cfg.threads > 1 ? m->cfg.threads : 1;
   if (t->workers > 1 && !(t->pool = dlrt_pool_new(t->workers))) dlc_fatal("cannot start %d threads", t->workers);
-  if (m->data_parallel) plan_gradients(t);
+  if (m->par.data_parallel) plan_gradients(t);
   new_shards(t);
 }
 
@@ -126,7 +126,7 @@ static void run(Trainer *t, DlrtTask task, int parts) {
 /* One training step on the batch workers_split set up (n rows, hypers fed); the summed loss. */
 float workers_train_step(Trainer *t, int n) {
   Shard *s0 = &t->shards[0];
-  if (!t->m->data_parallel) {
+  if (!t->m->par.data_parallel) {
     s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
     t->train_step(t->arena, s0->scratch, s0->feeds, s0->results, n);
     return s0->loss_sum;

@@ -1,11 +1,14 @@
 /* trainer.h — a compiled model in memory: its arena, initialised parameters and the JIT'd
- * functions, with the loops that feed them batches (training epochs, test error). */
+ * functions, with the loops that feed them batches (training epochs, test error).
+ *
+ * A Trainer borrows its Model (whose compiled code it calls): free the Trainer first. */
 #ifndef DLC_TRAINER_H
 #define DLC_TRAINER_H
 #include "batch.h"
 #include "dlrt.h"
 #include "driver.h"
 #include "pool.h"
+#include "prefetch.h"
 #include "rng.h"
 
 /* A batch for the workers to convert from a data set (pixels to floats, labels to one-hot). */
@@ -28,13 +31,12 @@ typedef struct Shard {
 
 typedef struct Trainer {
   Model *m;
-  DlcJit *jit;
   DlrtModelFn forward, train_step;  /* train_step: NULL when data-parallel; forward: NULL
                                        until trainer_forward */
   DlrtModelFn train_grad, train_update; /* data-parallel only */
   float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
   int workers;         /* threads: inference splits each batch over them, training too if
-                          m->data_parallel (else worker 0 runs dlc_train_step) */
+                          m->par.data_parallel (else worker 0 runs dlc_train_step) */
   int active;          /* workers with rows in the current batch: min(workers, rows) */
   DlrtPool *pool;      /* NULL with one worker */
   Shard *shards;       /* [workers] */
@@ -46,6 +48,11 @@ typedef struct Trainer {
   int n_grad_src;
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
+  Prefetch prefetch;      /* ... on this thread */
+  /* What the feeds point at between calls (they outlive any one call): the hypers of this
+   * step, and the training flag (1 in a training step, 0 in inference). */
+  float hyper[HYPER_COUNT];
+  float training_on, training_off;
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
   double forward_seconds; /* the last trainer_error's time in the model itself (not assembling batches) */
@@ -62,25 +69,22 @@ typedef struct Trainer {
   float **noise_buf;
 } Trainer;
 
-/* Compiles m (build_training must have run) and initialises its parameters from the seed.
- * NULL after reporting a failure. */
+/* Compiles m (model_build_training must have run) and initialises its parameters from the
+ * seed. NULL after reporting a failure. */
 Trainer *trainer_new(Model *m);
 void trainer_free(Trainer *t);
 /* dlc_forward, once it has compiled (model_compile may still be compiling it in the
- * background: this waits). */
+ * background: this waits); NULL after reporting a failure. */
 DlrtModelFn trainer_forward(Trainer *t);
 
 /* Called every few batches with the examples done so far. */
 typedef void (*ProgressFn)(void *ctx, int done, int total);
 
-/* The learning rate after `epochs_done` epochs (fractional within an epoch), following the
- * schedule and the warm-up. */
-double trainer_lr(const TrainSettings *ts, double epochs_done);
-
 /* Epoch `epoch` (0-based, of m->train.epochs): one pass over the first `limit` examples of
  * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss. */
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx);
-/* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified. */
+/* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
+ * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
 /* Checks that d's examples fit the model's input and target; reports with the file's
  * locations and returns false if not. */

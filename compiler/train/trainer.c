@@ -3,7 +3,6 @@
  * reads results. */
 #include "trainer.h"
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "distort.h"
@@ -21,21 +20,29 @@ static void init_params(Trainer *t) {
   }
 }
 
+/* The training functions (dlc eval has none): the data-parallel pair, or dlc_train_step
+ * on worker 0 with all rows. dlc_forward is looked up when first needed (trainer_forward):
+ * it may still be compiling. */
+static bool find_functions(Trainer *t) {
+  Model *m = t->m;
+  if (m->cfg.inference_only) return true;
+  if (m->par.data_parallel)
+    return (t->train_grad = (DlrtModelFn)model_function(m, model_par_fn_names[PAR_GRAD])) &&
+           (t->train_update = (DlrtModelFn)model_function(m, model_par_fn_names[PAR_UPDATE]));
+  return (t->train_step = (DlrtModelFn)model_function(m, model_fn_names[FN_TRAIN]));
+}
+
 Trainer *trainer_new(Model *m) {
-  DlcJit *jit = model_compile(m);
-  if (!jit) return NULL;
+  if (!model_compile(m)) return NULL;
   Trainer *t = calloc(1, sizeof *t);
   if (!t) dlc_fatal("out of memory");
   t->m = m;
-  t->jit = jit;
   t->best_val_error = 1;
-  /* t->forward is looked up when first needed (trainer_forward): it may still be compiling.
-   * dlc eval (inference_only) has no training functions. */
-  if (!m->inference_only && m->data_parallel) { /* else dlc_train_step runs on worker 0, all rows */
-    t->train_grad = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_GRAD]);
-    t->train_update = (DlrtModelFn)jit_lookup(jit, model_par_fn_names[PAR_UPDATE]);
-  } else if (!m->inference_only) {
-    t->train_step = (DlrtModelFn)jit_lookup(jit, model_fn_names[FN_TRAIN]);
+  t->training_on = 1;
+  t->training_off = 0;
+  if (!find_functions(t)) {
+    free(t);
+    return NULL;
   }
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
@@ -48,6 +55,7 @@ Trainer *trainer_new(Model *m) {
   if (m->train.distort.affine || m->train.distort.elastic) {
     t->x_next = floats_alloc((int64_t)batch * t->in_features);
     t->y_next = floats_alloc((int64_t)batch * t->classes);
+    prefetch_init(&t->prefetch);
   }
   for (int i = 0; i < m->g->len; i++) t->n_noise += m->g->nodes[i]->op == OP_NOISE;
   t->noise = calloc((size_t)t->n_noise + 1, sizeof *t->noise);
@@ -65,8 +73,8 @@ Trainer *trainer_new(Model *m) {
 
 void trainer_free(Trainer *t) {
   if (!t) return;
+  if (t->x_next) prefetch_free(&t->prefetch);
   workers_free(t);
-  jit_free(t->jit);
   free(t->arena);
   free(t->x);
   free(t->y);
@@ -90,17 +98,6 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
   return true;
 }
 
-double trainer_lr(const TrainSettings *ts, double epochs_done) {
-  double lr = ts->lr, progress = epochs_done / ts->epochs, whole = floor(epochs_done);
-  switch (ts->schedule) {
-  case SCHEDULE_CONSTANT: break;
-  case SCHEDULE_COSINE: lr *= 0.5 * (1 + cos(M_PI * (progress < 1 ? progress : 1))); break;
-  case SCHEDULE_STEP: lr *= pow(ts->gamma, floor(whole / ts->every)); break;
-  case SCHEDULE_EXPONENTIAL: lr *= pow(ts->gamma, whole); break;
-  }
-  if (ts->warmup > 0 && epochs_done < ts->warmup) lr *= epochs_done / ts->warmup; /* linear, step by step */
-  return lr;
-}
 
 
 /* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
@@ -126,10 +123,7 @@ static void fill_job(BatchJob *j) {
   }
 }
 
-static void *fill_job_thread(void *job) {
-  fill_job(job);
-  return NULL;
-}
+static void fill_job_on_helper(void *job) { fill_job(job); }
 
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
   int total = limit > 0 && limit < d->count ? limit : d->count;
@@ -143,10 +137,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   dlrt_rng_shuffle(&t->rng, t->perm, total);
 
   const TrainSettings *ts = &t->m->train;
-  float hyper[HYPER_COUNT] = {0};
-  static const float one = 1;
   for (int k = 0; k < HYPER_COUNT; k++) /* the update runs with worker 0's feeds */
-    if (t->m->hyper.node[k]) t->shards[0].feeds[t->m->hyper.node[k]->attr.slot] = &hyper[k];
+    if (t->m->hyper.node[k]) t->shards[0].feeds[t->m->hyper.node[k]->attr.slot] = &t->hyper[k];
   double total_loss = 0;
   int batch = t->m->train.batch;
   /* With distortions, the next batch is made on a second thread while the step runs (a
@@ -168,23 +160,23 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     int n = job->n;
     next->first = done + n;
     next->n = total - next->first < batch ? total - next->first : batch;
-    pthread_t helper;
-    bool threaded = prefetch && next->n > 0 && pthread_create(&helper, NULL, fill_job_thread, next) == 0;
+    bool threaded = prefetch && next->n > 0;
+    if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
     /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
-    workers_split(t, t->m->data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &one);
+    workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &t->training_on);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
-    double lr = trainer_lr(ts, epoch + (double)done / total);
-    for (int k = 0; k < HYPER_COUNT; k++) hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
+    double lr = settings_lr(ts, epoch + (double)done / total);
+    for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
     total_loss += workers_train_step(t, n);
     t->run_steps++;
     t->run_examples += n;
     done += n;
     if (next->n > 0) {
       double t0 = dlrt_seconds();
-      if (threaded) pthread_join(helper, NULL);
+      if (threaded) prefetch_wait(&t->prefetch);
       else fill_job(next);
       t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
       t->augment_seconds += next->seconds;
@@ -195,21 +187,18 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
 }
 
 DlrtModelFn trainer_forward(Trainer *t) {
-  if (t->forward) return t->forward;
-  if (!model_finish_compile(t->m, t->jit)) dlc_fatal("dlc_forward did not compile");
-  t->forward = (DlrtModelFn)jit_lookup(t->jit, model_fn_names[FN_FORWARD]);
-  if (!t->forward) dlc_fatal("generated function dlc_forward is missing");
+  if (!t->forward) t->forward = (DlrtModelFn)model_function(t->m, model_fn_names[FN_FORWARD]);
   return t->forward;
 }
 
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
-  trainer_forward(t);
+  if (!trainer_forward(t)) return -1;
   int total = limit > 0 && limit < d->count ? limit : d->count;
   int batch = t->m->train.batch, wrong = 0;
   t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
-  static const float zero = 0; /* inference: no dropout, batch norm's running statistics */
+  /* inference: no dropout, batch norm's running statistics (the training flag off) */
   /* Inference splits batches over the workers: OpenBLAS keeps to one thread meanwhile (a
    * model trained on one thread may have given it more), or the two oversubscribe the cores. */
   int blas_threads = dlrt_threads();
@@ -218,7 +207,7 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
     workers_fill(t, d, idx, n, t->x, NULL);
-    workers_split(t, t->workers, t->x, NULL, t->out, n, &zero); /* rows are independent in inference */
+    workers_split(t, t->workers, t->x, NULL, t->out, n, &t->training_off); /* rows are independent in inference */
     double t0 = dlrt_seconds();
     workers_forward(t);
     t->forward_seconds += dlrt_seconds() - t0;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dlrt.h"
+#include "init.h"
+#include "rng.h"
 #include "grad.h"
 #include "interp.h"
 #include "lower.h"
@@ -15,7 +17,7 @@ static const double JIT_GLOBAL = 1e-4; /* ... and to the largest gradient of the
 
 /* objective = mean over the batch of the per-example loss, by the reference evaluator. */
 static double objective(Interp *it, const Schedule *fwd, const Node *loss) {
-  interp_run(it, fwd, NULL);
+  interp_run(it, schedule_nodes(fwd), NULL);
   double s = 0;
   for (int i = 0; i < it->n; i++) s += it->val[loss->id][i];
   return s / it->n;
@@ -42,13 +44,13 @@ static double *jit_gradients(Graph *g, Node **grad_nodes, int n_params, int n, c
   for (int i = 0; i < n_params; i++) roots[i] = g_output(g, grad_nodes[i], grad_nodes[i]->loc);
   LowerFn fn = {.name = "dlc_gradients", .sched = schedule_build(g, roots, n_params, &a)};
   schedule_fuse(g, &fn.sched, &a); /* as dlc compiles a step: fused loops, views */
-  fn.plan = memplan_build(g, &fn.sched, n, &a);
-  DlcModule *mod = lower_module(g, &fn, 1);
+  fn.plan = memplan_build(g, &fn.sched, n, lower_workspace, &a);
+  DlcModule *mod = lower_module(g, &fn, 1, NULL);
   lower_optimize(mod);
-  char err[256];
-  DlcJit *jit = jit_compile(mod, err, sizeof err);
-  if (!jit) dlc_fatal("%s", err);
-  DlrtModelFn f = (DlrtModelFn)jit_lookup(jit, "dlc_gradients");
+  char err[512];
+  DlcJit *jit = jit_compile(mod, err, sizeof err); /* (a module that failed fails here) */
+  DlrtModelFn f = jit ? (DlrtModelFn)jit_lookup(jit, "dlc_gradients", err, sizeof err) : NULL;
+  if (!f) dlc_fatal("the gradients did not compile: %s", err); /* dlc's own bug, not the model's */
 
   float *arena = aligned_alloc(64, (size_t)(fn.plan.total_floats + 16) * sizeof(float));
   const float **ffeeds = calloc((size_t)g->n_feeds, sizeof *ffeeds);
@@ -107,7 +109,7 @@ GradcheckResult gradcheck_grads(Graph *g, Node *loss, Node **grads, int n_forwar
   Interp it = {g, n, NULL, 0, leaf, feeds};
   Schedule fwd = schedule_build(g, &loss, 1, &a);
   Schedule bwd = schedule_build(g, gnodes, r.params, &a);
-  interp_run(&it, &bwd, NULL);
+  interp_run(&it, schedule_nodes(&bwd), NULL);
   double **sym = ARENA_ARRAY(&a, double *, r.params + 1);
   for (int p = 0; p < r.params; p++) {
     int64_t numel = shape_numel(params[p]->shape);
@@ -154,5 +156,52 @@ GradcheckResult gradcheck_grads(Graph *g, Node *loss, Node **grads, int n_forwar
   free(jit);
   interp_clear(&it);
   arena_free(&a);
+  return r;
+}
+
+/* The model's own initialisers, then a little noise on every parameter so that
+ * zero-initialised biases and symmetric weights do not hide errors behind zeros; random
+ * inputs and labels; the training flag on. */
+GradcheckResult gradcheck_model(Model *m, int n, FILE *report) {
+  Graph *g = m->g;
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, m->train.seed);
+  int n_nodes = g->len; /* gradcheck adds nodes; leaf[] covers the forward graph */
+  double **leaf = calloc((size_t)n_nodes, sizeof *leaf);
+  double **feeds = calloc((size_t)g->n_feeds + 1, sizeof *feeds);
+  for (int i = 0; i < n_nodes; i++) {
+    Node *x = g->nodes[i];
+    int64_t size = interp_size(x, n);
+    if (x->op == OP_STATE) { /* running statistics: as the file initialises them */
+      float *tmp = malloc(sizeof(float) * (size_t)size);
+      leaf[i] = malloc(sizeof(double) * (size_t)size);
+      dlrt_init_fill(&x->init, tmp, size, &rng);
+      for (int64_t k = 0; k < size; k++) leaf[i][k] = tmp[k];
+      free(tmp);
+    } else if (x->op == OP_PARAM) {
+      /* The file's initialiser, then a little noise so that zero-initialised biases and
+       * symmetric weights do not hide errors behind zeros. */
+      float *tmp = malloc(sizeof(float) * (size_t)size);
+      dlrt_init_fill(&x->init, tmp, size, &rng);
+      leaf[i] = malloc(sizeof(double) * (size_t)size);
+      for (int64_t k = 0; k < size; k++) leaf[i][k] = tmp[k] + 0.05 * (dlrt_rng_uniform(&rng) - 0.5);
+      free(tmp);
+    } else if (x->op == OP_HYPER) { /* the training flag: dropout on */
+      feeds[x->attr.slot] = malloc(sizeof(double));
+      feeds[x->attr.slot][0] = 1;
+    } else if (x->op == OP_INPUT || x->op == OP_NOISE) {
+      feeds[x->attr.slot] = malloc(sizeof(double) * (size_t)size);
+      for (int64_t k = 0; k < size; k++) feeds[x->attr.slot][k] = dlrt_rng_uniform(&rng);
+    } else if (x->op == OP_TARGET) {
+      int64_t classes = shape_numel(x->shape);
+      feeds[x->attr.slot] = calloc((size_t)size, sizeof(double));
+      for (int r = 0; r < n; r++) feeds[x->attr.slot][r * classes + dlrt_rng_below(&rng, (uint32_t)classes)] = 1;
+    }
+  }
+  GradcheckResult r = gradcheck_graph(g, m->sema.loss, n, (const double *const *)feeds, leaf, report);
+  for (int i = 0; i < n_nodes; i++) free(leaf[i]);
+  for (int i = 0; i < g->n_feeds; i++) free(feeds[i]);
+  free(leaf);
+  free(feeds);
   return r;
 }

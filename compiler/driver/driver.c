@@ -1,32 +1,43 @@
 /* driver.c — the pipeline, read top to bottom (as QBE's main.c):
  *
- *   .net --parse--> AST --sema--> forward graph --grad--> + backward --update--> + SGD step
- *        --passes (fold, simplify, CSE)--> --schedule/fuse/memplan--> per-function order and
- *        arena offsets --lower--> LLVM IR --optimise for the host CPU--> ORC LLJIT
- *        --> dlc_forward, dlc_train_step
+ *   .net --parse--> AST --sema--> forward graph --choose kernels--> --grad--> + backward
+ *        --update--> + SGD step --passes (fold, simplify, CSE)--> --schedule/fuse/memplan-->
+ *        per-function order and arena offsets --lower--> LLVM IR --optimise for the host
+ *        CPU--> ORC LLJIT --> dlc_forward, dlc_train_step
  */
 #include "driver.h"
 #include "passes.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "dlrt.h" /* dlrt_seconds: the stages are timed */
+
+ModelConfig model_config(void) {
+  return (ModelConfig){
+      .ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1},
+      .threads = 1,
+      .min_split_flops = MIN_SPLIT_FLOPS,
+  };
+}
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
 const char *const model_par_fn_names[PAR_COUNT] = {"dlc_train_grad", "dlc_train_update"};
 
 double model_compile_seconds(const Model *m) {
-  return m->seconds_front + m->seconds_graph + m->seconds_irgen + m->seconds_opt + m->seconds_jit;
+  const CompileTimes *t = &m->times;
+  return t->front + t->graph + t->irgen + t->opt + t->jit;
 }
 
 void model_print_times(const Model *m, FILE *out) {
+  const CompileTimes *t = &m->times;
   fprintf(out, "compile time %.0f ms: parse and shapes %.1f ms, autodiff/passes/plan %.1f ms, LLVM IR %.1f ms, "
                "optimisation %.1f ms, machine code %.1f ms",
-          1e3 * model_compile_seconds(m), 1e3 * m->seconds_front, 1e3 * m->seconds_graph, 1e3 * m->seconds_irgen,
-          1e3 * m->seconds_opt, 1e3 * m->seconds_jit);
-  if (m->compile_threads > 1) fprintf(out, " (on %d threads)", m->compile_threads);
-  if (m->forward_later && m->forward_done)
-    fprintf(out, "; then dlc_forward in the background, %.0f ms", 1e3 * m->seconds_forward);
-  else if (m->forward_later)
+          1e3 * model_compile_seconds(m), 1e3 * t->front, 1e3 * t->graph, 1e3 * t->irgen, 1e3 * t->opt, 1e3 * t->jit);
+  if (t->threads > 1) fprintf(out, " (on %d threads)", t->threads);
+  if (t->forward_later && t->forward_done)
+    fprintf(out, "; then dlc_forward in the background, %.0f ms", 1e3 * t->forward);
+  else if (t->forward_later)
     fprintf(out, "; dlc_forward compiles in the background");
   fputc('\n', out);
 }
@@ -55,14 +66,14 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
   return true;
 }
 
-Model *model_load(const char *path, const Overrides *ov) {
+Model *model_load(const char *path, const ModelConfig *cfg) {
   double t0 = dlrt_seconds();
   SrcFile *f = srcfile_read(path);
   if (!f) return NULL;
   Model *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
+  m->cfg = cfg ? *cfg : model_config();
   m->file = f;
-  m->min_split_flops = MIN_SPLIT_FLOPS;
   arena_init(&m->ast_arena);
   arena_init(&m->plan_arena);
   m->g = graph_new();
@@ -72,30 +83,30 @@ Model *model_load(const char *path, const Overrides *ov) {
     return NULL;
   }
   m->train = m->sema.train;
-  if (!apply_overrides(m, ov)) {
+  if (!apply_overrides(m, &m->cfg.ov)) {
     model_free(m);
     return NULL;
   }
+  opt_choose_convolutions(m->g);
   m->n_forward = m->g->len;
-  m->seconds_front = dlrt_seconds() - t0;
+  m->times.front = dlrt_seconds() - t0;
   return m;
 }
-
-bool model_build_training(Model *m) { return model_build_training_until(m, NULL); }
 
 /* Data-parallel: the update reads each gradient from a GRAD_IN feed, and the gradients
  * become results of their own function. */
 static Node **split_gradients(Model *m) {
   Graph *g = m->g;
   int n = m->n_forward;
+  ParallelPlan *par = &m->par;
   Node **to_update = ARENA_ARRAY(&m->plan_arena, Node *, n);
-  m->grad_out = ARENA_ARRAY(&m->plan_arena, Node *, n);
-  m->grad_in = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  par->grad_out = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  par->grad_in = ARENA_ARRAY(&m->plan_arena, Node *, n);
   for (int i = 0; i < n; i++) {
     Node *p = g->nodes[i];
     if (p->op != OP_PARAM || !m->grads[i]) continue;
-    m->grad_out[i] = g_output(g, m->grads[i], p->loc);
-    to_update[i] = m->grad_in[i] = g_grad_in(g, p, p->loc);
+    par->grad_out[i] = g_output(g, m->grads[i], p->loc);
+    to_update[i] = par->grad_in[i] = g_grad_in(g, p, p->loc);
   }
   return to_update;
 }
@@ -116,29 +127,32 @@ static void plan_function(Model *m, LowerFn *f, const char *name, Node **roots, 
   f->name = name;
   f->sched = schedule_build(m->g, roots, n_roots, &m->plan_arena);
   schedule_fuse(m->g, &f->sched, &m->plan_arena);
-  f->plan = memplan_build(m->g, &f->sched, rows, &m->plan_arena);
+  f->plan = memplan_build(m->g, &f->sched, rows, lower_workspace, &m->plan_arena);
+  f->profile = false;
   m->state_floats = f->plan.persist_floats;
   if (f->plan.total_floats > m->arena_floats) m->arena_floats = f->plan.total_floats;
 }
 
-bool model_build_training_until(Model *m, const char *stop_after) {
+bool model_build_training(Model *m) {
   double t0 = dlrt_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
+  int threads = m->cfg.threads;
+  ParallelPlan *par = &m->par;
   m->grads = grad_build(g, loss);
-  if (m->threads > 1) {
-    m->coupled_at = graph_batch_coupling(g, g->len);
-    m->step_flops = step_flops(m);
-    m->data_parallel = !m->coupled_at && m->step_flops / m->threads >= m->min_split_flops;
+  if (threads > 1) {
+    par->coupled_at = graph_batch_coupling(g, g->len);
+    par->step_flops = step_flops(m);
+    par->data_parallel = !par->coupled_at && par->step_flops / threads >= m->cfg.min_split_flops;
   }
-  Node **to_update = m->data_parallel ? split_gradients(m) : m->grads;
+  Node **to_update = par->data_parallel ? split_gradients(m) : m->grads;
   m->n_before_update = g->len;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);
 
   m->n_before_passes = g->len;
-  passes_run(g, stop_after, true);
+  passes_run(g, m->cfg.stop_after, true);
 
   /* Forward: just the output. Train step: the loss sum and every ASSIGN. Data-parallel: the
    * loss sum and the gradients, then the ASSIGNs. Each thread runs forward and gradients on
@@ -149,15 +163,15 @@ bool model_build_training_until(Model *m, const char *stop_after) {
   for (int i = 0; i < g->len; i++)
     if (g->nodes[i]->op == OP_ASSIGN) assigns[n_assigns++] = g->nodes[i];
   /* Inference splits every batch (its examples are always independent); training if data_parallel. */
-  m->shard_rows = m->threads > 1 ? (m->train.batch + m->threads - 1) / m->threads : m->train.batch;
-  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, m->shard_rows);
-  if (m->data_parallel) {
+  par->shard_rows = threads > 1 ? (m->train.batch + threads - 1) / threads : m->train.batch;
+  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, par->shard_rows);
+  if (par->data_parallel) {
     Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
     int n = 0;
     grad_roots[n++] = m->loss_sum;
     for (int i = 0; i < m->n_forward; i++)
-      if (m->grad_out[i]) grad_roots[n++] = m->grad_out[i];
-    plan_function(m, &m->par_fns[PAR_GRAD], model_par_fn_names[PAR_GRAD], grad_roots, n, m->shard_rows);
+      if (par->grad_out[i]) grad_roots[n++] = par->grad_out[i];
+    plan_function(m, &m->par_fns[PAR_GRAD], model_par_fn_names[PAR_GRAD], grad_roots, n, par->shard_rows);
     plan_function(m, &m->par_fns[PAR_UPDATE], model_par_fn_names[PAR_UPDATE], assigns, n_assigns, m->train.batch);
   } else {
     plan_function(m, &m->fns[FN_TRAIN], model_fn_names[FN_TRAIN], roots, n_assigns + 1, m->train.batch);
@@ -167,16 +181,16 @@ bool model_build_training_until(Model *m, const char *stop_after) {
                      4.0 * (double)m->arena_floats / (1 << 30), m->train.batch, (int)(4.0 * MAX_ARENA_FLOATS / (1 << 30)));
     return false;
   }
-  m->seconds_graph = dlrt_seconds() - t0;
+  m->times.graph = dlrt_seconds() - t0;
   return true;
 }
 
 int model_functions(const Model *m, LowerFn *fns) {
   fns[0] = m->fns[FN_FORWARD];
-  if (m->inference_only) return 1;
-  if (!m->data_parallel) {
+  if (m->cfg.inference_only) return 1;
+  if (!m->par.data_parallel) {
     fns[1] = m->fns[FN_TRAIN];
-    fns[1].profile = m->profile; /* --profile times the training step, not the evaluations */
+    fns[1].profile = m->cfg.profile; /* profiling times the training step, not the evaluations */
     return 2;
   }
   fns[1] = m->par_fns[PAR_GRAD];
@@ -188,71 +202,100 @@ DlcModule *model_lower(Model *m, bool optimize) {
   double t0 = dlrt_seconds();
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
-  DlcModule *mod = lower_module(m->g, fns, n_fns);
+  DlcModule *mod = lower_module(m->g, fns, n_fns, &m->cfg.lower);
   double t1 = dlrt_seconds();
   if (optimize) lower_optimize(mod);
-  m->seconds_irgen = t1 - t0;
-  m->seconds_opt = dlrt_seconds() - t1;
+  m->times.irgen = t1 - t0;
+  m->times.opt = dlrt_seconds() - t1;
+  if (lower_error(mod)) {
+    diag_error_plain("dlc", "%s", lower_error(mod));
+    lower_module_free(mod);
+    return NULL;
+  }
   return mod;
+}
+
+int model_emit_object(Model *m, const char *path, char *err, int errlen) {
+  DlcModule *mod = model_lower(m, true);
+  if (!mod) return snprintf(err, (size_t)errlen, "%s: the model did not compile", path), -1;
+  double t0 = dlrt_seconds();
+  int rc = lower_emit_object(mod, path, err, errlen);
+  m->times.jit = dlrt_seconds() - t0;
+  lower_module_free(mod);
+  return rc;
+}
+
+int compile_threads(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores < 2 ? 1 : cores > 4 ? 4 : (int)cores;
 }
 
 /* dlc_forward's pieces, planned and lowered on the JIT's background thread, which compiles
  * them too (it reads the model's graph and plans, which nothing changes once compiled). */
 static JitWork forward_work(void *model) {
   Model *m = model;
-  return model_pieces(m, &m->fns[FN_FORWARD], 1, 1);
+  return lower_pieces(m->g, &m->fns[FN_FORWARD], 1, 1, &m->cfg.lower);
 }
 
-DlcJit *model_compile(Model *m) {
+bool model_compile(Model *m) {
   int threads = compile_threads();
   char err[512];
-  DlcJit *jit;
   double t0;
   LowerFn fns[3];
   int n_fns = model_functions(m, fns);
+  CompileTimes *times = &m->times;
   /* (profiled steps must not share the cores with a compilation) */
-  m->forward_later = threads > 1 && !m->inference_only && !m->profile;
+  times->forward_later = threads > 1 && !m->cfg.inference_only && !m->cfg.profile;
   if (threads > 1) { /* the training functions' modules (or dlc_forward's alone), optimised and
                         compiled in parallel */
     double ti = dlrt_seconds(), seconds[3];
-    int first = m->forward_later;
-    JitWork work = model_pieces(m, fns + first, n_fns - first, threads);
+    int first = times->forward_later;
+    JitWork work = lower_pieces(m->g, fns + first, n_fns - first, threads, &m->cfg.lower);
     double measure = dlrt_seconds() - ti; /* lowering each function once, to cut it */
-    jit = jit_compile_parallel(&work, threads, seconds, err, sizeof err);
+    m->jit = jit_compile_parallel(&work, threads, seconds, err, sizeof err);
     work.done(work.arg);
-    m->seconds_irgen = measure + seconds[0];
-    m->seconds_opt = seconds[1];
+    times->irgen = measure + seconds[0];
+    times->opt = seconds[1];
     t0 = dlrt_seconds() - seconds[2]; /* machine code: generation and linking */
-    m->compile_threads = threads;
+    times->threads = threads;
   } else {
     DlcModule *mod = model_lower(m, true);
+    if (!mod) return false;
     t0 = dlrt_seconds();
-    jit = jit_compile(mod, err, sizeof err);
+    m->jit = jit_compile(mod, err, sizeof err);
   }
-  if (!jit) {
+  if (!m->jit) {
     diag_error_plain("dlc", "%s", err);
-    return NULL;
+    return false;
   }
   /* Look the functions up now, so that machine code generation is timed here. */
-  for (int k = m->forward_later; k < n_fns; k++)
-    if (!jit_lookup(jit, fns[k].name)) dlc_fatal("generated function %s is missing", fns[k].name);
-  m->seconds_jit = dlrt_seconds() - t0;
-  if (m->forward_later) jit_compile_later(jit, forward_work, m, &fns[0].name, 1);
-  return jit;
+  for (int k = times->forward_later; k < n_fns; k++)
+    if (!model_function(m, fns[k].name)) return false;
+  times->jit = dlrt_seconds() - t0;
+  if (times->forward_later) jit_compile_later(m->jit, forward_work, m, &fns[0].name, 1);
+  return true;
 }
 
-bool model_finish_compile(Model *m, DlcJit *jit) {
+void *model_function(Model *m, const char *name) {
   char err[512];
-  if (!jit_compiling_later(jit)) return true;
-  bool ok = jit_finish_later(jit, &m->seconds_forward, err, sizeof err);
-  m->forward_done = true;
-  if (ok) return true;
-  diag_error_plain("dlc", "%s", err);
-  return false;
+  DLC_ASSERT(m->jit);
+  bool waits = jit_compiling_later(m->jit) && strcmp(name, model_fn_names[FN_FORWARD]) == 0;
+  if (waits) {
+    bool ok = jit_finish_later(m->jit, &m->times.forward, err, sizeof err);
+    m->times.forward_done = true;
+    if (!ok) {
+      diag_error_plain("dlc", "%s", err);
+      return NULL;
+    }
+  }
+  void *f = jit_lookup(m->jit, name, err, sizeof err);
+  if (!f) diag_error_plain("dlc", "%s: %s", name, err);
+  return f;
 }
 
 void model_free(Model *m) {
   if (!m) return;
+  jit_free(m->jit); /* first: a background compile reads the graph */
   graph_free(m->g);
   arena_free(&m->ast_arena);
   arena_free(&m->plan_arena);

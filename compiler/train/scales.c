@@ -96,7 +96,7 @@ void scales_report(Model *m, const DlrtDataset *d, int rows, FILE *out) {
   arena_init(&a);
   Schedule s = schedule_build(g, roots, n_roots, &a);
   Interp it = {g, rows, NULL, 0, leaf, (const double *const *)feeds};
-  interp_run(&it, &s, NULL);
+  interp_run(&it, schedule_nodes(&s), NULL);
 
   fprintf(out, "\nscales at initialisation (seed %llu, the first %d training images):\n", m->train.seed, rows);
   fprintf(out, "  %-14s %5s %12s %12s %14s\n", "value", "line", "mean", "std", "gradient std");

@@ -1,0 +1,98 @@
+/* options.h — the command line, declared once: every command and every option, in two
+ * tables (options.c). Parsing, each command's --help and the checks of docs/cli.md (tests/
+ * check_cli.c) all read these tables; an option is named in one row. */
+#ifndef DLC_OPTIONS_H
+#define DLC_OPTIONS_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "driver.h"
+
+/* What the options set. */
+typedef struct Options {
+  const char *file;
+  Overrides ov;
+  int threads;
+  int repeat;         /* dlc eval --repeat: passes over the test set, the fastest timed */
+  int steps;          /* dlc profile --steps */
+  const char *data_dir;
+  const char *metrics;
+  const char *out;    /* dlc augment-preview --out, dlc compile -o */
+  const char *stage;
+  const char *after;  /* dlc graph/check --after PASS */
+  const char *fn;     /* dlc ir --fn NAME */
+  const char *save, *resume, *load, *save_best; /* checkpoints */
+  bool dot;
+  bool profile;
+  bool scales;        /* dlc check --scales */
+  bool time;          /* compile time by stage */
+  bool compile_only;  /* dlc train --compile-only */
+  bool help;
+} Options;
+
+/* The commands, as bits: which commands take an option. */
+typedef enum CommandBit {
+  CMD_TRAIN = 1 << 0,
+  CMD_EVAL = 1 << 1,
+  CMD_COMPILE = 1 << 2,
+  CMD_PROFILE = 1 << 3,
+  CMD_PREVIEW = 1 << 4,
+  CMD_CHECK = 1 << 5,
+  CMD_GRAPH = 1 << 6,
+  CMD_IR = 1 << 7,
+  CMD_GRADCHECK = 1 << 8,
+} CommandBit;
+
+typedef struct Command {
+  const char *name;
+  CommandBit bit;
+  int (*run)(const Options *);
+  const char *required; /* an option it cannot do without (shown unbracketed), or NULL */
+  const char *summary;  /* one line, for `dlc --help` */
+  const char *about;    /* what it does, for `dlc COMMAND --help` */
+} Command;
+
+/* How an option's value is read. */
+typedef enum OptionKind {
+  OK_SWITCH,  /* no value: sets a bool */
+  OK_INT,     /* a whole number in [lo, hi] */
+  OK_LR,      /* a positive number (at most 1e6) */
+  OK_TEXT,    /* any text: a path */
+  OK_SETTING, /* repeatable text, joined with "; " (--set) */
+  OK_CHOICE,  /* one of the words of `choices` */
+  OK_PASS,    /* "none" or the name of a graph pass */
+} OptionKind;
+
+typedef struct OptionSpec {
+  const char *name;    /* "--epochs" */
+  const char *alias;   /* another spelling ("--out" for "-o"), or NULL */
+  const char *arg;     /* the value's name in help ("N"), NULL for switches */
+  OptionKind kind;
+  long long lo, hi;    /* OK_INT */
+  const char *choices; /* OK_CHOICE: space-separated */
+  size_t field;        /* offsetof(Options, ...) */
+  unsigned commands;   /* CommandBits of the commands that take it (with this help line) */
+  const char *help;
+} OptionSpec;
+
+extern const Command commands[];
+extern const int n_commands;
+extern const OptionSpec options[];
+extern const int n_options;
+
+const Command *command_find(const char *name);
+/* The defaults every command starts from. */
+Options options_default(void);
+/* Parses argv[first..] for command c: at most one FILE.net, and only c's options. Reports and
+ * returns false on error (o->ov.settings is malloc'd: options_free). */
+bool options_parse(const Command *c, int argc, char **argv, int first, Options *o);
+void options_free(Options *o);
+/* The option row that command c uses for `name` (or its alias), or NULL. */
+const OptionSpec *option_find(const Command *c, const char *name);
+/* `dlc COMMAND --help`: the synopsis, what the command does, each option's line. */
+void command_usage(const Command *c, FILE *out);
+/* `dlc --help`. */
+void program_usage(FILE *out);
+
+/* The pieces of a ModelConfig the options say (overrides, threads). */
+ModelConfig options_model_config(const Options *o);
+#endif

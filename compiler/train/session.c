@@ -1,0 +1,116 @@
+/* session.c — the epoch loop of a training run; see session.h. */
+#include "session.h"
+#include <math.h>
+#include "snapshot.h"
+
+/* Holds out the last ts->validation images of train (the command line's or the file's count)
+ * as val; fit keeps the rest. Both are views of train's memory. False after reporting a count
+ * the training set cannot spare, or validation options without a validation split. */
+static bool split_validation(const Model *m, const SessionOptions *o, DlrtDataset *fit, DlrtDataset *val) {
+  const TrainSettings *ts = &m->train;
+  int n = ts->validation;
+  if (n == 0) {
+    const char *needs = o->save_best ? "--save-best" : m->cfg.ov.patience > 0 ? "--patience" : ts->patience ? "patience" : NULL;
+    if (needs) diag_error_plain("dlc", "%s needs a validation split (validation = N in the train block, or --validation N)", needs);
+    return !needs;
+  }
+  if (n >= fit->count) {
+    if (ts->validation_loc.file)
+      diag_error(ts->validation_loc, "validation holds out %d images, but the training set has only %d", n, fit->count);
+    else diag_error_plain("dlc", "--validation %d holds out every image of the %d-image training set", n, fit->count);
+    return false;
+  }
+  size_t image = (size_t)fit->rows * (size_t)fit->cols, kept = (size_t)(fit->count - n);
+  *val = (DlrtDataset){n, fit->rows, fit->cols, fit->pixels + kept * image, fit->labels + kept};
+  fit->count -= n;
+  return true;
+}
+
+/* Early stopping: with patience P, no epoch starts once P epochs have passed since the best
+ * validation error (checked before each epoch, so a resumed run stops where it would have). */
+static bool stops_early(const Trainer *t, int epochs_done) {
+  int patience = t->m->train.patience;
+  /* best_epoch 0: no validation yet (a fresh run, or one resumed from a run without it) */
+  return patience && t->m->train.validation && t->best_epoch != 0 && epochs_done - t->best_epoch >= patience;
+}
+
+typedef struct ProgressRelay {
+  const SessionReport *report;
+  int epoch, epochs;
+} ProgressRelay;
+
+static void relay_progress(void *ctx, int done, int total) {
+  ProgressRelay *p = ctx;
+  p->report->progress(p->report->ctx, p->epoch, p->epochs, done, total);
+}
+
+/* One epoch: training, then the validation and test errors. False after reporting. */
+static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val, const DlrtDataset *test, int e,
+                      const SessionReport *report, EpochResult *r) {
+  const TrainSettings *ts = &t->m->train;
+  ProgressRelay relay = {report, e, ts->epochs};
+  if (report->progress) report->progress(report->ctx, e, ts->epochs, 0, fit->count);
+  double start = dlrt_seconds();
+  double loss = trainer_epoch(t, fit, 0, e - 1, report->progress ? relay_progress : NULL, &relay);
+  double seconds = dlrt_seconds() - start, t_eval = dlrt_seconds();
+  double val_err = val->count ? trainer_error(t, val, 0) : NAN;
+  double err = trainer_error(t, test, 0);
+  if (err < 0 || val_err < 0) return false; /* dlc_forward did not compile (reported) */
+  if (!isfinite(loss)) {
+    diag_error_plain(t->m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
+    return false;
+  }
+  *r = (EpochResult){.epoch = e, .epochs = ts->epochs, .train_loss = loss, .val_error = val_err, .test_error = err,
+                     .seconds = seconds, .images_per_s = fit->count / seconds,
+                     .eval_seconds = dlrt_seconds() - t_eval, .distorting = t->x_next != NULL,
+                     .augment_seconds = t->augment_seconds, .augment_wait = t->augment_wait};
+  return true;
+}
+
+/* The checkpoints after epoch e. The best is written before the epoch's: a run killed
+ * between the two resumes from the previous epoch, repeats this one and writes the same best
+ * again. */
+static bool save_checkpoints(Trainer *t, const SessionOptions *o, int e, bool best) {
+  char why[1024];
+  if ((best && o->save_best && snapshot_save(t, o->save_best, e, why, sizeof why) != 0) ||
+      (o->save && snapshot_save(t, o->save, e, why, sizeof why) != 0)) {
+    diag_path_error(why);
+    return false;
+  }
+  return true;
+}
+
+bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, const SessionOptions *o,
+                 const SessionReport *report) {
+  const TrainSettings *ts = &t->m->train;
+  if (!trainer_check_data(t, train, "training") || !trainer_check_data(t, test, "test")) return false;
+  DlrtDataset fit = *train, val = {0};
+  if (!split_validation(t->m, o, &fit, &val)) return false;
+  int done_epochs = 0;
+  if (o->resume) {
+    char why[1024];
+    if (snapshot_load(t, o->resume, true, &done_epochs, why, sizeof why) != 0) {
+      diag_path_error(why);
+      return false;
+    }
+  }
+  SessionStart start = {ts->epochs, fit.count, val.count, o->resume != NULL, done_epochs};
+  if (report->start) report->start(report->ctx, &start);
+  SessionEnd end = {0};
+  for (int e = done_epochs + 1; e <= ts->epochs; e++) {
+    if (stops_early(t, e - 1)) {
+      end.stopped_early_after = e - 1;
+      break;
+    }
+    EpochResult r;
+    if (!run_epoch(t, &fit, &val, test, e, report, &r)) return false;
+    r.best = val.count && (t->best_epoch == 0 || r.val_error < t->best_val_error);
+    if (r.best) t->best_val_error = r.val_error, t->best_epoch = e;
+    if (report->epoch) report->epoch(report->ctx, &r);
+    if (!save_checkpoints(t, o, e, r.best)) return false;
+  }
+  end.best_epoch = val.count ? t->best_epoch : 0;
+  end.best_val_error = t->best_val_error;
+  if (report->end) report->end(report->ctx, &end);
+  return true;
+}

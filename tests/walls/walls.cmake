@@ -1,0 +1,22 @@
+# walls.cmake — builds each probe of tests/walls/CMakeLists.txt and checks that it compiles
+# or fails as its case says. Run by ctest: cmake -DBUILD_DIR=... -DCASES="target:expect;..." -P
+set(bad 0)
+foreach(case ${CASES})
+  string(REPLACE ":" ";" parts "${case}")
+  list(GET parts 0 target)
+  list(GET parts 1 expect)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${target}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(expect STREQUAL "fails" AND rc EQUAL 0)
+    message(SEND_ERROR "${target}: compiled, but this stage must not see that header")
+    math(EXPR bad "${bad} + 1")
+  elseif(expect STREQUAL "compiles" AND NOT rc EQUAL 0)
+    message(SEND_ERROR "${target}: does not compile, but this stage uses that header:\n${out}")
+    math(EXPR bad "${bad} + 1")
+  else()
+    message(STATUS "${target}: ${expect}, as it should")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "${bad} wall(s) broken")
+endif()
