@@ -181,6 +181,102 @@ START_TEST(command_help) {
 }
 END_TEST
 
+/* The commands `dlc --help` lists (the lines after "commands:" up to a blank one), as a
+ * NULL-terminated array of malloc'd names. */
+static char **listed_commands(void) {
+  RunResult r = dlc("--help");
+  char **names = calloc(32, sizeof *names);
+  int n = 0;
+  const char *p = strstr(r.out, "commands:\n");
+  ck_assert_ptr_nonnull(p);
+  for (p = strchr(p, '\n') + 1; *p == ' ' && n < 31; p = strchr(p, '\n') + 1) {
+    const char *w = p + strspn(p, " ");
+    names[n++] = strndup(w, strcspn(w, " \n"));
+  }
+  run_result_free(&r);
+  return names;
+}
+
+/* The usage lines of `dlc CMD --help` as docs/cli.md's synopsis writes them: without
+ * "usage: ", continuation lines indented under the file name. */
+static char *synopsis_of(const char *help) {
+  char *out = calloc(1, strlen(help) + 1);
+  const char *p = help + strlen("usage: ");
+  for (bool first = true; *p && (first || *p == ' '); first = false) {
+    size_t len = strcspn(p, "\n");
+    if (!first) p += strlen("usage: "), len -= strlen("usage: "); /* (the indent shrinks with the prefix) */
+    strncat(out, p, len + 1);
+    p += len + (p[len] == '\n');
+  }
+  return out;
+}
+
+/* "name ARG" of every option line of `dlc CMD --help` ("  --batch N          ..."), sorted,
+ * one per line. */
+static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static char *sorted_lines(char **items, int n) {
+  qsort(items, (size_t)n, sizeof *items, by_string);
+  size_t len = 1;
+  for (int i = 0; i < n; i++) len += strlen(items[i]) + 1;
+  char *out = calloc(1, len);
+  for (int i = 0; i < n; i++) strcat(strcat(out, items[i]), "\n"), free(items[i]);
+  return out;
+}
+
+static char *help_options(const char *help) {
+  char *items[64];
+  int n = 0;
+  for (const char *p = help; (p = strstr(p, "\n  -")) && n < 64; p++) {
+    const char *start = p + 3;
+    const char *end = strstr(start, "  "), *nl = strchr(start, '\n');
+    if (!end || (nl && nl < end)) end = nl ? nl : start + strlen(start);
+    items[n++] = strndup(start, (size_t)(end - start));
+  }
+  return sorted_lines(items, n);
+}
+
+/* The option cells of the table in docs/cli.md's section "## `dlc CMD`": rows that begin
+ * "| `-", their code span. */
+static char *doc_options(const char *doc, const char *cmd) {
+  char head[64], *items[64];
+  int n = 0;
+  snprintf(head, sizeof head, "\n## `dlc %s`\n", cmd);
+  const char *p = strstr(doc, head);
+  ck_assert_msg(p, "docs/cli.md has no section %s", head + 1);
+  const char *end = strstr(p + strlen(head), "\n## ");
+  for (p = strstr(p, "\n| `-"); p && (!end || p < end) && n < 64; p = strstr(p + 1, "\n| `-")) {
+    const char *start = p + 4;
+    items[n++] = strndup(start, strcspn(start, "`"));
+  }
+  return sorted_lines(items, n);
+}
+
+/* docs/cli.md against the option tables (compiler/cli/options.c) as --help prints them: each
+ * command's section lists exactly its options, and the synopsis block holds each usage. */
+START_TEST(docs_list_every_option) {
+  char *doc = read_file(DLC_SOURCE_DIR "/docs/cli.md");
+  ck_assert_ptr_nonnull(doc);
+  char **cmds = listed_commands();
+  ck_assert_ptr_nonnull(cmds[0]);
+  for (int i = 0; cmds[i]; i++) {
+    RunResult r = dlc(cmds[i], "--help");
+    assert_ok(r);
+    char *want = help_options(r.out), *got = doc_options(doc, cmds[i]), *syn = synopsis_of(r.out);
+    ck_assert_msg(strcmp(want, got) == 0, "docs/cli.md, dlc %s: the options of --help are\n%sbut the table lists\n%s",
+                  cmds[i], want, got);
+    ck_assert_msg(strstr(doc, syn), "docs/cli.md's synopsis lacks, as --help prints it:\n%s", syn);
+    free(want);
+    free(got);
+    free(syn);
+    free(cmds[i]);
+    run_result_free(&r);
+  }
+  free(cmds);
+  free(doc);
+}
+END_TEST
+
 START_TEST(no_arguments) {
   RunResult r = dlc_in(NULL, TIMEOUT, (const char *)NULL);
   assert_fails_with(r, 1, "usage:");
@@ -946,6 +1042,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, version);
   tcase_add_test(tc, help);
   tcase_add_test(tc, command_help);
+  tcase_add_test(tc, docs_list_every_option);
   tcase_add_test(tc, no_arguments);
   tcase_add_test(tc, unknown_command);
   tcase_add_test(tc, unknown_option);

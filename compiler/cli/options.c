@@ -56,8 +56,8 @@ const OptionSpec options[] = {
     {"--seed", NULL, "N", OK_INT, 0, 2147483647, NULL, AT(ov.seed), CMD_TRAIN | CMD_GRADCHECK,
      "seed of initialisation and shuffling"},
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_TRAIN,
-     "split each batch over N threads (default 1); models with batch norm run the step on\n"
-     "one, with OpenBLAS threads for large products"},
+     "split each batch over N threads (default 1); models with batch\n"
+     "norm run the step on one, with OpenBLAS threads for large products"},
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_EVAL, "split each batch over N threads"},
     {"--data", NULL, "DIR", OK_TEXT, 0, 0, NULL, AT(data_dir), CMD_TRAIN | CMD_EVAL | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK,
      "data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/"},
@@ -65,8 +65,8 @@ const OptionSpec options[] = {
     {"--profile", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(profile), CMD_TRAIN,
      "time every node of the training step; print the heaviest"},
     {"--save", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(save), CMD_TRAIN,
-     "write the whole training state after every epoch (safetensors, atomically: a crash\n"
-     "leaves the previous checkpoint intact)"},
+     "write the whole training state after every epoch (safetensors,\n"
+     "atomically: a crash leaves the previous checkpoint intact)"},
     {"--resume", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(resume), CMD_TRAIN,
      "continue from a checkpoint, exactly where it stopped"},
     {"--validation", NULL, "N", OK_INT, 0, 1000000, NULL, AT(ov.validation), CMD_TRAIN,
@@ -91,10 +91,11 @@ const OptionSpec options[] = {
      "the PNG to write (default augment-preview.png)"},
     {"--steps", NULL, "N", OK_INT, 1, 1000000, NULL, AT(steps), CMD_PROFILE, "training steps to time (default 200)"},
     {"--scales", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(scales), CMD_CHECK,
-     "also the mean and spread of every named value and the spread of every parameter's\n"
-     "gradient at initialisation, on training images"},
+     "also the mean and spread of every named value and the spread of\n"
+     "every parameter's gradient at initialisation, on training images"},
     {"--after", NULL, "PASS", OK_PASS, 0, 0, NULL, AT(after), CMD_CHECK | CMD_GRAPH,
-     "the figures or graph with the graph passes up to PASS only (none: before any)"},
+     "the figures or graph with the graph passes up to PASS only (none:\n"
+     "before any)"},
     {"--dot", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(dot), CMD_GRAPH, "Graphviz DOT instead of text"},
     {"--stage", NULL, "STAGE", OK_CHOICE, 0, 0, "graph llvm opt asm", AT(stage), CMD_IR,
      "graph, llvm (the default), opt or asm"},
@@ -265,9 +266,10 @@ void command_usage(const Command *c, FILE *out) {
   char head[64];
   int indent = snprintf(head, sizeof head, "usage: dlc %s FILE.net", c->name), col = indent;
   fputs(head, out);
-  for (int i = 0; i < n_options; i++) {
-    const OptionSpec *s = &options[i];
-    if (!(s->commands & c->bit)) continue;
+  for (int k = 0; k < 2 * n_options; k++) { /* the required option first */
+    const OptionSpec *s = &options[k % n_options];
+    bool required = c->required && strcmp(c->required, s->name) == 0;
+    if (!(s->commands & c->bit) || required != (k < n_options)) continue;
     char item[96];
     int len = synopsis_item(c, s, item, sizeof item);
     if (col + 1 + len > WIDTH) {
