@@ -207,10 +207,11 @@ int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta 
   if (write_temporary(tmp, &h, t, n) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
   else if (still_destination(path, dest, err, errlen) != 0) rc = -1;
   else if (rename(tmp, dest) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
-  if (rc != 0) unlink(tmp);
-  /* The rename is durable once the directory is synced. */
-  else if (ckpt_sync_directory(dest) != 0)
+  if (rc != 0) {
+    unlink(tmp);
+  } else if (ckpt_sync_directory(dest) != 0) { /* which makes the rename durable */
     rc = ckpt_fail(err, errlen, path, "written, but its directory could not be synced to disk: %s", strerror(errno));
+  }
   free(h.data);
   free(tmp);
   free(dest);

@@ -319,7 +319,7 @@ static int by_offsets(const void *a, const void *b) {
 static bool layout(Parser *ps, Entries *es, int64_t data_bytes) {
   Entry *s = malloc(sizeof *s * (size_t)(es->n ? es->n : 1));
   if (!s) return bad(ps, "out of memory");
-  memcpy(s, es->e, sizeof *s * (size_t)es->n);
+  if (es->n) memcpy(s, es->e, sizeof *s * (size_t)es->n);
   qsort(s, (size_t)es->n, sizeof *s, by_offsets);
   int64_t at = 0;
   for (int i = 0; i < es->n && !ps->failed; i++) {
