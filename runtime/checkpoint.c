@@ -1,17 +1,22 @@
-/* checkpoint.c — safetensors files: writing atomically, reading with validation. The JSON
- * reader understands what a safetensors header holds (objects, strings, arrays of whole
- * numbers) and rejects everything else with a message, never a crash. */
+/* checkpoint.c — safetensors files as checkpoint.h promises them: saving (the header with its
+ * checksums, then the atomic write through a temporary), loading (read, parse and validate
+ * the header, verify the checksums), and the lookups and finiteness checks callers use. The
+ * header reader is checkpoint_header.c, the checksums checkpoint_crc.c, the filesystem side
+ * of saving checkpoint_files.c and the lock checkpoint_lock.c. */
+#define _GNU_SOURCE /* asprintf */
 #include "checkpoint.h"
+#include "checkpoint_internal.h"
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+int ckpt_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
   if (err && errlen) {
     int k = snprintf(err, errlen, "%s: ", path);
     va_list ap;
@@ -22,7 +27,16 @@ static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...
   return -1;
 }
 
-/* ---- writing ---- */
+int64_t ckpt_tensor_bytes(int rank, const int64_t *dim) {
+  int64_t n = 4; /* F32 */
+  for (int i = 0; i < rank; i++) {
+    if (dim[i] < 0 || (dim[i] > 0 && n > INT64_MAX / dim[i])) return -1;
+    n *= dim[i];
+  }
+  return n;
+}
+
+/* ---- the header ---- */
 
 typedef struct Buf {
   char *data;
@@ -41,6 +55,7 @@ static void put(Buf *b, const char *s, size_t n) {
   b->data[b->len] = 0;
 }
 
+static void putf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(Buf *b, const char *fmt, ...) {
   char tmp[256];
   va_list ap;
@@ -54,274 +69,219 @@ static void put_string(Buf *b, const char *s) {
   put(b, "\"", 1);
   for (; *s; s++) {
     if (*s == '"' || *s == '\\') put(b, "\\", 1);
-    if ((unsigned char)*s < 0x20) putf(b, "\\u%04x", *s);
+    if ((unsigned char)*s < 0x20) putf(b, "\\u%04x", (unsigned)*s);
     else put(b, s, 1);
   }
   put(b, "\"", 1);
 }
 
-static int64_t numel(const CkptTensor *t) {
-  int64_t n = 1;
-  for (int i = 0; i < t->rank; i++) n *= t->dim[i];
-  return n;
-}
-
-static int write_all(int fd, const void *p, size_t n) {
-  const char *c = p;
-  while (n > 0) {
-    ssize_t w = write(fd, c, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    c += w;
-    n -= (size_t)w;
+/* What a caller passes must make a file that loads: checked before anything is written. */
+static int check_input(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, int n_meta, char *err,
+                       size_t errlen) {
+  for (int i = 0; i < n; i++) {
+    if (!t[i].name || strcmp(t[i].name, "__metadata__") == 0)
+      return ckpt_fail(err, errlen, path, "cannot save: tensor %d has no name or the header's own", i);
+    if (t[i].rank < 0 || t[i].rank > CKPT_MAX_DIMS || ckpt_tensor_bytes(t[i].rank, t[i].dim) < 0 ||
+        (!t[i].data && ckpt_tensor_bytes(t[i].rank, t[i].dim) > 0))
+      return ckpt_fail(err, errlen, path, "cannot save: tensor '%s' has no data or an invalid shape", t[i].name);
+    for (int j = 0; j < i; j++)
+      if (strcmp(t[i].name, t[j].name) == 0) return ckpt_fail(err, errlen, path, "cannot save: tensor '%s' is given twice", t[i].name);
+  }
+  for (int i = 0; i < n_meta; i++) {
+    if (!meta[i].key || !meta[i].value) return ckpt_fail(err, errlen, path, "cannot save: metadata entry %d lacks its key or value", i);
+    if (ckpt_reserved_key(meta[i].key))
+      return ckpt_fail(err, errlen, path, "cannot save: metadata key '%s' is reserved for the checksums", meta[i].key);
+    for (int j = 0; j < i; j++)
+      if (strcmp(meta[i].key, meta[j].key) == 0)
+        return ckpt_fail(err, errlen, path, "cannot save: metadata key '%s' is given twice", meta[i].key);
   }
   return 0;
 }
 
-int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, int n_meta, char *err,
-                   size_t errlen) {
+/* The caller's metadata, then a checksum per tensor, then the header's over all of that. */
+typedef struct Checksums {
+  CkptMeta *meta;
+  int n_meta;
+  char *keys, (*hex)[9];
+} Checksums;
+
+static void checksums(Checksums *cs, const CkptTensor *t, const int64_t *begin, int n, const CkptMeta *meta, int n_meta) {
+  size_t keys_len = 0, prefix = strlen(CKPT_CRC_PREFIX);
+  for (int i = 0; i < n; i++) keys_len += prefix + strlen(t[i].name) + 1;
+  cs->meta = malloc(sizeof *cs->meta * (size_t)(n_meta + n + 1));
+  cs->keys = malloc(keys_len + 1);
+  cs->hex = malloc(sizeof *cs->hex * (size_t)(n + 1));
+  if (!cs->meta || !cs->keys || !cs->hex) abort(); /* out of memory for a few names */
+  if (n_meta) memcpy(cs->meta, meta, sizeof *meta * (size_t)n_meta);
+  char *k = cs->keys;
+  for (int i = 0; i < n; i++) {
+    snprintf(cs->hex[i], 9, "%08x", (unsigned)ckpt_crc32(t[i].data, (size_t)ckpt_tensor_bytes(t[i].rank, t[i].dim)));
+    char *key = k;
+    k += sprintf(k, "%s%s", CKPT_CRC_PREFIX, t[i].name) + 1;
+    cs->meta[n_meta + i] = (CkptMeta){key, cs->hex[i]};
+  }
+  snprintf(cs->hex[n], 9, "%08x", (unsigned)ckpt_header_crc32(t, begin, n, cs->meta, n_meta + n));
+  cs->meta[n_meta + n] = (CkptMeta){CKPT_HEADER_CRC, cs->hex[n]};
+  cs->n_meta = n_meta + n + 1;
+}
+
+static void free_checksums(Checksums *cs) {
+  free(cs->meta);
+  free(cs->keys);
+  free(cs->hex);
+}
+
+/* The JSON header, padded with spaces so the data starts 8-byte aligned. */
+static Buf header(const CkptTensor *t, int n, const CkptMeta *meta, int n_meta) {
   Buf h = {0};
-  put(&h, "{", 1);
+  int64_t *begin = malloc(sizeof *begin * (size_t)(n ? n : 1));
+  if (!begin) abort();
   int64_t offset = 0;
+  for (int i = 0; i < n; i++) {
+    begin[i] = offset;
+    offset += ckpt_tensor_bytes(t[i].rank, t[i].dim);
+  }
+  Checksums cs;
+  checksums(&cs, t, begin, n, meta, n_meta);
+  put(&h, "{", 1);
   for (int i = 0; i < n; i++) {
     put_string(&h, t[i].name);
     put(&h, ":{\"dtype\":\"F32\",\"shape\":[", 25);
     for (int d = 0; d < t[i].rank; d++) putf(&h, d ? ",%lld" : "%lld", (long long)t[i].dim[d]);
-    int64_t bytes = numel(&t[i]) * 4;
-    putf(&h, "],\"data_offsets\":[%lld,%lld]},", (long long)offset, (long long)(offset + bytes));
-    offset += bytes;
+    putf(&h, "],\"data_offsets\":[%lld,%lld]},", (long long)begin[i],
+         (long long)(begin[i] + ckpt_tensor_bytes(t[i].rank, t[i].dim)));
   }
   put(&h, "\"__metadata__\":{", 16);
-  for (int i = 0; i < n_meta; i++) {
+  for (int i = 0; i < cs.n_meta; i++) {
     if (i) put(&h, ",", 1);
-    put_string(&h, meta[i].key);
+    put_string(&h, cs.meta[i].key);
     put(&h, ":", 1);
-    put_string(&h, meta[i].value);
+    put_string(&h, cs.meta[i].value);
   }
   put(&h, "}}", 2);
-  while (h.len % 8) put(&h, " ", 1); /* data starts 8-byte aligned */
+  while (h.len % 8) put(&h, " ", 1);
+  free_checksums(&cs);
+  free(begin);
+  return h;
+}
 
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    free(h.data);
-    return fail(err, errlen, path, "cannot write: %s", strerror(errno));
-  }
-  uint64_t len = h.len;
+/* ---- saving ---- */
+
+/* Length, header and data into a new file tmp, flushed to disk; 0, or -1 with errno set. */
+static int write_temporary(const char *tmp, const Buf *h, const CkptTensor *t, int n) {
+  unlink(tmp); /* an earlier process's of our PID, which cannot be running */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return -1;
   unsigned char le[8];
-  for (int i = 0; i < 8; i++) le[i] = (unsigned char)(len >> (8 * i));
-  int bad = write_all(fd, le, 8) || write_all(fd, h.data, h.len);
-  for (int i = 0; i < n && !bad; i++) bad = write_all(fd, t[i].data, (size_t)numel(&t[i]) * 4);
-  bad = bad || fsync(fd) != 0;
-  bad = close(fd) != 0 || bad;
-  free(h.data);
-  if (bad || rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return fail(err, errlen, path, "cannot write: %s", strerror(e));
+  for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)h->len >> (8 * i));
+  bool ok = ckpt_write_all(fd, le, 8) == 0 && ckpt_write_all(fd, h->data, h->len) == 0;
+  for (int i = 0; i < n && ok; i++) ok = ckpt_write_all(fd, t[i].data, (size_t)ckpt_tensor_bytes(t[i].rank, t[i].dim)) == 0;
+  ok = ok && fsync(fd) == 0;
+  int e = errno;
+  if (close(fd) != 0 && ok) ok = false, e = errno;
+  errno = e;
+  return ok ? 0 : -1;
+}
+
+/* The destination must still be what it was when the save began: a regular file (or none)
+ * at the same place. Anything else put there meanwhile is not ours to replace. */
+static int still_destination(const char *path, const char *dest, char *err, size_t errlen) {
+  char *again;
+  if (ckpt_destination(path, &again, err, errlen) != 0) return -1;
+  int same = strcmp(again, dest) == 0;
+  free(again);
+  return same ? 0 : ckpt_fail(err, errlen, path, "changed while the checkpoint was written; not replacing it");
+}
+
+int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, int n_meta, char *err,
+                   size_t errlen) {
+  char *dest, *tmp;
+  if (check_input(path, t, n, meta, n_meta, err, errlen) != 0 || ckpt_destination(path, &dest, err, errlen) != 0) return -1;
+  ckpt_remove_stale_temporaries(dest);
+  if (!(tmp = ckpt_temporary(dest))) {
+    free(dest);
+    return ckpt_fail(err, errlen, path, "out of memory");
   }
-  /* The rename is durable once the directory is synced. */
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  int dfd = open(slash ? dir : ".", O_RDONLY);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
+  Buf h = header(t, n, meta, n_meta);
+  int rc = 0;
+  if (write_temporary(tmp, &h, t, n) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
+  else if (still_destination(path, dest, err, errlen) != 0) rc = -1;
+  else if (rename(tmp, dest) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
+  if (rc != 0) {
+    unlink(tmp);
+  } else if (ckpt_sync_directory(dest) != 0) { /* which makes the rename durable */
+    rc = ckpt_fail(err, errlen, path, "written, but its directory could not be synced to disk: %s", strerror(errno));
+  }
+  free(h.data);
+  free(tmp);
+  free(dest);
+  return rc;
+}
+
+/* ---- loading ---- */
+
+static int read_at(int fd, char *p, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t r = pread(fd, p, n < ((size_t)1 << 30) ? n : (size_t)1 << 30, at);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) errno = 0; /* the file ended early */
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+    at += r;
   }
   return 0;
 }
 
-/* ---- reading ---- */
-
-typedef struct Parser {
-  const char *p, *end;
-  char *arena; /* strings are unescaped in place into here */
-  bool bad;
-} Parser;
-
-static void skip_ws(Parser *ps) {
-  while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\t' || *ps->p == '\r')) ps->p++;
-}
-
-static bool expect(Parser *ps, char c) {
-  skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == c) {
-    ps->p++;
-    return true;
+/* The whole file into out->blob, with room after it for the header's unescaped strings;
+ * *hlen is the header's length, checked against the file's. */
+static int read_file(const char *path, Ckpt *out, size_t *size, uint64_t *hlen, char *err, size_t errlen) {
+  /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer; for a regular file it
+   * changes nothing. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return ckpt_fail(err, errlen, path, "cannot open: %s", strerror(errno));
+  struct stat st;
+  unsigned char le[8];
+  int rc = -1;
+  if (fstat(fd, &st) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", strerror(errno));
+  else if (!S_ISREG(st.st_mode)) ckpt_fail(err, errlen, path, "is %s, not a checkpoint file", ckpt_file_kind(st.st_mode));
+  else if (st.st_size < 8)
+    ckpt_fail(err, errlen, path, "not a checkpoint: %lld bytes, too short for a safetensors header", (long long)st.st_size);
+  else if (read_at(fd, (char *)le, 8, 0) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "cut short");
+  else rc = 0;
+  if (rc == 0) {
+    *size = (size_t)st.st_size;
+    *hlen = 0;
+    for (int i = 7; i >= 0; i--) *hlen = *hlen << 8 | le[i];
+    if (*hlen > *size - 8)
+      rc = ckpt_fail(err, errlen, path, "truncated or not a checkpoint: header of %llu bytes in a file of %zu",
+                     (unsigned long long)*hlen, *size);
+    else if (!(out->blob = malloc(*size + *hlen + 1)))
+      rc = ckpt_fail(err, errlen, path, "out of memory reading %zu bytes", *size);
+    else if (read_at(fd, out->blob, *size, 0) != 0)
+      rc = ckpt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "the file shrank while it was read");
   }
-  ps->bad = true;
-  return false;
-}
-
-static bool peek(Parser *ps, char c) {
-  skip_ws(ps);
-  return ps->p < ps->end && *ps->p == c;
-}
-
-/* A JSON string, unescaped into ps->arena (NUL-terminated), or NULL. */
-static char *string(Parser *ps) {
-  if (!expect(ps, '"')) return NULL;
-  char *out = ps->arena, *o = out;
-  while (ps->p < ps->end && *ps->p != '"') {
-    char c = *ps->p++;
-    if (c == '\\') {
-      if (ps->p >= ps->end) break;
-      c = *ps->p++;
-      switch (c) {
-      case 'n': c = '\n'; break;
-      case 't': c = '\t'; break;
-      case 'r': c = '\r'; break;
-      case 'b': c = '\b'; break;
-      case 'f': c = '\f'; break;
-      case 'u': {
-        unsigned v = 0;
-        for (int i = 0; i < 4; i++) {
-          if (ps->p >= ps->end) return ps->bad = true, NULL;
-          char h = *ps->p++;
-          v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
-        }
-        c = v < 0x80 ? (char)v : '?';
-        break;
-      }
-      default: break; /* \" \\ \/ */
-      }
-    }
-    *o++ = c;
-  }
-  if (!expect(ps, '"')) return NULL;
-  *o++ = 0;
-  ps->arena = o;
-  return out;
-}
-
-static bool integer(Parser *ps, int64_t *v) {
-  skip_ws(ps);
-  int64_t x = 0;
-  const char *start = ps->p;
-  while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9' && x < ((int64_t)1 << 50)) x = x * 10 + (*ps->p++ - '0');
-  if (ps->p == start) return !(ps->bad = true);
-  *v = x;
-  return true;
-}
-
-/* [int, int, ...] into v (at most max); the count, or -1. */
-static int int_array(Parser *ps, int64_t *v, int max) {
-  int n = 0;
-  if (!expect(ps, '[')) return -1;
-  if (peek(ps, ']')) return ps->p++, 0;
-  do {
-    int64_t x;
-    if (!integer(ps, &x) || n == max) return ps->bad = true, -1;
-    v[n++] = x;
-  } while (peek(ps, ',') && ps->p++);
-  return expect(ps, ']') ? n : -1;
-}
-
-static const char *parse_header(Parser *ps, Ckpt *c, int64_t data_bytes) {
-  int cap = 16, mcap = 8;
-  c->tensors = calloc((size_t)cap, sizeof *c->tensors);
-  c->meta = calloc((size_t)mcap, sizeof *c->meta);
-  if (!c->tensors || !c->meta) return "out of memory";
-  if (!expect(ps, '{')) return "the header is not a JSON object";
-  if (peek(ps, '}')) return NULL;
-  do {
-    char *key = string(ps);
-    if (!key || !expect(ps, ':')) return "malformed header";
-    if (strcmp(key, "__metadata__") == 0) {
-      if (!expect(ps, '{')) return "__metadata__ is not an object";
-      if (!peek(ps, '}')) do {
-          char *k = string(ps), *v = (k && expect(ps, ':')) ? string(ps) : NULL;
-          if (!v) return "malformed __metadata__ (strings only)";
-          if (c->n_meta == mcap) {
-            CkptMeta *m = realloc(c->meta, sizeof *m * (size_t)(mcap *= 2));
-            if (!m) return "out of memory";
-            c->meta = m;
-          }
-          c->meta[c->n_meta++] = (CkptMeta){k, v};
-        } while (peek(ps, ',') && ps->p++);
-      if (!expect(ps, '}')) return "malformed __metadata__";
-      continue;
-    }
-    CkptTensor t = {key, -1, {0}, NULL};
-    int64_t off[2] = {-1, -1};
-    bool f32 = false;
-    if (!expect(ps, '{')) return "a tensor entry is not an object";
-    do {
-      char *field = string(ps);
-      if (!field || !expect(ps, ':')) return "malformed tensor entry";
-      if (strcmp(field, "dtype") == 0) {
-        char *d = string(ps);
-        if (!d) return "malformed dtype";
-        f32 = strcmp(d, "F32") == 0;
-      } else if (strcmp(field, "shape") == 0) {
-        t.rank = int_array(ps, t.dim, CKPT_MAX_DIMS);
-        if (t.rank < 0) return "malformed shape (at most 4 dimensions)";
-      } else if (strcmp(field, "data_offsets") == 0) {
-        if (int_array(ps, off, 2) != 2) return "malformed data_offsets";
-      } else {
-        return "unknown field in a tensor entry";
-      }
-    } while (peek(ps, ',') && ps->p++);
-    if (!expect(ps, '}')) return "malformed tensor entry";
-    if (!f32) return "a tensor is not F32";
-    if (t.rank < 0 || off[0] < 0) return "a tensor lacks its shape or data_offsets";
-    int64_t n = 1;
-    for (int i = 0; i < t.rank; i++) n = t.dim[i] > 0 && n < ((int64_t)1 << 40) / t.dim[i] ? n * t.dim[i] : -1;
-    if (n < 0 || off[1] - off[0] != 4 * n || off[1] > data_bytes || off[0] > off[1])
-      return "a tensor's data_offsets do not fit its shape or the file";
-    if (c->n == cap) {
-      CkptTensor *m = realloc(c->tensors, sizeof *m * (size_t)(cap *= 2));
-      if (!m) return "out of memory";
-      c->tensors = m;
-    }
-    t.data = (void *)(ps->end + off[0]); /* data starts right after the header */
-    c->tensors[c->n++] = t;
-  } while (peek(ps, ',') && ps->p++);
-  if (!expect(ps, '}')) return "malformed header";
-  return NULL;
+  close(fd);
+  return rc;
 }
 
 int dlrt_ckpt_load(const char *path, Ckpt *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
-  if (fseek(f, 0, SEEK_END) != 0) {
-    fclose(f);
-    return fail(err, errlen, path, "cannot read (is it a directory?)");
-  }
-  long size = ftell(f);
-  rewind(f);
-  if (size < 8) {
-    fclose(f);
-    return fail(err, errlen, path, "not a checkpoint: %ld bytes, too short for a safetensors header", size < 0 ? 0 : size);
-  }
-  /* The file, then room to unescape the header's strings into. */
-  char *blob = malloc((size_t)size * 2 + 16);
-  if (!blob) {
-    fclose(f);
-    return fail(err, errlen, path, "out of memory reading %ld bytes", size);
-  }
-  size_t got = fread(blob, 1, (size_t)size, f);
-  fclose(f);
-  if (got != (size_t)size) {
-    free(blob);
-    return fail(err, errlen, path, "cannot read");
-  }
+  size_t size = 0;
   uint64_t hlen = 0;
-  for (int i = 7; i >= 0; i--) hlen = hlen << 8 | (unsigned char)blob[i];
-  if (hlen > (uint64_t)size - 8) {
-    free(blob);
-    return fail(err, errlen, path, "truncated or not a checkpoint: header of %llu bytes in a file of %ld", (unsigned long long)hlen, size);
-  }
-  out->blob = blob;
-  Parser ps = {blob + 8, blob + 8 + hlen, blob + size, false};
-  const char *why = parse_header(&ps, out, (int64_t)((uint64_t)size - 8 - hlen));
-  if (why || ps.bad) {
+  char why[512];
+  if (read_file(path, out, &size, &hlen, err, errlen) != 0) {
     dlrt_ckpt_free(out);
-    return fail(err, errlen, path, "not a valid checkpoint: %s", why ? why : "malformed header");
+    return -1;
+  }
+  char *json = out->blob + 8, *data = json + hlen;
+  if (ckpt_parse_header(out, json, hlen, out->blob + size, data, (int64_t)(size - 8 - hlen), why, sizeof why) != 0) {
+    dlrt_ckpt_free(out);
+    return ckpt_fail(err, errlen, path, "not a valid checkpoint: %s", why);
+  }
+  if (ckpt_verify(out, data, why, sizeof why) != 0) {
+    dlrt_ckpt_free(out);
+    return ckpt_fail(err, errlen, path, "%s", why);
   }
   return 0;
 }
@@ -343,4 +303,30 @@ const char *dlrt_ckpt_meta(const Ckpt *c, const char *key) {
   for (int i = 0; i < c->n_meta; i++)
     if (strcmp(c->meta[i].key, key) == 0) return c->meta[i].value;
   return NULL;
+}
+
+/* ---- finiteness ---- */
+
+int64_t dlrt_ckpt_tensor_nonfinite(const CkptTensor *t) {
+  int64_t n = ckpt_tensor_bytes(t->rank, t->dim) / 4;
+  const char *p = t->data;
+  for (int64_t i = 0; i < n; i++) {
+    float v;
+    memcpy(&v, p + 4 * i, 4); /* the data need not be aligned in another tool's file */
+    if (!isfinite(v)) return i;
+  }
+  return -1;
+}
+
+int dlrt_ckpt_check_finite(const Ckpt *c, const char *path, char *msg, size_t msglen) {
+  for (int i = 0; i < c->n; i++) {
+    const CkptTensor *t = &c->tensors[i];
+    int64_t at = dlrt_ckpt_tensor_nonfinite(t);
+    if (at < 0) continue;
+    float v;
+    memcpy(&v, (const char *)t->data + 4 * at, 4);
+    return ckpt_fail(msg, msglen, path, "tensor '%s' holds %s at element %lld of %lld", t->name,
+                     isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf", (long long)at, (long long)(ckpt_tensor_bytes(t->rank, t->dim) / 4));
+  }
+  return 0;
 }

@@ -3,6 +3,8 @@
  * reproduces the same numbers across machines. */
 #include "rng.h"
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* splitmix64 spreads any seed (even 0 or small consecutive ones) over the full state;
  * xoshiro must never start from the all-zero state, which splitmix64 cannot produce here. */
@@ -15,6 +17,38 @@ static uint64_t splitmix64(uint64_t *x) {
 
 void dlrt_rng_seed(DlrtRng *r, uint64_t seed) {
   for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+bool dlrt_rng_valid(const DlrtRng *r) { return (r->s[0] | r->s[1] | r->s[2] | r->s[3]) != 0; }
+
+void dlrt_rng_to_hex(const DlrtRng *r, char hex[65]) {
+  static const char digit[] = "0123456789abcdef";
+  for (int i = 0; i < 64; i++) hex[i] = digit[r->s[i / 16] >> (60 - 4 * (i % 16)) & 15];
+  hex[64] = 0;
+}
+
+int dlrt_rng_from_hex(DlrtRng *r, const char *hex) {
+  DlrtRng x = {{0, 0, 0, 0}};
+  for (int i = 0; i < 64; i++) {
+    char c = hex[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return -1; /* also the end of a string too short */
+    x.s[i / 16] = x.s[i / 16] << 4 | (uint64_t)d;
+  }
+  if (hex[64] != 0 || !dlrt_rng_valid(&x)) return -1;
+  *r = x;
+  return 0;
+}
+
+/* Called where a rejection loop is about to draw again: on the all-zero state it would draw
+ * zeros forever, so that is the caller's bug, reported instead of a hang. Never true for a
+ * valid state, so the numbers drawn do not change. */
+static bool draw_again(const DlrtRng *r, const char *fn) {
+  if (!dlrt_rng_valid(r)) {
+    fprintf(stderr, "dlrt: %s called on the all-zero RNG state, which never changes (check states with dlrt_rng_valid)\n", fn);
+    abort();
+  }
+  return true;
 }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
@@ -49,7 +83,7 @@ double dlrt_rng_normal(DlrtRng *r) {
     u = uniform_pm1(r);
     v = uniform_pm1(r);
     s = fma(u, u, v * v);
-  } while (s >= 1.0 || s == 0.0);
+  } while ((s >= 1.0 || s == 0.0) && draw_again(r, "dlrt_rng_normal"));
   return u * sqrt(-2.0 * log(s) / s);
 }
 
@@ -61,7 +95,7 @@ uint32_t dlrt_rng_below(DlrtRng *r, uint32_t n) {
   uint32_t low = (uint32_t)m;
   if (low < n) {
     uint32_t threshold = (uint32_t)-n % n; /* 2^32 mod n */
-    while (low < threshold) {
+    while (low < threshold && draw_again(r, "dlrt_rng_below")) {
       m = (dlrt_rng_next(r) >> 32) * (uint64_t)n;
       low = (uint32_t)m;
     }
