@@ -29,10 +29,20 @@ static void map_f32(const float *restrict in, size_t len, float scale, float off
   for (size_t i = 0; i < len; i++) out[i] = offset + in[i] * scale;
 }
 
+/* Shuffled examples come from all over a set larger than the caches, and the wait for each
+ * example's first cache lines would otherwise dominate (3x slower than in order, on MNIST):
+ * the next example's first bytes are asked for while this one converts. */
+static void prefetch_example(const DlrtDataset *d, int i, size_t per) {
+  size_t size = d->pixel_type == DLRT_PIXELS_F32 ? sizeof(float) : 1, bytes = per * size;
+  const char *p = (const char *)d->pixels + (size_t)i * bytes;
+  for (size_t k = 0; k < bytes && k < 8192; k += 64) __builtin_prefetch(p + k);
+}
+
 void dlrt_fill_batch_mapped(const DlrtDataset *d, const int *idx, int n, int classes, const DlrtPixelMap *map,
                             float *x, float *y) {
   size_t plane = (size_t)d->rows * (size_t)d->cols, per = plane * (size_t)d->channels;
-  for (int r = 0; r < n; r++)
+  for (int r = 0; r < n; r++) {
+    if (r + 1 < n) prefetch_example(d, idx[r + 1], per);
     for (int c = 0; c < d->channels; c++) { /* x is written front to back */
       float scale, offset;
       dlrt_pixel_affine(map, d->pixel_type, c, &scale, &offset);
@@ -41,6 +51,7 @@ void dlrt_fill_batch_mapped(const DlrtDataset *d, const int *idx, int n, int cla
       if (d->pixel_type == DLRT_PIXELS_U8) map_u8(d->pixels + from, plane, scale, offset, out);
       else map_f32(d->pixels_f32 + from, plane, scale, offset, out);
     }
+  }
   if (y) dlrt_fill_labels(d, idx, n, classes, y);
 }
 

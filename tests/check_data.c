@@ -497,7 +497,7 @@ END_TEST
  * y.npy, or the other way round, and expects phrase in an error naming the bad file. */
 static void expect_npy_error(bool bad_x, const char *dict, size_t bytes, const char *phrase) {
   const char *dir = fresh_dir();
-  unsigned char data[256] = {0};
+  unsigned char data[512] = {0};
   const char *good_x = "{'descr': '|u1', 'fortran_order': False, 'shape': (6, 2, 3), }";
   const char *good_y = "{'descr': '|u1', 'fortran_order': False, 'shape': (6,), }";
   write_npy(P("%s/x.npy", dir), 1, bad_x ? dict : good_x, 64, data, bad_x ? bytes : 36);
