@@ -1,8 +1,8 @@
 /* idx.c — IDX files (the format of MNIST and its relatives), alone or as the pairs of an
- * MNIST-style directory: a big-endian magic 0x0000TTNN
- * (data type TT, NN dimensions), NN big-endian dimensions, then the data. Images stay in the
- * file's mapping when it is raw, and are decompressed once when it is gzip; labels become
- * int32. Headers, sizes and labels are checked before anything is trusted. */
+ * MNIST-style directory: a big-endian magic 0x0000TTNN (data type TT, NN dimensions), NN
+ * big-endian dimensions, then the data. Images stay in the file's mapping when it is raw and
+ * are decompressed once when it is gzip; labels become int32. Headers, sizes and labels are
+ * checked before anything is trusted. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
