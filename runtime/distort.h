@@ -7,7 +7,7 @@
 #define DLRT_DISTORT_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "mnist.h"
+#include "batch.h"
 
 typedef struct DlrtDistort {
   bool affine;
@@ -20,9 +20,15 @@ typedef struct DlrtDistort {
   float sigma;    /* pixels: the width of the Gaussian that smooths it */
 } DlrtDistort;
 
-/* Fills x (n rows of rows*cols floats; pixel value 0..255 mapped to lo..hi, outside the
- * image 0 -> lo) with the examples idx[0..n) of d, each distorted; `first` is the position
- * in the epoch of idx[0]. */
-void dlrt_fill_batch_distorted(const DlrtDataset *d, const int *idx, int n, const DlrtDistort *dist, uint64_t seed,
-                               int epoch, int64_t first, float lo, float hi, float *x);
+/* Fills x (n rows of channels*rows*cols floats, CHW) with the examples idx[0..n) of d, each
+ * distorted: one transform drawn per image and applied to each of its channels, outside the
+ * image a stored value of 0; then mapped as dlrt_fill_batch_mapped maps pixels. `first` is the
+ * position in the epoch of idx[0]. Any image size. Returns 0, or -1 (x untouched) when there
+ * is no memory for the per-call scratch buffers. */
+int dlrt_fill_batch_distorted_mapped(const DlrtDataset *d, const int *idx, int n, const DlrtDistort *dist,
+                                     uint64_t seed, int epoch, int64_t first, const DlrtPixelMap *map, float *x);
+
+/* dlrt_fill_batch_distorted_mapped with pixels = range(lo, hi) and no normalisation. */
+int dlrt_fill_batch_distorted(const DlrtDataset *d, const int *idx, int n, const DlrtDistort *dist, uint64_t seed,
+                              int epoch, int64_t first, float lo, float hi, float *x);
 #endif

@@ -1,69 +1,140 @@
-/* png.c — PNG as the specification's minimum: signature, IHDR, one zlib-compressed IDAT of
- * filter-0 rows, IEND; each chunk with its CRC (zlib's crc32). */
+/* png.c — see png.h. libpng reports errors by calling back and jumping out (longjmp), so each
+ * read or write keeps what it allocated in a context the caller frees, and the code between
+ * setjmp and the jump keeps no state in locals. */
 #include "png.h"
 #include <errno.h>
+#include <libpng16/png.h> /* libpng's png.h by its full name: runtime/png.h (this API) shadows <png.h> */
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include "datafile.h"
 
-static void put_be32(unsigned char *p, uint32_t v) {
-  p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
-  p[3] = (unsigned char)v;
+typedef struct PngCtx {
+  const char *path;
+  const char *what; /* message prefix for libpng's errors: "invalid PNG", "cannot write" */
+  char *err;
+  size_t errlen;
+  DataMap map; /* reading: the file, and how far libpng has read it */
+  size_t pos;
+  unsigned char *pixels;
+  png_bytep *rows;
+} PngCtx;
+
+static void on_error(png_structp png, png_const_charp msg) {
+  PngCtx *c = png_get_error_ptr(png);
+  data_fail(c->err, c->errlen, c->path, "%s: %s", c->what, msg);
+  png_longjmp(png, 1);
 }
 
-/* length, type, data, CRC over type and data */
-static bool write_chunk(FILE *f, const char *type, const unsigned char *data, uint32_t len) {
-  unsigned char head[8], tail[4];
-  put_be32(head, len);
-  memcpy(head + 4, type, 4);
-  uLong crc = crc32(0, head + 4, 4);
-  if (len) crc = crc32(crc, data, len);
-  put_be32(tail, (uint32_t)crc);
-  return fwrite(head, 1, 8, f) == 8 && (len == 0 || fwrite(data, 1, len, f) == len) && fwrite(tail, 1, 4, f) == 4;
+/* Warnings (an ancillary chunk libpng dislikes, an odd colour profile) do not affect the
+ * pixels dlc reads: they are not worth a line on stderr per image. */
+static void on_warning(png_structp png, png_const_charp msg) {
+  (void)png;
+  (void)msg;
+}
+
+static void read_mapped(png_structp png, png_bytep out, size_t n) {
+  PngCtx *c = png_get_io_ptr(png);
+  if (c->map.size - c->pos < n) png_error(png, "the file ends early (truncated)");
+  memcpy(out, c->map.data + c->pos, n);
+  c->pos += n;
+}
+
+/* ---- reading ---- */
+
+/* Refuses what dlc does not read, and asks libpng for 8-bit grey or RGB samples. */
+static int set_transforms(PngCtx *c, png_structp png, png_infop info, DlrtImage *img) {
+  png_uint_32 w, h;
+  int depth, color;
+  png_get_IHDR(png, info, &w, &h, &depth, &color, NULL, NULL, NULL);
+  if (color & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS))
+    return data_fail(c->err, c->errlen, c->path, "has an alpha channel (transparency); dlc reads grey or RGB images");
+  if (w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (size_t)w * h * 3 > DLRT_MAX_EXAMPLE)
+    return data_fail(c->err, c->errlen, c->path, "%ux%u pixels is too large (sides up to %d)", (unsigned)w,
+                     (unsigned)h, DLRT_MAX_SIDE);
+  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (depth == 16) png_set_scale_16(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  *img = (DlrtImage){(int)w, (int)h, png_get_channels(png, info), NULL};
+  return 0;
+}
+
+static int decode(PngCtx *c, png_structp png, png_infop info, DlrtImage *img) {
+  if (setjmp(png_jmpbuf(png))) return -1;
+  png_set_read_fn(png, c, read_mapped);
+  png_read_info(png, info);
+  if (set_transforms(c, png, info, img) != 0) return -1;
+  size_t stride = (size_t)img->width * (size_t)img->channels;
+  if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected row size after the transformations");
+  c->pixels = malloc(stride * (size_t)img->height);
+  c->rows = malloc(sizeof *c->rows * (size_t)img->height);
+  if (!c->pixels || !c->rows) png_error(png, "out of memory");
+  for (int y = 0; y < img->height; y++) c->rows[y] = c->pixels + (size_t)y * stride;
+  png_read_image(png, c->rows);
+  png_read_end(png, NULL); /* the rest of the file: checksums of chunks after the pixels */
+  return 0;
+}
+
+int dlrt_png_read(const char *path, DlrtImage *img, char *err, size_t errlen) {
+  memset(img, 0, sizeof *img);
+  PngCtx c = {.path = path, .what = "invalid PNG", .err = err, .errlen = errlen};
+  if (data_map(path, &c.map, err, errlen) != 0) return -1;
+  int rc = -1;
+  if (c.map.size < 8 || png_sig_cmp(c.map.data, 0, 8) != 0) {
+    data_fail(err, errlen, path, "not a PNG file");
+  } else {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!info) data_fail(err, errlen, path, "out of memory");
+    else rc = decode(&c, png, info, img);
+    png_destroy_read_struct(&png, &info, NULL);
+  }
+  free(c.rows);
+  data_unmap(&c.map);
+  if (rc == 0) img->pixels = c.pixels;
+  else free(c.pixels), memset(img, 0, sizeof *img);
+  return rc;
+}
+
+void dlrt_image_free(DlrtImage *img) {
+  free(img->pixels);
+  memset(img, 0, sizeof *img);
+}
+
+/* ---- writing ---- */
+
+static int encode(png_structp png, png_infop info, FILE *f, const unsigned char *pix, int w, int h,
+                  int channels) {
+  if (setjmp(png_jmpbuf(png))) return -1;
+  png_init_io(png, f);
+  png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int y = 0; y < h; y++) png_write_row(png, pix + (size_t)y * (size_t)w * (size_t)channels);
+  png_write_end(png, NULL);
+  return 0;
+}
+
+int dlrt_png_write(const char *path, const unsigned char *pix, int w, int h, int channels, char *err, size_t errlen) {
+  if (w < 1 || h < 1 || w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (channels != 1 && channels != 3))
+    return data_fail(err, errlen, path, "cannot write a %dx%d image of %d channels as PNG (grey or RGB)", w, h, channels);
+  FILE *f = fopen(path, "wb");
+  if (!f) return data_fail(err, errlen, path, "cannot write: %s", strerror(errno));
+  PngCtx c = {.path = path, .what = "cannot write", .err = err, .errlen = errlen};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  int rc = -1;
+  if (!info) data_fail(err, errlen, path, "out of memory");
+  else rc = encode(png, info, f, pix, w, h, channels);
+  png_destroy_write_struct(&png, &info);
+  if (fclose(f) != 0 && rc == 0) rc = data_fail(err, errlen, path, "cannot write: %s", strerror(errno));
+  if (rc != 0) remove(path); /* what was written is not an image */
+  return rc;
 }
 
 int dlrt_png_write_gray(const char *path, const unsigned char *pix, int w, int h, char *err, size_t errlen) {
-  size_t raw_len = (size_t)h * ((size_t)w + 1);
-  unsigned char *raw = malloc(raw_len);
-  uLongf packed_len = compressBound((uLong)raw_len);
-  unsigned char *packed = malloc(packed_len);
-  if (!raw || !packed) {
-    free(raw);
-    free(packed);
-    snprintf(err, errlen, "%s: out of memory", path);
-    return -1;
-  }
-  for (int y = 0; y < h; y++) { /* each row: filter type 0 (none), then its pixels */
-    raw[(size_t)y * ((size_t)w + 1)] = 0;
-    memcpy(raw + (size_t)y * ((size_t)w + 1) + 1, pix + (size_t)y * (size_t)w, (size_t)w);
-  }
-  int rc = -1;
-  FILE *f = NULL;
-  if (compress2(packed, &packed_len, raw, (uLong)raw_len, 9) != Z_OK) {
-    snprintf(err, errlen, "%s: compression failed", path);
-    goto done;
-  }
-  if (!(f = fopen(path, "wb"))) {
-    snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-    goto done;
-  }
-  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  unsigned char ihdr[13];
-  put_be32(ihdr, (uint32_t)w);
-  put_be32(ihdr + 4, (uint32_t)h);
-  ihdr[8] = 8;  /* bits per sample */
-  ihdr[9] = 0;  /* greyscale */
-  ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filtering, no interlace */
-  bool ok = fwrite(signature, 1, 8, f) == 8 && write_chunk(f, "IHDR", ihdr, 13) &&
-            write_chunk(f, "IDAT", packed, (uint32_t)packed_len) && write_chunk(f, "IEND", NULL, 0);
-  if (fclose(f) != 0) ok = false;
-  if (!ok) snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-  else rc = 0;
-done:
-  free(raw);
-  free(packed);
-  return rc;
+  return dlrt_png_write(path, pix, w, h, 1, err, errlen);
 }

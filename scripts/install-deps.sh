@@ -4,9 +4,10 @@
 # touches neither the network nor apt (so a non-root user with everything can run it too).
 set -eu
 
-# npm also pulls in nodejs, which a minimal debootstrap system lacks.
-PACKAGES="build-essential flex bison cmake pkg-config libopenblas-dev check zlib1g-dev
-llvm-16-dev npm ca-certificates"
+# npm also pulls in nodejs, which a minimal debootstrap system lacks. libpng-dev: image
+# folders and PNG output; dataset-fashion-mnist: the fashion_mnist data set (and its test).
+PACKAGES="build-essential flex bison cmake pkg-config libopenblas-dev check zlib1g-dev libpng-dev
+llvm-16-dev npm ca-certificates dataset-fashion-mnist"
 
 # dpkg -s succeeds for packages that were removed but left config files behind, so look at
 # the status field rather than the exit code.

@@ -380,7 +380,8 @@ END_TEST
 
 /* Random 28x28 images and labels. */
 static DlrtDataset random_images(int count, unsigned seed) {
-  DlrtDataset d = {count, 28, 28, malloc((size_t)count * 784), malloc((size_t)count)};
+  DlrtDataset d;
+  ck_assert_int_eq(dlrt_dataset_alloc(&d, DLRT_PIXELS_U8, count, 1, 28, 28, 10), 0);
   for (int i = 0; i < count * 784; i++) d.pixels[i] = (unsigned char)((seed = seed * 1103515245u + 12345u) >> 23);
   for (int i = 0; i < count; i++) d.labels[i] = (unsigned char)((seed = seed * 1103515245u + 12345u) >> 20) % 10;
   return d;

@@ -20,9 +20,8 @@ static bool split_validation(const Model *m, const SessionOptions *o, DlrtDatase
     else diag_error_plain("dlc", "--validation %d holds out every image of the %d-image training set", n, fit->count);
     return false;
   }
-  size_t image = (size_t)fit->rows * (size_t)fit->cols, kept = (size_t)(fit->count - n);
-  *val = (DlrtDataset){n, fit->rows, fit->cols, fit->pixels + kept * image, fit->labels + kept};
-  fit->count -= n;
+  *val = dlrt_dataset_slice(fit, fit->count - n, n);
+  *fit = dlrt_dataset_slice(fit, 0, fit->count - n);
   return true;
 }
 
