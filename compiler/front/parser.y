@@ -36,6 +36,7 @@ int dlc_yylex(DLC_YYSTYPE *lval, SrcLoc *lloc, void *scanner);
 
 %code {
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "lexstate.h"
 #include "lexer.h"
@@ -87,8 +88,45 @@ static Expr *bounded(Expr *e) {
   return e;
 }
 
-/* Appends `item` to the list whose head is *head (lists are short; source order matters). */
-#define APPEND(T, head, item) do { T **p_ = &(head); while (*p_) p_ = &(*p_)->next; *p_ = (item); } while (0)
+/* Lists (arguments, parameters, settings, table rows) are built in source order at a constant
+ * cost per item, whatever their length: while a rule is still collecting, a list is a ring
+ * held by its last item (whose next is the first); RING_OPEN makes it an ordinary
+ * NULL-terminated list where a rule takes it whole. */
+#define RING_ADD(last, item)             \
+  do {                                   \
+    if (last) {                          \
+      (item)->next = (last)->next;       \
+      (last)->next = (item);             \
+    } else {                             \
+      (item)->next = (item);             \
+    }                                    \
+    (last) = (item);                     \
+  } while (0)
+#define RING_OPEN(last)                              \
+  ({                                                 \
+    __typeof__(last) first_ = (last) ? (last)->next : NULL; \
+    if (last) (last)->next = NULL;                   \
+    first_;                                          \
+  })
+
+static int by_name(const void *a, const void *b) {
+  const Ident *x = *(const Ident *const *)a, *y = *(const Ident *const *)b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->loc.line != y->loc.line ? x->loc.line - y->loc.line : x->loc.col - y->loc.col);
+}
+
+/* Reports each parameter named again after its first occurrence (sorted: n log n). */
+static void check_params(struct ParseState *ps, const Ident *params) {
+  int n = 0;
+  for (const Ident *i = params; i; i = i->next) n++;
+  const Ident **sorted = ARENA_ARRAY(ps->arena, const Ident *, n);
+  n = 0;
+  for (const Ident *i = params; i; i = i->next) sorted[n++] = i;
+  qsort(sorted, (size_t)n, sizeof *sorted, by_name);
+  for (int k = 1; k < n; k++)
+    if (strcmp(sorted[k - 1]->name, sorted[k]->name) == 0)
+      diag_error(sorted[k]->loc, "parameter '%s' appears twice", sorted[k]->name);
+}
 
 static int dim_value(SrcLoc loc, NumTok t) {
   if (!(t.value >= 1 && t.value <= 1e7) || t.value != (double)(long long)t.value) {
@@ -153,23 +191,21 @@ stmt
   | DEF IDENT '(' ')' '=' expr {
       Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->body = $6; add_stmt(ps, s); }
   | DEF IDENT '(' idents ')' '=' expr {
-      Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->params = $4; s->body = $7;
-      for (const Ident *i = $4; i; i = i->next)
-        for (const Ident *j = i->next; j; j = j->next)
-          if (strcmp(i->name, j->name) == 0) diag_error(j->loc, "parameter '%s' appears twice", j->name);
+      Stmt *s = ast_stmt(A, S_DEF, @1); s->name = $2; s->name_loc = @2; s->params = RING_OPEN($4); s->body = $7;
+      check_params(ps, s->params);
       add_stmt(ps, s); }
   | IDENT '=' expr {
       Stmt *s = ast_stmt(A, S_LET, @1); s->name = $1; s->name_loc = @1; s->body = $3; add_stmt(ps, s); }
   | TRAIN '{' settings '}' {
-      Stmt *s = ast_stmt(A, S_TRAIN, @1); s->settings = $3; add_stmt(ps, s); }
+      Stmt *s = ast_stmt(A, S_TRAIN, @1); s->settings = RING_OPEN($3); add_stmt(ps, s); }
   | TABLE IDENT '=' '{' table_rows '}' {
       Stmt *s = ast_stmt(A, S_TABLE, @1); s->name = $2; s->name_loc = @2;
-      s->table = table_from_rows(ps, $5); add_stmt(ps, s); }
+      s->table = table_from_rows(ps, RING_OPEN($5)); add_stmt(ps, s); }
   ;
 
 table_rows
-  : table_row
-  | table_rows table_row { $$ = $1; APPEND(TableRow, $$, $2); }
+  : table_row { $$ = NULL; RING_ADD($$, $1); }
+  | table_rows table_row { $$ = $1; RING_ADD($$, $2); }
   ;
 
 table_row
@@ -201,14 +237,14 @@ dimlist
   : NUMBER { $$.n = 1; $$.d[0] = dim_value(@1, $1); }
   | dimlist ',' NUMBER {
       $$ = $1;
-      if ($$.n == 4) { diag_error(@3, "at most 4 dimensions are supported"); }
-      else $$.d[$$.n++] = dim_value(@3, $3); }
+      if ($$.n == 4) { diag_error(@3, "at most 4 dimensions are supported"); $$.n++; } /* once */
+      else if ($$.n < 4) $$.d[$$.n++] = dim_value(@3, $3); }
   ;
 
 idents
-  : IDENT { $$ = ARENA_NEW(A, Ident); $$->name = $1; $$->loc = @1; }
+  : IDENT { Ident *i = ARENA_NEW(A, Ident); i->name = $1; i->loc = @1; $$ = NULL; RING_ADD($$, i); }
   | idents ',' IDENT {
-      Ident *i = ARENA_NEW(A, Ident); i->name = $3; i->loc = @3; $$ = $1; APPEND(Ident, $$, i); }
+      Ident *i = ARENA_NEW(A, Ident); i->name = $3; i->loc = @3; $$ = $1; RING_ADD($$, i); }
   ;
 
 settings
@@ -216,7 +252,7 @@ settings
   | settings ';' { $$ = $1; }
   | settings IDENT '=' expr {
       Setting *t = ARENA_NEW(A, Setting); t->key = $2; t->loc = @2; t->value = $4;
-      $$ = $1; APPEND(Setting, $$, t); }
+      $$ = $1; RING_ADD($$, t); }
   ;
 
 expr
@@ -234,13 +270,13 @@ primary
   : NUMBER { $$ = ast_num(A, @1, $1.value); }
   | IDENT { $$ = ast_name(A, @1, $1); }
   | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
-  | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, $3)); }
+  | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, RING_OPEN($3))); }
   | '(' expr ')' { $$ = $2; }
   ;
 
 args
-  : arg
-  | args ',' arg { $$ = $1; APPEND(Arg, $$, $3); }
+  : arg { $$ = NULL; RING_ADD($$, $1); }
+  | args ',' arg { $$ = $1; RING_ADD($$, $3); }
   ;
 
 arg

@@ -9,9 +9,10 @@
 #include "sema_private.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static Binding *lookup(Binding *list, const char *name);
+static Binding *lookup(Sema *s, Binding *locals, const char *name);
 
 static const DatasetInfo datasets[] = {
     {"mnist", 28, 28, 10},
@@ -24,21 +25,58 @@ const DatasetInfo *dataset_find(const char *name) {
   return NULL;
 }
 
-Binding *sema_lookup(Sema *s, const char *name) { return lookup(s->globals, name); }
+Binding *sema_lookup(Sema *s, const char *name) { return lookup(s, NULL, name); }
 
-static Binding *lookup(Binding *list, const char *name) {
-  for (Binding *b = list; b; b = b->next)
-    if (strcmp(b->name, name) == 0) return b;
-  return NULL;
+static unsigned name_hash(const char *name) {
+  unsigned h = 2166136261u; /* FNV-1a */
+  for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
+  return h;
 }
 
-static void bind(Sema *s, Binding **list, const char *name, Value v, SrcLoc loc) {
+/* The slot of `name` in the table: where it is, or the free slot where it would go. */
+static Binding **global_slot(const Globals *t, const char *name) {
+  unsigned mask = (unsigned)t->cap - 1;
+  for (unsigned i = name_hash(name) & mask;; i = (i + 1) & mask)
+    if (!t->slot[i] || strcmp(t->slot[i]->name, name) == 0) return &t->slot[i];
+}
+
+static void globals_grow(Globals *t) {
+  Globals bigger = {calloc((size_t)(t->cap ? 2 * t->cap : 64), sizeof(Binding *)), t->cap ? 2 * t->cap : 64, t->len};
+  if (!bigger.slot) dlc_fatal("out of memory");
+  for (int i = 0; i < t->cap; i++)
+    if (t->slot[i]) *global_slot(&bigger, t->slot[i]->name) = t->slot[i];
+  free(t->slot);
+  *t = bigger;
+}
+
+/* A local name (the innermost user function's parameters), else a global one, or NULL. */
+static Binding *lookup(Sema *s, Binding *locals, const char *name) {
+  for (Binding *b = locals; b; b = b->next)
+    if (strcmp(b->name, name) == 0) return b;
+  return s->globals.cap ? *global_slot(&s->globals, name) : NULL;
+}
+
+static Binding *new_binding(Sema *s, const char *name, Value v, SrcLoc loc) {
   Binding *b = ARENA_NEW(s->arena, Binding);
   b->name = name;
   b->value = v;
   b->loc = loc;
-  b->next = *list;
-  *list = b;
+  return b;
+}
+
+/* A parameter of a user function, in front of the call's other locals. */
+static void bind_local(Sema *s, Binding **locals, const char *name, Value v, SrcLoc loc) {
+  Binding *b = new_binding(s, name, v, loc);
+  b->next = *locals;
+  *locals = b;
+}
+
+/* A global name (check_fresh has made sure it is new). */
+static void bind_global(Sema *s, const char *name, Value v, SrcLoc loc) {
+  Globals *t = &s->globals;
+  if (2 * (t->len + 1) > t->cap) globals_grow(t);
+  *global_slot(t, name) = new_binding(s, name, v, loc);
+  t->len++;
 }
 
 /* ---- expressions ---- */
@@ -107,9 +145,9 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
     s->expansion_stopped = true;
     return ERR;
   }
-  Binding *scope = s->globals;
+  Binding *scope = NULL; /* the body sees its parameters, then the globals */
   int i = 0;
-  for (const Ident *p = def->params; p; p = p->next, i++) bind(s, &scope, p->name, a->pos[i], p->loc);
+  for (const Ident *p = def->params; p; p = p->next, i++) bind_local(s, &scope, p->name, a->pos[i], p->loc);
   s->depth++;
   Value v = eval(s, def->body, scope);
   s->depth--;
@@ -140,7 +178,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   for (int i = 0; i < a.n_pos; i++)
     if (a.pos[i].kind == V_ERROR) return ERR;
 
-  Binding *user = lookup(scope, e->name);
+  Binding *user = lookup(s, scope, e->name);
   if (user) {
     if (user->value.kind != V_FUNC) {
       diag_error(e->loc, "'%s' is not a function", e->name);
@@ -183,7 +221,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   switch (e->kind) {
   case E_NUM: return num_value(e->num);
   case E_NAME: {
-    Binding *b = lookup(scope, e->name);
+    Binding *b = lookup(s, scope, e->name);
     if (!b) {
       diag_error(e->loc, "unknown name '%s'", e->name);
       return ERR;
@@ -217,7 +255,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
 /* ---- statements ---- */
 
 static bool check_fresh(Sema *s, const char *name, SrcLoc loc) {
-  Binding *prev = lookup(s->globals, name);
+  Binding *prev = lookup(s, NULL, name);
   if (!prev) return true;
   diag_error(loc, "'%s' is already defined", name);
   diag_note(prev->loc, "previous definition is here");
@@ -257,16 +295,16 @@ static void declare(Sema *s, const Stmt *st) {
     break;
   default: DLC_UNREACHABLE();
   }
-  bind(s, &s->globals, st->name, node_value(n), st->name_loc);
+  bind_global(s, st->name, node_value(n), st->name_loc);
 }
 
 static void let(Sema *s, const Stmt *st) {
   s->naming = st->name;
-  Value v = eval(s, st->body, s->globals);
+  Value v = eval(s, st->body, NULL);
   s->naming = NULL;
   if (!check_fresh(s, st->name, st->name_loc)) return;
   if (v.kind == V_NODE && !v.node->name) v.node->name = st->name;
-  bind(s, &s->globals, st->name, v, st->name_loc);
+  bind_global(s, st->name, v, st->name_loc);
 }
 
 /* The shape that the data set gives each example must be what the file declares. */
@@ -293,7 +331,7 @@ static SrcLoc end_of_file(const Program *p) {
 }
 
 static Node *required(Sema *s, const Program *p, const char *name, const char *why) {
-  Binding *b = lookup(s->globals, name);
+  Binding *b = lookup(s, NULL, name);
   if (!b) {
     diag_error(end_of_file(p), "no '%s' is defined; %s", name, why);
     return NULL;
@@ -315,19 +353,19 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
                                .opt = {.kind = OPT_SGD, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
   Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
-  for (const Stmt *st = p->stmts; st; st = st->next) {
+  for (const Stmt *st = p->stmts; st && !diag_too_many(); st = st->next) {
     switch (st->kind) {
     case S_INPUT:
     case S_TARGET:
     case S_PARAM: declare(&s, st); break;
     case S_DEF:
       if (check_fresh(&s, st->name, st->name_loc))
-        bind(&s, &s.globals, st->name, (Value){V_FUNC, NULL, 0, st}, st->name_loc);
+        bind_global(&s, st->name, (Value){V_FUNC, NULL, 0, st}, st->name_loc);
       break;
     case S_LET: let(&s, st); break;
     case S_TABLE:
       if (check_fresh(&s, st->name, st->name_loc))
-        bind(&s, &s.globals, st->name, (Value){V_TABLE, NULL, 0, st}, st->name_loc);
+        bind_global(&s, st->name, (Value){V_TABLE, NULL, 0, st}, st->name_loc);
       break;
     case S_TRAIN:
       if (train) {
@@ -345,27 +383,28 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   res->loss = required(&s, p, "loss", "training minimises the mean of 'loss' over each batch");
   char buf[SHAPE_STR_MAX];
   if (res->out && (!res->out->shape.batched || res->out->shape.rank != 1)) {
-    diag_error(lookup(s.globals, "out")->loc, "'out' must be one vector per example, got %s",
+    diag_error(lookup(&s, NULL, "out")->loc, "'out' must be one vector per example, got %s",
                shape_user_str(res->out->shape, buf, sizeof buf));
     res->out = NULL;
   }
   if (res->loss && (!res->loss->shape.batched || res->loss->shape.rank != 0)) {
-    diag_error(lookup(s.globals, "loss")->loc, "'loss' must be one number per example, got %s%s",
+    diag_error(lookup(&s, NULL, "loss")->loc, "'loss' must be one number per example, got %s%s",
                shape_user_str(res->loss->shape, buf, sizeof buf),
                res->loss->shape.batched ? " (sum it, e.g. loss = sum(...))" : " (it does not depend on the input)");
     res->loss = NULL;
   }
   if (res->out && res->target && !shape_equal(res->out->shape, res->target->shape))
-    diag_error(lookup(s.globals, "out")->loc, "'out' is %s but the target '%s' is %s; they must match",
+    diag_error(lookup(&s, NULL, "out")->loc, "'out' is %s but the target '%s' is %s; they must match",
                shape_user_str(res->out->shape, buf, sizeof buf), res->target->name,
                shape_user_str(res->target->shape, (char[SHAPE_STR_MAX]){0}, SHAPE_STR_MAX));
   if (res->out && res->target && graph_depends_on(g, res->out, res->target)) {
-    diag_error(lookup(s.globals, "out")->loc, "'out' depends on the target '%s'; the output must be computed from the input alone",
+    diag_error(lookup(&s, NULL, "out")->loc, "'out' depends on the target '%s'; the output must be computed from the input alone",
                res->target->name);
     res->out = NULL;
   }
   check_data(res, dataset_find(res->train.data));
   if (res->out) res->out->flags |= NF_OUT;
   if (res->loss) res->loss->flags |= NF_LOSS;
+  free(s.globals.slot);
   return diag_error_count() == errors_before;
 }

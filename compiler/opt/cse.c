@@ -53,9 +53,11 @@ bool pass_cse(Graph *g) {
   while (cap < 2 * g->len) cap *= 2;
   Node **table = calloc((size_t)cap, sizeof *table);
   if (!table) dlc_fatal("out of memory");
-  bool changed = false;
+  Rewire r;
+  rewire_begin(&r, g);
   for (int i = 0; i < g->len; i++) {
     Node *y = g->nodes[i];
+    rewire_inputs(&r, y);
     if (!mergeable(y)) continue;
     for (unsigned h = hash_node(y) & (unsigned)(cap - 1);; h = (h + 1) & (unsigned)(cap - 1)) {
       Node *x = table[h];
@@ -66,11 +68,11 @@ bool pass_cse(Graph *g) {
       bool same = x->op == y->op && shape_equal(x->shape, y->shape) && same_attrs(x, y);
       for (int k = 0; same && k < op_info(y->op)->arity; k++) same = x->in[k] == y->in[k];
       if (same) {
-        changed |= graph_replace_uses(g, y, x);
+        rewire_replace(&r, y, x);
         break;
       }
     }
   }
   free(table);
-  return changed;
+  return rewire_end(&r);
 }

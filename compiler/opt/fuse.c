@@ -15,27 +15,44 @@ static bool fusable_consumer(const Node *y) {
   return (c == UNARY || c == BINARY || c == REDUCE) && y->op != OP_RESHAPE;
 }
 
-/* Distinct memory operands of the tree rooted at y, given the fusion decided so far. */
-static int count_leaves(const Node *y, Node *const *fused_into, const Node **seen, int n_seen) {
-  for (int k = 0; k < op_info(y->op)->arity; k++) {
-    const Node *x = y->in[k];
-    if (fused_into[x->id]) {
-      n_seen = count_leaves(x, fused_into, seen, n_seen);
-      continue;
-    }
-    if (op_is_inline(x->op)) continue;
-    bool dup = false;
-    for (int i = 0; i < n_seen && !dup; i++) dup = seen[i] == x;
-    if (!dup && n_seen < MAX_FUSED_LEAVES + 1) seen[n_seen++] = x;
-  }
-  return n_seen;
+/* The distinct memory operands of a fused tree (at most MAX_FUSED_LEAVES + 1 are counted),
+ * kept per tree root and updated as each node joins, so that deciding is linear: counting
+ * each tree anew at every join made a chain of 20,000 elementwise statements take seconds. */
+typedef struct Leaves {
+  int n;
+  const Node *leaf[MAX_FUSED_LEAVES + 1];
+} Leaves;
+
+static void add_leaf(Leaves *l, const Node *x) {
+  if (op_is_inline(x->op)) return; /* scalars computed in place read no memory */
+  for (int i = 0; i < l->n; i++)
+    if (l->leaf[i] == x) return;
+  if (l->n < MAX_FUSED_LEAVES + 1) l->leaf[l->n++] = x;
+}
+
+/* The leaves of root's tree if x, one of them, joined it (its own inputs in its place). */
+static Leaves leaves_with(const Leaves *root, const Node *x) {
+  Leaves l = {0};
+  for (int i = 0; i < root->n; i++)
+    if (root->leaf[i] != x) l.leaf[l.n++] = root->leaf[i];
+  for (int k = 0; k < op_info(x->op)->arity; k++) add_leaf(&l, x->in[k]);
+  return l;
+}
+
+/* The leaves of a tree of y alone: its inputs. */
+static Leaves own_leaves(const Node *y) {
+  Leaves l = {0};
+  for (int k = 0; k < op_info(y->op)->arity; k++) add_leaf(&l, y->in[k]);
+  return l;
 }
 
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
   s->fused_into = ARENA_ARRAY(arena, Node *, g->len);
+  s->site = ARENA_ARRAY(arena, Node *, g->len);
   s->view_of = ARENA_ARRAY(arena, Node *, g->len);
   int *uses = ARENA_ARRAY(arena, int, g->len);
   Node **reader = ARENA_ARRAY(arena, Node *, g->len);
+  Leaves **leaves = ARENA_ARRAY(arena, Leaves *, g->len); /* by root id, once it has a tree */
   for (int i = 0; i < s->len; i++) {
     Node *y = s->order[i];
     for (int k = 0; k < op_info(y->op)->arity; k++) {
@@ -47,16 +64,22 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
       s->view_of[y->id] = s->view_of[y->in[0]->id] ? s->view_of[y->in[0]->id] : y->in[0];
   }
   /* Consumers come after producers, so deciding in reverse order lets a fused chain grow
-   * backwards from its final consumer while the operand count stays within bounds. */
-  const Node *seen[MAX_FUSED_LEAVES + 1];
+   * backwards from its final consumer while the operand count stays within bounds; when x
+   * is decided, its inputs are not yet part of any tree. */
   for (int i = s->len - 1; i >= 0; i--) {
     Node *x = s->order[i], *y = reader[x->id];
     if (!op_is_elementwise(x->op) || x->op == OP_RESHAPE || uses[x->id] != 1 || !fusable_consumer(y)) continue;
     if (!shape_equal(x->shape, op_info(y->op)->cls == REDUCE ? y->in[0]->shape : y->shape)) continue;
-    Node *root = y;
-    while (s->fused_into[root->id]) root = s->fused_into[root->id];
+    Node *root = s->site[y->id] ? s->site[y->id] : y;
+    if (!leaves[root->id]) {
+      leaves[root->id] = ARENA_NEW(arena, Leaves);
+      *leaves[root->id] = own_leaves(root);
+    }
+    Leaves joined = leaves_with(leaves[root->id], x);
+    if (joined.n > MAX_FUSED_LEAVES) continue;
+    *leaves[root->id] = joined;
     s->fused_into[x->id] = y;
-    if (count_leaves(root, s->fused_into, seen, 0) > MAX_FUSED_LEAVES) s->fused_into[x->id] = NULL;
+    s->site[x->id] = root;
   }
   schedule_update_in_place(g, s, arena);
 }

@@ -1,6 +1,7 @@
 /* passes.c — the pass pipeline, use replacement and the graph verifier. */
 #include "passes.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const PassInfo graph_passes[] = {
@@ -16,18 +17,29 @@ const PassInfo *pass_find(const char *name) {
   return NULL;
 }
 
-bool graph_replace_uses(Graph *g, Node *from, Node *to) {
-  DLC_ASSERT(shape_equal(from->shape, to->shape) && to->id < from->id);
-  bool any = false;
-  for (int i = from->id + 1; i < g->len; i++) {
-    Node *y = g->nodes[i];
-    for (int k = 0; k < op_info(y->op)->arity; k++)
-      if (y->in[k] == from) {
-        y->in[k] = to;
-        any = true;
-      }
-  }
-  return any;
+void rewire_begin(Rewire *r, const Graph *g) {
+  r->to = calloc((size_t)g->len + 1, sizeof *r->to);
+  if (!r->to) dlc_fatal("out of memory");
+  r->changed = false;
+}
+
+void rewire_inputs(Rewire *r, Node *y) {
+  for (int k = 0; k < op_info(y->op)->arity; k++)
+    if (r->to[y->in[k]->id]) {
+      y->in[k] = r->to[y->in[k]->id];
+      r->changed = true;
+    }
+}
+
+void rewire_replace(Rewire *r, const Node *from, Node *to) {
+  DLC_ASSERT(shape_equal(from->shape, to->shape) && to->id < from->id && !r->to[to->id]);
+  r->to[from->id] = to;
+}
+
+bool rewire_end(Rewire *r) {
+  free(r->to);
+  r->to = NULL;
+  return r->changed;
 }
 
 int passes_run(Graph *g, const char *stop_after, bool verify) {

@@ -11,7 +11,7 @@ Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *
     const Node *x = g->nodes[i];
     for (int k = 0; k < op_info(x->op)->arity; k++) live[x->in[k]->id] = true;
   }
-  Schedule s = {ARENA_ARRAY(arena, Node *, g->len), 0, NULL, NULL, NULL};
+  Schedule s = {.order = ARENA_ARRAY(arena, Node *, g->len)};
   for (int pass = 0; pass < 2; pass++)
     for (int i = 0; i < g->len; i++)
       if (live[i] && (g->nodes[i]->op == OP_ASSIGN) == (pass == 1)) s.order[s.len++] = g->nodes[i];
@@ -19,8 +19,7 @@ Schedule schedule_build(const Graph *g, Node *const *roots, int n_roots, Arena *
 }
 
 const Node *schedule_site(const Schedule *s, const Node *x) {
-  while (s->fused_into && s->fused_into[x->id]) x = s->fused_into[x->id];
-  return x;
+  return s->site && s->site[x->id] ? s->site[x->id] : x;
 }
 
 const Node *schedule_storage(const Schedule *s, const Node *x) {

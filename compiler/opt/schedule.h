@@ -17,6 +17,8 @@ typedef struct Schedule {
   int len;
   Node **fused_into; /* by node id: the reader whose loop computes this node, or NULL;
                         NULL as a whole until schedule_fuse runs */
+  Node **site;       /* by node id: the root of the fused tree it belongs to (the reader at
+                        the end of its chain), or NULL if it is not fused */
   Node **view_of;    /* by node id: the node whose buffer this one shares (a reshape), or NULL */
   Node **in_place;   /* by node id: the persistent leaf whose buffer this node's loop writes
                         (the new value an ASSIGN stores, computed in place), or NULL */

@@ -24,11 +24,13 @@ static Node *identity_of(Node *y) {
 }
 
 bool pass_simplify(Graph *g) {
-  bool changed = false;
+  Rewire r;
+  rewire_begin(&r, g);
   for (int i = 0; i < g->len; i++) {
-    Node *y = g->nodes[i], *x = identity_of(y);
-    if (!x || !shape_equal(x->shape, y->shape)) continue;
-    changed |= graph_replace_uses(g, y, x);
+    Node *y = g->nodes[i];
+    rewire_inputs(&r, y);
+    Node *x = identity_of(y);
+    if (x && shape_equal(x->shape, y->shape)) rewire_replace(&r, y, x);
   }
-  return changed;
+  return rewire_end(&r);
 }

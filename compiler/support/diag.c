@@ -1,9 +1,12 @@
 /* diag.c — located diagnostics with the source line and a caret; fatal internal errors. */
 #include "diag.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const SrcLoc NO_LOC = {NULL, 0, 0};
 static int error_count;
@@ -12,6 +15,7 @@ static FILE *out_stream;
 FILE *diag_stream(void) { return out_stream ? out_stream : stderr; }
 void diag_set_stream(FILE *f) { out_stream = f; }
 int diag_error_count(void) { return error_count; }
+bool diag_too_many(void) { return error_count > DIAG_MAX_ERRORS; }
 void diag_reset(void) { error_count = 0; }
 
 static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
@@ -25,12 +29,40 @@ static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
   f->name = strdup(name);
   f->text = text;
   f->len = (int)len;
+  /* Where each line starts, so that a diagnostic finds its line at once (a file with an
+   * error on every one of its lines is reported in linear time). */
+  int lines = 1;
+  for (long i = 0; i < len; i++) lines += text[i] == '\n' || (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'));
+  f->line_start = malloc(sizeof(int) * (size_t)lines);
+  if (!f->name || !f->line_start) dlc_fatal("out of memory");
+  f->line_start[0] = 0;
+  f->n_lines = 1;
+  for (long i = 0; i < len; i++)
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'))) f->line_start[f->n_lines++] = (int)i + 1;
   return f;
 }
 
 SrcFile *srcfile_read(const char *path) {
-  FILE *fp = fopen(path, "rb");
+  /* Opened without blocking and checked before reading: a FIFO would wait for a writer
+   * forever, a device never end. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    diag_error_plain(path, "cannot open: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return NULL;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    diag_error_plain(path, "not a regular file (%s): a .net program must be an ordinary file",
+                     S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
+                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+    return NULL;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  FILE *fp = fdopen(fd, "rb");
   if (!fp) {
+    close(fd);
     diag_error_plain(path, "cannot open: %s", strerror(errno));
     return NULL;
   }
@@ -80,30 +112,54 @@ void srcfile_free(SrcFile *f) {
   if (!f) return;
   free((void *)f->name);
   free((void *)f->text);
+  free(f->line_start);
   free(f);
 }
 
-/* Prints the source line of loc and a caret under its column. Tabs are kept in the caret
- * line's padding so the caret lines up in a terminal. */
 int srcfile_line(const SrcFile *f, int line, const char **start) {
-  const char *p = f->text, *end = p + f->len;
-  for (int l = 1; l < line && p < end; p++)
-    if (*p == '\n') l++;
-  const char *e = p;
+  if (line < 1 || line > f->n_lines) {
+    *start = "";
+    return 0;
+  }
+  const char *p = f->text + f->line_start[line - 1], *end = f->text + f->len, *e = p;
   while (e < end && *e != '\n' && *e != '\r') e++;
   *start = p;
   return (int)(e - p);
 }
 
+/* Bounds on what one diagnostic prints: a message (a name in it may be a megabyte long) and
+ * the window of the source line shown around the caret. */
+enum { MAX_MESSAGE = 1000, LINE_WINDOW = 160 };
+
+/* Prints the source line of loc and a caret under its column; of a long line, only a window
+ * around the column, with "..." where it is cut. Tabs are kept in the caret line's padding
+ * so the caret lines up in a terminal. */
 static void show_line(FILE *o, SrcLoc loc) {
   if (!loc.file || loc.line <= 0) return;
   const char *p;
-  int len = srcfile_line(loc.file, loc.line, &p);
-  const char *e = p + len;
-  fprintf(o, "  %.*s\n  ", len, p);
-  for (int i = 1; i < loc.col && p + i - 1 < e; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', o);
+  int len = srcfile_line(loc.file, loc.line, &p), col = loc.col < 1 ? 1 : loc.col > len + 1 ? len + 1 : loc.col;
+  int from = 0, to = len;
+  if (len > LINE_WINDOW) {
+    from = col - 1 - LINE_WINDOW / 2 > 0 ? col - 1 - LINE_WINDOW / 2 : 0;
+    to = from + LINE_WINDOW < len ? from + LINE_WINDOW : len;
+  }
+  const char *cut_left = from > 0 ? "..." : "", *cut_right = to < len ? "..." : "";
+  fprintf(o, "  %s%.*s%s\n  %s", cut_left, to - from, p + from, cut_right, from > 0 ? "   " : "");
+  for (int i = from + 1; i < col; i++) fputc(p[i - 1] == '\t' ? '\t' : ' ', o);
   fputs("^\n", o);
 }
+
+/* The message, cut to MAX_MESSAGE bytes. */
+static void print_message(FILE *o, const char *fmt, va_list ap) {
+  char msg[MAX_MESSAGE + 4];
+  int n = vsnprintf(msg, MAX_MESSAGE + 1, fmt, ap);
+  fputs(msg, o);
+  if (n > MAX_MESSAGE) fputs("...", o);
+  fputc('\n', o);
+}
+
+/* Whether this diagnostic is printed: none after "too many errors". */
+static bool quiet(void) { return error_count > DIAG_MAX_ERRORS; }
 
 static void report(SrcLoc loc, const char *kind, const char *fmt, va_list ap) {
   FILE *o = diag_stream();
@@ -111,20 +167,28 @@ static void report(SrcLoc loc, const char *kind, const char *fmt, va_list ap) {
     fprintf(o, "%s:%d:%d: %s: ", loc.file->name, loc.line, loc.col, kind);
   else
     fprintf(o, "dlc: %s: ", kind);
-  vfprintf(o, fmt, ap);
-  fputc('\n', o);
+  print_message(o, fmt, ap);
   show_line(o, loc);
 }
 
+/* Counts an error; false if it is one too many to print (the first such says so). */
+static bool count_error(void) {
+  error_count++;
+  if (error_count == DIAG_MAX_ERRORS + 1)
+    fprintf(diag_stream(), "dlc: error: too many errors (%d); the rest are not shown\n", DIAG_MAX_ERRORS);
+  return !quiet();
+}
+
 void diag_error(SrcLoc loc, const char *fmt, ...) {
+  if (!count_error()) return;
   va_list ap;
   va_start(ap, fmt);
   report(loc, "error", fmt, ap);
   va_end(ap);
-  error_count++;
 }
 
 void diag_note(SrcLoc loc, const char *fmt, ...) {
+  if (quiet()) return;
   va_list ap;
   va_start(ap, fmt);
   report(loc, "note", fmt, ap);
@@ -132,14 +196,13 @@ void diag_note(SrcLoc loc, const char *fmt, ...) {
 }
 
 void diag_error_plain(const char *what, const char *fmt, ...) {
+  if (!count_error()) return;
   FILE *o = diag_stream();
   va_list ap;
   va_start(ap, fmt);
   fprintf(o, "%s: error: ", what ? what : "dlc");
-  vfprintf(o, fmt, ap);
-  fputc('\n', o);
+  print_message(o, fmt, ap);
   va_end(ap);
-  error_count++;
 }
 
 void dlc_fatal(const char *fmt, ...) {

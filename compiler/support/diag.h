@@ -13,6 +13,9 @@ typedef struct SrcFile {
   const char *name;  /* as given on the command line */
   const char *text;  /* whole file, NUL-terminated; a UTF-8 BOM is already stripped */
   int len;
+  int *line_start;   /* byte offset of each line (0-based index: line 1 first); a line ends
+                        with LF, CR LF or a lone CR */
+  int n_lines;
 } SrcFile;
 
 typedef struct SrcLoc {
@@ -22,7 +25,8 @@ typedef struct SrcLoc {
 
 extern const SrcLoc NO_LOC;
 
-/* Reads a source file; on failure reports "NAME: error: ..." and returns NULL. */
+/* Reads a source file (a regular file only: a FIFO or a device would block or never end);
+ * on failure reports "NAME: error: ..." and returns NULL. */
 SrcFile *srcfile_read(const char *path);
 /* Wraps text held in memory (tests, generated code); the text is copied. */
 SrcFile *srcfile_from_string(const char *name, const char *text);
@@ -39,6 +43,10 @@ void diag_error_plain(const char *what, const char *fmt, ...) __attribute__((for
  * Reports err so (splitting it in place) and returns the message part. */
 const char *diag_path_error(char *err);
 int diag_error_count(void);
+/* Errors after the first DIAG_MAX_ERRORS are counted but not printed ("too many errors" is,
+ * once); analyses may stop early once this is true. */
+enum { DIAG_MAX_ERRORS = 100 };
+bool diag_too_many(void);
 void diag_reset(void);
 /* Where diagnostics go; stderr unless a test redirects them. */
 void diag_set_stream(FILE *f);
