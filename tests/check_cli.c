@@ -513,8 +513,9 @@ START_TEST(set_overrides_train_settings) {
   assert_contains("stdout", r.out, "validation 5000, patience 3");
   run_result_free(&r);
   static const struct { const char *set, *want; } cases[] = {
-      {"optimizer = adm", "--set:1:21: error: unknown optimizer; expected sgd, adam, adamw, rmsprop or adagrad"
-                          " (see docs/language.md)\n  train { optimizer = adm }\n                      ^\n"},
+      {"optimizer = adm", "--set:1:21: error: unknown optimizer 'adm' (expected sgd, adam, adamw, rmsprop or adagrad;"
+                          " see docs/language.md); did you mean 'adam'?\n  train { optimizer = adm }\n"
+                          "                      ^\n"},
       {"epochs = ", "--set:1:19: error: unexpected '}'"},
       {"colour = 3", "--set:1:9: error: unknown train setting 'colour'"},
       {"lr = 1; lr = 2", "the learning rate is set twice"},

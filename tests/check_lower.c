@@ -49,11 +49,11 @@ static const char *const MODELS[] = {
     "out = dense(flatten(p), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.5); batch = 8 }\n",
-    /* dropout: noise fed each step, a training flag */
+    /* dropout: noise fed each step, a training flag (the rate given both ways) */
     "input x : [784]\n"
     "target y : onehot(10)\n"
     "h = dropout(relu(dense(x, 16)), 0.3)\n"
-    "out = dense(dropout(h, 0.5), 10)\n"
+    "out = dense(dropout(h, p: 0.5), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
     /* batch normalisation of maps and of vectors: statistics over the batch, running

@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
   }
   const Command *c = command_find(argv[1]);
   if (!c) {
-    diag_error_plain("dlc", "unknown command '%s'", argv[1]);
+    command_unknown(argv[1]);
     program_usage(stderr);
     return EXIT_USER;
   }

@@ -300,26 +300,43 @@ static Node *batchnorm_call(Sema *s, const CallArgs *a) {
   return bin(s, OP_ADD, bin(s, OP_MUL, normed, gamma, loc), beta, loc);
 }
 
+/* The rate of dropout(x, p) or dropout(x, p: 0.5), or -1 after reporting. */
+static double dropout_rate(const CallArgs *a) {
+  const Arg *named = named_arg_of(a->call, "p");
+  if (named && a->n_pos == 2) {
+    diag_error(named->loc, "the rate of 'dropout' is given twice: as its second argument and as p:");
+    return -1;
+  }
+  if (!named && a->n_pos == 1) {
+    diag_error(a->call->loc, "'dropout' needs a rate: dropout(x, p: 0.5) or dropout(x, 0.5)");
+    return -1;
+  }
+  if (!arity(a, named ? 1 : 2)) return -1;
+  double p = 0;
+  if (named && !number_arg(a->call, "p", -1, 0, &p)) return -1;
+  if (!named && a->pos[1].kind == V_NUM) p = a->pos[1].num;
+  if ((!named && a->pos[1].kind != V_NUM) || !(p >= 0 && p < 1)) {
+    diag_error(named ? named->value->loc : a->pos_loc[1], "the rate of 'dropout' must be a number in [0, 1)");
+    return -1;
+  }
+  return p;
+}
+
 /* dropout(x, p): in training, each value is zeroed with probability p and the others scaled
  * by 1/(1-p); in inference, x. With u uniform noise fed each step and t the training flag:
  *   y = x * (1 + t * (step(u - p) / (1 - p) - 1)) */
 static Node *dropout_call(Sema *s, const CallArgs *a) {
-  if (!arity(a, 2)) return NULL;
-  Node *x = tensor_arg(s, a, 0);
+  double p = dropout_rate(a);
+  Node *x = p >= 0 ? tensor_arg(s, a, 0) : NULL;
   if (!x) return NULL;
-  Value pv = a->pos[1];
-  if (pv.kind != V_NUM || !(pv.num >= 0 && pv.num < 1)) {
-    diag_error(a->pos_loc[1], "the rate of 'dropout' must be a number in [0, 1)");
-    return NULL;
-  }
   if (!x->shape.batched) {
     diag_error(a->pos_loc[0], "'dropout' applies to values per example");
     return NULL;
   }
   SrcLoc loc = a->call->loc;
   Graph *g = s->g;
-  Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)pv.num, loc), loc), loc);
-  Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - pv.num)), loc), loc);
+  Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)p, loc), loc), loc);
+  Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - p)), loc), loc);
   Node *on = g_binary(g, OP_MUL, training_flag(s, loc), g_binary(g, OP_SUB, mask, g_const(g, 1, loc), loc), loc);
   return g_binary(g, OP_MUL, x, g_binary(g, OP_ADD, on, g_const(g, 1, loc), loc), loc);
 }
@@ -351,6 +368,7 @@ static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, tr
 
 static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL},
                          *const conv_named[] = {"stride", "pad", "connect", "init", NULL},
+                         *const dropout_named[] = {"p", NULL},
                          *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL},
                          *const batchnorm_named[] = {"momentum", "eps", NULL};
 static const Builtin builtins[] = {
@@ -370,10 +388,14 @@ static const Builtin builtins[] = {
     {"avgpool", OP_COUNT, avgpool_call, pool_named},
     {"maxpool", OP_COUNT, maxpool_call, pool_named},
     {"flatten", OP_COUNT, flatten_call, no_named},
-    {"dropout", OP_COUNT, dropout_call, no_named},
+    {"dropout", OP_COUNT, dropout_call, dropout_named},
     {"batchnorm", OP_COUNT, batchnorm_call, batchnorm_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
+
+const char *builtin_name(int i) {
+  return i >= 0 && (size_t)i < sizeof builtins / sizeof *builtins ? builtins[i].name : NULL;
+}
 
 const Builtin *builtin_find(const char *name) {
   for (size_t k = 0; k < sizeof builtins / sizeof *builtins; k++)

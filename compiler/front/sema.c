@@ -9,7 +9,10 @@
 #include "sema_private.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "suggest.h"
+#include "vec.h"
 
 static Binding *lookup(Binding *list, const char *name);
 
@@ -39,6 +42,42 @@ static void bind(Sema *s, Binding **list, const char *name, Value v, SrcLoc loc)
   b->loc = loc;
   b->next = *list;
   *list = b;
+}
+
+/* ---- names that are not defined ---- */
+
+/* A later top-level statement that defines name, or NULL. */
+static const Stmt *defined_later(const Sema *s, const char *name) {
+  for (const Stmt *st = s->stmt ? s->stmt->next : NULL; st; st = st->next)
+    if (st->name && strcmp(st->name, name) == 0) return st;
+  return NULL;
+}
+
+/* "; did you mean 'h1'?" for the name in scope nearest to name (functions only, or values
+ * only), also among the built-ins if asked. */
+static const char *name_hint(Binding *scope, const char *name, bool functions, char *buf, size_t len) {
+  VEC(const char *) names = {0};
+  for (int i = 0; functions && builtin_name(i); i++) vec_push(&names, builtin_name(i));
+  for (Binding *b = scope; b; b = b->next)
+    if ((b->value.kind == V_FUNC) == functions) vec_push(&names, b->name);
+  suggest_hint(name, names.data, names.len, "", buf, len);
+  vec_free(&names);
+  return buf;
+}
+
+/* An unknown name or function: defined further down, or misspelt. */
+static void report_unknown(Sema *s, const Expr *e, Binding *scope, bool function) {
+  const Stmt *later = defined_later(s, e->name);
+  char hint[128];
+  if (later)
+    diag_error(e->loc, "'%s' is used before its definition on line %d; define it above its first use", e->name,
+               later->name_loc.line);
+  else if (function)
+    diag_error(e->loc, "unknown function '%s'%s", e->name,
+               *name_hint(scope, e->name, true, hint, sizeof hint) ? hint
+                                                                    : " (docs/language.md lists the built-in functions)");
+  else
+    diag_error(e->loc, "unknown name '%s'%s", e->name, name_hint(scope, e->name, false, hint, sizeof hint));
 }
 
 /* ---- expressions ---- */
@@ -151,7 +190,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   }
   const Builtin *b = builtin_find(e->name);
   if (!b) {
-    diag_error(e->loc, "unknown function '%s'", e->name);
+    report_unknown(s, e, scope, true);
     return ERR;
   }
   if (!check_labels(e, b->named)) return ERR;
@@ -185,7 +224,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   case E_NAME: {
     Binding *b = lookup(scope, e->name);
     if (!b) {
-      diag_error(e->loc, "unknown name '%s'", e->name);
+      report_unknown(s, e, scope, false);
       return ERR;
     }
     if (b->value.kind == V_FUNC) {
@@ -316,6 +355,7 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
   for (const Stmt *st = p->stmts; st; st = st->next) {
+    s.stmt = st;
     switch (st->kind) {
     case S_INPUT:
     case S_TARGET:

@@ -25,6 +25,8 @@ typedef struct Binding {
 typedef struct Sema {
   Graph *g;
   Arena *arena;        /* the graph's arena: bindings live as long as the graph */
+  const Stmt *stmt;    /* the top-level statement being analysed (names defined after it
+                          are not defined yet) */
   Binding *globals;
   int depth;           /* user-function expansion depth (guards against recursion) */
   int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
@@ -90,6 +92,8 @@ typedef struct Builtin {
   const char *const *named; /* accepted named arguments, NULL-terminated */
 } Builtin;
 const Builtin *builtin_find(const char *name);
+/* The name of built-in i (0, 1, ...), NULL past the last: what "did you mean" looks among. */
+const char *builtin_name(int i);
 Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
 
 /* ---- train.c ---- */
