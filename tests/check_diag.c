@@ -1,5 +1,7 @@
-/* check_diag.c — diagnostics that teach. Owns: the "did you mean" helper (support/suggest.c)
- * and its use by the command line. */
+/* check_diag.c — diagnostics that teach. Owns: the golden warnings in tests/warnings/ (every
+ * NAME.net must make `dlc check NAME.net` exit 0 and print exactly NAME.err, and with
+ * --Werror exit 1 and print it with each warning an error); the "did you mean" helper
+ * (support/suggest.c) and its use by the command line. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include "helpers.h"
 #include "suggest.h"
 
+#define WARNINGS_DIR DLC_SOURCE_DIR "/tests/warnings"
 #define MLP DLC_SOURCE_DIR "/examples/mlp.net"
 
 enum { TIMEOUT = 60, MAX_ARGS = 16 };
@@ -114,6 +117,100 @@ START_TEST(unknown_option_suggests) {
 }
 END_TEST
 
+/* ---- golden warnings: tests/warnings/NAME.net and NAME.err ------------------------------- */
+
+/* text with each "FILE:L:C: warning: MESSAGE" line made "FILE:L:C: error: MESSAGE [--Werror]". */
+static char *as_errors(const char *text) {
+  size_t n = strlen(text), lines = 1;
+  for (const char *p = text; *p; p++) lines += *p == '\n';
+  char *out = malloc(n + lines * 16 + 1), *o = out;
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    const char *w = memmem(line, len, ": warning: ", 11);
+    if (w) {
+      o = mempcpy(o, line, (size_t)(w - line));
+      o = stpcpy(o, ": error: ");
+      o = mempcpy(o, w + 11, len - (size_t)(w + 11 - line));
+      o = stpcpy(o, " [--Werror]");
+    } else {
+      o = mempcpy(o, line, len);
+    }
+    if (end) *o++ = '\n';
+    line += len + (end != NULL);
+  }
+  *o = 0;
+  return out;
+}
+
+START_TEST(warning_files_match) {
+  DIR *d = opendir(WARNINGS_DIR);
+  ck_assert_ptr_nonnull(d);
+  int cases = 0, failed = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 4, ".net") != 0) continue;
+    char *errpath = NULL;
+    ck_assert_int_ge(asprintf(&errpath, "%s/%.*s.err", WARNINGS_DIR, (int)(len - 4), e->d_name), 0);
+    char *want = read_file(errpath);
+    ck_assert_msg(want && *want, "%s is missing or empty (a warning test must warn)", errpath);
+    char *want_werror = as_errors(want);
+    RunResult r = run_in(WARNINGS_DIR, NULL, "check", e->d_name, (const char *)NULL);
+    RunResult w = run_in(WARNINGS_DIR, NULL, "check", e->d_name, "--Werror", (const char *)NULL);
+    if (r.status != 0 || strcmp(r.err, want) != 0) {
+      fprintf(stderr, "---- tests/warnings/%s: status %d (expected 0)\n---- expected stderr:\n%s---- actual:\n%s",
+              e->d_name, r.status, want, r.err);
+      failed++;
+    }
+    if (w.status != 1 || strcmp(w.err, want_werror) != 0) {
+      fprintf(stderr, "---- tests/warnings/%s --Werror: status %d (expected 1)\n---- expected stderr:\n%s---- actual:\n%s",
+              e->d_name, w.status, want_werror, w.err);
+      failed++;
+    }
+    ck_assert_ptr_null(strstr(w.out, ": ok")); /* --Werror stops the command */
+    run_result_free(&r);
+    run_result_free(&w);
+    free(want);
+    free(want_werror);
+    free(errpath);
+    cases++;
+  }
+  closedir(d);
+  ck_assert_int_ge(cases, 5);
+  ck_assert_msg(failed == 0, "%d tests/warnings runs differ (see above)", failed);
+}
+END_TEST
+
+/* A file without warnings passes --Werror; every command that loads a model takes it. */
+START_TEST(werror_on_clean_file_and_other_commands) {
+  RunResult r = dlc("check", MLP, "--Werror");
+  assert_status(r, 0);
+  ck_assert_str_eq(r.err, "");
+  run_result_free(&r);
+  r = dlc("graph", WARNINGS_DIR "/double_softmax.net", "--Werror");
+  assert_status(r, 1);
+  assert_contains("stderr", r.err, "error: cross_entropy applies softmax");
+  run_result_free(&r);
+  r = dlc("graph", WARNINGS_DIR "/double_softmax.net"); /* a warning alone fails nothing */
+  assert_status(r, 0);
+  assert_contains("stderr", r.err, "warning: cross_entropy applies softmax");
+  run_result_free(&r);
+  r = dlc("check", "--help");
+  assert_contains("dlc check --help", r.out, "--Werror");
+  run_result_free(&r);
+}
+END_TEST
+
+/* dlc check --scales analyses the file twice; its warnings are printed once. */
+START_TEST(warnings_printed_once) {
+  RunResult r = dlc("check", WARNINGS_DIR "/target_unused.net", "--scales", "--data", "/nonexistent");
+  const char *first = strstr(r.err, "warning:");
+  ck_assert_ptr_nonnull(first);
+  ck_assert_ptr_null(strstr(first + 1, "warning:"));
+  run_result_free(&r);
+}
+END_TEST
+
 /* ---- the suite -------------------------------------------------------------------------- */
 
 static TCase *tcase(Suite *s, const char *name) {
@@ -130,5 +227,9 @@ int main(void) {
   tcase_add_test(tc, suggest_nearest_names);
   tcase_add_test(tc, unknown_command_suggests);
   tcase_add_test(tc, unknown_option_suggests);
+  tc = tcase(s, "warnings");
+  tcase_add_test(tc, warning_files_match);
+  tcase_add_test(tc, werror_on_clean_file_and_other_commands);
+  tcase_add_test(tc, warnings_printed_once);
   return run_suite(s);
 }

@@ -570,6 +570,23 @@ START_TEST(sema_dropout_rate_named_or_positional) {
 }
 END_TEST
 
+/* bias: 0 leaves a layer's bias out (what the warning about batchnorm advises). */
+START_TEST(sema_layers_without_bias) {
+  Analysed a = analyse("input x : [1, 28, 28]\ntarget y : onehot(10)\n"
+                       "c = relu(batchnorm(conv(x, 4, 5, bias: 0)))\n"
+                       "h = relu(batchnorm(dense(flatten(c), 20, bias: 0)))\n"
+                       "out = dense(h, 10, bias: 1)\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  ck_assert_str_eq(a.diags, ""); /* no bias, nothing cancelled */
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "c.W"));
+  ck_assert_ptr_null(graph_find(a.g, OP_PARAM, "c.b"));
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "h.W"));
+  ck_assert_ptr_null(graph_find(a.g, OP_PARAM, "h.b"));
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "out.b"));
+  analysed_free(&a);
+}
+END_TEST
+
 START_TEST(sema_function_parameters_shadow_globals) {
   /* inside f, `x` is f's parameter (bound to h), not the input */
   Analysed a = analyse(HEADER "def f(x) = x * 2\nh = dense(x, 10)\nout = f(h)\nloss = cross_entropy(out, y)\n");
@@ -819,6 +836,7 @@ static Suite *front_suite(void) {
   tcase_add_test(tc, sema_dense_is_a_gemm_with_transposed_weights);
   tcase_add_test(tc, sema_function_parameters_shadow_globals);
   tcase_add_test(tc, sema_dropout_rate_named_or_positional);
+  tcase_add_test(tc, sema_layers_without_bias);
   tcase_add_test(tc, sema_numbers_are_folded);
   tcase_add_test(tc, sema_train_settings);
   tcase_add_test(tc, sema_train_defaults);

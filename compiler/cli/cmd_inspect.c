@@ -67,7 +67,10 @@ enum { SCALES_ROWS = 256 };
 static int print_scales(const Options *o) {
   DlrtDataset train = {0};
   ModelConfig cfg = options_model_config(o);
+  WarningMode mode = diag_warning_mode();
+  diag_set_warning_mode(WARNINGS_HIDE); /* the first load has shown them */
   Model *m = model_load(o->file, &cfg);
+  diag_set_warning_mode(mode);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
   if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL)) {

@@ -101,6 +101,8 @@ const OptionSpec options[] = {
      "graph, llvm (the default), opt or asm"},
     {"--fn", NULL, "NAME", OK_CHOICE, 0, 0, "dlc_forward dlc_train_step", AT(fn), CMD_IR,
      "only this function: dlc_forward or dlc_train_step"},
+    {"--Werror", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(werror), MODEL_CMDS | CMD_GRADCHECK,
+     "treat the file's warnings as errors (exit status 1)"},
 };
 const int n_options = sizeof options / sizeof *options;
 

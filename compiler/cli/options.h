@@ -26,6 +26,7 @@ typedef struct Options {
   bool scales;        /* dlc check --scales */
   bool time;          /* compile time by stage */
   bool compile_only;  /* dlc train --compile-only */
+  bool werror;        /* --Werror: warnings are errors */
   bool help;
 } Options;
 

@@ -27,7 +27,11 @@ const DatasetInfo *dataset_find(const char *name) {
   return NULL;
 }
 
-Binding *sema_lookup(Sema *s, const char *name) { return lookup(s->globals, name); }
+Binding *sema_lookup(Sema *s, const char *name) {
+  Binding *b = lookup(s->globals, name);
+  if (b) b->used = true;
+  return b;
+}
 
 static Binding *lookup(Binding *list, const char *name) {
   for (Binding *b = list; b; b = b->next)
@@ -181,6 +185,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
 
   Binding *user = lookup(scope, e->name);
   if (user) {
+    user->used = true;
     if (user->value.kind != V_FUNC) {
       diag_error(e->loc, "'%s' is not a function", e->name);
       diag_note(user->loc, "'%s' is defined here", e->name);
@@ -195,6 +200,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   }
   if (!check_labels(e, b->named)) return ERR;
   Node *n = b->op != OP_COUNT ? builtin_unary(s, &a, b->op) : b->build(s, &a);
+  if (n) lint_call(s, e, &a);
   return n ? node_value(n) : ERR;
 }
 
@@ -227,6 +233,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
       report_unknown(s, e, scope, false);
       return ERR;
     }
+    b->used = true;
     if (b->value.kind == V_FUNC) {
       diag_error(e->loc, "'%s' is a function; call it with arguments", e->name);
       return ERR;
@@ -348,7 +355,7 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
 }
 
 bool sema_build(const Program *p, Graph *g, SemaResult *res) {
-  int errors_before = diag_error_count();
+  int errors_before = diag_error_count(), warnings_before = diag_warning_count();
   memset(res, 0, sizeof *res);
   res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1, .pixel_hi = 1,
                                .opt = {.kind = OPT_SGD, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
@@ -407,5 +414,8 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   check_data(res, dataset_find(res->train.data));
   if (res->out) res->out->flags |= NF_OUT;
   if (res->loss) res->loss->flags |= NF_LOSS;
+  /* only a whole program says what is unused (a warning --Werror made an error is no hole) */
+  int promoted = diag_warning_mode() == WARNINGS_AS_ERRORS ? diag_warning_count() - warnings_before : 0;
+  if (diag_error_count() - errors_before == promoted) lint_unused(&s);
   return diag_error_count() == errors_before;
 }

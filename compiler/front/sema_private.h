@@ -1,7 +1,7 @@
 /* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
  * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
  * call arguments and initialisers; builtins.c holds the built-in functions and layers;
- * train.c reads the train block. */
+ * train.c reads the train block; lint.c finds what deserves a warning. */
 #ifndef DLC_SEMA_PRIVATE_H
 #define DLC_SEMA_PRIVATE_H
 #include "sema.h"
@@ -19,6 +19,7 @@ typedef struct Binding {
   const char *name;
   Value value;
   SrcLoc loc;
+  bool used;       /* its name was read (lint.c warns about global names nothing reads) */
   struct Binding *next;
 } Binding;
 
@@ -57,7 +58,7 @@ typedef struct CallArgs {
 
 /* ---- sema.c ---- */
 
-/* A global name (tables, values, functions), or NULL. */
+/* A global name (tables, values, functions), or NULL. Marks it used. */
 Binding *sema_lookup(Sema *s, const char *name);
 
 /* ---- args.c ---- */
@@ -99,4 +100,13 @@ Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
 /* ---- train.c ---- */
 
 void train_block(const Stmt *st, TrainSettings *ts);
+
+/* ---- lint.c: warnings ---- */
+
+/* After a built-in call made its node: a softmax fed to cross_entropy, a bias that the
+ * batchnorm after it cancels. */
+void lint_call(Sema *s, const Expr *call, const CallArgs *a);
+/* After the whole program, if it has no errors: global names that nothing uses, values and
+ * parameters that neither `loss` nor `out` depends on, def parameters their body ignores. */
+void lint_unused(Sema *s);
 #endif

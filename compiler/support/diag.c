@@ -1,4 +1,5 @@
-/* diag.c — located diagnostics with the source line and a caret; fatal internal errors. */
+/* diag.c — located diagnostics with the source line and a caret; warnings and --Werror;
+ * fatal internal errors. */
 #include "diag.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -6,13 +7,17 @@
 #include <string.h>
 
 const SrcLoc NO_LOC = {NULL, 0, 0};
-static int error_count;
+static int error_count, warning_count;
+static WarningMode warning_mode;
 static FILE *out_stream;
 
 FILE *diag_stream(void) { return out_stream ? out_stream : stderr; }
 void diag_set_stream(FILE *f) { out_stream = f; }
 int diag_error_count(void) { return error_count; }
-void diag_reset(void) { error_count = 0; }
+int diag_warning_count(void) { return warning_count; }
+void diag_reset(void) { error_count = warning_count = 0; }
+void diag_set_warning_mode(WarningMode mode) { warning_mode = mode; }
+WarningMode diag_warning_mode(void) { return warning_mode; }
 
 static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
   SrcFile *f = calloc(1, sizeof *f);
@@ -105,29 +110,40 @@ static void show_line(FILE *o, SrcLoc loc) {
   fputs("^\n", o);
 }
 
-static void report(SrcLoc loc, const char *kind, const char *fmt, va_list ap) {
+static void report(SrcLoc loc, const char *kind, const char *tag, const char *fmt, va_list ap) {
   FILE *o = diag_stream();
   if (loc.file)
     fprintf(o, "%s:%d:%d: %s: ", loc.file->name, loc.line, loc.col, kind);
   else
     fprintf(o, "dlc: %s: ", kind);
   vfprintf(o, fmt, ap);
-  fputc('\n', o);
+  fprintf(o, "%s\n", tag);
   show_line(o, loc);
 }
 
 void diag_error(SrcLoc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  report(loc, "error", fmt, ap);
+  report(loc, "error", "", fmt, ap);
   va_end(ap);
   error_count++;
+}
+
+void diag_warning(SrcLoc loc, const char *fmt, ...) {
+  if (warning_mode == WARNINGS_HIDE) return;
+  bool as_error = warning_mode == WARNINGS_AS_ERRORS;
+  va_list ap;
+  va_start(ap, fmt);
+  report(loc, as_error ? "error" : "warning", as_error ? " [--Werror]" : "", fmt, ap);
+  va_end(ap);
+  warning_count++;
+  error_count += as_error;
 }
 
 void diag_note(SrcLoc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  report(loc, "note", fmt, ap);
+  report(loc, "note", "", fmt, ap);
   va_end(ap);
 }
 

@@ -3,7 +3,9 @@
  * Two kinds of failure, kept apart (as QBE's err()/die()):
  *   - the user's: diag_error(loc, ...) prints "FILE:LINE:COL: error: MESSAGE", the source line
  *     and a caret; the caller carries on to find more errors, and the command exits with 1;
- *   - dlc's own bugs: DLC_ASSERT / dlc_fatal print where and exit with 2. Never for user input. */
+ *   - dlc's own bugs: DLC_ASSERT / dlc_fatal print where and exit with 2. Never for user input.
+ * And one kind of advice: diag_warning(loc, ...) prints "FILE:LINE:COL: warning: MESSAGE" the
+ * same way, counted apart from errors, unless --Werror makes each warning an error. */
 #ifndef DLC_DIAG_H
 #define DLC_DIAG_H
 #include <stdbool.h>
@@ -32,6 +34,7 @@ void srcfile_free(SrcFile *f);
 int srcfile_line(const SrcFile *f, int line, const char **start);
 
 void diag_error(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_warning(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error about something that has no source position: a data file, a flag. */
 void diag_error_plain(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -39,7 +42,13 @@ void diag_error_plain(const char *what, const char *fmt, ...) __attribute__((for
  * Reports err so (splitting it in place) and returns the message part. */
 const char *diag_path_error(char *err);
 int diag_error_count(void);
-void diag_reset(void);
+int diag_warning_count(void); /* warnings reported (also those --Werror made errors) */
+void diag_reset(void);        /* both counts to 0 */
+/* What diag_warning does: report a warning; report an error (--Werror: counted as one, and
+ * marked "[--Werror]"); or nothing (a second analysis of a file already warned about). */
+typedef enum WarningMode { WARNINGS_SHOW, WARNINGS_AS_ERRORS, WARNINGS_HIDE } WarningMode;
+void diag_set_warning_mode(WarningMode mode);
+WarningMode diag_warning_mode(void);
 /* Where diagnostics go; stderr unless a test redirects them. */
 void diag_set_stream(FILE *f);
 FILE *diag_stream(void);
