@@ -1,7 +1,10 @@
-/* check_diag.c — diagnostics that teach. Owns: the golden warnings in tests/warnings/ (every
- * NAME.net must make `dlc check NAME.net` exit 0 and print exactly NAME.err, and with
- * --Werror exit 1 and print it with each warning an error); the "did you mean" helper
- * (support/suggest.c) and its use by the command line. */
+/* check_diag.c — diagnostics that teach, and layers that keep their call site. Owns: the
+ * golden warnings in tests/warnings/ (every NAME.net must make `dlc check NAME.net` exit 0
+ * and print exactly NAME.err, and with --Werror exit 1 and print it with each warning an
+ * error); the "did you mean" helper (support/suggest.c) and its use by the command line; the
+ * call chain of nodes a user function makes (sema), which autodiff keeps; and what carries it
+ * out: a row per call in `dlc check`, DILocations inlined at each call in the IR, and
+ * `objdump -l --inlines` of a `dlc compile` object naming both lines. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdarg.h>
@@ -211,6 +214,173 @@ START_TEST(warnings_printed_once) {
 }
 END_TEST
 
+/* ---- layers made by a user function keep their call site -------------------------------- */
+
+static const char *const twice_net = "input  x : [784]\n"               /* 1 */
+                                     "target y : onehot(10)\n"          /* 2 */
+                                     "\n"                               /* 3 */
+                                     "def block(v, n) = relu(dense(v, n, init: he))\n" /* 4 */
+                                     "def pair(v, n) = block(block(v, n), n)\n"        /* 5 */
+                                     "h1   = block(x, 64)\n"            /* 6 */
+                                     "h2   = block(h1, 32)\n"           /* 7 */
+                                     "h3   = pair(h2, 16)\n"            /* 8 */
+                                     "out  = dense(h3, 10)\n"           /* 9 */
+                                     "loss = cross_entropy(out, y)\n";  /* 10 */
+
+/* Sema gives what a body makes the body's location and the chain of calls; autodiff's nodes
+ * keep both. */
+START_TEST(nodes_know_their_calls) {
+  char *diags = NULL;
+  Model *m = load_model_text(twice_net, &diags);
+  ck_assert_msg(m, "%s", diags);
+  ck_assert_str_eq(diags, "");
+  const Graph *g = m->g;
+  const Node *w1 = graph_find(g, OP_PARAM, "h1.W"), *w2 = graph_find(g, OP_PARAM, "h2.W");
+  const Node *w3 = graph_find(g, OP_PARAM, "h3.W"), *w4 = graph_find(g, OP_PARAM, "h3_2.W");
+  ck_assert(w1 && w2 && w3 && w4);
+  ck_assert_int_eq(w1->loc.line, 4);
+  ck_assert_ptr_nonnull(w1->loc.site);
+  ck_assert_str_eq(w1->loc.site->fn, "block");
+  ck_assert_int_eq(w1->loc.site->def.line, 4);
+  ck_assert_int_eq(w1->loc.site->call.line, 6);
+  ck_assert_ptr_null(w1->loc.site->call.site);
+  ck_assert_int_eq(w2->loc.site->call.line, 7);
+  /* pair's two calls of block: each inside pair's body (line 5), called on line 8 */
+  for (int k = 0; k < 2; k++) {
+    const Node *w = k ? w4 : w3;
+    ck_assert_int_eq(srcloc_depth(w->loc), 2);
+    ck_assert_int_eq(w->loc.site->call.line, 5);
+    ck_assert_str_eq(w->loc.site->call.site->fn, "pair");
+    ck_assert_int_eq(srcloc_outermost(w->loc).line, 8);
+    ck_assert_str_eq(srcloc_outermost_call(w->loc)->fn, "pair");
+  }
+  ck_assert_int_ne(w3->loc.site->call.col, w4->loc.site->call.col); /* block(block(...)) */
+  /* top-level nodes have no call */
+  const Node *out = m->sema.out;
+  ck_assert_ptr_null(out->loc.site);
+  ck_assert_int_eq(srcloc_outermost(out->loc).line, 9);
+  ck_assert(model_build_training(m));
+  for (int k = 0; k < 2; k++) {
+    const Node *w = k ? w2 : w1, *dw = m->grads[w->id];
+    ck_assert_ptr_nonnull(dw);
+    ck_assert_ptr_eq(dw->loc.site, w->loc.site);
+  }
+  model_free(m);
+  free(diags);
+}
+END_TEST
+
+static char *write_twice(void) { return write_temp_file("twice.net", twice_net); }
+
+/* The row of `dlc check`'s per-line table for line, split into what it defines and its
+ * parameter count; false if there is none. */
+static bool check_row(const char *out, int line, char *defines, size_t len, long long *params) {
+  char head[32];
+  snprintf(head, sizeof head, "\n  %-6d ", line);
+  const char *p = strstr(out, head), *end = p ? strchr(p + 1, '\n') : NULL;
+  if (!p || !end) return false;
+  p += strlen(head);
+  const char *num = end; /* the parameter count is the first of the four numbers */
+  for (int k = 0; k < 4; k++) {
+    while (num > p && num[-1] != ' ') num--;
+    while (num > p && num[-1] == ' ') num--;
+  }
+  snprintf(defines, len, "%.*s", (int)(num - p), p);
+  return sscanf(num, "%lld", params) == 1;
+}
+
+START_TEST(check_rows_per_call) {
+  char *path = write_twice();
+  RunResult r = dlc("check", path);
+  remove_temp_file(path);
+  assert_status(r, 0);
+  /* block(x, 64): 784*64 + 64 parameters; block(h1, 32): 64*32 + 32; pair(h2, 16): two blocks */
+  static const struct { int line; const char *defines; long long params; } rows[] = {
+      {6, "h1 (block, line 4)", 50240}, {7, "h2 (block, line 4)", 2080}, {8, "h3 (pair, line 5)", 800}, {9, "out", 170}};
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char defines[64];
+    long long params = -1;
+    ck_assert_msg(check_row(r.out, rows[i].line, defines, sizeof defines, &params), "no row %d in:\n%s", rows[i].line,
+                  r.out);
+    ck_assert_str_eq(defines, rows[i].defines);
+    ck_assert_int_eq(params, rows[i].params);
+  }
+  char defines[64];
+  long long params;
+  ck_assert(!check_row(r.out, 4, defines, sizeof defines, &params)); /* nothing counts on the def's own line */
+  ck_assert(!check_row(r.out, 5, defines, sizeof defines, &params));
+  run_result_free(&r);
+}
+END_TEST
+
+/* What follows "!N = " on the line of ir that defines the metadata !N, or NULL. */
+static const char *metadata(const char *ir, const char *id) {
+  char head[32];
+  snprintf(head, sizeof head, "\n%s = ", id);
+  const char *p = strstr(ir, head);
+  return p ? p + strlen(head) : NULL;
+}
+
+/* Every DILocation inlined somewhere: its scope must be block's or pair's subprogram, and the
+ * call lines it is inlined at, out to the generated function, are collected in lines[]. */
+START_TEST(ir_locations_inlined_at_calls) {
+  char *path = write_twice();
+  RunResult r = dlc("ir", path, "--fn", "dlc_train_step");
+  RunResult full = dlc("ir", path);
+  remove_temp_file(path);
+  assert_status(r, 0);
+  assert_status(full, 0);
+  const char *ir = full.out;
+  assert_contains("dlc ir", ir, "!DISubprogram(name: \"block\", linkageName: \"block\", scope: !1, file: !1, line: 4,");
+  assert_contains("dlc ir", ir, "!DISubprogram(name: \"pair\", linkageName: \"pair\", scope: !1, file: !1, line: 5,");
+  bool seen[16] = {false};
+  int inlined = 0;
+  for (const char *p = ir; (p = strstr(p, "inlinedAt: !")); p++) {
+    char id[16];
+    ck_assert_int_eq(sscanf(p + strlen("inlinedAt: "), "%15[!0-9]", id), 1);
+    const char *def = metadata(ir, id);
+    int line = 0;
+    ck_assert_msg(def && sscanf(def, "!DILocation(line: %d,", &line) == 1, "%s is not a DILocation", id);
+    ck_assert_int_lt(line, 16);
+    seen[line] = true;
+    inlined++;
+  }
+  ck_assert_int_gt(inlined, 0);
+  ck_assert_msg(seen[6] && seen[7] && seen[8], "inlined at lines 6 %d, 7 %d, 8 %d", seen[6], seen[7], seen[8]);
+  ck_assert_msg(seen[5], "block's calls inside pair (line 5) are not an inlinedAt");
+  ck_assert_msg(!seen[4] && !seen[9], "a call on line 4 or 9?");
+  /* the instructions of a function carry them (not only the metadata) */
+  assert_contains("dlc ir --fn dlc_train_step", r.out, "!dbg !");
+  run_result_free(&r);
+  run_result_free(&full);
+}
+END_TEST
+
+/* objdump -d -l --inlines: the machine code of block's dense layer is at line 4, inlined by
+ * line 6 and by line 7 of each function. */
+START_TEST(objdump_names_both_lines) {
+  char *dir = make_temp_dir(), *net = path_join(dir, "twice.net"), *obj = path_join(dir, "twice.o");
+  FILE *f = fopen(net, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(twice_net, f);
+  fclose(f);
+  RunResult r = dlc("compile", net, "-o", obj);
+  assert_status(r, 0);
+  run_result_free(&r);
+  r = run_in(NULL, "/usr/bin/objdump", "-d", "-l", "--inlines", obj, (const char *)NULL);
+  assert_status(r, 0);
+  static const char *const want[] = {"block():\n", "twice.net:4\n", "inlined by ", "twice.net:6 (dlc_forward)\n",
+                                     "twice.net:7 (dlc_forward)\n", "twice.net:6 (dlc_train_step)\n",
+                                     "twice.net:7 (dlc_train_step)\n", "pair():\n"};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_contains("objdump -d -l --inlines", r.out, want[i]);
+  run_result_free(&r);
+  remove_tree(dir);
+  free(dir);
+  free(net);
+  free(obj);
+}
+END_TEST
+
 /* ---- the suite -------------------------------------------------------------------------- */
 
 static TCase *tcase(Suite *s, const char *name) {
@@ -231,5 +401,10 @@ int main(void) {
   tcase_add_test(tc, warning_files_match);
   tcase_add_test(tc, werror_on_clean_file_and_other_commands);
   tcase_add_test(tc, warnings_printed_once);
+  tc = tcase(s, "call_sites");
+  tcase_add_test(tc, nodes_know_their_calls);
+  tcase_add_test(tc, check_rows_per_call);
+  tcase_add_test(tc, ir_locations_inlined_at_calls);
+  tcase_add_test(tc, objdump_names_both_lines);
   return run_suite(s);
 }

@@ -153,9 +153,23 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
   Binding *scope = s->globals;
   int i = 0;
   for (const Ident *p = def->params; p; p = p->next, i++) bind(s, &scope, p->name, a->pos[i], p->loc);
+  /* what this expansion makes remembers the call (and so the calls around it) */
+  CallSite *site = ARENA_NEW(s->arena, CallSite);
+  *site = (CallSite){def->name, def->name_loc, e->loc};
+  site->call.site = s->site;
+  const CallSite *outer = s->site;
+  int first = s->g->len;
+  s->site = site;
+  diag_set_expansion(site);
   s->depth++;
   Value v = eval(s, def->body, scope);
   s->depth--;
+  s->site = outer;
+  diag_set_expansion(outer);
+  for (int k = first; k < s->g->len; k++) { /* nested calls have stamped their own */
+    Node *n = s->g->nodes[k];
+    if (n->loc.file && !n->loc.site) n->loc.site = site;
+  }
   return v;
 }
 
@@ -330,7 +344,7 @@ static void check_data(const SemaResult *r, const DatasetInfo *d) {
 }
 
 static SrcLoc end_of_file(const Program *p) {
-  SrcLoc loc = {p->file, 1, 1};
+  SrcLoc loc = {p->file, 1, 1, NULL};
   for (const char *c = p->file->text; *c; c++) {
     if (*c == '\n') { loc.line++; loc.col = 1; } else loc.col++;
   }

@@ -29,6 +29,7 @@ typedef struct Sema {
   const Stmt *stmt;    /* the top-level statement being analysed (names defined after it
                           are not defined yet) */
   Binding *globals;
+  const CallSite *site; /* the user-function call being expanded, or NULL */
   int depth;           /* user-function expansion depth (guards against recursion) */
   int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
   bool expansion_stopped; /* a limit was hit: further calls are not expanded (no error storms) */

@@ -1,14 +1,16 @@
-/* diag.c — located diagnostics with the source line and a caret; warnings and --Werror;
- * fatal internal errors. */
+/* diag.c — located diagnostics with the source line and a caret (and the calls that
+ * expanded it, for a place inside a user function); warnings and --Werror; fatal internal
+ * errors. */
 #include "diag.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-const SrcLoc NO_LOC = {NULL, 0, 0};
+const SrcLoc NO_LOC = {NULL, 0, 0, NULL};
 static int error_count, warning_count;
 static WarningMode warning_mode;
+static const CallSite *expansion;
 static FILE *out_stream;
 
 FILE *diag_stream(void) { return out_stream ? out_stream : stderr; }
@@ -18,6 +20,24 @@ int diag_warning_count(void) { return warning_count; }
 void diag_reset(void) { error_count = warning_count = 0; }
 void diag_set_warning_mode(WarningMode mode) { warning_mode = mode; }
 WarningMode diag_warning_mode(void) { return warning_mode; }
+void diag_set_expansion(const CallSite *site) { expansion = site; }
+
+SrcLoc srcloc_outermost(SrcLoc loc) {
+  while (loc.site) loc = loc.site->call;
+  return loc;
+}
+
+const CallSite *srcloc_outermost_call(SrcLoc loc) {
+  const CallSite *outer = NULL;
+  for (const CallSite *s = loc.site; s; s = s->call.site) outer = s;
+  return outer;
+}
+
+int srcloc_depth(SrcLoc loc) {
+  int depth = 0;
+  for (const CallSite *s = loc.site; s; s = s->call.site) depth++;
+  return depth;
+}
 
 static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
   SrcFile *f = calloc(1, sizeof *f);
@@ -110,6 +130,21 @@ static void show_line(FILE *o, SrcLoc loc) {
   fputs("^\n", o);
 }
 
+/* Notes at the calls that expanded the place just reported: the innermost (which call of
+ * the function this is) and the outermost (where the file's top level comes in); the calls
+ * between them add little (and a recursion error has 64). */
+static void show_calls(FILE *o, const CallSite *site) {
+  int depth = 0;
+  const CallSite *outer = site;
+  for (const CallSite *s = site; s; s = s->call.site) depth++, outer = s;
+  for (const CallSite *s = site; s; s = s == outer ? NULL : outer) {
+    fprintf(o, "%s:%d:%d: note: in the call of '%s' here", s->call.file->name, s->call.line, s->call.col, s->fn);
+    if (s == outer && depth > 2) fprintf(o, " (the outermost of %d nested calls)", depth);
+    fputc('\n', o);
+    show_line(o, s->call);
+  }
+}
+
 static void report(SrcLoc loc, const char *kind, const char *tag, const char *fmt, va_list ap) {
   FILE *o = diag_stream();
   if (loc.file)
@@ -119,6 +154,7 @@ static void report(SrcLoc loc, const char *kind, const char *tag, const char *fm
   vfprintf(o, fmt, ap);
   fprintf(o, "%s\n", tag);
   show_line(o, loc);
+  if (strcmp(kind, "note") != 0 && loc.file) show_calls(o, loc.site ? loc.site : expansion);
 }
 
 void diag_error(SrcLoc loc, const char *fmt, ...) {
