@@ -580,6 +580,27 @@ START_TEST(profile_table) {
 }
 END_TEST
 
+/* A user function called twice: a row for each call, on the call's line; the heaviest nodes
+ * name the body's line and the call's. */
+START_TEST(profile_rows_per_call) {
+  DataDir d = data_dir_new();
+  write_valid_set(&d, "train");
+  char *net = write_temp_file("twice.net", "input x : [784]\ntarget y : onehot(10)\n"
+                                           "def block(v, n) = relu(dense(v, n))\n"
+                                           "h1 = block(x, 64)\nh2 = block(h1, 32)\n"
+                                           "out = dense(h2, 10)\nloss = cross_entropy(out, y)\n");
+  RunResult r = dlc("profile", net, "--data", d.dir, "--steps", "3", "--batch", "1");
+  remove_temp_file(net);
+  data_dir_free(&d);
+  assert_ok(r);
+  static const char *const want[] = {"\n  twice.net:4  h1 = block(x, 64)", "\n  twice.net:5  h2 = block(h1, 32)",
+                                     "twice.net:3 (called on line "}; /* which ones are heaviest varies */
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_contains("stdout", r.out, want[i]);
+  ck_assert_ptr_null(strstr(r.out, "\n  twice.net:3  def"));
+  run_result_free(&r);
+}
+END_TEST
+
 /* `dlc check --scales` reads training images: without them, a data error, not a crash; with
  * them (three tiny ones), a table row for every named value and parameter. */
 START_TEST(check_scales) {
@@ -609,8 +630,9 @@ START_TEST(set_overrides_train_settings) {
   assert_contains("stdout", r.out, "validation 5000, patience 3");
   run_result_free(&r);
   static const struct { const char *set, *want; } cases[] = {
-      {"optimizer = adm", "--set:1:21: error: unknown optimizer; expected sgd, adam, adamw, rmsprop or adagrad"
-                          " (see docs/language.md)\n  train { optimizer = adm }\n                      ^\n"},
+      {"optimizer = adm", "--set:1:21: error: unknown optimizer 'adm' (expected sgd, adam, adamw, rmsprop or adagrad;"
+                          " see docs/language.md); did you mean 'adam'?\n  train { optimizer = adm }\n"
+                          "                      ^\n"},
       {"epochs = ", "--set:1:19: error: unexpected '}'"},
       {"colour = 3", "--set:1:9: error: unknown train setting 'colour'"},
       {"lr = 1; lr = 2", "the learning rate is set twice"},
@@ -1065,6 +1087,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, validation_errors);
   tcase_add_test(tc, threads_and_batch_norm);
   tcase_add_test(tc, profile_table);
+  tcase_add_test(tc, profile_rows_per_call);
   tcase_add_test(tc, train_compile_only);
   tcase_add_test(tc, check_scales);
   tcase_add_test(tc, set_overrides_train_settings);

@@ -545,6 +545,48 @@ START_TEST(sema_dense_is_a_gemm_with_transposed_weights) {
 }
 END_TEST
 
+/* dropout(x, p: 0.2), as the docs write it, is dropout(x, 0.2): the same nodes, the same
+ * constants. */
+START_TEST(sema_dropout_rate_named_or_positional) {
+  Analysed pos = analyse(HEADER "h = dropout(relu(dense(x, 20)), 0.2)\nout = dense(h, 10)\nloss = cross_entropy(out, y)\n");
+  Analysed named = analyse(HEADER "h = dropout(relu(dense(x, 20)), p: 0.2)\nout = dense(h, 10)\n"
+                                  "loss = cross_entropy(out, y)\n");
+  ck_assert_msg(pos.ok, "%s", pos.diags);
+  ck_assert_msg(named.ok, "%s", named.diags);
+  ck_assert_str_eq(named.diags, "");
+  ck_assert_int_eq(named.g->len, pos.g->len);
+  int consts = 0;
+  for (int i = 0; i < pos.g->len; i++) {
+    const Node *a = pos.g->nodes[i], *b = named.g->nodes[i];
+    ck_assert_int_eq(a->op, b->op);
+    if (a->op != OP_CONST) continue;
+    ck_assert_float_eq(a->attr.c, b->attr.c);
+    consts++;
+  }
+  ck_assert_int_eq(count_op(named.g, OP_NOISE), 1);
+  ck_assert_int_ge(consts, 2); /* p and 1/(1-p) */
+  analysed_free(&pos);
+  analysed_free(&named);
+}
+END_TEST
+
+/* bias: 0 leaves a layer's bias out (what the warning about batchnorm advises). */
+START_TEST(sema_layers_without_bias) {
+  Analysed a = analyse("input x : [1, 28, 28]\ntarget y : onehot(10)\n"
+                       "c = relu(batchnorm(conv(x, 4, 5, bias: 0)))\n"
+                       "h = relu(batchnorm(dense(flatten(c), 20, bias: 0)))\n"
+                       "out = dense(h, 10, bias: 1)\nloss = cross_entropy(out, y)\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  ck_assert_str_eq(a.diags, ""); /* no bias, nothing cancelled */
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "c.W"));
+  ck_assert_ptr_null(graph_find(a.g, OP_PARAM, "c.b"));
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "h.W"));
+  ck_assert_ptr_null(graph_find(a.g, OP_PARAM, "h.b"));
+  ck_assert_ptr_nonnull(graph_find(a.g, OP_PARAM, "out.b"));
+  analysed_free(&a);
+}
+END_TEST
+
 START_TEST(sema_function_parameters_shadow_globals) {
   /* inside f, `x` is f's parameter (bound to h), not the input */
   Analysed a = analyse(HEADER "def f(x) = x * 2\nh = dense(x, 10)\nout = f(h)\nloss = cross_entropy(out, y)\n");
@@ -627,7 +669,7 @@ START_TEST(sema_reports_every_error) {
                    "(783 vs 784)\n"
                    "  a = W @ x\n"
                    "        ^\n"
-                   "t.net:5:5: error: unknown function 'nosuch'\n"
+                   "t.net:5:5: error: unknown function 'nosuch' (docs/language.md lists the built-in functions)\n"
                    "  b = nosuch(x)\n"
                    "      ^\n");
   analysed_free(&a);
@@ -692,7 +734,7 @@ START_TEST(sema_call_argument_errors) {
                               "d = softmax(2)\nout = dense(x, 10)\nloss = cross_entropy(out, y)\n");
   ck_assert_int_eq(a.errors, 4);
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:3:5: error: 'sigmoid' expects 1 argument, got 2\n"));
-  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:4:16: error: 'sigmoid' has no argument named 'init'\n"));
+  ck_assert_ptr_nonnull(strstr(a.diags, "t.net:4:16: error: 'sigmoid' has no argument named 'init' (it takes no named arguments)\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:5:14: error: the number of units of 'dense' must be a whole number "
                                         "from 1 to 10000000\n"));
   ck_assert_ptr_nonnull(strstr(a.diags, "t.net:6:13: error: 'softmax' needs at least one axis, got a scalar\n"));
@@ -793,6 +835,8 @@ static Suite *front_suite(void) {
   tcase_add_test(tc, sema_second_dense_in_one_binding);
   tcase_add_test(tc, sema_dense_is_a_gemm_with_transposed_weights);
   tcase_add_test(tc, sema_function_parameters_shadow_globals);
+  tcase_add_test(tc, sema_dropout_rate_named_or_positional);
+  tcase_add_test(tc, sema_layers_without_bias);
   tcase_add_test(tc, sema_numbers_are_folded);
   tcase_add_test(tc, sema_train_settings);
   tcase_add_test(tc, sema_train_defaults);

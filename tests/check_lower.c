@@ -49,18 +49,18 @@ static const char *const MODELS[] = {
     "out = dense(flatten(p), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.5); batch = 8 }\n",
-    /* dropout: noise fed each step, a training flag */
+    /* dropout: noise fed each step, a training flag (the rate given both ways) */
     "input x : [784]\n"
     "target y : onehot(10)\n"
     "h = dropout(relu(dense(x, 16)), 0.3)\n"
-    "out = dense(dropout(h, 0.5), 10)\n"
+    "out = dense(dropout(h, p: 0.5), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
-    /* batch normalisation of maps and of vectors: statistics over the batch, running
-     * statistics written by the step */
+    /* batch normalisation of maps (after a conv without bias) and of vectors: statistics
+     * over the batch, running statistics written by the step */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
-    "c = relu(batchnorm(conv(x, 2, 3, pad: 1)))\n"
+    "c = relu(batchnorm(conv(x, 2, 3, pad: 1, bias: 0)))\n"
     "h = tanh(batchnorm(dense(flatten(maxpool(c, 2)), 12), momentum: 0.3))\n"
     "out = dense(h, 10)\n"
     "loss = cross_entropy(out, y)\n"

@@ -15,12 +15,21 @@ static void print_bytes(const char *what, int64_t floats) {
 
 /* Per source line (a layer, as the file writes one per line): what it defines, its
  * parameters, FLOPs per example forward and backward, and the sizes of the training step's
- * buffers it owns at the compiled batch (summed: the plan reuses them over time). */
+ * buffers it owns at the compiled batch (summed: the plan reuses them over time). What a
+ * user function's body makes counts on the line of the call (the outermost one), so each
+ * call has its row: "12  h1 (block, line 3)". */
 typedef struct LineFigures {
   const char *name;
   bool value_named;
+  const CallSite *call; /* the user function called on this line, if any */
   int64_t params, fwd, bwd, floats;
 } LineFigures;
+
+/* The row of n: the line of the top-level code it comes from (0: none). */
+static int row_of(const Node *n, int lines) {
+  SrcLoc at = srcloc_outermost(n->loc);
+  return at.file && at.line <= lines ? at.line : 0;
+}
 
 static void print_layers(const Model *m) {
   const Graph *g = m->g;
@@ -32,8 +41,9 @@ static void print_layers(const Model *m) {
   if (!f) dlc_fatal("out of memory");
   for (int i = 0; i < g->len; i++) {
     const Node *n = g->nodes[i];
-    int line = n->loc.file && n->loc.line <= lines ? n->loc.line : 0;
+    int line = row_of(n, lines);
     if (n->op == OP_PARAM) f[line].params += shape_numel(n->shape);
+    if (!f[line].call) f[line].call = srcloc_outermost_call(n->loc);
     /* the value the line defines (h, c1), else its parameter (W1) */
     if (n->name && op_info(n->op)->cls != LEAF && !f[line].value_named) {
       f[line].name = n->name;
@@ -44,20 +54,33 @@ static void print_layers(const Model *m) {
   }
   for (int i = 0; i < s->len; i++) {
     const Node *n = s->order[i];
-    int line = n->loc.file && n->loc.line <= lines ? n->loc.line : 0;
+    int line = row_of(n, lines);
     if (node_once_per_step(n)) continue; /* the update: counted per step in the totals below */
     if (n->id < m->n_forward) f[line].fwd += node_flops(n);
     else f[line].bwd += node_flops(n);
     if (plan->offset[n->id] >= plan->persist_floats && schedule_storage(s, n) == n && schedule_site(s, n) == n)
       f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + lower_workspace(n) * plan->batch;
   }
-  printf("\n  %-6s %-12s %10s %14s %14s %14s\n", "line", "defines", "params", "fwd FLOP/ex", "bwd FLOP/ex",
+  enum { LABEL_MAX = 96 };
+  char(*label)[LABEL_MAX] = calloc((size_t)lines + 1, sizeof *label);
+  if (!label) dlc_fatal("out of memory");
+  int width = 12;
+  for (int l = 1; l <= lines; l++) {
+    const char *name = f[l].name ? f[l].name : "";
+    if (f[l].call)
+      snprintf(label[l], LABEL_MAX, "%s%s(%s, line %d)", name, *name ? " " : "", f[l].call->fn, f[l].call->def.line);
+    else
+      snprintf(label[l], LABEL_MAX, "%s", name);
+    if ((int)strlen(label[l]) > width) width = (int)strlen(label[l]);
+  }
+  printf("\n  %-6s %-*s %10s %14s %14s %14s\n", "line", width, "defines", "params", "fwd FLOP/ex", "bwd FLOP/ex",
          "buffers KiB");
   for (int l = 1; l <= lines; l++) {
     if (!f[l].params && !f[l].fwd && !f[l].bwd && !f[l].floats) continue;
-    printf("  %-6d %-12s %10lld %14lld %14lld %14.1f\n", l, f[l].name ? f[l].name : "", (long long)f[l].params,
+    printf("  %-6d %-*s %10lld %14lld %14lld %14.1f\n", l, width, label[l], (long long)f[l].params,
            (long long)f[l].fwd, (long long)f[l].bwd, 4.0 * (double)f[l].floats / 1024);
   }
+  free(label);
   free(f);
 }
 
@@ -67,7 +90,10 @@ enum { SCALES_ROWS = 256 };
 static int print_scales(const Options *o) {
   DlrtDataset train = {0};
   ModelConfig cfg = options_model_config(o);
+  WarningMode mode = diag_warning_mode();
+  diag_set_warning_mode(WARNINGS_HIDE); /* the first load has shown them */
   Model *m = model_load(o->file, &cfg);
+  diag_set_warning_mode(mode);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
   if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL)) {

@@ -20,13 +20,15 @@ int main(int argc, char **argv) {
   }
   const Command *c = command_find(argv[1]);
   if (!c) {
-    diag_error_plain("dlc", "unknown command '%s'", argv[1]);
+    command_unknown(argv[1]);
     program_usage(stderr);
     return EXIT_USER;
   }
   Options o = options_default();
   int rc;
-  if (!options_parse(c, argc, argv, 2, &o)) rc = EXIT_USER;
+  bool parsed = options_parse(c, argc, argv, 2, &o);
+  if (o.werror) diag_set_warning_mode(WARNINGS_AS_ERRORS); /* the file's warnings fail the command */
+  if (!parsed) rc = EXIT_USER;
   else if (o.help) {
     command_usage(c, stdout);
     rc = EXIT_OK;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "passes.h"
+#include "suggest.h"
 
 const Command commands[] = {
     {"train", CMD_TRAIN, cmd_train, NULL, "train on the file's data set",
@@ -101,6 +102,8 @@ const OptionSpec options[] = {
      "graph, llvm (the default), opt or asm"},
     {"--fn", NULL, "NAME", OK_CHOICE, 0, 0, "dlc_forward dlc_train_step", AT(fn), CMD_IR,
      "only this function: dlc_forward or dlc_train_step"},
+    {"--Werror", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(werror), MODEL_CMDS | CMD_GRADCHECK,
+     "treat the file's warnings as errors (exit status 1)"},
 };
 const int n_options = sizeof options / sizeof *options;
 
@@ -108,6 +111,54 @@ const Command *command_find(const char *name) {
   for (int k = 0; k < n_commands; k++)
     if (strcmp(commands[k].name, name) == 0) return &commands[k];
   return NULL;
+}
+
+void command_unknown(const char *name) {
+  const char *names[32];
+  char hint[96];
+  int n = 0;
+  for (int k = 0; k < n_commands && n < 32; k++) names[n++] = commands[k].name;
+  diag_error_plain("dlc", "unknown command '%s'%s", name, suggest_hint(name, names, n, "", hint, sizeof hint));
+}
+
+/* "--epochs" as "epochs": the dashes would make every option look alike. */
+static const char *undashed(const char *flag) {
+  while (*flag == '-') flag++;
+  return flag;
+}
+
+/* An option that command c does not take: the nearest of its options, or the commands that
+ * do take it. */
+static void option_unknown(const Command *c, const char *flag) {
+  enum { MAX_NAMES = 128 };
+  const char *names[MAX_NAMES], *full[MAX_NAMES], *takers[32];
+  int n = 0, n_takers = 0;
+  for (int i = 0; i < n_options; i++) {
+    const OptionSpec *s = &options[i];
+    if (!(s->commands & c->bit)) continue;
+    for (int k = 0; k < 2 && n < MAX_NAMES; k++) {
+      const char *name = k ? s->alias : s->name;
+      if (name) full[n] = name, names[n++] = undashed(name);
+    }
+  }
+  for (int k = 0; k < n_commands && n_takers < 32; k++)
+    if (option_find(&commands[k], flag)) takers[n_takers++] = commands[k].name;
+  const char *near = suggest_nearest(undashed(flag), names, n);
+  for (int i = 0; near && i < n; i++)
+    if (near == names[i]) {
+      near = full[i];
+      break;
+    }
+  if (n_takers) {
+    char list[256];
+    diag_error_plain("dlc", "unknown option '%s' for '%s': only %s take%s it (see dlc %s --help)", flag, c->name,
+                     suggest_list(takers, n_takers, "", "and", list, sizeof list), n_takers == 1 ? "s" : "", c->name);
+  } else if (near) {
+    diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help); did you mean '%s'?", flag, c->name, c->name,
+                     near);
+  } else {
+    diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, c->name, c->name);
+  }
 }
 
 Options options_default(void) {
@@ -194,18 +245,27 @@ static bool set_value(const OptionSpec *s, const char *value, Options *o) {
   }
   case OK_CHOICE:
     if (!one_of(s->choices, value)) {
-      char list[256];
+      char list[256], words[256], hint[96];
+      const char *names[16];
+      int n = 0;
       or_list(s->choices, list, sizeof list);
-      diag_error_plain("dlc", "%s expects %s, got '%s'", s->name, list, value);
+      snprintf(words, sizeof words, "%s", s->choices);
+      for (char *w = strtok(words, " "); w && n < 16; w = strtok(NULL, " ")) names[n++] = w;
+      diag_error_plain("dlc", "%s expects %s, got '%s'%s", s->name, list, value,
+                       suggest_hint(value, names, n, "", hint, sizeof hint));
       return false;
     }
     *(const char **)field = value;
     return true;
   case OK_PASS:
     if (strcmp(value, "none") != 0 && !pass_find(value)) {
-      char names[256];
+      char names[256], hint[96];
+      const char *passes[32];
+      int n = 0;
+      for (const PassInfo *p = graph_passes; p->name && n < 32; p++) passes[n++] = p->name;
       pass_names(names, sizeof names);
-      diag_error_plain("dlc", "%s expects none or a pass:%s, got '%s'", s->name, names, value);
+      diag_error_plain("dlc", "%s expects none or a pass:%s, got '%s'%s", s->name, names, value,
+                       suggest_hint(value, passes, n, "", hint, sizeof hint));
       return false;
     }
     *(const char **)field = value;
@@ -234,7 +294,7 @@ bool options_parse(const Command *c, int argc, char **argv, int first, Options *
     snprintf(flag, sizeof flag, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
     const OptionSpec *s = option_find(c, flag);
     if (!s) {
-      diag_error_plain("dlc", "unknown option '%s' for '%s' (see dlc %s --help)", flag, c->name, c->name);
+      option_unknown(c, flag);
       return false;
     }
     if (s->kind == OK_SWITCH && eq) {

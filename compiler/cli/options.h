@@ -26,6 +26,7 @@ typedef struct Options {
   bool scales;        /* dlc check --scales */
   bool time;          /* compile time by stage */
   bool compile_only;  /* dlc train --compile-only */
+  bool werror;        /* --Werror: warnings are errors */
   bool help;
 } Options;
 
@@ -80,6 +81,8 @@ extern const OptionSpec options[];
 extern const int n_options;
 
 const Command *command_find(const char *name);
+/* Reports an unknown command, with the nearest one if it is near. */
+void command_unknown(const char *name);
 /* The defaults every command starts from. */
 Options options_default(void);
 /* Parses argv[first..] for command c: at most one FILE.net, and only c's options. Reports and

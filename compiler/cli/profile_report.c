@@ -4,7 +4,9 @@
  * the nodes that took the most.
  *
  * Time is measured per node that runs code; a node fused into another's loop costs time
- * there, so its FLOPs are counted where its loop runs (the fused node's site) too. */
+ * there, so its FLOPs are counted where its loop runs (the fused node's site) too. What a
+ * user function's body makes counts on the line of its call (the outermost), so each call
+ * of the function has its own row. */
 #include "profile_report.h"
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,12 @@ static void print_row(FILE *out, const char *layer, const char *pass, Cell c, do
   fputc('\n', out);
 }
 
+/* The line of top-level code a node comes from (0: none). */
+static int row_of(const Node *n) {
+  SrcLoc at = srcloc_outermost(n->loc);
+  return at.line > 0 ? at.line : 0;
+}
+
 /* "mlp.net:7  h = sigmoid(W1 @ x + b1)", cut to fit a column. */
 static void layer_label(const Model *m, int line, char *buf, size_t len) {
   if (line <= 0) {
@@ -65,9 +73,11 @@ static void print_heaviest(const Model *m, const double *seconds, int64_t steps,
   char buf[SHAPE_STR_MAX];
   for (int r = 0; r < g->len && r < 15 && rows[r][0] > 0; r++) {
     const Node *n = g->nodes[(int)rows[r][1]];
-    fprintf(out, "  %8.3f %5.1f%%  %%%-5d %-14s %-24s %s:%d%s%s\n", 1e3 * rows[r][0] / (double)steps,
+    char call[64] = ""; /* a user function's body: which call of it */
+    if (n->loc.site) snprintf(call, sizeof call, " (called on line %d)", srcloc_outermost(n->loc).line);
+    fprintf(out, "  %8.3f %5.1f%%  %%%-5d %-14s %-24s %s:%d%s%s%s\n", 1e3 * rows[r][0] / (double)steps,
             100 * rows[r][0] / total, n->id, op_name(n->op), shape_str(n->shape, buf, sizeof buf),
-            n->loc.file ? n->loc.file->name : "?", n->loc.line, n->name ? " " : "", n->name ? n->name : "");
+            n->loc.file ? n->loc.file->name : "?", n->loc.line, call, n->name ? " " : "", n->name ? n->name : "");
   }
   free(rows);
 }
@@ -78,7 +88,7 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
   double *seconds = calloc((size_t)g->len, sizeof *seconds), total = 0;
   int lines = 1;
   for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->loc.line >= lines) lines = g->nodes[i]->loc.line + 1;
+    if (row_of(g->nodes[i]) >= lines) lines = row_of(g->nodes[i]) + 1;
   Cell (*cells)[PASS_COUNT] = calloc((size_t)lines, sizeof *cells), sums[PASS_COUNT] = {{0}};
   if (!seconds || !cells) dlc_fatal("out of memory");
   dlrt_prof_read(seconds, g->len);
@@ -92,7 +102,7 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
   double rows = (double)examples / (double)steps; /* per step, on average */
   for (int i = 0; i < s->len; i++) {
     const Node *n = s->order[i], *site = schedule_site(s, n);
-    int line = site->loc.line > 0 ? site->loc.line : 0;
+    int line = row_of(site);
     Pass p = pass_of(m, site);
     double f = (double)node_flops(n) * (node_once_per_step(n) ? 1 : rows);
     cells[line][p].flops += f;

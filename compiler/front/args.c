@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "sema_private.h"
+#include "suggest.h"
 
 Node *as_node(Sema *s, Value v, SrcLoc loc) {
   if (v.kind == V_NUM) return g_const(s->g, (float)v.num, loc);
@@ -70,9 +71,16 @@ bool check_labels(const Expr *call, const char *const *allowed) {
         return false;
       }
     bool ok = false;
-    for (int k = 0; allowed[k]; k++) ok |= strcmp(a->label, allowed[k]) == 0;
+    int n = 0;
+    for (; allowed[n]; n++) ok |= strcmp(a->label, allowed[n]) == 0;
     if (!ok) {
-      diag_error(a->loc, "'%s' has no argument named '%s'", call->name, a->label);
+      char list[256], hint[96];
+      if (n == 0)
+        diag_error(a->loc, "'%s' has no argument named '%s' (it takes no named arguments)", call->name, a->label);
+      else
+        diag_error(a->loc, "'%s' has no argument named '%s' (it takes %s)%s", call->name, a->label,
+                   suggest_list(allowed, n, ":", "and", list, sizeof list),
+                   suggest_hint(a->label, allowed, n, ":", hint, sizeof hint));
       return false;
     }
   }
@@ -81,12 +89,18 @@ bool check_labels(const Expr *call, const char *const *allowed) {
 
 bool parse_init(const Expr *e, DlrtInit *init) {
   const char *name = e->kind == E_NAME || e->kind == E_CALL ? e->name : NULL;
-  int kind = -1;
-  for (int k = 0; name && dlrt_init_name((DlrtInitKind)k); k++)
-    if (strcmp(name, dlrt_init_name((DlrtInitKind)k)) == 0) kind = k;
+  const char *names[32];
+  int kind = -1, n = 0;
+  for (; n < 32 && dlrt_init_name((DlrtInitKind)n); n++) {
+    names[n] = dlrt_init_name((DlrtInitKind)n);
+    if (name && strcmp(name, names[n]) == 0) kind = n;
+  }
   if (kind < 0) {
-    diag_error(e->loc, "unknown initialiser; expected zeros, const(v), uniform(lo, hi), normal(mean, std), lecun, "
-                       "lecun_normal, xavier, xavier_normal, he or he_uniform");
+    char hint[96] = "";
+    if (name) suggest_hint(name, names, n, "", hint, sizeof hint);
+    diag_error(e->loc, "unknown initialiser%s%s%s (expected zeros, const(v), uniform(lo, hi), normal(mean, std), lecun, "
+                       "lecun_normal, xavier, xavier_normal, he or he_uniform)%s",
+               name ? " '" : "", name ? name : "", name ? "'" : "", hint);
     return false;
   }
   init->kind = (DlrtInitKind)kind;

@@ -70,12 +70,13 @@ static Node *weight(Sema *s, const CallArgs *a, const char *what, Shape shape, D
   return ia && !parse_init(ia->value, &W->init) ? NULL : W;
 }
 
-/* dense(x, n) = W x + b with W: [n, k] (init: lecun unless given) and b: [n] zeros. */
+/* dense(x, n) = W x + b with W: [n, k] (init: lecun unless given) and b: [n] zeros; with
+ * bias: 0, W x alone (a batchnorm after it would cancel b). */
 static Node *dense_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 2)) return NULL;
   Node *x = tensor_arg(s, a, 0);
-  int units = int_arg(a, 1, 1, 10000000, "the number of units of 'dense'");
-  if (!x || units < 0) return NULL;
+  int units = int_arg(a, 1, 1, 10000000, "the number of units of 'dense'"), bias;
+  if (!x || units < 0 || !int_named(a, "bias", 1, 0, 1, &bias)) return NULL;
   SrcLoc loc = a->call->loc;
   if (!x->shape.batched || x->shape.rank != 1) {
     char sx[SHAPE_STR_MAX];
@@ -86,9 +87,10 @@ static Node *dense_call(Sema *s, const CallArgs *a) {
   int wd[2] = {units, x->shape.dim[0]}, bd[1] = {units};
   Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
   if (!W) return NULL;
+  Node *h = g_gemm(s->g, x, W, false, true, loc);
+  if (!bias) return h;
   Node *b = g_param(s->g, param_name(s, "b"), shape_make(false, 1, bd), loc);
   b->init.kind = INIT_ZEROS;
-  Node *h = g_gemm(s->g, x, W, false, true, loc);
   return g_binary(s->g, OP_ADD, h, b, loc);
 }
 
@@ -156,16 +158,18 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
   return t;
 }
 
-/* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun): maps k x k kernels over
- * images [c, h, w] plus a bias per map, as one conv op (with its table, if any). How it runs
+/* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun, bias: 1): maps k x k
+ * kernels over images [c, h, w] plus a bias per map (none with bias: 0), as one conv op
+ * (with its table, if any). How it runs
  * (directly, or as im2col patches times a matrix) is the optimiser's choice (opt/conv_algo.c). */
 static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 3)) return NULL;
   Node *x = image_arg(s, a, 0);
   int maps = int_arg(a, 1, 1, 65536, "the number of maps of 'conv'");
   int k = int_arg(a, 2, 1, 1024, "the kernel size of 'conv'");
-  int stride, pad;
-  if (!x || maps < 0 || k < 0 || !int_named(a, "stride", 1, 1, 1024, &stride) || !int_named(a, "pad", 0, 0, 1024, &pad))
+  int stride, pad, bias;
+  if (!x || maps < 0 || k < 0 || !int_named(a, "stride", 1, 1, 1024, &stride) || !int_named(a, "pad", 0, 0, 1024, &pad) ||
+      !int_named(a, "bias", 1, 0, 1, &bias))
     return NULL;
   Window w;
   bool bad_table;
@@ -177,8 +181,8 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   }
   const Table *t = connection_table(s, a, w.c, maps, &bad_table);
   if (bad_table) return NULL;
-  Node *b = per_map(s, "b", maps, loc);
-  b->init.kind = INIT_ZEROS;
+  Node *b = bias ? per_map(s, "b", maps, loc) : NULL;
+  if (b) b->init.kind = INIT_ZEROS;
   w.maps = maps;
   w.connect = t ? t->cell : NULL;
   /* one k x k kernel per connection: [maps, c*k*k] without a table */
@@ -187,7 +191,8 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!W) return NULL;
   W->init.fan_in = (int64_t)kernels * k * k / maps; /* inputs per output unit (on average) */
   W->init.fan_out = maps;
-  return g_binary(s->g, OP_ADD, g_conv(s->g, x, W, &w, loc), b, loc);
+  Node *y = g_conv(s->g, x, W, &w, loc);
+  return b ? g_binary(s->g, OP_ADD, y, b, loc) : y;
 }
 
 /* The k x k windows of a pooling call: stride k unless given. */
@@ -300,26 +305,43 @@ static Node *batchnorm_call(Sema *s, const CallArgs *a) {
   return bin(s, OP_ADD, bin(s, OP_MUL, normed, gamma, loc), beta, loc);
 }
 
+/* The rate of dropout(x, p) or dropout(x, p: 0.5), or -1 after reporting. */
+static double dropout_rate(const CallArgs *a) {
+  const Arg *named = named_arg_of(a->call, "p");
+  if (named && a->n_pos == 2) {
+    diag_error(named->loc, "the rate of 'dropout' is given twice: as its second argument and as p:");
+    return -1;
+  }
+  if (!named && a->n_pos == 1) {
+    diag_error(a->call->loc, "'dropout' needs a rate: dropout(x, p: 0.5) or dropout(x, 0.5)");
+    return -1;
+  }
+  if (!arity(a, named ? 1 : 2)) return -1;
+  double p = 0;
+  if (named && !number_arg(a->call, "p", -1, 0, &p)) return -1;
+  if (!named && a->pos[1].kind == V_NUM) p = a->pos[1].num;
+  if ((!named && a->pos[1].kind != V_NUM) || !(p >= 0 && p < 1)) {
+    diag_error(named ? named->value->loc : a->pos_loc[1], "the rate of 'dropout' must be a number in [0, 1)");
+    return -1;
+  }
+  return p;
+}
+
 /* dropout(x, p): in training, each value is zeroed with probability p and the others scaled
  * by 1/(1-p); in inference, x. With u uniform noise fed each step and t the training flag:
  *   y = x * (1 + t * (step(u - p) / (1 - p) - 1)) */
 static Node *dropout_call(Sema *s, const CallArgs *a) {
-  if (!arity(a, 2)) return NULL;
-  Node *x = tensor_arg(s, a, 0);
+  double p = dropout_rate(a);
+  Node *x = p >= 0 ? tensor_arg(s, a, 0) : NULL;
   if (!x) return NULL;
-  Value pv = a->pos[1];
-  if (pv.kind != V_NUM || !(pv.num >= 0 && pv.num < 1)) {
-    diag_error(a->pos_loc[1], "the rate of 'dropout' must be a number in [0, 1)");
-    return NULL;
-  }
   if (!x->shape.batched) {
     diag_error(a->pos_loc[0], "'dropout' applies to values per example");
     return NULL;
   }
   SrcLoc loc = a->call->loc;
   Graph *g = s->g;
-  Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)pv.num, loc), loc), loc);
-  Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - pv.num)), loc), loc);
+  Node *keep = g_unary(g, OP_STEP, g_binary(g, OP_SUB, g_noise(g, x->shape, loc), g_const(g, (float)p, loc), loc), loc);
+  Node *mask = g_binary(g, OP_MUL, keep, g_const(g, (float)(1 / (1 - p)), loc), loc);
   Node *on = g_binary(g, OP_MUL, training_flag(s, loc), g_binary(g, OP_SUB, mask, g_const(g, 1, loc), loc), loc);
   return g_binary(g, OP_MUL, x, g_binary(g, OP_ADD, on, g_const(g, 1, loc), loc), loc);
 }
@@ -349,8 +371,9 @@ static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, tr
 
 /* The built-in functions: an op applied elementwise or per row, or a builder. */
 
-static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", NULL},
-                         *const conv_named[] = {"stride", "pad", "connect", "init", NULL},
+static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", "bias", NULL},
+                         *const conv_named[] = {"stride", "pad", "connect", "init", "bias", NULL},
+                         *const dropout_named[] = {"p", NULL},
                          *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL},
                          *const batchnorm_named[] = {"momentum", "eps", NULL};
 static const Builtin builtins[] = {
@@ -370,10 +393,14 @@ static const Builtin builtins[] = {
     {"avgpool", OP_COUNT, avgpool_call, pool_named},
     {"maxpool", OP_COUNT, maxpool_call, pool_named},
     {"flatten", OP_COUNT, flatten_call, no_named},
-    {"dropout", OP_COUNT, dropout_call, no_named},
+    {"dropout", OP_COUNT, dropout_call, dropout_named},
     {"batchnorm", OP_COUNT, batchnorm_call, batchnorm_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
+
+const char *builtin_name(int i) {
+  return i >= 0 && (size_t)i < sizeof builtins / sizeof *builtins ? builtins[i].name : NULL;
+}
 
 const Builtin *builtin_find(const char *name) {
   for (size_t k = 0; k < sizeof builtins / sizeof *builtins; k++)

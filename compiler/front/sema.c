@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "suggest.h"
+#include "vec.h"
 
 static Binding *lookup(Sema *s, Binding *locals, const char *name);
 
@@ -25,7 +27,13 @@ const DatasetInfo *dataset_find(const char *name) {
   return NULL;
 }
 
-Binding *sema_lookup(Sema *s, const char *name) { return lookup(s, NULL, name); }
+Binding *sema_lookup(Sema *s, const char *name) {
+  Binding *b = lookup(s, NULL, name);
+  if (b) b->used = true;
+  return b;
+}
+
+Binding *sema_global(Sema *s, const char *name) { return lookup(s, NULL, name); }
 
 static unsigned name_hash(const char *name) {
   unsigned h = 2166136261u; /* FNV-1a */
@@ -41,7 +49,7 @@ static Binding **global_slot(const Globals *t, const char *name) {
 }
 
 static void globals_grow(Globals *t) {
-  Globals bigger = {calloc((size_t)(t->cap ? 2 * t->cap : 64), sizeof(Binding *)), t->cap ? 2 * t->cap : 64, t->len};
+  Globals bigger = {calloc((size_t)(t->cap ? 2 * t->cap : 64), sizeof(Binding *)), t->cap ? 2 * t->cap : 64, t->len, t->first, t->last};
   if (!bigger.slot) dlc_fatal("out of memory");
   for (int i = 0; i < t->cap; i++)
     if (t->slot[i]) *global_slot(&bigger, t->slot[i]->name) = t->slot[i];
@@ -71,12 +79,52 @@ static void bind_local(Sema *s, Binding **locals, const char *name, Value v, Src
   *locals = b;
 }
 
-/* A global name (check_fresh has made sure it is new). */
+/* A global name (check_fresh has made sure it is new), also listed in definition order. */
 static void bind_global(Sema *s, const char *name, Value v, SrcLoc loc) {
   Globals *t = &s->globals;
   if (2 * (t->len + 1) > t->cap) globals_grow(t);
-  *global_slot(t, name) = new_binding(s, name, v, loc);
+  Binding *b = *global_slot(t, name) = new_binding(s, name, v, loc);
+  if (t->last) t->last->next = b;
+  else t->first = b;
+  t->last = b;
   t->len++;
+}
+
+/* ---- names that are not defined ---- */
+
+/* A later top-level statement that defines name, or NULL. */
+static const Stmt *defined_later(const Sema *s, const char *name) {
+  for (const Stmt *st = s->stmt ? s->stmt->next : NULL; st; st = st->next)
+    if (st->name && strcmp(st->name, name) == 0) return st;
+  return NULL;
+}
+
+/* "; did you mean 'h1'?" for the name in scope nearest to name (functions only, or values
+ * only), also among the built-ins if asked. */
+static const char *name_hint(const Sema *s, Binding *scope, const char *name, bool functions, char *buf, size_t len) {
+  VEC(const char *) names = {0};
+  for (int i = 0; functions && builtin_name(i); i++) vec_push(&names, builtin_name(i));
+  for (int global = 0; global < 2; global++)
+    for (Binding *b = global ? s->globals.first : scope; b; b = b->next)
+      if ((b->value.kind == V_FUNC) == functions) vec_push(&names, b->name);
+  suggest_hint(name, names.data, names.len, "", buf, len);
+  vec_free(&names);
+  return buf;
+}
+
+/* An unknown name or function: defined further down, or misspelt. */
+static void report_unknown(Sema *s, const Expr *e, Binding *scope, bool function) {
+  const Stmt *later = defined_later(s, e->name);
+  char hint[128];
+  if (later)
+    diag_error(e->loc, "'%s' is used before its definition on line %d; define it above its first use", e->name,
+               later->name_loc.line);
+  else if (function)
+    diag_error(e->loc, "unknown function '%s'%s", e->name,
+               *name_hint(s, scope, e->name, true, hint, sizeof hint) ? hint
+                                                                    : " (docs/language.md lists the built-in functions)");
+  else
+    diag_error(e->loc, "unknown name '%s'%s", e->name, name_hint(s, scope, e->name, false, hint, sizeof hint));
 }
 
 /* ---- expressions ---- */
@@ -148,9 +196,23 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
   Binding *scope = NULL; /* the body sees its parameters, then the globals */
   int i = 0;
   for (const Ident *p = def->params; p; p = p->next, i++) bind_local(s, &scope, p->name, a->pos[i], p->loc);
+  /* what this expansion makes remembers the call (and so the calls around it) */
+  CallSite *site = ARENA_NEW(s->arena, CallSite);
+  *site = (CallSite){def->name, def->name_loc, e->loc};
+  site->call.site = s->site;
+  const CallSite *outer = s->site;
+  int first = s->g->len;
+  s->site = site;
+  diag_set_expansion(site);
   s->depth++;
   Value v = eval(s, def->body, scope);
   s->depth--;
+  s->site = outer;
+  diag_set_expansion(outer);
+  for (int k = first; k < s->g->len; k++) { /* nested calls have stamped their own */
+    Node *n = s->g->nodes[k];
+    if (n->loc.file && !n->loc.site) n->loc.site = site;
+  }
   return v;
 }
 
@@ -180,6 +242,7 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
 
   Binding *user = lookup(s, scope, e->name);
   if (user) {
+    user->used = true;
     if (user->value.kind != V_FUNC) {
       diag_error(e->loc, "'%s' is not a function", e->name);
       diag_note(user->loc, "'%s' is defined here", e->name);
@@ -189,11 +252,12 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   }
   const Builtin *b = builtin_find(e->name);
   if (!b) {
-    diag_error(e->loc, "unknown function '%s'", e->name);
+    report_unknown(s, e, scope, true);
     return ERR;
   }
   if (!check_labels(e, b->named)) return ERR;
   Node *n = b->op != OP_COUNT ? builtin_unary(s, &a, b->op) : b->build(s, &a);
+  if (n) lint_call(s, e, &a);
   return n ? node_value(n) : ERR;
 }
 
@@ -223,9 +287,10 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   case E_NAME: {
     Binding *b = lookup(s, scope, e->name);
     if (!b) {
-      diag_error(e->loc, "unknown name '%s'", e->name);
+      report_unknown(s, e, scope, false);
       return ERR;
     }
+    b->used = true;
     if (b->value.kind == V_FUNC) {
       diag_error(e->loc, "'%s' is a function; call it with arguments", e->name);
       return ERR;
@@ -322,7 +387,7 @@ static void check_data(const SemaResult *r, const DatasetInfo *d) {
 }
 
 static SrcLoc end_of_file(const Program *p) {
-  SrcLoc loc = {p->file, 1, 1};
+  SrcLoc loc = {p->file, 1, 1, NULL};
   for (const char *c = p->file->text; *c; c++) {
     if (*c == '\n') { loc.line++; loc.col = 1; } else loc.col++;
   }
@@ -347,13 +412,14 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
 }
 
 bool sema_build(const Program *p, Graph *g, SemaResult *res) {
-  int errors_before = diag_error_count();
+  int errors_before = diag_error_count(), warnings_before = diag_warning_count();
   memset(res, 0, sizeof *res);
   res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1, .pixel_hi = 1,
                                .opt = {.kind = OPT_SGD, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
   Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
   for (const Stmt *st = p->stmts; st && !diag_too_many(); st = st->next) {
+    s.stmt = st;
     switch (st->kind) {
     case S_INPUT:
     case S_TARGET:
@@ -405,6 +471,9 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   check_data(res, dataset_find(res->train.data));
   if (res->out) res->out->flags |= NF_OUT;
   if (res->loss) res->loss->flags |= NF_LOSS;
+  /* only a whole program says what is unused (a warning --Werror made an error is no hole) */
+  int promoted = diag_warning_mode() == WARNINGS_AS_ERRORS ? diag_warning_count() - warnings_before : 0;
+  if (diag_error_count() - errors_before == promoted) lint_unused(&s);
   free(s.globals.slot);
   return diag_error_count() == errors_before;
 }

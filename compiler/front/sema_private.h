@@ -1,7 +1,7 @@
 /* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
  * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
  * call arguments and initialisers; builtins.c holds the built-in functions and layers;
- * train.c reads the train block. */
+ * train.c reads the train block; lint.c finds what deserves a warning. */
 #ifndef DLC_SEMA_PRIVATE_H
 #define DLC_SEMA_PRIVATE_H
 #include "sema.h"
@@ -19,6 +19,7 @@ typedef struct Binding {
   const char *name;
   Value value;
   SrcLoc loc;
+  bool used;       /* its name was read (lint.c warns about global names nothing reads) */
   struct Binding *next;
 } Binding;
 
@@ -28,12 +29,16 @@ typedef struct Binding {
 typedef struct Globals {
   Binding **slot; /* cap entries, NULL where free; malloc'd for the length of one analysis */
   int cap, len;
+  Binding *first, *last; /* the same bindings in definition order, through Binding.next */
 } Globals;
 
 typedef struct Sema {
   Graph *g;
   Arena *arena;        /* the graph's arena: bindings live as long as the graph */
+  const Stmt *stmt;    /* the top-level statement being analysed (names defined after it
+                          are not defined yet) */
   Globals globals;
+  const CallSite *site; /* the user-function call being expanded, or NULL */
   int depth;           /* user-function expansion depth (guards against recursion) */
   int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
   bool expansion_stopped; /* a limit was hit: further calls are not expanded (no error storms) */
@@ -63,8 +68,10 @@ typedef struct CallArgs {
 
 /* ---- sema.c ---- */
 
-/* A global name (tables, values, functions), or NULL. */
+/* A global name (tables, values, functions), or NULL. Marks it used. */
 Binding *sema_lookup(Sema *s, const char *name);
+/* The same, without counting it as a use (for the warnings). */
+Binding *sema_global(Sema *s, const char *name);
 
 /* ---- args.c ---- */
 
@@ -98,9 +105,20 @@ typedef struct Builtin {
   const char *const *named; /* accepted named arguments, NULL-terminated */
 } Builtin;
 const Builtin *builtin_find(const char *name);
+/* The name of built-in i (0, 1, ...), NULL past the last: what "did you mean" looks among. */
+const char *builtin_name(int i);
 Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
 
 /* ---- train.c ---- */
 
 void train_block(const Stmt *st, TrainSettings *ts);
+
+/* ---- lint.c: warnings ---- */
+
+/* After a built-in call made its node: a softmax fed to cross_entropy, a bias that the
+ * batchnorm after it cancels. */
+void lint_call(Sema *s, const Expr *call, const CallArgs *a);
+/* After the whole program, if it has no errors: global names that nothing uses, values and
+ * parameters that neither `loss` nor `out` depends on, def parameters their body ignores. */
+void lint_unused(Sema *s);
 #endif

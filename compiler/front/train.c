@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 #include "sema_private.h"
+#include "suggest.h"
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
 
 /* An integer setting in [lo, hi]. */
 static bool int_setting(const Setting *t, long long lo, long long hi, long long *out) {
@@ -68,7 +71,12 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
   for (size_t i = 0; (v->kind == E_NAME || v->kind == E_CALL) && i < sizeof optimizers / sizeof *optimizers; i++)
     if (strcmp(v->name, optimizers[i].name) == 0) def = &optimizers[i];
   if (!def) {
-    diag_error(v->loc, "unknown optimizer; expected sgd, adam, adamw, rmsprop or adagrad (see docs/language.md)");
+    const char *names[COUNT(optimizers)], *word = v->kind == E_NAME || v->kind == E_CALL ? v->name : NULL;
+    char hint[96] = "";
+    for (int i = 0; i < COUNT(optimizers); i++) names[i] = optimizers[i].name;
+    if (word) suggest_hint(word, names, COUNT(names), "", hint, sizeof hint);
+    diag_error(v->loc, "unknown optimizer%s%s%s (expected sgd, adam, adamw, rmsprop or adagrad; see docs/language.md)%s",
+               word ? " '" : "", word ? word : "", word ? "'" : "", hint);
     return;
   }
   const char *names[8];
@@ -161,7 +169,10 @@ static void schedule_setting(const Setting *t, TrainSettings *ts) {
     ts->every = (int)every;
     ts->gamma = gamma;
   } else {
-    diag_error(v->loc, "unknown schedule; expected constant, cosine, step(every: N, gamma: G) or exponential(gamma: G)");
+    static const char *const names[] = {"constant", "cosine", "step", "exponential"};
+    char hint[96];
+    diag_error(v->loc, "unknown schedule%s%s%s (expected constant, cosine, step(every: N, gamma: G) or exponential(gamma: G))%s",
+               *name ? " '" : "", name, *name ? "'" : "", suggest_hint(name, names, COUNT(names), "", hint, sizeof hint));
   }
 }
 
@@ -173,8 +184,12 @@ static bool distortion(const Expr *v, DlrtDistort *d) {
   const char *name = v->kind == E_NAME || v->kind == E_CALL ? v->name : "";
   bool affine = strcmp(name, "affine") == 0;
   if (!affine && strcmp(name, "elastic") != 0) {
-    diag_error(v->loc, "expected affine(rotate:, scale:, shear:, shift:) or elastic(alpha:, sigma:), "
-                       "or both joined by '+'");
+    static const char *const names[] = {"affine", "elastic", "none"};
+    char hint[96];
+    diag_error(v->loc, "%s%s%sexpected affine(rotate:, scale:, shear:, shift:) or elastic(alpha:, sigma:), "
+                       "or both joined by '+'%s%s",
+               *name ? "unknown distortion '" : "", name, *name ? "' (" : "", *name ? ")" : "",
+               suggest_hint(name, names, COUNT(names), "", hint, sizeof hint));
     return false;
   }
   if (v->kind == E_CALL && !check_labels(v, affine ? affine_args : elastic_args)) return false;
@@ -228,6 +243,10 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
   ts->distort = d;
 }
 
+/* Every setting a train block may have, in the order the docs list them. */
+static const char *const setting_names[] = {"data",   "optimizer", "lr",   "schedule",   "warmup",   "clip",   "pixels",
+                                            "batch",  "epochs",    "seed", "validation", "patience", "distort"};
+
 void train_block(const Stmt *st, TrainSettings *ts) {
   for (const Setting *t = st->settings; t; t = t->next) {
     long long v;
@@ -242,7 +261,10 @@ void train_block(const Stmt *st, TrainSettings *ts) {
         continue;
       }
       if (!dataset_find(t->value->name)) {
-        diag_error(t->value->loc, "unknown data set '%s'; expected mnist", t->value->name);
+        static const char *const names[] = {"mnist"};
+        char hint[96];
+        diag_error(t->value->loc, "unknown data set '%s' (expected mnist)%s", t->value->name,
+                   suggest_hint(t->value->name, names, COUNT(names), "", hint, sizeof hint));
         continue;
       }
       ts->data = t->value->name;
@@ -281,10 +303,10 @@ void train_block(const Stmt *st, TrainSettings *ts) {
     } else if (strcmp(t->key, "patience") == 0) {
       if (int_setting(t, 1, 100000, &v)) ts->patience = (int)v;
     } else {
-      diag_error(t->loc,
-                 "unknown train setting '%s' (expected data, optimizer, lr, schedule, warmup, clip, pixels, batch, epochs, "
-                 "seed, validation, patience or distort)",
-                 t->key);
+      char list[256], hint[96];
+      diag_error(t->loc, "unknown train setting '%s' (expected %s)%s", t->key,
+                 suggest_list(setting_names, COUNT(setting_names), "", "or", list, sizeof list),
+                 suggest_hint(t->key, setting_names, COUNT(setting_names), "", hint, sizeof hint));
     }
   }
   /* patience without a validation split is reported by dlc train, after the command line's

@@ -25,6 +25,7 @@ typedef struct LowerCtx {
                              each vector rather than run a separate last one (nest.c) */
   LLVMDIBuilderRef dib;  /* debug info for the .net file, or NULL (debuginfo.c) */
   LLVMMetadataRef di_file, di_scope;
+  struct DebugFns *di_fns; /* a DISubprogram per user function expanded (debuginfo.c) */
 } LowerCtx;
 
 typedef struct Loop {

@@ -1,4 +1,6 @@
-/* diag.c — located diagnostics with the source line and a caret; fatal internal errors. */
+/* diag.c — located diagnostics with the source line and a caret (and the calls that
+ * expanded it, for a place inside a user function); warnings and --Werror; fatal internal
+ * errors. */
 #include "diag.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -8,15 +10,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const SrcLoc NO_LOC = {NULL, 0, 0};
-static int error_count;
+const SrcLoc NO_LOC = {NULL, 0, 0, NULL};
+static int error_count, warning_count;
+static WarningMode warning_mode;
+static const CallSite *expansion;
 static FILE *out_stream;
 
 FILE *diag_stream(void) { return out_stream ? out_stream : stderr; }
 void diag_set_stream(FILE *f) { out_stream = f; }
 int diag_error_count(void) { return error_count; }
 bool diag_too_many(void) { return error_count > DIAG_MAX_ERRORS; }
-void diag_reset(void) { error_count = 0; }
+int diag_warning_count(void) { return warning_count; }
+void diag_reset(void) { error_count = warning_count = 0; }
+void diag_set_warning_mode(WarningMode mode) { warning_mode = mode; }
+WarningMode diag_warning_mode(void) { return warning_mode; }
+void diag_set_expansion(const CallSite *site) { expansion = site; }
+
+SrcLoc srcloc_outermost(SrcLoc loc) {
+  while (loc.site) loc = loc.site->call;
+  return loc;
+}
+
+const CallSite *srcloc_outermost_call(SrcLoc loc) {
+  const CallSite *outer = NULL;
+  for (const CallSite *s = loc.site; s; s = s->call.site) outer = s;
+  return outer;
+}
+
+int srcloc_depth(SrcLoc loc) {
+  int depth = 0;
+  for (const CallSite *s = loc.site; s; s = s->call.site) depth++;
+  return depth;
+}
 
 static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
   SrcFile *f = calloc(1, sizeof *f);
@@ -149,26 +174,42 @@ static void show_line(FILE *o, SrcLoc loc) {
   fputs("^\n", o);
 }
 
-/* The message, cut to MAX_MESSAGE bytes. */
-static void print_message(FILE *o, const char *fmt, va_list ap) {
+/* The message, cut to MAX_MESSAGE bytes, then the tag ("" or " [--Werror]"). */
+static void print_message(FILE *o, const char *tag, const char *fmt, va_list ap) {
   char msg[MAX_MESSAGE + 4];
   int n = vsnprintf(msg, MAX_MESSAGE + 1, fmt, ap);
   fputs(msg, o);
   if (n > MAX_MESSAGE) fputs("...", o);
-  fputc('\n', o);
+  fprintf(o, "%s\n", tag);
 }
 
 /* Whether this diagnostic is printed: none after "too many errors". */
 static bool quiet(void) { return error_count > DIAG_MAX_ERRORS; }
 
-static void report(SrcLoc loc, const char *kind, const char *fmt, va_list ap) {
+/* Notes at the calls that expanded the place just reported: the innermost (which call of
+ * the function this is) and the outermost (where the file's top level comes in); the calls
+ * between them add little (and a recursion error has 64). */
+static void show_calls(FILE *o, const CallSite *site) {
+  int depth = 0;
+  const CallSite *outer = site;
+  for (const CallSite *s = site; s; s = s->call.site) depth++, outer = s;
+  for (const CallSite *s = site; s; s = s == outer ? NULL : outer) {
+    fprintf(o, "%s:%d:%d: note: in the call of '%s' here", s->call.file->name, s->call.line, s->call.col, s->fn);
+    if (s == outer && depth > 2) fprintf(o, " (the outermost of %d nested calls)", depth);
+    fputc('\n', o);
+    show_line(o, s->call);
+  }
+}
+
+static void report(SrcLoc loc, const char *kind, const char *tag, const char *fmt, va_list ap) {
   FILE *o = diag_stream();
   if (loc.file)
     fprintf(o, "%s:%d:%d: %s: ", loc.file->name, loc.line, loc.col, kind);
   else
     fprintf(o, "dlc: %s: ", kind);
-  print_message(o, fmt, ap);
+  print_message(o, tag, fmt, ap);
   show_line(o, loc);
+  if (strcmp(kind, "note") != 0 && loc.file) show_calls(o, loc.site ? loc.site : expansion);
 }
 
 /* Counts an error; false if it is one too many to print (the first such says so). */
@@ -183,7 +224,18 @@ void diag_error(SrcLoc loc, const char *fmt, ...) {
   if (!count_error()) return;
   va_list ap;
   va_start(ap, fmt);
-  report(loc, "error", fmt, ap);
+  report(loc, "error", "", fmt, ap);
+  va_end(ap);
+}
+
+void diag_warning(SrcLoc loc, const char *fmt, ...) {
+  if (warning_mode == WARNINGS_HIDE || quiet()) return;
+  bool as_error = warning_mode == WARNINGS_AS_ERRORS;
+  warning_count++;
+  if (as_error && !count_error()) return;
+  va_list ap;
+  va_start(ap, fmt);
+  report(loc, as_error ? "error" : "warning", as_error ? " [--Werror]" : "", fmt, ap);
   va_end(ap);
 }
 
@@ -191,7 +243,7 @@ void diag_note(SrcLoc loc, const char *fmt, ...) {
   if (quiet()) return;
   va_list ap;
   va_start(ap, fmt);
-  report(loc, "note", fmt, ap);
+  report(loc, "note", "", fmt, ap);
   va_end(ap);
 }
 
@@ -201,7 +253,7 @@ void diag_error_plain(const char *what, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fprintf(o, "%s: error: ", what ? what : "dlc");
-  print_message(o, fmt, ap);
+  print_message(o, "", fmt, ap);
   va_end(ap);
 }
 

@@ -107,7 +107,7 @@ void scales_report(Model *m, const DlrtDataset *d, int rows, FILE *out) {
     char grad[32] = "-"; /* the loss itself, and values no parameter reaches */
     if (n != m->sema.loss && grads[i] && it.val[grads[i]->id])
       snprintf(grad, sizeof grad, "%.4g", moments(it.val[grads[i]->id], interp_size(n, rows)).std);
-    fprintf(out, "  %-14s %5d %12.4g %12.4g %14s\n", n->name, n->loc.line, v.mean, v.std, grad);
+    fprintf(out, "  %-14s %5d %12.4g %12.4g %14s\n", n->name, srcloc_outermost(n->loc).line, v.mean, v.std, grad);
   }
   fprintf(out, "\n  %-14s %5s %12s %14s %12s\n", "parameter", "line", "std", "gradient std", "ratio");
   for (int i = 0; i < n_forward; i++) {
@@ -118,7 +118,7 @@ void scales_report(Model *m, const DlrtDataset *d, int rows, FILE *out) {
     /* how far one step of lr 1 would move the parameter, relative to its own spread */
     char ratio[32] = "-";
     if (w.std > 0) snprintf(ratio, sizeof ratio, "%.3g", dw.std / w.std);
-    fprintf(out, "  %-14s %5d %12.4g %14.4g %12s\n", p->name, p->loc.line, w.std, dw.std, ratio);
+    fprintf(out, "  %-14s %5d %12.4g %14.4g %12s\n", p->name, srcloc_outermost(p->loc).line, w.std, dw.std, ratio);
   }
   interp_clear(&it);
   arena_free(&a);
