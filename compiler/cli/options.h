@@ -26,6 +26,7 @@ typedef struct Options {
   bool scales;        /* dlc check --scales */
   bool time;          /* compile time by stage */
   bool compile_only;  /* dlc train --compile-only */
+  bool pytorch;       /* dlc export --pytorch */
   bool help;
 } Options;
 
@@ -40,6 +41,7 @@ typedef enum CommandBit {
   CMD_GRAPH = 1 << 6,
   CMD_IR = 1 << 7,
   CMD_GRADCHECK = 1 << 8,
+  CMD_EXPORT = 1 << 9,
 } CommandBit;
 
 typedef struct Command {
