@@ -8,7 +8,6 @@ compares their outputs with dlc's.
     outputs = run(model, {"x": images})   # a dict of the graph's outputs by name
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from onnx import numpy_helper
 
 
@@ -26,34 +25,48 @@ def _attrs(node):
     return out
 
 
-def _windows(x, k, strides, pads):
-    """[N, C, H, W] -> [N, C, Ho, Wo, k, k]: every k x k window (zero padding)."""
+def _shifts(x, k, strides, pads):
+    """The input each tap of a k x k window reads: for every (ky, kx), the [N, C, Ho, Wo]
+    slice of the zero-padded x at that offset."""
     top, left, bottom, right = pads
     x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    w = sliding_window_view(x, (k[0], k[1]), axis=(2, 3))
-    return w[:, :, :: strides[0], :: strides[1]]
+    (kh, kw), (sy, sx) = k, strides
+    ho, wo = (x.shape[2] - kh) // sy + 1, (x.shape[3] - kw) // sx + 1
+    for ky in range(kh):
+        for kx in range(kw):
+            yield ky, kx, x[:, :, ky:ky + sy * (ho - 1) + 1:sy, kx:kx + sx * (wo - 1) + 1:sx]
 
 
 def _conv(x, w, a):
+    """A sum over the kernel's taps: each tap's column of kernels times the input at that
+    offset (one matrix product per tap and group, no patch matrix)."""
     k = a.get("kernel_shape", list(w.shape[2:]))
     strides, pads, group = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0]), a.get("group", 1)
     assert a.get("dilations", [1, 1]) == [1, 1], "dilated convolutions are not emitted"
-    win = _windows(x, k, strides, pads)  # [N, C, Ho, Wo, kh, kw]
-    n, c, ho, wo = win.shape[:4]
-    m, cg = w.shape[0], c // group
-    mg = m // group
-    out = np.empty((n, m, ho, wo), np.float32)
-    for g in range(group):
-        patches = win[:, g * cg:(g + 1) * cg].transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, cg * k[0] * k[1])
-        kern = w[g * mg:(g + 1) * mg].reshape(mg, cg * k[0] * k[1])
-        out[:, g * mg:(g + 1) * mg] = (patches @ kern.T).reshape(n, ho, wo, mg).transpose(0, 3, 1, 2)
+    c, m = x.shape[1], w.shape[0]
+    cg, mg = c // group, m // group
+    out = None
+    for ky, kx, xs in _shifts(x, k, strides, pads):
+        if cg == 1:  # one input map per group: its maps are products with it (depthwise too)
+            term = np.repeat(xs, mg, axis=1) * w[:, 0, ky, kx].reshape(1, m, 1, 1) if mg > 1 and group > 1 \
+                else xs * w[:, 0, ky, kx].reshape(1, m, 1, 1)
+        else:
+            term = np.concatenate([np.tensordot(xs[:, g * cg:(g + 1) * cg], w[g * mg:(g + 1) * mg, :, ky, kx],
+                                                axes=([1], [1])) for g in range(group)], axis=3)
+            term = term.transpose(0, 3, 1, 2)  # [N, Ho, Wo, M] -> [N, M, Ho, Wo]
+        if out is None:
+            out = np.ascontiguousarray(term, dtype=np.float32)
+        else:
+            out += term
     return out
 
 
 def _maxpool(x, a):
     assert a.get("pads", [0, 0, 0, 0]) == [0, 0, 0, 0], "padded pooling is not emitted"
-    win = _windows(x, a["kernel_shape"], a.get("strides", [1, 1]), [0, 0, 0, 0])
-    return win.max(axis=(4, 5))
+    out = None
+    for _, _, xs in _shifts(x, a["kernel_shape"], a.get("strides", [1, 1]), [0, 0, 0, 0]):
+        out = xs.copy() if out is None else np.maximum(out, xs)
+    return out
 
 
 def _reshape(x, shape):

@@ -17,6 +17,14 @@
 
 /* ---- the inference graph (inference.c) ---- */
 
+/* A convolution as dlc computes it with many taps: im2col(x) -> gemm with the kernels
+ * (transposed) -> transpose -> reshape to images. Exported as one convolution. */
+typedef struct PatchConv {
+  const Node *image;    /* x, the input of the im2col */
+  const Node *kernels;  /* [maps, c k k] */
+  Window win;           /* the im2col's window, with its maps */
+} PatchConv;
+
 typedef struct Inference {
   const Graph *g;
   NodeList order;     /* the nodes inference computes, dependencies first (leaves included;
@@ -27,13 +35,16 @@ typedef struct Inference {
                          itself otherwise */
   bool *folded;       /* by node id: the node is the constant constant[id] in every element */
   float *constant;
+  PatchConv **patch_conv; /* by node id: the reshape that ends a PatchConv chain: the
+                             convolution (the chain's other nodes are not in order) */
   Arena arena;        /* the arrays above */
 } Inference;
 
 /* Specialises the function `forward` (a schedule ending in one OUTPUT) of g for inference:
  * `training` (the training flag, or NULL) is 0, and what that makes constant is folded
- * (t * v = 0, x + 0 = x, x * 1 = x, operations on constants). False if forward has no
- * OUTPUT (dlc's bug, not the user's: callers assert). */
+ * (t * v = 0, x + 0 = x, x * 1 = x, operations on constants); convolutions computed through
+ * patches are found (patch_conv). False if forward has no OUTPUT (dlc's bug, not the
+ * user's: callers assert). */
 bool inference_build(Inference *inf, const Graph *g, NodeList forward, const Node *training);
 /* The model's dlc_forward (model_build_training must have run). */
 bool inference_of_model(Inference *inf, const Model *m);

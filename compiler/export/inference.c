@@ -8,6 +8,10 @@
  * constants), then keeps what the output still reads: the batch statistics and dropout's
  * noise drop out, and an exported model computes exactly the inference.
  *
+ * A convolution with many taps is four nodes in dlc (conv_algo.c: im2col, gemm, transpose,
+ * reshape); where the three inner ones serve nothing else, the chain is recorded as the
+ * convolution it is (patch_conv), so that writers emit one Conv or conv2d.
+ *
  * (0 * v is folded to 0 whatever v is: the branch it multiplies is never meant to reach an
  * inference result, even where training's statistics would be infinite.) */
 #include <math.h>
@@ -64,6 +68,44 @@ static void fold(Inference *inf, const Node *y) {
   }
 }
 
+/* The chain reshape(transpose(gemm(im2col(x), W, b^T))) ending at y, each inner node read once. */
+static PatchConv *patch_conv(Inference *inf, const Node *y, const int *users) {
+  if (y->op != OP_RESHAPE || !y->shape.batched || y->shape.rank != 3) return NULL;
+  const Node *t = inference_input(inf, y, 0);
+  if (t->op != OP_TRANSPOSE || users[t->id] != 1 || inf->folded[t->id]) return NULL;
+  const Node *g = inference_input(inf, t, 0);
+  if (g->op != OP_GEMM || users[g->id] != 1 || g->attr.gemm.ta || !g->attr.gemm.tb || inf->folded[g->id]) return NULL;
+  const Node *p = inference_input(inf, g, 0), *w = inference_input(inf, g, 1);
+  if (p->op != OP_IM2COL || users[p->id] != 1 || w->shape.batched || w->shape.rank != 2) return NULL;
+  const Window *win = p->attr.win;
+  if (y->shape.dim[0] != w->shape.dim[0] || y->shape.dim[1] != win->ho || y->shape.dim[2] != win->wo) return NULL;
+  PatchConv *c = ARENA_NEW(&inf->arena, PatchConv);
+  *c = (PatchConv){inference_input(inf, p, 0), w, *win};
+  c->win.maps = w->shape.dim[0];
+  c->win.connect = NULL;
+  return c;
+}
+
+/* Finds the convolutions computed through patches among the live nodes; their inner nodes
+ * are no longer live. */
+static void find_patch_convs(Inference *inf, NodeList forward, bool *live) {
+  int *users = ARENA_ARRAY(&inf->arena, int, inf->g->len);
+  for (int i = 0; i < forward.len; i++) {
+    const Node *y = forward.nodes[i];
+    if (!live[y->id] || inf->folded[y->id]) continue;
+    for (int k = 0; k < op_info(y->op)->arity; k++) users[inference_input(inf, y, k)->id]++;
+  }
+  users[inf->out->id]++;
+  for (int i = forward.len - 1; i >= 0; i--) {
+    const Node *y = forward.nodes[i];
+    PatchConv *c = live[y->id] ? patch_conv(inf, y, users) : NULL;
+    if (!c) continue;
+    inf->patch_conv[y->id] = c;
+    const Node *t = inference_input(inf, y, 0), *g = inference_input(inf, t, 0), *p = inference_input(inf, g, 0);
+    live[t->id] = live[g->id] = live[p->id] = false;
+  }
+}
+
 bool inference_build(Inference *inf, const Graph *g, NodeList forward, const Node *training) {
   memset(inf, 0, sizeof *inf);
   arena_init(&inf->arena);
@@ -71,6 +113,7 @@ bool inference_build(Inference *inf, const Graph *g, NodeList forward, const Nod
   inf->same = ARENA_ARRAY(&inf->arena, const Node *, g->len);
   inf->folded = ARENA_ARRAY(&inf->arena, bool, g->len);
   inf->constant = ARENA_ARRAY(&inf->arena, float, g->len);
+  inf->patch_conv = ARENA_ARRAY(&inf->arena, PatchConv *, g->len);
   const Node *output = NULL;
   for (int i = 0; i < forward.len; i++) {
     const Node *y = forward.nodes[i];
@@ -94,6 +137,7 @@ bool inference_build(Inference *inf, const Graph *g, NodeList forward, const Nod
     if (inf->folded[y->id]) continue;
     for (int k = 0; k < op_info(y->op)->arity; k++) live[inference_input(inf, y, k)->id] = true;
   }
+  find_patch_convs(inf, forward, live);
   Node **order = ARENA_ARRAY(&inf->arena, Node *, n_live);
   int n = 0;
   for (int i = 0; i < forward.len; i++) {

@@ -7,9 +7,9 @@
  * of the checkpoint's name and shape, so the checkpoint layout holds for the ONNX file too.
  *
  * One row of `rules` per dlc op maps it to ONNX: a node, or a few where ONNX has no single
- * equivalent (pool_sum is a grouped convolution with a kernel of ones, im2col a convolution
- * with one-hot kernels, a connection table a Gather that places each kernel, zeros where
- * maps are not connected). An op without a row cannot be exported: a located error names it. */
+ * equivalent (pool_sum is a grouped convolution with a kernel of ones, a connection table a
+ * Gather that places each kernel, zeros where maps are not connected, an im2col that is not
+ * part of a convolution a convolution with one-hot kernels). An op without a row cannot be exported: a located error names it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,9 +219,17 @@ static const char *map_broadcast(Onnx *o, const Node *y, const char *op_type) {
   return node2(o, "Expand", v, shape_of(o, y->shape), result(o));
 }
 
+static Onnx__NodeProto *conv_node(Onnx *o, const char *x, const char *kernels, const Window *w, const char *out);
+
+/* A reshape is a Reshape, or the end of a convolution computed through patches: a Conv. */
 static const char *map_reshape(Onnx *o, const Node *y, const char *op_type) {
   (void)op_type;
-  return node2(o, "Reshape", input(o, 0), reshape_target(o, y->shape), result(o));
+  const PatchConv *c = o->inf->patch_conv[y->id];
+  if (!c) return node2(o, "Reshape", input(o, 0), reshape_target(o, y->shape), result(o));
+  const Window *w = &c->win;
+  const char *kernels = node2(o, "Reshape", val(o, c->kernels), ints(o, helper(o, "shape"), 4,
+                              (int64_t[]){w->maps, w->c, w->k, w->k}), helper(o, "kernels"));
+  return conv_node(o, val(o, c->image), kernels, w, result(o))->output[0];
 }
 
 /* gemm on the 2-D views of its operands (graph.h's MatDims): rows from a batched a (a
@@ -297,7 +305,7 @@ static void window_attrs(Onnx *o, Onnx__NodeProto *n, const Window *w, bool pads
 }
 
 /* Conv(x, kernels) -> out, with the window's attributes. */
-static Onnx__NodeProto *conv(Onnx *o, const char *x, const char *kernels, const Window *w, const char *out) {
+static Onnx__NodeProto *conv_node(Onnx *o, const char *x, const char *kernels, const Window *w, const char *out) {
   Onnx__NodeProto *n = node(o, "Conv", 2, (const char *[]){x, kernels}, out);
   window_attrs(o, n, w, true);
   return n;
@@ -320,7 +328,7 @@ static const char *map_im2col(Onnx *o, const Node *y, const char *op_type) {
   float *onehot = ARENA_ARRAY(&o->a, float, taps * taps);
   for (int64_t q = 0; q < taps; q++) onehot[q * taps + q] = 1;
   const char *kernels = floats(o, helper(o, "onehot"), 4, (int64_t[]){taps, w->c, w->k, w->k}, onehot);
-  const char *pixels = conv(o, input(o, 0), kernels, w, helper(o, "taps"))->output[0];
+  const char *pixels = conv_node(o, input(o, 0), kernels, w, helper(o, "taps"))->output[0];
   const char *flat = node2(o, "Reshape", pixels, ints(o, helper(o, "shape"), 3, (int64_t[]){0, taps, w->ho * w->wo}),
                            helper(o, "flat"));
   Onnx__NodeProto *t = node(o, "Transpose", 1, (const char *[]){flat}, result(o));
@@ -336,7 +344,7 @@ static const char *map_pool_sum(Onnx *o, const Node *y, const char *op_type) {
   float *ones = ARENA_ARRAY(&o->a, float, n);
   for (int64_t i = 0; i < n; i++) ones[i] = 1;
   const char *kernels = floats(o, helper(o, "ones"), 4, (int64_t[]){w->c, 1, w->k, w->k}, ones);
-  Onnx__NodeProto *c = conv(o, input(o, 0), kernels, w, result(o));
+  Onnx__NodeProto *c = conv_node(o, input(o, 0), kernels, w, result(o));
   onnx_attr_int(&o->a, c, "group", w->c);
   return c->output[0];
 }
@@ -375,7 +383,7 @@ static const char *map_conv(Onnx *o, const Node *y, const char *op_type) {
     kernels = node2(o, "Gather", cat->output[0], index, helper(o, "masked"));
   }
   kernels = node2(o, "Reshape", kernels, ints(o, helper(o, "shape"), 4, full), helper(o, "kernels"));
-  return conv(o, input(o, 0), kernels, w, result(o))->output[0];
+  return conv_node(o, input(o, 0), kernels, w, result(o))->output[0];
 }
 
 /* Every op ONNX can express, and how. An op missing here (the gradients' ops, the training

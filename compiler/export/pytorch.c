@@ -117,8 +117,13 @@ static const char *py_broadcast(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "%s.expand%s", v, dims(p, y->shape, y->shape.batched));
 }
 
+static const char *conv2d(Py *p, const char *x, const Node *kernels, const Window *w);
+
+/* A reshape, or the end of a convolution computed through patches: conv2d. */
 static const char *py_reshape(Py *p, const Node *y, const char *fn) {
   (void)fn;
+  const PatchConv *c = p->inf->patch_conv[y->id];
+  if (c) return conv2d(p, val(p, c->image), c->kernels, &c->win);
   return arena_printf(&p->a, "%s.reshape%s", input(p, y, 0), dims(p, y->shape, y->shape.batched));
 }
 
@@ -192,16 +197,19 @@ static const char *conv_layout(Py *p, const Window *w) {
   return arena_printf(&p->a, "%s])", s);
 }
 
-static const char *py_conv(Py *p, const Node *y, const char *fn) {
-  (void)fn;
-  const Window *w = y->attr.win;
-  const Node *k = inference_input(p->inf, y, 1);
+/* conv2d of x with the kernels node k (of window w) */
+static const char *conv2d(Py *p, const char *x, const Node *k, const Window *w) {
   const char *kernels;
   if (p->conv[k->id]) /* already [maps, inputs, k, k] */
     kernels = w->connect ? arena_printf(&p->a, "%s * self.%s", val(p, k), p->mask[k->id]) : val(p, k);
   else
     kernels = arena_printf(&p->a, "_to_module(%s, %s)", conv_layout(p, w), val(p, k));
-  return arena_printf(&p->a, "F.conv2d(%s, %s, stride=%d, padding=%d)", input(p, y, 0), kernels, w->stride, w->pad);
+  return arena_printf(&p->a, "F.conv2d(%s, %s, stride=%d, padding=%d)", x, kernels, w->stride, w->pad);
+}
+
+static const char *py_conv(Py *p, const Node *y, const char *fn) {
+  (void)fn;
+  return conv2d(p, input(p, y, 0), inference_input(p->inf, y, 1), y->attr.win);
 }
 
 /* Every op PyTorch can express, and how; the rest are located errors. */
@@ -257,6 +265,13 @@ static bool forward(Py *p) {
   return true;
 }
 
+/* A use of x: as the kernels of a convolution of window w (NULL: any other use). */
+static void use(Py *p, bool *other_use, const Node *x, const Window *w) {
+  if (x->op != OP_PARAM) return;
+  if (!w || (p->conv[x->id] && memcmp(p->conv[x->id], w, sizeof *w) != 0)) other_use[x->id] = true;
+  else p->conv[x->id] = w;
+}
+
 /* Parameters used only as convolution kernels, all with the same window, take conv2d's
  * layout; the rest keep the checkpoint's. */
 static void choose_layouts(Py *p) {
@@ -264,15 +279,15 @@ static void choose_layouts(Py *p) {
   bool *other_use = ARENA_ARRAY(&p->a, bool, inf->g->len);
   for (int i = 0; i < inf->order.len; i++) {
     const Node *y = inf->order.nodes[i];
+    const PatchConv *c = inf->patch_conv[y->id];
     if (inf->folded[y->id]) continue;
-    for (int k = 0; k < op_info(y->op)->arity; k++) {
-      const Node *x = inference_input(inf, y, k);
-      if (x->op != OP_PARAM) continue;
-      const Window *w = y->attr.win;
-      bool kernels = y->op == OP_CONV && k == 1;
-      if (!kernels || (p->conv[x->id] && memcmp(p->conv[x->id], w, sizeof *w) != 0)) other_use[x->id] = true;
-      else p->conv[x->id] = w;
+    if (c) {
+      use(p, other_use, c->image, NULL);
+      use(p, other_use, c->kernels, &c->win);
+      continue;
     }
+    for (int k = 0; k < op_info(y->op)->arity; k++)
+      use(p, other_use, inference_input(inf, y, k), y->op == OP_CONV && k == 1 ? y->attr.win : NULL);
   }
   for (int i = 0; i < inf->g->len; i++)
     if (other_use[i]) p->conv[i] = NULL;
