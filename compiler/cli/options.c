@@ -1,6 +1,8 @@
 /* options.c — the tables of the command line (options.h) and what reads them: parsing and
  * the help texts. To add an option: a field in Options, a row below naming the commands that
- * take it, a line in docs/cli.md (tests/check_cli.c compares the two). */
+ * take it, a line in docs/cli.md (tests/check_cli.c compares the two), an item in the man
+ * page docs/dlc.1 and the word in completion/dlc.bash (tests/check_install.c checks both
+ * against every command's --help). */
 #include "options.h"
 #include <errno.h>
 #include <stddef.h>
