@@ -9,7 +9,8 @@
  * One row of `rules` per dlc op maps it to ONNX: a node, or a few where ONNX has no single
  * equivalent (pool_sum is a grouped convolution with a kernel of ones, a connection table a
  * Gather that places each kernel, zeros where maps are not connected, an im2col that is not
- * part of a convolution a convolution with one-hot kernels). An op without a row cannot be exported: a located error names it. */
+ * part of a convolution a convolution with one-hot kernels). An op without a row cannot be
+ * exported: a located error names it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,9 @@ static const char *base_name(Onnx *o) {
 }
 
 /* A name for a helper value of the node being mapped: "c1/reshape". */
-static const char *helper(Onnx *o, const char *what) { return fresh(o, arena_printf(&o->a, "%s/%s", base_name(o), what)); }
+static const char *helper(Onnx *o, const char *what) {
+  return fresh(o, arena_printf(&o->a, "%s/%s", base_name(o), what));
+}
 
 /* op_type(in...) -> a new value named like `out`; the node, for attributes. */
 static Onnx__NodeProto *node(Onnx *o, const char *op_type, int n_in, const char *const *in, const char *out) {
