@@ -16,4 +16,5 @@ int cmd_gradcheck(const Options *o);
 int cmd_preview(const Options *o);
 int cmd_compile(const Options *o);
 int cmd_profile(const Options *o);
+int cmd_export(const Options *o);
 #endif

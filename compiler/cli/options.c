@@ -1,6 +1,8 @@
 /* options.c — the tables of the command line (options.h) and what reads them: parsing and
  * the help texts. To add an option: a field in Options, a row below naming the commands that
- * take it, a line in docs/cli.md (tests/check_cli.c compares the two). */
+ * take it, a line in docs/cli.md (tests/check_cli.c compares the two), an item in the man
+ * page docs/dlc.1 and the word in completion/dlc.bash (tests/check_install.c checks both
+ * against every command's --help). */
 #include "options.h"
 #include <errno.h>
 #include <stddef.h>
@@ -32,6 +34,11 @@ const Command commands[] = {
     {"compile", CMD_COMPILE, cmd_compile, "-o", "the compiled functions as an object file and a C header",
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
      "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"},
+    {"export", CMD_EXPORT, cmd_export, "-o", "the inference network as ONNX or as a PyTorch module",
+     "Writes the network as it classifies (batch norm on its running statistics, no dropout) for\n"
+     "other tools: an ONNX model (opset 13, any batch size), or with --pytorch a Python module\n"
+     "that builds it in PyTorch and loads and saves dlc checkpoints. The parameters are a\n"
+     "checkpoint's (--load), or the initial ones drawn from the seed. See docs/interop.md.\n"},
     {"profile", CMD_PROFILE, cmd_profile, NULL, "where a training step spends its time, per layer and pass",
      "Runs training steps on one thread with every node timed and prints where a step's time\n"
      "goes, per layer and pass (forward, backward, update): milliseconds, FLOPs, GFLOP/s and\n"
@@ -84,10 +91,19 @@ const OptionSpec options[] = {
     {"--compile-only", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(compile_only), CMD_TRAIN,
      "compile (parse to JIT'd functions) and stop: with --time, to time it"},
     {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_EVAL, "the checkpoint to evaluate (from dlc train --save)"},
+    {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_EXPORT,
+     "the parameters to export (from dlc train --save; default: the initial ones); with\n"
+     "--pytorch, checked against the network (the module loads it at run time)"},
+    {"--seed", NULL, "N", OK_INT, 0, 2147483647, NULL, AT(ov.seed), CMD_EXPORT,
+     "seed of the initial parameters, without --load (default: the train block's)"},
+    {"--pytorch", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(pytorch), CMD_EXPORT,
+     "write a PyTorch module (a .py file) instead of an ONNX model"},
     {"--repeat", NULL, "N", OK_INT, 1, 1000, NULL, AT(repeat), CMD_EVAL,
      "classify the test set N times; the speed is the fastest pass's"},
     {"-o", "--out", "FILE.o", OK_TEXT, 0, 0, NULL, AT(out), CMD_COMPILE,
      "the object file to write (and FILE.h beside it)"},
+    {"-o", "--out", "FILE", OK_TEXT, 0, 0, NULL, AT(out), CMD_EXPORT,
+     "the file to write: model.onnx, or model.py with --pytorch"},
     {"--out", NULL, "FILE.png", OK_TEXT, 0, 0, NULL, AT(out), CMD_PREVIEW,
      "the PNG to write (default augment-preview.png)"},
     {"--steps", NULL, "N", OK_INT, 1, 1000000, NULL, AT(steps), CMD_PROFILE, "training steps to time (default 200)"},
@@ -102,7 +118,7 @@ const OptionSpec options[] = {
      "graph, llvm (the default), opt or asm"},
     {"--fn", NULL, "NAME", OK_CHOICE, 0, 0, "dlc_forward dlc_train_step", AT(fn), CMD_IR,
      "only this function: dlc_forward or dlc_train_step"},
-    {"--Werror", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(werror), MODEL_CMDS | CMD_GRADCHECK,
+    {"--Werror", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(werror), MODEL_CMDS | CMD_GRADCHECK | CMD_EXPORT,
      "treat the file's warnings as errors (exit status 1)"},
 };
 const int n_options = sizeof options / sizeof *options;

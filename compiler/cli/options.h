@@ -27,6 +27,7 @@ typedef struct Options {
   bool time;          /* compile time by stage */
   bool compile_only;  /* dlc train --compile-only */
   bool werror;        /* --Werror: warnings are errors */
+  bool pytorch;       /* dlc export --pytorch */
   bool help;
 } Options;
 
@@ -41,6 +42,7 @@ typedef enum CommandBit {
   CMD_GRAPH = 1 << 6,
   CMD_IR = 1 << 7,
   CMD_GRADCHECK = 1 << 8,
+  CMD_EXPORT = 1 << 9,
 } CommandBit;
 
 typedef struct Command {

@@ -3,6 +3,7 @@
  *   dlc train examples/mlp.net --save mlp.ck          # train, keep the parameters
  *   dlc compile examples/mlp.net -o model.o           # model.o + model.h
  *   cc -I. -I$DLC/runtime classify.c model.o $DLC/build/runtime/libdlrt.a -lopenblas -lz -lm
+ *   (or, with dlc installed: cc -I. classify.c model.o $(pkg-config --cflags --libs dlc))
  *   ./a.out mlp.ck data                               # test error on MNIST's test set
  *
  * It allocates the arena model.h asks for, copies each parameter from the checkpoint to its

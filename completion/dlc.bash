@@ -1,0 +1,48 @@
+# bash completion for dlc (installed as share/bash-completion/completions/dlc): the commands,
+# each command's options (as `dlc COMMAND --help` lists them; tests/check_install.c checks
+# that the lists agree), .net files, checkpoints and paths after the options that take them.
+
+_dlc_options() {
+  case "$1" in
+    train) echo "--epochs --batch --lr --seed --threads --data --metrics --profile --save --resume
+                 --validation --patience --save-best --set --time --compile-only --Werror" ;;
+    check) echo "--batch --data --set --scales --after --Werror" ;;
+    graph) echo "--batch --set --after --dot --Werror" ;;
+    ir) echo "--batch --set --stage --fn --Werror" ;;
+    gradcheck) echo "--seed --Werror" ;;
+    eval) echo "--batch --threads --data --set --load --repeat --Werror" ;;
+    compile) echo "--batch --set --time -o --out --Werror" ;;
+    export) echo "--load --seed --pytorch -o --out --Werror" ;;
+    profile) echo "--batch --data --set --steps --Werror" ;;
+    augment-preview) echo "--data --set --out --Werror" ;;
+  esac
+}
+
+_dlc() {
+  local cur prev commands
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  prev="${COMP_WORDS[COMP_CWORD-1]}"
+  commands="train check graph ir gradcheck eval compile export profile augment-preview"
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
+    return
+  fi
+  local command="${COMP_WORDS[1]}"
+  case "$prev" in
+    --data) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
+    --load | --resume) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+    --save | --save-best | --metrics | -o | --out) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
+    --stage) mapfile -t COMPREPLY < <(compgen -W "graph llvm opt asm" -- "$cur"); return ;;
+    --fn) mapfile -t COMPREPLY < <(compgen -W "dlc_forward dlc_train_step" -- "$cur"); return ;;
+    --after) mapfile -t COMPREPLY < <(compgen -W "none fold simplify cse" -- "$cur"); return ;;
+    --epochs | --batch | --lr | --seed | --threads | --validation | --patience | --repeat | --steps | --set)
+      return ;;
+  esac
+  if [[ "$cur" == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$(_dlc_options "$command") --help" -- "$cur")
+  else # the .net file (and directories on the way to one)
+    mapfile -t COMPREPLY < <(compgen -f -X '!*.net' -- "$cur"; compgen -d -- "$cur")
+  fi
+}
+
+complete -o filenames -F _dlc dlc
