@@ -2,10 +2,11 @@
  * checksums, then the atomic write through a temporary), loading (read, parse and validate
  * the header, verify the checksums), and the lookups and finiteness checks callers use. The
  * header reader is checkpoint_header.c, the checksums checkpoint_crc.c, the filesystem side
- * of saving checkpoint_files.c and the lock checkpoint_lock.c. */
+ * of saving outfile.c and the lock checkpoint_lock.c. */
 #define _GNU_SOURCE /* asprintf */
 #include "checkpoint.h"
 #include "checkpoint_internal.h"
+#include "outfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -174,8 +175,8 @@ static int write_temporary(const char *tmp, const Buf *h, const CkptTensor *t, i
   if (fd < 0) return -1;
   unsigned char le[8];
   for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)h->len >> (8 * i));
-  bool ok = ckpt_write_all(fd, le, 8) == 0 && ckpt_write_all(fd, h->data, h->len) == 0;
-  for (int i = 0; i < n && ok; i++) ok = ckpt_write_all(fd, t[i].data, (size_t)ckpt_tensor_bytes(t[i].rank, t[i].dim)) == 0;
+  bool ok = dlrt_write_all(fd, le, 8) == 0 && dlrt_write_all(fd, h->data, h->len) == 0;
+  for (int i = 0; i < n && ok; i++) ok = dlrt_write_all(fd, t[i].data, (size_t)ckpt_tensor_bytes(t[i].rank, t[i].dim)) == 0;
   ok = ok && fsync(fd) == 0;
   int e = errno;
   if (close(fd) != 0 && ok) ok = false, e = errno;
@@ -187,7 +188,7 @@ static int write_temporary(const char *tmp, const Buf *h, const CkptTensor *t, i
  * at the same place. Anything else put there meanwhile is not ours to replace. */
 static int still_destination(const char *path, const char *dest, char *err, size_t errlen) {
   char *again;
-  if (ckpt_destination(path, &again, err, errlen) != 0) return -1;
+  if (dlrt_out_destination(path, "a checkpoint", &again, err, errlen) != 0) return -1;
   int same = strcmp(again, dest) == 0;
   free(again);
   return same ? 0 : ckpt_fail(err, errlen, path, "changed while the checkpoint was written; not replacing it");
@@ -196,9 +197,9 @@ static int still_destination(const char *path, const char *dest, char *err, size
 int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, int n_meta, char *err,
                    size_t errlen) {
   char *dest, *tmp;
-  if (check_input(path, t, n, meta, n_meta, err, errlen) != 0 || ckpt_destination(path, &dest, err, errlen) != 0) return -1;
-  ckpt_remove_stale_temporaries(dest);
-  if (!(tmp = ckpt_temporary(dest))) {
+  if (check_input(path, t, n, meta, n_meta, err, errlen) != 0 || dlrt_out_destination(path, "a checkpoint", &dest, err, errlen) != 0) return -1;
+  dlrt_out_remove_stale(dest);
+  if (!(tmp = dlrt_out_temporary(dest))) {
     free(dest);
     return ckpt_fail(err, errlen, path, "out of memory");
   }
@@ -209,7 +210,7 @@ int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta 
   else if (rename(tmp, dest) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
   if (rc != 0) {
     unlink(tmp);
-  } else if (ckpt_sync_directory(dest) != 0) { /* which makes the rename durable */
+  } else if (dlrt_sync_directory(dest) != 0) { /* which makes the rename durable */
     rc = ckpt_fail(err, errlen, path, "written, but its directory could not be synced to disk: %s", strerror(errno));
   }
   free(h.data);
@@ -244,7 +245,7 @@ static int read_file(const char *path, Ckpt *out, size_t *size, uint64_t *hlen, 
   unsigned char le[8];
   int rc = -1;
   if (fstat(fd, &st) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", strerror(errno));
-  else if (!S_ISREG(st.st_mode)) ckpt_fail(err, errlen, path, "is %s, not a checkpoint file", ckpt_file_kind(st.st_mode));
+  else if (!S_ISREG(st.st_mode)) ckpt_fail(err, errlen, path, "is %s, not a checkpoint file", dlrt_file_kind(st.st_mode));
   else if (st.st_size < 8)
     ckpt_fail(err, errlen, path, "not a checkpoint: %lld bytes, too short for a safetensors header", (long long)st.st_size);
   else if (read_at(fd, (char *)le, 8, 0) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "cut short");

@@ -41,21 +41,5 @@ bool ckpt_reserved_key(const char *key);
  * one that does not match, fails: -1 with why (no path) filled in. */
 int ckpt_verify(Ckpt *c, const char *data, char *why, size_t whylen);
 
-/* ---- checkpoint_files.c ---- */
-
-/* "a directory", "a character device", ... for a file that is not a regular one. */
-const char *ckpt_file_kind(mode_t mode);
-
-/* Where saving path writes: path itself if it is absent or a regular file, the file a
- * symbolic link names if that is a regular file (malloc'd in *dest). Anything else is
- * refused: -1 with "PATH: MESSAGE". */
-int ckpt_destination(const char *path, char **dest, char *err, size_t errlen);
-/* "DEST.tmp.PID", the temporary this process writes DEST through (malloc'd). */
-char *ckpt_temporary(const char *dest);
-/* Removes DEST.tmp.PID files beside dest whose PID is no live process. */
-void ckpt_remove_stale_temporaries(const char *dest);
-/* write(2) until all n bytes are written; 0, or -1 with errno set. */
-int ckpt_write_all(int fd, const void *p, size_t n);
-/* fsync of the directory holding dest, which makes a rename into it durable; 0 or -1. */
-int ckpt_sync_directory(const char *dest);
+/* (the files themselves: outfile.h) */
 #endif

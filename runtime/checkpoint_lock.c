@@ -7,6 +7,7 @@
  * takes over; unlocking removes the file. */
 #define _GNU_SOURCE /* asprintf */
 #include "checkpoint_internal.h"
+#include "outfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -82,7 +83,7 @@ static int try_lock(const char *path, const char *lock_path, CkptLock *lock, cha
 int dlrt_ckpt_lock(const char *path, CkptLock *lock, char *err, size_t errlen) {
   *lock = (CkptLock){-1, NULL};
   char *dest, *lock_path;
-  if (ckpt_destination(path, &dest, err, errlen) != 0) return -1;
+  if (dlrt_out_destination(path, "a checkpoint", &dest, err, errlen) != 0) return -1;
   int n = asprintf(&lock_path, "%s.lock", dest);
   free(dest);
   if (n < 0) return ckpt_fail(err, errlen, path, "out of memory");

@@ -2,6 +2,7 @@
  * read or write keeps what it allocated in a context the caller frees, and the code between
  * setjmp and the jump keeps no state in locals. */
 #include "png.h"
+#include "outfile.h"
 #include <errno.h>
 #include <libpng16/png.h> /* libpng's png.h by its full name: runtime/png.h (this API) shadows <png.h> */
 #include <stdbool.h>
@@ -121,17 +122,17 @@ static int encode(png_structp png, png_infop info, FILE *f, const unsigned char 
 int dlrt_png_write(const char *path, const unsigned char *pix, int w, int h, int channels, char *err, size_t errlen) {
   if (w < 1 || h < 1 || w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (channels != 1 && channels != 3))
     return data_fail(err, errlen, path, "cannot write a %dx%d image of %d channels as PNG (grey or RGB)", w, h, channels);
-  FILE *f = fopen(path, "wb");
-  if (!f) return data_fail(err, errlen, path, "cannot write: %s", strerror(errno));
+  DlrtOutFile out; /* written whole, never over anything but a regular file */
+  if (dlrt_outfile_open(&out, path, "a PNG image", err, errlen) != 0) return -1;
   PngCtx c = {.path = path, .what = "cannot write", .err = err, .errlen = errlen};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   int rc = -1;
   if (!info) data_fail(err, errlen, path, "out of memory");
-  else rc = encode(png, info, f, pix, w, h, channels);
+  else rc = encode(png, info, out.f, pix, w, h, channels);
   png_destroy_write_struct(&png, &info);
-  if (fclose(f) != 0 && rc == 0) rc = data_fail(err, errlen, path, "cannot write: %s", strerror(errno));
-  if (rc != 0) remove(path); /* what was written is not an image */
+  if (rc == 0) return dlrt_outfile_commit(&out, err, errlen);
+  dlrt_outfile_abort(&out); /* what was written is not an image */
   return rc;
 }
 

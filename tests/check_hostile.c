@@ -3,14 +3,22 @@
  * a lost file or a silently wrong answer. The files are generated here.
  *
  *   the front end: files of a million statements, a million errors, megabyte lines,
- *                  thousands of dimensions, CR-only line ends, a FIFO for a .net file */
+ *                  thousands of dimensions, CR-only line ends, a FIFO for a .net file
+ *   the outputs:   over the .net file, over a device, twice in one run, a missing directory,
+ *                  a full disk; the metrics of a resumed run
+ *   checkpoints:   damaged, edited, lying metadata, NaN, missing statistics, locked */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "checkpoint.h"
 #include "helpers.h"
 
 enum { TIMEOUT = 120 };
@@ -228,6 +236,279 @@ START_TEST(only_regular_files_are_programs) {
 }
 END_TEST
 
+/* ---- outputs -------------------------------------------------------------------------- */
+
+#define MLP DLC_SOURCE_DIR "/examples/mlp.net"
+
+static char *copy_of(const char *dir, const char *name, const char *from) {
+  char *path = path_join(dir, name), *text = read_file(from);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  free(text);
+  return path;
+}
+
+static void assert_refused(RunResult r, const char *says) {
+  ck_assert_msg(r.status == 1 && strstr(r.err, says), "status %d, stderr:\n%s", r.status, r.err);
+  ck_assert_msg(!strstr(r.out, "epoch 1/"), "it trained before refusing:\n%s", r.out); /* refused before any work */
+  run_result_free(&r);
+}
+
+/* Every output is checked before any work: never the .net file, never a device, never two
+ * outputs in one file, never in a directory that is not there; and the input is untouched. */
+START_TEST(outputs_never_overwrite_inputs) {
+  char *dir = make_temp_dir(), *net = copy_of(dir, "m.net", MLP), *before = read_file(net);
+  char *x = path_join(dir, "x"), *nodir = path_join(dir, "no/such/dir/m.ck");
+  assert_refused(dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", net), "an input of this command");
+  assert_refused(dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--metrics", net), "an input of this command");
+  assert_refused(dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", "/dev/full"),
+                 "is a character device, not a regular file");
+  assert_refused(dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--metrics", x, "--save", x),
+                 "is given to both --save and --metrics");
+  assert_refused(dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", nodir), "no directory");
+  assert_refused(dlc("compile", net, "-o", net), "an input of this command");
+  assert_refused(dlc("compile", net, "-o", "/dev/null"), "not a regular file");
+  assert_refused(dlc("augment-preview", net, "--set", "distort = affine(rotate: 5)", "--out", dir), "is a directory");
+  struct stat st;
+  ck_assert(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)); /* still the device */
+  char *after = read_file(net);
+  ck_assert_str_eq(before, after);
+  free(before), free(after), free(x), free(nodir), free(net);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* A full disk (here: a file-size limit of 0) is an error, exit 1, not an empty file and 0. */
+START_TEST(a_failed_write_is_an_error) {
+  char *dir = make_temp_dir(), *metrics = path_join(dir, "m.jsonl"), cmd[2048];
+  snprintf(cmd, sizeof cmd, "trap '' XFSZ; ulimit -f 0; exec %s train %s --epochs 1 --data %s --metrics %s", DLC_BINARY,
+           MLP, DLC_TEST_DATA, metrics);
+  RunResult r = run_program(NULL, (char *[]){"/bin/sh", "-c", cmd, NULL}, TIMEOUT);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "m.jsonl: error: cannot write"), "%d: %s", r.status, r.err);
+  run_result_free(&r);
+  free(metrics);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+static int lines_of(const char *text) { return count_of(text, "\n"); }
+
+/* Killed between the metrics of epoch 2 and its checkpoint, then resumed: the metrics end
+ * where the checkpoint does, and epoch 2 is in them once. */
+START_TEST(resumed_metrics_end_where_the_checkpoint_does) {
+  char *dir = make_temp_dir(), *ck = path_join(dir, "m.ck"), *metrics = path_join(dir, "m.jsonl");
+  RunResult r = dlc("train", MLP, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck, "--metrics", metrics);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  run_result_free(&r);
+  FILE *f = fopen(metrics, "a"); /* the line of an epoch 2 whose checkpoint was never written */
+  fputs("{\"epoch\":2,\"train_loss\":9,\"test_error\":0.9,\"seconds\":1,\"images_per_s\":1,\"eval_seconds\":1}\n", f);
+  fclose(f);
+  r = dlc("train", MLP, "--epochs", "3", "--data", DLC_TEST_DATA, "--resume", ck, "--save", ck, "--metrics", metrics);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  run_result_free(&r);
+  char *text = read_file(metrics);
+  ck_assert_int_eq(lines_of(text), 3);
+  ck_assert_int_eq(count_of(text, "{\"epoch\":2,"), 1);
+  ck_assert_ptr_null(strstr(text, "\"train_loss\":9,"));
+  free(text);
+  /* a file that is not a metrics log is not cut */
+  f = fopen(metrics, "w");
+  fputs("precious\n", f);
+  fclose(f);
+  r = dlc("train", MLP, "--epochs", "4", "--data", DLC_TEST_DATA, "--resume", ck, "--save", ck, "--metrics", metrics);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "not cutting a file that is not this run's log"), "%s", r.err);
+  run_result_free(&r);
+  text = read_file(metrics);
+  ck_assert_str_eq(text, "precious\n");
+  free(text), free(ck), free(metrics);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+/* A 1-epoch checkpoint of mlp.net (in dir). */
+static char *trained_mlp(const char *dir) {
+  char *ck = path_join(dir, "m.ck");
+  RunResult r = dlc("train", MLP, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  run_result_free(&r);
+  return ck;
+}
+
+/* Rewrites ck with metadata key set to value (NULL: removed) and, if drop is not NULL, without
+ * that tensor; checksums made anew, as a tool that edits checkpoints would. */
+static void rewrite_checkpoint(const char *ck, const char *key, const char *value, const char *drop, float poison) {
+  Ckpt c;
+  char err[512];
+  ck_assert_msg(dlrt_ckpt_load(ck, &c, err, sizeof err) == 0, "%s", err);
+  CkptMeta meta[64];
+  CkptTensor t[64];
+  int n_meta = 0, n = 0;
+  for (int i = 0; i < c.n_meta; i++) {
+    if (strncmp(c.meta[i].key, "dlc.", 4) == 0) continue; /* checksums: made anew */
+    if (key && strcmp(c.meta[i].key, key) == 0) continue;
+    meta[n_meta++] = c.meta[i];
+  }
+  if (key && value) meta[n_meta++] = (CkptMeta){key, value};
+  for (int i = 0; i < c.n; i++)
+    if (!drop || strcmp(c.tensors[i].name, drop) != 0) t[n++] = c.tensors[i];
+  if (poison != 0) ((float *)t[0].data)[3] = poison;
+  ck_assert_msg(dlrt_ckpt_save(ck, t, n, meta, n_meta, err, sizeof err) == 0, "%s", err);
+  dlrt_ckpt_free(&c);
+}
+
+/* A flipped bit in a tensor is an error naming the tensor (it once gave 90% error, exit 0). */
+START_TEST(a_damaged_checkpoint_is_an_error) {
+  char *dir = make_temp_dir(), *ck = trained_mlp(dir);
+  char *bytes = read_file(ck);
+  struct stat st;
+  stat(ck, &st);
+  FILE *f = fopen(ck, "r+b");
+  fseek(f, st.st_size - 100, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, st.st_size - 100, SEEK_SET);
+  fputc(c ^ 0x10, f);
+  fclose(f);
+  RunResult r = dlc("eval", MLP, "--load", ck, "--data", DLC_TEST_DATA);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "fails its checksum"), "%s", r.err);
+  run_result_free(&r);
+  free(bytes), free(ck);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Lying metadata: each field that cannot be right is an error naming it; an all-zero RNG
+ * state (which once hung --resume forever) among them. */
+START_TEST(lying_metadata_is_an_error) {
+  static const struct { const char *key, *value, *says; } cases[] = {
+      {"epochs_done", "-5", "epochs_done"},
+      {"epochs_done", "1e3", "epochs_done"},
+      {"step", "-1", "step"},
+      {"rng", "0000000000000000000000000000000000000000000000000000000000000000", "rng"},
+      {"rng", NULL, "rng"},
+      {"best_epoch", "7", "best_epoch"},
+  };
+  char *dir = make_temp_dir(), *ck = trained_mlp(dir), *copy = path_join(dir, "lie.ck");
+  char *good = read_file(ck);
+  struct stat st;
+  stat(ck, &st);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    FILE *f = fopen(copy, "wb");
+    fwrite(good, 1, (size_t)st.st_size, f);
+    fclose(f);
+    rewrite_checkpoint(copy, cases[i].key, cases[i].value, NULL, 0);
+    RunResult r = dlc("train", MLP, "--epochs", "2", "--data", DLC_TEST_DATA, "--resume", copy);
+    ck_assert_msg(r.status == 1 && strstr(r.err, cases[i].says) && strstr(r.err, "cannot be resumed"), "case %zu: %d %s",
+                  i, r.status, r.err);
+    run_result_free(&r);
+  }
+  free(good), free(ck), free(copy);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* NaN in a parameter: a warning for eval, an error for --resume. */
+START_TEST(nan_is_a_warning_for_eval_an_error_for_resume) {
+  char *dir = make_temp_dir(), *ck = trained_mlp(dir);
+  rewrite_checkpoint(ck, NULL, NULL, NULL, NAN);
+  RunResult r = dlc("eval", MLP, "--load", ck, "--data", DLC_TEST_DATA);
+  ck_assert_msg(r.status == 0 && strstr(r.err, "warning: tensor") && strstr(r.err, "holds NaN"), "%d %s", r.status, r.err);
+  run_result_free(&r);
+  r = dlc("train", MLP, "--epochs", "2", "--data", DLC_TEST_DATA, "--resume", ck);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "holds NaN") && strstr(r.err, "cannot continue"), "%d %s", r.status, r.err);
+  run_result_free(&r);
+  free(ck);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* A checkpoint of the same shapes from an edited network (sigmoid made relu) loads with a
+ * warning naming the line; one of a batch-norm model without its statistics is an error. */
+START_TEST(checkpoints_know_their_network) {
+  char *dir = make_temp_dir(), *ck = trained_mlp(dir), *edited = path_join(dir, "edited.net");
+  char *text = read_file(MLP), *at = strstr(text, "out  = sigmoid(");
+  ck_assert_ptr_nonnull(at);
+  memcpy(at, "out  = relu   (", 15);
+  FILE *f = fopen(edited, "w");
+  fputs(text, f);
+  fclose(f);
+  RunResult r = dlc("eval", edited, "--load", ck, "--data", DLC_TEST_DATA);
+  ck_assert_msg(r.status == 0 && strstr(r.err, "warning: was saved by another version of") &&
+                    strstr(r.err, "was 'out  = sigmoid(W2 @ h + b2)', now 'out  = relu   (W2 @ h + b2)'"),
+                "%d %s", r.status, r.err);
+  run_result_free(&r);
+  /* batch norm's running statistics are what inference reads */
+  char *bn = path_join(dir, "bn.net"), *bnck = path_join(dir, "bn.ck");
+  f = fopen(bn, "w");
+  fputs("input x : [784]\ntarget y : onehot(10)\nh = relu(batchnorm(dense(x, 16)))\nout = dense(h, 10)\n"
+        "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 64 }\n", f);
+  fclose(f);
+  r = dlc("train", bn, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", bnck);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  run_result_free(&r);
+  rewrite_checkpoint(bnck, NULL, NULL, "h.running_var", 0);
+  r = dlc("eval", bn, "--load", bnck, "--data", DLC_TEST_DATA);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "has no 'h.running_var'"), "%d %s", r.status, r.err);
+  run_result_free(&r);
+  free(text), free(edited), free(ck), free(bn), free(bnck);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Resuming says what it does differently: a finished run trains nothing, another seed has no
+ * effect, another length stretches a cosine schedule. */
+START_TEST(resume_says_what_it_does) {
+  char *dir = make_temp_dir(), *ck = trained_mlp(dir);
+  RunResult r = dlc("train", MLP, "--epochs", "1", "--data", DLC_TEST_DATA, "--resume", ck);
+  ck_assert_msg(r.status == 0 && strstr(r.err, "nothing to train") && !strstr(r.out, "epoch "), "%s", r.err);
+  run_result_free(&r);
+  r = dlc("train", MLP, "--epochs", "2", "--seed", "7", "--data", DLC_TEST_DATA, "--resume", ck, "--set",
+          "schedule = cosine");
+  ck_assert_msg(r.status == 0 && strstr(r.err, "this run's seed 7 has no effect") &&
+                    strstr(r.err, "the cosine schedule now decays over 2 epochs"),
+                "%s", r.err);
+  run_result_free(&r);
+  free(ck);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Two runs saving to one checkpoint: the second is refused at once, naming the first. */
+START_TEST(one_run_per_checkpoint) {
+  char *dir = make_temp_dir(), *ck = path_join(dir, "m.ck");
+  CkptLock lock;
+  char err[512];
+  ck_assert_msg(dlrt_ckpt_lock(ck, &lock, err, sizeof err) == 0, "%s", err); /* this process plays the first run */
+  pid_t child = fork();
+  if (child == 0) { /* (a lock of the parent's is not the child's: flock belongs to the open file) */
+    freopen("/dev/null", "w", stderr);
+    execl(DLC_BINARY, DLC_BINARY, "train", MLP, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck, (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  waitpid(child, &status, 0);
+  dlrt_ckpt_unlock(&lock);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  RunResult r = dlc("train", MLP, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", ck);
+  ck_assert_msg(r.status == 0, "%s", r.err); /* once the first has let go */
+  run_result_free(&r);
+  free(ck);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
   Suite *s = suite_create("hostile");
   TCase *front = tcase_create("front");
@@ -240,6 +521,21 @@ static Suite *hostile_suite(void) {
   tcase_add_test(front, cr_line_ends_are_line_ends);
   tcase_add_test(front, only_regular_files_are_programs);
   suite_add_tcase(s, front);
+  TCase *out = tcase_create("outputs");
+  tcase_set_timeout(out, 600);
+  tcase_add_test(out, outputs_never_overwrite_inputs);
+  tcase_add_test(out, a_failed_write_is_an_error);
+  tcase_add_test(out, resumed_metrics_end_where_the_checkpoint_does);
+  suite_add_tcase(s, out);
+  TCase *ckpt = tcase_create("checkpoints");
+  tcase_set_timeout(ckpt, 600);
+  tcase_add_test(ckpt, a_damaged_checkpoint_is_an_error);
+  tcase_add_test(ckpt, lying_metadata_is_an_error);
+  tcase_add_test(ckpt, nan_is_a_warning_for_eval_an_error_for_resume);
+  tcase_add_test(ckpt, checkpoints_know_their_network);
+  tcase_add_test(ckpt, resume_says_what_it_does);
+  tcase_add_test(ckpt, one_run_per_checkpoint);
+  suite_add_tcase(s, ckpt);
   return s;
 }
 

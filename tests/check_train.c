@@ -373,7 +373,7 @@ START_TEST(bad_checkpoints_are_errors) {
   fclose(f);
   free(whole);
   struct { const char *model, *ckpt, *says; } cases[] = {
-      {relu, ck, "is it another model?"},
+      {relu, ck, "is it another model's checkpoint?"},
       {mlp, cut, "not a valid checkpoint"},
       {mlp, mlp, "truncated or not a checkpoint"},
   };

@@ -6,6 +6,11 @@
 #include "data.h"
 #include "driver.h"
 #include "options.h"
+#include "outfile.h"
+
+/* The files a command will write, checked before any work against its inputs (the .net
+ * file, --resume, --load) and each other (runtime/outfile.h); false after reporting. */
+bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs);
 
 int cmd_train(const Options *o);
 int cmd_eval(const Options *o);

@@ -26,13 +26,14 @@ int cmd_compile(const Options *o) {
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
   char *header = header_path(o->out), err[1024];
-  if (!model_build_training(m)) goto done;
+  const DlrtNamedPath outputs[] = {{o->out, "-o", NULL}, {header, "its header", NULL}};
+  if (!outputs_ok(o, outputs, 2) || !model_build_training(m)) goto done;
   if (model_emit_object(m, o->out, err, sizeof err) != 0) {
     diag_path_error(err);
     goto done;
   }
-  if (!model_write_header(m, header, o->out)) {
-    diag_error_plain(header, "cannot write the header");
+  if (model_write_header(m, header, o->out, err, sizeof err) != 0) {
+    diag_path_error(err);
     goto done;
   }
   printf("%s, %s: dlc_forward and dlc_train_step for batches of up to %d, arena %.1f KiB\n", o->out, header,

@@ -16,7 +16,8 @@ int cmd_export(const Options *o) {
   int rc = EXIT_USER;
   ExportSummary sum;
   ExportFormat format = o->pytorch ? EXPORT_PYTORCH : EXPORT_ONNX;
-  if (model_build_training(m) && export_model(m, format, o->load, o->out, &sum)) {
+  const DlrtNamedPath outputs[] = {{o->out, "-o", NULL}};
+  if (outputs_ok(o, outputs, 1) && model_build_training(m) && export_model(m, format, o->load, o->out, &sum)) {
     if (format == EXPORT_ONNX)
       printf("%s: ONNX opset %d, %d nodes, %lld parameters (%s)\n", o->out, ONNX_OPSET, sum.ops,
              (long long)sum.parameters, o->load ? o->load : "initial, from the seed");

@@ -14,6 +14,8 @@ int cmd_preview(const Options *o) {
   const char *out = o->out ? o->out : "augment-preview.png";
   DlrtDataset train = {0};
   int rc = EXIT_USER;
+  const DlrtNamedPath outputs[] = {{out, "--out", NULL}};
+  if (!outputs_ok(o, outputs, 1)) goto done;
   if (!dist->affine && !dist->elastic) {
     diag_error_plain(o->file, "declares no distortion to preview (distort = affine(...) in the train block, or "
                               "--set 'distort = affine(rotate: 10)')");

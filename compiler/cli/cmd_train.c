@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "metrics_log.h"
 #include "profile_report.h"
 #include "session.h"
 #include "snapshot.h"
@@ -16,13 +17,13 @@
 typedef struct Printer {
   const Options *o;
   const Model *m;
-  FILE *metrics;
+  MetricsLog metrics;
   double epoch_start;
   bool tty;
   int last_quarter;
 } Printer;
 
-static void print_start(void *ctx, const SessionStart *s) {
+static bool print_start(void *ctx, const SessionStart *s) {
   Printer *p = ctx;
   const Model *m = p->m;
   fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms; %d epochs of %d images, batch %d, lr %g\n",
@@ -33,6 +34,8 @@ static void print_start(void *ctx, const SessionStart *s) {
     fprintf(stderr, "dlc: validation: the last %d training images, held out%s\n", s->validation,
             m->train.patience ? ", with early stopping" : "");
   if (s->resumed) fprintf(stderr, "dlc: resuming from %s after epoch %d of %d\n", p->o->resume, s->epochs_done, s->epochs);
+  /* (a resumed run's metrics end where its checkpoint does) */
+  return !p->o->metrics || metrics_start(&p->metrics, p->o->metrics, s->resumed, s->epochs_done);
 }
 
 /* A bar with rate and ETA on a terminal; plain lines at each quarter otherwise. */
@@ -62,7 +65,7 @@ static void print_progress(void *ctx, int epoch, int epochs, int done, int total
   fflush(stderr);
 }
 
-static void print_epoch(void *ctx, const EpochResult *r) {
+static bool print_epoch(void *ctx, const EpochResult *r) {
   Printer *p = ctx;
   char val_text[48] = "", aug_text[96] = "";
   bool val = !isnan(r->val_error);
@@ -73,17 +76,17 @@ static void print_epoch(void *ctx, const EpochResult *r) {
   printf("epoch %d/%d  train_loss %.4f%s  test_error %.2f%%  %.2f s  %.0f img/s%s\n", r->epoch, r->epochs, r->train_loss,
          val_text, 100 * r->test_error, r->seconds, r->images_per_s, aug_text);
   fflush(stdout);
-  if (!p->metrics) return;
-  char val_field[48] = "", aug_field[96] = "";
+  if (!p->o->metrics) return true;
+  char val_field[48] = "", aug_field[96] = "", line[512];
   if (val) snprintf(val_field, sizeof val_field, ",\"val_error\":%.6g", r->val_error);
   if (r->distorting)
     snprintf(aug_field, sizeof aug_field, ",\"augment_seconds\":%.4g,\"augment_wait_seconds\":%.4g", r->augment_seconds,
              r->augment_wait);
-  fprintf(p->metrics,
-          "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-          "\"eval_seconds\":%.4g%s%s}\n",
-          r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, val_field, aug_field);
-  fflush(p->metrics);
+  snprintf(line, sizeof line,
+           "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
+           "\"eval_seconds\":%.4g%s%s}",
+           r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, val_field, aug_field);
+  return metrics_append(&p->metrics, line);
 }
 
 static void print_end(void *ctx, const SessionEnd *e) {
@@ -146,12 +149,10 @@ int cmd_train(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   Printer p = {.o = o, .m = m, .tty = isatty(2)};
-  if (!data_load(&m->train, data_dir(o->data_dir), &train, &test)) goto done;
-  /* A resumed run continues its metrics file. */
-  if (o->metrics && !(p.metrics = fopen(o->metrics, o->resume ? "a" : "w"))) {
-    diag_error_plain(o->metrics, "cannot write metrics: %s", strerror(errno));
-    goto done;
-  }
+  /* every output checked before any work: a mistake costs nothing */
+  const DlrtNamedPath outputs[] = {{o->save, "--save", "checkpoint"}, {o->save_best, "--save-best", "checkpoint"},
+                                   {o->metrics, "--metrics", NULL}};
+  if (!outputs_ok(o, outputs, 3) || !data_load(&m->train, data_dir(o->data_dir), &train, &test)) goto done;
   if (!build(m, o, true) || !(t = trainer_new(m))) goto done;
   SessionOptions so = {o->save, o->save_best, o->resume};
   SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
@@ -159,10 +160,7 @@ int cmd_train(const Options *o) {
   if (o->profile) profile_print(m, t->run_steps, t->run_examples, stdout);
   rc = EXIT_OK;
 done:
-  if (p.metrics && fclose(p.metrics) != 0 && rc == EXIT_OK) {
-    diag_error_plain(o->metrics, "cannot write metrics");
-    rc = EXIT_USER;
-  }
+  metrics_free(&p.metrics);
   trainer_free(t);
   dlrt_dataset_free(&train);
   dlrt_dataset_free(&test);
@@ -179,12 +177,12 @@ int cmd_eval(const Options *o) {
   if (!m) return EXIT_USER;
   DlrtDataset test = {0};
   Trainer *t = NULL;
-  int rc = EXIT_USER, unused;
+  int rc = EXIT_USER;
   char err[1024];
   if (!data_load(&m->train, data_dir(o->data_dir), NULL, &test) || !build(m, o, false) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &test, "test"))
     goto done;
-  if (snapshot_load(t, o->load, false, &unused, err, sizeof err) != 0) {
+  if (snapshot_load_for_inference(t, o->load, err, sizeof err) != 0) {
     diag_path_error(err);
     goto done;
   }

@@ -386,3 +386,13 @@ ModelConfig options_model_config(const Options *o) {
   cfg.threads = o->threads;
   return cfg;
 }
+
+bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs) {
+  const DlrtNamedPath inputs[] = {{o->file, "the .net file", NULL}, {o->resume, "--resume", "checkpoint"},
+                                  {o->load, "--load", NULL}};
+  char err[1024];
+  if (dlrt_outputs_check(outputs, n_outputs, inputs, (int)(sizeof inputs / sizeof *inputs), err, sizeof err) == 0)
+    return true;
+  diag_path_error(err);
+  return false;
+}

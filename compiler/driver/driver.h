@@ -122,8 +122,8 @@ DlcModule *model_lower(Model *m, bool optimize);
  * with "PATH: MESSAGE" in err. */
 int model_emit_object(Model *m, const char *path, char *err, int errlen);
 /* Writes the C header of that object file (header.c): the arena, parameter offsets, feed
- * and result slots. False if it cannot be written. */
-bool model_write_header(const Model *m, const char *path, const char *object);
+ * and result slots. 0, or -1 with "PATH: MESSAGE" in err. */
+int model_write_header(const Model *m, const char *path, const char *object, char *err, int errlen);
 /* Lowers, optimises and JIT-compiles into m->jit; false after reporting a failure. On several
  * cores the training functions are compiled first, and dlc_forward (which training needs
  * only for its first evaluation) on a thread of its own while the caller goes on: the first

@@ -3,12 +3,14 @@
  * result slot holds what). examples/embed/ links such an object into a program. */
 #include <stdio.h>
 #include "driver.h"
+#include "outfile.h"
 
 static int slot_of(const Node *n) { return n ? n->attr.slot : -1; }
 
-bool model_write_header(const Model *m, const char *path, const char *object) {
-  FILE *f = fopen(path, "w");
-  if (!f) return false;
+int model_write_header(const Model *m, const char *path, const char *object, char *err, int errlen) {
+  DlrtOutFile out;
+  if (dlrt_outfile_open(&out, path, "a C header", err, (size_t)errlen) != 0) return -1;
+  FILE *f = out.f;
   const Graph *g = m->g;
   const int64_t *off = m->fns[FN_TRAIN].plan.offset;
   fprintf(f,
@@ -74,5 +76,5 @@ bool model_write_header(const Model *m, const char *path, const char *object) {
              "void dlc_train_step(float *state, float *scratch, const float *const *feeds, float *const *results,\n"
              "                    int64_t n);\n"
              "#endif\n");
-  return fclose(f) == 0;
+  return dlrt_outfile_commit(&out, err, (size_t)errlen);
 }

@@ -4,7 +4,7 @@
 bool export_model(Model *m, ExportFormat f, const char *ckpt, const char *path, ExportSummary *sum) {
   ExportParams p;
   char err[1024];
-  if (export_params_load(m->g, m->train.seed, ckpt, &p, err, sizeof err) != 0) {
+  if (export_params_load(m->g, m, m->train.seed, ckpt, &p, err, sizeof err) != 0) {
     diag_path_error(err);
     return false;
   }

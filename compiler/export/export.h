@@ -62,12 +62,12 @@ typedef struct ExportParams {
   const char *source; /* the checkpoint they came from, or NULL: the seed's initial values */
 } ExportParams;
 
-/* Every PARAM and STATE leaf of g: read from the checkpoint `ckpt` (written by dlc train
- * --save; every parameter by name and shape, and any state it holds: batch norm's running
- * statistics), or, with ckpt NULL, drawn from `seed` in declaration order exactly as the
- * trainer initialises them (train/trainer.c; tests/check_export.c checks they agree).
+/* Every PARAM and STATE leaf of g: read from the checkpoint `ckpt` as dlc eval reads it into
+ * the model m whose graph g is (driver/model_ckpt.h), or, with ckpt NULL (and m too, if g
+ * is not a model's), drawn from `seed` in declaration order exactly as the trainer
+ * initialises them (graph_fill_initial; tests/check_export.c checks they agree).
  * 0, or -1 with "PATH: MESSAGE" in err (nothing to free then). */
-int export_params_load(const Graph *g, unsigned long long seed, const char *ckpt, ExportParams *p, char *err,
+int export_params_load(const Graph *g, const Model *m, unsigned long long seed, const char *ckpt, ExportParams *p, char *err,
                        size_t errlen);
 void export_params_free(ExportParams *p);
 
@@ -103,14 +103,6 @@ typedef enum ExportFormat { EXPORT_ONNX, EXPORT_PYTORCH } ExportFormat;
  * of the checkpoint ckpt (NULL: initialised from the seed), written in format f at path.
  * False after reporting. */
 bool export_model(Model *m, ExportFormat f, const char *ckpt, const char *path, ExportSummary *sum);
-
-/* ---- files (output.c) ---- */
-
-/* Writes len bytes to path through a temporary file beside it, renamed over it once complete
- * (a failure leaves no partial file). Refuses a path that is one of the n_inputs files
- * `inputs` (outputs never overwrite inputs). 0, or -1 with "PATH: MESSAGE" in err. */
-int export_write_file(const char *path, const void *data, size_t len, const char *const *inputs, int n_inputs,
-                      char *err, size_t errlen);
 
 /* ---- unique names (names.c) ---- */
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
+#include "outfile.h"
 #include "onnx_msg.h"
 #include "vec.h"
 
@@ -520,8 +521,7 @@ bool export_onnx(const Inference *inf, const ExportParams *p, const ExportInfo *
     if (!bytes) dlc_fatal("out of memory");
     onnx__model_proto__pack(m, bytes);
     char err[1024];
-    const char *inputs[] = {info->source, p->source};
-    if (export_write_file(path, bytes, len, inputs, 2, err, sizeof err) != 0) {
+    if (dlrt_outfile_write(path, "an ONNX model", bytes, len, err, sizeof err) != 0) {
       diag_path_error(err);
       ok = false;
     }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
+#include "outfile.h"
 
 extern const char pytorch_prelude[]; /* pytorch_prelude.py */
 
@@ -391,6 +392,7 @@ static bool module_class(Py *p, const ExportInfo *info, FILE *f, int64_t *parame
 
 bool export_pytorch(const Inference *inf, const ExportParams *params, const ExportInfo *info, const char *path,
                     ExportSummary *sum) {
+  (void)params; /* the module loads a checkpoint at run time (load_dlc), not from this file */
   Py p = {.inf = inf};
   arena_init(&p.a);
   p.names.arena = &p.a;
@@ -418,8 +420,7 @@ bool export_pytorch(const Inference *inf, const ExportParams *params, const Expo
   fclose(f);
   if (ok) {
     char err[1024];
-    const char *inputs[] = {info->source, params->source};
-    if (export_write_file(path, text, len, inputs, 2, err, sizeof err) != 0) {
+    if (dlrt_outfile_write(path, "a PyTorch module", text, len, err, sizeof err) != 0) {
       diag_path_error(err);
       ok = false;
     }

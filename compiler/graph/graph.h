@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "ops.h"
 #include "init.h"
+#include "rng.h"
 
 enum { MAX_RANK = 4, MAX_INPUTS = 2, MAX_CONV_INPUTS = 4096 };
 
@@ -176,6 +177,14 @@ void graph_splice_before(Graph *g, Node *at, int first_new);
 
 /* The raw constructor every other one ends in. */
 Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc);
+
+/* Fills every PARAM and STATE leaf's values, in graph order, from the one stream rng: the
+ * values training starts from (initial.c). dest[id] is where node id's values go. */
+void graph_fill_initial(const Graph *g, DlrtRng *rng, float *const *dest);
+/* A hash of what the first n_nodes nodes compute (ops, inputs, shapes, attributes, leaf
+ * names), not of where they came from: an edit of a comment keeps it, a changed activation
+ * does not. Checkpoints record it. */
+uint64_t graph_hash(const Graph *g, int n_nodes);
 
 /* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
  * shape rule (verify.c). NULL if they hold, else msg, holding a description of the first

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "dlrt.h"
 #include "lower_private.h"
+#include "outfile.h"
 
 const RuntimeSymbol lower_runtime_symbols[] = {
     {"dlrt_gemm", (void *)dlrt_gemm},
@@ -350,10 +351,14 @@ int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen) {
   if (!tm) return -1;
   char *msg = NULL;
   LLVMModuleRef copy = LLVMCloneModule(m->mod); /* emitting rewrites the module */
+  LLVMMemoryBufferRef buf = NULL;
   int rc = 0;
-  if (LLVMTargetMachineEmitToFile(tm, copy, (char *)path, LLVMObjectFile, &msg)) {
-    snprintf(err, (size_t)errlen, "%s: %s", path, msg ? msg : "cannot write the object file");
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, copy, LLVMObjectFile, &msg, &buf)) {
+    snprintf(err, (size_t)errlen, "%s: %s", path, msg ? msg : "cannot generate the object file");
     rc = -1;
+  } else { /* written whole, never over anything but a regular file (runtime/outfile.h) */
+    rc = dlrt_outfile_write(path, "an object file", LLVMGetBufferStart(buf), LLVMGetBufferSize(buf), err, (size_t)errlen);
+    LLVMDisposeMemoryBuffer(buf);
   }
   LLVMDisposeMessage(msg);
   LLVMDisposeModule(copy);

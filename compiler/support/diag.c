@@ -257,6 +257,28 @@ void diag_error_plain(const char *what, const char *fmt, ...) {
   va_end(ap);
 }
 
+static void plain(const char *what, const char *kind, const char *fmt, va_list ap) {
+  FILE *o = diag_stream();
+  fprintf(o, "%s: %s: ", what ? what : "dlc", kind);
+  print_message(o, "", fmt, ap);
+}
+
+void diag_warning_plain(const char *what, const char *fmt, ...) {
+  if (quiet()) return;
+  va_list ap;
+  va_start(ap, fmt);
+  plain(what, "warning", fmt, ap);
+  va_end(ap);
+}
+
+void diag_note_plain(const char *what, const char *fmt, ...) {
+  if (quiet()) return;
+  va_list ap;
+  va_start(ap, fmt);
+  plain(what, "note", fmt, ap);
+  va_end(ap);
+}
+
 void dlc_fatal(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -65,6 +65,9 @@ void diag_warning(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf
 void diag_note(SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An error about something that has no source position: a data file, a flag. */
 void diag_error_plain(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a warning (not counted as an error) and a note: "WHAT: warning: MESSAGE". */
+void diag_warning_plain(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note_plain(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The runtime's errors say "PATH: MESSAGE"; the contract prints "PATH: error: MESSAGE".
  * Reports err so (splitting it in place) and returns the message part. */
 const char *diag_path_error(char *err);

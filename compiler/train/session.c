@@ -1,6 +1,7 @@
 /* session.c — the epoch loop of a training run; see session.h. */
 #include "session.h"
 #include <math.h>
+#include "checkpoint.h"
 #include "snapshot.h"
 
 /* Holds out the last ts->validation images of train (the command line's or the file's count)
@@ -79,22 +80,46 @@ static bool save_checkpoints(Trainer *t, const SessionOptions *o, int e, bool be
   return true;
 }
 
-bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, const SessionOptions *o,
-                 const SessionReport *report) {
-  const TrainSettings *ts = &t->m->train;
-  if (!trainer_check_data(t, train, "training") || !trainer_check_data(t, test, "test")) return false;
-  DlrtDataset fit = *train, val = {0};
-  if (!split_validation(t->m, o, &fit, &val)) return false;
-  int done_epochs = 0;
-  if (o->resume) {
-    char why[1024];
-    if (snapshot_load(t, o->resume, true, &done_epochs, why, sizeof why) != 0) {
+/* What a resumed run does differently from the run that saved it, said plainly: the seed it
+ * continues, a learning-rate curve stretched over another length, nothing left to train. */
+static void resume_notes(Trainer *t, const char *path, const SnapshotInfo *info) {
+  TrainSettings *ts = &t->m->train;
+  if (info->seed != ts->seed)
+    diag_note_plain(path, "a resumed run continues the random streams (shuffles, dropout, distortions) of the run that "
+                          "saved it, seed %llu; this run's seed %llu has no effect", info->seed, ts->seed);
+  ts->seed = info->seed; /* distortions are keyed by it */
+  if (info->epochs && info->epochs != ts->epochs && ts->schedule == SCHEDULE_COSINE && info->epochs_done < ts->epochs) {
+    TrainSettings saved = *ts;
+    saved.epochs = info->epochs;
+    diag_note_plain(path, "was saved by a run of %d epochs, and this one has %d: the cosine schedule now decays over %d "
+                          "epochs, so epoch %d starts at lr %g (the saved run's would have been %g)",
+                    info->epochs, ts->epochs, ts->epochs, info->epochs_done + 1, settings_lr(ts, info->epochs_done),
+                    settings_lr(&saved, info->epochs_done));
+  }
+  if (info->epochs_done >= ts->epochs)
+    diag_note_plain(path, "has done %d epochs, and this run has %d: nothing to train (give --epochs a larger number to "
+                          "go on)", info->epochs_done, ts->epochs);
+}
+
+/* Claims the checkpoints this run writes (one run at a time per file); false after reporting. */
+static bool lock_checkpoints(const SessionOptions *o, CkptLock locks[2]) {
+  char why[1024];
+  const char *paths[2] = {o->save, o->save_best};
+  locks[0] = locks[1] = (CkptLock){-1, NULL};
+  for (int k = 0; k < 2; k++)
+    if (paths[k] && dlrt_ckpt_lock(paths[k], &locks[k], why, sizeof why) != 0) {
       diag_path_error(why);
+      dlrt_ckpt_unlock(&locks[0]);
       return false;
     }
-  }
-  SessionStart start = {ts->epochs, fit.count, val.count, o->resume != NULL, done_epochs};
-  if (report->start) report->start(report->ctx, &start);
+  return true;
+}
+
+static bool train_epochs(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val, const DlrtDataset *test,
+                         const SessionOptions *o, const SessionReport *report, int done_epochs) {
+  const TrainSettings *ts = &t->m->train;
+  SessionStart start = {ts->epochs, fit->count, val->count, o->resume != NULL, done_epochs};
+  if (report->start && !report->start(report->ctx, &start)) return false;
   SessionEnd end = {0};
   for (int e = done_epochs + 1; e <= ts->epochs; e++) {
     if (stops_early(t, e - 1)) {
@@ -102,14 +127,39 @@ bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, 
       break;
     }
     EpochResult r;
-    if (!run_epoch(t, &fit, &val, test, e, report, &r)) return false;
-    r.best = val.count && (t->best_epoch == 0 || r.val_error < t->best_val_error);
+    if (!run_epoch(t, fit, val, test, e, report, &r)) return false;
+    r.best = val->count && (t->best_epoch == 0 || r.val_error < t->best_val_error);
     if (r.best) t->best_val_error = r.val_error, t->best_epoch = e;
-    if (report->epoch) report->epoch(report->ctx, &r);
+    if (report->epoch && !report->epoch(report->ctx, &r)) return false;
     if (!save_checkpoints(t, o, e, r.best)) return false;
   }
-  end.best_epoch = val.count ? t->best_epoch : 0;
+  end.best_epoch = val->count ? t->best_epoch : 0;
   end.best_val_error = t->best_val_error;
   if (report->end) report->end(report->ctx, &end);
   return true;
+}
+
+bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, const SessionOptions *o,
+                 const SessionReport *report) {
+  if (!trainer_check_data(t, train, "training") || !trainer_check_data(t, test, "test")) return false;
+  DlrtDataset fit = *train, val = {0};
+  CkptLock locks[2];
+  if (!split_validation(t->m, o, &fit, &val) || !lock_checkpoints(o, locks)) return false;
+  int done_epochs = 0;
+  bool ok = true;
+  if (o->resume) {
+    char why[1024];
+    SnapshotInfo info;
+    if (snapshot_resume(t, o->resume, &info, why, sizeof why) != 0) {
+      diag_path_error(why);
+      ok = false;
+    } else {
+      done_epochs = info.epochs_done;
+      resume_notes(t, o->resume, &info);
+    }
+  }
+  ok = ok && train_epochs(t, &fit, &val, test, o, report, done_epochs);
+  dlrt_ckpt_unlock(&locks[0]);
+  dlrt_ckpt_unlock(&locks[1]);
+  return ok;
 }

@@ -47,10 +47,11 @@ typedef struct SessionEnd {
 
 typedef struct SessionReport {
   void *ctx;
-  void (*start)(void *ctx, const SessionStart *s);
+  /* false (after reporting) ends the run: e.g. the metrics file cannot be written */
+  bool (*start)(void *ctx, const SessionStart *s);
   /* as an epoch starts (done 0), then every few batches: images done of its total */
   void (*progress)(void *ctx, int epoch, int epochs, int done, int total);
-  void (*epoch)(void *ctx, const EpochResult *r);
+  bool (*epoch)(void *ctx, const EpochResult *r);
   void (*end)(void *ctx, const SessionEnd *e);
 } SessionReport;
 

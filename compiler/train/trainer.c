@@ -8,16 +8,17 @@
 #include "distort.h"
 #include "workers.h"
 
-/* Parameters in declaration order, each from the one seeded stream: the same seed gives
- * the same network. Optimiser state starts at zero. */
+/* Parameters and state in declaration order, each from the one seeded stream (the same seed
+ * gives the same network, graph_fill_initial), at their places in the arena. */
 static void init_params(Trainer *t) {
   const Graph *g = t->m->g;
   const int64_t *off = model_state_offsets(t->m);
-  for (int i = 0; i < g->len; i++) {
-    const Node *p = g->nodes[i];
-    if (p->op != OP_PARAM && p->op != OP_STATE) continue;
-    dlrt_init_fill(&p->init, t->arena + off[i], shape_numel(p->shape), &t->rng);
-  }
+  float **dest = calloc((size_t)g->len + 1, sizeof *dest);
+  if (!dest) dlc_fatal("out of memory");
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) dest[i] = t->arena + off[i];
+  graph_fill_initial(g, &t->rng, dest);
+  free(dest);
 }
 
 /* The training functions (dlc eval has none): the data-parallel pair, or dlc_train_step

@@ -1,0 +1,49 @@
+/* initial.c — the values parameters and optimiser state start from: each PARAM and STATE
+ * leaf in graph order, filled by its initialiser from the one seeded stream, so the same
+ * seed gives the same network in training (train/), in an export (export/) and in --scales. */
+#include <string.h>
+#include "graph.h"
+
+void graph_fill_initial(const Graph *g, DlrtRng *rng, float *const *dest) {
+  for (int i = 0; i < g->len; i++) {
+    const Node *x = g->nodes[i];
+    if (x->op != OP_PARAM && x->op != OP_STATE) continue;
+    DLC_ASSERT(dest[i]); /* each leaf draws its share of the stream, wherever it goes */
+    dlrt_init_fill(&x->init, dest[i], shape_numel(x->shape), rng);
+  }
+}
+
+uint64_t graph_hash(const Graph *g, int n_nodes) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a over each node's fields */
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ull)
+  for (int i = 0; i < n_nodes && i < g->len; i++) {
+    const Node *x = g->nodes[i];
+    MIX(x->op);
+    for (int k = 0; k < op_info(x->op)->arity; k++) MIX(x->in[k]->id);
+    MIX(x->shape.rank);
+    MIX(x->shape.batched);
+    for (int d = 0; d < x->shape.rank; d++) MIX(x->shape.dim[d]);
+    if (op_info(x->op)->cls == LEAF && x->name)
+      for (const char *c = x->name; *c; c++) MIX((unsigned char)*c);
+    switch (x->op) {
+    case OP_CONST:
+    case OP_POWC: {
+      uint32_t bits;
+      memcpy(&bits, &x->attr.c, sizeof bits);
+      MIX(bits);
+      break;
+    }
+    case OP_GEMM: MIX(x->attr.gemm.ta * 2 + x->attr.gemm.tb); break;
+    default:
+      if (x->attr.win && (op_info(x->op)->cls == MOVE || op_info(x->op)->cls == CONV)) {
+        const Window *w = x->attr.win;
+        int f[8] = {w->c, w->h, w->w, w->k, w->stride, w->pad, w->maps, w->connect != NULL};
+        for (int k = 0; k < 8; k++) MIX(f[k]);
+        for (int k = 0; w->connect && k < w->c * w->maps; k++) MIX(w->connect[k]);
+      }
+      break;
+    }
+  }
+#undef MIX
+  return h;
+}
