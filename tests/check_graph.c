@@ -312,7 +312,7 @@ START_TEST(op_table_is_consistent) {
     /* the class fixes the arity (EFFECT: ASSIGN has 2, OUTPUT 1) */
     switch (o->cls) {
     case LEAF: ck_assert_int_eq(o->arity, 0); break;
-    case UNARY: case REDUCE: case ROW: ck_assert_int_eq(o->arity, 1); break;
+    case UNARY: case REDUCE: case ROW: case VIEW: ck_assert_int_eq(o->arity, 1); break;
     case BINARY: case GEMM: case CONV: ck_assert_int_eq(o->arity, 2); break;
     case MOVE:
     case EFFECT: ck_assert_int_ge(o->arity, 1); break;

@@ -126,7 +126,7 @@ static void grad_CONV(GradCtx *c, Node *y, Node *dy) {
 #define RULE_D(id) grad_##id
 #define RULE_N(id) NULL
 static const GradRule rules[OP_COUNT] = {
-#define OP(id, name, arity, cls, grad, flags) [OP_##id] = RULE_##grad(id),
+#define OP(id, name, arity, cls, grad, flags, attr, shape) [OP_##id] = RULE_##grad(id),
 #include "ops.def"
 #undef OP
 };

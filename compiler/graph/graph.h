@@ -73,6 +73,15 @@ typedef enum NodeFlag {
   NF_OUT = 1 << 1,    /* the network output (argmax = prediction) */
 } NodeFlag;
 
+/* A node's attribute: which member is in use is its op's attribute kind (ops.def's attr
+ * column), and attr.c compares, hashes, prints and copies each kind. */
+typedef union NodeAttr {
+  float c;                  /* SCALAR: CONST value; POWC exponent */
+  struct { bool ta, tb; } gemm; /* GEMM */
+  int slot;                 /* FEED: INPUT/TARGET/HYPER/NOISE/GRAD_IN feed index; RESULT: OUTPUT index */
+  const Window *win;        /* WINDOW: IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
+} NodeAttr;
+
 typedef struct Node Node;
 struct Node {
   int id;
@@ -82,12 +91,7 @@ struct Node {
   unsigned flags;
   const char *name; /* user name (params, inputs, let-bound values) or NULL */
   SrcLoc loc;       /* the .net source that produced it; backward nodes inherit it */
-  union {
-    float c;                  /* CONST value; POWC exponent */
-    struct { bool ta, tb; } gemm;
-    int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
-    const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
-  } attr;
+  NodeAttr attr;
   DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
 };
 
@@ -135,6 +139,21 @@ static inline bool op_is_fed_buffer(DlcOp op) {
   return op == OP_INPUT || op == OP_TARGET || op == OP_NOISE || op == OP_GRAD_IN;
 }
 
+/* The shape rule of op (ops.def's shape column; shape_rules.c), which every constructor and
+ * graph_verify call: whether inputs in[0..arity) with attribute attr (NULL: none) make a
+ * valid node, and its shape in *out. Ops whose shape their maker chooses (leaves,
+ * broadcast, sum_to, reshape, conv_dw) check `want` and return it; the others compute the
+ * shape and ignore `want`. False with a message naming the shapes in err (if not NULL). */
+bool op_shape(DlcOp op, Node *const *in, const NodeAttr *attr, Shape want, Shape *out, char *err, int errlen);
+
+/* The constructor of any op with inputs: the op's shape rule, then a node with that shape and
+ * a copy of attr (NULL: none; a window is copied into g's arena). The checked form returns
+ * NULL (adding nothing) with the rule's message in err; the other treats a broken rule as
+ * dlc's own bug (exit 2). */
+Node *g_op_checked(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc, char *err,
+                   int errlen);
+Node *g_op(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc);
+
 /* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
  * message naming both shapes into it (for the front end to report at its location).
  * The unchecked forms below assert instead: for dlc's own use (autodiff, passes). */
@@ -143,7 +162,7 @@ Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int er
 Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
                      int errlen);
 
-Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc);
+Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* an elementwise op without attribute */
 Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc);
 Node *g_gemm(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc);
 Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc);
@@ -177,8 +196,8 @@ void graph_splice_before(Graph *g, Node *at, int first_new);
 /* The raw constructor every other one ends in. */
 Node *graph_add_node(Graph *g, DlcOp op, Shape s, Node *a, Node *b, SrcLoc loc);
 
-/* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
- * shape rule (verify.c). NULL if they hold, else msg, holding a description of the first
+/* Checks the graph's invariants: ids, arities, topological order, each node's shape and
+ * attribute against its op's shape rule (verify.c). NULL if they hold, else msg, holding a description of the first
  * violation. */
 const char *graph_verify(const Graph *g, char *msg, int len);
 

@@ -19,8 +19,7 @@ double interp_scalar(const Node *y, double a, double b) {
   case OP_RELU: return a > 0 ? a : 0;
   case OP_STEP: return a > 0 ? 1 : 0;
   case OP_POWC: return pow(a, y->attr.c);
-  case OP_BROADCAST:
-  case OP_RESHAPE: return a;
+  case OP_BROADCAST: return a;
   case OP_ADD: return a + b;
   case OP_SUB: return a - b;
   case OP_MUL: return a * b;
@@ -234,6 +233,9 @@ void interp_run(Interp *it, NodeList order, double *const *results) {
     case BINARY:
       for (int64_t i = 0; i < size; i++)
         out[i] = interp_scalar(y, operand(it, y->in[0], y, i), operand(it, y->in[1], y, i));
+      break;
+    case VIEW: /* the same elements in the same order */
+      memcpy(out, it->val[y->in[0]->id], sizeof(double) * (size_t)size);
       break;
     case GEMM: run_gemm(it, y, out); break;
     case REDUCE: run_sum_to(it, y, out); break;

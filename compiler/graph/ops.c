@@ -3,7 +3,7 @@
 #include "diag.h"
 
 static const OpInfo op_table[OP_COUNT] = {
-#define OP(id, name, arity, cls, grad, flags) [OP_##id] = {name, arity, cls, grad_##grad, flags},
+#define OP(id, name, arity, cls, grad, flags, attr, shape) [OP_##id] = {name, arity, cls, grad_##grad, flags, ATTR_##attr},
 #include "ops.def"
 #undef OP
 };

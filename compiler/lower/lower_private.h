@@ -20,6 +20,7 @@ void module_fail(DlcModule *m, const char *fmt, ...) __attribute__((format(print
 void lower_elementwise(LowerCtx *c, const Node *y);
 void lower_sum_to(LowerCtx *c, const Node *y);
 void lower_row(LowerCtx *c, const Node *y);
+void lower_view(LowerCtx *c, const Node *y);
 void lower_effect(LowerCtx *c, const Node *y);
 void lower_gemm(LowerCtx *c, const Node *y);
 void lower_move(LowerCtx *c, const Node *y);

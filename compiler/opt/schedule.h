@@ -17,7 +17,7 @@ typedef struct Schedule {
   int len;
   Node **fused_into; /* by node id: the reader whose loop computes this node, or NULL;
                         NULL as a whole until schedule_fuse runs */
-  Node **view_of;    /* by node id: the node whose buffer this one shares (a reshape), or NULL */
+  Node **view_of;    /* by node id: the node whose buffer this one shares (a VIEW: reshape), or NULL */
   Node **in_place;   /* by node id: the persistent leaf whose buffer this node's loop writes
                         (the new value an ASSIGN stores, computed in place), or NULL */
 } Schedule;
