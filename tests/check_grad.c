@@ -3,7 +3,9 @@
  * The test loops over ops.def: each differentiable op must have a case below that builds a
  * small graph around it (with broadcasting, transposes and the other variants it has); the
  * graph's symbolic gradients are checked against central finite differences (double
- * precision reference evaluator) and the JIT-compiled gradients against those. An op
+ * precision reference evaluator) and the JIT-compiled gradients against those, once as
+ * built and once after the pass pipeline (fold, simplify, CSE) has rewritten the forward
+ * and backward graph together. An op
  * without derivative must instead say where its lowering is exercised. Adding a row to
  * ops.def without extending this file fails the test. */
 #include <math.h>
@@ -12,6 +14,7 @@
 #include "gradcheck.h"
 #include "helpers.h"
 #include "interp.h"
+#include "passes.h"
 #include "rng.h"
 
 enum { ROWS = 3 };
@@ -219,6 +222,16 @@ static GradcheckResult check_case_with(Graph *g, Node *loss, unsigned seed, Node
 
 static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) { return check_case_with(g, loss, seed, NULL, 0); }
 
+/* The gradients built, then the whole pass pipeline run over forward and backward nodes
+ * together (as dlc compiles a model), then checked: a pass that breaks the backward graph
+ * fails here. */
+static GradcheckResult check_after_passes(Graph *g, Node *loss, unsigned seed) {
+  int n_forward = g->len;
+  Node **grads = grad_build(g, loss);
+  passes_run(g, NULL, true);
+  return check_case_with(g, loss, seed, grads, n_forward);
+}
+
 START_TEST(every_op_has_a_passing_gradient_check) {
   DlcOp op = (DlcOp)_i;
   if (!op_has_grad(op)) {
@@ -226,27 +239,30 @@ START_TEST(every_op_has_a_passing_gradient_check) {
     return;
   }
   int n_variants = 1;
-  for (int v = 0; v < n_variants; v++) {
-    Case c = case_new();
-    Node *loss = build_case(op, &c, v, &n_variants);
-    ck_assert_msg(loss, "op '%s' has no gradient check case in tests/check_grad.c", op_name(op));
-    printf("gradcheck %s (variant %d)\n", op_name(op), v);
-    GradcheckResult r = check_case(c.g, loss, 17u + (unsigned)v);
-    ck_assert_msg(r.params > 0, "%s: no parameter received a gradient", op_name(op));
-    ck_assert_msg(r.ok, "%s variant %d: gradient mismatch (fd %g, jit %g x tolerance)", op_name(op), v, r.worst_fd,
-                  r.worst_jit);
-    graph_free(c.g);
-  }
+  for (int v = 0; v < n_variants; v++)
+    for (int passes = 0; passes < 2; passes++) { /* as built, and after the pass pipeline */
+      Case c = case_new();
+      Node *loss = build_case(op, &c, v, &n_variants);
+      ck_assert_msg(loss, "op '%s' has no gradient check case in tests/check_grad.c", op_name(op));
+      printf("gradcheck %s (variant %d%s)\n", op_name(op), v, passes ? ", after the passes" : "");
+      GradcheckResult r = passes ? check_after_passes(c.g, loss, 17u + (unsigned)v) : check_case(c.g, loss, 17u + (unsigned)v);
+      ck_assert_msg(r.params > 0, "%s: no parameter received a gradient", op_name(op));
+      ck_assert_msg(r.ok, "%s variant %d%s: gradient mismatch (fd %g, jit %g x tolerance)", op_name(op), v,
+                    passes ? " after the passes" : "", r.worst_fd, r.worst_jit);
+      graph_free(c.g);
+    }
 }
 END_TEST
 
 /* The check itself must be able to fail: corrupt a derivative (the factor 2 that the rule
- * of x^2 puts into the backward pass becomes 2.5) and the check must report a mismatch. */
+ * of x^2 puts into the backward pass becomes 2.5) after the passes, as a broken pass would,
+ * and the check must report a mismatch. */
 START_TEST(gradcheck_detects_a_wrong_derivative) {
   Case c = case_new();
   Node *loss = weighted_loss(&c, g_powc(c.g, affine(&c), 2, NO_LOC));
   int n_forward = c.g->len;
   Node **grads = grad_build(c.g, loss);
+  passes_run(c.g, NULL, true);
   int corrupted = 0;
   for (int i = n_forward; i < c.g->len; i++)
     if (c.g->nodes[i]->op == OP_CONST && c.g->nodes[i]->attr.c == 2) {
