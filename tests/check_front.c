@@ -364,7 +364,7 @@ START_TEST(syntax_error_message_and_caret) {
                       "  def f(a,) = 1\n"
                       "          ^\n");
   expect_syntax_error("x = )\n",
-                      "t.net:1:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "t.net:1:5: error: unexpected ')', expected number, name, '-', '(' or '['\n"
                       "  x = )\n"
                       "      ^\n");
   expect_syntax_error("x = f(a b)",
@@ -391,12 +391,12 @@ END_TEST
 START_TEST(syntax_error_on_a_later_line) {
   /* the caret line keeps the tab of the source line, so the caret lines up */
   expect_syntax_error("x = 1\n\ty = = 2\n",
-                      "t.net:2:6: error: unexpected '=', expected number, name, '-' or '('\n"
+                      "t.net:2:6: error: unexpected '=', expected number, name, '-', '(' or '['\n"
                       "  \ty = = 2\n"
                       "  \t    ^\n");
   /* with CRLF line endings the source line is shown without its CR */
   expect_syntax_error("x = 1\r\ny = )\r\n",
-                      "t.net:2:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "t.net:2:5: error: unexpected ')', expected number, name, '-', '(' or '['\n"
                       "  y = )\n"
                       "      ^\n");
 }

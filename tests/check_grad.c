@@ -79,8 +79,14 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   Graph *g = c->g;
   *n_variants = 1;
   switch (op) {
-  case OP_NEG: case OP_EXP: case OP_SIGMOID: case OP_TANH: case OP_RELU:
-    return weighted_loss(c, un(c, op, affine(c)));
+  case OP_NEG: case OP_EXP: case OP_SIGMOID: case OP_TANH: case OP_RELU: case OP_ABS: case OP_ERF: case OP_SOFTPLUS:
+    *n_variants = 2; /* values near 0, and up to about 7 */
+    return weighted_loss(c, un(c, op, variant ? bin(c, OP_MUL, affine(c), g_const(g, 3, NO_LOC)) : affine(c)));
+  case OP_LEAKY_RELU: { /* a slope below 1, a negative one, one above 1 */
+    static const float slopes[] = {0.1f, -0.3f, 2.5f};
+    *n_variants = 3;
+    return weighted_loss(c, g_op(g, op, affine(c), NULL, &(NodeAttr){.c = slopes[variant]}, c->x->shape, NO_LOC));
+  }
   case OP_LOG: return weighted_loss(c, un(c, op, positive(c)));
   case OP_POWC: {
     static const float exps[] = {2, 3, 0.5f, -1, 1.7f};
@@ -91,7 +97,7 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Shape to = c->x->shape;
     return weighted_loss(c, bin(c, OP_MUL, c->x, g_broadcast(g, variant ? c->p : c->s, to, NO_LOC)));
   }
-  case OP_ADD: case OP_SUB: case OP_MUL: {
+  case OP_ADD: case OP_SUB: case OP_MUL: case OP_MAX: case OP_MIN: {
     *n_variants = 3; /* batched with vector, vector with batched, batched with scalar */
     Node *a = affine(c);
     Node *lhs = variant == 1 ? c->p : a, *rhs = variant == 1 ? a : variant == 0 ? c->p : c->s;
@@ -105,7 +111,7 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   case OP_GEMM: {
     /* x W^T (a dense layer), x V, W V (two parameters), and V^T-style batch contraction
      * used by weight gradients: (x^T y) summed over the batch. */
-    *n_variants = 4;
+    *n_variants = 7;
     int d43[2] = {4, 3};
     Node *V = g_param(g, "V", shape_make(false, 2, d43), NO_LOC);
     Node *a = affine(c);
@@ -113,9 +119,17 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     case 0: return weighted_loss(c, g_gemm(g, a, c->W, false, true, NO_LOC));
     case 1: return weighted_loss(c, g_gemm(g, a, V, false, false, NO_LOC));
     case 2: return weighted_loss(c, g_gemm(g, c->W, V, false, false, NO_LOC));
-    default: {
+    case 3: {
       Node *h = un(c, OP_TANH, g_gemm(g, a, c->W, false, true, NO_LOC));
       return weighted_loss(c, g_gemm(g, a, h, true, false, NO_LOC));
+    }
+    default: { /* per example: shared on the left, on the right (transposed), both per example */
+      Node *X = g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC);
+      Node *P = g_param(g, "P", shape2(false, 3, 10), NO_LOC), *Q = g_param(g, "Q", shape2(false, 2, 5), NO_LOC);
+      if (variant == 4) return weighted_loss(c, g_gemm_per_example(g, P, X, false, false, NO_LOC));
+      if (variant == 5) return weighted_loss(c, g_gemm_per_example(g, X, Q, false, true, NO_LOC));
+      Node *Y = un(c, OP_TANH, g_gemm_per_example(g, X, Q, false, true, NO_LOC)); /* [10, 2] */
+      return weighted_loss(c, g_gemm_per_example(g, X, Y, true, false, NO_LOC)); /* [5, 2] */
     }
     }
   }
@@ -128,7 +142,31 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   case OP_SOFTMAX: case OP_LOG_SOFTMAX:
     return weighted_loss(c, g_row(g, op, affine(c), NO_LOC));
   case OP_RESHAPE: return weighted_loss(c, g_reshape(g, affine(c), shape2(true, 2, 2), NO_LOC));
-  case OP_TRANSPOSE: return weighted_loss(c, g_transpose(g, g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC), NO_LOC));
+  case OP_PERMUTE: { /* a matrix transposed; images [2, 5, 5] three ways, one keeping the last axis */
+    static const int perms[3][3] = {{1, 2, 0}, {2, 0, 1}, {1, 0, 2}};
+    *n_variants = 4;
+    if (variant == 3) return weighted_loss(c, g_transpose(g, g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC), NO_LOC));
+    return weighted_loss(c, g_permute(g, un(c, OP_TANH, image(c)), perms[variant], NO_LOC));
+  }
+  case OP_CONCAT: { /* images along each axis; two parameters (shared) */
+    *n_variants = 4;
+    if (variant == 3) return weighted_loss(c, g_concat(g, c->W, bin(c, OP_MUL, c->W, c->W), 0, NO_LOC));
+    return weighted_loss(c, g_concat(g, image(c), un(c, OP_TANH, image(c)), variant, NO_LOC));
+  }
+  case OP_SLICE: { /* a part of each axis of the images (axis, start, size) */
+    static const int r[3][3] = {{0, 1, 1}, {1, 1, 3}, {2, 2, 3}};
+    *n_variants = 3;
+    return weighted_loss(c, g_slice(g, image(c), r[variant][0], r[variant][1], r[variant][2], NO_LOC));
+  }
+  case OP_PAD: {
+    static const int r[3][3] = {{0, 1, 3}, {1, 2, 8}, {2, 0, 7}};
+    *n_variants = 3;
+    return weighted_loss(c, g_pad(g, image(c), r[variant][0], r[variant][1], r[variant][2], NO_LOC));
+  }
+  case OP_REDUCE_MAX: { /* along each axis of the images: inner 25, 5 and 1 */
+    *n_variants = 3;
+    return weighted_loss(c, g_reduce_max(g, image(c), variant, NO_LOC));
+  }
   case OP_IM2COL: { /* valid 3x3; strided and padded 3x3; 1x1 */
     static const int geo[3][3] = {{3, 1, 0}, {3, 2, 1}, {1, 1, 0}};
     *n_variants = 3;
@@ -182,6 +220,7 @@ static const char *no_grad_coverage(DlcOp op) {
   case OP_STEP: return "the RELU case: relu's derivative";
   case OP_OUTPUT: return "every case: gradients are read through OUTPUTs";
   case OP_MAXPOOL_BACK: return "the MAXPOOL case: maxpool's derivative";
+  case OP_REDUCE_MAX_BACK: return "the REDUCE_MAX case: reduce_max's derivative";
   case OP_CONV_DX: case OP_CONV_DW: return "the CONV case: conv's derivatives";
   default: return NULL;
   }

@@ -159,6 +159,22 @@ START_TEST(cse_compares_every_attribute_kind) {
     ck_assert(o1->in[0] == x && o2->in[0] == x);
     break;
   }
+  case ATTR_AXIS: { /* the maximum along the first or the second axis of a square */
+    Node *m = g_input(g, "m", shape_make(true, 2, (int[]){3, 3}), NO_LOC);
+    MAKE3(g_reduce_max(g, m, 0, NO_LOC), g_reduce_max(g, m, 0, NO_LOC), g_reduce_max(g, m, 1, NO_LOC));
+    Node *c1 = g_concat(g, m, m, 0, NO_LOC);
+    ck_assert(!attr_equal(OP_CONCAT, &c1->attr, &g_concat(g, m, m, 1, NO_LOC)->attr));
+    break;
+  }
+  case ATTR_AXES: { /* two permutations of a cube */
+    Node *t = g_input(g, "t", shape_make(true, 3, (int[]){2, 2, 2}), NO_LOC);
+    MAKE3(g_permute(g, t, (int[]){1, 2, 0}, NO_LOC), g_permute(g, t, (int[]){1, 2, 0}, NO_LOC),
+          g_permute(g, t, (int[]){2, 0, 1}, NO_LOC));
+    break;
+  }
+  case ATTR_RANGE: /* slices of one size at two starts, and along another axis */
+    MAKE3(g_slice(g, x, 0, 1, 2, NO_LOC), g_slice(g, x, 0, 1, 2, NO_LOC), g_slice(g, x, 0, 2, 2, NO_LOC));
+    break;
   default: ck_abort_msg("no CSE case for attribute kind %d: add one", kind);
   }
   graph_free(g);

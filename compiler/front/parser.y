@@ -12,7 +12,7 @@
  *   dims     = "[" INT ("," INT)* "]"
  *   expr     = expr ("+" | "-") expr | expr ("*" | "/" | "@") expr
  *            | "-" expr | expr "^" expr | primary          (^ binds tightest, to the right)
- *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")"
+ *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")" | "[" expr ("," expr)* "]"
  *   arg      = (NAME ":")? expr
  */
 %define api.pure full
@@ -116,7 +116,7 @@ static int dim_value(SrcLoc loc, NumTok t) {
 %token LEX_ERROR "invalid character"
 
 %type <expr> expr primary
-%type <arg> args arg
+%type <arg> args arg items
 %type <ident> idents
 %type <dims> dims dimlist
 %type <setting> settings
@@ -236,6 +236,14 @@ primary
   | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
   | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, $3)); }
   | '(' expr ')' { $$ = $2; }
+  | '[' items ']' { $$ = bounded(ast_list(A, @1, $2)); }
+  ;
+
+/* the items of a list: reshape(x, [4, 196]), permute(x, [2, 0, 1]) */
+items
+  : expr { $$ = ARENA_NEW(A, Arg); $$->loc = $1->loc; $$->value = $1; }
+  | items ',' expr {
+      Arg *i = ARENA_NEW(A, Arg); i->loc = $3->loc; i->value = $3; $$ = $1; APPEND(Arg, $$, i); }
   ;
 
 args

@@ -1,18 +1,21 @@
 /* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
  * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
- * call arguments and initialisers; builtins.c holds the built-in functions and layers;
+ * call arguments and initialisers; builtins.c holds the built-in functions and layers,
+ * builtins_axes.c those on a tensor's axes;
  * train.c reads the train block. */
 #ifndef DLC_SEMA_PRIVATE_H
 #define DLC_SEMA_PRIVATE_H
 #include "sema.h"
 
-typedef enum ValueKind { V_ERROR, V_NODE, V_NUM, V_FUNC, V_TABLE } ValueKind;
+typedef enum ValueKind { V_ERROR, V_NODE, V_NUM, V_FUNC, V_TABLE, V_LIST } ValueKind;
 
 typedef struct Value {
   ValueKind kind;
   Node *node;
   double num;
-  const Stmt *def; /* V_FUNC: the def; V_TABLE: the table */
+  const Stmt *def;     /* V_FUNC: the def; V_TABLE: the table */
+  const double *items; /* V_LIST: the numbers of [a, b, ...] (in the graph's arena) */
+  int n_items;
 } Value;
 
 typedef struct Binding {
@@ -38,10 +41,10 @@ typedef struct Sema {
  * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes. */
 enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000 };
 
-static const Value ERR = {V_ERROR, NULL, 0, NULL};
+static const Value ERR = {.kind = V_ERROR};
 
-static inline Value node_value(Node *n) { return (Value){V_NODE, n, 0, NULL}; }
-static inline Value num_value(double v) { return (Value){V_NUM, NULL, v, NULL}; }
+static inline Value node_value(Node *n) { return (Value){.kind = V_NODE, .node = n}; }
+static inline Value num_value(double v) { return (Value){.kind = V_NUM, .num = v}; }
 
 /* A call's arguments: positional ones evaluated, named ones left as expressions. */
 typedef struct CallArgs {
@@ -78,6 +81,9 @@ bool arity(const CallArgs *a, int want);
 Node *tensor_arg(Sema *s, const CallArgs *a, int i);
 /* A whole-number positional argument in [lo, hi], or -1 after reporting. */
 int int_arg(const CallArgs *a, int i, int lo, int hi, const char *what);
+/* A list argument [a, b, ...] of whole numbers in [lo, hi] (at most MAX_RANK of them): how
+ * many, or -1 after reporting. */
+int int_list_arg(const CallArgs *a, int i, int lo, int hi, int *out, const char *what);
 /* A whole-number named argument `label: v` in [lo, hi], def if absent; false after reporting. */
 bool int_named(const CallArgs *a, const char *label, int def, int lo, int hi, int *out);
 
@@ -90,7 +96,24 @@ typedef struct Builtin {
   const char *const *named; /* accepted named arguments, NULL-terminated */
 } Builtin;
 const Builtin *builtin_find(const char *name);
-Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
+/* The name of built-in function i (from 0: the table, then the ops flagged CALL), or NULL
+ * past the last: every name builtin_find knows. */
+const char *builtin_name(int i);
+/* An op flagged CALL in ops.def applied to the call's arguments. */
+Node *builtin_op(Sema *s, const CallArgs *a, DlcOp op);
+
+/* ---- builtins_axes.c ---- */
+
+Node *builtin_sum(Sema *s, const CallArgs *a);
+Node *builtin_mean(Sema *s, const CallArgs *a);
+Node *builtin_max(Sema *s, const CallArgs *a);
+Node *builtin_min(Sema *s, const CallArgs *a);
+Node *builtin_global_avgpool(Sema *s, const CallArgs *a);
+Node *builtin_reshape(Sema *s, const CallArgs *a);
+Node *builtin_transpose(Sema *s, const CallArgs *a);
+Node *builtin_permute(Sema *s, const CallArgs *a);
+Node *builtin_concat(Sema *s, const CallArgs *a);
+Node *builtin_slice(Sema *s, const CallArgs *a);
 
 /* ---- train.c ---- */
 

@@ -21,10 +21,14 @@ bool attr_equal(DlcOp op, const NodeAttr *a, const NodeAttr *b) {
   switch (op_info(op)->attr) {
   case ATTR_NONE: return true;
   case ATTR_SCALAR: return float_bits(a->c) == float_bits(b->c);
-  case ATTR_GEMM: return a->gemm.ta == b->gemm.ta && a->gemm.tb == b->gemm.tb;
+  case ATTR_GEMM:
+    return a->gemm.ta == b->gemm.ta && a->gemm.tb == b->gemm.tb && a->gemm.per_example == b->gemm.per_example;
   case ATTR_WINDOW: return windows_equal(a->win, b->win);
   case ATTR_FEED:
   case ATTR_RESULT: return a->slot == b->slot;
+  case ATTR_AXIS: return a->axis == b->axis;
+  case ATTR_AXES: return a->axes.rank == b->axes.rank && memcmp(a->axes.perm, b->axes.perm, (size_t)a->axes.rank) == 0;
+  case ATTR_RANGE: return a->range.axis == b->range.axis && a->range.start == b->range.start && a->range.size == b->range.size;
   case ATTR_KINDS: break;
   }
   DLC_UNREACHABLE();
@@ -34,7 +38,7 @@ unsigned attr_hash(DlcOp op, const NodeAttr *a) {
   switch (op_info(op)->attr) {
   case ATTR_NONE: return 0;
   case ATTR_SCALAR: return float_bits(a->c);
-  case ATTR_GEMM: return (unsigned)a->gemm.ta * 2u + (unsigned)a->gemm.tb;
+  case ATTR_GEMM: return (unsigned)a->gemm.ta * 4u + (unsigned)a->gemm.tb * 2u + (unsigned)a->gemm.per_example;
   case ATTR_WINDOW: {
     const Window *w = a->win;
     unsigned h = 2166136261u;
@@ -44,6 +48,13 @@ unsigned attr_hash(DlcOp op, const NodeAttr *a) {
   }
   case ATTR_FEED:
   case ATTR_RESULT: return (unsigned)a->slot;
+  case ATTR_AXIS: return (unsigned)a->axis;
+  case ATTR_AXES: {
+    unsigned h = 2166136261u;
+    for (int i = 0; i < a->axes.rank; i++) h = mix(h, (unsigned)a->axes.perm[i]);
+    return h;
+  }
+  case ATTR_RANGE: return mix(mix(mix(2166136261u, (unsigned)a->range.axis), (unsigned)a->range.start), (unsigned)a->range.size);
   case ATTR_KINDS: break;
   }
   DLC_UNREACHABLE();
@@ -53,7 +64,9 @@ void attr_print(DlcOp op, const NodeAttr *a, FILE *o) {
   switch (op_info(op)->attr) {
   case ATTR_NONE: break;
   case ATTR_SCALAR: fprintf(o, " %g", a->c); break;
-  case ATTR_GEMM: fprintf(o, "%s%s", a->gemm.ta ? " a^T" : "", a->gemm.tb ? " b^T" : ""); break;
+  case ATTR_GEMM:
+    fprintf(o, "%s%s%s", a->gemm.ta ? " a^T" : "", a->gemm.tb ? " b^T" : "", a->gemm.per_example ? " per example" : "");
+    break;
   case ATTR_WINDOW: {
     const Window *w = a->win;
     fprintf(o, " k=%d stride=%d pad=%d", w->k, w->stride, w->pad);
@@ -62,6 +75,12 @@ void attr_print(DlcOp op, const NodeAttr *a, FILE *o) {
   }
   case ATTR_FEED: fprintf(o, " feed %d", a->slot); break;
   case ATTR_RESULT: fprintf(o, " result %d", a->slot); break;
+  case ATTR_AXIS: fprintf(o, " axis %d", a->axis); break;
+  case ATTR_AXES:
+    for (int i = 0; i < a->axes.rank; i++) fprintf(o, i ? ", %d" : " [%d", a->axes.perm[i]);
+    fputc(']', o);
+    break;
+  case ATTR_RANGE: fprintf(o, " axis %d start %d size %d", a->range.axis, a->range.start, a->range.size); break;
   case ATTR_KINDS: DLC_UNREACHABLE();
   }
 }

@@ -182,20 +182,43 @@ Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, c
   return g_op_checked(g, OP_GEMM, a, b, &at, ANY, loc, err, errlen);
 }
 
-/* `A @ x` as written in a .net file: a weight matrix times a (batched) vector is the row
- * product x A^T; otherwise an ordinary matrix product. */
+Node *g_gemm_per_example(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc) {
+  NodeAttr at = {.gemm = {ta, tb, true}};
+  return g_op(g, OP_GEMM, a, b, &at, ANY, loc);
+}
+
+/* A vector as a matrix of one row ([1, k]) or one column ([k, 1]). */
+static Node *as_matrix(Graph *g, Node *v, bool row, SrcLoc loc) {
+  int d[2] = {row ? 1 : v->shape.dim[0], row ? v->shape.dim[0] : 1};
+  return g_reshape(g, v, shape_make(v->shape.batched, 2, d), loc);
+}
+
+/* `a @ b` as written in a .net file: vectors and matrices, per example or shared, as NumPy's
+ * matmul (a vector on the left is a row, on the right a column, and that axis goes from the
+ * result). A weight matrix times a vector per example is the row product x A^T over the
+ * whole batch, and a per-example value times a weight matrix one product of the stacked
+ * rows; a product with a per-example matrix on the right is one product per example. */
 Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
-  if (!a->shape.batched && a->shape.rank == 2 && b->shape.batched && b->shape.rank == 1) {
-    if (a->shape.dim[1] != b->shape.dim[0]) {
-      char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
-      say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)",
-          shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb),
-          a->shape.dim[1], b->shape.dim[0]);
-      return NULL;
-    }
-    return g_gemm_checked(g, b, a, false, true, loc, err, errlen);
+  char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+  Shape A = a->shape, B = b->shape;
+  if (A.rank < 1 || A.rank > 2 || B.rank < 1 || B.rank > 2) {
+    say(err, errlen, "matrix product needs vectors or matrices (per example or shared); got %s and %s",
+        shape_user_str(A, sa, sizeof sa), shape_user_str(B, sb, sizeof sb));
+    return NULL;
   }
-  return g_gemm_checked(g, a, b, false, false, loc, err, errlen);
+  int ka = A.dim[A.rank - 1], kb = B.dim[0];
+  if (ka != kb) {
+    say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)", shape_user_str(A, sa, sizeof sa),
+        shape_user_str(B, sb, sizeof sb), ka, kb);
+    return NULL;
+  }
+  if (!A.batched && A.rank == 2 && B.batched && B.rank == 1) return g_gemm_checked(g, b, a, false, true, loc, err, errlen);
+  if (!B.batched && B.rank == 2 && (A.batched || A.rank == 2)) return g_gemm_checked(g, a, b, false, false, loc, err, errlen);
+  Node *ma = A.rank == 1 ? as_matrix(g, a, true, loc) : a, *mb = B.rank == 1 ? as_matrix(g, b, false, loc) : b;
+  Node *y = B.batched ? g_gemm_per_example(g, ma, mb, false, false, loc) : g_gemm(g, ma, mb, false, false, loc);
+  if (A.rank == 2 && B.rank == 2) return y;
+  int d[1] = {A.rank == 2 ? A.dim[0] : B.dim[1]}; /* the axis that remains, if any */
+  return g_reshape(g, y, shape_make(y->shape.batched, A.rank + B.rank - 2, d), loc);
 }
 
 /* ---- unchecked forms for dlc's own graph building ---- */
@@ -267,7 +290,33 @@ int conv_first_kernel(const Window *w, int m) {
 
 Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc) { return g_op(g, OP_RESHAPE, a, NULL, NULL, to, loc); }
 
-Node *g_transpose(Graph *g, Node *a, SrcLoc loc) { return g_op(g, OP_TRANSPOSE, a, NULL, NULL, ANY, loc); }
+Node *g_permute(Graph *g, Node *a, const int *perm, SrcLoc loc) {
+  NodeAttr at = {.axes = {a->shape.rank, {0}}};
+  for (int i = 0; i < a->shape.rank; i++) at.axes.perm[i] = (signed char)perm[i];
+  return g_op(g, OP_PERMUTE, a, NULL, &at, ANY, loc);
+}
+
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc) { return g_permute(g, a, (int[]){1, 0}, loc); }
+
+Node *g_concat(Graph *g, Node *a, Node *b, int axis, SrcLoc loc) {
+  return g_op(g, OP_CONCAT, a, b, &(NodeAttr){.axis = axis}, ANY, loc);
+}
+
+Node *g_slice(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc) {
+  return g_op(g, OP_SLICE, a, NULL, &(NodeAttr){.range = {axis, start, size}}, ANY, loc);
+}
+
+Node *g_pad(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc) {
+  return g_op(g, OP_PAD, a, NULL, &(NodeAttr){.range = {axis, start, size}}, ANY, loc);
+}
+
+Node *g_reduce_max(Graph *g, Node *a, int axis, SrcLoc loc) {
+  return g_op(g, OP_REDUCE_MAX, a, NULL, &(NodeAttr){.axis = axis}, ANY, loc);
+}
+
+Node *g_reduce_max_back(Graph *g, Node *x, Node *dy, int axis, SrcLoc loc) {
+  return g_op(g, OP_REDUCE_MAX_BACK, x, dy, &(NodeAttr){.axis = axis}, ANY, loc);
+}
 
 /* A window op: the window is copied into the graph's arena. */
 static Node *windowed(Graph *g, DlcOp op, Node *a, Node *b, const Window *w, Shape want, SrcLoc loc) {

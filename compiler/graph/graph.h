@@ -43,6 +43,10 @@ const char *shape_str(Shape s, char *buf, int len);
 const char *shape_user_str(Shape s, char *buf, int len);
 #define SHAPE_STR_MAX 96
 
+/* A shape around one of its axes: elements per example before it (outer), along it (len)
+ * and after it (inner); outer * len * inner is the numel. */
+void shape_axis_split(Shape s, int axis, int64_t *outer, int64_t *len, int64_t *inner);
+
 /* Index of the element of `from` that feeds element `i` (flat, within one example) of a
  * broadcast to `to`. Used by the reference evaluator; lowering emits the same arithmetic. */
 int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
@@ -76,10 +80,16 @@ typedef enum NodeFlag {
 /* A node's attribute: which member is in use is its op's attribute kind (ops.def's attr
  * column), and attr.c compares, hashes, prints and copies each kind. */
 typedef union NodeAttr {
-  float c;                  /* SCALAR: CONST value; POWC exponent */
-  struct { bool ta, tb; } gemm; /* GEMM */
+  float c;                  /* SCALAR: CONST value; POWC exponent; LEAKY_RELU slope */
+  /* GEMM: op(a) = a^T if ta, op(b) = b^T if tb; per_example: one product per example (see
+   * the shape rule, g_gemm_per_example), else on the 2-D views of gemm_dims */
+  struct { bool ta, tb, per_example; } gemm;
   int slot;                 /* FEED: INPUT/TARGET/HYPER/NOISE/GRAD_IN feed index; RESULT: OUTPUT index */
   const Window *win;        /* WINDOW: IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
+  int axis;                 /* AXIS: CONCAT, REDUCE_MAX(_BACK): a per-example axis, 0 the first */
+  struct { int rank; signed char perm[MAX_RANK]; } axes; /* AXES: PERMUTE: out axis i is a's axis perm[i] */
+  struct { int axis, start, size; } range; /* RANGE: SLICE takes [start, start + size) of the axis;
+                                              PAD puts its input at start in zeros of size */
 } NodeAttr;
 
 typedef struct Node Node;
@@ -170,7 +180,16 @@ Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* SOFTMAX, LOG_SOFTMAX */
 Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc);       /* same numel and batching */
-Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q] */
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q]: permute [1, 0] */
+Node *g_permute(Graph *g, Node *a, const int *perm, SrcLoc loc); /* out axis i is a's perm[i] */
+Node *g_concat(Graph *g, Node *a, Node *b, int axis, SrcLoc loc);
+Node *g_slice(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc);
+Node *g_pad(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc);
+Node *g_reduce_max(Graph *g, Node *a, int axis, SrcLoc loc);   /* the axis goes */
+Node *g_reduce_max_back(Graph *g, Node *x, Node *dy, int axis, SrcLoc loc);
+/* One matrix product per example, op(a_r) op(b_r), each operand a per-example [rows, cols]
+ * or a shared matrix (at least one per example): batched [m, n]. */
+Node *g_gemm_per_example(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc);
 Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc);  /* [c,h,w] -> [ho*wo, c*k*k] */
 Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc);
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */

@@ -17,14 +17,17 @@ typedef enum OpClass { LEAF, UNARY, BINARY, GEMM, REDUCE, ROW, VIEW, MOVE, CONV,
 typedef enum AttrKind {
   ATTR_NONE,
   ATTR_SCALAR, /* attr.c: a float (CONST's value, POWC's exponent), compared bit for bit */
-  ATTR_GEMM,   /* attr.gemm: the transpose flags */
+  ATTR_GEMM,   /* attr.gemm: the transpose flags, and whether per example */
   ATTR_WINDOW, /* attr.win: a sliding window, with a conv's maps and connection table */
   ATTR_FEED,   /* attr.slot: the feed slot of a fed leaf */
   ATTR_RESULT, /* attr.slot: the result slot of an OUTPUT */
+  ATTR_AXIS,   /* attr.axis: a per-example axis */
+  ATTR_AXES,   /* attr.axes: a permutation of the per-example axes */
+  ATTR_RANGE,  /* attr.range: an axis, a start and a size along it */
   ATTR_KINDS
 } AttrKind;
 
-enum { INLINE = 1 << 0 };
+enum { INLINE = 1 << 0, CALL = 1 << 1 };
 enum { grad_N = 0, grad_D = 1 }; /* the grad column of ops.def */
 
 typedef struct OpInfo {
@@ -44,4 +47,6 @@ static inline bool op_is_elementwise(DlcOp op) {
 }
 static inline bool op_has_grad(DlcOp op) { return op_info(op)->differentiable; }
 static inline bool op_is_inline(DlcOp op) { return op_info(op)->flags & INLINE; }
+/* The op the language calls by this name (ops.def's CALL flag), or OP_COUNT. */
+DlcOp op_callable(const char *name);
 #endif

@@ -102,11 +102,27 @@ static bool rule_row(const Rule *r, Shape *out) {
 
 /* ---- matrix products ---- */
 
+/* One product per example: each operand a per-example matrix or a shared one. */
+static bool gemm_per_example(const Rule *r, Shape *out) {
+  char s[2][SHAPE_STR_MAX];
+  Shape a = r->in[0]->shape, b = r->in[1]->shape;
+  if (a.rank != 2 || b.rank != 2 || !(a.batched || b.batched))
+    return fail(r, "a product per example needs two matrices, one of them per example; got %s and %s", in_str(r, 0, s),
+                in_str(r, 1, s));
+  int m = r->attr->gemm.ta ? a.dim[1] : a.dim[0], ka = r->attr->gemm.ta ? a.dim[0] : a.dim[1];
+  int kb = r->attr->gemm.tb ? b.dim[1] : b.dim[0], n = r->attr->gemm.tb ? b.dim[0] : b.dim[1];
+  if (ka != kb)
+    return fail(r, "matrix product of %s and %s: inner dimensions differ (%d vs %d)", in_str(r, 0, s), in_str(r, 1, s), ka, kb);
+  *out = dims2(true, m, n);
+  return true;
+}
+
 static bool rule_gemm(const Rule *r, Shape *out) {
   char s[2][SHAPE_STR_MAX];
   const Node *a = r->in[0], *b = r->in[1];
   MatDims va, vb;
   if (!r->attr) return fail(r, "a gemm needs its transpose flags");
+  if (r->attr->gemm.per_example) return gemm_per_example(r, out);
   if (!gemm_dims(a->shape, &va) || !gemm_dims(b->shape, &vb))
     return fail(r, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got %s and %s",
                 in_str(r, 0, s), in_str(r, 1, s));
@@ -138,11 +154,93 @@ static bool rule_reshape(const Rule *r, Shape *out) {
   return true;
 }
 
-static bool rule_transpose(const Rule *r, Shape *out) {
+static bool rule_permute(const Rule *r, Shape *out) {
   char s[2][SHAPE_STR_MAX];
   Shape a = r->in[0]->shape;
-  if (a.rank != 2) return fail(r, "transpose needs a matrix, got %s", in_str(r, 0, s));
-  *out = dims2(a.batched, a.dim[1], a.dim[0]);
+  bool seen[MAX_RANK] = {false};
+  if (!r->attr || r->attr->axes.rank != a.rank)
+    return fail(r, "a permutation of %s lists each of its %d axes once", in_str(r, 0, s), a.rank);
+  *out = a;
+  for (int i = 0; i < a.rank; i++) {
+    int p = r->attr->axes.perm[i];
+    if (p < 0 || p >= a.rank || seen[p])
+      return fail(r, "a permutation of %s lists each of its %d axes once", in_str(r, 0, s), a.rank);
+    seen[p] = true;
+    out->dim[i] = a.dim[p];
+  }
+  return true;
+}
+
+/* Fails unless `axis` is an axis of input k. */
+static bool need_axis(const Rule *r, int k, int axis) {
+  char s[2][SHAPE_STR_MAX];
+  if (axis >= 0 && axis < r->in[k]->shape.rank) return true;
+  return fail(r, "axis %d of %s: it has %d", axis, in_str(r, k, s), r->in[k]->shape.rank);
+}
+
+static bool rule_concat(const Rule *r, Shape *out) {
+  char s[2][SHAPE_STR_MAX];
+  Shape a = r->in[0]->shape, b = r->in[1]->shape;
+  int axis = r->attr ? r->attr->axis : -1;
+  if (!need_axis(r, 0, axis)) return false;
+  bool fits = a.rank == b.rank && a.batched == b.batched;
+  for (int d = 0; fits && d < a.rank; d++) fits = d == axis || a.dim[d] == b.dim[d];
+  if (!fits)
+    return fail(r, "cannot concatenate %s and %s along axis %d: the other axes must be equal, and both per example or neither",
+                in_str(r, 0, s), in_str(r, 1, s), axis);
+  *out = a;
+  out->dim[axis] = a.dim[axis] + b.dim[axis];
+  return true;
+}
+
+/* SLICE and PAD: start and size along the axis; `inside` is the length of the part that is
+ * kept (slice: the result's; pad: the input's), `whole` that of the longer one. */
+static bool range_fits(const Rule *r, int whole) {
+  char s[2][SHAPE_STR_MAX];
+  int start = r->attr->range.start, size = r->attr->range.size, axis = r->attr->range.axis;
+  int inside = r->op == OP_SLICE ? size : r->in[0]->shape.dim[axis];
+  if (start >= 0 && size >= 1 && (int64_t)start + inside <= whole) return true;
+  return fail(r, "positions %d to %d of axis %d of %s: that axis has %d", start, start + inside, axis, in_str(r, 0, s),
+              r->op == OP_SLICE ? whole : inside);
+}
+
+static bool rule_slice(const Rule *r, Shape *out) {
+  if (!r->attr || !need_axis(r, 0, r->attr->range.axis)) return r->attr ? false : fail(r, "a slice needs its range");
+  if (!range_fits(r, r->in[0]->shape.dim[r->attr->range.axis])) return false;
+  *out = r->in[0]->shape;
+  out->dim[r->attr->range.axis] = r->attr->range.size;
+  return true;
+}
+
+static bool rule_pad(const Rule *r, Shape *out) {
+  if (!r->attr || !need_axis(r, 0, r->attr->range.axis)) return r->attr ? false : fail(r, "a pad needs its range");
+  if (!range_fits(r, r->attr->range.size)) return false;
+  *out = r->in[0]->shape;
+  out->dim[r->attr->range.axis] = r->attr->range.size;
+  return true;
+}
+
+/* A shape without one of its axes. */
+static Shape drop_axis(Shape s, int axis) {
+  for (int d = axis; d + 1 < s.rank; d++) s.dim[d] = s.dim[d + 1];
+  s.dim[--s.rank] = 0;
+  return s;
+}
+
+static bool rule_reduce_axis(const Rule *r, Shape *out) {
+  if (!r->attr) return fail(r, "'%s' needs its axis", op_name(r->op));
+  if (!need_axis(r, 0, r->attr->axis)) return false;
+  *out = drop_axis(r->in[0]->shape, r->attr->axis);
+  return true;
+}
+
+static bool rule_reduce_axis_back(const Rule *r, Shape *out) {
+  char s[2][SHAPE_STR_MAX];
+  if (!r->attr) return fail(r, "'%s' needs its axis", op_name(r->op));
+  if (!need_axis(r, 0, r->attr->axis)) return false;
+  if (!shape_equal(drop_axis(r->in[0]->shape, r->attr->axis), r->in[1]->shape))
+    return fail(r, "%s is not %s without axis %d", in_str(r, 1, s), in_str(r, 0, s), r->attr->axis);
+  *out = r->in[0]->shape;
   return true;
 }
 

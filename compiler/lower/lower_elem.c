@@ -51,11 +51,20 @@ static LLVMValueRef emit_formula(LowerCtx *c, const Node *y, LLVMValueRef a, LLV
   case OP_RELU: return select_positive(c, a, a);
   case OP_STEP: return select_positive(c, a, f32_like(c, a, 1));
   case OP_POWC: return emit_pow(c, a, y->attr.c);
+  case OP_ABS: return call_like(c, "llvm.fabs", a, &a, 1);
+  case OP_ERF: return emit_erf(c, a);
+  case OP_SOFTPLUS: return emit_softplus(c, a);
+  case OP_LEAKY_RELU: {
+    LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, a, f32_like(c, a, 0), "pos");
+    return LLVMBuildSelect(c->b, pos, a, LLVMBuildFMul(c->b, a, f32_like(c, a, y->attr.c), ""), "leaky_relu");
+  }
   case OP_BROADCAST: return a;
   case OP_ADD: return LLVMBuildFAdd(c->b, a, b, "add");
   case OP_SUB: return LLVMBuildFSub(c->b, a, b, "sub");
   case OP_MUL: return LLVMBuildFMul(c->b, a, b, "mul");
   case OP_DIV: return LLVMBuildFDiv(c->b, a, b, "div");
+  case OP_MAX: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, a, b, ""), a, b, "max");
+  case OP_MIN: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLE, a, b, ""), a, b, "min");
   default: DLC_UNREACHABLE();
   }
 }
