@@ -231,7 +231,7 @@ END_TEST
 
 /* Models whose training step the pipeline must not change: the examples, and inline ones
  * with more state (Adam's moments, batch norm's running statistics, dropout's noise). */
-static const char *const PIPELINE_FILES[] = {"mlp.net", "mlp_relu.net", "lenet.net", "lenet_relu.net"};
+static const char *const PIPELINE_FILES[] = {"mlp.net", "mlp_relu.net", "lenet.net", "lenet_relu.net", "resnet.net"};
 static const char *const PIPELINE_TEXTS[] = {
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
@@ -246,6 +246,20 @@ static const char *const PIPELINE_TEXTS[] = {
     "out = dense(h, 10)\n"
     "loss = sum((y - softmax(out))^2) + 0.001 * sum(h^2)\n"
     "train { optimizer = rmsprop(lr: 0.01); clip = 1; batch = 4 }\n",
+    /* the ops along axes and their attributes (CSE must keep different axes, slopes, ranges
+     * and permutations apart), products per example, grouped convolutions */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "param A : [5, 28]\n"
+    "c = conv(x, 4, 3, pad: 1, bias: false)\n"
+    "d = conv(c, 4, 3, groups: 4)\n"
+    "m = A @ reshape(x, [28, 28])\n"
+    "e = concat(max(d, axis: 1), max(d, axis: 2), axis: 1)\n"
+    "f = concat(flatten(e), flatten(permute(m, [1, 0])), flatten(transpose(m)), flatten(slice(m, 1, 3, axis: 1)))\n"
+    "g = leaky_relu(f, 0.1) + leaky_relu(f, 0.2) + leaky_relu(f, -0.0) + gelu(f) + softplus(f) + min(f, 0) + abs(f)\n"
+    "out = dense(layernorm(concat(g, global_avgpool(d))), 10)\n"
+    "loss = cross_entropy(out, y) + 0.01 * sum(slice(m, 0, 2, axis: 1))\n"
+    "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 4 }\n",
 };
 enum { N_PIPELINE_FILES = sizeof PIPELINE_FILES / sizeof *PIPELINE_FILES };
 enum { N_PIPELINE = N_PIPELINE_FILES + sizeof PIPELINE_TEXTS / sizeof *PIPELINE_TEXTS };
