@@ -348,6 +348,13 @@ START_TEST(op_table_is_consistent) {
     case MOVE:
     case EFFECT: ck_assert_int_ge(o->arity, 1); break;
     }
+    /* an op the language calls by name (front/builtins.c: builtin_op) takes its inputs and,
+     * for a SCALAR attribute, one number: elementwise or row ops of those attribute kinds */
+    if (o->flags & CALL) {
+      ck_assert(o->cls == UNARY || o->cls == BINARY || o->cls == ROW);
+      ck_assert(o->attr == ATTR_NONE || o->attr == ATTR_SCALAR);
+      ck_assert_int_eq(op_callable(o->name), i);
+    }
     /* only scalar leaves are inlined; leaves and sinks are never differentiated */
     if (op_is_inline((DlcOp)i)) ck_assert_int_eq(o->cls, LEAF);
     if (o->cls == LEAF || o->cls == EFFECT) ck_assert(!o->differentiable);
