@@ -364,7 +364,7 @@ START_TEST(syntax_error_message_and_caret) {
                       "  def f(a,) = 1\n"
                       "          ^\n");
   expect_syntax_error("x = )\n",
-                      "t.net:1:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "t.net:1:5: error: unexpected ')', expected number, name, '-', '(' or '['\n"
                       "  x = )\n"
                       "      ^\n");
   expect_syntax_error("x = f(a b)",
@@ -391,12 +391,12 @@ END_TEST
 START_TEST(syntax_error_on_a_later_line) {
   /* the caret line keeps the tab of the source line, so the caret lines up */
   expect_syntax_error("x = 1\n\ty = = 2\n",
-                      "t.net:2:6: error: unexpected '=', expected number, name, '-' or '('\n"
+                      "t.net:2:6: error: unexpected '=', expected number, name, '-', '(' or '['\n"
                       "  \ty = = 2\n"
                       "  \t    ^\n");
   /* with CRLF line endings the source line is shown without its CR */
   expect_syntax_error("x = 1\r\ny = )\r\n",
-                      "t.net:2:5: error: unexpected ')', expected number, name, '-' or '('\n"
+                      "t.net:2:5: error: unexpected ')', expected number, name, '-', '(' or '['\n"
                       "  y = )\n"
                       "      ^\n");
 }
@@ -570,11 +570,11 @@ START_TEST(sema_dropout_rate_named_or_positional) {
 }
 END_TEST
 
-/* bias: 0 leaves a layer's bias out (what the warning about batchnorm advises). */
+/* bias: false leaves a layer's bias out (what the warning about batchnorm advises). */
 START_TEST(sema_layers_without_bias) {
   Analysed a = analyse("input x : [1, 28, 28]\ntarget y : onehot(10)\n"
-                       "c = relu(batchnorm(conv(x, 4, 5, bias: 0)))\n"
-                       "h = relu(batchnorm(dense(flatten(c), 20, bias: 0)))\n"
+                       "c = relu(batchnorm(conv(x, 4, 5, bias: false)))\n"
+                       "h = relu(batchnorm(dense(flatten(c), 20, bias: false)))\n"
                        "out = dense(h, 10, bias: 1)\nloss = cross_entropy(out, y)\n");
   ck_assert_msg(a.ok, "%s", a.diags);
   ck_assert_str_eq(a.diags, ""); /* no bias, nothing cancelled */

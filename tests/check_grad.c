@@ -3,7 +3,9 @@
  * The test loops over ops.def: each differentiable op must have a case below that builds a
  * small graph around it (with broadcasting, transposes and the other variants it has); the
  * graph's symbolic gradients are checked against central finite differences (double
- * precision reference evaluator) and the JIT-compiled gradients against those. An op
+ * precision reference evaluator) and the JIT-compiled gradients against those, once as
+ * built and once after the pass pipeline (fold, simplify, CSE) has rewritten the forward
+ * and backward graph together. An op
  * without derivative must instead say where its lowering is exercised. Adding a row to
  * ops.def without extending this file fails the test. */
 #include <math.h>
@@ -12,6 +14,7 @@
 #include "gradcheck.h"
 #include "helpers.h"
 #include "interp.h"
+#include "passes.h"
 #include "rng.h"
 
 enum { ROWS = 3 };
@@ -76,8 +79,14 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   Graph *g = c->g;
   *n_variants = 1;
   switch (op) {
-  case OP_NEG: case OP_EXP: case OP_SIGMOID: case OP_TANH: case OP_RELU:
-    return weighted_loss(c, un(c, op, affine(c)));
+  case OP_NEG: case OP_EXP: case OP_SIGMOID: case OP_TANH: case OP_RELU: case OP_ABS: case OP_ERF: case OP_SOFTPLUS:
+    *n_variants = 2; /* values near 0, and up to about 7 */
+    return weighted_loss(c, un(c, op, variant ? bin(c, OP_MUL, affine(c), g_const(g, 3, NO_LOC)) : affine(c)));
+  case OP_LEAKY_RELU: { /* a slope below 1, a negative one, one above 1 */
+    static const float slopes[] = {0.1f, -0.3f, 2.5f};
+    *n_variants = 3;
+    return weighted_loss(c, g_op(g, op, affine(c), NULL, &(NodeAttr){.c = slopes[variant]}, c->x->shape, NO_LOC));
+  }
   case OP_LOG: return weighted_loss(c, un(c, op, positive(c)));
   case OP_POWC: {
     static const float exps[] = {2, 3, 0.5f, -1, 1.7f};
@@ -88,7 +97,7 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Shape to = c->x->shape;
     return weighted_loss(c, bin(c, OP_MUL, c->x, g_broadcast(g, variant ? c->p : c->s, to, NO_LOC)));
   }
-  case OP_ADD: case OP_SUB: case OP_MUL: {
+  case OP_ADD: case OP_SUB: case OP_MUL: case OP_MAX: case OP_MIN: {
     *n_variants = 3; /* batched with vector, vector with batched, batched with scalar */
     Node *a = affine(c);
     Node *lhs = variant == 1 ? c->p : a, *rhs = variant == 1 ? a : variant == 0 ? c->p : c->s;
@@ -102,7 +111,7 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   case OP_GEMM: {
     /* x W^T (a dense layer), x V, W V (two parameters), and V^T-style batch contraction
      * used by weight gradients: (x^T y) summed over the batch. */
-    *n_variants = 4;
+    *n_variants = 7;
     int d43[2] = {4, 3};
     Node *V = g_param(g, "V", shape_make(false, 2, d43), NO_LOC);
     Node *a = affine(c);
@@ -110,9 +119,17 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     case 0: return weighted_loss(c, g_gemm(g, a, c->W, false, true, NO_LOC));
     case 1: return weighted_loss(c, g_gemm(g, a, V, false, false, NO_LOC));
     case 2: return weighted_loss(c, g_gemm(g, c->W, V, false, false, NO_LOC));
-    default: {
+    case 3: {
       Node *h = un(c, OP_TANH, g_gemm(g, a, c->W, false, true, NO_LOC));
       return weighted_loss(c, g_gemm(g, a, h, true, false, NO_LOC));
+    }
+    default: { /* per example: shared on the left, on the right (transposed), both per example */
+      Node *X = g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC);
+      Node *P = g_param(g, "P", shape2(false, 3, 10), NO_LOC), *Q = g_param(g, "Q", shape2(false, 2, 5), NO_LOC);
+      if (variant == 4) return weighted_loss(c, g_gemm_per_example(g, P, X, false, false, NO_LOC));
+      if (variant == 5) return weighted_loss(c, g_gemm_per_example(g, X, Q, false, true, NO_LOC));
+      Node *Y = un(c, OP_TANH, g_gemm_per_example(g, X, Q, false, true, NO_LOC)); /* [10, 2] */
+      return weighted_loss(c, g_gemm_per_example(g, X, Y, true, false, NO_LOC)); /* [5, 2] */
     }
     }
   }
@@ -125,7 +142,31 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
   case OP_SOFTMAX: case OP_LOG_SOFTMAX:
     return weighted_loss(c, g_row(g, op, affine(c), NO_LOC));
   case OP_RESHAPE: return weighted_loss(c, g_reshape(g, affine(c), shape2(true, 2, 2), NO_LOC));
-  case OP_TRANSPOSE: return weighted_loss(c, g_transpose(g, g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC), NO_LOC));
+  case OP_PERMUTE: { /* a matrix transposed; images [2, 5, 5] three ways, one keeping the last axis */
+    static const int perms[3][3] = {{1, 2, 0}, {2, 0, 1}, {1, 0, 2}};
+    *n_variants = 4;
+    if (variant == 3) return weighted_loss(c, g_transpose(g, g_reshape(g, image(c), shape2(true, 10, 5), NO_LOC), NO_LOC));
+    return weighted_loss(c, g_permute(g, un(c, OP_TANH, image(c)), perms[variant], NO_LOC));
+  }
+  case OP_CONCAT: { /* images along each axis; two parameters (shared) */
+    *n_variants = 4;
+    if (variant == 3) return weighted_loss(c, g_concat(g, c->W, bin(c, OP_MUL, c->W, c->W), 0, NO_LOC));
+    return weighted_loss(c, g_concat(g, image(c), un(c, OP_TANH, image(c)), variant, NO_LOC));
+  }
+  case OP_SLICE: { /* a part of each axis of the images (axis, start, size) */
+    static const int r[3][3] = {{0, 1, 1}, {1, 1, 3}, {2, 2, 3}};
+    *n_variants = 3;
+    return weighted_loss(c, g_slice(g, image(c), r[variant][0], r[variant][1], r[variant][2], NO_LOC));
+  }
+  case OP_PAD: {
+    static const int r[3][3] = {{0, 1, 3}, {1, 2, 8}, {2, 0, 7}};
+    *n_variants = 3;
+    return weighted_loss(c, g_pad(g, image(c), r[variant][0], r[variant][1], r[variant][2], NO_LOC));
+  }
+  case OP_REDUCE_MAX: { /* along each axis of the images: inner 25, 5 and 1 */
+    *n_variants = 3;
+    return weighted_loss(c, g_reduce_max(g, image(c), variant, NO_LOC));
+  }
   case OP_IM2COL: { /* valid 3x3; strided and padded 3x3; 1x1 */
     static const int geo[3][3] = {{3, 1, 0}, {3, 2, 1}, {1, 1, 0}};
     *n_variants = 3;
@@ -179,6 +220,7 @@ static const char *no_grad_coverage(DlcOp op) {
   case OP_STEP: return "the RELU case: relu's derivative";
   case OP_OUTPUT: return "every case: gradients are read through OUTPUTs";
   case OP_MAXPOOL_BACK: return "the MAXPOOL case: maxpool's derivative";
+  case OP_REDUCE_MAX_BACK: return "the REDUCE_MAX case: reduce_max's derivative";
   case OP_CONV_DX: case OP_CONV_DW: return "the CONV case: conv's derivatives";
   default: return NULL;
   }
@@ -219,6 +261,16 @@ static GradcheckResult check_case_with(Graph *g, Node *loss, unsigned seed, Node
 
 static GradcheckResult check_case(Graph *g, Node *loss, unsigned seed) { return check_case_with(g, loss, seed, NULL, 0); }
 
+/* The gradients built, then the whole pass pipeline run over forward and backward nodes
+ * together (as dlc compiles a model), then checked: a pass that breaks the backward graph
+ * fails here. */
+static GradcheckResult check_after_passes(Graph *g, Node *loss, unsigned seed) {
+  int n_forward = g->len;
+  Node **grads = grad_build(g, loss);
+  passes_run(g, NULL, true);
+  return check_case_with(g, loss, seed, grads, n_forward);
+}
+
 START_TEST(every_op_has_a_passing_gradient_check) {
   DlcOp op = (DlcOp)_i;
   if (!op_has_grad(op)) {
@@ -226,27 +278,30 @@ START_TEST(every_op_has_a_passing_gradient_check) {
     return;
   }
   int n_variants = 1;
-  for (int v = 0; v < n_variants; v++) {
-    Case c = case_new();
-    Node *loss = build_case(op, &c, v, &n_variants);
-    ck_assert_msg(loss, "op '%s' has no gradient check case in tests/check_grad.c", op_name(op));
-    printf("gradcheck %s (variant %d)\n", op_name(op), v);
-    GradcheckResult r = check_case(c.g, loss, 17u + (unsigned)v);
-    ck_assert_msg(r.params > 0, "%s: no parameter received a gradient", op_name(op));
-    ck_assert_msg(r.ok, "%s variant %d: gradient mismatch (fd %g, jit %g x tolerance)", op_name(op), v, r.worst_fd,
-                  r.worst_jit);
-    graph_free(c.g);
-  }
+  for (int v = 0; v < n_variants; v++)
+    for (int passes = 0; passes < 2; passes++) { /* as built, and after the pass pipeline */
+      Case c = case_new();
+      Node *loss = build_case(op, &c, v, &n_variants);
+      ck_assert_msg(loss, "op '%s' has no gradient check case in tests/check_grad.c", op_name(op));
+      printf("gradcheck %s (variant %d%s)\n", op_name(op), v, passes ? ", after the passes" : "");
+      GradcheckResult r = passes ? check_after_passes(c.g, loss, 17u + (unsigned)v) : check_case(c.g, loss, 17u + (unsigned)v);
+      ck_assert_msg(r.params > 0, "%s: no parameter received a gradient", op_name(op));
+      ck_assert_msg(r.ok, "%s variant %d%s: gradient mismatch (fd %g, jit %g x tolerance)", op_name(op), v,
+                    passes ? " after the passes" : "", r.worst_fd, r.worst_jit);
+      graph_free(c.g);
+    }
 }
 END_TEST
 
 /* The check itself must be able to fail: corrupt a derivative (the factor 2 that the rule
- * of x^2 puts into the backward pass becomes 2.5) and the check must report a mismatch. */
+ * of x^2 puts into the backward pass becomes 2.5) after the passes, as a broken pass would,
+ * and the check must report a mismatch. */
 START_TEST(gradcheck_detects_a_wrong_derivative) {
   Case c = case_new();
   Node *loss = weighted_loss(&c, g_powc(c.g, affine(&c), 2, NO_LOC));
   int n_forward = c.g->len;
   Node **grads = grad_build(c.g, loss);
+  passes_run(c.g, NULL, true);
   int corrupted = 0;
   for (int i = n_forward; i < c.g->len; i++)
     if (c.g->nodes[i]->op == OP_CONST && c.g->nodes[i]->attr.c == 2) {

@@ -225,10 +225,41 @@ START_TEST(matmul_inner_dimension_mismatch) {
   ck_assert_ptr_null(g_matmul_checked(g, B, A, NO_LOC, err, sizeof err));
   ck_assert_ptr_nonnull(strstr(err, "[3, 4]"));
   ck_assert_ptr_nonnull(strstr(err, "[2, 3]"));
-  /* a plain vector is not a matrix */
+  /* a vector on the left is a row: [3] @ [3, 4] is [4] */
   Node *v = g_param(g, "v", shp(false, 1, 3), NO_LOC);
-  ck_assert_ptr_null(g_matmul_checked(g, v, B, NO_LOC, err, sizeof err));
-  ck_assert_str_eq(err, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got [3] and [3, 4]");
+  ck_assert_str_eq(sstr(g_matmul_checked(g, v, B, NO_LOC, err, sizeof err)->shape), "[4]");
+  /* only vectors and matrices */
+  Node *t = g_input(g, "t", shp(true, 3, 3, 4, 4), NO_LOC);
+  ck_assert_ptr_null(g_matmul_checked(g, A, t, NO_LOC, err, sizeof err));
+  ck_assert_str_eq(err, "matrix product needs vectors or matrices (per example or shared); got [2, 3] and [3, 4, 4] per example");
+  graph_free(g);
+}
+END_TEST
+
+/* A matrix per example on either side of @: one product per example; the inner dimensions
+ * are compared as they are (a weight [10, 28] @ images [28, 28] was once refused with "inner
+ * dimensions differ"), and a mismatch names both sizes. */
+START_TEST(matmul_per_example_matrices) {
+  Graph *g = graph_new();
+  Node *A = g_param(g, "A", shp(false, 2, 10, 28), NO_LOC), *x = g_input(g, "x", shp(true, 2, 28, 28), NO_LOC);
+  char err[256] = "";
+  Node *y = g_matmul_checked(g, A, x, NO_LOC, err, sizeof err);
+  ck_assert_msg(y, "%s", err);
+  ck_assert_str_eq(sstr(y->shape), "batch x [10, 28]");
+  ck_assert(y->op == OP_GEMM && y->attr.gemm.per_example);
+  Node *z = g_matmul_checked(g, x, x, NO_LOC, err, sizeof err); /* both per example */
+  ck_assert(z && z->attr.gemm.per_example && z->shape.batched);
+  Node *w = g_matmul_checked(g, x, A, NO_LOC, err, sizeof err); /* [28, 28] @ [10, 28]: 28 vs 10 */
+  ck_assert_ptr_null(w);
+  ck_assert_str_eq(err, "matrix product of [28, 28] per example and [10, 28]: inner dimensions differ (28 vs 10)");
+  /* per-example vector @ per-example matrix: a row per example */
+  Node *v = g_input(g, "v", shp(true, 1, 28), NO_LOC);
+  ck_assert_str_eq(sstr(g_matmul_checked(g, v, x, NO_LOC, err, sizeof err)->shape), "batch x [28]");
+  /* a per-example matrix times a shared vector: the stacked rows times one column */
+  Node *u = g_param(g, "u", shp(false, 1, 28), NO_LOC);
+  Node *xu = g_matmul_checked(g, x, u, NO_LOC, err, sizeof err);
+  ck_assert_str_eq(sstr(xu->shape), "batch x [28]");
+  ck_assert_ptr_null(graph_verify(g, err, sizeof err));
   graph_free(g);
 }
 END_TEST
@@ -312,10 +343,17 @@ START_TEST(op_table_is_consistent) {
     /* the class fixes the arity (EFFECT: ASSIGN has 2, OUTPUT 1) */
     switch (o->cls) {
     case LEAF: ck_assert_int_eq(o->arity, 0); break;
-    case UNARY: case REDUCE: case ROW: ck_assert_int_eq(o->arity, 1); break;
+    case UNARY: case REDUCE: case ROW: case VIEW: ck_assert_int_eq(o->arity, 1); break;
     case BINARY: case GEMM: case CONV: ck_assert_int_eq(o->arity, 2); break;
     case MOVE:
     case EFFECT: ck_assert_int_ge(o->arity, 1); break;
+    }
+    /* an op the language calls by name (front/builtins.c: builtin_op) takes its inputs and,
+     * for a SCALAR attribute, one number: elementwise or row ops of those attribute kinds */
+    if (o->flags & CALL) {
+      ck_assert(o->cls == UNARY || o->cls == BINARY || o->cls == ROW);
+      ck_assert(o->attr == ATTR_NONE || o->attr == ATTR_SCALAR);
+      ck_assert_int_eq(op_callable(o->name), i);
     }
     /* only scalar leaves are inlined; leaves and sinks are never differentiated */
     if (op_is_inline((DlcOp)i)) ck_assert_int_eq(o->cls, LEAF);
@@ -759,6 +797,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, binary_checked_errors_name_both_shapes);
   tcase_add_test(tc, matmul_weight_times_batched_vector);
   tcase_add_test(tc, matmul_inner_dimension_mismatch);
+  tcase_add_test(tc, matmul_per_example_matrices);
   tcase_add_test(tc, gemm_shape_rules);
   tcase_add_test(tc, node_ids_are_creation_order_and_topological);
   tcase_add_test(tc, leaf_constructors);

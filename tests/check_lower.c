@@ -33,7 +33,7 @@ static const char *const MODELS[] = {
     "input x : [784]\n"
     "target y : onehot(10)\n"
     "h = relu(dense(x, 12))\n"
-    "out = dense(h, 10)\n"
+    "out = dense(layernorm(h), 10)\n"
     "loss = cross_entropy(out, y)\n"
     /* eps 1e-3: Adam divides by sqrt(v) ~ |g|, so for gradients near float round-off
      * (sums that cancel) a small eps turns rounding into whole steps of size lr; a larger
@@ -60,11 +60,11 @@ static const char *const MODELS[] = {
      * over the batch, running statistics written by the step */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
-    "c = relu(batchnorm(conv(x, 2, 3, pad: 1, bias: 0)))\n"
+    "c = relu(batchnorm(conv(x, 2, 3, pad: 1, bias: false)))\n"
     "h = tanh(batchnorm(dense(flatten(maxpool(c, 2)), 12), momentum: 0.3))\n"
-    "out = dense(h, 10)\n"
+    "out = dense(layernorm(h), 10)\n"
     "loss = cross_entropy(out, y)\n"
-    "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
+    "train { optimizer = sgd(lr: 0.02, momentum: 0.9); batch = 8 }\n",
     /* a reshape of an input (a view of a fed buffer), a direct conv without padding */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
@@ -93,6 +93,40 @@ static const char *const MODELS[] = {
     "out = dense(flatten(b), 10)\n"
     "loss = cross_entropy(out, y)\n"
     "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
+    /* the ops along axes on odd sizes: a product of stacked rows, concat (runs of 20: a
+     * vector and a masked one), slice (runs of 34), a permutation keeping the last axis (runs
+     * of 17), the maximum along an axis over 51 and 17 inner positions (vectors, one masked)
+     * and along the last axis (scalar), sums and means over an axis, and the elementwise ops
+     * (erf on both sides of 0.5, softplus, leaky_relu, max and min with broadcasting) */
+    "input x : [784]\n"
+    "target y : onehot(10)\n"
+    "param P : [17, 20] = normal(0, 0.3)\n"
+    "h = tanh(dense(x, 51))\n"
+    "b = reshape(h, [3, 17]) @ P\n"
+    "c = concat(b, leaky_relu(b, 0.2), axis: 1)\n"
+    "d = slice(c, 3, 37, axis: 1)\n"
+    "e = permute(reshape(d, [3, 2, 17]), [1, 0, 2])\n"
+    "f = sum(max(e, axis: 0), axis: 0) + mean(min(e, axis: 1), axis: 0) + erf(3 * mean(sum(e, axis: 1), axis: 0))\n"
+    "out = dense(concat(gelu(f), softplus(2 * f), max(f, 0.1) - min(f, -0.2), flatten(max(e, axis: -1))), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = sgd(lr: 0.1, momentum: 0.9); batch = 8 }\n",
+    /* images: conv without a bias, depthwise and grouped (strided) convolutions, global
+     * average pooling, a matrix per example on each side of @ (and on both), a permutation
+     * that moves the last axis, layernorm, elu, silu, sqrt, abs, clamp */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "param A : [5, 28] = normal(0, 0.2)\n"
+    "c = relu(conv(x, 4, 3, pad: 1, bias: false))\n"
+    "d = elu(conv(c, 4, 3, groups: 4))\n"
+    "e = silu(conv(d, 6, 1, stride: 2, groups: 2))\n"
+    "m = A @ reshape(x, [28, 28])\n"
+    "n0 = m @ transpose(m)\n"
+    "n = n0 + sqrt(abs(n0) + 1)\n"
+    "q = permute(e, [2, 0, 1])\n"
+    "h = concat(global_avgpool(e), flatten(n), flatten(max(q, axis: 1)), clamp(flatten(slice(q, 0, 2)), -0.5, 0.5))\n"
+    "out = dense(layernorm(h), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = sgd(lr: 0.02, momentum: 0.9); batch = 8 }\n",
     /* elementwise loops in vectors of 16 with a masked remainder: 17 and 33 features (one
      * and two vectors and a lane; per row, or 51 and 99 floats in a flat loop of 3 rows),
      * exactly 16, fewer than 16; sigmoid, exp, log, powers, division, Adam's square roots */

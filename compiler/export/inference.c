@@ -68,11 +68,12 @@ static void fold(Inference *inf, const Node *y) {
   }
 }
 
-/* The chain reshape(transpose(gemm(im2col(x), W, b^T))) ending at y, each inner node read once. */
+/* The chain reshape(permute [1, 0](gemm(im2col(x), W, b^T))) ending at y, each inner node read
+ * once: a convolution opt/conv_algo.c runs through patches. */
 static PatchConv *patch_conv(Inference *inf, const Node *y, const int *users) {
   if (y->op != OP_RESHAPE || !y->shape.batched || y->shape.rank != 3) return NULL;
   const Node *t = inference_input(inf, y, 0);
-  if (t->op != OP_TRANSPOSE || users[t->id] != 1 || inf->folded[t->id]) return NULL;
+  if (t->op != OP_PERMUTE || t->attr.axes.rank != 2 || users[t->id] != 1 || inf->folded[t->id]) return NULL;
   const Node *g = inference_input(inf, t, 0);
   if (g->op != OP_GEMM || users[g->id] != 1 || g->attr.gemm.ta || !g->attr.gemm.tb || inf->folded[g->id]) return NULL;
   const Node *p = inference_input(inf, g, 0), *w = inference_input(inf, g, 1);

@@ -293,11 +293,15 @@ static const char *map_row(Onnx *o, const Node *y, const char *op_type) {
   return n->output[0];
 }
 
-static const char *map_transpose(Onnx *o, const Node *y, const char *op_type) {
+/* permute: Transpose with the permutation, the batch axis (if any) kept first. */
+static const char *map_permute(Onnx *o, const Node *y, const char *op_type) {
   (void)op_type;
   Onnx__NodeProto *n = node(o, "Transpose", 1, (const char *[]){input(o, 0)}, result(o));
-  if (y->shape.batched) onnx_attr_ints(&o->a, n, "perm", 3, (int64_t[]){0, 2, 1});
-  else onnx_attr_ints(&o->a, n, "perm", 2, (int64_t[]){1, 0});
+  int64_t perm[MAX_RANK + 1];
+  int b = y->shape.batched, rank = y->attr.axes.rank;
+  if (b) perm[0] = 0;
+  for (int i = 0; i < rank; i++) perm[b + i] = b + y->attr.axes.perm[i];
+  onnx_attr_ints(&o->a, n, "perm", b + rank, perm);
   return n->output[0];
 }
 
@@ -416,7 +420,7 @@ static const OnnxRule rules[OP_COUNT] = {
     [OP_SOFTMAX] = {map_row, "Softmax"},
     [OP_LOG_SOFTMAX] = {map_row, "LogSoftmax"},
     [OP_RESHAPE] = {map_reshape, NULL},
-    [OP_TRANSPOSE] = {map_transpose, NULL},
+    [OP_PERMUTE] = {map_permute, NULL},
     [OP_IM2COL] = {map_im2col, NULL},
     [OP_POOL_SUM] = {map_pool_sum, NULL},
     [OP_MAXPOOL] = {map_maxpool, NULL},

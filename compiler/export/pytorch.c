@@ -161,9 +161,15 @@ static const char *py_row(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "%s(%s, -1)", fn, input(p, y, 0));
 }
 
-static const char *py_transpose(Py *p, const Node *y, const char *fn) {
+/* permute: the batch axis (if any) kept first. */
+static const char *py_permute(Py *p, const Node *y, const char *fn) {
   (void)fn;
-  return arena_printf(&p->a, "%s.transpose(-2, -1)", input(p, y, 0));
+  char axes[64] = "";
+  int b = y->shape.batched;
+  if (b) strcat(axes, "0");
+  for (int i = 0; i < y->attr.axes.rank; i++)
+    snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%d", i + b ? ", " : "", b + y->attr.axes.perm[i]);
+  return arena_printf(&p->a, "%s.permute(%s)", input(p, y, 0), axes);
 }
 
 /* im2col: unfold's [N, c k k, patches] has dlc's tap order (c, ky, kx). */
@@ -234,7 +240,7 @@ static const PyRule rules[OP_COUNT] = {
     [OP_SOFTMAX] = {py_row, "torch.softmax"},
     [OP_LOG_SOFTMAX] = {py_row, "torch.log_softmax"},
     [OP_RESHAPE] = {py_reshape, NULL},
-    [OP_TRANSPOSE] = {py_transpose, NULL},
+    [OP_PERMUTE] = {py_permute, NULL},
     [OP_IM2COL] = {py_im2col, NULL},
     [OP_POOL_SUM] = {py_pool_sum, NULL},
     [OP_MAXPOOL] = {py_maxpool, NULL},

@@ -29,8 +29,9 @@ bool arity(const CallArgs *a, int want) {
 Node *tensor_arg(Sema *s, const CallArgs *a, int i) {
   Value v = a->pos[i];
   if (v.kind == V_ERROR) return NULL;
-  if (v.kind == V_FUNC) {
-    diag_error(a->pos_loc[i], "argument %d of '%s' must be a tensor, not a function", i + 1, a->call->name);
+  if (v.kind == V_FUNC || v.kind == V_LIST) {
+    diag_error(a->pos_loc[i], "argument %d of '%s' must be a tensor, not a %s", i + 1, a->call->name,
+               v.kind == V_FUNC ? "function" : "list");
     return NULL;
   }
   return as_node(s, v, a->pos_loc[i]);
@@ -143,10 +144,25 @@ bool int_named(const CallArgs *a, const char *label, int def, int lo, int hi, in
   *out = def;
   if (!x) return true;
   const Expr *v = x->value;
-  if (v->kind != E_NUM || v->num != floor(v->num) || v->num < lo || v->num > hi) {
+  bool neg = v->kind == E_NEG && v->lhs->kind == E_NUM; /* axis: -1 */
+  double n = neg ? -v->lhs->num : v->num;
+  if ((v->kind != E_NUM && !neg) || n != floor(n) || n < lo || n > hi) {
     diag_error(v->loc, "'%s' of '%s' must be a whole number from %d to %d", label, a->call->name, lo, hi);
     return false;
   }
-  *out = (int)v->num;
+  *out = (int)n;
   return true;
+}
+
+int int_list_arg(const CallArgs *a, int i, int lo, int hi, int *out, const char *what) {
+  Value v = a->pos[i];
+  if (v.kind == V_ERROR) return -1;
+  bool ok = v.kind == V_LIST && v.n_items <= MAX_RANK;
+  for (int k = 0; ok && k < v.n_items; k++) ok = v.items[k] == floor(v.items[k]) && v.items[k] >= lo && v.items[k] <= hi;
+  if (!ok) {
+    diag_error(a->pos_loc[i], "%s must be a list [..] of at most %d whole numbers from %d to %d", what, MAX_RANK, lo, hi);
+    return -1;
+  }
+  for (int k = 0; k < v.n_items; k++) out[k] = (int)v.items[k];
+  return v.n_items;
 }

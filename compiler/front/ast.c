@@ -48,6 +48,12 @@ Expr *ast_call(Arena *a, SrcLoc loc, const char *name, Arg *args) {
   return e;
 }
 
+Expr *ast_list(Arena *a, SrcLoc loc, Arg *items) {
+  Expr *e = ast_call(a, loc, NULL, items);
+  e->kind = E_LIST;
+  return e;
+}
+
 Stmt *ast_stmt(Arena *a, StmtKind kind, SrcLoc loc) {
   Stmt *s = ARENA_NEW(a, Stmt);
   s->kind = kind;
@@ -75,6 +81,14 @@ void ast_dump_expr(const Expr *e, FILE *o) {
       ast_dump_expr(a->value, o);
     }
     fputc(')', o);
+    break;
+  case E_LIST:
+    fputc('[', o);
+    for (const Arg *a = e->args; a; a = a->next) {
+      if (a != e->args) fputc(' ', o);
+      ast_dump_expr(a->value, o);
+    }
+    fputc(']', o);
     break;
   }
 }

@@ -5,7 +5,7 @@
 #include "arena.h"
 #include "diag.h"
 
-typedef enum ExprKind { E_NUM, E_NAME, E_NEG, E_BINARY, E_CALL } ExprKind;
+typedef enum ExprKind { E_NUM, E_NAME, E_NEG, E_BINARY, E_CALL, E_LIST } ExprKind;
 
 typedef struct Expr Expr;
 typedef struct Arg Arg;
@@ -24,7 +24,7 @@ struct Expr {
   const char *name; /* E_NAME, E_CALL */
   char op;          /* E_BINARY: one of + - * / @ ^ */
   Expr *lhs, *rhs;  /* E_BINARY; E_NEG uses lhs */
-  Arg *args;        /* E_CALL */
+  Arg *args;        /* E_CALL; E_LIST: the items (no labels) */
   int depth;        /* 1 + the deepest sub-expression: the parser bounds it (MAX_EXPR_DEPTH) */
 };
 
@@ -96,6 +96,7 @@ Expr *ast_name(Arena *a, SrcLoc loc, const char *name);
 Expr *ast_neg(Arena *a, SrcLoc loc, Expr *e);
 Expr *ast_binary(Arena *a, SrcLoc loc, char op, Expr *l, Expr *r);
 Expr *ast_call(Arena *a, SrcLoc loc, const char *name, Arg *args);
+Expr *ast_list(Arena *a, SrcLoc loc, Arg *items); /* [a, b, ...] */
 Stmt *ast_stmt(Arena *a, StmtKind kind, SrcLoc loc);
 
 /* Prints the tree in a compact s-expression form (the parser's tests). */

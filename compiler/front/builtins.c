@@ -1,35 +1,38 @@
 /* builtins.c — the built-in functions of the language: activations, reductions, losses
  * and layers. Layers create their own parameters, named after the binding being defined
  * ("c5 = dense(...)" makes c5.W and c5.b), and break down into primitive ops. */
+#include <math.h>
 #include <string.h>
 #include "sema_private.h"
 
-Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op) {
-  if (!arity(a, 1)) return NULL;
-  Node *x = tensor_arg(s, a, 0);
-  if (!x) return NULL;
-  if (op_info(op)->cls == ROW) {
-    if (x->shape.rank == 0) {
-      diag_error(a->pos_loc[0], "'%s' needs at least one axis, got a scalar", a->call->name);
+/* An op of ops.def flagged CALL, called by its name: its inputs as the first positional
+ * arguments, then, for a SCALAR attribute, a number (leaky_relu(x, 0.1)). Shapes are checked
+ * by the op's own rule. */
+Node *builtin_op(Sema *s, const CallArgs *a, DlcOp op) {
+  const OpInfo *info = op_info(op);
+  bool scalar = info->attr == ATTR_SCALAR;
+  if (!arity(a, info->arity + scalar)) return NULL;
+  Node *in[MAX_INPUTS] = {NULL};
+  for (int k = 0; k < info->arity; k++)
+    if (!(in[k] = tensor_arg(s, a, k))) return NULL;
+  NodeAttr attr = {0};
+  if (scalar) {
+    Value c = a->pos[info->arity];
+    if (c.kind != V_NUM) {
+      diag_error(a->pos_loc[info->arity], "argument %d of '%s' must be a number", info->arity + 1, a->call->name);
       return NULL;
     }
-    return g_row(s->g, op, x, a->call->loc);
+    attr.c = (float)c.num;
   }
-  return g_unary(s->g, op, x, a->call->loc);
+  char err[256];
+  Node *n = g_op_checked(s->g, op, in[0], in[1], scalar ? &attr : NULL, in[0]->shape, a->call->loc, err, sizeof err);
+  if (!n) diag_error(info->arity == 1 ? a->pos_loc[0] : a->call->loc, "%s", err);
+  return n;
 }
 
 /* sum(x): all elements of each example (or of x, if it is not batched). */
 static Node *sum_all(Sema *s, Node *x, SrcLoc loc) {
   return g_reduce_like(s->g, x, shape_scalar(x->shape.batched), loc);
-}
-
-static Node *reduce_call(Sema *s, const CallArgs *a, bool mean) {
-  if (!arity(a, 1)) return NULL;
-  Node *x = tensor_arg(s, a, 0);
-  if (!x) return NULL;
-  Node *r = sum_all(s, x, a->call->loc);
-  if (mean) r = g_binary(s->g, OP_MUL, r, g_const(s->g, 1.0f / (float)shape_numel(x->shape), a->call->loc), a->call->loc);
-  return r;
 }
 
 /* cross_entropy(logits, y) = -sum(y * log_softmax(logits)), per example. */
@@ -48,12 +51,14 @@ static Node *cross_entropy_call(Sema *s, const CallArgs *a) {
   return g_unary(s->g, OP_NEG, sum_all(s, g_binary(s->g, OP_MUL, y, ls, loc), loc), loc);
 }
 
-/* A unique parameter name: "<let-name>.<what>", with a counter if taken. */
+/* A unique name for a layer's parameter or state: "<let-name>.<what>", with a counter if
+ * taken (by a parameter or a state: a block of two batch norms has two running means). */
 static const char *param_name(Sema *s, const char *what) {
   const char *base = s->naming ? s->naming : "layer";
   const char *name = arena_printf(s->arena, "%s.%s", base, what);
-  for (int k = 2; graph_find(s->g, OP_PARAM, name); k++)
+  for (int k = 2; sema_name_taken(s, name); k++)
     name = arena_printf(s->arena, "%s_%d.%s", base, k, what);
+  sema_take_name(s, name);
   return name;
 }
 
@@ -70,13 +75,29 @@ static Node *weight(Sema *s, const CallArgs *a, const char *what, Shape shape, D
   return ia && !parse_init(ia->value, &W->init) ? NULL : W;
 }
 
+/* `label: true` or `label: false` (or 1, 0), def if absent; false after reporting. */
+static bool flag_named(const CallArgs *a, const char *label, bool def, bool *out) {
+  const Arg *x = named_arg_of(a->call, label);
+  *out = def;
+  if (!x) return true;
+  const Expr *v = x->value;
+  if (v->kind == E_NAME && (strcmp(v->name, "true") == 0 || strcmp(v->name, "false") == 0)) *out = v->name[0] == 't';
+  else if (v->kind == E_NUM && (v->num == 0 || v->num == 1)) *out = v->num == 1;
+  else {
+    diag_error(v->loc, "'%s' of '%s' is true or false", label, a->call->name);
+    return false;
+  }
+  return true;
+}
+
 /* dense(x, n) = W x + b with W: [n, k] (init: lecun unless given) and b: [n] zeros; with
- * bias: 0, W x alone (a batchnorm after it would cancel b). */
+ * bias: false, W x alone (a batchnorm after it would cancel b). */
 static Node *dense_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 2)) return NULL;
   Node *x = tensor_arg(s, a, 0);
-  int units = int_arg(a, 1, 1, 10000000, "the number of units of 'dense'"), bias;
-  if (!x || units < 0 || !int_named(a, "bias", 1, 0, 1, &bias)) return NULL;
+  int units = int_arg(a, 1, 1, 10000000, "the number of units of 'dense'");
+  bool bias;
+  if (!x || units < 0 || !flag_named(a, "bias", true, &bias)) return NULL;
   SrcLoc loc = a->call->loc;
   if (!x->shape.batched || x->shape.rank != 1) {
     char sx[SHAPE_STR_MAX];
@@ -158,18 +179,45 @@ static const Table *connection_table(Sema *s, const CallArgs *a, int in_maps, in
   return t;
 }
 
-/* conv(x, maps, k, stride: 1, pad: 0, connect: table, init: lecun, bias: 1): maps k x k
- * kernels over images [c, h, w] plus a bias per map (none with bias: 0), as one conv op
- * (with its table, if any). How it runs
- * (directly, or as im2col patches times a matrix) is the optimiser's choice (opt/conv_algo.c). */
+/* The connection table of `groups: g` (each of g groups of output maps reads only its own
+ * group of input maps: block diagonal), in the graph's arena; NULL for one group (all pairs)
+ * or after reporting (*bad). */
+static const unsigned char *group_table(Sema *s, const CallArgs *a, int in_maps, int out_maps, bool *bad) {
+  int groups;
+  *bad = !int_named(a, "groups", 1, 1, 65536, &groups);
+  if (*bad || groups == 1) return NULL;
+  const Arg *ga = named_arg_of(a->call, "groups");
+  if (in_maps % groups || out_maps % groups || in_maps > MAX_CONV_INPUTS) {
+    diag_error(ga->value->loc, "groups: %d must divide the %d input maps and the %d output maps (at most %d input maps)",
+               groups, in_maps, out_maps, MAX_CONV_INPUTS);
+    *bad = true;
+    return NULL;
+  }
+  if (named_arg_of(a->call, "connect")) {
+    diag_error(ga->loc, "give a conv either groups: or connect:, not both");
+    *bad = true;
+    return NULL;
+  }
+  unsigned char *cell = ARENA_ARRAY(s->arena, unsigned char, in_maps * out_maps);
+  for (int i = 0; i < in_maps; i++)
+    for (int o = 0; o < out_maps; o++) cell[i * out_maps + o] = i / (in_maps / groups) == o / (out_maps / groups);
+  return cell;
+}
+
+/* conv(x, maps, k, stride: 1, pad: 0, connect: table, groups: 1, bias: true, init: lecun):
+ * maps k x k kernels over images [c, h, w] plus a bias per map (unless bias: false), as one
+ * conv op (with its table, if any: a connection table, or the block-diagonal one of groups,
+ * groups: c being a depthwise convolution). How it runs (directly, or as im2col patches times
+ * a matrix) is the optimiser's choice (opt/conv_algo.c); a table always runs directly. */
 static Node *conv_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 3)) return NULL;
   Node *x = image_arg(s, a, 0);
   int maps = int_arg(a, 1, 1, 65536, "the number of maps of 'conv'");
   int k = int_arg(a, 2, 1, 1024, "the kernel size of 'conv'");
-  int stride, pad, bias;
+  int stride, pad;
+  bool bias;
   if (!x || maps < 0 || k < 0 || !int_named(a, "stride", 1, 1, 1024, &stride) || !int_named(a, "pad", 0, 0, 1024, &pad) ||
-      !int_named(a, "bias", 1, 0, 1, &bias))
+      !flag_named(a, "bias", true, &bias))
     return NULL;
   Window w;
   bool bad_table;
@@ -180,13 +228,18 @@ static Node *conv_call(Sema *s, const CallArgs *a) {
     return NULL;
   }
   const Table *t = connection_table(s, a, w.c, maps, &bad_table);
+  const unsigned char *groups = bad_table ? NULL : group_table(s, a, w.c, maps, &bad_table);
   if (bad_table) return NULL;
-  Node *b = bias ? per_map(s, "b", maps, loc) : NULL;
-  if (b) b->init.kind = INIT_ZEROS;
+  Node *b = NULL;
+  if (bias) {
+    b = per_map(s, "b", maps, loc);
+    b->init.kind = INIT_ZEROS;
+  }
   w.maps = maps;
-  w.connect = t ? t->cell : NULL;
-  /* one k x k kernel per connection: [maps, c*k*k] without a table */
-  int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : w.c * k * k};
+  w.connect = t ? t->cell : groups;
+  /* one k x k kernel per connection: [maps, c*k*k] without a table; [maps, (c/g)*k*k] with
+   * g groups (the same memory as one row per kernel) */
+  int kernels = conv_kernels(&w), wd[2] = {t ? kernels : maps, t ? k * k : kernels / maps * k * k};
   Node *W = weight(s, a, "W", shape_make(false, 2, wd), INIT_LECUN);
   if (!W) return NULL;
   W->init.fan_in = (int64_t)kernels * k * k / maps; /* inputs per output unit (on average) */
@@ -366,45 +419,140 @@ static Node *lecun_tanh_call(Sema *s, const CallArgs *a) {
   return g_binary(s->g, OP_MUL, g_unary(s->g, OP_TANH, inner, loc), g_const(s->g, 1.7159f, loc), loc);
 }
 
-static Node *sum_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, false); }
-static Node *mean_call(Sema *s, const CallArgs *a) { return reduce_call(s, a, true); }
+/* One tensor argument, or NULL after reporting. */
+static Node *one_tensor(Sema *s, const CallArgs *a) { return arity(a, 1) ? tensor_arg(s, a, 0) : NULL; }
 
-/* The built-in functions: an op applied elementwise or per row, or a builder. */
+/* sqrt(x) = x^0.5 (whose derivative rule divides by the root: grad/rules.c) */
+static Node *sqrt_call(Sema *s, const CallArgs *a) {
+  Node *x = one_tensor(s, a);
+  return x ? g_powc(s->g, x, 0.5f, a->call->loc) : NULL;
+}
+
+/* silu(x) = x sigmoid(x) (Elfwing et al. 2018; swish) */
+static Node *silu_call(Sema *s, const CallArgs *a) {
+  Node *x = one_tensor(s, a);
+  return x ? bin(s, OP_MUL, x, g_unary(s->g, OP_SIGMOID, x, a->call->loc), a->call->loc) : NULL;
+}
+
+/* gelu(x) = x/2 (1 + erf(x / sqrt 2)), the exact form (Hendrycks and Gimpel 2016) */
+static Node *gelu_call(Sema *s, const CallArgs *a) {
+  Node *x = one_tensor(s, a);
+  if (!x) return NULL;
+  SrcLoc loc = a->call->loc;
+  Node *phi = bin(s, OP_ADD, num(s, 1, loc), g_unary(s->g, OP_ERF, bin(s, OP_MUL, x, num(s, M_SQRT1_2, loc), loc), loc), loc);
+  return bin(s, OP_MUL, bin(s, OP_MUL, x, num(s, 0.5, loc), loc), phi, loc);
+}
+
+/* elu(x, alpha: 1) = x where x > 0, alpha (e^x - 1) elsewhere (Clevert et al. 2016), as
+ * relu(x) + alpha (e^min(x, 0) - 1), so that e^x is never taken of a large x */
+static Node *elu_call(Sema *s, const CallArgs *a) {
+  Node *x = one_tensor(s, a);
+  double alpha;
+  if (!x || !number_arg(a->call, "alpha", -1, 1, &alpha)) return NULL;
+  SrcLoc loc = a->call->loc;
+  Node *neg_part = bin(s, OP_SUB, g_unary(s->g, OP_EXP, bin(s, OP_MIN, x, num(s, 0, loc), loc), loc), num(s, 1, loc), loc);
+  return bin(s, OP_ADD, g_unary(s->g, OP_RELU, x, loc), bin(s, OP_MUL, num(s, alpha, loc), neg_part, loc), loc);
+}
+
+/* clamp(x, lo, hi) = min(max(x, lo), hi), lo <= hi numbers */
+static Node *clamp_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 3)) return NULL;
+  Node *x = tensor_arg(s, a, 0);
+  if (!x) return NULL;
+  if (a->pos[1].kind != V_NUM || a->pos[2].kind != V_NUM || !(a->pos[1].num <= a->pos[2].num)) {
+    diag_error(a->call->loc, "the bounds of 'clamp' are two numbers, the lower first");
+    return NULL;
+  }
+  SrcLoc loc = a->call->loc;
+  return bin(s, OP_MIN, bin(s, OP_MAX, x, num(s, a->pos[1].num, loc), loc), num(s, a->pos[2].num, loc), loc);
+}
+
+/* layernorm(x, eps: 1e-5) (Ba et al. 2016), as PyTorch's LayerNorm(d): each example's values
+ * along the last axis (of size d) normalised by their own mean and (biased) variance, then a
+ * trainable scale gamma [d] (from 1) and shift beta [d] (from 0). The statistics are sums
+ * over the axis, so autodiff differentiates through them. */
+static Node *layernorm_call(Sema *s, const CallArgs *a) {
+  Node *x = one_tensor(s, a);
+  double eps;
+  if (!x || !number_arg(a->call, "eps", -1, 1e-5, &eps)) return NULL;
+  if (x->shape.rank == 0 || !(eps > 0)) {
+    char sx[SHAPE_STR_MAX];
+    diag_error(a->call->loc, "layernorm normalises along the last axis of a value that has one (got %s), eps > 0",
+               describe(x, sx, sizeof sx));
+    return NULL;
+  }
+  SrcLoc loc = a->call->loc;
+  int d = x->shape.dim[x->shape.rank - 1];
+  Shape row = x->shape;
+  row.dim[row.rank - 1] = 1;
+  Node *inv_d = num(s, 1.0 / d, loc);
+  Node *centred = bin(s, OP_SUB, x, bin(s, OP_MUL, g_reduce_like(s->g, x, row, loc), inv_d, loc), loc);
+  Node *var = bin(s, OP_MUL, g_reduce_like(s->g, bin(s, OP_MUL, centred, centred, loc), row, loc), inv_d, loc);
+  Node *normed = bin(s, OP_MUL, centred, g_powc(s->g, bin(s, OP_ADD, var, num(s, eps, loc), loc), -0.5f, loc), loc);
+  Shape vec = shape_make(false, 1, &d);
+  Node *gamma = g_param(s->g, param_name(s, "gamma"), vec, loc), *beta = g_param(s->g, param_name(s, "beta"), vec, loc);
+  gamma->init = (DlrtInit){INIT_CONST, 1, 0, 1, 1};
+  beta->init.kind = INIT_ZEROS;
+  return bin(s, OP_ADD, bin(s, OP_MUL, normed, gamma, loc), beta, loc);
+}
+
+/* The built-in functions built of ops (or ops of their own, with their checks). The ops of
+ * ops.def flagged CALL (sigmoid, tanh, relu, exp, log, abs, erf, softplus, leaky_relu,
+ * softmax, log_softmax) are built-in functions too, by their names, with no row here. */
 
 static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", "bias", NULL},
-                         *const conv_named[] = {"stride", "pad", "connect", "init", "bias", NULL},
+                         *const conv_named[] = {"stride", "pad", "connect", "groups", "bias", "init", NULL},
                          *const dropout_named[] = {"p", NULL},
                          *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL},
-                         *const batchnorm_named[] = {"momentum", "eps", NULL};
+                         *const batchnorm_named[] = {"momentum", "eps", NULL}, *const axis_named[] = {"axis", NULL},
+                         *const eps_named[] = {"eps", NULL}, *const alpha_named[] = {"alpha", NULL};
 static const Builtin builtins[] = {
-    {"sigmoid", OP_SIGMOID, NULL, no_named},
-    {"tanh", OP_TANH, NULL, no_named},
-    {"relu", OP_RELU, NULL, no_named},
-    {"exp", OP_EXP, NULL, no_named},
-    {"log", OP_LOG, NULL, no_named},
-    {"softmax", OP_SOFTMAX, NULL, no_named},
-    {"log_softmax", OP_LOG_SOFTMAX, NULL, no_named},
-    {"sum", OP_COUNT, sum_call, no_named},
-    {"mean", OP_COUNT, mean_call, no_named},
+    {"sum", OP_COUNT, builtin_sum, axis_named},
+    {"mean", OP_COUNT, builtin_mean, axis_named},
+    {"max", OP_COUNT, builtin_max, axis_named},
+    {"min", OP_COUNT, builtin_min, axis_named},
+    {"sqrt", OP_COUNT, sqrt_call, no_named},
+    {"clamp", OP_COUNT, clamp_call, no_named},
+    {"elu", OP_COUNT, elu_call, alpha_named},
+    {"gelu", OP_COUNT, gelu_call, no_named},
+    {"silu", OP_COUNT, silu_call, no_named},
     {"cross_entropy", OP_COUNT, cross_entropy_call, no_named},
     {"dense", OP_COUNT, dense_call, dense_named},
     {"conv", OP_COUNT, conv_call, conv_named},
     {"subsample", OP_COUNT, subsample_call, subsample_named},
     {"avgpool", OP_COUNT, avgpool_call, pool_named},
     {"maxpool", OP_COUNT, maxpool_call, pool_named},
+    {"global_avgpool", OP_COUNT, builtin_global_avgpool, no_named},
     {"flatten", OP_COUNT, flatten_call, no_named},
+    {"reshape", OP_COUNT, builtin_reshape, no_named},
+    {"transpose", OP_COUNT, builtin_transpose, no_named},
+    {"permute", OP_COUNT, builtin_permute, no_named},
+    {"concat", OP_COUNT, builtin_concat, axis_named},
+    {"slice", OP_COUNT, builtin_slice, axis_named},
     {"dropout", OP_COUNT, dropout_call, dropout_named},
     {"batchnorm", OP_COUNT, batchnorm_call, batchnorm_named},
+    {"layernorm", OP_COUNT, layernorm_call, eps_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
 };
+enum { N_BUILTINS = sizeof builtins / sizeof *builtins };
 
-const char *builtin_name(int i) {
-  return i >= 0 && (size_t)i < sizeof builtins / sizeof *builtins ? builtins[i].name : NULL;
-}
+/* A row for each op, for those flagged CALL (an op applied to its arguments). */
+static const Builtin op_builtins[OP_COUNT] = {
+#define OP(id, name, arity, cls, grad, flags, attr, shape) [OP_##id] = {name, OP_##id, NULL, no_named},
+#include "ops.def"
+#undef OP
+};
 
 const Builtin *builtin_find(const char *name) {
-  for (size_t k = 0; k < sizeof builtins / sizeof *builtins; k++)
+  for (int k = 0; k < N_BUILTINS; k++)
     if (strcmp(builtins[k].name, name) == 0) return &builtins[k];
-  return NULL;
+  DlcOp op = op_callable(name);
+  return op != OP_COUNT ? &op_builtins[op] : NULL;
 }
 
+const char *builtin_name(int i) {
+  if (i < N_BUILTINS) return builtins[i].name;
+  for (int op = 0; op < OP_COUNT; op++)
+    if ((op_info((DlcOp)op)->flags & CALL) && i-- == N_BUILTINS) return op_name((DlcOp)op);
+  return NULL;
+}

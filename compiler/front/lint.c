@@ -36,7 +36,7 @@ static const char *bound_name(Sema *s, const Node *n) {
 
 /* batchnorm(x) with x = h + b, b a parameter with one value per feature (per map): the
  * batch's mean includes b, so b cancels; its gradient is 0 and it never moves. Reported
- * where the fix is, if there is one: conv(..., bias: 0), dense(..., bias: 0) or no `+ b`. */
+ * where the fix is, if there is one: conv(..., bias: false), dense(..., bias: false) or no `+ b`. */
 static void cancelled_bias(Sema *s, const CallArgs *a) {
   const Node *x = a->pos[0].kind == V_NODE ? a->pos[0].node : NULL;
   if (!x || x->op != OP_ADD) return;
@@ -53,7 +53,7 @@ static void cancelled_bias(Sema *s, const CallArgs *a) {
                             "never trains; leave out '+ %s'", user, per, user, user);
   else if (h->op == OP_CONV || h->op == OP_GEMM)
     diag_warning(x->loc, "batchnorm cancels the bias '%s' of this %s (it subtracts each %s's mean, bias included), "
-                            "so it never trains; leave it out with %s(..., bias: 0)", bias->name,
+                            "so it never trains; leave it out with %s(..., bias: false)", bias->name,
                  h->op == OP_CONV ? "conv" : "dense layer", per, h->op == OP_CONV ? "conv" : "dense");
   else
     return; /* a layer without a way to drop its bias */
@@ -74,6 +74,7 @@ static bool reads(const Expr *e, const char *name) {
   case E_NEG: return reads(e->lhs, name);
   case E_BINARY: return reads(e->lhs, name) || reads(e->rhs, name);
   case E_CALL:
+  case E_LIST:
     for (const Arg *x = e->args; x; x = x->next)
       if (reads(x->value, name)) return true;
     return false;
@@ -116,6 +117,7 @@ static void report_unused(const Binding *b, const bool *reach) {
       diag_warning(b->loc, "'%s' is never used: %s", b->name, why);
     return;
   case V_NUM:
+  case V_LIST:
     if (!b->used) diag_warning(b->loc, "'%s' is never used", b->name);
     return;
   case V_FUNC:

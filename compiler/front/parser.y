@@ -12,7 +12,7 @@
  *   dims     = "[" INT ("," INT)* "]"
  *   expr     = expr ("+" | "-") expr | expr ("*" | "/" | "@") expr
  *            | "-" expr | expr "^" expr | primary          (^ binds tightest, to the right)
- *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")"
+ *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")" | "[" expr ("," expr)* "]"
  *   arg      = (NAME ":")? expr
  */
 %define api.pure full
@@ -154,7 +154,7 @@ static int dim_value(SrcLoc loc, NumTok t) {
 %token LEX_ERROR "invalid character"
 
 %type <expr> expr primary
-%type <arg> args arg
+%type <arg> args arg items
 %type <ident> idents
 %type <dims> dims dimlist
 %type <setting> settings
@@ -272,6 +272,14 @@ primary
   | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
   | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, RING_OPEN($3))); }
   | '(' expr ')' { $$ = $2; }
+  | '[' items ']' { $$ = bounded(ast_list(A, @1, RING_OPEN($2))); }
+  ;
+
+/* the items of a list: reshape(x, [4, 196]), permute(x, [2, 0, 1]) */
+items
+  : expr { Arg *i = ARENA_NEW(A, Arg); i->loc = $1->loc; i->value = $1; $$ = NULL; RING_ADD($$, i); }
+  | items ',' expr {
+      Arg *i = ARENA_NEW(A, Arg); i->loc = $3->loc; i->value = $3; $$ = $1; RING_ADD($$, i); }
   ;
 
 args

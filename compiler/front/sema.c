@@ -35,6 +35,7 @@ Binding *sema_lookup(Sema *s, const char *name) {
 
 Binding *sema_global(Sema *s, const char *name) { return lookup(s, NULL, name); }
 
+
 static unsigned name_hash(const char *name) {
   unsigned h = 2166136261u; /* FNV-1a */
   for (; *name; name++) h = (h ^ (unsigned char)*name) * 16777619u;
@@ -55,6 +56,28 @@ static void globals_grow(Globals *t) {
     if (t->slot[i]) *global_slot(&bigger, t->slot[i]->name) = t->slot[i];
   free(t->slot);
   *t = bigger;
+}
+
+static const char **name_slot(const Names *t, const char *name) {
+  unsigned mask = (unsigned)t->cap - 1;
+  for (unsigned i = name_hash(name) & mask;; i = (i + 1) & mask)
+    if (!t->slot[i] || strcmp(t->slot[i], name) == 0) return &t->slot[i];
+}
+
+bool sema_name_taken(const Sema *s, const char *name) { return s->leaf_names.cap && *name_slot(&s->leaf_names, name); }
+
+void sema_take_name(Sema *s, const char *name) {
+  Names *t = &s->leaf_names;
+  if (2 * (t->len + 1) > t->cap) {
+    Names bigger = {calloc((size_t)(t->cap ? 2 * t->cap : 64), sizeof(char *)), t->cap ? 2 * t->cap : 64, t->len};
+    if (!bigger.slot) dlc_fatal("out of memory");
+    for (int i = 0; i < t->cap; i++)
+      if (t->slot[i]) *name_slot(&bigger, t->slot[i]) = t->slot[i];
+    free(t->slot);
+    *t = bigger;
+  }
+  *name_slot(t, name) = name;
+  t->len++;
 }
 
 /* A local name (the innermost user function's parameters), else a global one, or NULL. */
@@ -133,8 +156,9 @@ static Value eval(Sema *s, const Expr *e, Binding *scope);
 
 static Value binary_op(Sema *s, const Expr *e, Value l, Value r) {
   if (l.kind == V_ERROR || r.kind == V_ERROR) return ERR;
-  if (l.kind == V_FUNC || r.kind == V_FUNC) {
-    diag_error(e->loc, "a function cannot be used as a value in '%c'", e->op);
+  if (l.kind == V_FUNC || r.kind == V_FUNC || l.kind == V_LIST || r.kind == V_LIST) {
+    diag_error(e->loc, "a %s cannot be used as a value in '%c'", l.kind == V_FUNC || r.kind == V_FUNC ? "function" : "list",
+               e->op);
     return ERR;
   }
   if (l.kind == V_NUM && r.kind == V_NUM) { /* constant arithmetic is folded right here */
@@ -256,12 +280,31 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
     return ERR;
   }
   if (!check_labels(e, b->named)) return ERR;
-  Node *n = b->op != OP_COUNT ? builtin_unary(s, &a, b->op) : b->build(s, &a);
+  Node *n = b->op != OP_COUNT ? builtin_op(s, &a, b->op) : b->build(s, &a);
   if (n) lint_call(s, e, &a);
   return n ? node_value(n) : ERR;
 }
 
 static Value eval_expr(Sema *s, const Expr *e, Binding *scope);
+
+/* [a, b, ...]: a list of numbers, for the arguments that take one (reshape's shape). */
+static Value eval_list(Sema *s, const Expr *e, Binding *scope) {
+  int n = 0;
+  for (const Arg *a = e->args; a; a = a->next) n++;
+  double *items = ARENA_ARRAY(s->arena, double, n);
+  Value list = {.kind = V_LIST, .items = items, .n_items = n};
+  int i = 0;
+  for (const Arg *a = e->args; a; a = a->next, i++) {
+    Value v = eval(s, a->value, scope);
+    if (v.kind == V_ERROR) return ERR;
+    if (v.kind != V_NUM) {
+      diag_error(a->loc, "the items of a list are numbers");
+      return ERR;
+    }
+    items[i] = v.num;
+  }
+  return list;
+}
 
 static Value eval(Sema *s, const Expr *e, Binding *scope) {
   if (s->eval_depth >= MAX_EVAL_DEPTH) {
@@ -304,6 +347,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   case E_NEG: {
     Value v = eval(s, e->lhs, scope);
     if (v.kind == V_NUM) return num_value(-v.num);
+    if (v.kind == V_LIST) diag_error(e->loc, "a list cannot be negated");
     if (v.kind != V_NODE) return ERR;
     return node_value(g_unary(s->g, OP_NEG, v.node, e->loc));
   }
@@ -313,6 +357,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
     return binary_op(s, e, l, r);
   }
   case E_CALL: return eval_call(s, e, scope);
+  case E_LIST: return eval_list(s, e, scope);
   }
   DLC_UNREACHABLE();
 }
@@ -406,6 +451,7 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
   case V_NUM: diag_error(b->loc, "'%s' must be a tensor, got the number %g", name, b->value.num); break;
   case V_FUNC: diag_error(b->loc, "'%s' must be a tensor, not a function", name); break;
   case V_TABLE: diag_error(b->loc, "'%s' must be a tensor, not a table", name); break;
+  case V_LIST: diag_error(b->loc, "'%s' must be a tensor, not a list", name); break;
   case V_ERROR: break; /* already reported */
   }
   return NULL;
@@ -426,12 +472,12 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
     case S_PARAM: declare(&s, st); break;
     case S_DEF:
       if (check_fresh(&s, st->name, st->name_loc))
-        bind_global(&s, st->name, (Value){V_FUNC, NULL, 0, st}, st->name_loc);
+        bind_global(&s, st->name, (Value){.kind = V_FUNC, .def = st}, st->name_loc);
       break;
     case S_LET: let(&s, st); break;
     case S_TABLE:
       if (check_fresh(&s, st->name, st->name_loc))
-        bind_global(&s, st->name, (Value){V_TABLE, NULL, 0, st}, st->name_loc);
+        bind_global(&s, st->name, (Value){.kind = V_TABLE, .def = st}, st->name_loc);
       break;
     case S_TRAIN:
       if (train) {
@@ -475,5 +521,6 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   int promoted = diag_warning_mode() == WARNINGS_AS_ERRORS ? diag_warning_count() - warnings_before : 0;
   if (diag_error_count() - errors_before == promoted) lint_unused(&s);
   free(s.globals.slot);
+  free(s.leaf_names.slot);
   return diag_error_count() == errors_before;
 }

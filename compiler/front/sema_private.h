@@ -1,18 +1,21 @@
 /* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
  * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
- * call arguments and initialisers; builtins.c holds the built-in functions and layers;
- * train.c reads the train block; lint.c finds what deserves a warning. */
+ * call arguments and initialisers; builtins.c holds the built-in functions and layers,
+ * builtins_axes.c those on a tensor's axes; train.c reads the train block; lint.c finds what
+ * deserves a warning. */
 #ifndef DLC_SEMA_PRIVATE_H
 #define DLC_SEMA_PRIVATE_H
 #include "sema.h"
 
-typedef enum ValueKind { V_ERROR, V_NODE, V_NUM, V_FUNC, V_TABLE } ValueKind;
+typedef enum ValueKind { V_ERROR, V_NODE, V_NUM, V_FUNC, V_TABLE, V_LIST } ValueKind;
 
 typedef struct Value {
   ValueKind kind;
   Node *node;
   double num;
-  const Stmt *def; /* V_FUNC: the def; V_TABLE: the table */
+  const Stmt *def;     /* V_FUNC: the def; V_TABLE: the table */
+  const double *items; /* V_LIST: the numbers of [a, b, ...] (in the graph's arena) */
+  int n_items;
 } Value;
 
 typedef struct Binding {
@@ -32,12 +35,20 @@ typedef struct Globals {
   Binding *first, *last; /* the same bindings in definition order, through Binding.next */
 } Globals;
 
+/* The names layers have given their parameters and state ("c1.W", "h.running_mean"): a hash
+ * set, so that naming stays linear however many layers a file has. */
+typedef struct Names {
+  const char **slot;
+  int cap, len;
+} Names;
+
 typedef struct Sema {
   Graph *g;
   Arena *arena;        /* the graph's arena: bindings live as long as the graph */
   const Stmt *stmt;    /* the top-level statement being analysed (names defined after it
                           are not defined yet) */
   Globals globals;
+  Names leaf_names;    /* the names layers gave their PARAM and STATE leaves */
   const CallSite *site; /* the user-function call being expanded, or NULL */
   int depth;           /* user-function expansion depth (guards against recursion) */
   int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
@@ -51,10 +62,10 @@ typedef struct Sema {
  * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes. */
 enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000 };
 
-static const Value ERR = {V_ERROR, NULL, 0, NULL};
+static const Value ERR = {.kind = V_ERROR};
 
-static inline Value node_value(Node *n) { return (Value){V_NODE, n, 0, NULL}; }
-static inline Value num_value(double v) { return (Value){V_NUM, NULL, v, NULL}; }
+static inline Value node_value(Node *n) { return (Value){.kind = V_NODE, .node = n}; }
+static inline Value num_value(double v) { return (Value){.kind = V_NUM, .num = v}; }
 
 /* A call's arguments: positional ones evaluated, named ones left as expressions. */
 typedef struct CallArgs {
@@ -72,6 +83,9 @@ typedef struct CallArgs {
 Binding *sema_lookup(Sema *s, const char *name);
 /* The same, without counting it as a use (for the warnings). */
 Binding *sema_global(Sema *s, const char *name);
+/* Whether a layer has named a leaf `name`; and taking a name. */
+bool sema_name_taken(const Sema *s, const char *name);
+void sema_take_name(Sema *s, const char *name);
 
 /* ---- args.c ---- */
 
@@ -93,6 +107,9 @@ bool arity(const CallArgs *a, int want);
 Node *tensor_arg(Sema *s, const CallArgs *a, int i);
 /* A whole-number positional argument in [lo, hi], or -1 after reporting. */
 int int_arg(const CallArgs *a, int i, int lo, int hi, const char *what);
+/* A list argument [a, b, ...] of whole numbers in [lo, hi] (at most MAX_RANK of them): how
+ * many, or -1 after reporting. */
+int int_list_arg(const CallArgs *a, int i, int lo, int hi, int *out, const char *what);
 /* A whole-number named argument `label: v` in [lo, hi], def if absent; false after reporting. */
 bool int_named(const CallArgs *a, const char *label, int def, int lo, int hi, int *out);
 
@@ -105,9 +122,24 @@ typedef struct Builtin {
   const char *const *named; /* accepted named arguments, NULL-terminated */
 } Builtin;
 const Builtin *builtin_find(const char *name);
-/* The name of built-in i (0, 1, ...), NULL past the last: what "did you mean" looks among. */
+/* The name of built-in function i (from 0: the table, then the ops flagged CALL), or NULL
+ * past the last: every name builtin_find knows. */
 const char *builtin_name(int i);
-Node *builtin_unary(Sema *s, const CallArgs *a, DlcOp op);
+/* An op flagged CALL in ops.def applied to the call's arguments. */
+Node *builtin_op(Sema *s, const CallArgs *a, DlcOp op);
+
+/* ---- builtins_axes.c ---- */
+
+Node *builtin_sum(Sema *s, const CallArgs *a);
+Node *builtin_mean(Sema *s, const CallArgs *a);
+Node *builtin_max(Sema *s, const CallArgs *a);
+Node *builtin_min(Sema *s, const CallArgs *a);
+Node *builtin_global_avgpool(Sema *s, const CallArgs *a);
+Node *builtin_reshape(Sema *s, const CallArgs *a);
+Node *builtin_transpose(Sema *s, const CallArgs *a);
+Node *builtin_permute(Sema *s, const CallArgs *a);
+Node *builtin_concat(Sema *s, const CallArgs *a);
+Node *builtin_slice(Sema *s, const CallArgs *a);
 
 /* ---- train.c ---- */
 

@@ -1,7 +1,9 @@
-/* graph.c — node storage and the shape-checking constructors. Each constructor checks its
- * operands' shapes, computes the result shape, and appends a node; nothing else may append. */
+/* graph.c — node storage and the constructors. Each constructor of an op with inputs goes
+ * through g_op_checked, which asks the op's shape rule (shape_rules.c) for the result shape
+ * and appends the node; leaves are appended directly. Nothing else may append. */
 #include "graph.h"
 #include <stdarg.h>
+#include "attr.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +129,9 @@ Node *g_inv_batch(Graph *g, SrcLoc loc) {
   return leaf(g, OP_INV_BATCH, NULL, shape_scalar(false), loc);
 }
 
-/* ---- checked constructors ---- */
+/* ---- constructors of ops with inputs: all go through the op's shape rule ---- */
 
+static void say(char *err, int errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(char *err, int errlen, const char *fmt, ...) {
   if (!err) return;
   va_list ap;
@@ -137,19 +140,29 @@ static void say(char *err, int errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
+Node *g_op_checked(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc, char *err,
+                   int errlen) {
+  Node *in[MAX_INPUTS] = {a, b};
+  Shape s;
+  if (!op_shape(op, in, attr, want, &s, err, errlen)) return NULL;
+  NodeAttr kept = attr_keep(g, op, attr);
+  Node *n = graph_add_node(g, op, s, a, b, loc);
+  n->attr = kept;
+  return n;
+}
 
+Node *g_op(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc) {
+  char err[512];
+  Node *n = g_op_checked(g, op, a, b, attr, want, loc, err, sizeof err);
+  if (!n) dlc_fatal("internal error: cannot make a '%s' node: %s", op_name(op), err);
+  return n;
+}
+
+static const Shape ANY = {0}; /* the `want` of ops that compute their shape */
 
 Node *g_binary_checked(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
   DLC_ASSERT(op_info(op)->cls == BINARY);
-  Shape s;
-  if (!shape_broadcast(a->shape, b->shape, &s)) {
-    char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
-    static const char *const symbol[OP_COUNT] = {[OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*", [OP_DIV] = "/"};
-    say(err, errlen, "shapes %s and %s do not match (nor broadcast) for '%s'",
-        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb), symbol[op]);
-    return NULL;
-  }
-  return graph_add_node(g, op, s, a, b, loc);
+  return g_op_checked(g, op, a, b, NULL, ANY, loc, err, errlen);
 }
 
 bool gemm_dims(Shape s, MatDims *d) {
@@ -164,100 +177,83 @@ bool gemm_dims(Shape s, MatDims *d) {
   return false;
 }
 
-Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
-                     int errlen) {
-  char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
-  MatDims va, vb;
-  if (!gemm_dims(a->shape, &va) || !gemm_dims(b->shape, &vb)) {
-    say(err, errlen, "matrix product needs a matrix [m, k] and either one vector [k] per example or a matrix [k, p]; got %s and %s",
-        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
-    return NULL;
-  }
-  /* Each dimension of op(a) and op(b): a static size, times n when it is a batched row
-   * dimension. The result may have batched rows but never batched columns; the contracted
-   * dimension is batched on both sides (a sum over the batch) or on neither. */
-  struct { int64_t size; bool batched; } ar = {va.rows, va.batched}, ac = {va.cols, false},
-                                         br = {vb.rows, vb.batched}, bc = {vb.cols, false};
-  if (ta) { __typeof__(ar) t = ar; ar = ac; ac = t; }
-  if (tb) { __typeof__(br) t = br; br = bc; bc = t; }
-  if (ac.size != br.size || ac.batched != br.batched || bc.batched) {
-    say(err, errlen, "matrix product of %s and %s: inner dimensions differ",
-        shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb));
-    return NULL;
-  }
-  Shape s;
-  if (ar.batched) { /* rows come from a batched a: keep a's per-example rank */
-    int d[2] = {(int)ar.size, (int)bc.size};
-    s = a->shape.rank == 2 ? shape_make(true, 2, d) : shape_make(true, 1, d + 1);
-  } else {
-    int d[2] = {(int)ar.size, (int)bc.size};
-    s = shape_make(false, 2, d);
-  }
-  Node *n = graph_add_node(g, OP_GEMM, s, a, b, loc);
-  n->attr.gemm.ta = ta;
-  n->attr.gemm.tb = tb;
-  return n;
+Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err, int errlen) {
+  NodeAttr at = {.gemm = {ta, tb}};
+  return g_op_checked(g, OP_GEMM, a, b, &at, ANY, loc, err, errlen);
 }
 
-/* `A @ x` as written in a .net file: a weight matrix times a (batched) vector is the row
- * product x A^T; otherwise an ordinary matrix product. */
+Node *g_gemm_per_example(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc) {
+  NodeAttr at = {.gemm = {ta, tb, true}};
+  return g_op(g, OP_GEMM, a, b, &at, ANY, loc);
+}
+
+/* A vector as a matrix of one row ([1, k]) or one column ([k, 1]). */
+static Node *as_matrix(Graph *g, Node *v, bool row, SrcLoc loc) {
+  int d[2] = {row ? 1 : v->shape.dim[0], row ? v->shape.dim[0] : 1};
+  return g_reshape(g, v, shape_make(v->shape.batched, 2, d), loc);
+}
+
+/* `a @ b` as written in a .net file: vectors and matrices, per example or shared, as NumPy's
+ * matmul (a vector on the left is a row, on the right a column, and that axis goes from the
+ * result). A weight matrix times a vector per example is the row product x A^T over the
+ * whole batch, and a per-example value times a weight matrix one product of the stacked
+ * rows; a product with a per-example matrix on the right is one product per example. */
 Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int errlen) {
-  if (!a->shape.batched && a->shape.rank == 2 && b->shape.batched && b->shape.rank == 1) {
-    if (a->shape.dim[1] != b->shape.dim[0]) {
-      char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
-      say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)",
-          shape_user_str(a->shape, sa, sizeof sa), shape_user_str(b->shape, sb, sizeof sb),
-          a->shape.dim[1], b->shape.dim[0]);
-      return NULL;
-    }
-    return g_gemm_checked(g, b, a, false, true, loc, err, errlen);
+  char sa[SHAPE_STR_MAX], sb[SHAPE_STR_MAX];
+  Shape A = a->shape, B = b->shape;
+  if (A.rank < 1 || A.rank > 2 || B.rank < 1 || B.rank > 2) {
+    say(err, errlen, "matrix product needs vectors or matrices (per example or shared); got %s and %s",
+        shape_user_str(A, sa, sizeof sa), shape_user_str(B, sb, sizeof sb));
+    return NULL;
   }
-  return g_gemm_checked(g, a, b, false, false, loc, err, errlen);
+  int ka = A.dim[A.rank - 1], kb = B.dim[0];
+  if (ka != kb) {
+    say(err, errlen, "matrix product of %s and %s: inner dimensions differ (%d vs %d)", shape_user_str(A, sa, sizeof sa),
+        shape_user_str(B, sb, sizeof sb), ka, kb);
+    return NULL;
+  }
+  if (!A.batched && A.rank == 2 && B.batched && B.rank == 1) return g_gemm_checked(g, b, a, false, true, loc, err, errlen);
+  if (!B.batched && B.rank == 2 && (A.batched || A.rank == 2)) return g_gemm_checked(g, a, b, false, false, loc, err, errlen);
+  Node *ma = A.rank == 1 ? as_matrix(g, a, true, loc) : a, *mb = B.rank == 1 ? as_matrix(g, b, false, loc) : b;
+  Node *y = B.batched ? g_gemm_per_example(g, ma, mb, false, false, loc) : g_gemm(g, ma, mb, false, false, loc);
+  if (A.rank == 2 && B.rank == 2) return y;
+  int d[1] = {A.rank == 2 ? A.dim[0] : B.dim[1]}; /* the axis that remains, if any */
+  return g_reshape(g, y, shape_make(y->shape.batched, A.rank + B.rank - 2, d), loc);
 }
 
 /* ---- unchecked forms for dlc's own graph building ---- */
 
 Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
-  DLC_ASSERT(op_info(op)->cls == UNARY && op != OP_POWC && op != OP_BROADCAST && op != OP_RESHAPE);
-  return graph_add_node(g, op, a->shape, a, NULL, loc);
+  DLC_ASSERT(op_info(op)->cls == UNARY && op_info(op)->attr == ATTR_NONE);
+  return g_op(g, op, a, NULL, NULL, a->shape, loc);
 }
 
 Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc) {
-  Node *n = g_binary_checked(g, op, a, b, loc, NULL, 0);
-  DLC_ASSERT(n);
-  return n;
+  DLC_ASSERT(op_info(op)->cls == BINARY);
+  return g_op(g, op, a, b, NULL, ANY, loc);
 }
 
 Node *g_gemm(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc) {
-  Node *n = g_gemm_checked(g, a, b, ta, tb, loc, NULL, 0);
-  DLC_ASSERT(n);
-  return n;
+  NodeAttr at = {.gemm = {ta, tb}};
+  return g_op(g, OP_GEMM, a, b, &at, ANY, loc);
 }
 
-Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc) {
-  Node *n = graph_add_node(g, OP_POWC, a->shape, a, NULL, loc);
-  n->attr.c = c;
-  return n;
-}
+Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc) { return g_op(g, OP_POWC, a, NULL, &(NodeAttr){.c = c}, ANY, loc); }
 
 Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc) {
-  DLC_ASSERT(shape_broadcasts_to(a->shape, to));
   if (a->op == OP_BROADCAST) a = a->in[0]; /* a broadcast of a broadcast is one broadcast */
-  return graph_add_node(g, OP_BROADCAST, to, a, NULL, loc);
+  return g_op(g, OP_BROADCAST, a, NULL, NULL, to, loc);
 }
 
-Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc) {
-  DLC_ASSERT(shape_broadcasts_to(to, a->shape));
-  return graph_add_node(g, OP_SUM_TO, to, a, NULL, loc);
-}
+Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc) { return g_op(g, OP_SUM_TO, a, NULL, NULL, to, loc); }
 
 Node *g_reduce_like(Graph *g, Node *a, Shape to, SrcLoc loc) {
   return shape_equal(a->shape, to) ? a : g_sum_to(g, a, to, loc);
 }
 
 Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc) {
-  DLC_ASSERT(op_info(op)->cls == ROW && a->shape.rank >= 1);
-  return graph_add_node(g, op, a->shape, a, NULL, loc);
+  DLC_ASSERT(op_info(op)->cls == ROW);
+  return g_op(g, op, a, NULL, NULL, ANY, loc);
 }
 
 bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen) {
@@ -277,17 +273,6 @@ bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, c
   return true;
 }
 
-static const Window *keep_window(Graph *g, const Window *w) {
-  Window *copy = ARENA_NEW(&g->arena, Window);
-  *copy = *w;
-  if (w->connect) {
-    unsigned char *t = ARENA_ARRAY(&g->arena, unsigned char, w->c * w->maps);
-    for (int i = 0; i < w->c * w->maps; i++) t[i] = w->connect[i];
-    copy->connect = t;
-  }
-  return copy;
-}
-
 int conv_inputs(const Window *w, int m, int *inputs) {
   int n = 0;
   for (int c = 0; c < w->c; c++)
@@ -303,99 +288,75 @@ int conv_first_kernel(const Window *w, int m) {
   return n;
 }
 
-static bool is_image(Shape s, const Window *w) {
-  return s.batched && s.rank == 3 && s.dim[0] == w->c && s.dim[1] == w->h && s.dim[2] == w->w;
+Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc) { return g_op(g, OP_RESHAPE, a, NULL, NULL, to, loc); }
+
+Node *g_permute(Graph *g, Node *a, const int *perm, SrcLoc loc) {
+  NodeAttr at = {.axes = {a->shape.rank, {0}}};
+  for (int i = 0; i < a->shape.rank; i++) at.axes.perm[i] = (signed char)perm[i];
+  return g_op(g, OP_PERMUTE, a, NULL, &at, ANY, loc);
 }
 
-Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc) {
-  DLC_ASSERT(shape_numel(to) == shape_numel(a->shape) && to.batched == a->shape.batched);
-  return graph_add_node(g, OP_RESHAPE, to, a, NULL, loc);
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc) { return g_permute(g, a, (int[]){1, 0}, loc); }
+
+Node *g_concat(Graph *g, Node *a, Node *b, int axis, SrcLoc loc) {
+  return g_op(g, OP_CONCAT, a, b, &(NodeAttr){.axis = axis}, ANY, loc);
 }
 
-Node *g_transpose(Graph *g, Node *a, SrcLoc loc) {
-  DLC_ASSERT(a->shape.rank == 2);
-  int d[2] = {a->shape.dim[1], a->shape.dim[0]};
-  return graph_add_node(g, OP_TRANSPOSE, shape_make(a->shape.batched, 2, d), a, NULL, loc);
+Node *g_slice(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc) {
+  return g_op(g, OP_SLICE, a, NULL, &(NodeAttr){.range = {axis, start, size}}, ANY, loc);
 }
 
-Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(is_image(x->shape, w));
-  int d[2] = {w->ho * w->wo, w->c * w->k * w->k};
-  Node *n = graph_add_node(g, OP_IM2COL, shape_make(true, 2, d), x, NULL, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+Node *g_pad(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc) {
+  return g_op(g, OP_PAD, a, NULL, &(NodeAttr){.range = {axis, start, size}}, ANY, loc);
 }
 
+Node *g_reduce_max(Graph *g, Node *a, int axis, SrcLoc loc) {
+  return g_op(g, OP_REDUCE_MAX, a, NULL, &(NodeAttr){.axis = axis}, ANY, loc);
+}
+
+Node *g_reduce_max_back(Graph *g, Node *x, Node *dy, int axis, SrcLoc loc) {
+  return g_op(g, OP_REDUCE_MAX_BACK, x, dy, &(NodeAttr){.axis = axis}, ANY, loc);
+}
+
+/* A window op: the window is copied into the graph's arena. */
+static Node *windowed(Graph *g, DlcOp op, Node *a, Node *b, const Window *w, Shape want, SrcLoc loc) {
+  return g_op(g, op, a, b, &(NodeAttr){.win = w}, want, loc);
+}
+
+Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc) { return windowed(g, OP_IM2COL, x, NULL, w, ANY, loc); }
 Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(cols->shape.batched && cols->shape.rank == 2 && cols->shape.dim[0] == w->ho * w->wo &&
-             cols->shape.dim[1] == w->c * w->k * w->k);
-  int d[3] = {w->c, w->h, w->w};
-  Node *n = graph_add_node(g, OP_COL2IM, shape_make(true, 3, d), cols, NULL, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  return windowed(g, OP_COL2IM, cols, NULL, w, ANY, loc);
 }
 
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc) {
-  DLC_ASSERT((op == OP_POOL_SUM || op == OP_MAXPOOL) && is_image(x->shape, w) && w->pad == 0);
-  int d[3] = {w->c, w->ho, w->wo};
-  Node *n = graph_add_node(g, op, shape_make(true, 3, d), x, NULL, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  DLC_ASSERT(op == OP_POOL_SUM || op == OP_MAXPOOL);
+  return windowed(g, op, x, NULL, w, ANY, loc);
 }
 
 Node *g_unpool_sum(Graph *g, Node *dy, const Window *w, SrcLoc loc) {
-  int d[3] = {w->c, w->h, w->w};
-  DLC_ASSERT(dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[1] == w->ho && dy->shape.dim[2] == w->wo);
-  Node *n = graph_add_node(g, OP_UNPOOL_SUM, shape_make(true, 3, d), dy, NULL, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  return windowed(g, OP_UNPOOL_SUM, dy, NULL, w, ANY, loc);
 }
 
 Node *g_maxpool_back(Graph *g, Node *x, Node *dy, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(is_image(x->shape, w) && dy->shape.dim[1] == w->ho && dy->shape.dim[2] == w->wo);
-  Node *n = graph_add_node(g, OP_MAXPOOL_BACK, x->shape, x, dy, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  return windowed(g, OP_MAXPOOL_BACK, x, dy, w, ANY, loc);
 }
 
-static bool is_kernels(Shape s, const Window *w) {
-  return !s.batched && w->maps > 0 && shape_numel(s) == (int64_t)conv_kernels(w) * w->k * w->k;
-}
-
-Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(is_image(x->shape, w) && is_kernels(W->shape, w));
-  int d[3] = {w->maps, w->ho, w->wo};
-  Node *n = graph_add_node(g, OP_CONV, shape_make(true, 3, d), x, W, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
-}
+Node *g_conv(Graph *g, Node *x, Node *W, const Window *w, SrcLoc loc) { return windowed(g, OP_CONV, x, W, w, ANY, loc); }
 
 Node *g_conv_dx(Graph *g, Node *dy, Node *W, const Window *w, SrcLoc loc) {
-  DLC_ASSERT(is_kernels(W->shape, w) && dy->shape.batched && dy->shape.rank == 3 && dy->shape.dim[0] == w->maps);
-  int d[3] = {w->c, w->h, w->w};
-  Node *n = graph_add_node(g, OP_CONV_DX, shape_make(true, 3, d), dy, W, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  return windowed(g, OP_CONV_DX, dy, W, w, ANY, loc);
 }
 
 Node *g_conv_dw(Graph *g, Node *dy, Node *x, const Window *w, SrcLoc loc, Shape kernels) {
-  DLC_ASSERT(is_image(x->shape, w) && is_kernels(kernels, w) && dy->shape.batched && dy->shape.rank == 3);
-  Node *n = graph_add_node(g, OP_CONV_DW, kernels, dy, x, loc);
-  n->attr.win = keep_window(g, w);
-  return n;
+  return windowed(g, OP_CONV_DW, dy, x, w, kernels, loc);
 }
 
-
 Node *g_assign(Graph *g, Node *leaf_node, Node *value, SrcLoc loc) {
-  DLC_ASSERT(leaf_node->op == OP_PARAM || leaf_node->op == OP_STATE);
-  DLC_ASSERT(shape_equal(leaf_node->shape, value->shape));
-  return graph_add_node(g, OP_ASSIGN, leaf_node->shape, leaf_node, value, loc);
+  return g_op(g, OP_ASSIGN, leaf_node, value, NULL, ANY, loc);
 }
 
 Node *g_output(Graph *g, Node *a, SrcLoc loc) {
-  Node *n = graph_add_node(g, OP_OUTPUT, a->shape, a, NULL, loc);
-  n->attr.slot = g->n_results++;
-  return n;
+  return g_op(g, OP_OUTPUT, a, NULL, &(NodeAttr){.slot = g->n_results++}, ANY, loc);
 }
 
 void graph_splice_before(Graph *g, Node *at, int first_new) {

@@ -44,6 +44,10 @@ const char *shape_str(Shape s, char *buf, int len);
 const char *shape_user_str(Shape s, char *buf, int len);
 #define SHAPE_STR_MAX 96
 
+/* A shape around one of its axes: elements per example before it (outer), along it (len)
+ * and after it (inner); outer * len * inner is the numel. */
+void shape_axis_split(Shape s, int axis, int64_t *outer, int64_t *len, int64_t *inner);
+
 /* Index of the element of `from` that feeds element `i` (flat, within one example) of a
  * broadcast to `to`. Used by the reference evaluator; lowering emits the same arithmetic. */
 int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
@@ -74,6 +78,21 @@ typedef enum NodeFlag {
   NF_OUT = 1 << 1,    /* the network output (argmax = prediction) */
 } NodeFlag;
 
+/* A node's attribute: which member is in use is its op's attribute kind (ops.def's attr
+ * column), and attr.c compares, hashes, prints and copies each kind. */
+typedef union NodeAttr {
+  float c;                  /* SCALAR: CONST value; POWC exponent; LEAKY_RELU slope */
+  /* GEMM: op(a) = a^T if ta, op(b) = b^T if tb; per_example: one product per example (see
+   * the shape rule, g_gemm_per_example), else on the 2-D views of gemm_dims */
+  struct { bool ta, tb, per_example; } gemm;
+  int slot;                 /* FEED: INPUT/TARGET/HYPER/NOISE/GRAD_IN feed index; RESULT: OUTPUT index */
+  const Window *win;        /* WINDOW: IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
+  int axis;                 /* AXIS: CONCAT, REDUCE_MAX(_BACK): a per-example axis, 0 the first */
+  struct { int rank; signed char perm[MAX_RANK]; } axes; /* AXES: PERMUTE: out axis i is a's axis perm[i] */
+  struct { int axis, start, size; } range; /* RANGE: SLICE takes [start, start + size) of the axis;
+                                              PAD puts its input at start in zeros of size */
+} NodeAttr;
+
 typedef struct Node Node;
 struct Node {
   int id;
@@ -83,12 +102,7 @@ struct Node {
   unsigned flags;
   const char *name; /* user name (params, inputs, let-bound values) or NULL */
   SrcLoc loc;       /* the .net source that produced it; backward nodes inherit it */
-  union {
-    float c;                  /* CONST value; POWC exponent */
-    struct { bool ta, tb; } gemm;
-    int slot;                 /* INPUT/TARGET/HYPER feed index; OUTPUT result index */
-    const Window *win;        /* IM2COL, COL2IM, POOL_SUM, UNPOOL_SUM, MAXPOOL(_BACK), CONV* */
-  } attr;
+  NodeAttr attr;
   DlrtInit init;       /* PARAM/STATE: how the runtime fills it before the first step */
 };
 
@@ -136,6 +150,21 @@ static inline bool op_is_fed_buffer(DlcOp op) {
   return op == OP_INPUT || op == OP_TARGET || op == OP_NOISE || op == OP_GRAD_IN;
 }
 
+/* The shape rule of op (ops.def's shape column; shape_rules.c), which every constructor and
+ * graph_verify call: whether inputs in[0..arity) with attribute attr (NULL: none) make a
+ * valid node, and its shape in *out. Ops whose shape their maker chooses (leaves,
+ * broadcast, sum_to, reshape, conv_dw) check `want` and return it; the others compute the
+ * shape and ignore `want`. False with a message naming the shapes in err (if not NULL). */
+bool op_shape(DlcOp op, Node *const *in, const NodeAttr *attr, Shape want, Shape *out, char *err, int errlen);
+
+/* The constructor of any op with inputs: the op's shape rule, then a node with that shape and
+ * a copy of attr (NULL: none; a window is copied into g's arena). The checked form returns
+ * NULL (adding nothing) with the rule's message in err; the other treats a broken rule as
+ * dlc's own bug (exit 2). */
+Node *g_op_checked(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc, char *err,
+                   int errlen);
+Node *g_op(Graph *g, DlcOp op, Node *a, Node *b, const NodeAttr *attr, Shape want, SrcLoc loc);
+
 /* Checked constructors: on a shape error they return NULL and, if err is non-NULL, write a
  * message naming both shapes into it (for the front end to report at its location).
  * The unchecked forms below assert instead: for dlc's own use (autodiff, passes). */
@@ -144,7 +173,7 @@ Node *g_matmul_checked(Graph *g, Node *a, Node *b, SrcLoc loc, char *err, int er
 Node *g_gemm_checked(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc, char *err,
                      int errlen);
 
-Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc);
+Node *g_unary(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* an elementwise op without attribute */
 Node *g_binary(Graph *g, DlcOp op, Node *a, Node *b, SrcLoc loc);
 Node *g_gemm(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc);
 Node *g_powc(Graph *g, Node *a, float c, SrcLoc loc);
@@ -152,7 +181,16 @@ Node *g_broadcast(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_sum_to(Graph *g, Node *a, Shape to, SrcLoc loc);
 Node *g_row(Graph *g, DlcOp op, Node *a, SrcLoc loc); /* SOFTMAX, LOG_SOFTMAX */
 Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc);       /* same numel and batching */
-Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q] */
+Node *g_transpose(Graph *g, Node *a, SrcLoc loc);               /* a rank-2 [p, q]: permute [1, 0] */
+Node *g_permute(Graph *g, Node *a, const int *perm, SrcLoc loc); /* out axis i is a's perm[i] */
+Node *g_concat(Graph *g, Node *a, Node *b, int axis, SrcLoc loc);
+Node *g_slice(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc);
+Node *g_pad(Graph *g, Node *a, int axis, int start, int size, SrcLoc loc);
+Node *g_reduce_max(Graph *g, Node *a, int axis, SrcLoc loc);   /* the axis goes */
+Node *g_reduce_max_back(Graph *g, Node *x, Node *dy, int axis, SrcLoc loc);
+/* One matrix product per example, op(a_r) op(b_r), each operand a per-example [rows, cols]
+ * or a shared matrix (at least one per example): batched [m, n]. */
+Node *g_gemm_per_example(Graph *g, Node *a, Node *b, bool ta, bool tb, SrcLoc loc);
 Node *g_im2col(Graph *g, Node *x, const Window *w, SrcLoc loc);  /* [c,h,w] -> [ho*wo, c*k*k] */
 Node *g_col2im(Graph *g, Node *cols, const Window *w, SrcLoc loc);
 Node *g_pool(Graph *g, DlcOp op, Node *x, const Window *w, SrcLoc loc); /* POOL_SUM, MAXPOOL */
@@ -186,9 +224,9 @@ void graph_fill_initial(const Graph *g, DlrtRng *rng, float *const *dest);
  * does not. Checkpoints record it. */
 uint64_t graph_hash(const Graph *g, int n_nodes);
 
-/* Checks the graph's invariants: ids, arities, topological order, shapes against the op's
- * shape rule (verify.c). NULL if they hold, else msg, holding a description of the first
- * violation. */
+/* Checks the graph's invariants: ids, arities, topological order, each node's shape and
+ * attribute against its op's shape rule (verify.c). NULL if they hold, else msg, holding a
+ * description of the first violation. */
 const char *graph_verify(const Graph *g, char *msg, int len);
 
 /* Whether computing n reads `leaf` (directly or through other nodes). */

@@ -1,7 +1,7 @@
 /* initial.c — the values parameters and optimiser state start from: each PARAM and STATE
  * leaf in graph order, filled by its initialiser from the one seeded stream, so the same
  * seed gives the same network in training (train/), in an export (export/) and in --scales. */
-#include <string.h>
+#include "attr.h"
 #include "graph.h"
 
 void graph_fill_initial(const Graph *g, DlrtRng *rng, float *const *dest) {
@@ -25,24 +25,7 @@ uint64_t graph_hash(const Graph *g, int n_nodes) {
     for (int d = 0; d < x->shape.rank; d++) MIX(x->shape.dim[d]);
     if (op_info(x->op)->cls == LEAF && x->name)
       for (const char *c = x->name; *c; c++) MIX((unsigned char)*c);
-    switch (x->op) {
-    case OP_CONST:
-    case OP_POWC: {
-      uint32_t bits;
-      memcpy(&bits, &x->attr.c, sizeof bits);
-      MIX(bits);
-      break;
-    }
-    case OP_GEMM: MIX(x->attr.gemm.ta * 2 + x->attr.gemm.tb); break;
-    default:
-      if (x->attr.win && (op_info(x->op)->cls == MOVE || op_info(x->op)->cls == CONV)) {
-        const Window *w = x->attr.win;
-        int f[8] = {w->c, w->h, w->w, w->k, w->stride, w->pad, w->maps, w->connect != NULL};
-        for (int k = 0; k < 8; k++) MIX(f[k]);
-        for (int k = 0; w->connect && k < w->c * w->maps; k++) MIX(w->connect[k]);
-      }
-      break;
-    }
+    MIX(attr_hash(x->op, &x->attr)); /* (slots and result indices are attributes too: the same network numbers them alike) */
   }
 #undef MIX
   return h;

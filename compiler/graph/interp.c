@@ -19,12 +19,17 @@ double interp_scalar(const Node *y, double a, double b) {
   case OP_RELU: return a > 0 ? a : 0;
   case OP_STEP: return a > 0 ? 1 : 0;
   case OP_POWC: return pow(a, y->attr.c);
-  case OP_BROADCAST:
-  case OP_RESHAPE: return a;
+  case OP_ABS: return fabs(a);
+  case OP_ERF: return erf(a);
+  case OP_SOFTPLUS: return (a > 0 ? a : 0) + log1p(exp(-fabs(a)));
+  case OP_LEAKY_RELU: return a > 0 ? a : y->attr.c * a;
+  case OP_BROADCAST: return a;
   case OP_ADD: return a + b;
   case OP_SUB: return a - b;
   case OP_MUL: return a * b;
   case OP_DIV: return a / b;
+  case OP_MAX: return a >= b ? a : b;
+  case OP_MIN: return a <= b ? a : b;
   default: DLC_UNREACHABLE();
   }
 }
@@ -45,9 +50,32 @@ static double mat_at(const Node *x, const double *v, bool t, int64_t r, int64_t 
   return t ? v[c * d.cols + r] : v[r * d.cols + c];
 }
 
+/* One product per example: operand k of example r is its matrix r if batched, else the one
+ * shared matrix. */
+static void run_gemm_per_example(Interp *it, const Node *y, double *out) {
+  const Node *a = y->in[0], *b = y->in[1];
+  bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  int ar = a->shape.dim[0], ac = a->shape.dim[1], br = b->shape.dim[0], bc = b->shape.dim[1];
+  int m = y->shape.dim[0], n = y->shape.dim[1], k = ta ? ar : ac;
+  for (int64_t r = 0; r < it->n; r++) {
+    const double *av = it->val[a->id] + (a->shape.batched ? r * ar * ac : 0);
+    const double *bv = it->val[b->id] + (b->shape.batched ? r * br * bc : 0);
+    for (int i = 0; i < m; i++)
+      for (int j = 0; j < n; j++) {
+        double s = 0;
+        for (int q = 0; q < k; q++) s += (ta ? av[q * ac + i] : av[i * ac + q]) * (tb ? bv[j * bc + q] : bv[q * bc + j]);
+        out[(r * m + i) * n + j] = s;
+      }
+  }
+}
+
 static void run_gemm(Interp *it, const Node *y, double *out) {
   const Node *a = y->in[0], *b = y->in[1];
   bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  if (y->attr.gemm.per_example) {
+    run_gemm_per_example(it, y, out);
+    return;
+  }
   MatDims da;
   DLC_ASSERT(gemm_dims(a->shape, &da));
   int64_t a_rows = da.rows * (da.batched ? it->n : 1), a_cols = da.cols;
@@ -103,19 +131,81 @@ static double pixel(const double *img, const Window *w, int64_t r, int c, int y,
           for (int ky = 0; ky < (w)->k; ky++)                                 \
             for (int kx = 0; kx < (w)->k; kx++)
 
+/* out[r][i0..] = in[r][j0..] where output axis d is input axis perm[d]: every input element
+ * is visited in order, its coordinates taken apart and put back in the output's order. */
+static void run_permute(const Node *y, const double *in, double *out, int64_t n) {
+  Shape a = y->in[0]->shape;
+  int64_t per = shape_numel(a);
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t i = 0; i < per; i++) {
+      int coord[MAX_RANK];
+      int64_t rest = i;
+      for (int d = a.rank - 1; d >= 0; d--) {
+        coord[d] = (int)(rest % a.dim[d]);
+        rest /= a.dim[d];
+      }
+      int64_t o = 0;
+      for (int d = 0; d < a.rank; d++) o = o * y->shape.dim[d] + coord[y->attr.axes.perm[d]];
+      out[r * per + o] = in[r * per + i];
+    }
+}
+
+/* CONCAT, SLICE, PAD: for each (example, position before the axis), the rows along the axis
+ * of each input land at an offset along the output's axis (out is zero to start with). */
+static void run_along_axis(Interp *it, const Node *y, double *out, int64_t n) {
+  int axis = y->op == OP_CONCAT ? y->attr.axis : y->attr.range.axis;
+  int64_t outer, len_y, inner;
+  shape_axis_split(y->shape, axis, &outer, &len_y, &inner);
+  for (int k = 0; k < op_info(y->op)->arity; k++) {
+    const Node *x = y->in[k];
+    const double *in = it->val[x->id];
+    int64_t o_, len_x, i_;
+    shape_axis_split(x->shape, axis, &o_, &len_x, &i_);
+    for (int64_t r = 0; r < n * outer; r++)
+      for (int64_t j = 0; j < len_x; j++)
+        for (int64_t i = 0; i < inner; i++) {
+          int64_t at_x = (r * len_x + j) * inner + i;
+          switch (y->op) {
+          case OP_CONCAT: out[(r * len_y + (k ? y->in[0]->shape.dim[axis] : 0) + j) * inner + i] = in[at_x]; break;
+          case OP_PAD: out[(r * len_y + y->attr.range.start + j) * inner + i] = in[at_x]; break;
+          default: /* SLICE */
+            if (j >= y->attr.range.start && j < y->attr.range.start + len_y)
+              out[(r * len_y + j - y->attr.range.start) * inner + i] = in[at_x];
+            break;
+          }
+        }
+  }
+}
+
+/* REDUCE_MAX: the largest value along the axis (the first, on ties). REDUCE_MAX_BACK: the
+ * gradient b of that value to the position of that first maximum of a. */
+static void run_reduce_max(Interp *it, const Node *y, double *out, int64_t n) {
+  const Node *x = y->in[0];
+  const double *in = it->val[x->id], *dy = y->op == OP_REDUCE_MAX_BACK ? it->val[y->in[1]->id] : NULL;
+  int64_t outer, len, inner;
+  shape_axis_split(x->shape, y->attr.axis, &outer, &len, &inner);
+  for (int64_t r = 0; r < n * outer; r++)
+    for (int64_t i = 0; i < inner; i++) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < len; j++)
+        if (in[(r * len + j) * inner + i] > in[(r * len + best) * inner + i]) best = j;
+      if (dy) out[(r * len + best) * inner + i] += dy[r * inner + i];
+      else out[r * inner + i] = in[(r * len + best) * inner + i];
+    }
+}
+
 static void run_move(Interp *it, const Node *y, double *out) {
   const Node *a = y->in[0];
   const double *in = it->val[a->id];
   int64_t n = y->shape.batched ? it->n : 1;
   const Window *w = y->attr.win;
   switch (y->op) {
-  case OP_TRANSPOSE: {
-    int p = a->shape.dim[0], q = a->shape.dim[1];
-    for (int64_t r = 0; r < n; r++)
-      for (int i = 0; i < p; i++)
-        for (int j = 0; j < q; j++) out[(r * q + j) * p + i] = in[(r * p + i) * q + j];
-    break;
-  }
+  case OP_PERMUTE: run_permute(y, in, out, n); break;
+  case OP_CONCAT:
+  case OP_SLICE:
+  case OP_PAD: run_along_axis(it, y, out, n); break;
+  case OP_REDUCE_MAX:
+  case OP_REDUCE_MAX_BACK: run_reduce_max(it, y, out, n); break;
   case OP_IM2COL: /* out[r][patch][c k k] */
     FOR_WINDOW(w, n) {
       int64_t patch = oy * w->wo + ox, q = (c * w->k + ky) * w->k + kx;
@@ -234,6 +324,9 @@ void interp_run(Interp *it, NodeList order, double *const *results) {
     case BINARY:
       for (int64_t i = 0; i < size; i++)
         out[i] = interp_scalar(y, operand(it, y->in[0], y, i), operand(it, y->in[1], y, i));
+      break;
+    case VIEW: /* the same elements in the same order */
+      memcpy(out, it->val[y->in[0]->id], sizeof(double) * (size_t)size);
       break;
     case GEMM: run_gemm(it, y, out); break;
     case REDUCE: run_sum_to(it, y, out); break;

@@ -3,24 +3,14 @@
  * (id, op, inputs, attributes, shape; then source location, name, whether autodiff made
  * it, and the buffer's arena offset in floats when a memory plan is given). */
 #include "print.h"
-
-static void print_attrs(const Node *n, FILE *o) {
-  switch (n->op) {
-  case OP_CONST: fprintf(o, " %g", n->attr.c); break;
-  case OP_POWC: fprintf(o, " ^%g", n->attr.c); break;
-  case OP_GEMM: fprintf(o, "%s%s", n->attr.gemm.ta ? " a^T" : "", n->attr.gemm.tb ? " b^T" : ""); break;
-  case OP_INPUT: case OP_TARGET: case OP_HYPER: case OP_NOISE: case OP_GRAD_IN: fprintf(o, " feed %d", n->attr.slot); break;
-  case OP_OUTPUT: fprintf(o, " result %d", n->attr.slot); break;
-  default: break;
-  }
-}
+#include "attr.h"
 
 static void print_node(const Node *n, int n_forward, const int64_t *offset, FILE *o) {
   char buf[SHAPE_STR_MAX];
   fprintf(o, "%%%-4d = %s(", n->id, op_name(n->op));
   for (int k = 0; k < op_info(n->op)->arity; k++) fprintf(o, k ? ", %%%d" : "%%%d", n->in[k]->id);
   fputc(')', o);
-  print_attrs(n, o);
+  attr_print(n->op, &n->attr, o);
   fprintf(o, " : %s", shape_str(n->shape, buf, sizeof buf));
   if (n->loc.file || n->name || n->id >= n_forward) fputs("  #", o);
   if (n->loc.file) fprintf(o, " %s:%d:%d", n->loc.file->name, n->loc.line, n->loc.col);

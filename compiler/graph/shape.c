@@ -93,3 +93,11 @@ int64_t shape_broadcast_index(Shape from, Shape to, int64_t i) {
   }
   return idx;
 }
+
+void shape_axis_split(Shape s, int axis, int64_t *outer, int64_t *len, int64_t *inner) {
+  DLC_ASSERT(axis >= 0 && axis < s.rank);
+  *outer = *inner = 1;
+  for (int d = 0; d < axis; d++) *outer *= s.dim[d];
+  *len = s.dim[axis];
+  for (int d = axis + 1; d < s.rank; d++) *inner *= s.dim[d];
+}

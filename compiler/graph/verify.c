@@ -1,5 +1,6 @@
 /* verify.c — graph_verify(): the graph's invariants, re-checked after every pass (ids,
- * arities, topological order, each node's shape against its op's rule). */
+ * arities, topological order, and each node's shape and attribute against its op's shape
+ * rule: the same rule its constructor applied). */
 #include <stdio.h>
 #include "graph.h"
 
@@ -14,27 +15,14 @@ const char *graph_verify(const Graph *g, char *msg, int len) {
       if (k < info->arity && y->in[k]->id >= i)
         return snprintf(msg, (size_t)len, "%%%d (%s) reads %%%d, created after it", i, info->name, y->in[k]->id), msg;
     }
+    char why[256];
     Shape s;
-    switch (info->cls) {
-    case BINARY:
-      if (!shape_broadcast(y->in[0]->shape, y->in[1]->shape, &s) || !shape_equal(s, y->shape))
-        return snprintf(msg, (size_t)len, "%%%d (%s): its shape is not its inputs' broadcast", i, info->name), msg;
-      break;
-    case UNARY:
-      if (y->op == OP_RESHAPE ? shape_numel(y->shape) != shape_numel(y->in[0]->shape)
-                              : !shape_broadcasts_to(y->in[0]->shape, y->shape))
-        return snprintf(msg, (size_t)len, "%%%d (%s): its input does not fit its shape", i, info->name), msg;
-      break;
-    case REDUCE:
-      if (!shape_broadcasts_to(y->shape, y->in[0]->shape))
-        return snprintf(msg, (size_t)len, "%%%d (sum_to): its shape does not broadcast to its input's", i), msg;
-      break;
-    case EFFECT:
-      if (y->op == OP_ASSIGN && (!shape_equal(y->in[0]->shape, y->in[1]->shape) ||
-                                 (y->in[0]->op != OP_PARAM && y->in[0]->op != OP_STATE)))
-        return snprintf(msg, (size_t)len, "%%%d (assign): not a parameter or state of the value's shape", i), msg;
-      break;
-    default: break;
+    if (!op_shape(y->op, y->in, &y->attr, y->shape, &s, why, sizeof why))
+      return snprintf(msg, (size_t)len, "%%%d (%s): %s", i, info->name, why), msg;
+    if (!shape_equal(s, y->shape)) {
+      char want[SHAPE_STR_MAX], has[SHAPE_STR_MAX];
+      return snprintf(msg, (size_t)len, "%%%d (%s): its inputs make %s, but it is %s", i, info->name,
+                      shape_str(s, want, sizeof want), shape_str(y->shape, has, sizeof has)), msg;
     }
   }
   return NULL;

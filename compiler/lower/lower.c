@@ -134,6 +134,7 @@ static void lower_node(LowerCtx *c, const Node *y) {
   case GEMM: lower_gemm(c, y); break;
   case REDUCE: lower_sum_to(c, y); break;
   case ROW: lower_row(c, y); break;
+  case VIEW: lower_view(c, y); break;
   case MOVE: lower_move(c, y); break;
   case CONV: lower_conv(c, y); break;
   case EFFECT: lower_effect(c, y); break;

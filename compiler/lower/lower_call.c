@@ -9,19 +9,42 @@ static void matrix_dims(LowerCtx *c, const Node *x, LLVMValueRef *rows, LLVMValu
   *cols = c_i64(c, d.cols);
 }
 
+static void call_gemm(LowerCtx *c, bool ta, bool tb, LLVMValueRef M, LLVMValueRef N, LLVMValueRef K, LLVMValueRef a,
+                      LLVMValueRef lda, LLVMValueRef b, LLVMValueRef ldb, LLVMValueRef y, LLVMValueRef ldc) {
+  LLVMTypeRef p[12] = {c->i32, c->i32, c->i64, c->i64, c->i64, c->ptr, c->i64, c->ptr, c->i64, c->f32, c->ptr, c->i64};
+  LLVMValueRef args[12] = {c_i32(c, ta), c_i32(c, tb), M, N, K, a, lda, b, ldb, c_f32(c, 0), y, ldc};
+  call_fn(c, "dlrt_gemm", LLVMVoidTypeInContext(c->ctx), p, 12, args);
+}
+
+/* One product per example: a loop over the examples, each a dlrt_gemm on that example's
+ * matrices (a shared operand is the same matrix every time). */
+static void lower_gemm_per_example(LowerCtx *c, const Node *y) {
+  const Node *a = y->in[0], *b = y->in[1];
+  bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  int64_t ar = a->shape.dim[0], ac = a->shape.dim[1], br = b->shape.dim[0], bc = b->shape.dim[1];
+  int64_t M = y->shape.dim[0], N = y->shape.dim[1], K = ta ? ar : ac;
+  Loop l;
+  LLVMValueRef r = loop_begin(c, &l, c->n, "example");
+  LLVMValueRef pa = elem_ptr(c, buffer_of(c, a), a->shape.batched ? ix_mulk(c, r, ar * ac) : c_i64(c, 0));
+  LLVMValueRef pb = elem_ptr(c, buffer_of(c, b), b->shape.batched ? ix_mulk(c, r, br * bc) : c_i64(c, 0));
+  LLVMValueRef py = elem_ptr(c, buffer_of(c, y), ix_mulk(c, r, M * N));
+  call_gemm(c, ta, tb, c_i64(c, M), c_i64(c, N), c_i64(c, K), pa, c_i64(c, ac), pb, c_i64(c, bc), py, c_i64(c, N));
+  loop_end(c, &l);
+}
+
 /* y = op(a) op(b): dlrt_gemm(ta, tb, M, N, K, a, lda, b, ldb, beta = 0, y, ldc). */
 void lower_gemm(LowerCtx *c, const Node *y) {
   const Node *a = y->in[0], *b = y->in[1];
   bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
+  if (y->attr.gemm.per_example) {
+    lower_gemm_per_example(c, y);
+    return;
+  }
   LLVMValueRef ar, ac, br, bc;
   matrix_dims(c, a, &ar, &ac);
   matrix_dims(c, b, &br, &bc);
   LLVMValueRef M = ta ? ac : ar, K = ta ? ar : ac, N = tb ? br : bc;
-  LLVMTypeRef p[12] = {c->i32, c->i32, c->i64, c->i64, c->i64, c->ptr,
-                       c->i64, c->ptr, c->i64, c->f32, c->ptr, c->i64};
-  LLVMValueRef args[12] = {c_i32(c, ta), c_i32(c, tb), M, N, K, buffer_of(c, a), ac,
-                           buffer_of(c, b), bc, c_f32(c, 0), buffer_of(c, y), N};
-  call_fn(c, "dlrt_gemm", LLVMVoidTypeInContext(c->ctx), p, 12, args);
+  call_gemm(c, ta, tb, M, N, K, buffer_of(c, a), ac, buffer_of(c, b), bc, buffer_of(c, y), N);
 }
 
 /* IM2COL: dlrt_im2col(x, cols, n, c, h, w, k, stride, pad); COL2IM the same with the roles

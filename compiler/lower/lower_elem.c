@@ -51,12 +51,20 @@ static LLVMValueRef emit_formula(LowerCtx *c, const Node *y, LLVMValueRef a, LLV
   case OP_RELU: return select_positive(c, a, a);
   case OP_STEP: return select_positive(c, a, f32_like(c, a, 1));
   case OP_POWC: return emit_pow(c, a, y->attr.c);
-  case OP_BROADCAST:
-  case OP_RESHAPE: return a;
+  case OP_ABS: return call_like(c, "llvm.fabs", a, &a, 1);
+  case OP_ERF: return emit_erf(c, a);
+  case OP_SOFTPLUS: return emit_softplus(c, a);
+  case OP_LEAKY_RELU: {
+    LLVMValueRef pos = LLVMBuildFCmp(c->b, LLVMRealOGT, a, f32_like(c, a, 0), "pos");
+    return LLVMBuildSelect(c->b, pos, a, LLVMBuildFMul(c->b, a, f32_like(c, a, y->attr.c), ""), "leaky_relu");
+  }
+  case OP_BROADCAST: return a;
   case OP_ADD: return LLVMBuildFAdd(c->b, a, b, "add");
   case OP_SUB: return LLVMBuildFSub(c->b, a, b, "sub");
   case OP_MUL: return LLVMBuildFMul(c->b, a, b, "mul");
   case OP_DIV: return LLVMBuildFDiv(c->b, a, b, "div");
+  case OP_MAX: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGE, a, b, ""), a, b, "max");
+  case OP_MIN: return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLE, a, b, ""), a, b, "min");
   default: DLC_UNREACHABLE();
   }
 }
@@ -85,9 +93,7 @@ static void collect(LowerCtx *c, const Node *y, Tree *t) {
     if (seen) continue;
     DLC_ASSERT(t->n < NEST_MAX_OPERANDS);
     t->leaf[t->n] = x;
-    /* A reshape reads its operand in order: as if it already had the new shape. */
-    t->shape[t->n] = y->op == OP_RESHAPE ? (Shape){y->shape.rank, {0}, x->shape.batched} : x->shape;
-    if (y->op == OP_RESHAPE) for (int d = 0; d < y->shape.rank; d++) t->shape[t->n].dim[d] = y->shape.dim[d];
+    t->shape[t->n] = x->shape;
     t->base[t->n++] = buffer_of(c, x);
   }
 }
@@ -224,6 +230,24 @@ void lower_row(LowerCtx *c, const Node *y) {
   loop_end(c, &lr);
 }
 
+/* n floats of dst set to the inline scalar x (which has no buffer). */
+static void fill_value(LowerCtx *c, LLVMValueRef dst, const Node *x, LLVMValueRef count) {
+  Loop l;
+  LLVMValueRef i = loop_begin(c, &l, count, "fill");
+  store_f32(c, operand(c, x).value, dst, i);
+  loop_end(c, &l);
+}
+
+/* A view (reshape) normally shares its input's buffer and emits nothing (fuse.c); what is
+ * left here is a view of an inline scalar, which has no buffer to share, and a view in a
+ * schedule without view decisions: both are copies. */
+void lower_view(LowerCtx *c, const Node *y) {
+  const Node *x = y->in[0];
+  LLVMValueRef count = LLVMBuildMul(c->b, rows_of(c, y), c_i64(c, shape_numel(y->shape)), "");
+  if (op_is_inline(x->op)) fill_value(c, buffer_of(c, y), x, count);
+  else copy_floats(c, buffer_of(c, y), buffer_of(c, x), count);
+}
+
 /* ASSIGN: a persistent leaf takes its new value. OUTPUT: results[slot] receives a value. */
 void lower_effect(LowerCtx *c, const Node *y) {
   const Node *src = y->op == OP_ASSIGN ? y->in[1] : y->in[0];
@@ -236,10 +260,7 @@ void lower_effect(LowerCtx *c, const Node *y) {
     dst = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, c->results, &idx, 1, ""), "result");
   }
   if (op_is_inline(src->op)) { /* the passes may leave an effect reading a constant */
-    Loop l;
-    LLVMValueRef i = loop_begin(c, &l, count, "fill");
-    store_f32(c, operand(c, src).value, dst, i);
-    loop_end(c, &l);
+    fill_value(c, dst, src, count);
     return;
   }
   copy_floats(c, dst, buffer_of(c, src), count);

@@ -1,7 +1,7 @@
-/* lower_move.c — loop nests for data movement and image windows: transpose, sum and max
- * pooling and their backward ops. Each mirrors the reference in graph/interp.c; trip counts
- * are constants, and each window's k x k cells are unrolled here. im2col/col2im are
- * runtime calls (lower_call.c). */
+/* lower_move.c — loop nests for image windows: sum and max pooling and their backward ops;
+ * the MOVE ops along axes are in lower_axis.c. Each mirrors the reference in
+ * graph/interp.c; trip counts are constants, and each window's k x k cells are unrolled
+ * here. im2col/col2im are runtime calls (lower_call.c). */
 #include "lower_private.h"
 
 #define add ix_add
@@ -10,21 +10,6 @@
 static LLVMValueRef mad(LowerCtx *c, LLVMValueRef a, int64_t m, LLVMValueRef b) { return add(c, mul_k(c, a, m), b); }
 
 static LLVMValueRef count_of(LowerCtx *c, const Node *x) { return mul_k(c, rows_of(c, x), shape_numel(x->shape)); }
-
-static void lower_transpose(LowerCtx *c, const Node *y) {
-  const Node *a = y->in[0];
-  int64_t p = a->shape.dim[0], q = a->shape.dim[1];
-  LLVMValueRef in = buffer_of(c, a), out = buffer_of(c, y);
-  Loop lr, li, lj;
-  LLVMValueRef r = loop_begin(c, &lr, rows_of(c, y), "img");
-  LLVMValueRef i = loop_begin(c, &li, c_i64(c, p), "i");
-  LLVMValueRef j = loop_begin(c, &lj, c_i64(c, q), "j");
-  LLVMValueRef v = load_f32(c, in, mad(c, mad(c, r, p, i), q, j));
-  store_f32(c, v, out, mad(c, mad(c, r, q, j), p, i));
-  loop_end(c, &lj);
-  loop_end(c, &li);
-  loop_end(c, &lr);
-}
 
 /* The loops over images, channels and output cells of a window op; ends with the builder in
  * the innermost body. Returns the flat output-cell index ((r*c + ch)*ho + oy)*wo + ox and the
@@ -106,7 +91,12 @@ static void lower_maxpool(LowerCtx *c, const Node *y) {
 
 void lower_move(LowerCtx *c, const Node *y) {
   switch (y->op) {
-  case OP_TRANSPOSE: lower_transpose(c, y); break;
+  case OP_PERMUTE:
+  case OP_CONCAT:
+  case OP_SLICE:
+  case OP_PAD:
+  case OP_REDUCE_MAX:
+  case OP_REDUCE_MAX_BACK: lower_axis_op(c, y); break;
   case OP_POOL_SUM:
   case OP_UNPOOL_SUM: lower_pool_sum(c, y); break;
   case OP_MAXPOOL:

@@ -20,9 +20,11 @@ void module_fail(DlcModule *m, const char *fmt, ...) __attribute__((format(print
 void lower_elementwise(LowerCtx *c, const Node *y);
 void lower_sum_to(LowerCtx *c, const Node *y);
 void lower_row(LowerCtx *c, const Node *y);
+void lower_view(LowerCtx *c, const Node *y);
 void lower_effect(LowerCtx *c, const Node *y);
 void lower_gemm(LowerCtx *c, const Node *y);
 void lower_move(LowerCtx *c, const Node *y);
+void lower_axis_op(LowerCtx *c, const Node *y); /* PERMUTE, CONCAT, SLICE, PAD, REDUCE_MAX(_BACK) */
 void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 
@@ -33,10 +35,12 @@ void debug_function(LowerCtx *c, const char *name);
 void debug_at(LowerCtx *c, SrcLoc loc);
 void debug_end(LowerCtx *c);
 
-/* Vectorisable exp, tanh, sigmoid (fastmath.c). */
+/* Vectorisable exp, tanh, sigmoid, erf, softplus (fastmath.c). */
 LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_tanh(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_sigmoid(LowerCtx *c, LLVMValueRef x);
+LLVMValueRef emit_erf(LowerCtx *c, LLVMValueRef x);
+LLVMValueRef emit_softplus(LowerCtx *c, LLVMValueRef x);
 
 /* The host target machine (its CPU and features) with the given relocation and code model:
  * the JIT's, or a position-independent object's. Created per call; the caller disposes.

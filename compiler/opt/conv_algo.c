@@ -28,7 +28,7 @@ static void expand_im2col(Graph *g, Node *conv) {
   conv->op = OP_RESHAPE;
   conv->in[0] = maps_first;
   conv->in[1] = NULL;
-  conv->attr.win = NULL;
+  conv->attr = (NodeAttr){0};
 }
 
 bool opt_choose_convolutions(Graph *g) {

@@ -6,13 +6,13 @@
  * such as a bias add, a scaled tanh, or the derivative dy * (1 - y^2) * c become one loop that
  * reads each input once, instead of one pass over memory per op.
  *
- * Views: a reshape changes no element, so it shares its input's buffer. */
+ * Views (the VIEW class: reshape) change no element, so they share their input's buffer. */
 #include "schedule.h"
 
 
 static bool fusable_consumer(const Node *y) {
   OpClass c = op_info(y->op)->cls;
-  return (c == UNARY || c == BINARY || c == REDUCE) && y->op != OP_RESHAPE;
+  return c == UNARY || c == BINARY || c == REDUCE;
 }
 
 /* The distinct memory operands of a fused tree (at most MAX_FUSED_LEAVES + 1 are counted),
@@ -60,7 +60,7 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
       reader[y->in[k]->id] = y;
     }
     /* A reshape shares its input's buffer (or feed); an inline scalar has none to share. */
-    if (y->op == OP_RESHAPE && !op_is_inline(y->in[0]->op))
+    if (op_info(y->op)->cls == VIEW && !op_is_inline(y->in[0]->op))
       s->view_of[y->id] = s->view_of[y->in[0]->id] ? s->view_of[y->in[0]->id] : y->in[0];
   }
   /* Consumers come after producers, so deciding in reverse order lets a fused chain grow
@@ -68,7 +68,7 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
    * is decided, its inputs are not yet part of any tree. */
   for (int i = s->len - 1; i >= 0; i--) {
     Node *x = s->order[i], *y = reader[x->id];
-    if (!op_is_elementwise(x->op) || x->op == OP_RESHAPE || uses[x->id] != 1 || !fusable_consumer(y)) continue;
+    if (!op_is_elementwise(x->op) || uses[x->id] != 1 || !fusable_consumer(y)) continue;
     if (!shape_equal(x->shape, op_info(y->op)->cls == REDUCE ? y->in[0]->shape : y->shape)) continue;
     Node *root = s->site[y->id] ? s->site[y->id] : y;
     if (!leaves[root->id]) {

@@ -34,7 +34,7 @@ void schedule_update_in_place(const Graph *g, Schedule *s, Arena *arena) {
     if (a->op != OP_ASSIGN) continue;
     Node *leaf = a->in[0], *x = a->in[1];
     /* x runs a loop of its own (elementwise, not fused away, not a view) over leaf's shape */
-    if (!op_is_elementwise(x->op) || x->op == OP_RESHAPE || schedule_site(s, x) != x || s->view_of[x->id] ||
+    if (!op_is_elementwise(x->op) || schedule_site(s, x) != x || s->view_of[x->id] ||
         s->in_place[x->id] || !shape_equal(x->shape, leaf->shape))
       continue;
     if (old_value_dead_after(s, leaf, x, pos_of)) s->in_place[x->id] = leaf;

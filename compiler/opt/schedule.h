@@ -19,7 +19,7 @@ typedef struct Schedule {
                         NULL as a whole until schedule_fuse runs */
   Node **site;       /* by node id: the root of the fused tree it belongs to (the reader at
                         the end of its chain), or NULL if it is not fused */
-  Node **view_of;    /* by node id: the node whose buffer this one shares (a reshape), or NULL */
+  Node **view_of;    /* by node id: the node whose buffer this one shares (a VIEW: reshape), or NULL */
   Node **in_place;   /* by node id: the persistent leaf whose buffer this node's loop writes
                         (the new value an ASSIGN stores, computed in place), or NULL */
 } Schedule;

@@ -17,9 +17,8 @@ static Node *identity_of(Node *y) {
   case OP_NEG: return a->op == OP_NEG ? a->in[0] : NULL;
   case OP_POWC: return y->attr.c == 1 ? a : NULL;
   case OP_BROADCAST:
-  case OP_SUM_TO:
-  case OP_RESHAPE: return a;
-  default: return NULL;
+  case OP_SUM_TO: return a;
+  default: return op_info(y->op)->cls == VIEW ? a : NULL; /* a view to its input's own shape */
   }
 }
 

@@ -5,8 +5,10 @@ if exists("b:current_syntax")
 endif
 
 syn keyword netKeyword input target param def train table
-syn keyword netBuiltin sigmoid tanh relu exp log softmax log_softmax sum mean cross_entropy
-syn keyword netBuiltin dense conv subsample avgpool maxpool flatten dropout batchnorm lecun_tanh
+syn keyword netBuiltin sigmoid tanh relu exp log abs sqrt erf gelu silu softplus elu leaky_relu
+syn keyword netBuiltin clamp max min softmax log_softmax sum mean cross_entropy dense lecun_tanh
+syn keyword netBuiltin flatten reshape transpose permute concat slice batchnorm layernorm dropout
+syn keyword netBuiltin conv global_avgpool subsample avgpool maxpool
 syn keyword netType onehot
 syn keyword netInit zeros const uniform normal lecun lecun_normal xavier xavier_normal he he_uniform
 syn keyword netSetting data optimizer lr schedule warmup clip pixels batch epochs seed validation distort patience
