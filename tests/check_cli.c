@@ -305,7 +305,7 @@ START_TEST(bad_option_values) {
   static const struct { const char *cmd, *flag, *value, *want; } cases[] = {
       {"train", "--epochs", "0", "--epochs expects a whole number"},
       {"train", "--epochs", "2.5", "--epochs expects a whole number"},
-      {"train", "--lr", "-1", "--lr expects a positive number, got '-1'"},
+      {"train", "--lr", "-1", "--lr expects a positive number up to 1e6, got '-1'"},
       {"train", "--lr", "fast", "--lr expects a positive number"},
       {"train", "--batch", "abc", "--batch expects a whole number from 1 to 65536, got 'abc'"},
       {"train", "--threads", "0", "--threads expects a whole number"},

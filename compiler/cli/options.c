@@ -242,8 +242,8 @@ static bool set_value(const OptionSpec *s, const char *value, Options *o) {
   case OK_LR: {
     char *end;
     double x = strtod(value, &end);
-    if (end == value || *end || !(x > 0) || x > 1e6) {
-      diag_error_plain("dlc", "%s expects a positive number, got '%s'", s->name, value);
+    if (end == value || *end || !settings_lr_ok(x)) { /* the file's rule (graph/settings.h) */
+      diag_error_plain("dlc", "%s expects a positive number up to 1e6, got '%s'", s->name, value);
       return false;
     }
     *(double *)field = x;

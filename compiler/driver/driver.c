@@ -152,7 +152,9 @@ bool model_build_training(Model *m) {
   Node *out_result = m->out_result = g_output(g, out, out->loc);
 
   m->n_before_passes = g->len;
+  int errors = diag_error_count();
   passes_run(g, m->cfg.stop_after, true);
+  if (diag_error_count() != errors) return false; /* (fold: a value certain to be NaN, reported) */
 
   /* Forward: just the output. Train step: the loss sum and every ASSIGN. Data-parallel: the
    * loss sum and the gradients, then the ASSIGNs. Each thread runs forward and gradients on

@@ -1,11 +1,16 @@
 /* args.c — checking the arguments of calls: counts, kinds, whole numbers, named arguments,
  * and initialiser expressions. Each check reports at the argument's location. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "sema_private.h"
 #include "suggest.h"
 
 Node *as_node(Sema *s, Value v, SrcLoc loc) {
+  if (v.kind == V_NUM && !(fabs(v.num) <= FLT_MAX)) {
+    diag_error(loc, "%g is beyond what a float holds (3.4e38)", v.num);
+    return NULL;
+  }
   if (v.kind == V_NUM) return g_const(s->g, (float)v.num, loc);
   if (v.kind == V_NODE) return v.node;
   return NULL;
@@ -59,8 +64,21 @@ bool number_arg(const Expr *call, const char *label, int pos, double def, double
       return false;
     }
     *out = neg ? -v->lhs->num : v->num;
+    if (!(fabs(*out) <= FLT_MAX)) { /* every number of a model becomes a float */
+      diag_error(v->loc, "'%s' of '%s' is %g, beyond what a float holds (3.4e38)", label, call->name, *out);
+      return false;
+    }
   }
   return true;
+}
+
+bool number_in(const Expr *call, const char *label, double def, double lo, bool lo_open, double hi, const char *range,
+               double *out) {
+  if (!number_arg(call, label, -1, def, out)) return false;
+  if ((lo_open ? *out > lo : *out >= lo) && *out <= hi) return true;
+  const Arg *a = named_arg_of(call, label);
+  diag_error(a ? a->value->loc : call->loc, "'%s' of '%s' must be %s, got %g", label, call->name, range, *out);
+  return false;
 }
 
 bool check_labels(const Expr *call, const char *const *allowed) {
@@ -132,6 +150,14 @@ bool parse_init(const Expr *e, DlrtInit *init) {
       ok = false;
     }
     break;
+  }
+  if (ok && init->kind == INIT_UNIFORM && !(a < b)) {
+    diag_error(e->loc, "uniform(lo, hi) needs lo < hi, got uniform(%g, %g)", a, b);
+    ok = false;
+  }
+  if (ok && init->kind == INIT_NORMAL && !(b >= 0)) {
+    diag_error(e->loc, "normal(mean, std) needs std >= 0, got %g", b);
+    ok = false;
   }
   init->a = (float)a;
   init->b = (float)b;

@@ -2,6 +2,7 @@
  * and layers. Layers create their own parameters, named after the binding being defined
  * ("c5 = dense(...)" makes c5.W and c5.b), and break down into primitive ops. */
 #include <math.h>
+#include <float.h>
 #include <string.h>
 #include "sema_private.h"
 
@@ -318,12 +319,12 @@ static Node *batchnorm_call(Sema *s, const CallArgs *a) {
   if (!arity(a, 1)) return NULL;
   Node *x = tensor_arg(s, a, 0);
   double momentum, eps;
-  if (!x || !number_arg(a->call, "momentum", -1, 0.1, &momentum) || !number_arg(a->call, "eps", -1, 1e-5, &eps))
+  if (!x || !number_in(a->call, "momentum", 0.1, 0, false, 1, "a number from 0 to 1", &momentum) ||
+      !number_in(a->call, "eps", 1e-5, 0, true, FLT_MAX, "a positive number", &eps))
     return NULL;
-  if (!x->shape.batched || (x->shape.rank != 1 && x->shape.rank != 3) || !(momentum >= 0 && momentum <= 1) || !(eps > 0)) {
+  if (!x->shape.batched || (x->shape.rank != 1 && x->shape.rank != 3)) {
     char sx[SHAPE_STR_MAX];
-    diag_error(a->call->loc, "batchnorm takes vectors [n] or images [c, h, w] per example (got %s), 0 <= momentum <= 1, eps > 0",
-               describe(x, sx, sizeof sx));
+    diag_error(a->call->loc, "batchnorm takes vectors [n] or images [c, h, w] per example, got %s", describe(x, sx, sizeof sx));
     return NULL;
   }
   SrcLoc loc = a->call->loc;
@@ -474,10 +475,10 @@ static Node *clamp_call(Sema *s, const CallArgs *a) {
 static Node *layernorm_call(Sema *s, const CallArgs *a) {
   Node *x = one_tensor(s, a);
   double eps;
-  if (!x || !number_arg(a->call, "eps", -1, 1e-5, &eps)) return NULL;
-  if (x->shape.rank == 0 || !(eps > 0)) {
+  if (!x || !number_in(a->call, "eps", 1e-5, 0, true, FLT_MAX, "a positive number", &eps)) return NULL;
+  if (x->shape.rank == 0) {
     char sx[SHAPE_STR_MAX];
-    diag_error(a->call->loc, "layernorm normalises along the last axis of a value that has one (got %s), eps > 0",
+    diag_error(a->call->loc, "layernorm normalises along the last axis of a value that has one, got %s",
                describe(x, sx, sizeof sx));
     return NULL;
   }

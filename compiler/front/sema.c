@@ -7,6 +7,7 @@
  * Errors are reported at their location and yield an error Value that silences follow-on
  * errors, so that one run reports every independent mistake. */
 #include "sema_private.h"
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,16 @@ static void report_unknown(Sema *s, const Expr *e, Binding *scope, bool function
 
 static Value eval(Sema *s, const Expr *e, Binding *scope);
 
+/* l OP r on two numbers; a result no float holds (1/0, 1e30 * 1e30, (-1)^0.5) is an error at
+ * the operator, since every value computed from it would be infinite or NaN. */
+static Value folded_number(const Expr *e, double l, double r) {
+  double v = e->op == '+' ? l + r : e->op == '-' ? l - r : e->op == '*' ? l * r : e->op == '/' ? l / r : pow(l, r);
+  if (fabs(v) <= FLT_MAX) return num_value(v);
+  diag_error(e->loc, "%g %c %g is %s%s", l, e->op, r, isnan(v) ? "NaN" : "beyond what a float holds",
+             e->op == '/' && r == 0 ? " (division by zero)" : "");
+  return ERR;
+}
+
 static Value binary_op(Sema *s, const Expr *e, Value l, Value r) {
   if (l.kind == V_ERROR || r.kind == V_ERROR) return ERR;
   if (l.kind == V_FUNC || r.kind == V_FUNC || l.kind == V_LIST || r.kind == V_LIST) {
@@ -161,18 +172,15 @@ static Value binary_op(Sema *s, const Expr *e, Value l, Value r) {
                e->op);
     return ERR;
   }
-  if (l.kind == V_NUM && r.kind == V_NUM) { /* constant arithmetic is folded right here */
-    switch (e->op) {
-    case '+': return num_value(l.num + r.num);
-    case '-': return num_value(l.num - r.num);
-    case '*': return num_value(l.num * r.num);
-    case '/': return num_value(l.num / r.num);
-    case '^': return num_value(pow(l.num, r.num));
-    default: break;
-    }
+  if (l.kind == V_NUM && r.kind == V_NUM && e->op != '@') /* constant arithmetic is folded right here */
+    return folded_number(e, l.num, r.num);
+  if (e->op == '/' && r.kind == V_NUM && r.num == 0) {
+    diag_error(e->loc, "division by zero: every value of this is infinite or NaN");
+    return ERR;
   }
   char err[256];
   Node *a = as_node(s, l, e->lhs->loc), *b = NULL, *n = NULL;
+  if (!a) return ERR; /* a number no float holds, reported */
   if (e->op == '^') {
     if (r.kind != V_NUM) {
       diag_error(e->rhs->loc, "the exponent of '^' must be a number");
@@ -181,6 +189,7 @@ static Value binary_op(Sema *s, const Expr *e, Value l, Value r) {
     return node_value(g_powc(s->g, a, (float)r.num, e->loc));
   }
   b = as_node(s, r, e->rhs->loc);
+  if (!b) return ERR;
   switch (e->op) {
   case '+': n = g_binary_checked(s->g, OP_ADD, a, b, e->loc, err, sizeof err); break;
   case '-': n = g_binary_checked(s->g, OP_SUB, a, b, e->loc, err, sizeof err); break;

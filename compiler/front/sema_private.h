@@ -89,7 +89,8 @@ void sema_take_name(Sema *s, const char *name);
 
 /* ---- args.c ---- */
 
-/* A value as a tensor: numbers become scalar constants; NULL for errors and functions. */
+/* A value as a tensor: numbers become scalar constants; NULL for errors, functions and (after
+ * reporting) a number no float holds. */
 Node *as_node(Sema *s, Value v, SrcLoc loc);
 /* The shape of n as the user writes it (for messages). */
 const char *describe(const Node *n, char *buf, int len);
@@ -99,6 +100,10 @@ const Arg *named_arg_of(const Expr *call, const char *label);
 bool check_labels(const Expr *call, const char *const *allowed);
 /* The number given as `label: value` (or as positional argument `pos`, if pos >= 0), or def. */
 bool number_arg(const Expr *call, const char *label, int pos, double def, double *out);
+/* A named number `label: v` in a range (lo < v if lo_open, else lo <= v; v <= hi), def if
+ * absent; false after reporting at the argument, "'eps' of 'batchnorm' must be RANGE, got 0". */
+bool number_in(const Expr *call, const char *label, double def, double lo, bool lo_open, double hi, const char *range,
+               double *out);
 /* An initialiser expression (zeros, he, normal(0, 0.1), ...). */
 bool parse_init(const Expr *e, DlrtInit *init);
 /* Reports and returns false unless the call has `want` positional arguments. */

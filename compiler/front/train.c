@@ -1,5 +1,6 @@
 /* train.c — the train block: data set, pixel range, optimiser, learning rate and its
  * schedule, batch, epochs, seed. */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -19,9 +20,10 @@ static bool int_setting(const Setting *t, long long lo, long long hi, long long 
   return true;
 }
 
+/* A positive number that a float holds (every setting becomes a float in the step). */
 static bool positive_number(const Expr *v, const char *what, double *out) {
-  if (v->kind != E_NUM || !(v->num > 0) || !isfinite(v->num)) {
-    diag_error(v->loc, "%s must be a positive number", what);
+  if (v->kind != E_NUM || !(v->num > 0) || !(v->num <= FLT_MAX)) {
+    diag_error(v->loc, "%s must be a positive number%s", what, v->kind == E_NUM && v->num > FLT_MAX ? " a float holds (at most 3.4e38)" : "");
     return false;
   }
   *out = v->num;
@@ -39,10 +41,10 @@ typedef struct OptArg {
 } OptArg;
 
 #define FIELD(f) offsetof(OptimizerSpec, f)
-#define LR_ARG {"lr", 0, INFINITY, true, "a positive number", 0}
+#define LR_ARG {"lr", 0, MAX_LR, true, "a positive number up to 1e6", 0}
 #define UNIT_ARG(n, f) {n, 0, 1, false, "a number in [0, 1)", FIELD(f)}
-#define POSITIVE_ARG(n, f) {n, 0, INFINITY, true, "a positive number", FIELD(f)}
-#define WD_ARG {"weight_decay", 0, INFINITY, false, "a number >= 0", FIELD(weight_decay)}
+#define POSITIVE_ARG(n, f) {n, 0, FLT_MAX, true, "a positive number a float holds", FIELD(f)}
+#define WD_ARG {"weight_decay", 0, FLT_MAX, false, "a number >= 0 a float holds", FIELD(weight_decay)}
 
 typedef struct OptimizerDef {
   const char *name;
@@ -96,7 +98,7 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
     while (strcmp(def->args[k].name, a->label) != 0) k++;
     const OptArg *arg = &def->args[k];
     double x = a->value->kind == E_NUM ? a->value->num : NAN;
-    bool ok = (arg->lo_open ? x > arg->lo : x >= arg->lo) && x < arg->hi;
+    bool ok = (arg->lo_open ? x > arg->lo : x >= arg->lo) && (arg->hi == MAX_LR ? x <= arg->hi : x < arg->hi);
     if (strcmp(arg->name, "nesterov") == 0) ok = x == 0 || x == 1;
     if (!ok) {
       diag_error(a->value->loc, "'%s' of %s must be %s", a->label, v->name, arg->range);
@@ -277,7 +279,9 @@ void train_block(const Stmt *st, TrainSettings *ts) {
         diag_note(ts->lr_loc, "first set here");
       }
       ts->lr_loc = t->loc;
-      positive_number(t->value, "'lr'", &ts->lr);
+      if (t->value->kind != E_NUM || !settings_lr_ok(t->value->num))
+        diag_error(t->value->loc, "'lr' must be a positive number up to 1e6 (every network diverges beyond)");
+      else ts->lr = t->value->num;
     } else if (strcmp(t->key, "pixels") == 0) {
       pixels_setting(t, ts);
     } else if (strcmp(t->key, "schedule") == 0) {

@@ -76,6 +76,7 @@ bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, c
 typedef enum NodeFlag {
   NF_LOSS = 1 << 0,   /* the per-example loss */
   NF_OUT = 1 << 1,    /* the network output (argmax = prediction) */
+  NF_REPORTED = 1 << 2, /* an error about it was reported (a pass meeting it again is quiet) */
 } NodeFlag;
 
 /* A node's attribute: which member is in use is its op's attribute kind (ops.def's attr

@@ -14,6 +14,8 @@ const char *schedule_name(ScheduleKind k) {
   return names[k];
 }
 
+bool settings_lr_ok(double lr) { return lr > 0 && lr <= MAX_LR; }
+
 double settings_lr(const TrainSettings *ts, double epochs_done) {
   double lr = ts->lr, progress = epochs_done / ts->epochs, whole = floor(epochs_done);
   switch (ts->schedule) {

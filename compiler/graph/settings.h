@@ -53,6 +53,11 @@ typedef struct TrainSettings {
   DlrtDistort distort;  /* applied to training images on the fly (none: both off) */
 } TrainSettings;
 
+/* The learning rates dlc accepts, wherever one is given (lr = in the file or --set, an
+ * optimiser's lr:, --lr): 0 < lr <= MAX_LR. Beyond it every network diverges at once. */
+#define MAX_LR 1e6
+bool settings_lr_ok(double lr);
+
 /* The learning rate after `epochs_done` epochs (fractional within an epoch), following the
  * schedule and the warm-up. */
 double settings_lr(const TrainSettings *ts, double epochs_done);
