@@ -6,7 +6,8 @@
  *                  thousands of dimensions, CR-only line ends, a FIFO for a .net file
  *   the outputs:   over the .net file, over a device, twice in one run, a missing directory,
  *                  a full disk; the metrics of a resumed run
- *   checkpoints:   damaged, edited, lying metadata, NaN, missing statistics, locked */
+ *   checkpoints:   damaged, edited, lying metadata, NaN, missing statistics, locked
+ *   numbers:       a loss that diverges (located), memory the system refuses */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
@@ -509,6 +510,49 @@ START_TEST(one_run_per_checkpoint) {
 }
 END_TEST
 
+/* ---- numbers ------------------------------------------------------------------------- */
+
+/* A loss that stops being finite is noticed at that step, and the first value of the step
+ * that went wrong is named at its place in the file (found by replaying the epoch). */
+START_TEST(divergence_is_located) {
+  char *dir = make_temp_dir(), *net = path_join(dir, "div.net");
+  FILE *f = fopen(net, "w");
+  fputs("input x : [784]\ntarget y : onehot(10)\nh = exp(dense(x, 100) * 40)\nout = dense(h, 10)\n"
+        "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 32 }\n", f);
+  fclose(f);
+  RunResult r = dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "training diverged: the loss of step 2 (epoch 1, batch 2)") &&
+                    strstr(r.err, "div.net:3:5: error: step 2: this value (exp) is infinite") &&
+                    strstr(r.err, "\n  h = exp(dense(x, 100) * 40)\n      ^\n"),
+                "%d %s", r.status, r.err);
+  ck_assert_msg(!strstr(r.out, "epoch 1/1"), "an epoch was reported: %s", r.out);
+  run_result_free(&r);
+  free(net);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Memory the system refuses is the model's problem, said with how much it needs: exit 1,
+ * not an internal error. (Not under the sanitizers, whose shadow memory a limit breaks.) */
+START_TEST(refused_memory_says_how_much) {
+  if (*DLC_EMBED_SANITIZE) return;
+  char *dir = make_temp_dir(), *net = path_join(dir, "big.net"), cmd[1024];
+  FILE *f = fopen(net, "w");
+  fputs("input x : [784]\ntarget y : onehot(10)\nh = relu(dense(x, 4096))\nh2 = relu(dense(h, 4096))\n"
+        "out = dense(h2, 10)\nloss = cross_entropy(out, y)\ntrain { batch = 65536 }\n", f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "ulimit -v 4000000; exec %s train %s --compile-only", DLC_BINARY, net);
+  RunResult r = run_program(NULL, (char *[]){"/bin/sh", "-c", cmd, NULL}, TIMEOUT);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "GiB of memory to train at batch 65536") &&
+                    strstr(r.err, "try a smaller --batch"), "%d %s", r.status, r.err);
+  run_result_free(&r);
+  free(net);
+  remove_tree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
   Suite *s = suite_create("hostile");
   TCase *front = tcase_create("front");
@@ -536,6 +580,11 @@ static Suite *hostile_suite(void) {
   tcase_add_test(ckpt, resume_says_what_it_does);
   tcase_add_test(ckpt, one_run_per_checkpoint);
   suite_add_tcase(s, ckpt);
+  TCase *nums = tcase_create("numbers");
+  tcase_set_timeout(nums, 600);
+  tcase_add_test(nums, divergence_is_located);
+  tcase_add_test(nums, refused_memory_says_how_much);
+  suite_add_tcase(s, nums);
   return s;
 }
 

@@ -2,6 +2,7 @@
 #include "session.h"
 #include <math.h>
 #include "checkpoint.h"
+#include "diverge.h"
 #include "snapshot.h"
 
 /* Holds out the last ts->validation images of train (the command line's or the file's count)
@@ -53,13 +54,16 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
   double start = dlrt_seconds();
   double loss = trainer_epoch(t, fit, 0, e - 1, report->progress ? relay_progress : NULL, &relay);
   double seconds = dlrt_seconds() - start, t_eval = dlrt_seconds();
+  if (t->divergence.diverged) { /* the epoch stopped at the step: say where, and what went wrong first */
+    diag_error_plain(t->m->file->name, "training diverged: the loss of step %lld (epoch %d, batch %d) is %g; "
+                                       "what went wrong first:", (long long)t->divergence.step, e, t->divergence.batch + 1,
+                     t->divergence.loss);
+    diverge_explain(t, fit);
+    return false;
+  }
   double val_err = val->count ? trainer_error(t, val, 0) : NAN;
   double err = trainer_error(t, test, 0);
   if (err < 0 || val_err < 0) return false; /* dlc_forward did not compile (reported) */
-  if (!isfinite(loss)) {
-    diag_error_plain(t->m->file->name, "training diverged: the loss is %g in epoch %d (try a smaller --lr)", loss, e);
-    return false;
-  }
   *r = (EpochResult){.epoch = e, .epochs = ts->epochs, .train_loss = loss, .val_error = val_err, .test_error = err,
                      .seconds = seconds, .images_per_s = fit->count / seconds,
                      .eval_seconds = dlrt_seconds() - t_eval, .distorting = t->x_next != NULL,

@@ -45,10 +45,20 @@ Trainer *trainer_new(Model *m) {
     free(t);
     return NULL;
   }
+  t->stop_before = -1;
+  t->epoch_state = floats_alloc(m->state_floats);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
   int batch = m->train.batch;
-  t->arena = floats_alloc(m->arena_floats);
+  if (!(t->arena = floats_try_alloc(m->arena_floats))) { /* the one allocation that can be huge */
+    int64_t batches = (int64_t)batch * (3 * t->in_features + 3 * t->classes), all = m->arena_floats + workers_floats(m) + batches;
+    diag_error_plain(m->file->name, "needs %.2f GiB of memory to train at batch %d (its arena %.2f GiB), and the system "
+                                    "refused it; try a smaller --batch",
+                     4.0 * (double)all / (1 << 30), batch, 4.0 * (double)m->arena_floats / (1 << 30));
+    free(t->epoch_state);
+    free(t);
+    return NULL;
+  }
   workers_init(t);
   t->x = floats_alloc((int64_t)batch * t->in_features);
   t->y = floats_alloc((int64_t)batch * t->classes);
@@ -76,6 +86,7 @@ void trainer_free(Trainer *t) {
   if (!t) return;
   if (t->x_next) prefetch_free(&t->prefetch);
   workers_free(t);
+  free(t->epoch_state);
   free(t->arena);
   free(t->x);
   free(t->y);
@@ -134,6 +145,11 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     if (!t->perm) dlc_fatal("out of memory");
     t->perm_len = total;
   }
+  /* what a replay of this epoch starts from (diverge.c) */
+  memcpy(t->epoch_state, t->arena, sizeof(float) * (size_t)t->m->state_floats);
+  t->epoch_rng = t->rng;
+  t->epoch_step = t->step;
+  t->divergence.diverged = false;
   for (int i = 0; i < total; i++) t->perm[i] = i;
   dlrt_rng_shuffle(&t->rng, t->perm, total);
 
@@ -156,7 +172,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
     t->augment_seconds += jobs[0].seconds;
   }
-  for (int done = 0, cur = 0; done < total; cur ^= 1) {
+  for (int done = 0, cur = 0, b = 0; done < total && !t->divergence.diverged; cur ^= 1, b++) {
     BatchJob *job = &jobs[cur], *next = &jobs[cur ^ 1];
     int n = job->n;
     next->first = done + n;
@@ -171,7 +187,15 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->step++;
     double lr = settings_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    total_loss += workers_train_step(t, n);
+    if (b == t->stop_before) { /* the step to re-run, ready: its batch, noise and hypers */
+      if (threaded) prefetch_wait(&t->prefetch);
+      t->held_x = job->x, t->held_y = job->y, t->held_n = n;
+      return NAN;
+    }
+    float loss = workers_train_step(t, n);
+    total_loss += loss;
+    if (!isfinite(loss)) /* the cheap check, every step: the epoch ends after this one */
+      t->divergence = (typeof(t->divergence)){true, epoch, b, t->step, loss};
     t->run_steps++;
     t->run_examples += n;
     done += n;
@@ -184,7 +208,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
   }
-  return total_loss / total;
+  return t->divergence.diverged ? NAN : total_loss / total;
 }
 
 DlrtModelFn trainer_forward(Trainer *t) {

@@ -67,6 +67,22 @@ typedef struct Trainer {
   int n_noise;         /* NOISE leaves (dropout), each with a batch of uniform numbers */
   const Node **noise;
   float **noise_buf;
+  /* Divergence: the first step of an epoch whose loss was not finite (the epoch stops there),
+   * and what replaying the epoch up to it needs: the state, RNG and step count at its start. */
+  struct {
+    bool diverged;
+    int epoch, batch;   /* 0-based: the epoch, and the step within it */
+    int64_t step;       /* 1-based, of the whole run */
+    float loss;         /* the batch's summed loss */
+  } divergence;
+  float *epoch_state;   /* a copy of the state at the start of the last epoch */
+  DlrtRng epoch_rng;
+  int64_t epoch_step;
+  /* trainer_epoch stops before this step of the epoch (-1: it does not), with that step's
+   * batch, noise and hypers ready: held_x, held_y, held_n (diverge.c re-runs it) */
+  int stop_before;
+  const float *held_x, *held_y;
+  int held_n;
 } Trainer;
 
 /* Compiles m (model_build_training must have run) and initialises its parameters from the
@@ -81,7 +97,8 @@ DlrtModelFn trainer_forward(Trainer *t);
 typedef void (*ProgressFn)(void *ctx, int done, int total);
 
 /* Epoch `epoch` (0-based, of m->train.epochs): one pass over the first `limit` examples of
- * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss. */
+ * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss; NaN if
+ * a step's loss was not finite, which ends the epoch there (t->divergence says which). */
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx);
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */

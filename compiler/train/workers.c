@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *floats_alloc(int64_t n) {
+void *floats_try_alloc(int64_t n) {
   size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
   void *p = aligned_alloc(64, bytes ? bytes : 64);
-  if (!p) dlc_fatal("out of memory (%zu bytes)", bytes);
-  memset(p, 0, bytes);
+  if (p) memset(p, 0, bytes);
+  return p;
+}
+
+void *floats_alloc(int64_t n) {
+  void *p = floats_try_alloc(n);
+  if (!p) dlc_fatal("out of memory (%lld floats)", (long long)n);
   return p;
 }
 
@@ -30,14 +35,26 @@ static void plan_gradients(Trainer *t) {
   }
 }
 
-static void new_shards(Trainer *t) {
-  const Model *m = t->m;
-  /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on
-   * their share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
+/* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on their
+ * share of the rows; worker 0 also runs the whole step, in the arena's scratch. */
+static int64_t worker_scratch_floats(const Model *m) {
   int64_t scratch_floats = m->fns[FN_FORWARD].plan.total_floats;
   if (m->par.data_parallel && m->par_fns[PAR_GRAD].plan.total_floats > scratch_floats)
     scratch_floats = m->par_fns[PAR_GRAD].plan.total_floats;
-  scratch_floats -= m->state_floats;
+  return scratch_floats - m->state_floats;
+}
+
+int64_t workers_floats(const Model *m) {
+  int workers = m->cfg.threads > 1 ? m->cfg.threads : 1;
+  int64_t grads = 0;
+  for (int i = 0; m->par.data_parallel && i < m->n_forward; i++)
+    if (m->par.grad_out[i]) grads += arena_align(shape_numel(m->g->nodes[i]->shape));
+  return (int64_t)(workers - 1) * worker_scratch_floats(m) + workers * grads;
+}
+
+static void new_shards(Trainer *t) {
+  const Model *m = t->m;
+  int64_t scratch_floats = worker_scratch_floats(m);
   t->shards = calloc((size_t)t->workers, sizeof *t->shards);
   if (!t->shards) dlc_fatal("out of memory");
   for (int w = 0; w < t->workers; w++) {

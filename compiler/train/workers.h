@@ -4,8 +4,13 @@
 #define DLC_WORKERS_H
 #include "trainer.h"
 
-/* n floats, 64-byte aligned and zeroed (dies if memory runs out). */
+/* n floats, 64-byte aligned and zeroed (dies if memory runs out: for the small buffers; the
+ * large ones go through floats_try_alloc, and trainer_new reports what it needs). */
 void *floats_alloc(int64_t n);
+/* The same, or NULL if the system refuses. */
+void *floats_try_alloc(int64_t n);
+/* Floats of memory the workers' own blocks take (scratch and gradients beyond worker 0's). */
+int64_t workers_floats(const Model *m);
 
 /* Starts m->threads workers (the pool; worker 0 is the caller) and gives each its feeds,
  * results and scratch, and data-parallel its gradient block. */
