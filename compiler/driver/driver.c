@@ -67,9 +67,12 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
 }
 
 Model *model_load(const char *path, const ModelConfig *cfg) {
-  double t0 = dlrt_seconds();
   SrcFile *f = srcfile_read(path);
-  if (!f) return NULL;
+  return f ? model_load_source(f, cfg) : NULL;
+}
+
+Model *model_load_source(SrcFile *f, const ModelConfig *cfg) {
+  double t0 = dlrt_seconds();
   Model *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->cfg = cfg ? *cfg : model_config();

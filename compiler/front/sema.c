@@ -226,6 +226,11 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
     s->expansion_stopped = true;
     return ERR;
   }
+  if (++s->calls > MAX_CALLS) { /* (calls that make no nodes, say after an error, count too) */
+    diag_error(e->loc, "the program expands more than %d calls of user functions at this call of '%s'", MAX_CALLS, e->name);
+    s->expansion_stopped = true;
+    return ERR;
+  }
   Binding *scope = NULL; /* the body sees its parameters, then the globals */
   int i = 0;
   for (const Ident *p = def->params; p; p = p->next, i++) bind_local(s, &scope, p->name, a->pos[i], p->loc);
@@ -316,6 +321,10 @@ static Value eval_list(Sema *s, const Expr *e, Binding *scope) {
 }
 
 static Value eval(Sema *s, const Expr *e, Binding *scope) {
+  if (diag_too_many()) { /* nothing more would be shown: stop */
+    s->expansion_stopped = true;
+    return ERR;
+  }
   if (s->eval_depth >= MAX_EVAL_DEPTH) {
     if (!s->expansion_stopped) diag_error(e->loc, "expressions nest more than %d deep through user functions", MAX_EVAL_DEPTH);
     s->expansion_stopped = true;

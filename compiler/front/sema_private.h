@@ -53,14 +53,17 @@ typedef struct Sema {
   int depth;           /* user-function expansion depth (guards against recursion) */
   int eval_depth;      /* nesting of eval() calls, across user functions (bounds the stack) */
   bool expansion_stopped; /* a limit was hit: further calls are not expanded (no error storms) */
+  int calls;              /* user-function calls expanded so far */
   const char *naming;  /* the let-name being defined: prefix of layer parameters */
   SemaResult *res;
 } Sema;
 
 /* Limits that keep analysis finite and its stack bounded: user-function calls nest at most
  * MAX_CALL_DEPTH deep, eval() at most MAX_EVAL_DEPTH (expressions are at most MAX_EXPR_DEPTH
- * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes. */
-enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000 };
+ * deep, but user functions stack them), and a program expands to at most MAX_NODES nodes and
+ * MAX_CALLS calls of user functions (a call that errs makes no node, and a function calling
+ * another twice, thirty deep, is a billion calls). */
+enum { MAX_CALL_DEPTH = 64, MAX_EVAL_DEPTH = 2048, MAX_NODES = 200000, MAX_CALLS = 1000000 };
 
 static const Value ERR = {.kind = V_ERROR};
 
