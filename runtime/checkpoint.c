@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int ckpt_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-  if (err && errlen) {
-    int k = snprintf(err, errlen, "%s: ", path);
-    va_list ap;
-    va_start(ap, fmt);
-    if (k >= 0 && (size_t)k < errlen) vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 int64_t ckpt_tensor_bytes(int rank, const int64_t *dim) {
   int64_t n = 4; /* F32 */
@@ -81,20 +71,20 @@ static int check_input(const char *path, const CkptTensor *t, int n, const CkptM
                        size_t errlen) {
   for (int i = 0; i < n; i++) {
     if (!t[i].name || strcmp(t[i].name, "__metadata__") == 0)
-      return ckpt_fail(err, errlen, path, "cannot save: tensor %d has no name or the header's own", i);
+      return dlrt_fail(err, errlen, path, "cannot save: tensor %d has no name or the header's own", i);
     if (t[i].rank < 0 || t[i].rank > CKPT_MAX_DIMS || ckpt_tensor_bytes(t[i].rank, t[i].dim) < 0 ||
         (!t[i].data && ckpt_tensor_bytes(t[i].rank, t[i].dim) > 0))
-      return ckpt_fail(err, errlen, path, "cannot save: tensor '%s' has no data or an invalid shape", t[i].name);
+      return dlrt_fail(err, errlen, path, "cannot save: tensor '%s' has no data or an invalid shape", t[i].name);
     for (int j = 0; j < i; j++)
-      if (strcmp(t[i].name, t[j].name) == 0) return ckpt_fail(err, errlen, path, "cannot save: tensor '%s' is given twice", t[i].name);
+      if (strcmp(t[i].name, t[j].name) == 0) return dlrt_fail(err, errlen, path, "cannot save: tensor '%s' is given twice", t[i].name);
   }
   for (int i = 0; i < n_meta; i++) {
-    if (!meta[i].key || !meta[i].value) return ckpt_fail(err, errlen, path, "cannot save: metadata entry %d lacks its key or value", i);
+    if (!meta[i].key || !meta[i].value) return dlrt_fail(err, errlen, path, "cannot save: metadata entry %d lacks its key or value", i);
     if (ckpt_reserved_key(meta[i].key))
-      return ckpt_fail(err, errlen, path, "cannot save: metadata key '%s' is reserved for the checksums", meta[i].key);
+      return dlrt_fail(err, errlen, path, "cannot save: metadata key '%s' is reserved for the checksums", meta[i].key);
     for (int j = 0; j < i; j++)
       if (strcmp(meta[i].key, meta[j].key) == 0)
-        return ckpt_fail(err, errlen, path, "cannot save: metadata key '%s' is given twice", meta[i].key);
+        return dlrt_fail(err, errlen, path, "cannot save: metadata key '%s' is given twice", meta[i].key);
   }
   return 0;
 }
@@ -191,7 +181,7 @@ static int still_destination(const char *path, const char *dest, char *err, size
   if (dlrt_out_destination(path, "a checkpoint", &again, err, errlen) != 0) return -1;
   int same = strcmp(again, dest) == 0;
   free(again);
-  return same ? 0 : ckpt_fail(err, errlen, path, "changed while the checkpoint was written; not replacing it");
+  return same ? 0 : dlrt_fail(err, errlen, path, "changed while the checkpoint was written; not replacing it");
 }
 
 int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta *meta, int n_meta, char *err,
@@ -201,17 +191,17 @@ int dlrt_ckpt_save(const char *path, const CkptTensor *t, int n, const CkptMeta 
   dlrt_out_remove_stale(dest);
   if (!(tmp = dlrt_out_temporary(dest))) {
     free(dest);
-    return ckpt_fail(err, errlen, path, "out of memory");
+    return dlrt_fail(err, errlen, path, "out of memory");
   }
   Buf h = header(t, n, meta, n_meta);
   int rc = 0;
-  if (write_temporary(tmp, &h, t, n) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
+  if (write_temporary(tmp, &h, t, n) != 0) rc = dlrt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
   else if (still_destination(path, dest, err, errlen) != 0) rc = -1;
-  else if (rename(tmp, dest) != 0) rc = ckpt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
+  else if (rename(tmp, dest) != 0) rc = dlrt_fail(err, errlen, path, "cannot write: %s (nothing was changed)", strerror(errno));
   if (rc != 0) {
     unlink(tmp);
   } else if (dlrt_sync_directory(dest) != 0) { /* which makes the rename durable */
-    rc = ckpt_fail(err, errlen, path, "written, but its directory could not be synced to disk: %s", strerror(errno));
+    rc = dlrt_fail(err, errlen, path, "written, but its directory could not be synced to disk: %s", strerror(errno));
   }
   free(h.data);
   free(tmp);
@@ -240,27 +230,27 @@ static int read_file(const char *path, Ckpt *out, size_t *size, uint64_t *hlen, 
   /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer; for a regular file it
    * changes nothing. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return ckpt_fail(err, errlen, path, "cannot open: %s", strerror(errno));
+  if (fd < 0) return dlrt_fail(err, errlen, path, "cannot open: %s", strerror(errno));
   struct stat st;
   unsigned char le[8];
   int rc = -1;
-  if (fstat(fd, &st) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", strerror(errno));
-  else if (!S_ISREG(st.st_mode)) ckpt_fail(err, errlen, path, "is %s, not a checkpoint file", dlrt_file_kind(st.st_mode));
+  if (fstat(fd, &st) != 0) dlrt_fail(err, errlen, path, "cannot read: %s", strerror(errno));
+  else if (!S_ISREG(st.st_mode)) dlrt_fail(err, errlen, path, "is %s, not a checkpoint file", dlrt_file_kind(st.st_mode));
   else if (st.st_size < 8)
-    ckpt_fail(err, errlen, path, "not a checkpoint: %lld bytes, too short for a safetensors header", (long long)st.st_size);
-  else if (read_at(fd, (char *)le, 8, 0) != 0) ckpt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "cut short");
+    dlrt_fail(err, errlen, path, "not a checkpoint: %lld bytes, too short for a safetensors header", (long long)st.st_size);
+  else if (read_at(fd, (char *)le, 8, 0) != 0) dlrt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "cut short");
   else rc = 0;
   if (rc == 0) {
     *size = (size_t)st.st_size;
     *hlen = 0;
     for (int i = 7; i >= 0; i--) *hlen = *hlen << 8 | le[i];
     if (*hlen > *size - 8)
-      rc = ckpt_fail(err, errlen, path, "truncated or not a checkpoint: header of %llu bytes in a file of %zu",
+      rc = dlrt_fail(err, errlen, path, "truncated or not a checkpoint: header of %llu bytes in a file of %zu",
                      (unsigned long long)*hlen, *size);
     else if (!(out->blob = malloc(*size + *hlen + 1)))
-      rc = ckpt_fail(err, errlen, path, "out of memory reading %zu bytes", *size);
+      rc = dlrt_fail(err, errlen, path, "out of memory reading %zu bytes", *size);
     else if (read_at(fd, out->blob, *size, 0) != 0)
-      rc = ckpt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "the file shrank while it was read");
+      rc = dlrt_fail(err, errlen, path, "cannot read: %s", errno ? strerror(errno) : "the file shrank while it was read");
   }
   close(fd);
   return rc;
@@ -278,11 +268,11 @@ int dlrt_ckpt_load(const char *path, Ckpt *out, char *err, size_t errlen) {
   char *json = out->blob + 8, *data = json + hlen;
   if (ckpt_parse_header(out, json, hlen, out->blob + size, data, (int64_t)(size - 8 - hlen), why, sizeof why) != 0) {
     dlrt_ckpt_free(out);
-    return ckpt_fail(err, errlen, path, "not a valid checkpoint: %s", why);
+    return dlrt_fail(err, errlen, path, "not a valid checkpoint: %s", why);
   }
   if (ckpt_verify(out, data, why, sizeof why) != 0) {
     dlrt_ckpt_free(out);
-    return ckpt_fail(err, errlen, path, "%s", why);
+    return dlrt_fail(err, errlen, path, "%s", why);
   }
   return 0;
 }
@@ -326,7 +316,7 @@ int dlrt_ckpt_check_finite(const Ckpt *c, const char *path, char *msg, size_t ms
     if (at < 0) continue;
     float v;
     memcpy(&v, (const char *)t->data + 4 * at, 4);
-    return ckpt_fail(msg, msglen, path, "tensor '%s' holds %s at element %lld of %lld", t->name,
+    return dlrt_fail(msg, msglen, path, "tensor '%s' holds %s at element %lld of %lld", t->name,
                      isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf", (long long)at, (long long)(ckpt_tensor_bytes(t->rank, t->dim) / 4));
   }
   return 0;

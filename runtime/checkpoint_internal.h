@@ -4,12 +4,11 @@
 #ifndef DLRT_CHECKPOINT_INTERNAL_H
 #define DLRT_CHECKPOINT_INTERNAL_H
 #include "checkpoint.h"
+#include "errors.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Writes "PATH: MESSAGE" into err; returns -1. */
-int ckpt_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Bytes of data a tensor of this shape holds; -1 if a dimension is negative or the size
  * does not fit in an int64_t. */

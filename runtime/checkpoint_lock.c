@@ -39,11 +39,11 @@ static bool still_linked(int fd, const char *path) {
 }
 
 static int held_elsewhere(const char *path, const char *lock_path, long pid, char *err, size_t errlen) {
-  if (pid == (long)getpid()) return ckpt_fail(err, errlen, path, "this run already saves another checkpoint to this file");
+  if (pid == (long)getpid()) return dlrt_fail(err, errlen, path, "this run already saves another checkpoint to this file");
   if (pid)
-    return ckpt_fail(err, errlen, path,
+    return dlrt_fail(err, errlen, path,
                      "another run (pid %ld) is saving to this checkpoint; two runs writing one file would overwrite each other's work", pid);
-  return ckpt_fail(err, errlen, path,
+  return dlrt_fail(err, errlen, path,
                    "another run is saving to this checkpoint (it holds %s); two runs writing one file would overwrite each other's work",
                    lock_path);
 }
@@ -58,13 +58,13 @@ static int write_pid(int fd) {
 /* One attempt: 1 if the lock file was replaced under us (try again), else 0 or -1. */
 static int try_lock(const char *path, const char *lock_path, CkptLock *lock, char *err, size_t errlen) {
   int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return ckpt_fail(err, errlen, path, "cannot create its lock file %s: %s", lock_path, strerror(errno));
+  if (fd < 0) return dlrt_fail(err, errlen, path, "cannot create its lock file %s: %s", lock_path, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     long pid = e == EWOULDBLOCK ? holder_pid(fd) : 0;
     close(fd);
     if (e == EWOULDBLOCK) return held_elsewhere(path, lock_path, pid, err, errlen);
-    return ckpt_fail(err, errlen, path, "cannot lock %s: %s", lock_path, strerror(e));
+    return dlrt_fail(err, errlen, path, "cannot lock %s: %s", lock_path, strerror(e));
   }
   if (!still_linked(fd, lock_path)) {
     close(fd);
@@ -74,7 +74,7 @@ static int try_lock(const char *path, const char *lock_path, CkptLock *lock, cha
     int e = errno;
     unlink(lock_path);
     close(fd);
-    return ckpt_fail(err, errlen, path, "cannot write its lock file %s: %s", lock_path, strerror(e));
+    return dlrt_fail(err, errlen, path, "cannot write its lock file %s: %s", lock_path, strerror(e));
   }
   lock->fd = fd;
   return 0;
@@ -86,11 +86,11 @@ int dlrt_ckpt_lock(const char *path, CkptLock *lock, char *err, size_t errlen) {
   if (dlrt_out_destination(path, "a checkpoint", &dest, err, errlen) != 0) return -1;
   int n = asprintf(&lock_path, "%s.lock", dest);
   free(dest);
-  if (n < 0) return ckpt_fail(err, errlen, path, "out of memory");
+  if (n < 0) return dlrt_fail(err, errlen, path, "out of memory");
   /* Each retry means another run unlocked in between; a handful settle any real race. */
   int rc = 1;
   for (int attempt = 0; attempt < 100 && rc == 1; attempt++) rc = try_lock(path, lock_path, lock, err, errlen);
-  if (rc == 1) rc = ckpt_fail(err, errlen, path, "cannot lock: its lock file %s keeps being replaced", lock_path);
+  if (rc == 1) rc = dlrt_fail(err, errlen, path, "cannot lock: its lock file %s keeps being replaced", lock_path);
   if (rc == 0) lock->path = lock_path;
   else free(lock_path);
   return rc;

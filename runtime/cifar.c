@@ -21,11 +21,11 @@ typedef struct Batch {
 /* Maps one file and checks it holds whole records, at least one. */
 static int open_batch(Batch *b, const char *dir, const char *name, char *err, size_t errlen) {
   b->path = data_join(dir, name);
-  if (!b->path) return data_fail(err, errlen, dir, "out of memory");
+  if (!b->path) return dlrt_fail(err, errlen, dir, "out of memory");
   if (data_map(b->path, &b->map, err, errlen) != 0) return -1;
-  if (b->map.size == 0) return data_fail(err, errlen, b->path, "empty: no records");
+  if (b->map.size == 0) return dlrt_fail(err, errlen, b->path, "empty: no records");
   if (b->map.size % RECORD != 0)
-    return data_fail(err, errlen, b->path,
+    return dlrt_fail(err, errlen, b->path,
                      "%zu bytes are not whole records of %d bytes (a label byte and 3x32x32 pixels): %zu left over",
                      b->map.size, RECORD, b->map.size % RECORD);
   return 0;
@@ -37,7 +37,7 @@ static int copy_batch(const Batch *b, DlrtDataset *d, size_t first, char *err, s
   for (size_t i = 0; i < n; i++) {
     const unsigned char *rec = b->map.data + i * RECORD;
     if (rec[0] >= CLASSES)
-      return data_fail(err, errlen, b->path, "label %d at index %zu is out of range for %d classes (0..%d)", rec[0], i,
+      return dlrt_fail(err, errlen, b->path, "label %d at index %zu is out of range for %d classes (0..%d)", rec[0], i,
                        CLASSES, CLASSES - 1);
     d->labels[first + i] = rec[0];
     memcpy(d->pixels + (first + i) * PIXELS, rec + 1, PIXELS);
@@ -54,12 +54,12 @@ static int load(const char *dir, const char *const *files, int nfiles, DlrtDatas
     total += b[f].map.size / RECORD;
   }
   if (rc == 0 && total > DLRT_MAX_COUNT)
-    rc = data_fail(err, errlen, dir, "%zu records, more than the %d dlc reads", total, DLRT_MAX_COUNT);
+    rc = dlrt_fail(err, errlen, dir, "%zu records, more than the %d dlc reads", total, DLRT_MAX_COUNT);
   if (rc == 0 && dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)total, CHANNELS, SIDE, SIDE, CLASSES) != 0)
-    rc = data_fail(err, errlen, dir, "out of memory for %zu images", total);
+    rc = dlrt_fail(err, errlen, dir, "out of memory for %zu images", total);
   for (size_t f = 0, first = 0; f < (size_t)nfiles && rc == 0; first += b[f].map.size / RECORD, f++)
     rc = copy_batch(&b[f], out, first, err, errlen);
-  if (rc == 0 && data_set_names(out, NAMES, CLASSES) != 0) rc = data_fail(err, errlen, dir, "out of memory");
+  if (rc == 0 && data_set_names(out, NAMES, CLASSES) != 0) rc = dlrt_fail(err, errlen, dir, "out of memory");
   for (int f = 0; f < nfiles; f++) {
     data_unmap(&b[f].map);
     free(b[f].path);
@@ -68,9 +68,9 @@ static int load(const char *dir, const char *const *files, int nfiles, DlrtDatas
 }
 
 int dlrt_cifar10_load(const char *dir, bool test, DlrtDataset *out, char *err, size_t errlen) {
-  if (!out) return data_fail(err, errlen, "dlrt_cifar10_load", "no output data set");
+  if (!out) return dlrt_fail(err, errlen, "dlrt_cifar10_load", "no output data set");
   memset(out, 0, sizeof *out);
-  if (!dir) return data_fail(err, errlen, "dlrt_cifar10_load", "dir is required");
+  if (!dir) return dlrt_fail(err, errlen, "dlrt_cifar10_load", "dir is required");
   int rc = test ? load(dir, TEST_FILES, 1, out, err, errlen) : load(dir, TRAIN_FILES, 5, out, err, errlen);
   if (rc != 0) dlrt_dataset_free(out);
   return rc;

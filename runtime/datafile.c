@@ -15,16 +15,6 @@
 
 #define FIRST_CHUNK ((size_t)1 << 20)
 
-int data_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-  if (!err || !errlen) return -1;
-  int n = snprintf(err, errlen, "%s: ", path);
-  if (n < 0 || (size_t)n >= errlen) return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 char *data_join(const char *dir, const char *name) {
   size_t ld = strlen(dir), ln = strlen(name);
@@ -49,25 +39,25 @@ int data_map(const char *path, DataMap *m, char *err, size_t errlen) {
   *m = (DataMap){NULL, 0};
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return data_fail(err, errlen, path, "file not found"), DATA_MISSING;
-    return data_fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    if (errno == ENOENT) return dlrt_fail(err, errlen, path, "file not found"), DATA_MISSING;
+    return dlrt_fail(err, errlen, path, "cannot open: %s", strerror(errno));
   }
   struct stat st;
   int rc = -1;
   if (fstat(fd, &st) != 0) {
-    data_fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    dlrt_fail(err, errlen, path, "cannot open: %s", strerror(errno));
   } else if (S_ISDIR(st.st_mode)) {
-    data_fail(err, errlen, path, "cannot open: %s", strerror(EISDIR));
+    dlrt_fail(err, errlen, path, "cannot open: %s", strerror(EISDIR));
   } else if (!S_ISREG(st.st_mode)) {
-    data_fail(err, errlen, path, "not a regular file (%s): data must be in ordinary files", file_kind(st.st_mode));
+    dlrt_fail(err, errlen, path, "not a regular file (%s): data must be in ordinary files", file_kind(st.st_mode));
   } else if ((uint64_t)st.st_size > SIZE_MAX) {
-    data_fail(err, errlen, path, "too large to map");
+    dlrt_fail(err, errlen, path, "too large to map");
   } else if (st.st_size == 0) {
     rc = 0;
   } else {
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
-      data_fail(err, errlen, path, "cannot map: %s", strerror(errno));
+      dlrt_fail(err, errlen, path, "cannot map: %s", strerror(errno));
     } else {
       madvise(p, (size_t)st.st_size, MADV_WILLNEED); /* read ahead now, not page by page in epoch 1 */
       *m = (DataMap){p, (size_t)st.st_size};
@@ -94,7 +84,7 @@ int source_open(DataSource *s, const char *path, char *err, size_t errlen) {
   if (!s->gz) return 0;
   if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip wrapper only */
     data_unmap(&s->map);
-    return data_fail(err, errlen, path, "out of memory");
+    return dlrt_fail(err, errlen, path, "out of memory");
   }
   s->z.next_in = s->map.data;
   return 0;
@@ -114,7 +104,7 @@ static int gz_member_end(DataSource *s) {
   size_t left = gz_left(s);
   if (left == 0) return s->gz_ended = true, 0;
   if (left >= 2 && s->z.next_in[0] == 0x1f && s->z.next_in[1] == 0x8b) return inflateReset(&s->z) == Z_OK ? 0 : -1;
-  return data_fail(s->err, s->errlen, s->path, "%zu bytes of garbage after the gzip data", left);
+  return dlrt_fail(s->err, s->errlen, s->path, "%zu bytes of garbage after the gzip data", left);
 }
 
 static long long gz_read(DataSource *s, unsigned char *buf, size_t n) {
@@ -129,9 +119,9 @@ static long long gz_read(DataSource *s, unsigned char *buf, size_t n) {
     if (rc == Z_STREAM_END) {
       if (gz_member_end(s) != 0) return -1;
     } else if (rc == Z_BUF_ERROR && gz_left(s) == 0) {
-      return data_fail(s->err, s->errlen, s->path, "corrupt or truncated gzip data: unexpected end of file");
+      return dlrt_fail(s->err, s->errlen, s->path, "corrupt or truncated gzip data: unexpected end of file");
     } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return data_fail(s->err, s->errlen, s->path, "corrupt or truncated gzip data: %s",
+      return dlrt_fail(s->err, s->errlen, s->path, "corrupt or truncated gzip data: %s",
                        s->z.msg ? s->z.msg : zError(rc));
     }
   }
@@ -149,7 +139,7 @@ long long source_read(DataSource *s, unsigned char *buf, size_t n) {
 static int gz_take(DataSource *s, size_t n, unsigned char **heap, size_t *got) {
   size_t cap = n < FIRST_CHUNK ? n : FIRST_CHUNK, have = 0;
   unsigned char *buf = malloc(cap ? cap : 1);
-  if (!buf) return data_fail(s->err, s->errlen, s->path, "out of memory");
+  if (!buf) return dlrt_fail(s->err, s->errlen, s->path, "out of memory");
   for (;;) {
     long long k = gz_read(s, buf + have, cap - have);
     if (k < 0) break;
@@ -163,7 +153,7 @@ static int gz_take(DataSource *s, size_t n, unsigned char **heap, size_t *got) {
     cap = cap > n / 2 ? n : cap * 2;
     unsigned char *grown = realloc(buf, cap);
     if (!grown) {
-      data_fail(s->err, s->errlen, s->path, "out of memory reading %zu bytes", n);
+      dlrt_fail(s->err, s->errlen, s->path, "out of memory reading %zu bytes", n);
       break;
     }
     buf = grown;
@@ -218,17 +208,17 @@ int data_labels(const unsigned char *src, size_t n, LabelType t, const char *pat
                 char *err, size_t errlen) {
   *out = NULL;
   int32_t *lab = malloc(n ? n * sizeof *lab : 1);
-  if (!lab) return data_fail(err, errlen, path, "out of memory");
+  if (!lab) return dlrt_fail(err, errlen, path, "out of memory");
   int64_t limit = *classes > 0 ? *classes : DLRT_MAX_CLASSES, top = -1;
   for (size_t i = 0; i < n; i++) {
     int64_t v = label_at(src + i * (size_t)t.size, t);
     if (v < 0 || v >= limit) {
       free(lab);
-      if (v < 0) return data_fail(err, errlen, path, "label %lld at index %zu is negative", (long long)v, i);
+      if (v < 0) return dlrt_fail(err, errlen, path, "label %lld at index %zu is negative", (long long)v, i);
       if (*classes > 0)
-        return data_fail(err, errlen, path, "label %lld at index %zu is out of range for %d classes (0..%d)",
+        return dlrt_fail(err, errlen, path, "label %lld at index %zu is out of range for %d classes (0..%d)",
                          (long long)v, i, *classes, *classes - 1);
-      return data_fail(err, errlen, path, "label %lld at index %zu is beyond the %d classes dlc allows",
+      return dlrt_fail(err, errlen, path, "label %lld at index %zu is beyond the %d classes dlc allows",
                        (long long)v, i, DLRT_MAX_CLASSES);
     }
     lab[i] = (int32_t)v;

@@ -8,9 +8,8 @@
 #include <stdint.h>
 #include <zlib.h>
 #include "dataset.h"
+#include "errors.h"
 
-/* Writes "PATH: MESSAGE" into err (when err and errlen are non-zero); returns -1. */
-int data_fail(char *err, size_t errlen, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* DIR/NAME, without doubling a slash DIR already ends with; malloc'd, NULL when out of memory. */
 char *data_join(const char *dir, const char *name);

@@ -67,7 +67,7 @@ static int match_names(const DlrtDataset *train, const DlrtDataset *test, const 
   if (!train->class_names || !test->class_names) return 0;
   for (int c = 0; c < test->classes; c++)
     if (strcmp(train->class_names[c], test->class_names[c]) != 0)
-      return data_fail(err, errlen, path, "class %d is '%s', but in the training set it is '%s'", c,
+      return dlrt_fail(err, errlen, path, "class %d is '%s', but in the training set it is '%s'", c,
                        test->class_names[c], train->class_names[c]);
   return 0;
 }
@@ -76,13 +76,13 @@ int dlrt_dataset_match(const DlrtDataset *train, const DlrtDataset *test, const 
                        size_t errlen) {
   char a[64], b[64];
   if (test->channels != train->channels || test->rows != train->rows || test->cols != train->cols)
-    return data_fail(err, errlen, test_path, "examples are %s, but the training examples are %s",
+    return dlrt_fail(err, errlen, test_path, "examples are %s, but the training examples are %s",
                      dlrt_dataset_shape_str(test, a, sizeof a), dlrt_dataset_shape_str(train, b, sizeof b));
   if (test->pixel_type != train->pixel_type)
-    return data_fail(err, errlen, test_path, "pixels are %s, but the training pixels are %s",
+    return dlrt_fail(err, errlen, test_path, "pixels are %s, but the training pixels are %s",
                      type_name(test->pixel_type), type_name(train->pixel_type));
   if (test->classes > train->classes) /* fewer is fine: a small test set may miss a class */
-    return data_fail(err, errlen, test_path, "has %d classes, but the training set has %d", test->classes,
+    return dlrt_fail(err, errlen, test_path, "has %d classes, but the training set has %d", test->classes,
                      train->classes);
   return match_names(train, test, test_path, err, errlen);
 }

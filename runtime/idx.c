@@ -79,7 +79,7 @@ static int check_magic(IdxFile *f, uint32_t magic) {
     }
   char want[128];
   expected_magics(f->spec, want, sizeof want);
-  return data_fail(f->err, f->errlen, f->path, "wrong magic 0x%08x (expected %s, an IDX %s file)", (unsigned)magic,
+  return dlrt_fail(f->err, f->errlen, f->path, "wrong magic 0x%08x (expected %s, an IDX %s file)", (unsigned)magic,
                    want, f->spec->kind);
 }
 
@@ -96,14 +96,14 @@ static int read_header(IdxFile *f) {
     got += more;
   }
   if ((size_t)got < hdrlen)
-    return data_fail(f->err, f->errlen, f->path, "truncated header: expected %zu bytes, got %lld", hdrlen, got);
+    return dlrt_fail(f->err, f->errlen, f->path, "truncated header: expected %zu bytes, got %lld", hdrlen, got);
   for (int i = 0; i < f->ndims; i++) f->dims[i] = be32(hdr + 4 + 4 * i);
   return 0;
 }
 
 static int check_range(IdxFile *f, const char *name, uint32_t v, uint32_t max) {
   if (v >= 1 && v <= max) return 0;
-  return data_fail(f->err, f->errlen, f->path, "%s %u out of range 1..%u", name, (unsigned)v, (unsigned)max);
+  return dlrt_fail(f->err, f->errlen, f->path, "%s %u out of range 1..%u", name, (unsigned)v, (unsigned)max);
 }
 
 /* An image file's dimensions as channels, rows, cols (idx2: one row; idx3: one channel). */
@@ -124,7 +124,7 @@ static int check_dims(IdxFile *f) {
       (f->ndims >= 3 && check_range(f, "rows", r, DLRT_MAX_SIDE)) || check_range(f, "cols", w, DLRT_MAX_SIDE))
     return -1;
   if ((uint64_t)c * r * w > DLRT_MAX_EXAMPLE)
-    return data_fail(f->err, f->errlen, f->path, "images of %ux%ux%u values are too large (at most %d)", c, r, w,
+    return dlrt_fail(f->err, f->errlen, f->path, "images of %ux%ux%u values are too large (at most %d)", c, r, w,
                      DLRT_MAX_EXAMPLE);
   return 0;
 }
@@ -138,7 +138,7 @@ static bool wrong_dimensions(IdxFile *f, uint64_t want, uint64_t have) {
   image_dims(f, &c, &r, &w);
   uint64_t per = have / f->dims[0];
   if (per % w != 0 && per % r != 0 && per % ((uint64_t)r * w) != 0) return false;
-  data_fail(f->err, f->errlen, f->path,
+  dlrt_fail(f->err, f->errlen, f->path,
             "wrong dimensions: the header says %u images of %ux%ux%u (%llu bytes of pixels), but the file holds "
             "%llu bytes, %llu per image",
             (unsigned)f->dims[0], c, r, w, (unsigned long long)want, (unsigned long long)have,
@@ -152,7 +152,7 @@ static int read_body(IdxFile *f) {
   for (int i = 1; i < f->ndims; i++) want *= f->dims[i];
 #if SIZE_MAX < UINT64_MAX
   if (want > SIZE_MAX)
-    return data_fail(f->err, f->errlen, f->path, "%llu bytes of %s do not fit in memory", (unsigned long long)want,
+    return dlrt_fail(f->err, f->errlen, f->path, "%llu bytes of %s do not fit in memory", (unsigned long long)want,
                      f->spec->what);
 #endif
   size_t got;
@@ -160,13 +160,13 @@ static int read_body(IdxFile *f) {
   if (rc < 0) return -1;
   if (rc == 1) {
     if (wrong_dimensions(f, want, got)) return -1;
-    return data_fail(f->err, f->errlen, f->path, "truncated: expected %llu bytes of %s, got %zu",
+    return dlrt_fail(f->err, f->errlen, f->path, "truncated: expected %llu bytes of %s, got %zu",
                      (unsigned long long)want, f->spec->what, got);
   }
   long long extra = source_rest(&f->src);
   if (extra < 0) return -1;
   if (extra > 0 && !wrong_dimensions(f, want, want + (uint64_t)extra))
-    return data_fail(f->err, f->errlen, f->path, "%lld extra bytes after the data", extra);
+    return dlrt_fail(f->err, f->errlen, f->path, "%lld extra bytes after the data", extra);
   return extra > 0 ? -1 : 0;
 }
 
@@ -204,9 +204,9 @@ static int join_pair(IdxFile *img, IdxFile *lbl, int classes, const char *mismat
                      size_t errlen) {
   if (lbl->dims[0] != img->dims[0]) {
     if (mismatch_path)
-      return data_fail(err, errlen, mismatch_path, "%u images but %u labels", (unsigned)img->dims[0],
+      return dlrt_fail(err, errlen, mismatch_path, "%u images but %u labels", (unsigned)img->dims[0],
                        (unsigned)lbl->dims[0]);
-    return data_fail(err, errlen, lbl->path, "%u labels, but %s holds %u images", (unsigned)lbl->dims[0], img->path,
+    return dlrt_fail(err, errlen, lbl->path, "%u labels, but %s holds %u images", (unsigned)lbl->dims[0], img->path,
                      (unsigned)img->dims[0]);
   }
   LabelType lt = {lbl->type.size, lbl->type.is_signed, true};
@@ -218,11 +218,11 @@ static int join_pair(IdxFile *img, IdxFile *lbl, int classes, const char *mismat
 }
 
 int dlrt_idx_load(const char *images, const char *labels, int classes, DlrtDataset *out, char *err, size_t errlen) {
-  if (!out) return data_fail(err, errlen, "dlrt_idx_load", "no output data set");
+  if (!out) return dlrt_fail(err, errlen, "dlrt_idx_load", "no output data set");
   memset(out, 0, sizeof *out);
-  if (!images || !labels) return data_fail(err, errlen, "dlrt_idx_load", "images and labels are required");
+  if (!images || !labels) return dlrt_fail(err, errlen, "dlrt_idx_load", "images and labels are required");
   if (classes < 0 || classes > DLRT_MAX_CLASSES)
-    return data_fail(err, errlen, labels, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
+    return dlrt_fail(err, errlen, labels, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
   IdxFile img, lbl;
   int rc = -1;
   if (idx_open(&img, images, &ANY_IMAGES, err, errlen) == 0) {
@@ -264,8 +264,8 @@ static char *find_file(const char *dir, const char *prefix, const char *kind, ch
   char *path, *gz;
   names(dir, prefix, kind, &path, &gz);
   char *found = !path || !gz ? NULL : present(path) ? path : present(gz) ? gz : NULL;
-  if (!path || !gz) data_fail(err, errlen, dir, "out of memory");
-  else if (!found) data_fail(err, errlen, path, "file not found (also tried %s)", gz);
+  if (!path || !gz) dlrt_fail(err, errlen, dir, "out of memory");
+  else if (!found) dlrt_fail(err, errlen, path, "file not found (also tried %s)", gz);
   if (found != path) free(path);
   if (found != gz) free(gz);
   return found;

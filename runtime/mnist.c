@@ -16,10 +16,10 @@ static int load_named(const char *dir, const char *sub, const char *prefix, int 
                       const char *const *class_names, DlrtDataset *out, char *err, size_t errlen) {
   char *path = sub ? data_join(dir, sub) : NULL;
   int rc = -1;
-  if (sub && !path) data_fail(err, errlen, dir, "out of memory");
+  if (sub && !path) dlrt_fail(err, errlen, dir, "out of memory");
   else rc = idx_load_dir(sub ? path : dir, prefix, classes, out, err, errlen);
   if (rc == 0 && class_names && data_set_names(out, class_names, classes) != 0)
-    rc = data_fail(err, errlen, dir, "out of memory");
+    rc = dlrt_fail(err, errlen, dir, "out of memory");
   free(path);
   if (rc != 0) dlrt_dataset_free(out);
   return rc;
@@ -28,9 +28,9 @@ static int load_named(const char *dir, const char *sub, const char *prefix, int 
 /* The checks every entry point starts with. */
 static int check_args(const char *fn, const char *dir, const char *prefix, DlrtDataset *out, char *err,
                       size_t errlen) {
-  if (!out) return data_fail(err, errlen, fn, "no output data set");
+  if (!out) return dlrt_fail(err, errlen, fn, "no output data set");
   memset(out, 0, sizeof *out);
-  if (!dir || !prefix) return data_fail(err, errlen, fn, "dir and prefix are required");
+  if (!dir || !prefix) return dlrt_fail(err, errlen, fn, "dir and prefix are required");
   return 0;
 }
 
@@ -43,7 +43,7 @@ int dlrt_idx_dir_load(const char *dir, const char *prefix, int classes, DlrtData
                       size_t errlen) {
   if (check_args("dlrt_idx_dir_load", dir, prefix, out, err, errlen) != 0) return -1;
   if (classes < 0 || classes > DLRT_MAX_CLASSES)
-    return data_fail(err, errlen, dir, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
+    return dlrt_fail(err, errlen, dir, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
   return load_named(dir, NULL, prefix, classes, NULL, out, err, errlen);
 }
 
@@ -52,7 +52,7 @@ int dlrt_idx_dir_load(const char *dir, const char *prefix, int classes, DlrtData
 int dlrt_fashion_mnist_load(const char *dir, const char *prefix, DlrtDataset *out, char *err, size_t errlen) {
   if (check_args("dlrt_fashion_mnist_load", dir, prefix, out, err, errlen) != 0) return -1;
   char *own = data_join(dir, "fashion-mnist");
-  if (!own) return data_fail(err, errlen, dir, "out of memory");
+  if (!own) return dlrt_fail(err, errlen, dir, "out of memory");
   int rc;
   if (idx_dir_has_set(own, prefix) || !idx_dir_has_set(DLRT_FASHION_MNIST_DEBIAN_DIR, prefix)) {
     rc = load_named(own, NULL, prefix, 10, FASHION, out, err, errlen);

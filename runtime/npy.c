@@ -115,22 +115,22 @@ static int read_header(const DataMap *m, const char *path, NpyHeader *h, char *e
   memset(h, 0, sizeof *h);
   const unsigned char *d = m->data;
   if (m->size < 10 || memcmp(d, "\x93NUMPY", 6) != 0)
-    return data_fail(err, errlen, path, "not a NumPy .npy file (no \\x93NUMPY magic)");
+    return dlrt_fail(err, errlen, path, "not a NumPy .npy file (no \\x93NUMPY magic)");
   if (d[6] < 1 || d[6] > 3 || d[7] != 0)
-    return data_fail(err, errlen, path, ".npy format version %d.%d is not 1.0, 2.0 or 3.0", d[6], d[7]);
+    return dlrt_fail(err, errlen, path, ".npy format version %d.%d is not 1.0, 2.0 or 3.0", d[6], d[7]);
   size_t lenbytes = d[6] == 1 ? 2 : 4, hlen = d[8] | (size_t)d[9] << 8;
   if (lenbytes == 4) {
-    if (m->size < 12) return data_fail(err, errlen, path, "truncated header");
+    if (m->size < 12) return dlrt_fail(err, errlen, path, "truncated header");
     hlen |= (size_t)d[10] << 16 | (size_t)d[11] << 24;
   }
   h->data_offset = 8 + lenbytes + hlen;
   if (h->data_offset > m->size)
-    return data_fail(err, errlen, path, "truncated header: expected %zu bytes, got %zu", h->data_offset, m->size);
+    return dlrt_fail(err, errlen, path, "truncated header: expected %zu bytes, got %zu", h->data_offset, m->size);
   Cursor c = {(const char *)d + 8 + lenbytes, (const char *)d + h->data_offset};
   const char *what;
-  if (!parse_dict(&c, h, &what)) return data_fail(err, errlen, path, "%s", what);
+  if (!parse_dict(&c, h, &what)) return dlrt_fail(err, errlen, path, "%s", what);
   if (h->fortran_order)
-    return data_fail(err, errlen, path, "the array is in Fortran order; save np.ascontiguousarray(a) instead");
+    return dlrt_fail(err, errlen, path, "the array is in Fortran order; save np.ascontiguousarray(a) instead");
   return 0;
 }
 
@@ -170,10 +170,10 @@ static void npy_close(NpyFile *f) { data_unmap(&f->map); }
 static int npy_open(NpyFile *f, const char *path, char *err, size_t errlen) {
   f->path = path;
   if (data_map(path, &f->map, err, errlen) != 0 || read_header(&f->map, path, &f->h, err, errlen) != 0) return -1;
-  if (f->h.rank == 0) return data_fail(err, errlen, path, "the array is a scalar, not one entry per example");
+  if (f->h.rank == 0) return dlrt_fail(err, errlen, path, "the array is a scalar, not one entry per example");
   f->count = f->h.shape[0];
   if (f->count < 1 || f->count > DLRT_MAX_COUNT)
-    return data_fail(err, errlen, path, "%llu examples, out of range 1..%d", (unsigned long long)f->count,
+    return dlrt_fail(err, errlen, path, "%llu examples, out of range 1..%d", (unsigned long long)f->count,
                      DLRT_MAX_COUNT);
   return 0;
 }
@@ -183,16 +183,16 @@ static int check_size(NpyFile *f, int itemsize, char *err, size_t errlen) {
   uint64_t n = (uint64_t)itemsize;
   for (int i = 0; i < f->h.rank; i++) {
     if (f->h.shape[i] == 0 || n > UINT64_MAX / f->h.shape[i])
-      return data_fail(err, errlen, f->path, "dimension %d of the shape is %llu", i, (unsigned long long)f->h.shape[i]);
+      return dlrt_fail(err, errlen, f->path, "dimension %d of the shape is %llu", i, (unsigned long long)f->h.shape[i]);
     n *= f->h.shape[i];
   }
   f->bytes = n;
   uint64_t have = f->map.size - f->h.data_offset;
   if (have < n)
-    return data_fail(err, errlen, f->path, "truncated: the shape needs %llu bytes of data, the file holds %llu",
+    return dlrt_fail(err, errlen, f->path, "truncated: the shape needs %llu bytes of data, the file holds %llu",
                      (unsigned long long)n, (unsigned long long)have);
   if (have > n)
-    return data_fail(err, errlen, f->path, "%llu extra bytes after the data", (unsigned long long)(have - n));
+    return dlrt_fail(err, errlen, f->path, "%llu extra bytes after the data", (unsigned long long)(have - n));
   return 0;
 }
 
@@ -210,11 +210,11 @@ static int image_layout(const NpyFile *f, DlrtDataset *d, char *err, size_t errl
   const NpyHeader *h = &f->h;
   char buf[160];
   if (h->rank < 2 || h->rank > 4)
-    return data_fail(err, errlen, f->path, "images have shape %s; expected (N, H, W), (N, C, H, W) or (N, D)",
+    return dlrt_fail(err, errlen, f->path, "images have shape %s; expected (N, H, W), (N, C, H, W) or (N, D)",
                      shape_str(h, buf, sizeof buf));
   uint64_t c = h->rank == 4 ? h->shape[1] : 1, r = h->rank >= 3 ? h->shape[h->rank - 2] : 1, w = h->shape[h->rank - 1];
   if (c > DLRT_MAX_CHANNELS || r > DLRT_MAX_SIDE || w > DLRT_MAX_SIDE || c * r * w > DLRT_MAX_EXAMPLE)
-    return data_fail(err, errlen, f->path, "images of shape %s are too large (sides up to %d, %d channels, %d values)",
+    return dlrt_fail(err, errlen, f->path, "images of shape %s are too large (sides up to %d, %d channels, %d values)",
                      shape_str(h, buf, sizeof buf), DLRT_MAX_SIDE, DLRT_MAX_CHANNELS, DLRT_MAX_EXAMPLE);
   d->count = (int)f->count, d->channels = (int)c, d->rows = (int)r, d->cols = (int)w;
   return 0;
@@ -225,7 +225,7 @@ static int check_finite(const float *p, const DlrtDataset *d, const char *path, 
   size_t per = dlrt_example_size(d), n = (size_t)d->count * per;
   for (size_t i = 0; i < n; i++)
     if (!isfinite(p[i]))
-      return data_fail(err, errlen, path, "value %zu of image %zu is %g; pixels must be finite", i % per, i / per,
+      return dlrt_fail(err, errlen, path, "value %zu of image %zu is %g; pixels must be finite", i % per, i / per,
                        (double)p[i]);
   return 0;
 }
@@ -235,7 +235,7 @@ static int check_finite(const float *p, const DlrtDataset *d, const char *path, 
 static int take_pixels(NpyFile *x, DlrtDataset *d, char *err, size_t errlen) {
   unsigned char *data = x->map.data + x->h.data_offset;
   if (d->pixel_type == DLRT_PIXELS_F32 && x->h.data_offset % sizeof(float) != 0) {
-    if (!(d->mem.pixels = malloc(x->bytes))) return data_fail(err, errlen, x->path, "out of memory");
+    if (!(d->mem.pixels = malloc(x->bytes))) return dlrt_fail(err, errlen, x->path, "out of memory");
     memcpy(d->mem.pixels, data, x->bytes);
     data = d->mem.pixels;
   }
@@ -253,7 +253,7 @@ static int load_x(NpyFile *x, const char *path, DlrtDataset *out, char *err, siz
   if (npy_open(x, path, err, errlen) != 0) return -1;
   bool f32 = strcmp(x->h.descr, "<f4") == 0;
   if (!f32 && strcmp(x->h.descr, "|u1") != 0)
-    return data_fail(err, errlen, path, "dtype '%s': %s", x->h.descr, dtype_hint(x->h.descr, true));
+    return dlrt_fail(err, errlen, path, "dtype '%s': %s", x->h.descr, dtype_hint(x->h.descr, true));
   out->pixel_type = f32 ? DLRT_PIXELS_F32 : DLRT_PIXELS_U8;
   return check_size(x, f32 ? 4 : 1, err, errlen) == 0 ? image_layout(x, out, err, errlen) : -1;
 }
@@ -265,12 +265,12 @@ static int load_y(NpyFile *y, const char *path, const NpyFile *x, DlrtDataset *o
   char buf[160];
   if (npy_open(y, path, err, errlen) != 0) return -1;
   if (!label_dtype(y->h.descr, &lt))
-    return data_fail(err, errlen, path, "dtype '%s': %s", y->h.descr, dtype_hint(y->h.descr, false));
+    return dlrt_fail(err, errlen, path, "dtype '%s': %s", y->h.descr, dtype_hint(y->h.descr, false));
   if (y->h.rank != 1)
-    return data_fail(err, errlen, path, "labels have shape %s; expected (N,): save y.ravel()",
+    return dlrt_fail(err, errlen, path, "labels have shape %s; expected (N,): save y.ravel()",
                      shape_str(&y->h, buf, sizeof buf));
   if (y->count != x->count)
-    return data_fail(err, errlen, path, "%llu labels, but %s holds %llu images", (unsigned long long)y->count, x->path,
+    return dlrt_fail(err, errlen, path, "%llu labels, but %s holds %llu images", (unsigned long long)y->count, x->path,
                      (unsigned long long)x->count);
   if (check_size(y, lt.size, err, errlen) != 0 ||
       data_labels(y->map.data + y->h.data_offset, y->count, lt, path, &classes, &out->mem.labels, err, errlen) != 0)
@@ -292,11 +292,11 @@ static int load(const char *xp, const char *yp, int classes, DlrtDataset *out, c
 }
 
 int dlrt_npy_load(const char *x, const char *y, int classes, DlrtDataset *out, char *err, size_t errlen) {
-  if (!out) return data_fail(err, errlen, "dlrt_npy_load", "no output data set");
+  if (!out) return dlrt_fail(err, errlen, "dlrt_npy_load", "no output data set");
   memset(out, 0, sizeof *out);
-  if (!x || !y) return data_fail(err, errlen, "dlrt_npy_load", "x and y are required");
+  if (!x || !y) return dlrt_fail(err, errlen, "dlrt_npy_load", "x and y are required");
   if (classes < 0 || classes > DLRT_MAX_CLASSES)
-    return data_fail(err, errlen, y, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
+    return dlrt_fail(err, errlen, y, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
   int rc = load(x, y, classes, out, err, errlen);
   if (rc != 0) dlrt_dataset_free(out);
   return rc;

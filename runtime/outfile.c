@@ -4,6 +4,7 @@
  * durable, and the checks of a command's outputs against its inputs and each other. */
 #define _GNU_SOURCE /* asprintf, realpath */
 #include "outfile.h"
+#include "errors.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,17 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-  if (err && errlen) {
-    int k = snprintf(err, errlen, "%s: ", path);
-    va_list ap;
-    va_start(ap, fmt);
-    if (k >= 0 && (size_t)k < errlen) vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 const char *dlrt_file_kind(mode_t m) {
   return S_ISDIR(m)    ? "a directory"
@@ -41,21 +31,21 @@ int dlrt_out_destination(const char *path, const char *what, char **dest, char *
   *dest = NULL;
   what = what ? what : "anything";
   bool absent = lstat(path, &st) != 0;
-  if (absent && errno != ENOENT) return fail(err, errlen, path, "cannot write %s here: %s", what, strerror(errno));
+  if (absent && errno != ENOENT) return dlrt_fail(err, errlen, path, "cannot write %s here: %s", what, strerror(errno));
   if (absent || S_ISREG(st.st_mode)) {
     *dest = strdup(path);
   } else if (!S_ISLNK(st.st_mode)) {
-    return fail(err, errlen, path, "is %s, not a regular file: refusing to write %s over it", dlrt_file_kind(st.st_mode), what);
+    return dlrt_fail(err, errlen, path, "is %s, not a regular file: refusing to write %s over it", dlrt_file_kind(st.st_mode), what);
   } else if (stat(path, &st) != 0) {
-    return fail(err, errlen, path, "is a symbolic link to nothing (%s): refusing to write %s through it", strerror(errno), what);
+    return dlrt_fail(err, errlen, path, "is a symbolic link to nothing (%s): refusing to write %s through it", strerror(errno), what);
   } else if (!S_ISREG(st.st_mode)) {
-    return fail(err, errlen, path, "is a symbolic link to %s, not to a regular file: refusing to write %s over it",
+    return dlrt_fail(err, errlen, path, "is a symbolic link to %s, not to a regular file: refusing to write %s over it",
                 dlrt_file_kind(st.st_mode), what);
   } else {
     *dest = realpath(path, NULL); /* write into the file the link names; the link stays */
-    if (!*dest) return fail(err, errlen, path, "cannot follow the symbolic link: %s", strerror(errno));
+    if (!*dest) return dlrt_fail(err, errlen, path, "cannot follow the symbolic link: %s", strerror(errno));
   }
-  if (!*dest) return fail(err, errlen, path, "out of memory");
+  if (!*dest) return dlrt_fail(err, errlen, path, "out of memory");
   return 0;
 }
 
@@ -141,7 +131,7 @@ int dlrt_outfile_open(DlrtOutFile *o, const char *path, const char *what, char *
   o->tmp = dlrt_out_temporary(o->dest);
   if (!o->path || !o->tmp) {
     dlrt_outfile_abort(o);
-    return fail(err, errlen, path, "out of memory");
+    return dlrt_fail(err, errlen, path, "out of memory");
   }
   unlink(o->tmp); /* an earlier process's of our PID, which cannot be running */
   int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
@@ -149,7 +139,7 @@ int dlrt_outfile_open(DlrtOutFile *o, const char *path, const char *what, char *
     int e = errno;
     if (fd >= 0) close(fd);
     dlrt_outfile_abort(o);
-    return fail(err, errlen, path, "cannot write: %s", strerror(e));
+    return dlrt_fail(err, errlen, path, "cannot write: %s", strerror(e));
   }
   return 0;
 }
@@ -172,18 +162,18 @@ int dlrt_outfile_commit(DlrtOutFile *o, char *err, size_t errlen) {
   o->f = NULL;
   int rc = 0;
   if (!written) {
-    rc = fail(err, errlen, o->path, "cannot write: %s (nothing was changed)", strerror(e ? e : EIO));
+    rc = dlrt_fail(err, errlen, o->path, "cannot write: %s (nothing was changed)", strerror(e ? e : EIO));
   } else if (dlrt_out_destination(o->path, "a file", &again, err, errlen) != 0) {
     rc = -1; /* something else was put there meanwhile: not ours to replace */
   } else if (strcmp(again, o->dest) != 0) {
-    rc = fail(err, errlen, o->path, "changed while it was written; not replacing it");
+    rc = dlrt_fail(err, errlen, o->path, "changed while it was written; not replacing it");
   } else if (rename(o->tmp, o->dest) != 0) {
-    rc = fail(err, errlen, o->path, "cannot write: %s (nothing was changed)", strerror(errno));
+    rc = dlrt_fail(err, errlen, o->path, "cannot write: %s (nothing was changed)", strerror(errno));
   } else {
     free(o->tmp);
     o->tmp = NULL; /* renamed: nothing to remove */
     if (dlrt_sync_directory(o->dest) != 0)
-      rc = fail(err, errlen, o->path, "written, but its directory could not be synced to disk: %s", strerror(errno));
+      rc = dlrt_fail(err, errlen, o->path, "written, but its directory could not be synced to disk: %s", strerror(errno));
   }
   free(again);
   dlrt_outfile_abort(o);
@@ -233,10 +223,10 @@ static int check_directory(const DlrtNamedPath *o, char *err, size_t errlen) {
   char *dir = directory_of(o->path, &base);
   struct stat st;
   int rc = 0;
-  if (!dir) rc = fail(err, errlen, o->path, "out of memory");
-  else if (stat(dir, &st) != 0) rc = fail(err, errlen, o->path, "(%s): no directory %s: %s", o->role, dir, strerror(errno));
-  else if (!S_ISDIR(st.st_mode)) rc = fail(err, errlen, o->path, "(%s): %s is not a directory", o->role, dir);
-  else if (access(dir, W_OK | X_OK) != 0) rc = fail(err, errlen, o->path, "(%s): cannot write in %s: %s", o->role, dir, strerror(errno));
+  if (!dir) rc = dlrt_fail(err, errlen, o->path, "out of memory");
+  else if (stat(dir, &st) != 0) rc = dlrt_fail(err, errlen, o->path, "(%s): no directory %s: %s", o->role, dir, strerror(errno));
+  else if (!S_ISDIR(st.st_mode)) rc = dlrt_fail(err, errlen, o->path, "(%s): %s is not a directory", o->role, dir);
+  else if (access(dir, W_OK | X_OK) != 0) rc = dlrt_fail(err, errlen, o->path, "(%s): cannot write in %s: %s", o->role, dir, strerror(errno));
   free(dir);
   return rc;
 }
@@ -245,26 +235,26 @@ int dlrt_outputs_check(const DlrtNamedPath *outputs, int n_outputs, const DlrtNa
                        char *err, size_t errlen) {
   int rc = 0;
   FileId *out = calloc((size_t)n_outputs + 1, sizeof *out);
-  if (!out) return fail(err, errlen, "dlc", "out of memory");
+  if (!out) return dlrt_fail(err, errlen, "dlc", "out of memory");
   for (int i = 0; i < n_outputs && rc == 0; i++) {
     const DlrtNamedPath *o = &outputs[i];
     char *dest = NULL;
     if (!o->path) continue;
-    if (!*o->path) rc = fail(err, errlen, o->role, "needs a file name");
+    if (!*o->path) rc = dlrt_fail(err, errlen, o->role, "needs a file name");
     else if (dlrt_out_destination(o->path, o->role, &dest, err, errlen) != 0 || check_directory(o, err, errlen) != 0) rc = -1;
-    else if (!file_id(o->path, &out[i])) rc = fail(err, errlen, o->path, "(%s): cannot resolve its directory: %s", o->role, strerror(errno));
+    else if (!file_id(o->path, &out[i])) rc = dlrt_fail(err, errlen, o->path, "(%s): cannot resolve its directory: %s", o->role, strerror(errno));
     free(dest);
     for (int j = 0; j < n_inputs && rc == 0; j++) {
       FileId in;
       if (!inputs[j].path || !file_id(inputs[j].path, &in)) continue;
       bool may = inputs[j].kind && o->kind && strcmp(inputs[j].kind, o->kind) == 0;
       if (same_id(&out[i], &in) && !may)
-        rc = fail(err, errlen, o->path, "is %s, an input of this command; %s would write over it", inputs[j].role, o->role);
+        rc = dlrt_fail(err, errlen, o->path, "is %s, an input of this command; %s would write over it", inputs[j].role, o->role);
       free(in.name);
     }
     for (int j = 0; j < i && rc == 0; j++)
       if (outputs[j].path && same_id(&out[i], &out[j]))
-        rc = fail(err, errlen, o->path, "is given to both %s and %s; each output needs a file of its own", outputs[j].role, o->role);
+        rc = dlrt_fail(err, errlen, o->path, "is given to both %s and %s; each output needs a file of its own", outputs[j].role, o->role);
   }
   for (int i = 0; i < n_outputs; i++) free(out[i].name);
   free(out);

@@ -24,7 +24,7 @@ typedef struct PngCtx {
 
 static void on_error(png_structp png, png_const_charp msg) {
   PngCtx *c = png_get_error_ptr(png);
-  data_fail(c->err, c->errlen, c->path, "%s: %s", c->what, msg);
+  dlrt_fail(c->err, c->errlen, c->path, "%s: %s", c->what, msg);
   png_longjmp(png, 1);
 }
 
@@ -50,9 +50,9 @@ static int set_transforms(PngCtx *c, png_structp png, png_infop info, DlrtImage 
   int depth, color;
   png_get_IHDR(png, info, &w, &h, &depth, &color, NULL, NULL, NULL);
   if (color & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS))
-    return data_fail(c->err, c->errlen, c->path, "has an alpha channel (transparency); dlc reads grey or RGB images");
+    return dlrt_fail(c->err, c->errlen, c->path, "has an alpha channel (transparency); dlc reads grey or RGB images");
   if (w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (size_t)w * h * 3 > DLRT_MAX_EXAMPLE)
-    return data_fail(c->err, c->errlen, c->path, "%ux%u pixels is too large (sides up to %d)", (unsigned)w,
+    return dlrt_fail(c->err, c->errlen, c->path, "%ux%u pixels is too large (sides up to %d)", (unsigned)w,
                      (unsigned)h, DLRT_MAX_SIDE);
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -85,11 +85,11 @@ int dlrt_png_read(const char *path, DlrtImage *img, char *err, size_t errlen) {
   if (data_map(path, &c.map, err, errlen) != 0) return -1;
   int rc = -1;
   if (c.map.size < 8 || png_sig_cmp(c.map.data, 0, 8) != 0) {
-    data_fail(err, errlen, path, "not a PNG file");
+    dlrt_fail(err, errlen, path, "not a PNG file");
   } else {
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) data_fail(err, errlen, path, "out of memory");
+    if (!info) dlrt_fail(err, errlen, path, "out of memory");
     else rc = decode(&c, png, info, img);
     png_destroy_read_struct(&png, &info, NULL);
   }
@@ -121,14 +121,14 @@ static int encode(png_structp png, png_infop info, FILE *f, const unsigned char 
 
 int dlrt_png_write(const char *path, const unsigned char *pix, int w, int h, int channels, char *err, size_t errlen) {
   if (w < 1 || h < 1 || w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (channels != 1 && channels != 3))
-    return data_fail(err, errlen, path, "cannot write a %dx%d image of %d channels as PNG (grey or RGB)", w, h, channels);
+    return dlrt_fail(err, errlen, path, "cannot write a %dx%d image of %d channels as PNG (grey or RGB)", w, h, channels);
   DlrtOutFile out; /* written whole, never over anything but a regular file */
   if (dlrt_outfile_open(&out, path, "a PNG image", err, errlen) != 0) return -1;
   PngCtx c = {.path = path, .what = "cannot write", .err = err, .errlen = errlen};
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   int rc = -1;
-  if (!info) data_fail(err, errlen, path, "out of memory");
+  if (!info) dlrt_fail(err, errlen, path, "out of memory");
   else rc = encode(png, info, out.f, pix, w, h, channels);
   png_destroy_write_struct(&png, &info);
   if (rc == 0) return dlrt_outfile_commit(&out, err, errlen);

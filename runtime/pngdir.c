@@ -29,7 +29,7 @@ static int by_name(const void *a, const void *b) { return strcmp(*(char *const *
 static int list_dir(const char *dir, Names *l, char *err, size_t errlen) {
   memset(l, 0, sizeof *l);
   DIR *d = opendir(dir);
-  if (!d) return data_fail(err, errlen, dir, errno == ENOENT ? "folder not found" : "cannot open: %s", strerror(errno));
+  if (!d) return dlrt_fail(err, errlen, dir, errno == ENOENT ? "folder not found" : "cannot open: %s", strerror(errno));
   struct dirent *e;
   int rc = 0;
   while (rc == 0 && (e = readdir(d)) != NULL) {
@@ -46,7 +46,7 @@ static int list_dir(const char *dir, Names *l, char *err, size_t errlen) {
   closedir(d);
   if (rc != 0) {
     names_free(l);
-    return data_fail(err, errlen, dir, "out of memory");
+    return dlrt_fail(err, errlen, dir, "out of memory");
   }
   if (l->n) qsort(l->name, (size_t)l->n, sizeof *l->name, by_name);
   return 0;
@@ -77,13 +77,13 @@ static void folder_free(Folder *f) {
 /* The class folders: every entry of DIR must be a folder. */
 static int list_classes(Folder *f) {
   if (list_dir(f->dir, &f->classes, f->err, f->errlen) != 0) return -1;
-  if (f->classes.n == 0) return data_fail(f->err, f->errlen, f->dir, "no class folders (DIR/CLASS/IMAGE.png)");
+  if (f->classes.n == 0) return dlrt_fail(f->err, f->errlen, f->dir, "no class folders (DIR/CLASS/IMAGE.png)");
   for (int c = 0; c < f->classes.n; c++) {
     char *path = data_join(f->dir, f->classes.name[c]);
     struct stat st;
-    int rc = !path ? data_fail(f->err, f->errlen, f->dir, "out of memory")
+    int rc = !path ? dlrt_fail(f->err, f->errlen, f->dir, "out of memory")
              : stat(path, &st) != 0 || !S_ISDIR(st.st_mode)
-                 ? data_fail(f->err, f->errlen, path, "not a folder (an image folder holds one folder per class)")
+                 ? dlrt_fail(f->err, f->errlen, path, "not a folder (an image folder holds one folder per class)")
                  : 0;
     free(path);
     if (rc != 0) return -1;
@@ -95,7 +95,7 @@ static int add_entry(Folder *f, char *path, int label) {
   if (f->n == f->cap) {
     size_t cap = f->cap ? 2 * f->cap : 256;
     Entry *grown = realloc(f->entry, sizeof *grown * cap);
-    if (!grown) return free(path), data_fail(f->err, f->errlen, f->dir, "out of memory");
+    if (!grown) return free(path), dlrt_fail(f->err, f->errlen, f->dir, "out of memory");
     f->entry = grown, f->cap = cap;
   }
   f->entry[f->n++] = (Entry){path, label, 0};
@@ -106,16 +106,16 @@ static int add_entry(Folder *f, char *path, int label) {
 static int list_images(Folder *f, const char *cls, int label) {
   char *dir = data_join(f->dir, cls);
   Names files;
-  if (!dir) return data_fail(f->err, f->errlen, f->dir, "out of memory");
+  if (!dir) return dlrt_fail(f->err, f->errlen, f->dir, "out of memory");
   int rc = list_dir(dir, &files, f->err, f->errlen);
-  if (rc == 0 && files.n == 0) rc = data_fail(f->err, f->errlen, dir, "no images in this class folder");
+  if (rc == 0 && files.n == 0) rc = dlrt_fail(f->err, f->errlen, dir, "no images in this class folder");
   size_t first = f->n;
   for (int i = 0; rc == 0 && i < files.n; i++) {
     char *path = data_join(dir, files.name[i]);
-    rc = path ? add_entry(f, path, label) : data_fail(f->err, f->errlen, dir, "out of memory");
+    rc = path ? add_entry(f, path, label) : dlrt_fail(f->err, f->errlen, dir, "out of memory");
   }
   for (size_t i = first; rc == 0 && i < f->n; i++) f->entry[i].key = ((double)(i - first) + 0.5) / (double)files.n;
-  if (rc == 0 && f->n > DLRT_MAX_COUNT) rc = data_fail(f->err, f->errlen, f->dir, "more than %d images", DLRT_MAX_COUNT);
+  if (rc == 0 && f->n > DLRT_MAX_COUNT) rc = dlrt_fail(f->err, f->errlen, f->dir, "more than %d images", DLRT_MAX_COUNT);
   names_free(&files);
   free(dir);
   return rc;
@@ -130,12 +130,12 @@ static int class_index(const DlrtDataset *from, const char *name) {
 
 static int list_all(Folder *f, const DlrtDataset *from) {
   if (from && !from->class_names)
-    return data_fail(f->err, f->errlen, f->dir, "the training set has no class names to match the folders to");
+    return dlrt_fail(f->err, f->errlen, f->dir, "the training set has no class names to match the folders to");
   for (int c = 0; c < f->classes.n; c++) {
     int label = from ? class_index(from, f->classes.name[c]) : c;
     if (label < 0) {
       char *path = data_join(f->dir, f->classes.name[c]);
-      data_fail(f->err, f->errlen, path ? path : f->dir, "'%s' is not one of the training set's classes",
+      dlrt_fail(f->err, f->errlen, path ? path : f->dir, "'%s' is not one of the training set's classes",
                 f->classes.name[c]);
       free(path);
       return -1;
@@ -160,7 +160,7 @@ static int load_image(Folder *f, size_t i, DlrtDataset *d) {
   if (dlrt_png_read(f->entry[i].path, &img, f->err, f->errlen) != 0) return -1;
   int rc = 0;
   if (img.width != d->cols || img.height != d->rows || img.channels != d->channels) {
-    rc = data_fail(f->err, f->errlen, f->entry[i].path, "%dx%d %s, but %s is %dx%d %s: all images must be alike",
+    rc = dlrt_fail(f->err, f->errlen, f->entry[i].path, "%dx%d %s, but %s is %dx%d %s: all images must be alike",
                    img.width, img.height, colour(img.channels), f->entry[0].path, d->cols, d->rows, colour(d->channels));
   } else {
     size_t plane = (size_t)d->rows * (size_t)d->cols;
@@ -179,16 +179,16 @@ static int load_images(Folder *f, int classes, DlrtDataset *out) {
   if (dlrt_png_read(f->entry[0].path, &first, f->err, f->errlen) != 0) return -1;
   int rc = dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)f->n, first.channels, first.height, first.width, classes);
   dlrt_image_free(&first);
-  if (rc != 0) return data_fail(f->err, f->errlen, f->dir, "out of memory for %zu images", f->n);
+  if (rc != 0) return dlrt_fail(f->err, f->errlen, f->dir, "out of memory for %zu images", f->n);
   for (size_t i = 0; i < f->n; i++)
     if (load_image(f, i, out) != 0) return -1;
   return 0;
 }
 
 int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err, size_t errlen) {
-  if (!out) return data_fail(err, errlen, "dlrt_png_dir_load", "no output data set");
+  if (!out) return dlrt_fail(err, errlen, "dlrt_png_dir_load", "no output data set");
   memset(out, 0, sizeof *out);
-  if (!dir) return data_fail(err, errlen, "dlrt_png_dir_load", "dir is required");
+  if (!dir) return dlrt_fail(err, errlen, "dlrt_png_dir_load", "dir is required");
   Folder f = {.dir = dir, .err = err, .errlen = errlen};
   int rc = list_classes(&f) == 0 && list_all(&f, classes_from) == 0 ? 0 : -1;
   if (rc == 0) {
@@ -197,7 +197,7 @@ int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtData
     rc = load_images(&f, classes, out);
     const char *const *names = classes_from ? (const char *const *)classes_from->class_names
                                             : (const char *const *)f.classes.name;
-    if (rc == 0 && data_set_names(out, names, classes) != 0) rc = data_fail(err, errlen, dir, "out of memory");
+    if (rc == 0 && data_set_names(out, names, classes) != 0) rc = dlrt_fail(err, errlen, dir, "out of memory");
   }
   folder_free(&f);
   if (rc != 0) dlrt_dataset_free(out);
