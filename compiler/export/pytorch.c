@@ -105,14 +105,17 @@ static const char *py_binary(Py *p, const Node *y, const char *op) {
   return arena_printf(&p->a, "%s %s %s", operand(p, y, 0), op, operand(p, y, 1));
 }
 
-/* max, min of two tensors: torch.maximum and torch.minimum, which take tensors only; with a
- * number, torch.clamp (fn is "max" or "min"). */
+/* max, min of two tensors: torch.maximum and torch.minimum, which take tensors only; of a
+ * tensor and a number, torch.clamp (fn is "max" or "min"). */
 static const char *py_extremum(Py *p, const Node *y, const char *fn) {
   bool max = strcmp(fn, "max") == 0;
-  for (int k = 0; k < 2; k++)
-    if (is_number(p, y, k))
+  const char *v[2];
+  for (int k = 0; k < 2; k++) {
+    if (is_number(p, y, k) && !is_number(p, y, 1 - k))
       return arena_printf(&p->a, "torch.clamp(%s, %s=%s)", operand(p, y, 1 - k), max ? "min" : "max", operand(p, y, k));
-  return arena_printf(&p->a, "torch.%s(%s, %s)", max ? "maximum" : "minimum", operand(p, y, 0), operand(p, y, 1));
+    v[k] = is_number(p, y, k) ? arena_printf(&p->a, "torch.tensor(%s)", operand(p, y, k)) : operand(p, y, k);
+  }
+  return arena_printf(&p->a, "torch.%s(%s, %s)", max ? "maximum" : "minimum", v[0], v[1]);
 }
 
 static const char *py_leaky_relu(Py *p, const Node *y, const char *fn) {
@@ -254,11 +257,17 @@ static const char *py_maxpool(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "F.max_pool2d(%s, %d, %d)", input(p, y, 0), w->k, w->stride);
 }
 
+/* The input maps of each output map's kernel in conv2d's layout: those of its group (all c
+ * without groups, and with a table that is not block diagonal). */
+static int kernel_inputs(const Window *w) {
+  int groups = conv_groups(w);
+  return groups ? w->c / groups : w->c;
+}
+
 /* "(maps, inputs, k, slots)": the kernel layout the prelude converts (None: all pairs; a
  * grouped convolution's inputs are those of a group). */
 static const char *conv_layout(Py *p, const Window *w) {
-  int groups = conv_groups(w);
-  if (groups) return arena_printf(&p->a, "(%d, %d, %d, None)", w->maps, w->c / groups, w->k);
+  if (conv_groups(w)) return arena_printf(&p->a, "(%d, %d, %d, None)", w->maps, kernel_inputs(w), w->k);
   char *s = arena_printf(&p->a, "(%d, %d, %d, [", w->maps, w->c, w->k);
   int inputs[MAX_CONV_INPUTS];
   for (int m = 0; m < w->maps; m++) {
@@ -461,9 +470,8 @@ static bool module_class(Py *p, const ExportInfo *info, FILE *f, int64_t *parame
     const Node *x = g->nodes[i];
     if (!p->attr[i]) continue;
     const Window *w = p->conv[i];
-    const char *size =
-        w ? arena_printf(&p->a, "(%d, %d, %d, %d)", w->maps, w->c / (conv_groups(w) ? conv_groups(w) : 1), w->k, w->k)
-          : dims(p, x->shape, false);
+    const char *size = w ? arena_printf(&p->a, "(%d, %d, %d, %d)", w->maps, kernel_inputs(w), w->k, w->k)
+                         : dims(p, x->shape, false);
     if (x->op == OP_PARAM) {
       fprintf(f, "        self.%s = torch.nn.Parameter(torch.empty%s)\n", p->attr[i], size);
       *parameters += shape_numel(x->shape);
