@@ -105,9 +105,9 @@ def _erf(x):
 
 
 def _slice(x, starts, ends, axes=None, steps=None):
-    """Slice: per listed axis, positions starts..ends (negative from the end, clamped to the
-    axis) in steps; the other axes whole."""
-    axes = range(len(starts)) if axes is None else axes
+    """Slice: per listed axis (negative from the last), positions starts..ends (negative from
+    the end, clamped to the axis); the other axes whole. Steps other than 1 are not emitted."""
+    axes = range(len(starts)) if axes is None else [int(d) + x.ndim if d < 0 else int(d) for d in axes]
     steps = [1] * len(starts) if steps is None else steps
     index = [slice(None)] * x.ndim
     for start, end, axis, step in zip(starts, ends, axes, steps):
