@@ -1,6 +1,7 @@
-/* check_export.c — `dlc export`: for every example and tests/export/layers.net (every layer of
- * the language: batch norm, dropout, tables, all poolings, im2col), untrained and, for three
- * of them, trained for an epoch:
+/* check_export.c — `dlc export`: for every example and tests/export/layers.net (every layer and
+ * built-in function inference computes: batch norm, layer norm, dropout, tables, grouped and
+ * depthwise convolutions, all poolings, im2col, the functions along axes, products per
+ * example), untrained and, for three of them, trained for an epoch:
  *   - the ONNX model passes onnx.checker (full check) and strict shape inference, carries
  *     the checkpoint's tensors, and, run by tests/onnx_eval.py (NumPy, no dlc code), gives
  *     dlc's outputs and classes on test images at any batch size; trained, it misclassifies
@@ -8,9 +9,13 @@
  *   - the PyTorch module loads the checkpoint, gives dlc's outputs and classes, trained
  *     misclassifies as many test images as `dlc eval` does, and saves a checkpoint that
  *     `dlc eval` scores the same (tests/torch_check.py, with Debian's python3-torch);
- * and: the inference graph has no batch statistics or dropout noise left; an op without an
- * ONNX or PyTorch mapping is a located error naming it; bad command lines, checkpoints and
- * output paths are errors that leave no file. Reads MNIST from DLC_TEST_DATA/mnist. */
+ * and: a graph made by hand with what no .net file makes in inference (pad, products per
+ * example with transposes, ...) exported both ways computes what dlc's reference evaluator
+ * does; every op with a mapping is computed by one of these models (in each form that maps
+ * differently), and only ops of training have none; the inference graph has no batch
+ * statistics or dropout noise left; an op without an ONNX or PyTorch mapping is a located
+ * error naming it; bad command lines, checkpoints and output paths are errors that leave no
+ * file. Reads MNIST from DLC_TEST_DATA/mnist. */
 #define _GNU_SOURCE
 #include "helpers.h"
 #include <dirent.h>
@@ -225,6 +230,26 @@ static char *write_cases(void) {
   return path;
 }
 
+/* Calls fn with the path and the name (without .net) of every examples/ *.net file; their count. */
+static int for_each_example(void (*fn)(const char *net, const char *name, void *ctx), void *ctx) {
+  DIR *d = opendir(DLC_SOURCE_DIR "/examples");
+  ck_assert_ptr_nonnull(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 4, ".net") != 0) continue;
+    char net[600], name[64];
+    snprintf(net, sizeof net, "%s/examples/%s", DLC_SOURCE_DIR, e->d_name);
+    snprintf(name, sizeof name, "%.*s", (int)(len - 4), e->d_name);
+    fn(net, name, ctx);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static void add_untrained_case(const char *net, const char *name, void *test) { add_case(net, name, 0, test); }
+
 /* Every example untrained, layers.net untrained, and three trained for an epoch on a part of
  * the training set (a sigmoid MLP, LeNet-5 with its table, and layers.net, whose batch-norm
  * statistics then differ from their start). */
@@ -233,18 +258,7 @@ static void prepare_cases(void) {
   char err[1024];
   ck_assert_msg(dlrt_mnist_load(DLC_TEST_DATA, "t10k", &test, err, sizeof err) == 0,
                 "%s (the export tests classify MNIST's test set: scripts/fetch-mnist.sh)", err);
-  DIR *d = opendir(DLC_SOURCE_DIR "/examples");
-  ck_assert_ptr_nonnull(d);
-  for (struct dirent *e; (e = readdir(d)) != NULL;) {
-    size_t len = strlen(e->d_name);
-    if (len < 5 || strcmp(e->d_name + len - 4, ".net") != 0) continue;
-    char net[600], name[64];
-    snprintf(net, sizeof net, "%s/examples/%s", DLC_SOURCE_DIR, e->d_name);
-    snprintf(name, sizeof name, "%.*s", (int)(len - 4), e->d_name);
-    add_case(net, name, 0, &test);
-  }
-  closedir(d);
-  ck_assert_int_ge(n_cases, 9);
+  ck_assert_int_ge(for_each_example(add_untrained_case, &test), 10);
   add_case(LAYERS, "layers", 0, &test);
   add_case(MLP, "mlp-trained", 60000, &test);
   add_case(LENET, "lenet-trained", 5000, &test);
@@ -327,6 +341,33 @@ START_TEST(inference_drops_what_training_reads) {
 }
 END_TEST
 
+/* conv_groups: the group count of a block-diagonal table (1 for none or a full one), 0 for any
+ * other table, even one with as many connections as a grouped convolution has. */
+START_TEST(grouped_only_when_block_diagonal) {
+  static const struct {
+    int c, maps;
+    unsigned char connect[24]; /* [input][map] */
+    int groups;
+  } tables[] = {
+      {2, 3, {1, 1, 1, 1, 1, 1}, 1},                                      /* full */
+      {4, 6, {1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1}, 2},
+      {3, 3, {1, 0, 0, 0, 1, 0, 0, 0, 1}, 3},                             /* depthwise */
+      {2, 4, {1, 1, 0, 0, 0, 0, 1, 1}, 2},                                /* one input, two maps per group */
+      {2, 2, {0, 1, 1, 0}, 0},                                            /* as many pairs, crossed */
+      {4, 2, {1, 0, 0, 1, 1, 0, 0, 1}, 0},                                /* inputs of the groups interleaved */
+      {2, 2, {1, 1, 0, 1}, 0},                                            /* 3 of 4 pairs */
+      {4, 4, {1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1}, 0},        /* a block missing a pair */
+  };
+  Window w = {.k = 3};
+  ck_assert_int_eq(conv_groups(&w), 1); /* no table */
+  for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+    w.c = tables[i].c, w.maps = tables[i].maps, w.connect = tables[i].connect;
+    ck_assert_msg(conv_groups(&w) == tables[i].groups, "table %zu: %d groups, want %d", i, conv_groups(&w),
+                  tables[i].groups);
+  }
+}
+END_TEST
+
 /* export_params_load without a checkpoint draws what the trainer draws. */
 START_TEST(initial_parameters_are_the_trainers) {
   Model *m = built(LENET);
@@ -353,82 +394,126 @@ END_TEST
 
 /* ---- ops without a mapping ------------------------------------------------------------- */
 
-/* A graph dlc's front end never makes (col2im is a gradient's op), exported both ways: a
- * located error naming the op, and no file. */
+/* Graphs dlc's front end never makes for inference (col2im and reduce_max_back are ops of
+ * gradients), exported both ways: a located error naming the op, and no file. */
 START_TEST(unmapped_op_is_a_located_error) {
-  SrcFile *src = srcfile_from_string("hand.net", "input x : [1, 4, 4]\nout = col2im(im2col(x))\n");
-  SrcLoc at = {src, 2, 7, NULL};
-  Graph *g = graph_new();
-  int d[3] = {1, 4, 4};
-  Node *x = g_input(g, "x", shape_make(true, 3, d), (SrcLoc){src, 1, 8, NULL});
-  Window w;
-  char err[256];
-  ck_assert(window_make(1, 4, 4, 2, 2, 0, &w, err, sizeof err));
-  g_output(g, g_col2im(g, g_im2col(g, x, &w, at), &w, at), at);
-  Inference inf;
-  ck_assert(inference_build(&inf, g, graph_nodes(g), NULL));
-  ExportParams p;
-  ck_assert(export_params_load(g, NULL, 1, NULL, &p, err, sizeof err) == 0);
-  ExportInfo info = {"hand.net", 0, 1};
-  char *path = in_work("hand.out");
-  for (int format = 0; format < 2; format++) {
-    char *said = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&said, &len);
-    diag_set_stream(mem);
-    bool ok = format == 0 ? export_onnx(&inf, &p, &info, path, NULL) : export_pytorch(&inf, &p, &info, path, NULL);
-    diag_set_stream(NULL);
-    fclose(mem);
-    ck_assert(!ok);
-    const char *want = format == 0 ? "hand.net:2:7: error: cannot export to ONNX: op 'col2im' has no ONNX equivalent"
-                                   : "hand.net:2:7: error: cannot export to PyTorch: op 'col2im' has no PyTorch equivalent";
-    ck_assert_msg(strstr(said, want), "said:\n%s", said);
-    ck_assert_msg(strstr(said, "out = col2im(im2col(x))"), "no source line in:\n%s", said);
-    ck_assert(!exists(path));
-    free(said);
+  static const char *const line[] = {"out = col2im(im2col(x))", "out = reduce_max_back(x, max(x, axis: 1))"};
+  static const char *const op[] = {"col2im", "reduce_max_back"};
+  for (int kase = 0; kase < 2; kase++) {
+    char *text = NULL;
+    ck_assert_int_ge(asprintf(&text, "input x : [1, 4, 4]\n%s\n", line[kase]), 0);
+    SrcFile *src = srcfile_from_string("hand.net", text);
+    SrcLoc at = {src, 2, 7, NULL};
+    Graph *g = graph_new();
+    Node *x = g_input(g, "x", shape_make(true, 3, (int[]){1, 4, 4}), (SrcLoc){src, 1, 8, NULL});
+    Window w;
+    char err[256];
+    ck_assert(window_make(1, 4, 4, 2, 2, 0, &w, err, sizeof err));
+    g_output(g, kase == 0 ? g_col2im(g, g_im2col(g, x, &w, at), &w, at)
+                          : g_reduce_max_back(g, x, g_reduce_max(g, x, 1, at), 1, at), at);
+    Inference inf;
+    ck_assert(inference_build(&inf, g, graph_nodes(g), NULL));
+    ExportParams p;
+    ck_assert(export_params_load(g, NULL, 1, NULL, &p, err, sizeof err) == 0);
+    ExportInfo info = {"hand.net", 0, 1};
+    char *path = in_work("hand.out");
+    for (int format = 0; format < 2; format++) {
+      char *said = NULL, *want = NULL;
+      size_t len = 0;
+      FILE *mem = open_memstream(&said, &len);
+      diag_set_stream(mem);
+      bool ok = format == 0 ? export_onnx(&inf, &p, &info, path, NULL) : export_pytorch(&inf, &p, &info, path, NULL);
+      diag_set_stream(NULL);
+      fclose(mem);
+      ck_assert(!ok);
+      const char *target = format == 0 ? "ONNX" : "PyTorch";
+      ck_assert_int_ge(asprintf(&want, "hand.net:2:7: error: cannot export to %s: op '%s' has no %s equivalent", target,
+                                op[kase], target), 0);
+      ck_assert_msg(strstr(said, want), "said:\n%s", said);
+      ck_assert_msg(strstr(said, line[kase]), "no source line in:\n%s", said);
+      ck_assert(!exists(path));
+      free(want);
+      free(said);
+    }
+    free(path);
+    export_params_free(&p);
+    inference_free(&inf);
+    graph_free(g);
+    srcfile_free(src);
+    free(text);
   }
-  free(path);
-  export_params_free(&p);
-  inference_free(&inf);
-  graph_free(g);
-  srcfile_free(src);
 }
 END_TEST
 
 /* ---- mappings no example reaches ------------------------------------------------------- */
 
-enum { HAND_ROWS = 6 };
+enum { HAND_ROWS = 6, HAND_PARAMS = 4, HAND_IN = 72, HAND_OUT = 244 };
 
 static Node *g_neg(Graph *g, Node *a, SrcLoc at) { return g_unary(g, OP_NEG, a, at); }
 
+static Shape batched(int rank, const int *d) { return shape_make(true, rank, d); }
+static Shape shared(int rank, const int *d) { return shape_make(false, rank, d); }
+
+/* x / 16, to keep products of products near 1. */
+static Node *scaled(Graph *g, Node *x, SrcLoc at) { return g_binary(g, OP_MUL, x, g_const(g, 1.0f / 16, at), at); }
+
+/* Products per example with a matrix per example on either side and every transpose, from
+ * the rows [3, 16] per example and a parameter R [16, 4]: R^T rows^T + ((rows R)^T rows) rows^T,
+ * a per-example [4, 3]. */
+static Node *products_per_example(Graph *g, Node *rows, Node *r, SrcLoc at) {
+  Node *a = g_gemm_per_example(g, r, rows, true, true, at);                        /* [4, 3] */
+  Node *b = scaled(g, g_gemm_per_example(g, rows, r, false, false, at), at);       /* [3, 4] */
+  Node *c = scaled(g, g_gemm_per_example(g, b, rows, true, false, at), at);        /* [4, 16] */
+  return g_binary(g, OP_ADD, a, scaled(g, g_gemm_per_example(g, c, rows, false, true, at), at), at);
+}
+
 /* A graph made by hand with what the front end makes only in gradients or never in
  * inference: an im2col that is not part of a convolution, a batched matrix of rows times a
- * transposed parameter, a transpose, step, sums to batched and shared shapes, a tabled
- * convolution of computed kernels, a product that sums over the batch, 1/n, a broadcast to
- * every example, log_softmax. */
+ * transposed parameter, a transpose, step, sums to batched and shared shapes and over a middle
+ * axis, a tabled and a grouped convolution of computed kernels, a product that sums over the
+ * batch, 1/n, a broadcast to every example, products per example with transposes (a shared
+ * matrix on either side), pad, concat, slice and reduce_max of shared values, pad of a
+ * batched one, log_softmax. */
 static Graph *hand_graph(SrcFile *src, Node **params) {
   SrcLoc at = {src, 1, 1, NULL};
   Graph *g = graph_new();
-  Node *x = g_input(g, "x", shape_make(true, 3, (int[]){2, 6, 6}), at);
-  Window patches, tabled;
+  Node *x = g_input(g, "x", batched(3, (int[]){2, 6, 6}), at);
+  Window patches, tabled, grouped;
   char err[256];
   ck_assert(window_make(2, 6, 6, 3, 1, 1, &patches, err, sizeof err));
   ck_assert(window_make(2, 6, 6, 3, 1, 0, &tabled, err, sizeof err));
-  static const unsigned char connect[2 * 3] = {1, 0, 1, 1, 1, 0}; /* [input][map]: 4 pairs */
+  grouped = tabled;
+  static const unsigned char connect[2 * 3] = {1, 0, 1, 1, 1, 0};              /* [input][map]: 4 pairs */
+  static const unsigned char two_groups[2 * 4] = {1, 1, 0, 0, 0, 0, 1, 1};     /* block diagonal */
   tabled.maps = 3;
   tabled.connect = connect;
-  Node *w = params[0] = g_param(g, "W", shape_make(false, 2, (int[]){3, 18}), at);
-  Node *k = params[1] = g_param(g, "K", shape_make(false, 2, (int[]){4, 9}), at);
-  w->init = k->init = (DlrtInit){INIT_UNIFORM, -1, 1, 18, 3};
+  grouped.maps = 4;
+  grouped.connect = two_groups;
+  Node *w = params[0] = g_param(g, "W", shared(2, (int[]){3, 18}), at);
+  Node *k = params[1] = g_param(g, "K", shared(2, (int[]){4, 9}), at);
+  Node *r = params[2] = g_param(g, "R", shared(2, (int[]){16, 4}), at);
+  Node *sp = params[3] = g_param(g, "S", shared(2, (int[]){4, 6}), at);
+  for (int i = 0; i < HAND_PARAMS; i++) params[i]->init = (DlrtInit){INIT_UNIFORM, -1, 1, 18, 3};
   Node *q = g_transpose(g, g_gemm(g, g_im2col(g, x, &patches, at), w, false, true, at), at); /* [3, 36] */
-  Node *s = g_sum_to(g, g_neg(g, q, at), shape_make(true, 2, (int[]){3, 1}), at);
+  Node *s = g_sum_to(g, g_neg(g, q, at), batched(2, (int[]){3, 1}), at);
   s = g_binary(g, OP_MUL, s, g_unary(g, OP_STEP, s, at), at);
   Node *c = g_conv(g, x, g_binary(g, OP_MUL, k, g_const(g, 0.5f, at), at), &tabled, at); /* [3, 4, 4] */
-  Node *f = g_reshape(g, c, shape_make(true, 1, (int[]){48}), at);
+  Node *f = g_reshape(g, c, batched(1, (int[]){48}), at);
   Node *m = g_binary(g, OP_MUL, g_gemm(g, f, f, true, false, at), g_inv_batch(g, at), at); /* [48, 48] */
-  Node *v = g_broadcast(g, g_sum_to(g, m, shape_make(false, 1, (int[]){48}), at), shape_make(true, 2, (int[]){3, 48}), at);
-  Node *z = g_reshape(g, g_binary(g, OP_ADD, v, s, at), shape_make(true, 1, (int[]){144}), at);
-  g_output(g, g_row(g, OP_LOG_SOFTMAX, z, at), at);
+  Node *v = g_broadcast(g, g_sum_to(g, m, shared(1, (int[]){48}), at), batched(2, (int[]){3, 48}), at);
+  Node *z = g_reshape(g, g_binary(g, OP_ADD, v, s, at), batched(1, (int[]){144}), at);
+
+  Node *p = products_per_example(g, g_reshape(g, c, batched(2, (int[]){3, 16}), at), r, at); /* [4, 3] */
+  Node *wide = g_slice(g, g_concat(g, sp, sp, 1, at), 1, 5, 3, at);            /* S's columns 5, 0, 1: [4, 3] */
+  Node *top = g_reduce_max(g, sp, 0, at);                                       /* [6] */
+  Node *t = g_binary(g, OP_ADD, g_pad(g, g_binary(g, OP_ADD, p, wide, at), 1, 2, 6, at), top, at); /* [4, 6] */
+  Node *middle = g_sum_to(g, c, batched(3, (int[]){3, 1, 4}), at);
+  Node *u = g_binary(g, OP_ADD, g_reshape(g, middle, batched(1, (int[]){12}), at), g_pad(g, top, 0, 3, 12, at), at);
+  Node *gc = g_conv(g, x, g_neg(g, k, at), &grouped, at);                     /* [4, 4, 4] */
+  Node *y = g_concat(g, z, g_reshape(g, t, batched(1, (int[]){24}), at), 0, at);
+  y = g_concat(g, y, u, 0, at);
+  y = g_concat(g, y, g_reshape(g, gc, batched(1, (int[]){64}), at), 0, at); /* [244] */
+  g_output(g, g_row(g, OP_LOG_SOFTMAX, y, at), at);
   return g;
 }
 
@@ -436,34 +521,35 @@ static Graph *hand_graph(SrcFile *src, Node **params) {
  * random examples, both exports, and the Python checks of what they compute. */
 START_TEST(hand_made_graph_exports_agree) {
   SrcFile *src = srcfile_from_string("hand.net", "# made by hand\n");
-  Node *params[2];
+  Node *params[HAND_PARAMS];
   Graph *g = hand_graph(src, params);
   char err[1024];
   ck_assert_msg(!graph_verify(g, err, sizeof err), "%s", err);
   Inference inf;
   ck_assert(inference_build(&inf, g, graph_nodes(g), NULL));
   ck_assert_int_eq(count_op(inf.order, OP_IM2COL), 1); /* not a convolution's: exported as one */
+  ck_assert_int_eq(count_op(inf.order, OP_PAD), 2);
   ExportParams p;
   ck_assert(export_params_load(g, NULL, 3, NULL, &p, err, sizeof err) == 0);
   Case c = {.name = "hand"};
   c.ckpt = in_work("hand.ck"), c.onnx = in_work("hand.onnx"), c.module = in_work("hand.py");
   c.x = in_work("hand.x"), c.out = in_work("hand.out"), c.resaved = in_work("hand.resaved.ck");
-  CkptTensor ts[2];
-  for (int i = 0; i < 2; i++) {
+  CkptTensor ts[HAND_PARAMS];
+  for (int i = 0; i < HAND_PARAMS; i++) {
     const Node *n = params[i];
     ts[i] = (CkptTensor){n->name, 2, {n->shape.dim[0], n->shape.dim[1]}, p.value[n->id]};
   }
   CkptMeta meta[] = {{"format", "dlc"}};
-  ck_assert_msg(dlrt_ckpt_save(c.ckpt, ts, 2, meta, 1, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(dlrt_ckpt_save(c.ckpt, ts, HAND_PARAMS, meta, 1, err, sizeof err) == 0, "%s", err);
 
-  enum { IN = 72, OUT = 144 };
+  enum { IN = HAND_IN, OUT = HAND_OUT };
   static float xf[HAND_ROWS * IN], outf[HAND_ROWS * OUT];
   static double xd[HAND_ROWS * IN], outd[HAND_ROWS * OUT];
   DlrtRng rng;
   dlrt_rng_seed(&rng, 5);
   for (int i = 0; i < HAND_ROWS * IN; i++) xd[i] = xf[i] = (float)dlrt_rng_uniform(&rng);
   double **leaf = calloc((size_t)g->len, sizeof *leaf);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < HAND_PARAMS; i++) {
     const Node *n = params[i];
     leaf[n->id] = malloc(sizeof(double) * (size_t)shape_numel(n->shape));
     for (int64_t j = 0; j < shape_numel(n->shape); j++) leaf[n->id][j] = p.value[n->id][j];
@@ -506,6 +592,76 @@ START_TEST(hand_made_graph_exports_agree) {
   srcfile_free(src);
 }
 END_TEST
+/* ---- no op escapes the checks ---------------------------------------------------------- */
+
+/* What the inference graphs of the checked models compute: each op, and the forms of gemm
+ * and conv that map differently. */
+typedef struct Reached {
+  bool op[OP_COUNT];
+  bool gemm_per_example, conv_grouped, conv_masked, conv_patches;
+} Reached;
+
+static void reach(Reached *r, const Inference *inf) {
+  for (int i = 0; i < inf->order.len; i++) {
+    const Node *y = inf->order.nodes[i];
+    if (inf->folded[y->id]) continue;
+    r->op[y->op] = true;
+    r->gemm_per_example |= y->op == OP_GEMM && y->attr.gemm.per_example;
+    r->conv_grouped |= y->op == OP_CONV && conv_groups(y->attr.win) > 1;
+    r->conv_masked |= y->op == OP_CONV && conv_groups(y->attr.win) == 0;
+    r->conv_patches |= inf->patch_conv[y->id] != NULL;
+  }
+}
+
+static void reach_model(const char *net, const char *name, void *r) {
+  (void)name;
+  Model *m = built(net);
+  Inference inf;
+  ck_assert(inference_of_model(&inf, m));
+  reach(r, &inf);
+  inference_free(&inf);
+  model_free(m);
+}
+
+/* Every op ONNX and PyTorch map is computed in inference by a model whose exports the tests
+ * run (the examples, layers.net, the graph made by hand), in each form that maps differently;
+ * both map the same ops; and the ops without a mapping are those only training computes. */
+START_TEST(every_mapping_is_checked) {
+  Reached r = {0};
+  for_each_example(reach_model, &r);
+  reach_model(LAYERS, "layers", &r);
+  SrcFile *src = srcfile_from_string("hand.net", "# made by hand\n");
+  Node *params[HAND_PARAMS];
+  Graph *g = hand_graph(src, params);
+  Inference inf;
+  ck_assert(inference_build(&inf, g, graph_nodes(g), NULL));
+  reach(&r, &inf);
+  inference_free(&inf);
+  graph_free(g);
+  srcfile_free(src);
+
+  /* training's leaves, const (folded where it is read), the ops of gradients, the effects */
+  static const DlcOp unmapped[] = {OP_TARGET,  OP_HYPER,        OP_CONST,  OP_NOISE,   OP_GRAD_IN,
+                                   OP_REDUCE_MAX_BACK, OP_COL2IM, OP_UNPOOL_SUM, OP_MAXPOOL_BACK, OP_CONV_DX,
+                                   OP_CONV_DW, OP_ASSIGN,       OP_OUTPUT};
+  bool training_only[OP_COUNT] = {false};
+  for (size_t i = 0; i < sizeof unmapped / sizeof *unmapped; i++) training_only[unmapped[i]] = true;
+  for (int i = 0; i < OP_COUNT; i++) {
+    DlcOp op = (DlcOp)i;
+    bool maps = export_onnx_maps(op);
+    ck_assert_msg(maps == export_pytorch_maps(op), "'%s' maps to ONNX or to PyTorch, not both", op_name(op));
+    ck_assert_msg(maps != training_only[op], "'%s' %s", op_name(op),
+                  maps ? "has a mapping, though only training computes it"
+                       : "has no mapping, and inference may compute it");
+    ck_assert_msg(!maps || r.op[op], "no model the export tests run computes '%s' in inference", op_name(op));
+  }
+  ck_assert_msg(r.gemm_per_example, "no gemm per example is exported in the tests");
+  ck_assert_msg(r.conv_grouped, "no grouped convolution is exported in the tests");
+  ck_assert_msg(r.conv_masked, "no masked convolution (a connection table) is exported in the tests");
+  ck_assert_msg(r.conv_patches, "no convolution through patches is exported in the tests");
+}
+END_TEST
+
 /* ---- the command line ------------------------------------------------------------------ */
 
 /* A dlc checkpoint of examples/mlp.net's initial parameters. */
@@ -608,8 +764,10 @@ int main(void) {
   tcase_set_timeout(tc, TIMEOUT);
   tcase_add_test(tc, inference_drops_what_training_reads);
   tcase_add_test(tc, initial_parameters_are_the_trainers);
+  tcase_add_test(tc, grouped_only_when_block_diagonal);
   tcase_add_test(tc, unmapped_op_is_a_located_error);
   tcase_add_test(tc, hand_made_graph_exports_agree);
+  tcase_add_test(tc, every_mapping_is_checked);
   tcase_add_test(tc, command_line_errors);
   tcase_add_test(tc, seed_sets_initial_parameters);
   tcase_add_test(tc, exports_classify_as_dlc_does);

@@ -7,6 +7,9 @@ compares their outputs with dlc's.
 
     outputs = run(model, {"x": images})   # a dict of the graph's outputs by name
 """
+import functools
+import math
+
 import numpy as np
 from onnx import numpy_helper
 
@@ -20,6 +23,8 @@ def _attrs(node):
             out[a.name] = list(a.ints)
         elif a.type == a.FLOAT:
             out[a.name] = a.f
+        elif a.type == a.STRING:
+            out[a.name] = a.s.decode()
         else:
             raise NotImplementedError(f"{node.op_type}: attribute {a.name} of type {a.type}")
     return out
@@ -94,6 +99,34 @@ def _sigmoid(x):
         return (1 / (1 + np.exp(-x))).astype(np.float32)
 
 
+def _erf(x):
+    """The error function elementwise (NumPy has none): Python's math.erf in double precision."""
+    return np.frompyfunc(math.erf, 1, 1)(x.astype(np.float64)).astype(np.float32)
+
+
+def _slice(x, starts, ends, axes=None, steps=None):
+    """Slice: per listed axis (negative from the last), positions starts..ends (negative from
+    the end, clamped to the axis); the other axes whole. Steps other than 1 are not emitted."""
+    axes = range(len(starts)) if axes is None else [int(d) + x.ndim if d < 0 else int(d) for d in axes]
+    steps = [1] * len(starts) if steps is None else steps
+    index = [slice(None)] * x.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        assert step == 1, "Slice with steps is not emitted"
+        n = x.shape[axis]
+        start, end = (int(v) + n if v < 0 else int(v) for v in (start, end))
+        index[int(axis)] = slice(min(max(start, 0), n), min(max(end, 0), n))
+    return x[tuple(index)]
+
+
+def _pad(x, pads, value, mode):
+    """Pad: pads is [begin of each axis..., end of each axis...]; constant mode only."""
+    assert mode == "constant", f"Pad mode {mode} is not emitted"
+    rank = x.ndim
+    assert all(p >= 0 for p in pads), "negative pads (cropping) are not emitted"
+    widths = [(int(pads[d]), int(pads[rank + d])) for d in range(rank)]
+    return np.pad(x, widths, constant_values=value)
+
+
 _FLOAT = 1  # TensorProto.FLOAT
 
 
@@ -121,6 +154,18 @@ def _node(op, i, a):
         return _sigmoid(i[0])
     if op == "Relu":
         return np.maximum(i[0], np.float32(0))
+    if op == "Abs":
+        return np.abs(i[0])
+    if op == "Erf":
+        return _erf(i[0])
+    if op == "Softplus":  # ln(exp(x) + 1), without overflow
+        return np.logaddexp(np.float32(0), i[0])
+    if op == "LeakyRelu":
+        return np.where(i[0] < 0, np.float32(a.get("alpha", 0.01)) * i[0], i[0])
+    if op == "Max":
+        return functools.reduce(np.maximum, i)
+    if op == "Min":
+        return functools.reduce(np.minimum, i)
     if op == "Reciprocal":
         return np.float32(1) / i[0]
     if op == "Greater":
@@ -138,6 +183,10 @@ def _node(op, i, a):
         return np.broadcast_to(i[0], np.broadcast_shapes(i[0].shape, tuple(int(d) for d in i[1]))).copy()
     if op == "Concat":
         return np.concatenate(i, axis=a["axis"])
+    if op == "Slice":
+        return _slice(i[0], *i[1:])
+    if op == "Pad":
+        return _pad(i[0], i[1], i[2] if len(i) > 2 else 0, a.get("mode", "constant"))
     if op == "Gather":
         return np.take(i[0], i[1], axis=a.get("axis", 0))
     if op == "Shape":
@@ -145,6 +194,9 @@ def _node(op, i, a):
     if op == "ReduceSum":
         axes = tuple(int(d) for d in i[1]) if len(i) > 1 else None
         return i[0].sum(axis=axes, keepdims=bool(a.get("keepdims", 1)), dtype=np.float32)
+    if op == "ReduceMax":
+        axes = a.get("axes")
+        return i[0].max(axis=None if axes is None else tuple(axes), keepdims=bool(a.get("keepdims", 1)))
     if op == "MatMul":
         return np.matmul(i[0], i[1])
     if op == "Gemm":

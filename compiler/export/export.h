@@ -54,6 +54,13 @@ static inline const Node *inference_input(const Inference *inf, const Node *y, i
   return inf->same[y->in[k]->id];
 }
 
+/* How a convolution of window w is exported. Without a connection table, or with one that is
+ * exactly block diagonal (output maps in g equal groups, each reading every input map of its
+ * own group and no other: `groups: g`, depthwise for g = c, and a full table for g = 1), it is
+ * an ONNX Conv with group g and PyTorch's conv2d with groups=g, whose kernels [maps, c/g, k, k]
+ * are dlc's own memory; that g. Any other table: 0, a masked full convolution. */
+int conv_groups(const Window *w);
+
 /* ---- parameter values (params.c) ---- */
 
 typedef struct ExportParams {
@@ -95,6 +102,10 @@ bool export_onnx(const Inference *inf, const ExportParams *p, const ExportInfo *
  * saving dlc checkpoints (load_dlc, save_dlc). Errors as export_onnx's. */
 bool export_pytorch(const Inference *inf, const ExportParams *p, const ExportInfo *info, const char *path,
                     ExportSummary *sum);
+/* Whether op has a row in the writer's table (the leaves a writer handles apart included):
+ * what tests/check_export.c holds to the ops its models compute. */
+bool export_onnx_maps(DlcOp op);
+bool export_pytorch_maps(DlcOp op);
 
 /* ---- the command (export.c) ---- */
 

@@ -10,7 +10,8 @@
  *
  * A convolution with many taps is four nodes in dlc (conv_algo.c: im2col, gemm, transpose,
  * reshape); where the three inner ones serve nothing else, the chain is recorded as the
- * convolution it is (patch_conv), so that writers emit one Conv or conv2d.
+ * convolution it is (patch_conv), so that writers emit one Conv or conv2d. conv_groups says
+ * whether a connection table is a grouped convolution's.
  *
  * (0 * v is folded to 0 whatever v is: the branch it multiplies is never meant to reach an
  * inference result, even where training's statistics would be infinite.) */
@@ -149,6 +150,19 @@ bool inference_build(Inference *inf, const Graph *g, NodeList forward, const Nod
   }
   inf->order = (NodeList){order, n};
   return true;
+}
+
+int conv_groups(const Window *w) {
+  if (!w->connect) return 1;
+  int64_t pairs = (int64_t)w->maps * w->c, kernels = conv_kernels(w);
+  if (kernels == 0 || pairs % kernels) return 0;
+  int g = (int)(pairs / kernels); /* g groups connect pairs / g map pairs */
+  if (w->maps % g || w->c % g) return 0;
+  int inputs = w->c / g, outputs = w->maps / g;
+  for (int i = 0; i < w->c; i++)
+    for (int m = 0; m < w->maps; m++)
+      if (w->connect[i * w->maps + m] != (i / inputs == m / outputs)) return 0;
+  return g;
 }
 
 bool inference_of_model(Inference *inf, const Model *m) {

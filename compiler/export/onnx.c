@@ -7,10 +7,10 @@
  * of the checkpoint's name and shape, so the checkpoint layout holds for the ONNX file too.
  *
  * One row of `rules` per dlc op maps it to ONNX: a node, or a few where ONNX has no single
- * equivalent (pool_sum is a grouped convolution with a kernel of ones, a connection table a
- * Gather that places each kernel, zeros where maps are not connected, an im2col that is not
- * part of a convolution a convolution with one-hot kernels). An op without a row cannot be
- * exported: a located error names it. */
+ * equivalent (pool_sum is a grouped convolution with a kernel of ones, a block-diagonal
+ * connection table a grouped Conv and any other a Gather that places each kernel, zeros where
+ * maps are not connected, an im2col that is not part of a convolution a convolution with
+ * one-hot kernels). An op without a row cannot be exported: a located error names it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +191,13 @@ static const char *map_pow(Onnx *o, const Node *y, const char *op_type) {
   return node2(o, "Pow", input(o, 0), scalar(o, y->attr.c), result(o));
 }
 
+/* leaky_relu(a, c): LeakyRelu with alpha c (x < 0 ? c x : x; at 0 both are 0). */
+static const char *map_leaky_relu(Onnx *o, const Node *y, const char *op_type) {
+  Onnx__NodeProto *n = node(o, op_type, 1, (const char *[]){input(o, 0)}, result(o));
+  onnx_attr_float(&o->a, n, "alpha", y->attr.c);
+  return n->output[0];
+}
+
 /* A batched operand of lower rank than the result gets 1s after N: dlc broadcasts the
  * feature dimensions right-aligned, the batch dimension apart. A folded operand is a scalar
  * when the other operand alone has the result's shape. */
@@ -236,14 +243,24 @@ static const char *map_reshape(Onnx *o, const Node *y, const char *op_type) {
   return conv_node(o, val(o, c->image), kernels, w, result(o))->output[0];
 }
 
-/* gemm on the 2-D views of its operands (graph.h's MatDims): rows from a batched a (a
- * [N, k] or [N, p, k]) times a parameter; two parameters; or a sum over the batch (a^T b with
- * both batched), each as Gemm or MatMul. */
+/* op(x) of a per-example product: x transposed (a batched [N, p, q] as [N, q, p]) or as it is. */
+static const char *matrix(Onnx *o, const Node *x, const char *v, bool transposed) {
+  if (!transposed) return v;
+  Onnx__NodeProto *t = node(o, "Transpose", 1, (const char *[]){v}, helper(o, "transpose"));
+  onnx_attr_ints(&o->a, t, "perm", 2 + x->shape.batched, x->shape.batched ? (int64_t[]){0, 2, 1} : (int64_t[]){1, 0});
+  return t->output[0];
+}
+
+/* gemm per example: MatMul, which broadcasts a shared matrix over the batch. Otherwise on the
+ * 2-D views of its operands (graph.h's MatDims): rows from a batched a (a [N, k] or
+ * [N, p, k]) times a parameter; two parameters; or a sum over the batch (a^T b with both
+ * batched), each as Gemm or MatMul. */
 static const char *map_gemm(Onnx *o, const Node *y, const char *op_type) {
   (void)op_type;
   const Node *a = inference_input(o->inf, y, 0), *b = inference_input(o->inf, y, 1);
   bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
   const char *va = val(o, a), *vb = val(o, b);
+  if (y->attr.gemm.per_example) return node2(o, "MatMul", matrix(o, a, va, ta), matrix(o, b, vb, tb), result(o));
   if (a->shape.batched && !ta && a->shape.rank == 2) { /* [N, p, k] @ op(b) */
     Onnx__NodeProto *t = NULL;
     if (tb) {
@@ -302,6 +319,44 @@ static const char *map_permute(Onnx *o, const Node *y, const char *op_type) {
   if (b) perm[0] = 0;
   for (int i = 0; i < rank; i++) perm[b + i] = b + y->attr.axes.perm[i];
   onnx_attr_ints(&o->a, n, "perm", b + rank, perm);
+  return n->output[0];
+}
+
+/* An axis of y's per-example shape as an ONNX axis (after N, if batched). */
+static int64_t onnx_axis(const Node *y, int axis) { return y->shape.batched + axis; }
+
+static const char *map_concat(Onnx *o, const Node *y, const char *op_type) {
+  Onnx__NodeProto *n = node(o, op_type, 2, (const char *[]){input(o, 0), input(o, 1)}, result(o));
+  onnx_attr_int(&o->a, n, "axis", onnx_axis(y, y->attr.axis));
+  return n->output[0];
+}
+
+/* slice: Slice, whose starts, ends and axes are inputs from opset 10 on. */
+static const char *map_slice(Onnx *o, const Node *y, const char *op_type) {
+  int64_t start = y->attr.range.start, end = start + y->attr.range.size, axis = onnx_axis(y, y->attr.range.axis);
+  const char *in[] = {input(o, 0), ints(o, helper(o, "starts"), 1, &start), ints(o, helper(o, "ends"), 1, &end),
+                      ints(o, helper(o, "axes"), 1, &axis)};
+  return node(o, op_type, 4, in, result(o))->output[0];
+}
+
+/* pad: Pad with zeros (its default), the pads an input from opset 11 on: [begin..., end...]
+ * over every axis, N's included. */
+static const char *map_pad(Onnx *o, const Node *y, const char *op_type) {
+  const Node *x = inference_input(o->inf, y, 0);
+  int rank = y->shape.batched + y->shape.rank, at = (int)onnx_axis(y, y->attr.range.axis);
+  int64_t pads[2 * (MAX_RANK + 1)] = {0};
+  pads[at] = y->attr.range.start;
+  pads[rank + at] = y->attr.range.size - y->attr.range.start - x->shape.dim[y->attr.range.axis];
+  return node2(o, op_type, input(o, 0), ints(o, helper(o, "pads"), 2 * rank, pads), result(o));
+}
+
+/* reduce_max: ReduceMax along the axis, which goes (its axes are still an attribute in
+ * opset 13). */
+static const char *map_reduce_max(Onnx *o, const Node *y, const char *op_type) {
+  const Node *x = inference_input(o->inf, y, 0);
+  Onnx__NodeProto *n = node(o, op_type, 1, (const char *[]){input(o, 0)}, result(o));
+  onnx_attr_ints(&o->a, n, "axes", 1, (int64_t[]){onnx_axis(x, y->attr.axis)});
+  onnx_attr_int(&o->a, n, "keepdims", 0);
   return n->output[0];
 }
 
@@ -364,15 +419,18 @@ static const char *map_maxpool(Onnx *o, const Node *y, const char *op_type) {
   return n->output[0];
 }
 
-/* conv: ONNX wants kernels [maps, c, k, k]. dlc's are [maps, c k k] (the same values), or
- * with a connection table one k x k kernel per connected pair: a Gather of the rows of
- * [kernels; zeros] places each where its pair is and zeros elsewhere (a masked convolution). */
+/* conv: ONNX wants kernels [maps, c/g, k, k] for g groups. dlc's are [maps, c k k] (the same
+ * values), or with a connection table one k x k kernel per connected pair: by output map,
+ * so a block-diagonal table's are the grouped convolution's [maps, c/g, k, k] (conv_groups);
+ * for any other table a Gather of the rows of [kernels; zeros] places each where its pair is
+ * and zeros elsewhere (a masked convolution over all pairs). */
 static const char *map_conv(Onnx *o, const Node *y, const char *op_type) {
   (void)op_type;
   const Window *w = y->attr.win;
-  int64_t kk = (int64_t)w->k * w->k, full[4] = {w->maps, w->c, w->k, w->k};
+  int groups = conv_groups(w);
+  int64_t kk = (int64_t)w->k * w->k, full[4] = {w->maps, groups ? w->c / groups : w->c, w->k, w->k};
   const char *kernels = input(o, 1);
-  if (w->connect) {
+  if (!groups) {
     int64_t n_kernels = conv_kernels(w);
     const char *rows = node2(o, "Reshape", kernels, ints(o, helper(o, "rows"), 2, (int64_t[]){n_kernels, kk}),
                              helper(o, "kernels"));
@@ -391,12 +449,15 @@ static const char *map_conv(Onnx *o, const Node *y, const char *op_type) {
     kernels = node2(o, "Gather", cat->output[0], index, helper(o, "masked"));
   }
   kernels = node2(o, "Reshape", kernels, ints(o, helper(o, "shape"), 4, full), helper(o, "kernels"));
-  return conv_node(o, input(o, 0), kernels, w, result(o))->output[0];
+  Onnx__NodeProto *c = conv_node(o, input(o, 0), kernels, w, result(o));
+  if (groups > 1) onnx_attr_int(&o->a, c, "group", groups);
+  return c->output[0];
 }
 
-/* Every op ONNX can express, and how. An op missing here (the gradients' ops, the training
- * leaves: a target, a hyper-parameter other than the training flag, dropout's noise) is a
- * located error. */
+/* Every op ONNX can express, and how. An op missing here (ops only gradients make:
+ * reduce_max_back, col2im, unpool_sum, maxpool_back, conv_dx, conv_dw; the training leaves: a
+ * target, a hyper-parameter other than the training flag, dropout's noise, a fed gradient;
+ * the effects) is a located error. */
 static const OnnxRule rules[OP_COUNT] = {
     [OP_INPUT] = {map_input, NULL},
     [OP_PARAM] = {map_leaf, NULL},
@@ -410,22 +471,34 @@ static const OnnxRule rules[OP_COUNT] = {
     [OP_RELU] = {map_unary, "Relu"},
     [OP_STEP] = {map_step, NULL},
     [OP_POWC] = {map_pow, NULL},
+    [OP_ABS] = {map_unary, "Abs"},
+    [OP_ERF] = {map_unary, "Erf"},
+    [OP_SOFTPLUS] = {map_unary, "Softplus"},
+    [OP_LEAKY_RELU] = {map_leaky_relu, "LeakyRelu"},
     [OP_BROADCAST] = {map_broadcast, NULL},
     [OP_ADD] = {map_binary, "Add"},
     [OP_SUB] = {map_binary, "Sub"},
     [OP_MUL] = {map_binary, "Mul"},
     [OP_DIV] = {map_binary, "Div"},
+    [OP_MAX] = {map_binary, "Max"},
+    [OP_MIN] = {map_binary, "Min"},
     [OP_GEMM] = {map_gemm, NULL},
     [OP_SUM_TO] = {map_sum_to, NULL},
     [OP_SOFTMAX] = {map_row, "Softmax"},
     [OP_LOG_SOFTMAX] = {map_row, "LogSoftmax"},
     [OP_RESHAPE] = {map_reshape, NULL},
     [OP_PERMUTE] = {map_permute, NULL},
+    [OP_CONCAT] = {map_concat, "Concat"},
+    [OP_SLICE] = {map_slice, "Slice"},
+    [OP_PAD] = {map_pad, "Pad"},
+    [OP_REDUCE_MAX] = {map_reduce_max, "ReduceMax"},
     [OP_IM2COL] = {map_im2col, NULL},
     [OP_POOL_SUM] = {map_pool_sum, NULL},
     [OP_MAXPOOL] = {map_maxpool, NULL},
     [OP_CONV] = {map_conv, NULL},
 };
+
+bool export_onnx_maps(DlcOp op) { return rules[op].map != NULL; }
 
 /* ---- the model ---- */
 

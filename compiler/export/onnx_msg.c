@@ -42,6 +42,12 @@ void onnx_attr_int(Arena *a, Onnx__NodeProto *n, const char *name, int64_t v) {
   at->i = v;
 }
 
+void onnx_attr_float(Arena *a, Onnx__NodeProto *n, const char *name, float v) {
+  Onnx__AttributeProto *at = add_attr(a, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+  at->has_f = 1;
+  at->f = v;
+}
+
 void onnx_attr_ints(Arena *a, Onnx__NodeProto *n, const char *name, int count, const int64_t *v) {
   Onnx__AttributeProto *at = add_attr(a, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
   at->n_ints = (size_t)count;

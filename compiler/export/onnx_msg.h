@@ -12,6 +12,7 @@ enum { ONNX_MAX_ATTRS = 8 };
 Onnx__NodeProto *onnx_node(Arena *a, const char *op_type, const char *name, int n_in, const char *const *in,
                            const char *out);
 void onnx_attr_int(Arena *a, Onnx__NodeProto *n, const char *name, int64_t v);
+void onnx_attr_float(Arena *a, Onnx__NodeProto *n, const char *name, float v);
 void onnx_attr_ints(Arena *a, Onnx__NodeProto *n, const char *name, int count, const int64_t *v);
 
 /* A float tensor of `rank` dims whose data is read, not copied (it must live until the

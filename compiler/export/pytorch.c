@@ -4,13 +4,15 @@
  * time, is the part every module shares).
  *
  * Parameters keep their checkpoint shapes, except convolution kernels used only by
- * convolutions: those are conv2d's [maps, inputs, k, k], with a connection table's missing
- * pairs zero and masked in the forward pass (so training in PyTorch keeps the table).
+ * convolutions: those are conv2d's [maps, inputs, k, k] (inputs per group for a grouped
+ * convolution: conv_groups), with any other connection table's missing pairs zero and masked
+ * in the forward pass (so training in PyTorch keeps the table).
  * Every parameter of the network is declared, and the statistics inference reads (batch
  * norm's), so that save_dlc writes a checkpoint `dlc eval` reads.
  *
  * One row of `rules` per dlc op prints its expression; an op without a row is a located
  * error that names it. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,15 @@ typedef struct Py {
 
 /* ---- expressions ---- */
 
-static const char *num(Py *p, float c) { return arena_printf(&p->a, "(%.9g)", (double)c); }
+/* c as a Python float, "(2.0)": a float literal, so that torch.full and torch.tensor make
+ * float tensors. */
+static const char *num(Py *p, float c) {
+  if (isnan(c)) return "float(\"nan\")";
+  if (isinf(c)) return c > 0 ? "float(\"inf\")" : "(-float(\"inf\"))";
+  char digits[32];
+  snprintf(digits, sizeof digits, "%.9g", (double)c);
+  return arena_printf(&p->a, "(%s%s)", digits, strpbrk(digits, ".e") ? "" : ".0");
+}
 
 /* "(x.shape[0], 5, 5)": a reshape target or a tensor size; the batch is the input's. */
 static const char *dims(Py *p, Shape s, bool batched) {
@@ -58,13 +68,19 @@ static const char *val(Py *p, const Node *x) {
 
 static const char *input(Py *p, const Node *y, int k) { return val(p, inference_input(p->inf, y, k)); }
 
-/* x for an elementwise op of y's shape: a batched x of lower rank gets 1s after the batch
- * (dlc broadcasts the features right-aligned); a folded x is a number when the other
- * operand alone has y's shape. */
-static const char *operand(Py *p, const Node *y, int k) {
+/* Whether input k of y is a number: a folded constant that is a scalar, or that the other
+ * operand, which alone has y's shape, broadcasts. */
+static bool is_number(Py *p, const Node *y, int k) {
   const Node *x = inference_input(p->inf, y, k), *other = inference_input(p->inf, y, 1 - k);
-  if (p->inf->folded[x->id] && !p->inf->folded[other->id] && shape_equal(other->shape, y->shape))
-    return num(p, p->inf->constant[x->id]);
+  return p->inf->folded[x->id] && ((!p->inf->folded[other->id] && shape_equal(other->shape, y->shape)) ||
+                                   (x->shape.rank == 0 && !x->shape.batched));
+}
+
+/* x for an elementwise op of y's shape: a batched x of lower rank gets 1s after the batch
+ * (dlc broadcasts the features right-aligned); a folded x is a number where is_number. */
+static const char *operand(Py *p, const Node *y, int k) {
+  const Node *x = inference_input(p->inf, y, k);
+  if (is_number(p, y, k)) return num(p, p->inf->constant[x->id]);
   const char *v = val(p, x);
   if (!x->shape.batched || x->shape.rank == y->shape.rank) return v;
   Shape aligned = y->shape;
@@ -87,6 +103,23 @@ static const char *py_call(Py *p, const Node *y, const char *fn) {
 
 static const char *py_binary(Py *p, const Node *y, const char *op) {
   return arena_printf(&p->a, "%s %s %s", operand(p, y, 0), op, operand(p, y, 1));
+}
+
+/* max, min of two tensors: torch.maximum and torch.minimum, which take tensors only; of a
+ * tensor and a number, torch.clamp (fn is "max" or "min"). */
+static const char *py_extremum(Py *p, const Node *y, const char *fn) {
+  bool max = strcmp(fn, "max") == 0;
+  const char *v[2];
+  for (int k = 0; k < 2; k++) {
+    if (is_number(p, y, k) && !is_number(p, y, 1 - k))
+      return arena_printf(&p->a, "torch.clamp(%s, %s=%s)", operand(p, y, 1 - k), max ? "min" : "max", operand(p, y, k));
+    v[k] = is_number(p, y, k) ? arena_printf(&p->a, "torch.tensor(%s)", operand(p, y, k)) : operand(p, y, k);
+  }
+  return arena_printf(&p->a, "torch.%s(%s, %s)", max ? "maximum" : "minimum", v[0], v[1]);
+}
+
+static const char *py_leaky_relu(Py *p, const Node *y, const char *fn) {
+  return arena_printf(&p->a, "%s(%s, %s)", fn, input(p, y, 0), num(p, y->attr.c));
 }
 
 static const char *py_step(Py *p, const Node *y, const char *fn) {
@@ -128,12 +161,16 @@ static const char *py_reshape(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "%s.reshape%s", input(p, y, 0), dims(p, y->shape, y->shape.batched));
 }
 
-/* gemm on the operands' 2-D views (graph.h's MatDims), as map_gemm in onnx.c. */
+/* gemm per example: torch.matmul, which broadcasts a shared matrix over the batch; otherwise
+ * on the operands' 2-D views (graph.h's MatDims), as map_gemm in onnx.c. */
 static const char *py_gemm(Py *p, const Node *y, const char *fn) {
   (void)fn;
   const Node *a = inference_input(p->inf, y, 0), *b = inference_input(p->inf, y, 1);
   bool ta = y->attr.gemm.ta, tb = y->attr.gemm.tb;
   const char *va = val(p, a), *vb = val(p, b);
+  if (y->attr.gemm.per_example)
+    return arena_printf(&p->a, "torch.matmul(%s%s, %s%s)", va, ta ? ".transpose(-2, -1)" : "", vb,
+                        tb ? ".transpose(-2, -1)" : "");
   if (a->shape.batched && !ta && a->shape.rank == 1 && tb) return arena_printf(&p->a, "F.linear(%s, %s)", va, vb);
   if (a->shape.batched && ta) { /* the batch is contracted: both as (rows x cols) matrices */
     MatDims da, db;
@@ -172,6 +209,34 @@ static const char *py_permute(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "%s.permute(%s)", input(p, y, 0), axes);
 }
 
+/* An axis of y's per-example shape as a torch dim (after the batch, if batched). */
+static int torch_dim(const Node *y, int axis) { return y->shape.batched + axis; }
+
+static const char *py_concat(Py *p, const Node *y, const char *fn) {
+  return arena_printf(&p->a, "%s((%s, %s), %d)", fn, input(p, y, 0), input(p, y, 1), torch_dim(y, y->attr.axis));
+}
+
+static const char *py_slice(Py *p, const Node *y, const char *fn) {
+  (void)fn;
+  return arena_printf(&p->a, "%s.narrow(%d, %d, %d)", input(p, y, 0), torch_dim(y, y->attr.range.axis),
+                      y->attr.range.start, y->attr.range.size);
+}
+
+/* pad: F.pad's pairs (before, after) run from the last dim back to the axis. */
+static const char *py_pad(Py *p, const Node *y, const char *fn) {
+  const Node *x = inference_input(p->inf, y, 0);
+  int axis = y->attr.range.axis, start = y->attr.range.start;
+  char *pads = arena_printf(&p->a, "(");
+  for (int d = y->shape.rank - 1; d > axis; d--) pads = arena_printf(&p->a, "%s0, 0, ", pads);
+  pads = arena_printf(&p->a, "%s%d, %d)", pads, start, y->attr.range.size - start - x->shape.dim[axis]);
+  return arena_printf(&p->a, "%s(%s, %s)", fn, input(p, y, 0), pads);
+}
+
+static const char *py_reduce_max(Py *p, const Node *y, const char *fn) {
+  (void)fn;
+  return arena_printf(&p->a, "%s.amax(%d)", input(p, y, 0), torch_dim(y, y->attr.axis));
+}
+
 /* im2col: unfold's [N, c k k, patches] has dlc's tap order (c, ky, kx). */
 static const char *py_im2col(Py *p, const Node *y, const char *fn) {
   (void)fn;
@@ -192,9 +257,17 @@ static const char *py_maxpool(Py *p, const Node *y, const char *fn) {
   return arena_printf(&p->a, "F.max_pool2d(%s, %d, %d)", input(p, y, 0), w->k, w->stride);
 }
 
-/* "(maps, inputs, k, slots)": the kernel layout the prelude converts (None: all pairs). */
+/* The input maps of each output map's kernel in conv2d's layout: those of its group (all c
+ * without groups, and with a table that is not block diagonal). */
+static int kernel_inputs(const Window *w) {
+  int groups = conv_groups(w);
+  return groups ? w->c / groups : w->c;
+}
+
+/* "(maps, inputs, k, slots)": the kernel layout the prelude converts (None: all pairs; a
+ * grouped convolution's inputs are those of a group). */
 static const char *conv_layout(Py *p, const Window *w) {
-  if (!w->connect) return arena_printf(&p->a, "(%d, %d, %d, None)", w->maps, w->c, w->k);
+  if (conv_groups(w)) return arena_printf(&p->a, "(%d, %d, %d, None)", w->maps, kernel_inputs(w), w->k);
   char *s = arena_printf(&p->a, "(%d, %d, %d, [", w->maps, w->c, w->k);
   int inputs[MAX_CONV_INPUTS];
   for (int m = 0; m < w->maps; m++) {
@@ -208,10 +281,12 @@ static const char *conv_layout(Py *p, const Window *w) {
 static const char *conv2d(Py *p, const char *x, const Node *k, const Window *w) {
   const char *kernels;
   if (p->conv[k->id]) /* already [maps, inputs, k, k] */
-    kernels = w->connect ? arena_printf(&p->a, "%s * self.%s", val(p, k), p->mask[k->id]) : val(p, k);
+    kernels = !conv_groups(w) ? arena_printf(&p->a, "%s * self.%s", val(p, k), p->mask[k->id]) : val(p, k);
   else
     kernels = arena_printf(&p->a, "_to_module(%s, %s)", conv_layout(p, w), val(p, k));
-  return arena_printf(&p->a, "F.conv2d(%s, %s, stride=%d, padding=%d)", x, kernels, w->stride, w->pad);
+  int groups = conv_groups(w);
+  return arena_printf(&p->a, "F.conv2d(%s, %s, stride=%d, padding=%d%s)", x, kernels, w->stride, w->pad,
+                      groups > 1 ? arena_printf(&p->a, ", groups=%d", groups) : "");
 }
 
 static const char *py_conv(Py *p, const Node *y, const char *fn) {
@@ -219,7 +294,8 @@ static const char *py_conv(Py *p, const Node *y, const char *fn) {
   return conv2d(p, input(p, y, 0), inference_input(p->inf, y, 1), y->attr.win);
 }
 
-/* Every op PyTorch can express, and how; the rest are located errors. */
+/* Every op PyTorch can express, and how; the rest (the ops only gradients make, training's
+ * leaves, the effects: as onnx.c's) are located errors. */
 static const PyRule rules[OP_COUNT] = {
     [OP_INV_BATCH] = {py_inv_batch, NULL},
     [OP_NEG] = {py_call, "torch.neg"},
@@ -230,17 +306,27 @@ static const PyRule rules[OP_COUNT] = {
     [OP_RELU] = {py_call, "torch.relu"},
     [OP_STEP] = {py_step, NULL},
     [OP_POWC] = {py_pow, NULL},
+    [OP_ABS] = {py_call, "torch.abs"},
+    [OP_ERF] = {py_call, "torch.erf"},
+    [OP_SOFTPLUS] = {py_call, "F.softplus"},
+    [OP_LEAKY_RELU] = {py_leaky_relu, "F.leaky_relu"},
     [OP_BROADCAST] = {py_broadcast, NULL},
     [OP_ADD] = {py_binary, "+"},
     [OP_SUB] = {py_binary, "-"},
     [OP_MUL] = {py_binary, "*"},
     [OP_DIV] = {py_binary, "/"},
+    [OP_MAX] = {py_extremum, "max"},
+    [OP_MIN] = {py_extremum, "min"},
     [OP_GEMM] = {py_gemm, NULL},
     [OP_SUM_TO] = {py_sum_to, NULL},
     [OP_SOFTMAX] = {py_row, "torch.softmax"},
     [OP_LOG_SOFTMAX] = {py_row, "torch.log_softmax"},
     [OP_RESHAPE] = {py_reshape, NULL},
     [OP_PERMUTE] = {py_permute, NULL},
+    [OP_CONCAT] = {py_concat, "torch.cat"},
+    [OP_SLICE] = {py_slice, NULL},
+    [OP_PAD] = {py_pad, "F.pad"},
+    [OP_REDUCE_MAX] = {py_reduce_max, NULL},
     [OP_IM2COL] = {py_im2col, NULL},
     [OP_POOL_SUM] = {py_pool_sum, NULL},
     [OP_MAXPOOL] = {py_maxpool, NULL},
@@ -250,6 +336,8 @@ static const PyRule rules[OP_COUNT] = {
 /* ---- the module ---- */
 
 static bool is_leaf_value(DlcOp op) { return op == OP_INPUT || op == OP_PARAM || op == OP_STATE; }
+
+bool export_pytorch_maps(DlcOp op) { return is_leaf_value(op) || rules[op].map != NULL; }
 
 /* The forward pass, one line per node; false after reporting an op without a rule. */
 static bool forward(Py *p) {
@@ -345,7 +433,8 @@ static bool module_class(Py *p, const ExportInfo *info, FILE *f, int64_t *parame
     if (declared(live, g->nodes[i])) p->attr[i] = names_unique(&p->names, g->nodes[i]->name, true);
   choose_layouts(p);
   for (int i = 0; i < g->len; i++)
-    if (p->conv[i] && p->conv[i]->connect) p->mask[i] = names_unique(&p->names, arena_printf(&p->a, "%s_mask", p->attr[i]), true);
+    if (p->conv[i] && !conv_groups(p->conv[i])) /* a masked convolution */
+      p->mask[i] = names_unique(&p->names, arena_printf(&p->a, "%s_mask", p->attr[i]), true);
 
   /* forward first, into memory: an op without a rule stops before anything is written */
   char *body = NULL;
@@ -381,7 +470,8 @@ static bool module_class(Py *p, const ExportInfo *info, FILE *f, int64_t *parame
     const Node *x = g->nodes[i];
     if (!p->attr[i]) continue;
     const Window *w = p->conv[i];
-    const char *size = w ? arena_printf(&p->a, "(%d, %d, %d, %d)", w->maps, w->c, w->k, w->k) : dims(p, x->shape, false);
+    const char *size = w ? arena_printf(&p->a, "(%d, %d, %d, %d)", w->maps, kernel_inputs(w), w->k, w->k)
+                         : dims(p, x->shape, false);
     if (x->op == OP_PARAM) {
       fprintf(f, "        self.%s = torch.nn.Parameter(torch.empty%s)\n", p->attr[i], size);
       *parameters += shape_numel(x->shape);

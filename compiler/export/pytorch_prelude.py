@@ -74,7 +74,7 @@ def _draw(init, shape):
 # Convolution kernels: dlc stores one row of k*k weights per connected (output map, input map)
 # pair, by output map (all pairs without a connection table); conv2d wants [maps, inputs, k, k].
 # `conv` is (maps, inputs, k, slots): slots[r] is the pair (m * inputs + i) of row r, or None
-# for all pairs in order.
+# for all pairs in order (a grouped convolution's inputs being those of one group).
 
 def _slots(conv):
     maps, inputs, _, slots = conv
