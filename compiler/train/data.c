@@ -225,6 +225,17 @@ bool data_probe(const Model *m, const char *dir, DataSummary *sum) {
   return rc == 0 || named;
 }
 
+bool data_train_shape(const Model *m, DataShape *out) {
+  const DataSpec *s = &m->train.data;
+  if (is_named(s)) return data_named_shape(s->kind, out);
+  char err[2048];
+  DlrtDataset d = {0};
+  if (read_part(s, ".", false, true, NULL, &d, err, sizeof err) != 0) return false;
+  *out = (DataShape){d.channels, d.rows, d.cols, d.classes};
+  dlrt_dataset_free(&d);
+  return true;
+}
+
 DlrtPixelMap data_pixel_map(const TrainSettings *ts) {
   return (DlrtPixelMap){ts->pixel_lo, ts->pixel_hi, ts->n_norm ? ts->mean : NULL, ts->n_norm ? ts->std : NULL};
 }

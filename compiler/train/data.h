@@ -38,6 +38,10 @@ typedef struct DataSummary {
  * no error: its shape is known). */
 bool data_probe(const Model *m, const char *dir, DataSummary *s);
 
+/* The shape of m's training examples: a named set's, or its training files' (probed, quietly);
+ * false when they are not there to probe. */
+bool data_train_shape(const Model *m, DataShape *out);
+
 /* How pixels become inputs: pixels = range(lo, hi), then normalize(mean:, std:). Points
  * into ts. */
 DlrtPixelMap data_pixel_map(const TrainSettings *ts);
