@@ -84,9 +84,9 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
              r->augment_wait);
   snprintf(line, sizeof line,
            "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-           "\"eval_seconds\":%.4g,\"assemble_seconds\":%.4g%s%s}",
-           r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, r->assemble_seconds,
-           val_field, aug_field);
+           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g%s%s}",
+           r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, r->cpu_seconds,
+           r->assemble_seconds, val_field, aug_field);
   return metrics_append(&p->metrics, line);
 }
 

@@ -113,10 +113,17 @@ static int held_out(const DataSpec *s, int count) {
 }
 
 /* A training set ordered by class (as arrays often are) would leave classes out of the
- * training part of a holdout split, or test only the last classes: a class held out that the
- * rest never shows is reported. */
+ * training part of a holdout split, or test only the last classes: examples sorted by class,
+ * or a class held out that the rest never shows, are reported. */
 static bool check_split(const DataSpec *s, const DlrtDataset *d, int h) {
   int n = d->count, classes = d->classes;
+  bool sorted = d->labels[0] != d->labels[n - 1];
+  for (int i = 1; i < n && sorted; i++) sorted = d->labels[i - 1] <= d->labels[i];
+  if (sorted) {
+    diag_error(s->loc, "the examples are sorted by class, so the held-out test set (the last %d of %d) holds only the "
+                       "last classes; shuffle them, or give a test set", h, n);
+    return false;
+  }
   char *seen = calloc((size_t)classes + 1, 1);
   if (!seen) dlc_fatal("out of memory");
   for (int i = 0; i < n - h; i++) seen[d->labels[i]] = 1;

@@ -55,7 +55,8 @@ typedef struct Trainer {
   float hyper[HYPER_COUNT];
   float training_on, training_off;
   DlrtPixelMap pixels;    /* how stored pixels become inputs (the train block's range and normalize) */
-  double assemble_seconds; /* the last epoch's time assembling undistorted batches (on the stepping thread) */
+  double assemble_seconds; /* the last epoch's CPU time assembling undistorted batches on the stepping thread */
+  double epoch_cpu_seconds; /* ... and the stepping thread's CPU time for all of its training */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
   double forward_seconds; /* the last trainer_error's time in the model itself (not assembling batches) */
