@@ -396,6 +396,13 @@ START_TEST(holdout_refuses_a_set_ordered_by_class) {
   for (int i = 0; i < s.n; i++) s.lab[i] = i < 72 ? i % 2 : 2;
   write_npy_pair(P("hidden_x.npy"), P("hidden_y.npy"), &s, false);
   set_free(&s);
+  Set one = make_set(1, 1, SIDE, SIDE, 10);
+  write_npy_pair(P("one_x.npy"), P("one_y.npy"), &one, false);
+  set_free(&one);
+  RunResult o = dlc("train", write_net("one.net", 1, "npy(x: \"one_x.npy\", y: \"one_y.npy\")", NULL));
+  assert_fails(o, "one.net:7:10: error: npy(\"");
+  assert_contains("stderr", o.err, "one_x.npy\") holds one example: a test set needs another");
+  run_result_free(&o);
   RunResult h = dlc("train", write_net("hidden.net", 1, "npy(x: \"hidden_x.npy\", y: \"hidden_y.npy\")", NULL));
   assert_fails(h, "hidden.net:7:10: error: the held-out test set (the last 18 of 90 examples) has class 2, which the 72 "
                   "examples trained on never show");

@@ -104,10 +104,13 @@ static bool check_against_model(const Model *m, const DlrtDataset *d) {
   return false;
 }
 
-/* Examples held out as the test set of a set without one: the last `holdout` of them, at
- * least one, and at least one left to train on. */
+/* Whether the test set is the tail of the training files (a set of files without one). */
+static bool holds_out(const DataSpec *s) { return s->holdout > 0; }
+
+/* Examples held out of count: the last `holdout` of them, at least one, and at least one left
+ * to train on (a set of one example has none to spare: data_load refuses it). */
 static int held_out(const DataSpec *s, int count) {
-  if (s->test || s->kind == DATA_MNIST || s->kind == DATA_FASHION_MNIST || s->kind == DATA_CIFAR10) return 0;
+  if (!holds_out(s) || count < 2) return 0;
   int h = (int)(s->holdout * count + 0.5);
   return h < 1 ? 1 : h > count - 1 ? count - 1 : h;
 }
@@ -158,7 +161,7 @@ bool data_load(const Model *m, const char *dir, DlrtDataset *train, DlrtDataset 
   DlrtDataset own_test = {0}, names = {0};
   if (train) memset(train, 0, sizeof *train);
   if (test) memset(test, 0, sizeof *test);
-  bool holdout = held_out(s, 2) > 0; /* (a count of 2 only asks whether there is a split) */
+  bool holdout = holds_out(s);
   /* the training files: to train on, to split, or for an image folder's class names */
   DlrtDataset *first = train ? train : holdout ? test : &names;
   bool need_first = train || holdout || (s->kind == DATA_IMAGES && test);
@@ -169,6 +172,11 @@ bool data_load(const Model *m, const char *dir, DlrtDataset *train, DlrtDataset 
   if (need_first && !check_against_model(m, first)) goto fail;
   if (holdout) {
     int h = held_out(s, first->count);
+    if (h == 0) {
+      diag_error(s->loc, "%s holds one example: a test set needs another (give one, e.g. test: ...)",
+                 data_what(s, err, sizeof err));
+      goto fail;
+    }
     if (!check_split(s, first, h)) goto fail;
     split(first, h, train, test);
     return true;
