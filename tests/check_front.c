@@ -192,6 +192,49 @@ START_TEST(train_block_separators) {
 }
 END_TEST
 
+/* Strings: their escapes undone, UTF-8 kept; a keyword names an argument; a setting may be a
+ * call (normalize). */
+START_TEST(strings_and_setting_calls) {
+  expect_dump("train { data = idx(train: \"a\\\"b\", labels: \"c\\\\d \xc3\xa9\"); normalize(mean: [0.5], std: [0.25]) }",
+              "(train (data (idx train:\"a\\\"b\" labels:\"c\\\\d \xc3\xa9\")) (normalize (normalize mean:[0.5] std:[0.25])))\n");
+  expect_dump("train { classes = [\"T-shirt/top\", \"\"] }", "(train (classes [\"T-shirt/top\" \"\"]))\n");
+  /* the settings record the values, and resolve relative paths from the file's directory */
+  Analysed a = analyse(HEADER "out = dense(x, 10)\nloss = cross_entropy(out, y)\n"
+                              "train { data = npy(x: \"x.npy\", y: \"/abs/y.npy\", holdout: 0.1); classes = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\", \"j\"]\n"
+                              "normalize(mean: [0.5], std: [0.25]) }\n");
+  ck_assert_msg(a.ok, "%s", a.diags);
+  const TrainSettings *t = &a.res.train;
+  ck_assert_int_eq(t->data.kind, DATA_NPY);
+  ck_assert_str_eq(t->data.train, "x.npy"); /* (t.net has no directory) */
+  ck_assert_str_eq(t->data.train_labels, "/abs/y.npy");
+  ck_assert_ptr_null(t->data.test);
+  ck_assert_double_eq(t->data.holdout, 0.1);
+  ck_assert_int_eq(t->n_classes, 10);
+  ck_assert_str_eq(t->classes[9], "j");
+  ck_assert_int_eq(t->n_norm, 1);
+  ck_assert_float_eq(t->mean[0], 0.5f);
+  ck_assert_float_eq(t->std[0], 0.25f);
+  analysed_free(&a);
+}
+END_TEST
+
+START_TEST(string_errors) {
+  expect_syntax_error("train { data = npy(x: \"x.npy) }\n",
+                      "t.net:1:23: error: unterminated string: a string ends with '\"' on the line it starts\n"
+                      "  train { data = npy(x: \"x.npy) }\n"
+                      "                        ^\n");
+  expect_syntax_error("train { data = images(\"a\\tb\") }\n",
+                      "t.net:1:25: error: unknown escape '\\t' in a string (only \\\" and \\\\ are escapes; write a "
+                      "backslash as \\\\)\n"
+                      "  train { data = images(\"a\\tb\") }\n"
+                      "                          ^\n");
+  expect_syntax_error("train { classes = [\"a\tb\"] }\n",
+                      "t.net:1:22: error: a string cannot hold the control character 0x09\n"
+                      "  train { classes = [\"a\tb\"] }\n"
+                      "                       ^\n");
+}
+END_TEST
+
 START_TEST(empty_program) {
   Parse p = parse_text("");
   ck_assert_ptr_nonnull(p.prog);
@@ -827,6 +870,8 @@ static Suite *front_suite(void) {
   tcase_add_test(tc, syntax_error_on_a_later_line);
   tcase_add_test(tc, syntax_error_stops_at_the_first);
   tcase_add_test(tc, bad_characters);
+  tcase_add_test(tc, strings_and_setting_calls);
+  tcase_add_test(tc, string_errors);
   tcase_add_test(tc, bad_dimensions);
   tcase_add_test(tc, earlier_errors_do_not_fail_a_parse);
   suite_add_tcase(s, tc);
