@@ -20,12 +20,25 @@ void dlrt_pixel_affine(const DlrtPixelMap *map, DlrtPixelType type, int c, float
   *scale = s, *offset = o;
 }
 
+/* libdlrt is built for any x86-64, and its SSE2 conversion of bytes to floats takes a third
+ * more time than AVX2's or AVX-512's: the two loops are compiled for each, and the loader
+ * picks the host's (GCC's function multi-versioning). The same arithmetic in every version:
+ * one multiply and one add per value, each rounded (no FMA contraction: -ffp-contract=off
+ * for this file), so the inputs are bit for bit the same on every CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOST_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOST_VERSIONS
+#endif
+
 /* One plane: out[i] = offset + in[i] * scale. */
-static void map_u8(const unsigned char *restrict in, size_t len, float scale, float offset, float *restrict out) {
+HOST_VERSIONS static void map_u8(const unsigned char *restrict in, size_t len, float scale, float offset,
+                                 float *restrict out) {
   for (size_t i = 0; i < len; i++) out[i] = offset + (float)in[i] * scale;
 }
 
-static void map_f32(const float *restrict in, size_t len, float scale, float offset, float *restrict out) {
+HOST_VERSIONS static void map_f32(const float *restrict in, size_t len, float scale, float offset,
+                                  float *restrict out) {
   for (size_t i = 0; i < len; i++) out[i] = offset + in[i] * scale;
 }
 
@@ -53,6 +66,19 @@ void dlrt_fill_batch_mapped(const DlrtDataset *d, const int *idx, int n, int cla
     }
   }
   if (y) dlrt_fill_labels(d, idx, n, classes, y);
+}
+
+/* The first 4 cache lines of each example: the hardware prefetcher streams the rest once an
+ * example is being read, and asking for every line at once only stalls on the queue of
+ * misses (on MNIST's 784-byte examples, 4 lines ahead assembled an epoch faster than 1, 2 or
+ * all 13). */
+void dlrt_prefetch_batch(const DlrtDataset *d, const int *idx, int n) {
+  size_t per = dlrt_example_size(d), bytes = per * (d->pixel_type == DLRT_PIXELS_F32 ? sizeof(float) : 1);
+  for (int r = 0; r < n; r++) {
+    const char *p = (const char *)d->pixels + (size_t)idx[r] * bytes;
+    for (size_t k = 0; k < 4 * 64 && k < bytes; k += 64) __builtin_prefetch(p + k);
+    __builtin_prefetch(d->labels + idx[r]);
+  }
 }
 
 void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float lo, float hi, float *x,

@@ -18,6 +18,11 @@ typedef struct DlrtPixelMap {
 void dlrt_fill_batch_mapped(const DlrtDataset *d, const int *idx, int n, int classes, const DlrtPixelMap *map,
                             float *x, float *y);
 
+/* Asks for the pixels and labels of examples idx[0..n) to be brought into the cache, and
+ * returns at once: called before a training step for the batch after it, the step hides part
+ * of the wait for memory that shuffled examples otherwise cost when they are assembled. */
+void dlrt_prefetch_batch(const DlrtDataset *d, const int *idx, int n);
+
 /* dlrt_fill_batch_mapped with pixels = range(lo, hi) and no normalisation. */
 void dlrt_fill_batch(const DlrtDataset *d, const int *idx, int n, int classes, float lo, float hi, float *x,
                      float *y);

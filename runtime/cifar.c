@@ -18,11 +18,12 @@ typedef struct Batch {
   DataMap map;
 } Batch;
 
-/* Maps one file and checks it holds whole records, at least one. */
-static int open_batch(Batch *b, const char *dir, const char *name, char *err, size_t errlen) {
+/* Maps one file and checks it holds whole records, at least one (a probe maps it lazily: only
+ * its size is needed). */
+static int open_batch(Batch *b, const char *dir, const char *name, bool probe, char *err, size_t errlen) {
   b->path = data_join(dir, name);
   if (!b->path) return dlrt_fail(err, errlen, dir, "out of memory");
-  if (data_map(b->path, &b->map, err, errlen) != 0) return -1;
+  if ((probe ? data_map_lazy : data_map)(b->path, &b->map, err, errlen) != 0) return -1;
   if (b->map.size == 0) return dlrt_fail(err, errlen, b->path, "empty: no records");
   if (b->map.size % RECORD != 0)
     return dlrt_fail(err, errlen, b->path,
@@ -45,19 +46,24 @@ static int copy_batch(const Batch *b, DlrtDataset *d, size_t first, char *err, s
   return 0;
 }
 
-static int load(const char *dir, const char *const *files, int nfiles, DlrtDataset *out, char *err, size_t errlen) {
+/* A probe counts the records and reads nothing else: their labels are interleaved with the
+ * pixels, so reading them would read the whole file. */
+static int load(const char *dir, const char *const *files, int nfiles, bool probe, DlrtDataset *out, char *err,
+                size_t errlen) {
   Batch b[5] = {{0}};
   size_t total = 0;
   int rc = 0;
   for (int f = 0; f < nfiles && rc == 0; f++) {
-    rc = open_batch(&b[f], dir, files[f], err, errlen);
+    rc = open_batch(&b[f], dir, files[f], probe, err, errlen);
     total += b[f].map.size / RECORD;
   }
   if (rc == 0 && total > DLRT_MAX_COUNT)
     rc = dlrt_fail(err, errlen, dir, "%zu records, more than the %d dlc reads", total, DLRT_MAX_COUNT);
-  if (rc == 0 && dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)total, CHANNELS, SIDE, SIDE, CLASSES) != 0)
+  if (rc == 0 && probe)
+    *out = (DlrtDataset){.count = (int)total, .rows = SIDE, .cols = SIDE, .channels = CHANNELS, .classes = CLASSES};
+  else if (rc == 0 && dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)total, CHANNELS, SIDE, SIDE, CLASSES) != 0)
     rc = dlrt_fail(err, errlen, dir, "out of memory for %zu images", total);
-  for (size_t f = 0, first = 0; f < (size_t)nfiles && rc == 0; first += b[f].map.size / RECORD, f++)
+  for (size_t f = 0, first = 0; f < (size_t)nfiles && rc == 0 && !probe; first += b[f].map.size / RECORD, f++)
     rc = copy_batch(&b[f], out, first, err, errlen);
   if (rc == 0 && data_set_names(out, NAMES, CLASSES) != 0) rc = dlrt_fail(err, errlen, dir, "out of memory");
   for (int f = 0; f < nfiles; f++) {
@@ -67,11 +73,19 @@ static int load(const char *dir, const char *const *files, int nfiles, DlrtDatas
   return rc;
 }
 
-int dlrt_cifar10_load(const char *dir, bool test, DlrtDataset *out, char *err, size_t errlen) {
+static int cifar10(const char *dir, bool test, bool probe, DlrtDataset *out, char *err, size_t errlen) {
   if (!out) return dlrt_fail(err, errlen, "dlrt_cifar10_load", "no output data set");
   memset(out, 0, sizeof *out);
   if (!dir) return dlrt_fail(err, errlen, "dlrt_cifar10_load", "dir is required");
-  int rc = test ? load(dir, TEST_FILES, 1, out, err, errlen) : load(dir, TRAIN_FILES, 5, out, err, errlen);
+  int rc = test ? load(dir, TEST_FILES, 1, probe, out, err, errlen) : load(dir, TRAIN_FILES, 5, probe, out, err, errlen);
   if (rc != 0) dlrt_dataset_free(out);
   return rc;
+}
+
+int dlrt_cifar10_load(const char *dir, bool test, DlrtDataset *out, char *err, size_t errlen) {
+  return cifar10(dir, test, false, out, err, errlen);
+}
+
+int dlrt_cifar10_probe(const char *dir, bool test, DlrtDataset *out, char *err, size_t errlen) {
+  return cifar10(dir, test, true, out, err, errlen);
 }

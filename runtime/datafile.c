@@ -35,7 +35,7 @@ static const char *file_kind(mode_t mode) {
 
 /* O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever; fstat then says
  * what it is and it is refused before any read. */
-int data_map(const char *path, DataMap *m, char *err, size_t errlen) {
+static int map_file(const char *path, DataMap *m, bool readahead, char *err, size_t errlen) {
   *m = (DataMap){NULL, 0};
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -59,13 +59,19 @@ int data_map(const char *path, DataMap *m, char *err, size_t errlen) {
     if (p == MAP_FAILED) {
       dlrt_fail(err, errlen, path, "cannot map: %s", strerror(errno));
     } else {
-      madvise(p, (size_t)st.st_size, MADV_WILLNEED); /* read ahead now, not page by page in epoch 1 */
+      if (readahead) madvise(p, (size_t)st.st_size, MADV_WILLNEED); /* now, not page by page in epoch 1 */
       *m = (DataMap){p, (size_t)st.st_size};
       rc = 0;
     }
   }
   close(fd);
   return rc;
+}
+
+int data_map(const char *path, DataMap *m, char *err, size_t errlen) { return map_file(path, m, true, err, errlen); }
+
+int data_map_lazy(const char *path, DataMap *m, char *err, size_t errlen) {
+  return map_file(path, m, false, err, errlen);
 }
 
 void data_unmap(DataMap *m) {
@@ -75,10 +81,10 @@ void data_unmap(DataMap *m) {
 
 /* ---- the raw-or-gzip source ---- */
 
-int source_open(DataSource *s, const char *path, char *err, size_t errlen) {
+int source_open(DataSource *s, const char *path, bool lazy, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->path = path, s->err = err, s->errlen = errlen;
-  int rc = data_map(path, &s->map, err, errlen);
+  int rc = map_file(path, &s->map, !lazy, err, errlen);
   if (rc != 0) return rc;
   s->gz = s->map.size >= 2 && s->map.data[0] == 0x1f && s->map.data[1] == 0x8b;
   if (!s->gz) return 0;
@@ -236,4 +242,12 @@ int data_set_names(DlrtDataset *d, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
     if (!(copy[i] = strdup(names[i]))) return -1;
   return 0;
+}
+
+void data_probe_result(DlrtDataset *d) {
+  if (d->mem.map) munmap(d->mem.map, d->mem.map_size);
+  free(d->mem.pixels);
+  free(d->mem.labels);
+  d->mem.map = d->mem.pixels = NULL, d->mem.map_size = 0, d->mem.labels = NULL;
+  d->pixels = NULL, d->labels = NULL;
 }

@@ -27,6 +27,9 @@ enum { DATA_MISSING = -2 };
  * (a directory: "cannot open: Is a directory"; a FIFO, device or socket: "not a regular
  * file", refused without reading, so a FIFO cannot block; unreadable). */
 int data_map(const char *path, DataMap *m, char *err, size_t errlen);
+/* The same without asking the kernel to read the file ahead: for probes, which read only its
+ * header. */
+int data_map_lazy(const char *path, DataMap *m, char *err, size_t errlen);
 void data_unmap(DataMap *m);
 
 /* A mapped file read front to back, raw or, when it starts with gzip's magic bytes, through
@@ -42,8 +45,8 @@ typedef struct DataSource {
   z_stream z;
 } DataSource;
 
-/* Returns 0, DATA_MISSING or -1 as data_map does. */
-int source_open(DataSource *s, const char *path, char *err, size_t errlen);
+/* Returns 0, DATA_MISSING or -1 as data_map does (data_map_lazy when lazy). */
+int source_open(DataSource *s, const char *path, bool lazy, char *err, size_t errlen);
 void source_close(DataSource *s);
 
 /* Copies up to n bytes into buf; returns how many (fewer only at the end of the data), or -1
@@ -76,4 +79,8 @@ int data_labels(const unsigned char *src, size_t n, LabelType t, const char *pat
 
 /* Copies n names (malloc'd, each too) into d as its class names. -1 when out of memory. */
 int data_set_names(DlrtDataset *d, const char *const *names, int n);
+
+/* What a probe returns of a loaded data set: its sizes and class names, without pixels or
+ * labels (both freed and NULL). */
+void data_probe_result(DlrtDataset *d);
 #endif

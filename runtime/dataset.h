@@ -122,4 +122,26 @@ int dlrt_npy_load(const char *x, const char *y, int classes, DlrtDataset *out, c
  * folders are matched to its class names instead (a test folder may lack classes). */
 int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err,
                       size_t errlen);
+
+/* The images of a .npy file alone (x as dlrt_npy_load reads it): labels NULL, classes 0. For
+ * classifying arrays of new images (dlc predict). */
+int dlrt_npy_load_images(const char *x, DlrtDataset *out, char *err, size_t errlen);
+
+/* ---- probes: a data set's sizes without its pixels ------------------------------------ */
+
+/* Each probe reads what its loader would, but not the pixels: the headers (and a raw file's
+ * size against its header, without touching the rest), and for IDX and .npy the labels (they
+ * are small: they give the class count, and each is checked). *out then has the set's count,
+ * shape, pixel type, classes and class names, and no pixels or labels (both NULL); free it with
+ * dlrt_dataset_free. What a probe cannot see without reading the pixels (a damaged gzip stream
+ * or PNG past the first image, a NaN among float pixels, a CIFAR-10 label out of range) the
+ * load reports. `dlc check` probes, so that it stays quick on large sets. */
+int dlrt_mnist_probe(const char *dir, const char *prefix, DlrtDataset *out, char *err, size_t errlen);
+int dlrt_fashion_mnist_probe(const char *dir, const char *prefix, DlrtDataset *out, char *err, size_t errlen);
+int dlrt_idx_probe(const char *images, const char *labels, int classes, DlrtDataset *out, char *err, size_t errlen);
+int dlrt_cifar10_probe(const char *dir, bool test, DlrtDataset *out, char *err, size_t errlen);
+int dlrt_npy_probe(const char *x, const char *y, int classes, DlrtDataset *out, char *err, size_t errlen);
+/* (reads the first image of the stratified order, which fixes the shape) */
+int dlrt_png_dir_probe(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err,
+                       size_t errlen);
 #endif

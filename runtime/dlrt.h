@@ -57,6 +57,9 @@ void dlrt_prof_read(double *out, int32_t count);
 void dlrt_prof_reset(void);
 /* Seconds on a monotonic clock (for differences: compile stages, epochs, profiles). */
 double dlrt_seconds(void);
+/* CPU seconds of the calling thread: what it computed, however many other processes share the
+ * cores (a share of an epoch measured so stays what it is on a loaded machine). */
+double dlrt_thread_seconds(void);
 /* This core's float multiply-add peak in GFLOP/s, measured (some 30 ms); 0 without FMA. */
 double dlrt_fma_peak_gflops(void);
 

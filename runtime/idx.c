@@ -176,13 +176,15 @@ static void idx_close(IdxFile *f) {
   f->heap = NULL;
 }
 
-/* Opens and reads a whole file; on failure everything is closed again. */
-static int idx_open(IdxFile *f, const char *path, const IdxSpec *spec, char *err, size_t errlen) {
+/* Opens and reads a whole file; on failure everything is closed again. With headers_only (a
+ * probe), the payload is not read: a raw file's size is still checked against its header (the
+ * mapping is not touched), a gzip file's cannot be without inflating it, and is not. */
+static int idx_open(IdxFile *f, const char *path, const IdxSpec *spec, bool headers_only, char *err, size_t errlen) {
   memset(f, 0, sizeof *f);
   f->path = path, f->spec = spec, f->err = err, f->errlen = errlen;
-  int rc = source_open(&f->src, path, err, errlen);
+  int rc = source_open(&f->src, path, headers_only, err, errlen);
   if (rc != 0) return rc;
-  if (read_header(f) == 0 && check_dims(f) == 0 && read_body(f) == 0) return 0;
+  if (read_header(f) == 0 && check_dims(f) == 0 && ((headers_only && f->src.gz) || read_body(f) == 0)) return 0;
   idx_close(f);
   return -1;
 }
@@ -217,7 +219,8 @@ static int join_pair(IdxFile *img, IdxFile *lbl, int classes, const char *mismat
   return 0;
 }
 
-int dlrt_idx_load(const char *images, const char *labels, int classes, DlrtDataset *out, char *err, size_t errlen) {
+static int load_pair(const char *images, const char *labels, int classes, bool probe, DlrtDataset *out, char *err,
+                     size_t errlen) {
   if (!out) return dlrt_fail(err, errlen, "dlrt_idx_load", "no output data set");
   memset(out, 0, sizeof *out);
   if (!images || !labels) return dlrt_fail(err, errlen, "dlrt_idx_load", "images and labels are required");
@@ -225,15 +228,24 @@ int dlrt_idx_load(const char *images, const char *labels, int classes, DlrtDatas
     return dlrt_fail(err, errlen, labels, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
   IdxFile img, lbl;
   int rc = -1;
-  if (idx_open(&img, images, &ANY_IMAGES, err, errlen) == 0) {
-    if (idx_open(&lbl, labels, &ANY_LABELS, err, errlen) == 0) {
+  if (idx_open(&img, images, &ANY_IMAGES, probe, err, errlen) == 0) {
+    if (idx_open(&lbl, labels, &ANY_LABELS, false, err, errlen) == 0) {
       rc = join_pair(&img, &lbl, classes, NULL, out, err, errlen);
       idx_close(&lbl);
     }
     idx_close(&img);
   }
   if (rc != 0) dlrt_dataset_free(out);
+  else if (probe) data_probe_result(out);
   return rc;
+}
+
+int dlrt_idx_load(const char *images, const char *labels, int classes, DlrtDataset *out, char *err, size_t errlen) {
+  return load_pair(images, labels, classes, false, out, err, errlen);
+}
+
+int dlrt_idx_probe(const char *images, const char *labels, int classes, DlrtDataset *out, char *err, size_t errlen) {
+  return load_pair(images, labels, classes, true, out, err, errlen);
 }
 
 /* ---- MNIST-style directories ---- */
@@ -282,19 +294,20 @@ bool idx_dir_has_set(const char *dir, const char *prefix) {
 
 /* Finds and reads a whole file of an MNIST-style directory; *path is kept for messages. */
 static int open_in_dir(IdxFile *f, char **path, const char *dir, const char *prefix, const char *kind,
-                       const IdxSpec *spec, char *err, size_t errlen) {
+                       const IdxSpec *spec, bool headers_only, char *err, size_t errlen) {
   *path = find_file(dir, prefix, kind, err, errlen);
-  return *path ? idx_open(f, *path, spec, err, errlen) : -1;
+  return *path ? idx_open(f, *path, spec, headers_only, err, errlen) : -1;
 }
 
 /* The images are read before the labels are looked for, so that what is wrong with the
  * images is reported first. */
-int idx_load_dir(const char *dir, const char *prefix, int classes, DlrtDataset *out, char *err, size_t errlen) {
+int idx_load_dir(const char *dir, const char *prefix, int classes, bool probe, DlrtDataset *out, char *err,
+                 size_t errlen) {
   IdxFile img, lbl;
   char *img_path = NULL, *lbl_path = NULL;
   int rc = -1;
-  if (open_in_dir(&img, &img_path, dir, prefix, "images-idx3-ubyte", &MNIST_IMAGES, err, errlen) == 0) {
-    if (open_in_dir(&lbl, &lbl_path, dir, prefix, "labels-idx1-ubyte", &MNIST_LABELS, err, errlen) == 0) {
+  if (open_in_dir(&img, &img_path, dir, prefix, "images-idx3-ubyte", &MNIST_IMAGES, probe, err, errlen) == 0) {
+    if (open_in_dir(&lbl, &lbl_path, dir, prefix, "labels-idx1-ubyte", &MNIST_LABELS, false, err, errlen) == 0) {
       rc = join_pair(&img, &lbl, classes, dir, out, err, errlen);
       idx_close(&lbl);
     }
@@ -302,5 +315,6 @@ int idx_load_dir(const char *dir, const char *prefix, int classes, DlrtDataset *
   }
   free(img_path);
   free(lbl_path);
+  if (rc == 0 && probe) data_probe_result(out);
   return rc;
 }

@@ -10,7 +10,8 @@ bool idx_dir_has_set(const char *dir, const char *prefix);
 
 /* Loads DIR/PREFIX-images-idx3-ubyte and DIR/PREFIX-labels-idx1-ubyte, each raw or .gz (the
  * raw name first), into *out (zeroed by the caller); a count mismatch is reported against
- * DIR. classes as for dlrt_idx_load. 0, or -1 with "PATH: MESSAGE" (and *out for the caller
- * to free). */
-int idx_load_dir(const char *dir, const char *prefix, int classes, DlrtDataset *out, char *err, size_t errlen);
+ * DIR. classes as for dlrt_idx_load; probe: as dlrt_idx_probe, without pixels or labels. 0,
+ * or -1 with "PATH: MESSAGE" (and *out for the caller to free). */
+int idx_load_dir(const char *dir, const char *prefix, int classes, bool probe, DlrtDataset *out, char *err,
+                 size_t errlen);
 #endif

@@ -166,10 +166,13 @@ typedef struct NpyFile {
 
 static void npy_close(NpyFile *f) { data_unmap(&f->map); }
 
-/* Maps the file and reads its header: one entry per example, at least one. */
-static int npy_open(NpyFile *f, const char *path, char *err, size_t errlen) {
+/* Maps the file (lazily: not read ahead) and reads its header: one entry per example, at
+ * least one. */
+static int npy_open(NpyFile *f, const char *path, bool lazy, char *err, size_t errlen) {
   f->path = path;
-  if (data_map(path, &f->map, err, errlen) != 0 || read_header(&f->map, path, &f->h, err, errlen) != 0) return -1;
+  if ((lazy ? data_map_lazy : data_map)(path, &f->map, err, errlen) != 0 ||
+      read_header(&f->map, path, &f->h, err, errlen) != 0)
+    return -1;
   if (f->h.rank == 0) return dlrt_fail(err, errlen, path, "the array is a scalar, not one entry per example");
   f->count = f->h.shape[0];
   if (f->count < 1 || f->count > DLRT_MAX_COUNT)
@@ -249,8 +252,8 @@ static int take_pixels(NpyFile *x, DlrtDataset *d, char *err, size_t errlen) {
 }
 
 /* The images: dtype, size, layout. */
-static int load_x(NpyFile *x, const char *path, DlrtDataset *out, char *err, size_t errlen) {
-  if (npy_open(x, path, err, errlen) != 0) return -1;
+static int load_x(NpyFile *x, const char *path, bool lazy, DlrtDataset *out, char *err, size_t errlen) {
+  if (npy_open(x, path, lazy, err, errlen) != 0) return -1;
   bool f32 = strcmp(x->h.descr, "<f4") == 0;
   if (!f32 && strcmp(x->h.descr, "|u1") != 0)
     return dlrt_fail(err, errlen, path, "dtype '%s': %s", x->h.descr, dtype_hint(x->h.descr, true));
@@ -263,7 +266,7 @@ static int load_y(NpyFile *y, const char *path, const NpyFile *x, DlrtDataset *o
                   size_t errlen) {
   LabelType lt;
   char buf[160];
-  if (npy_open(y, path, err, errlen) != 0) return -1;
+  if (npy_open(y, path, false, err, errlen) != 0) return -1;
   if (!label_dtype(y->h.descr, &lt))
     return dlrt_fail(err, errlen, path, "dtype '%s': %s", y->h.descr, dtype_hint(y->h.descr, false));
   if (y->h.rank != 1)
@@ -280,24 +283,41 @@ static int load_y(NpyFile *y, const char *path, const NpyFile *x, DlrtDataset *o
   return 0;
 }
 
-static int load(const char *xp, const char *yp, int classes, DlrtDataset *out, char *err, size_t errlen) {
+/* What a load reads: everything; the headers and labels (a probe); the images alone. */
+typedef enum Reading { READ_ALL, READ_PROBE, READ_IMAGES } Reading;
+
+static int load(const char *xp, const char *yp, int classes, Reading r, DlrtDataset *out, char *err, size_t errlen) {
   NpyFile x = {0}, y = {0};
-  int rc = load_x(&x, xp, out, err, errlen) == 0 && load_y(&y, yp, &x, out, classes, err, errlen) == 0 &&
-                   take_pixels(&x, out, err, errlen) == 0
+  int rc = load_x(&x, xp, r == READ_PROBE, out, err, errlen) == 0 &&
+                   (r == READ_IMAGES || load_y(&y, yp, &x, out, classes, err, errlen) == 0) &&
+                   (r == READ_PROBE || take_pixels(&x, out, err, errlen) == 0)
                ? 0
                : -1;
   npy_close(&y);
   npy_close(&x);
+  if (rc == 0 && r == READ_PROBE) data_probe_result(out);
+  return rc;
+}
+
+static int npy(const char *x, const char *y, int classes, Reading r, DlrtDataset *out, char *err, size_t errlen) {
+  if (!out) return dlrt_fail(err, errlen, "dlrt_npy_load", "no output data set");
+  memset(out, 0, sizeof *out);
+  if (!x || (!y && r != READ_IMAGES)) return dlrt_fail(err, errlen, "dlrt_npy_load", "x and y are required");
+  if (classes < 0 || classes > DLRT_MAX_CLASSES)
+    return dlrt_fail(err, errlen, y ? y : x, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
+  int rc = load(x, y, classes, r, out, err, errlen);
+  if (rc != 0) dlrt_dataset_free(out);
   return rc;
 }
 
 int dlrt_npy_load(const char *x, const char *y, int classes, DlrtDataset *out, char *err, size_t errlen) {
-  if (!out) return dlrt_fail(err, errlen, "dlrt_npy_load", "no output data set");
-  memset(out, 0, sizeof *out);
-  if (!x || !y) return dlrt_fail(err, errlen, "dlrt_npy_load", "x and y are required");
-  if (classes < 0 || classes > DLRT_MAX_CLASSES)
-    return dlrt_fail(err, errlen, y, "%d classes out of range 0..%d", classes, DLRT_MAX_CLASSES);
-  int rc = load(x, y, classes, out, err, errlen);
-  if (rc != 0) dlrt_dataset_free(out);
-  return rc;
+  return npy(x, y, classes, READ_ALL, out, err, errlen);
+}
+
+int dlrt_npy_probe(const char *x, const char *y, int classes, DlrtDataset *out, char *err, size_t errlen) {
+  return npy(x, y, classes, READ_PROBE, out, err, errlen);
+}
+
+int dlrt_npy_load_images(const char *x, DlrtDataset *out, char *err, size_t errlen) {
+  return npy(x, NULL, 0, READ_IMAGES, out, err, errlen);
 }

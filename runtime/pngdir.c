@@ -173,19 +173,26 @@ static int load_image(Folder *f, size_t i, DlrtDataset *d) {
   return rc;
 }
 
-/* The first image fixes the shape; then every image is decoded into place. */
-static int load_images(Folder *f, int classes, DlrtDataset *out) {
+/* The first image fixes the shape; then every image is decoded into place (a probe stops
+ * after the first). */
+static int load_images(Folder *f, int classes, bool probe, DlrtDataset *out) {
   DlrtImage first;
   if (dlrt_png_read(f->entry[0].path, &first, f->err, f->errlen) != 0) return -1;
-  int rc = dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)f->n, first.channels, first.height, first.width, classes);
+  int rc = 0;
+  if (probe)
+    *out = (DlrtDataset){.count = (int)f->n, .rows = first.height, .cols = first.width, .channels = first.channels,
+                         .classes = classes};
+  else
+    rc = dlrt_dataset_alloc(out, DLRT_PIXELS_U8, (int)f->n, first.channels, first.height, first.width, classes);
   dlrt_image_free(&first);
   if (rc != 0) return dlrt_fail(f->err, f->errlen, f->dir, "out of memory for %zu images", f->n);
-  for (size_t i = 0; i < f->n; i++)
+  for (size_t i = 0; i < f->n && !probe; i++)
     if (load_image(f, i, out) != 0) return -1;
   return 0;
 }
 
-int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err, size_t errlen) {
+static int png_dir(const char *dir, const DlrtDataset *classes_from, bool probe, DlrtDataset *out, char *err,
+                   size_t errlen) {
   if (!out) return dlrt_fail(err, errlen, "dlrt_png_dir_load", "no output data set");
   memset(out, 0, sizeof *out);
   if (!dir) return dlrt_fail(err, errlen, "dlrt_png_dir_load", "dir is required");
@@ -194,7 +201,7 @@ int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtData
   if (rc == 0) {
     qsort(f.entry, f.n, sizeof *f.entry, by_key);
     int classes = classes_from ? classes_from->classes : f.classes.n;
-    rc = load_images(&f, classes, out);
+    rc = load_images(&f, classes, probe, out);
     const char *const *names = classes_from ? (const char *const *)classes_from->class_names
                                             : (const char *const *)f.classes.name;
     if (rc == 0 && data_set_names(out, names, classes) != 0) rc = dlrt_fail(err, errlen, dir, "out of memory");
@@ -202,4 +209,12 @@ int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtData
   folder_free(&f);
   if (rc != 0) dlrt_dataset_free(out);
   return rc;
+}
+
+int dlrt_png_dir_load(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err, size_t errlen) {
+  return png_dir(dir, classes_from, false, out, err, errlen);
+}
+
+int dlrt_png_dir_probe(const char *dir, const DlrtDataset *classes_from, DlrtDataset *out, char *err, size_t errlen) {
+  return png_dir(dir, classes_from, true, out, err, errlen);
 }

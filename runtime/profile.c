@@ -14,6 +14,12 @@ double dlrt_seconds(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+double dlrt_thread_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 void dlrt_prof_enter(int32_t node) {
   (void)node;
   clock_gettime(CLOCK_MONOTONIC, &started);

@@ -774,7 +774,7 @@ START_TEST(data_wrong_magic) {
 }
 END_TEST
 
-/* Images of another size than the input's: reported at the input declaration. */
+/* Images of another size than the input's: reported at `data =`. */
 START_TEST(data_wrong_image_size) {
   DataDir d = data_dir_new();
   char *img = mnist_file(&d, "train-images-idx3-ubyte"), *lbl = mnist_file(&d, "train-labels-idx1-ubyte");
@@ -789,7 +789,7 @@ START_TEST(data_wrong_image_size) {
   write_valid_set(&d, "t10k");
   RunResult r = dlc("train", MLP, "--data", d.dir, "--epochs", "1");
   data_dir_free(&d);
-  assert_fails_with(r, 1, "are 14x14 (196 values), but 'x' has 784");
+  assert_fails_with(r, 1, "error: data set 'mnist' gives examples of [1, 14, 14] (196 values), but the input 'x' is [784]");
   run_result_free(&r);
   free(buf);
   free(img);

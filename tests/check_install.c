@@ -369,7 +369,8 @@ static Words builtins(void) {
   return ws;
 }
 
-/* Every word a grammar must name: keywords, built-ins, initialisers, optimisers, schedules. */
+/* Every word a grammar must name: keywords, built-ins, initialisers, optimisers, schedules,
+ * data sets. */
 static Words language_words(void) {
   Words ws = keywords(), b = builtins();
   for (int i = 0; i < b.n; i++) words_add(&ws, b.w[i], strlen(b.w[i]));
@@ -378,6 +379,7 @@ static Words language_words(void) {
   for (int k = OPT_SGD; k <= OPT_ADAGRAD; k++) words_add(&ws, optimizer_name((OptimizerKind)k), strlen(optimizer_name((OptimizerKind)k)));
   for (int k = SCHEDULE_CONSTANT; k <= SCHEDULE_EXPONENTIAL; k++)
     words_add(&ws, schedule_name((ScheduleKind)k), strlen(schedule_name((ScheduleKind)k)));
+  for (int k = DATA_MNIST; k <= DATA_IMAGES; k++) words_add(&ws, data_kind_name((DataKind)k), strlen(data_kind_name((DataKind)k)));
   return ws;
 }
 

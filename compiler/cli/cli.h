@@ -14,6 +14,7 @@ bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs);
 
 int cmd_train(const Options *o);
 int cmd_eval(const Options *o);
+int cmd_predict(const Options *o);
 int cmd_check(const Options *o);
 int cmd_graph(const Options *o);
 int cmd_ir(const Options *o);

@@ -96,14 +96,7 @@ static int print_scales(const Options *o) {
   diag_set_warning_mode(mode);
   if (!m) return EXIT_USER;
   int rc = EXIT_USER;
-  if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL)) {
-    model_free(m);
-    return EXIT_USER;
-  }
-  if ((int64_t)train.rows * train.cols != shape_numel(m->sema.input->shape))
-    diag_error(m->sema.input->loc, "the training images are %dx%d, but '%s' has %lld values", train.rows, train.cols,
-               m->sema.input->name, (long long)shape_numel(m->sema.input->shape));
-  else {
+  if (data_load(m, data_dir(o->data_dir), &train, NULL)) {
     scales_report(m, &train, SCALES_ROWS, stdout);
     rc = EXIT_OK;
   }
@@ -112,20 +105,50 @@ static int print_scales(const Options *o) {
   return rc;
 }
 
-/* The model as far as its memory plans, with the graph passes up to --after (if given). */
-static Model *load_planned(const Options *o) {
+/* The model as far as its memory plans, with the graph passes up to --after (if given); with
+ * a data summary, its data set probed and checked first (before any planning). */
+static Model *load_planned(const Options *o, DataSummary *data) {
   ModelConfig cfg = options_model_config(o);
   cfg.stop_after = o->after; /* --after PASS: as that pass left the graph */
   Model *m = model_load(o->file, &cfg);
-  if (m && !model_build_training(m)) {
+  if (m && ((data && !data_probe(m, data_dir(o->data_dir), data)) || !model_build_training(m))) {
     model_free(m);
     return NULL;
   }
   return m;
 }
 
+/* "data set 'mnist': 60000 training and 10000 test examples of [1, 28, 28] (uint8), 10 classes" */
+static void print_data(const Model *m, const DataSummary *d) {
+  char what[1024];
+  printf("  data   %s: ", data_what(&m->train.data, what, sizeof what));
+  if (d->found && d->held_out)
+    printf("%d training and %d test examples (held out: the last %d of %d)", d->train, d->test, d->held_out,
+           d->train + d->test);
+  else if (d->found)
+    printf("%d training and %d test examples", d->train, d->test);
+  else
+    printf("examples");
+  printf(" of [%d, %d, %d]", d->shape.channels, d->shape.rows, d->shape.cols);
+  if (d->found) printf(" (%s)", d->type == DLRT_PIXELS_F32 ? "float32" : "uint8");
+  printf(", %d classes", d->shape.classes);
+  ClassNames names = class_names_new(m, NULL);
+  bool numbers = true; /* "0", "1", ...: nothing to add */
+  for (int i = 0; i < names.n; i++) {
+    char number[16];
+    snprintf(number, sizeof number, "%d", i);
+    numbers &= strcmp(names.name[i], number) == 0;
+  }
+  for (int i = 0; !numbers && i < names.n && i < 12; i++) printf("%s%s", i ? ", " : ": ", names.name[i]);
+  if (!numbers && names.n > 12) printf(", ... (%d in all)", names.n);
+  class_names_free(&names);
+  printf("\n");
+  if (!d->found) printf("         (not read: %s)\n", d->why);
+}
+
 int cmd_check(const Options *o) {
-  Model *m = load_planned(o);
+  DataSummary data;
+  Model *m = load_planned(o, &data);
   if (!m) return EXIT_USER;
   const Graph *g = m->g;
   char buf[SHAPE_STR_MAX];
@@ -135,6 +158,7 @@ int cmd_check(const Options *o) {
   in.batched = tg.batched = false;
   printf("  input  %-12s %s\n", m->sema.input->name, shape_str(in, buf, sizeof buf));
   printf("  target %-12s %s\n", m->sema.target->name, shape_str(tg, buf, sizeof buf));
+  print_data(m, &data);
   printf("\n  %-20s %-16s %10s  %s\n", "parameter", "shape", "values", "init");
   for (int i = 0; i < m->n_forward; i++) {
     const Node *p = g->nodes[i];
@@ -165,7 +189,7 @@ int cmd_check(const Options *o) {
   print_bytes("arena total", m->arena_floats);
   const TrainSettings *t = &m->train;
   const OptimizerSpec *op = &t->opt;
-  printf("  train: data %s, %s lr %g", t->data, optimizer_name(op->kind), t->lr);
+  printf("  train: %s lr %g", optimizer_name(op->kind), t->lr);
   if (op->kind == OPT_SGD) printf(" momentum %g%s", op->momentum, op->nesterov ? " nesterov" : "");
   if (op->kind == OPT_ADAM || op->kind == OPT_ADAMW) printf(" beta1 %g beta2 %g", op->beta1, op->beta2);
   if (op->kind == OPT_RMSPROP) printf(" alpha %g", op->alpha);
@@ -176,7 +200,9 @@ int cmd_check(const Options *o) {
   if (t->schedule == SCHEDULE_STEP) printf(" every %d gamma %g", t->every, t->gamma);
   if (t->schedule == SCHEDULE_EXPONENTIAL) printf(" gamma %g", t->gamma);
   if (t->warmup > 0) printf(", warmup %g epochs", t->warmup);
-  printf(", pixels %g..%g, batch %d, epochs %d, seed %llu", t->pixel_lo, t->pixel_hi, t->batch, t->epochs, t->seed);
+  printf(", pixels %g..%g", t->pixel_lo, t->pixel_hi);
+  for (int c = 0; c < t->n_norm; c++) printf("%s%g/%g", c ? " " : ", normalize (mean/std) ", t->mean[c], t->std[c]);
+  printf(", batch %d, epochs %d, seed %llu", t->batch, t->epochs, t->seed);
   if (t->validation) printf(", validation %d", t->validation);
   if (t->patience) printf(", patience %d", t->patience);
   const DlrtDistort *d = &t->distort;
@@ -189,7 +215,7 @@ int cmd_check(const Options *o) {
 }
 
 int cmd_graph(const Options *o) {
-  Model *m = load_planned(o);
+  Model *m = load_planned(o, NULL);
   if (!m) return EXIT_USER;
   const Schedule *s = &m->fns[FN_TRAIN].sched;
   if (o->dot) {
@@ -215,7 +241,7 @@ static void print_asm_function(const char *text, const char *fn) {
 }
 
 int cmd_ir(const Options *o) {
-  Model *m = load_planned(o);
+  Model *m = load_planned(o, NULL);
   if (!m) return EXIT_USER;
   const char *stage = o->stage ? o->stage : "llvm";
   if (strcmp(stage, "graph") == 0) {

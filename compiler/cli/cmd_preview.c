@@ -21,10 +21,10 @@ int cmd_preview(const Options *o) {
                               "--set 'distort = affine(rotate: 10)')");
     goto done;
   }
-  if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL)) goto done;
+  if (!data_load(m, data_dir(o->data_dir), &train, NULL)) goto done;
   PreviewGrid g = preview_grid(m, &train);
   char err[1024];
-  if (dlrt_png_write_gray(out, g.pixels, g.w, g.h, err, sizeof err) != 0) {
+  if (dlrt_png_write(out, g.pixels, g.w, g.h, g.channels, err, sizeof err) != 0) {
     diag_path_error(err);
   } else {
     printf("%s: %d training images (left column) and %d distortions of each, %dx%d pixels\n", out, g.images,

@@ -16,7 +16,7 @@ int cmd_profile(const Options *o) {
   DlrtDataset train = {0};
   Trainer *t = NULL;
   int rc = EXIT_USER;
-  if (!data_load(&m->train, data_dir(o->data_dir), &train, NULL) || !model_build_training(m) || !(t = trainer_new(m)) ||
+  if (!data_load(m, data_dir(o->data_dir), &train, NULL) || !model_build_training(m) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &train, "training"))
     goto done;
   int64_t want = (int64_t)o->steps * m->train.batch;

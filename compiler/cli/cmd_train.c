@@ -84,8 +84,9 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
              r->augment_wait);
   snprintf(line, sizeof line,
            "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-           "\"eval_seconds\":%.4g%s%s}",
-           r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, val_field, aug_field);
+           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g%s%s}",
+           r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, r->cpu_seconds,
+           r->assemble_seconds, val_field, aug_field);
   return metrics_append(&p->metrics, line);
 }
 
@@ -152,7 +153,12 @@ int cmd_train(const Options *o) {
   /* every output checked before any work: a mistake costs nothing */
   const DlrtNamedPath outputs[] = {{o->save, "--save", "checkpoint"}, {o->save_best, "--save-best", "checkpoint"},
                                    {o->metrics, "--metrics", NULL}};
-  if (!outputs_ok(o, outputs, 3) || !data_load(&m->train, data_dir(o->data_dir), &train, &test)) goto done;
+  if (!outputs_ok(o, outputs, 3) || !data_load(m, data_dir(o->data_dir), &train, &test)) goto done;
+  if (m->train.data.holdout > 0) {
+    char what[1024];
+    fprintf(stderr, "dlc: %s has no test set: its last %d examples (holdout %g) are the test set, the other %d the training set\n",
+            data_what(&m->train.data, what, sizeof what), test.count, m->train.data.holdout, train.count);
+  }
   if (!build(m, o, true) || !(t = trainer_new(m))) goto done;
   SessionOptions so = {o->save, o->save_best, o->resume};
   SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
@@ -179,7 +185,7 @@ int cmd_eval(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   char err[1024];
-  if (!data_load(&m->train, data_dir(o->data_dir), NULL, &test) || !build(m, o, false) || !(t = trainer_new(m)) ||
+  if (!data_load(m, data_dir(o->data_dir), NULL, &test) || !build(m, o, false) || !(t = trainer_new(m)) ||
       !trainer_check_data(t, &test, "test"))
     goto done;
   if (snapshot_load_for_inference(t, o->load, err, sizeof err) != 0) {

@@ -13,51 +13,59 @@
 #include "suggest.h"
 
 const Command commands[] = {
-    {"train", CMD_TRAIN, cmd_train, NULL, "train on the file's data set",
+    {"train", CMD_TRAIN, cmd_train, NULL, NULL, "train on the file's data set",
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
      "stdout and progress on stderr.\n"},
-    {"check", CMD_CHECK, cmd_check, NULL, "parse and shape-check; parameters, FLOPs, memory",
+    {"check", CMD_CHECK, cmd_check, NULL, NULL, "parse and shape-check; parameters, FLOPs, memory",
      "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
-    {"graph", CMD_GRAPH, cmd_graph, NULL, "print the forward and backward graph",
+    {"graph", CMD_GRAPH, cmd_graph, NULL, NULL, "print the forward and backward graph",
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
      "source lines) as text, or as Graphviz DOT with --dot.\n"},
-    {"ir", CMD_IR, cmd_ir, NULL, "print the generated LLVM IR or assembly",
+    {"ir", CMD_IR, cmd_ir, NULL, NULL, "print the generated LLVM IR or assembly",
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
      "the default), optimised for this CPU (opt), or its assembly (asm); of both generated\n"
      "functions, or only of one (--fn).\n"},
-    {"gradcheck", CMD_GRADCHECK, cmd_gradcheck, NULL, "symbolic gradients against finite differences",
+    {"gradcheck", CMD_GRADCHECK, cmd_gradcheck, NULL, NULL, "symbolic gradients against finite differences",
      "Checks the symbolic gradient of every parameter against central finite differences\n"
      "(double precision reference evaluator), and the JIT-compiled gradients against both.\n"},
-    {"eval", CMD_EVAL, cmd_eval, "--load", "test error of a saved checkpoint",
+    {"eval", CMD_EVAL, cmd_eval, "--load", NULL, "test error of a saved checkpoint",
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
      "on the test set; on stderr, the inference speed.\n"},
-    {"compile", CMD_COMPILE, cmd_compile, "-o", "the compiled functions as an object file and a C header",
+    {"predict", CMD_PREDICT, cmd_predict, "--load", "INPUT...", "classify PNG images or .npy arrays with a checkpoint",
+     "Loads the parameters of a checkpoint and classifies each INPUT: a PNG file, a folder (its\n"
+     ".png files, sorted) or a .npy file of images, each the shape the model takes. Prints the\n"
+     "most likely classes of each with their probabilities (what the numbers are is said on the\n"
+     "first line), or JSON with --json. See docs/cli.md.\n"},
+    {"compile", CMD_COMPILE, cmd_compile, "-o", NULL, "the compiled functions as an object file and a C header",
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
      "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"},
-    {"export", CMD_EXPORT, cmd_export, "-o", "the inference network as ONNX or as a PyTorch module",
+    {"export", CMD_EXPORT, cmd_export, "-o", NULL, "the inference network as ONNX or as a PyTorch module",
      "Writes the network as it classifies (batch norm on its running statistics, no dropout) for\n"
      "other tools: an ONNX model (opset 13, any batch size), or with --pytorch a Python module\n"
      "that builds it in PyTorch and loads and saves dlc checkpoints. The parameters are a\n"
      "checkpoint's (--load), or the initial ones drawn from the seed. See docs/interop.md.\n"},
-    {"profile", CMD_PROFILE, cmd_profile, NULL, "where a training step spends its time, per layer and pass",
+    {"profile", CMD_PROFILE, cmd_profile, NULL, NULL, "where a training step spends its time, per layer and pass",
      "Runs training steps on one thread with every node timed and prints where a step's time\n"
      "goes, per layer and pass (forward, backward, update): milliseconds, FLOPs, GFLOP/s and\n"
      "the share of this core's measured multiply-add peak; then the heaviest nodes.\n"},
-    {"augment-preview", CMD_PREVIEW, cmd_preview, NULL, "a PNG of training images as the file's distortions change them",
+    {"augment-preview", CMD_PREVIEW, cmd_preview, NULL, NULL, "a PNG of training images as the file's distortions change them",
      "Writes a PNG grid: the first 8 training images, each followed by 8 distortions of it as\n"
      "the train block's `distort` setting draws them.\n"},
 };
 const int n_commands = sizeof commands / sizeof *commands;
 
 #define AT(f) offsetof(Options, f)
-enum { MODEL_CMDS = CMD_TRAIN | CMD_EVAL | CMD_COMPILE | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_GRAPH | CMD_IR };
+enum {
+  MODEL_CMDS = CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_COMPILE | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_GRAPH | CMD_IR
+};
 
 const OptionSpec options[] = {
     {"--epochs", NULL, "N", OK_INT, 1, 100000, NULL, AT(ov.epochs), CMD_TRAIN,
      "passes over the training set (default: the train block's)"},
     {"--batch", NULL, "N", OK_INT, 1, 65536, NULL, AT(ov.batch), CMD_TRAIN | CMD_PROFILE,
      "examples per step (default: the train block's)"},
-    {"--batch", NULL, "N", OK_INT, 1, 65536, NULL, AT(ov.batch), CMD_EVAL, "images per call (default: the train block's)"},
+    {"--batch", NULL, "N", OK_INT, 1, 65536, NULL, AT(ov.batch), CMD_EVAL | CMD_PREDICT,
+     "images per call (default: the train block's)"},
     {"--batch", NULL, "N", OK_INT, 1, 65536, NULL, AT(ov.batch), CMD_COMPILE | CMD_CHECK | CMD_GRAPH | CMD_IR,
      "the batch the functions are planned for (default: the train block's)"},
     {"--lr", NULL, "X", OK_LR, 0, 0, NULL, AT(ov.lr), CMD_TRAIN, "learning rate"},
@@ -66,9 +74,10 @@ const OptionSpec options[] = {
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_TRAIN,
      "split each batch over N threads (default 1); models with batch\n"
      "norm run the step on one, with OpenBLAS threads for large products"},
-    {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_EVAL, "split each batch over N threads"},
+    {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_EVAL | CMD_PREDICT, "split each batch over N threads"},
     {"--data", NULL, "DIR", OK_TEXT, 0, 0, NULL, AT(data_dir), CMD_TRAIN | CMD_EVAL | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK,
-     "data directory (default $DLC_DATA, else ./data); MNIST in DIR/mnist/"},
+     "where the named data sets are (default $DLC_DATA, else ./data):\n"
+     "DIR/mnist/, DIR/fashion-mnist/, DIR/cifar-10-batches-bin/"},
     {"--metrics", NULL, "FILE", OK_TEXT, 0, 0, NULL, AT(metrics), CMD_TRAIN, "write one JSON object per epoch to FILE"},
     {"--profile", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(profile), CMD_TRAIN,
      "time every node of the training step; print the heaviest"},
@@ -91,6 +100,12 @@ const OptionSpec options[] = {
     {"--compile-only", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(compile_only), CMD_TRAIN,
      "compile (parse to JIT'd functions) and stop: with --time, to time it"},
     {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_EVAL, "the checkpoint to evaluate (from dlc train --save)"},
+    {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_PREDICT,
+     "the checkpoint to classify with (from dlc train --save)"},
+    {"--top", NULL, "K", OK_INT, 1, 1000000, NULL, AT(top), CMD_PREDICT,
+     "the K most likely classes of each input (default 3; at most all)"},
+    {"--json", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(json), CMD_PREDICT,
+     "one JSON document on stdout instead of lines of text (docs/cli.md)"},
     {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_EXPORT,
      "the parameters to export (from dlc train --save; default: the initial ones); with\n"
      "--pytorch, checked against the network (the module loads it at run time)"},
@@ -178,12 +193,14 @@ static void option_unknown(const Command *c, const char *flag) {
 }
 
 Options options_default(void) {
-  return (Options){.ov = model_config().ov, .threads = 1, .repeat = 1, .steps = 200};
+  return (Options){.ov = model_config().ov, .threads = 1, .repeat = 1, .steps = 200, .top = 3};
 }
 
 void options_free(Options *o) {
   free((void *)o->ov.settings);
+  free(o->inputs);
   o->ov.settings = NULL;
+  o->inputs = NULL;
 }
 
 const OptionSpec *option_find(const Command *c, const char *name) {
@@ -298,6 +315,11 @@ bool options_parse(const Command *c, int argc, char **argv, int first, Options *
       continue;
     }
     if (a[0] != '-' || a[1] == 0) {
+      if (o->file && c->operands) { /* (the array has room for every argument) */
+        if (!o->inputs && !(o->inputs = calloc((size_t)argc + 1, sizeof *o->inputs))) dlc_fatal("out of memory");
+        o->inputs[o->n_inputs++] = a;
+        continue;
+      }
       if (o->file) {
         diag_error_plain("dlc", "'%s' takes one FILE.net, got '%s' and '%s'", c->name, o->file, a);
         return false;
@@ -354,6 +376,11 @@ void command_usage(const Command *c, FILE *out) {
     }
     fprintf(out, " %s", item);
     col += 1 + len;
+  }
+  if (c->operands) {
+    int len = (int)strlen(c->operands);
+    if (col + 1 + len > WIDTH) fprintf(out, "\n%*s", indent, "");
+    fprintf(out, " %s", c->operands);
   }
   fprintf(out, "\n%s", c->about);
   for (int i = 0; i < n_options; i++) {

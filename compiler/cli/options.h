@@ -28,6 +28,10 @@ typedef struct Options {
   bool compile_only;  /* dlc train --compile-only */
   bool werror;        /* --Werror: warnings are errors */
   bool pytorch;       /* dlc export --pytorch */
+  int top;            /* dlc predict --top: classes shown per input */
+  bool json;          /* dlc predict --json */
+  const char **inputs; /* dlc predict: the INPUT operands after FILE.net (malloc'd array) */
+  int n_inputs;
   bool help;
 } Options;
 
@@ -43,6 +47,7 @@ typedef enum CommandBit {
   CMD_IR = 1 << 7,
   CMD_GRADCHECK = 1 << 8,
   CMD_EXPORT = 1 << 9,
+  CMD_PREDICT = 1 << 10,
 } CommandBit;
 
 typedef struct Command {
@@ -50,6 +55,7 @@ typedef struct Command {
   CommandBit bit;
   int (*run)(const Options *);
   const char *required; /* an option it cannot do without (shown unbracketed), or NULL */
+  const char *operands; /* what follows FILE.net ("INPUT..."), or NULL: nothing */
   const char *summary;  /* one line, for `dlc --help` */
   const char *about;    /* what it does, for `dlc COMMAND --help` */
 } Command;
@@ -87,8 +93,9 @@ const Command *command_find(const char *name);
 void command_unknown(const char *name);
 /* The defaults every command starts from. */
 Options options_default(void);
-/* Parses argv[first..] for command c: at most one FILE.net, and only c's options. Reports and
- * returns false on error (o->ov.settings is malloc'd: options_free). */
+/* Parses argv[first..] for command c: at most one FILE.net (then c's operands, if it takes
+ * any), and only c's options. Reports and returns false on error (o->ov.settings and
+ * o->inputs are malloc'd: options_free). */
 bool options_parse(const Command *c, int argc, char **argv, int first, Options *o);
 void options_free(Options *o);
 /* The option row that command c uses for `name` (or its alias), or NULL. */

@@ -55,7 +55,7 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
     m->set_file = srcfile_from_string("--set", text);
     free(text);
     Program *p = parse_program(m->set_file, &m->ast_arena);
-    if (!p || !sema_train_overrides(p, t)) return false;
+    if (!p || !sema_train_overrides(p, &m->ast_arena, t)) return false;
   }
   if (ov->epochs > 0) t->epochs = ov->epochs;
   if (ov->batch > 0) t->batch = ov->batch;
@@ -86,7 +86,9 @@ Model *model_load_source(SrcFile *f, const ModelConfig *cfg) {
     return NULL;
   }
   m->train = m->sema.train;
-  if (!apply_overrides(m, &m->cfg.ov)) {
+  /* the data set is checked against the input and target as the overrides leave it (a set
+   * of files once its headers are read: train/data.c) */
+  if (!apply_overrides(m, &m->cfg.ov) || !sema_check_named_data(&m->sema, &m->train)) {
     model_free(m);
     return NULL;
   }

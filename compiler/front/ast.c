@@ -54,6 +54,12 @@ Expr *ast_list(Arena *a, SrcLoc loc, Arg *items) {
   return e;
 }
 
+Expr *ast_str(Arena *a, SrcLoc loc, const char *value) {
+  Expr *e = expr(a, E_STR, loc);
+  e->name = value;
+  return e;
+}
+
 Stmt *ast_stmt(Arena *a, StmtKind kind, SrcLoc loc) {
   Stmt *s = ARENA_NEW(a, Stmt);
   s->kind = kind;
@@ -81,6 +87,11 @@ void ast_dump_expr(const Expr *e, FILE *o) {
       ast_dump_expr(a->value, o);
     }
     fputc(')', o);
+    break;
+  case E_STR:
+    fputc('"', o);
+    for (const char *c = e->name; *c; c++) fprintf(o, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+    fputc('"', o);
     break;
   case E_LIST:
     fputc('[', o);

@@ -5,7 +5,7 @@
 #include "arena.h"
 #include "diag.h"
 
-typedef enum ExprKind { E_NUM, E_NAME, E_NEG, E_BINARY, E_CALL, E_LIST } ExprKind;
+typedef enum ExprKind { E_NUM, E_NAME, E_NEG, E_BINARY, E_CALL, E_LIST, E_STR } ExprKind;
 
 typedef struct Expr Expr;
 typedef struct Arg Arg;
@@ -21,7 +21,7 @@ struct Expr {
   ExprKind kind;
   SrcLoc loc;
   double num;       /* E_NUM */
-  const char *name; /* E_NAME, E_CALL */
+  const char *name; /* E_NAME, E_CALL; E_STR: the string's value (escapes undone) */
   char op;          /* E_BINARY: one of + - * / @ ^ */
   Expr *lhs, *rhs;  /* E_BINARY; E_NEG uses lhs */
   Arg *args;        /* E_CALL; E_LIST: the items (no labels) */
@@ -46,7 +46,8 @@ typedef struct Dims {
 typedef struct Setting {
   const char *key;
   SrcLoc loc;
-  Expr *value;
+  Expr *value;      /* `key = value`; or the call itself, written `key(args)` (call set) */
+  bool call;
   struct Setting *next;
 } Setting;
 
@@ -97,6 +98,7 @@ Expr *ast_neg(Arena *a, SrcLoc loc, Expr *e);
 Expr *ast_binary(Arena *a, SrcLoc loc, char op, Expr *l, Expr *r);
 Expr *ast_call(Arena *a, SrcLoc loc, const char *name, Arg *args);
 Expr *ast_list(Arena *a, SrcLoc loc, Arg *items); /* [a, b, ...] */
+Expr *ast_str(Arena *a, SrcLoc loc, const char *value); /* "..." */
 Stmt *ast_stmt(Arena *a, StmtKind kind, SrcLoc loc);
 
 /* Prints the tree in a compact s-expression form (the parser's tests). */

@@ -13,4 +13,9 @@ struct LexState {
 
 /* Reports a character that starts no token. */
 void lex_bad_char(struct LexState *s, SrcLoc loc, unsigned char c);
+/* The value of the string literal text[0..len) (quotes included) in the arena, its escapes
+ * \" and \\ undone; NULL after reporting a control character or another escape in it. */
+const char *lex_string(struct LexState *s, SrcLoc loc, const char *text, size_t len);
+/* Reports a string that its line ends inside. */
+void lex_unterminated(struct LexState *s, SrcLoc loc);
 #endif

@@ -69,7 +69,8 @@ void lint_call(Sema *s, const Expr *call, const CallArgs *a) {
 
 static bool reads(const Expr *e, const char *name) {
   switch (e->kind) {
-  case E_NUM: return false;
+  case E_NUM:
+  case E_STR: return false;
   case E_NAME: return strcmp(e->name, name) == 0;
   case E_NEG: return reads(e->lhs, name);
   case E_BINARY: return reads(e->lhs, name) || reads(e->rhs, name);

@@ -7,13 +7,13 @@
  *            | "param" NAME ":" dims ("=" expr)?
  *            | "def" NAME "(" (NAME ("," NAME)*)? ")" "=" expr
  *            | NAME "=" expr
- *            | "train" "{" (NAME "=" expr | ";")* "}"
+ *            | "train" "{" (NAME "=" expr | NAME "(" arg ("," arg)* ")" | ";")* "}"
  *            | "table" NAME "=" "{" ("[" cell ("," cell)* "]")+ "}"    cell = X | x | 1 | . | 0
  *   dims     = "[" INT ("," INT)* "]"
  *   expr     = expr ("+" | "-") expr | expr ("*" | "/" | "@") expr
  *            | "-" expr | expr "^" expr | primary          (^ binds tightest, to the right)
- *   primary  = NUMBER | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")" | "[" expr ("," expr)* "]"
- *   arg      = (NAME ":")? expr
+ *   primary  = NUMBER | STRING | NAME | NAME "(" (arg ("," arg)*)? ")" | "(" expr ")" | "[" expr ("," expr)* "]"
+ *   arg      = ((NAME | keyword) ":")? expr
  */
 %define api.pure full
 %define api.prefix {dlc_yy}
@@ -151,9 +151,11 @@ static int dim_value(SrcLoc loc, NumTok t) {
 %token INPUT "'input'" TARGET "'target'" PARAM "'param'" DEF "'def'" TRAIN "'train'" TABLE "'table'"
 %token <num> NUMBER "number"
 %token <str> IDENT "name"
+%token <str> STRING "string"
 %token LEX_ERROR "invalid character"
 
 %type <expr> expr primary
+%type <str> keyword
 %type <arg> args arg items
 %type <ident> idents
 %type <dims> dims dimlist
@@ -253,6 +255,9 @@ settings
   | settings IDENT '=' expr {
       Setting *t = ARENA_NEW(A, Setting); t->key = $2; t->loc = @2; t->value = $4;
       $$ = $1; RING_ADD($$, t); }
+  | settings IDENT '(' args ')' { /* normalize(mean: [...], std: [...]): a setting that is a call */
+      Setting *t = ARENA_NEW(A, Setting); t->key = $2; t->loc = @2; t->call = true;
+      t->value = bounded(ast_call(A, @2, $2, RING_OPEN($4))); $$ = $1; RING_ADD($$, t); }
   ;
 
 expr
@@ -269,6 +274,7 @@ expr
 primary
   : NUMBER { $$ = ast_num(A, @1, $1.value); }
   | IDENT { $$ = ast_name(A, @1, $1); }
+  | STRING { $$ = ast_str(A, @1, $1); }
   | IDENT '(' ')' { $$ = ast_call(A, @1, $1, NULL); }
   | IDENT '(' args ')' { $$ = bounded(ast_call(A, @1, $1, RING_OPEN($3))); }
   | '(' expr ')' { $$ = $2; }
@@ -290,6 +296,13 @@ args
 arg
   : expr { $$ = ARENA_NEW(A, Arg); $$->loc = $1->loc; $$->value = $1; }
   | IDENT ':' expr { $$ = ARENA_NEW(A, Arg); $$->label = $1; $$->loc = @1; $$->value = $3; }
+  | keyword ':' expr { $$ = ARENA_NEW(A, Arg); $$->label = $1; $$->loc = @1; $$->value = $3; }
+  ;
+
+/* A keyword names an argument as well as any name does: idx(train: "images", ...). */
+keyword
+  : INPUT { $$ = "input"; } | TARGET { $$ = "target"; } | PARAM { $$ = "param"; }
+  | DEF { $$ = "def"; } | TRAIN { $$ = "train"; } | TABLE { $$ = "table"; }
   ;
 
 %%
@@ -313,6 +326,34 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
   }
   diag_error(*yypcontext_location(ctx), "%s", msg);
   return 0;
+}
+
+const char *lex_string(struct LexState *s, SrcLoc loc, const char *text, size_t len) {
+  char *out = arena_alloc(s->arena, len), *o = out; /* (the quotes make room for the NUL) */
+  for (size_t i = 1; i + 1 < len; i++) {
+    unsigned char c = (unsigned char)text[i];
+    SrcLoc at = loc;
+    at.col += (int)i;
+    if (c == '\\') {
+      c = (unsigned char)text[++i];
+      if (c != '"' && c != '\\') {
+        diag_error(at, "unknown escape '\\%c' in a string (only \\\" and \\\\ are escapes; write a backslash as \\\\)",
+                   c >= 0x20 && c < 0x7f ? c : '?');
+        return NULL;
+      }
+    } else if (c < 0x20 || c == 0x7f) {
+      diag_error(at, "a string cannot hold the control character 0x%02x", c);
+      return NULL;
+    }
+    *o++ = (char)c;
+  }
+  *o = 0;
+  return out;
+}
+
+void lex_unterminated(struct LexState *s, SrcLoc loc) {
+  (void)s;
+  diag_error(loc, "unterminated string: a string ends with '\"' on the line it starts");
 }
 
 void lex_bad_char(struct LexState *s, SrcLoc loc, unsigned char c) {

@@ -17,17 +17,6 @@
 
 static Binding *lookup(Sema *s, Binding *locals, const char *name);
 
-static const DatasetInfo datasets[] = {
-    {"mnist", 28, 28, 10},
-    {NULL, 0, 0, 0},
-};
-
-const DatasetInfo *dataset_find(const char *name) {
-  for (const DatasetInfo *d = datasets; d->name; d++)
-    if (strcmp(d->name, name) == 0) return d;
-  return NULL;
-}
-
 Binding *sema_lookup(Sema *s, const char *name) {
   Binding *b = lookup(s, NULL, name);
   if (b) b->used = true;
@@ -376,6 +365,10 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
   }
   case E_CALL: return eval_call(s, e, scope);
   case E_LIST: return eval_list(s, e, scope);
+  case E_STR:
+    diag_error(e->loc, "a string is a path or a name in the train block (data = npy(x: \"x.npy\", ...), classes = "
+                       "[...]), not a value");
+    return ERR;
   }
   DLC_UNREACHABLE();
 }
@@ -435,20 +428,6 @@ static void let(Sema *s, const Stmt *st) {
   bind_global(s, st->name, v, st->name_loc);
 }
 
-/* The shape that the data set gives each example must be what the file declares. */
-static void check_data(const SemaResult *r, const DatasetInfo *d) {
-  char buf[SHAPE_STR_MAX];
-  if (r->input && shape_numel(r->input->shape) != (int64_t)d->rows * d->cols)
-    diag_error(r->input->loc, "data set '%s' has %dx%d images (%d values), but '%s' is %s", d->name, d->rows,
-               d->cols, d->rows * d->cols, r->input->name, shape_user_str(r->input->shape, buf, sizeof buf));
-  if (r->target && (r->target->shape.rank != 1 || r->target->shape.dim[0] != d->classes)) {
-    if (r->target->shape.rank == 1) snprintf(buf, sizeof buf, "onehot(%d)", r->target->shape.dim[0]);
-    else shape_user_str(r->target->shape, buf, sizeof buf);
-    diag_error(r->target->loc, "data set '%s' has %d classes, so '%s' must be onehot(%d), not %s", d->name,
-               d->classes, r->target->name, d->classes, buf);
-  }
-}
-
 static SrcLoc end_of_file(const Program *p) {
   SrcLoc loc = {p->file, 1, 1, NULL};
   for (const char *c = p->file->text; *c; c++) {
@@ -478,7 +457,7 @@ static Node *required(Sema *s, const Program *p, const char *name, const char *w
 bool sema_build(const Program *p, Graph *g, SemaResult *res) {
   int errors_before = diag_error_count(), warnings_before = diag_warning_count();
   memset(res, 0, sizeof *res);
-  res->train = (TrainSettings){.data = "mnist", .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1, .pixel_hi = 1,
+  res->train = (TrainSettings){.data = {.kind = DATA_MNIST}, .lr = 0.1, .batch = 32, .epochs = 10, .seed = 1, .pixel_hi = 1,
                                .opt = {.kind = OPT_SGD, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f}};
   Sema s = {.g = g, .arena = &g->arena, .res = res};
   const Stmt *train = NULL;
@@ -503,7 +482,7 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
         diag_note(train->loc, "the first one is here");
       }
       train = st;
-      train_block(st, &res->train);
+      train_block(st, s.arena, &res->train);
       break;
     }
   }
@@ -532,7 +511,6 @@ bool sema_build(const Program *p, Graph *g, SemaResult *res) {
                res->target->name);
     res->out = NULL;
   }
-  check_data(res, dataset_find(res->train.data));
   if (res->out) res->out->flags |= NF_OUT;
   if (res->loss) res->loss->flags |= NF_LOSS;
   /* only a whole program says what is unused (a warning --Werror made an error is no hole) */

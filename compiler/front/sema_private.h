@@ -1,8 +1,8 @@
 /* sema_private.h — what the parts of semantic analysis share: values, scopes, the state of
  * one analysis, and call arguments. sema.c walks statements and expressions; args.c checks
  * call arguments and initialisers; builtins.c holds the built-in functions and layers,
- * builtins_axes.c those on a tensor's axes; train.c reads the train block; lint.c finds what
- * deserves a warning. */
+ * builtins_axes.c those on a tensor's axes; train.c and train_data.c read the train block;
+ * lint.c finds what deserves a warning. */
 #ifndef DLC_SEMA_PRIVATE_H
 #define DLC_SEMA_PRIVATE_H
 #include "sema.h"
@@ -149,9 +149,13 @@ Node *builtin_permute(Sema *s, const CallArgs *a);
 Node *builtin_concat(Sema *s, const CallArgs *a);
 Node *builtin_slice(Sema *s, const CallArgs *a);
 
-/* ---- train.c ---- */
+/* ---- train.c, train_data.c ---- */
 
-void train_block(const Stmt *st, TrainSettings *ts);
+/* Reads a train block into ts; lists and resolved paths go to the arena a. */
+void train_block(const Stmt *st, Arena *a, TrainSettings *ts);
+void data_setting(const Setting *t, Arena *a, TrainSettings *ts);
+void classes_setting(const Setting *t, Arena *a, TrainSettings *ts);
+void normalize_setting(const Setting *t, Arena *a, TrainSettings *ts);
 
 /* ---- lint.c: warnings ---- */
 

@@ -1,5 +1,5 @@
-/* train.c — the train block: data set, pixel range, optimiser, learning rate and its
- * schedule, batch, epochs, seed. */
+/* train.c — the train block: pixel range, optimiser, learning rate and its schedule, batch,
+ * epochs, seed, validation, distortions; the data settings are train_data.c's. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
@@ -246,10 +246,11 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
 }
 
 /* Every setting a train block may have, in the order the docs list them. */
-static const char *const setting_names[] = {"data",   "optimizer", "lr",   "schedule",   "warmup",   "clip",   "pixels",
-                                            "batch",  "epochs",    "seed", "validation", "patience", "distort"};
+static const char *const setting_names[] = {"data",       "optimizer", "lr",      "schedule", "warmup",
+                                            "clip",       "pixels",    "batch",   "epochs",   "seed",
+                                            "validation", "patience",  "distort", "classes",  "normalize"};
 
-void train_block(const Stmt *st, TrainSettings *ts) {
+void train_block(const Stmt *st, Arena *a, TrainSettings *ts) {
   for (const Setting *t = st->settings; t; t = t->next) {
     long long v;
     for (const Setting *u = st->settings; u != t; u = u->next)
@@ -257,20 +258,16 @@ void train_block(const Stmt *st, TrainSettings *ts) {
         diag_error(t->loc, "'%s' is set twice", t->key);
         diag_note(u->loc, "first set here");
       }
+    if (t->call && strcmp(t->key, "normalize") != 0) {
+      diag_error(t->loc, "'%s' is set with '=': %s = ...", t->key, t->key);
+      continue;
+    }
     if (strcmp(t->key, "data") == 0) {
-      if (t->value->kind != E_NAME) {
-        diag_error(t->value->loc, "data must name a data set, e.g. data = mnist");
-        continue;
-      }
-      if (!dataset_find(t->value->name)) {
-        static const char *const names[] = {"mnist"};
-        char hint[96];
-        diag_error(t->value->loc, "unknown data set '%s' (expected mnist)%s", t->value->name,
-                   suggest_hint(t->value->name, names, COUNT(names), "", hint, sizeof hint));
-        continue;
-      }
-      ts->data = t->value->name;
-      ts->data_loc = t->value->loc;
+      data_setting(t, a, ts);
+    } else if (strcmp(t->key, "classes") == 0) {
+      classes_setting(t, a, ts);
+    } else if (strcmp(t->key, "normalize") == 0) {
+      normalize_setting(t, a, ts);
     } else if (strcmp(t->key, "optimizer") == 0) {
       optimizer_setting(t, ts);
     } else if (strcmp(t->key, "lr") == 0) {
@@ -317,12 +314,12 @@ void train_block(const Stmt *st, TrainSettings *ts) {
    * --validation has had its say */
 }
 
-bool sema_train_overrides(const Program *p, TrainSettings *ts) {
+bool sema_train_overrides(const Program *p, Arena *a, TrainSettings *ts) {
   int errors = diag_error_count();
   /* Settings given again replace the file's: no "set twice" against it. */
   ts->lr_loc = (SrcLoc){0};
   for (const Stmt *st = p->stmts; st; st = st->next) {
-    if (st->kind == S_TRAIN) train_block(st, ts);
+    if (st->kind == S_TRAIN) train_block(st, a, ts);
     else diag_error(st->loc, "only train settings can be given on the command line");
   }
   return diag_error_count() == errors;

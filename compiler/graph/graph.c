@@ -292,7 +292,7 @@ Node *g_reshape(Graph *g, Node *a, Shape to, SrcLoc loc) { return g_op(g, OP_RES
 
 Node *g_permute(Graph *g, Node *a, const int *perm, SrcLoc loc) {
   NodeAttr at = {.axes = {a->shape.rank, {0}}};
-  for (int i = 0; i < a->shape.rank; i++) at.axes.perm[i] = (signed char)perm[i];
+  for (int i = 0; i < a->shape.rank && i < MAX_RANK; i++) at.axes.perm[i] = (signed char)perm[i]; /* rank <= MAX_RANK: the bound tells GCC so */
   return g_op(g, OP_PERMUTE, a, NULL, &at, ANY, loc);
 }
 

@@ -32,11 +32,54 @@ const char *optimizer_name(OptimizerKind k);
 typedef enum ScheduleKind { SCHEDULE_CONSTANT, SCHEDULE_COSINE, SCHEDULE_STEP, SCHEDULE_EXPONENTIAL } ScheduleKind;
 const char *schedule_name(ScheduleKind k);
 
+/* The data sets a train block can name (docs/data.md): three by name, found under the data
+ * directory (--data DIR), and three kinds of files. */
+typedef enum DataKind { DATA_MNIST, DATA_FASHION_MNIST, DATA_CIFAR10, DATA_IDX, DATA_NPY, DATA_IMAGES } DataKind;
+
+/* The .net spelling of each kind ("mnist", "npy", ...). */
+const char *data_kind_name(DataKind k);
+
+/* What `data = ...` says. Paths are as the front end resolved them: a relative path in a
+ * .net file is joined to the file's directory (one given with --set is left relative to the
+ * working directory). */
+typedef struct DataSpec {
+  DataKind kind;
+  const char *train;        /* idx: the images; npy: x; images: the folder; cifar10: the folder
+                               of the .bin files, NULL: DIR/cifar-10-batches-bin */
+  const char *train_labels; /* idx: the labels; npy: y */
+  const char *test, *test_labels; /* the test set's (images: test holds the folder); NULL: none */
+  double holdout;           /* without a test set (idx, npy, images): the fraction of the
+                               examples, the last ones, held out as the test set */
+  SrcLoc loc;               /* the value of `data =` (none: the default, mnist) */
+} DataSpec;
+
+/* What one example of a data set is (channels x rows x cols values) and how many classes
+ * there are. */
+typedef struct DataShape {
+  int channels, rows, cols, classes;
+} DataShape;
+
+/* The shape of a named set (mnist, fashion_mnist, cifar10), known without reading it; false
+ * for sets of files, whose shapes only their headers tell. */
+bool data_named_shape(DataKind k, DataShape *out);
+
+/* The built-in class names of a named set (NULL: none, or a set of files); n of them. */
+const char *const *data_named_classes(DataKind k, int *n);
+
 /* What the train block says (or its defaults). Locations point at each setting for later
  * diagnostics (e.g. a data set whose shape does not match the input). */
 typedef struct TrainSettings {
-  const char *data;  /* "mnist" */
-  SrcLoc data_loc;
+  DataSpec data;
+  /* classes = ["T-shirt", ...]: a name per class (n_classes of them), for everything that
+   * prints a class; NULL: the data set's names, else the class numbers */
+  const char *const *classes;
+  int n_classes;
+  SrcLoc classes_loc;
+  /* normalize(mean: [...], std: [...]): per channel, after pixels = range(lo, hi); n_norm 0
+   * without (mean 0, std 1) */
+  const float *mean, *std;
+  int n_norm;
+  SrcLoc normalize_loc;
   OptimizerSpec opt;
   ScheduleKind schedule;
   double gamma, warmup;

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "batch.h"
+#include "data.h"
 #include "grad.h"
 #include "init.h"
 #include "interp.h"
@@ -35,13 +36,14 @@ static void fill_leaves(const Model *m, const DlrtDataset *d, int rows, double *
   const Graph *g = m->g;
   DlrtRng rng;
   dlrt_rng_seed(&rng, m->train.seed);
-  int in_features = d->rows * d->cols, classes = (int)shape_numel(m->sema.target->shape);
+  int in_features = (int)dlrt_example_size(d), classes = (int)shape_numel(m->sema.target->shape);
   float *x = malloc(sizeof(float) * (size_t)rows * (size_t)in_features);
   float *y = malloc(sizeof(float) * (size_t)rows * (size_t)classes);
   int *idx = malloc(sizeof(int) * (size_t)rows);
   if (!x || !y || !idx) dlc_fatal("out of memory");
   for (int i = 0; i < rows; i++) idx[i] = i;
-  dlrt_fill_batch(d, idx, rows, classes, m->train.pixel_lo, m->train.pixel_hi, x, y);
+  DlrtPixelMap map = data_pixel_map(&m->train);
+  dlrt_fill_batch_mapped(d, idx, rows, classes, &map, x, y);
   for (int i = 0; i < g->len; i++) {
     const Node *n = g->nodes[i];
     int64_t size = interp_size(n, rows);

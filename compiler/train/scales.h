@@ -5,7 +5,7 @@
 #define DLC_SCALES_H
 #include <stdio.h>
 #include "driver.h"
-#include "mnist.h"
+#include "dataset.h"
 
 /* Initialises m's parameters from its seed, as training does, runs the forward graph and
  * the symbolic gradients on the first `rows` examples of d in the reference evaluator, and

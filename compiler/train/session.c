@@ -66,7 +66,9 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
   if (err < 0 || val_err < 0) return false; /* dlc_forward did not compile (reported) */
   *r = (EpochResult){.epoch = e, .epochs = ts->epochs, .train_loss = loss, .val_error = val_err, .test_error = err,
                      .seconds = seconds, .images_per_s = fit->count / seconds,
-                     .eval_seconds = dlrt_seconds() - t_eval, .distorting = t->x_next != NULL,
+                     .eval_seconds = dlrt_seconds() - t_eval, .cpu_seconds = t->epoch_cpu_seconds,
+                     .assemble_seconds = t->assemble_seconds,
+                     .distorting = t->x_next != NULL,
                      .augment_seconds = t->augment_seconds, .augment_wait = t->augment_wait};
   return true;
 }

@@ -49,6 +49,7 @@ Trainer *trainer_new(Model *m) {
   t->epoch_state = floats_alloc(m->state_floats);
   t->in_features = (int)shape_numel(m->sema.input->shape);
   t->classes = (int)shape_numel(m->sema.target->shape);
+  t->pixels = data_pixel_map(&m->train);
   int batch = m->train.batch;
   if (!(t->arena = floats_try_alloc(m->arena_floats))) { /* the one allocation that can be huge */
     int64_t batches = (int64_t)batch * (3 * t->in_features + 3 * t->classes), all = m->arena_floats + workers_floats(m) + batches;
@@ -101,16 +102,24 @@ void trainer_free(Trainer *t) {
 }
 
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what) {
-  const Node *in = t->m->sema.input;
-  if ((int64_t)d->rows * d->cols != t->in_features) {
-    diag_error(in->loc, "the %s images are %dx%d (%d values), but '%s' has %d", what, d->rows, d->cols,
-               d->rows * d->cols, in->name, t->in_features);
+  const Node *in = t->m->sema.input, *target = t->m->sema.target;
+  char shape[64];
+  if (dlrt_example_size(d) != (size_t)t->in_features) {
+    diag_error(in->loc, "the %s examples are %s (%zu values), but '%s' has %d", what,
+               dlrt_dataset_shape_str(d, shape, sizeof shape), dlrt_example_size(d), in->name, t->in_features);
+    return false;
+  }
+  if (d->classes > t->classes) {
+    diag_error(target->loc, "the %s set has %d classes, but '%s' has %d", what, d->classes, target->name, t->classes);
+    return false;
+  }
+  if (t->pixels.mean && t->m->train.n_norm != d->channels) {
+    diag_error(t->m->train.normalize_loc, "normalize has %d means, but the %s examples have %d channels",
+               t->m->train.n_norm, what, d->channels);
     return false;
   }
   return true;
 }
-
-
 
 /* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
 typedef struct BatchJob {
@@ -124,14 +133,16 @@ typedef struct BatchJob {
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
   const int *idx = j->t->perm + j->first;
+  double t0 = dlrt_seconds(), cpu0 = dlrt_thread_seconds();
   if (ts->distort.affine || ts->distort.elastic) {
-    double t0 = dlrt_seconds();
-    dlrt_fill_batch_distorted(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, ts->pixel_lo, ts->pixel_hi,
-                              j->x);
+    if (dlrt_fill_batch_distorted_mapped(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, &j->t->pixels,
+                                         j->x) != 0)
+      dlc_fatal("out of memory distorting a batch");
     dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
     j->seconds = dlrt_seconds() - t0;
   } else { /* (only ever on the stepping thread: the helper thread distorts) */
     workers_fill(j->t, j->d, idx, j->n, j->x, j->y);
+    j->t->assemble_seconds += dlrt_thread_seconds() - cpu0; /* (CPU time: the share holds on a loaded machine) */
   }
 }
 
@@ -165,7 +176,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   /* without a helper thread the next batch is made after the step, in the same buffers */
   BatchJob jobs[2] = {{t, d, epoch, 0, total < batch ? total : batch, t->x, t->y, 0},
                       {t, d, epoch, 0, 0, prefetch ? t->x_next : t->x, prefetch ? t->y_next : t->y, 0}};
-  t->augment_seconds = t->augment_wait = 0;
+  t->augment_seconds = t->augment_wait = t->assemble_seconds = 0;
+  double cpu_start = dlrt_thread_seconds();
   if (total > 0) {
     double t0 = dlrt_seconds();
     fill_job(&jobs[0]);
@@ -179,6 +191,11 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     next->n = total - next->first < batch ? total - next->first : batch;
     bool threaded = prefetch && next->n > 0;
     if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
+    else if (next->n > 0) { /* the next batch's examples come into the cache while the step runs */
+      double cpu0 = dlrt_thread_seconds();
+      dlrt_prefetch_batch(d, t->perm + next->first, next->n);
+      t->assemble_seconds += dlrt_thread_seconds() - cpu0;
+    }
     /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
     workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &t->training_on);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
@@ -208,12 +225,43 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
   }
+  t->epoch_cpu_seconds = dlrt_thread_seconds() - cpu_start;
   return t->divergence.diverged ? NAN : total_loss / total;
 }
 
 DlrtModelFn trainer_forward(Trainer *t) {
   if (!t->forward) t->forward = (DlrtModelFn)model_function(t->m, model_fn_names[FN_FORWARD]);
   return t->forward;
+}
+
+/* One batch of inference (the caller has compiled dlc_forward and set OpenBLAS's threads). */
+static void infer(Trainer *t, const DlrtDataset *d, int first, int n, int *idx) {
+  for (int i = 0; i < n; i++) idx[i] = first + i;
+  workers_fill(t, d, idx, n, t->x, NULL);
+  workers_split(t, t->workers, t->x, NULL, t->out, n, &t->training_off); /* rows are independent in inference */
+  double t0 = dlrt_seconds();
+  workers_forward(t);
+  t->forward_seconds += dlrt_seconds() - t0;
+}
+
+/* Inference splits batches over the workers: OpenBLAS keeps to one thread meanwhile (a model
+ * trained on one thread may have given it more), or the two oversubscribe the cores. Returns
+ * the threads it had. */
+static int blas_for_inference(const Trainer *t) {
+  int blas_threads = dlrt_threads();
+  if (t->workers > 1) dlrt_set_threads(1);
+  return blas_threads;
+}
+
+bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n) {
+  if (!trainer_forward(t)) return false;
+  int *idx = malloc(sizeof(int) * (size_t)n + 1);
+  if (!idx) dlc_fatal("out of memory");
+  int blas_threads = blas_for_inference(t);
+  infer(t, d, first, n, idx);
+  dlrt_set_threads(blas_threads);
+  free(idx);
+  return true;
 }
 
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
@@ -224,18 +272,10 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
   /* inference: no dropout, batch norm's running statistics (the training flag off) */
-  /* Inference splits batches over the workers: OpenBLAS keeps to one thread meanwhile (a
-   * model trained on one thread may have given it more), or the two oversubscribe the cores. */
-  int blas_threads = dlrt_threads();
-  if (t->workers > 1) dlrt_set_threads(1);
+  int blas_threads = blas_for_inference(t);
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
-    for (int i = 0; i < n; i++) idx[i] = done + i;
-    workers_fill(t, d, idx, n, t->x, NULL);
-    workers_split(t, t->workers, t->x, NULL, t->out, n, &t->training_off); /* rows are independent in inference */
-    double t0 = dlrt_seconds();
-    workers_forward(t);
-    t->forward_seconds += dlrt_seconds() - t0;
+    infer(t, d, done, n, idx);
     for (int i = 0; i < n; i++)
       wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
   }

@@ -5,6 +5,7 @@
 #ifndef DLC_TRAINER_H
 #define DLC_TRAINER_H
 #include "batch.h"
+#include "data.h"
 #include "dlrt.h"
 #include "driver.h"
 #include "pool.h"
@@ -53,6 +54,9 @@ typedef struct Trainer {
    * step, and the training flag (1 in a training step, 0 in inference). */
   float hyper[HYPER_COUNT];
   float training_on, training_off;
+  DlrtPixelMap pixels;    /* how stored pixels become inputs (the train block's range and normalize) */
+  double assemble_seconds; /* the last epoch's CPU time assembling undistorted batches on the stepping thread */
+  double epoch_cpu_seconds; /* ... and the stepping thread's CPU time for all of its training */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
   double forward_seconds; /* the last trainer_error's time in the model itself (not assembling batches) */
@@ -103,7 +107,12 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
-/* Checks that d's examples fit the model's input and target; reports with the file's
- * locations and returns false if not. */
+/* The model's outputs for examples first .. first + n - 1 of d (n at most the batch), into
+ * t->out (n rows of t->classes values); false after reporting that dlc_forward failed to
+ * compile. */
+bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n);
+/* Checks that d's examples fit the model's input (as many values) and that its labels fit
+ * the target; reports at the file's declarations and returns false if not (data_load has
+ * checked this in full, at `data =`: this guards the loops below against any other caller). */
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what);
 #endif

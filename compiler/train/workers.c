@@ -169,8 +169,8 @@ static void fill_rows_task(void *ctx, int w) {
   const BatchFill *f = &t->filling;
   if (w >= f->parts) return;
   int lo = (int)((int64_t)f->n * w / f->parts), hi = (int)((int64_t)f->n * (w + 1) / f->parts);
-  dlrt_fill_batch(f->d, f->idx + lo, hi - lo, t->classes, t->m->train.pixel_lo, t->m->train.pixel_hi,
-                  f->x + (int64_t)lo * t->in_features, f->y ? f->y + (int64_t)lo * t->classes : NULL);
+  dlrt_fill_batch_mapped(f->d, f->idx + lo, hi - lo, t->classes, &t->pixels, f->x + (int64_t)lo * t->in_features,
+                         f->y ? f->y + (int64_t)lo * t->classes : NULL);
 }
 
 /* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), the rows split over

@@ -12,12 +12,15 @@ syn keyword netBuiltin conv global_avgpool subsample avgpool maxpool
 syn keyword netType onehot
 syn keyword netInit zeros const uniform normal lecun lecun_normal xavier xavier_normal he he_uniform
 syn keyword netSetting data optimizer lr schedule warmup clip pixels batch epochs seed validation distort patience
-syn keyword netValue mnist sgd adam adamw rmsprop adagrad constant cosine step exponential range affine elastic none
+syn keyword netSetting classes normalize
+syn keyword netValue mnist fashion_mnist cifar10 idx npy images sgd adam adamw rmsprop adagrad constant cosine step exponential range affine elastic none
 syn match netArgName "\<[A-Za-z_][A-Za-z0-9_]*\ze\s*:\s*[^ \t\[]"
 syn match netNumber "\<\d\+\(\.\d*\)\=\([eE][-+]\=\d\+\)\=\>"
 syn match netNumber "\.\d\+\([eE][-+]\=\d\+\)\=\>"
 syn match netOperator "[-+*/^@=]"
 syn match netComment "#.*$" contains=netTodo
+syn region netString start=+"+ skip=+\\[\\"]+ end=+"+ end=+$+ contains=netEscape oneline
+syn match netEscape +\\[\\"]+ contained
 syn keyword netTodo TODO FIXME XXX contained
 syn region netTable start="\<table\>\s\+\w\+\s*=\s*{" end="}" contains=netKeyword,netCell,netComment
 syn match netCell "[Xx.01]" contained
@@ -32,6 +35,8 @@ hi def link netArgName Special
 hi def link netNumber Number
 hi def link netOperator Operator
 hi def link netComment Comment
+hi def link netString String
+hi def link netEscape SpecialChar
 hi def link netTodo Todo
 hi def link netCell Special
 
