@@ -1,0 +1,13 @@
+/* summary.h — a planned model described in text: what `dlc check` prints after "FILE: ok",
+ * and what the HTML report shows as the model. */
+#ifndef DLC_SUMMARY_H
+#define DLC_SUMMARY_H
+#include <stdio.h>
+#include "driver.h"
+
+/* m has been through model_build_training: the input and target, every parameter (shape,
+ * values, initialiser), the figures of each source line (parameters, FLOPs per example
+ * forward and backward, buffers), FLOPs per example and per step, node counts, the arena,
+ * and the train block's settings. */
+void model_summary_print(const Model *m, FILE *out);
+#endif
