@@ -66,10 +66,8 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
   return true;
 }
 
-Model *model_load(const char *path, const ModelConfig *cfg) {
-  double t0 = dlrt_seconds();
-  SrcFile *f = srcfile_read(path);
-  if (!f) return NULL;
+/* Parses and analyses f (the model owns it from here); t0: when reading began. */
+static Model *load_file(SrcFile *f, const ModelConfig *cfg, double t0) {
   Model *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->cfg = cfg ? *cfg : model_config();
@@ -91,6 +89,16 @@ Model *model_load(const char *path, const ModelConfig *cfg) {
   m->n_forward = m->g->len;
   m->times.front = dlrt_seconds() - t0;
   return m;
+}
+
+Model *model_load(const char *path, const ModelConfig *cfg) {
+  double t0 = dlrt_seconds();
+  SrcFile *f = srcfile_read(path);
+  return f ? load_file(f, cfg, t0) : NULL;
+}
+
+Model *model_load_source(const char *name, const char *text, const ModelConfig *cfg) {
+  return load_file(srcfile_from_string(name, text), cfg, dlrt_seconds());
 }
 
 /* Data-parallel: the update reads each gradient from a GRAD_IN feed, and the gradients

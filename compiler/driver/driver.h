@@ -106,6 +106,9 @@ typedef struct Model {
 
 /* Parse and analyse, and choose how each convolution runs; NULL after reporting errors. */
 Model *model_load(const char *path, const ModelConfig *cfg);
+/* The same from text held in memory (the .net source a checkpoint saved), named `name` in
+ * diagnostics. */
+Model *model_load_source(const char *name, const char *text, const ModelConfig *cfg);
 /* Autodiff, update, the graph passes (up to cfg.stop_after), schedules and memory plans.
  * False (reported) if the arena would be too large. */
 bool model_build_training(Model *m);

@@ -139,3 +139,13 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
   free(cells);
   free(seconds);
 }
+
+char *profile_text(const Model *m, int64_t steps, int64_t examples) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) dlc_fatal("out of memory");
+  profile_print(m, steps, examples, f);
+  if (fclose(f) != 0) dlc_fatal("out of memory");
+  return text;
+}

@@ -139,3 +139,13 @@ void model_summary_print(const Model *m, FILE *out) {
   if (d->elastic) fprintf(out, "%s elastic(alpha: %g, sigma: %g)", d->affine ? " +" : ", distort", d->alpha, d->sigma);
   fprintf(out, "\n");
 }
+
+char *model_summary_text(const Model *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) dlc_fatal("out of memory");
+  model_summary_print(m, f);
+  if (fclose(f) != 0) dlc_fatal("out of memory");
+  return text;
+}

@@ -10,4 +10,6 @@
  * forward and backward, buffers), FLOPs per example and per step, node counts, the arena,
  * and the train block's settings. */
 void model_summary_print(const Model *m, FILE *out);
+/* The same text, malloc'd (for the HTML report). */
+char *model_summary_text(const Model *m);
 #endif

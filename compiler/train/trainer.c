@@ -182,7 +182,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
       t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
       t->augment_seconds += next->seconds;
     }
-    if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
+    if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total, total_loss);
   }
   return total_loss / total;
 }
@@ -192,10 +192,10 @@ DlrtModelFn trainer_forward(Trainer *t) {
   return t->forward;
 }
 
-double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
-  if (!trainer_forward(t)) return -1;
+bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx) {
+  if (!trainer_forward(t)) return false;
   int total = limit > 0 && limit < d->count ? limit : d->count;
-  int batch = t->m->train.batch, wrong = 0;
+  int batch = t->m->train.batch;
   t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
@@ -212,10 +212,29 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
     double t0 = dlrt_seconds();
     workers_forward(t);
     t->forward_seconds += dlrt_seconds() - t0;
-    for (int i = 0; i < n; i++)
-      wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
+    visit(ctx, done, n, t->out);
   }
   dlrt_set_threads(blas_threads);
   free(idx);
-  return (double)wrong / total;
+  return true;
+}
+
+typedef struct ErrorCount {
+  const Trainer *t;
+  const DlrtDataset *d;
+  int wrong;
+} ErrorCount;
+
+static void count_errors(void *ctx, int first, int n, const float *out) {
+  ErrorCount *c = ctx;
+  int classes = c->t->classes;
+  for (int i = 0; i < n; i++)
+    c->wrong += dlrt_argmax(out + (size_t)i * (size_t)classes, classes) != c->d->labels[first + i];
+}
+
+double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
+  ErrorCount c = {t, d, 0};
+  if (!trainer_infer(t, d, limit, count_errors, &c)) return -1;
+  int total = limit > 0 && limit < d->count ? limit : d->count;
+  return (double)c.wrong / total;
 }
