@@ -69,7 +69,10 @@ int cmd_report(const Options *o) {
   const DlrtNamedPath outputs[] = {{o->out, "-o", NULL}};
   if (!outputs_ok(o, outputs, 1)) return EXIT_USER;
   RunMetrics metrics = {0};
-  if (!metrics_read(o->file, &metrics)) return EXIT_USER;
+  if (!metrics_read(o->file, &metrics)) {
+    run_metrics_free(&metrics); /* (the lines before the bad one) */
+    return EXIT_USER;
+  }
   int rc = EXIT_USER;
   bool failed;
   Model *m = report_model(o, &failed);
