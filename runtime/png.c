@@ -136,6 +136,33 @@ int dlrt_png_write(const char *path, const unsigned char *pix, int w, int h, int
   return rc;
 }
 
+int dlrt_png_encode(const unsigned char *pix, int w, int h, int channels, unsigned char **data, size_t *len, char *err,
+                    size_t errlen) {
+  *data = NULL;
+  *len = 0;
+  if (w < 1 || h < 1 || w > DLRT_MAX_SIDE || h > DLRT_MAX_SIDE || (channels != 1 && channels != 3))
+    return dlrt_fail(err, errlen, "png", "cannot encode a %dx%d image of %d channels as PNG (grey or RGB)", w, h, channels);
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&buf, &size);
+  if (!f) return dlrt_fail(err, errlen, "png", "out of memory");
+  PngCtx c = {.path = "png", .what = "cannot encode", .err = err, .errlen = errlen};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  int rc = -1;
+  if (!info) dlrt_fail(err, errlen, "png", "out of memory");
+  else rc = encode(png, info, f, pix, w, h, channels);
+  png_destroy_write_struct(&png, &info);
+  if (fclose(f) != 0 && rc == 0) rc = dlrt_fail(err, errlen, "png", "out of memory");
+  if (rc != 0) {
+    free(buf);
+    return -1;
+  }
+  *data = (unsigned char *)buf;
+  *len = size;
+  return 0;
+}
+
 int dlrt_png_write_gray(const char *path, const unsigned char *pix, int w, int h, char *err, size_t errlen) {
   return dlrt_png_write(path, pix, w, h, 1, err, errlen);
 }

@@ -1,5 +1,6 @@
 /* png.h — PNG files through libpng: reading 8-bit grey or RGB images (what image folders
- * hold) and writing them (augment-preview's grids). */
+ * hold) and writing them (augment-preview's grids, dlc eval --errors), to a file or to memory
+ * (the HTML report's images). */
 #ifndef DLRT_PNG_H
 #define DLRT_PNG_H
 #include <stddef.h>
@@ -24,6 +25,11 @@ void dlrt_image_free(DlrtImage *img);
  * 3) to PATH as an 8-bit grey or RGB PNG. 0, or -1 with "PATH: MESSAGE" (a partly written
  * file is removed). */
 int dlrt_png_write(const char *path, const unsigned char *pix, int w, int h, int channels, char *err, size_t errlen);
+
+/* The same PNG in memory (an HTML page's data: URI): *data, malloc'd, of *len bytes. 0, or -1
+ * with "png: MESSAGE" and *data NULL. */
+int dlrt_png_encode(const unsigned char *pix, int w, int h, int channels, unsigned char **data, size_t *len, char *err,
+                    size_t errlen);
 
 /* dlrt_png_write of a greyscale image (0 black .. 255 white). */
 int dlrt_png_write_gray(const char *path, const unsigned char *pix, int w, int h, char *err, size_t errlen);

@@ -9,9 +9,11 @@ set -eu
 # protobuf-c-compiler, libprotobuf-c-dev and libonnx-dev (onnx.proto) build `dlc export`;
 # python3-onnx, python3-torch and python3-numpy check what it writes (tests/check_export.c).
 # clang-14 and libclang-rt-14-dev (libFuzzer) build the front end's fuzz target (scripts/fuzz.sh).
+# libjansson-dev: JSON for the report and dlc eval --metrics; chromium: the report opened in
+# a browser (tests/check_report_cli.c).
 PACKAGES="build-essential flex bison cmake pkg-config libopenblas-dev check zlib1g-dev libpng-dev
 llvm-16-dev npm ca-certificates dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev libonnx-dev
-python3-onnx python3-torch python3-numpy clang-14 libclang-rt-14-dev"
+python3-onnx python3-torch python3-numpy clang-14 libclang-rt-14-dev libjansson-dev chromium"
 
 # dpkg -s succeeds for packages that were removed but left config files behind, so look at
 # the status field rather than the exit code.

@@ -12,6 +12,14 @@
  * file, --resume, --load) and each other (runtime/outfile.h); false after reporting. */
 bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs);
 
+/* The model configured for training or inference (inference_only) with o's threads. The
+ * profile's counters belong to one thread. NULL after reporting. (cmd_train.c) */
+Model *cli_load_model(const Options *o, bool inference_only);
+/* Builds m's functions: data-parallel steps where the model allows it (then OpenBLAS keeps
+ * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the
+ * step and OpenBLAS may use them for large products. False after reporting. */
+bool cli_build_model(Model *m, const Options *o, bool training);
+
 int cmd_train(const Options *o);
 int cmd_eval(const Options *o);
 int cmd_predict(const Options *o);
@@ -23,4 +31,5 @@ int cmd_preview(const Options *o);
 int cmd_compile(const Options *o);
 int cmd_profile(const Options *o);
 int cmd_export(const Options *o);
+int cmd_report(const Options *o);
 #endif

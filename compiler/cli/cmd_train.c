@@ -1,6 +1,7 @@
-/* cmd_train.c — `dlc train` and `dlc eval`: compile, load the data, then a training session
+/* cmd_train.c — `dlc train`: compile, load the data, then a training session
  * (train/session.c) whose reports become progress on stderr, a summary line per epoch on
- * stdout, and optionally one JSON object per epoch in --metrics. */
+ * stdout, optionally one JSON object per epoch in --metrics and the report page in --report
+ * (train_page.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,17 +11,21 @@
 #include "cli.h"
 #include "metrics_log.h"
 #include "profile_report.h"
+#include "progress.h"
 #include "session.h"
 #include "snapshot.h"
+#include "train_page.h"
 
 /* What the session's reports are printed with. */
 typedef struct Printer {
   const Options *o;
   const Model *m;
   MetricsLog metrics;
-  double epoch_start;
-  bool tty;
-  int last_quarter;
+  Progress progress;
+  TrainPage page;        /* --report */
+  const Trainer *t;
+  const DlrtDataset *test;
+  bool page_failed;      /* the last page could not be written (reported) */
 } Printer;
 
 static bool print_start(void *ctx, const SessionStart *s) {
@@ -35,34 +40,13 @@ static bool print_start(void *ctx, const SessionStart *s) {
             m->train.patience ? ", with early stopping" : "");
   if (s->resumed) fprintf(stderr, "dlc: resuming from %s after epoch %d of %d\n", p->o->resume, s->epochs_done, s->epochs);
   /* (a resumed run's metrics end where its checkpoint does) */
-  return !p->o->metrics || metrics_start(&p->metrics, p->o->metrics, s->resumed, s->epochs_done);
+  return (!p->o->metrics || metrics_start(&p->metrics, p->o->metrics, s->resumed, s->epochs_done)) &&
+         train_page_start(&p->page, p->o, m, p->t, p->test, s, p->o->metrics ? &p->metrics : NULL);
 }
 
-/* A bar with rate and ETA on a terminal; plain lines at each quarter otherwise. */
-static void print_progress(void *ctx, int epoch, int epochs, int done, int total) {
+static void print_progress(void *ctx, int epoch, int epochs, int done, int total, double loss_sum) {
   Printer *p = ctx;
-  if (done == 0) { /* the epoch starts */
-    p->epoch_start = dlrt_seconds();
-    p->last_quarter = 0;
-    return;
-  }
-  double el = dlrt_seconds() - p->epoch_start, rate = done / (el > 0 ? el : 1e-9);
-  if (p->tty) {
-    enum { WIDTH = 30 };
-    int fill = (int)((double)WIDTH * done / total);
-    char bar[WIDTH + 1];
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
-    bar[WIDTH] = 0;
-    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  %.0f img/s  ETA %.1f s ", epoch, epochs, bar, done, total, rate,
-            (total - done) / rate);
-    if (done == total) fputs("\r\033[K", stderr);
-  } else {
-    int quarter = (int)(4.0 * done / total);
-    if (quarter > p->last_quarter && done < total)
-      fprintf(stderr, "epoch %d/%d: %d/%d images, %.0f img/s\n", epoch, epochs, done, total, rate);
-    p->last_quarter = quarter;
-  }
-  fflush(stderr);
+  progress_show(&p->progress, epoch, epochs, done, total, loss_sum);
 }
 
 static bool print_epoch(void *ctx, const EpochResult *r) {
@@ -73,9 +57,11 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
   if (r->distorting) /* distorting: how long it took, beside the steps, and how long they waited */
     snprintf(aug_text, sizeof aug_text, "  (distortions %.2f s, %.0f%% of it; steps waited %.2f s)", r->augment_seconds,
              100 * r->augment_seconds / r->seconds, r->augment_wait);
+  p->progress.eval_seconds = r->eval_seconds;
   printf("epoch %d/%d  train_loss %.4f%s  test_error %.2f%%  %.2f s  %.0f img/s%s\n", r->epoch, r->epochs, r->train_loss,
          val_text, 100 * r->test_error, r->seconds, r->images_per_s, aug_text);
   fflush(stdout);
+  if (!train_page_epoch(&p->page, r)) return false;
   if (!p->o->metrics) return true;
   char val_field[48] = "", aug_field[96] = "", line[512];
   if (val) snprintf(val_field, sizeof val_field, ",\"val_error\":%.6g", r->val_error);
@@ -84,9 +70,9 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
              r->augment_wait);
   snprintf(line, sizeof line,
            "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g%s%s}",
+           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g,\"lr\":%.6g%s%s}",
            r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, r->cpu_seconds,
-           r->assemble_seconds, val_field, aug_field);
+           r->assemble_seconds, r->lr, val_field, aug_field);
   return metrics_append(&p->metrics, line);
 }
 
@@ -97,11 +83,10 @@ static void print_end(void *ctx, const SessionEnd *e) {
   if (e->best_epoch)
     printf("best val_error %.2f%% after epoch %d%s%s\n", 100 * e->best_val_error, e->best_epoch,
            p->o->save_best ? ", saved in " : "", p->o->save_best ? p->o->save_best : "");
+  p->page_failed = !train_page_end(&p->page, e);
 }
 
-/* The model configured for training or inference (inference_only) with o's threads. The
- * profile's counters belong to one thread. NULL after reporting. */
-static Model *load(const Options *o, bool inference_only) {
+Model *cli_load_model(const Options *o, bool inference_only) {
   ModelConfig cfg = options_model_config(o);
   cfg.profile = o->profile;
   cfg.inference_only = inference_only;
@@ -109,10 +94,7 @@ static Model *load(const Options *o, bool inference_only) {
   return model_load(o->file, &cfg);
 }
 
-/* Builds m's functions: data-parallel steps where the model allows it (then OpenBLAS keeps
- * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the
- * step and OpenBLAS may use them for large products. False after reporting. */
-static bool build(Model *m, const Options *o, bool training) {
+bool cli_build_model(Model *m, const Options *o, bool training) {
   if (o->profile && o->threads > 1) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
   if (!model_build_training(m)) return false;
   int threads = m->cfg.threads;
@@ -128,8 +110,8 @@ static bool build(Model *m, const Options *o, bool training) {
 
 /* --compile-only: parse to JIT'd functions (dlc_forward too), no data. */
 static int compile_only(const Options *o) {
-  Model *m = load(o, false);
-  Trainer *t = m && build(m, o, true) ? trainer_new(m) : NULL;
+  Model *m = cli_load_model(o, false);
+  Trainer *t = m && cli_build_model(m, o, true) ? trainer_new(m) : NULL;
   int rc = EXIT_USER;
   if (t && trainer_forward(t)) {
     fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms\n", m->file->name, (long long)model_param_count(m),
@@ -144,69 +126,39 @@ static int compile_only(const Options *o) {
 
 int cmd_train(const Options *o) {
   if (o->compile_only) return compile_only(o);
-  Model *m = load(o, false);
+  Model *m = cli_load_model(o, false);
   if (!m) return EXIT_USER;
   DlrtDataset train = {0}, test = {0};
   Trainer *t = NULL;
   int rc = EXIT_USER;
-  Printer p = {.o = o, .m = m, .tty = isatty(2)};
+  Printer p = {.o = o, .m = m, .progress = progress_new(stderr)};
   /* every output checked before any work: a mistake costs nothing */
   const DlrtNamedPath outputs[] = {{o->save, "--save", "checkpoint"}, {o->save_best, "--save-best", "checkpoint"},
-                                   {o->metrics, "--metrics", NULL}};
-  if (!outputs_ok(o, outputs, 3) || !data_load(m, data_dir(o->data_dir), &train, &test)) goto done;
+                                   {o->metrics, "--metrics", NULL}, {o->report, "--report", NULL}};
+  if (!outputs_ok(o, outputs, 4) || !data_load(m, data_dir(o->data_dir), &train, &test)) goto done;
   if (m->train.data.holdout > 0) {
     char what[1024];
     fprintf(stderr, "dlc: %s has no test set: its last %d examples (holdout %g) are the test set, the other %d the training set\n",
             data_what(&m->train.data, what, sizeof what), test.count, m->train.data.holdout, train.count);
   }
-  if (!build(m, o, true) || !(t = trainer_new(m))) goto done;
-  SessionOptions so = {o->save, o->save_best, o->resume};
+  if (!cli_build_model(m, o, true) || !(t = trainer_new(m))) goto done;
+  p.t = t;
+  p.test = &test;
+  /* the report's confusion matrix needs every test image's outcome: the same pass keeps them */
+  SessionOptions so = {o->save, o->save_best, o->resume, .keep_test = o->report != NULL};
   SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
-  if (!session_run(t, &train, &test, &so, &report)) goto done;
+  if (!session_run(t, &train, &test, &so, &report)) {
+    train_page_failed(&p.page);
+    goto done;
+  }
+  if (p.page_failed) goto done;
   if (o->profile) profile_print(m, t->run_steps, t->run_examples, stdout);
   rc = EXIT_OK;
 done:
+  train_page_free(&p.page);
   metrics_free(&p.metrics);
   trainer_free(t);
   dlrt_dataset_free(&train);
-  dlrt_dataset_free(&test);
-  model_free(m);
-  return rc;
-}
-
-int cmd_eval(const Options *o) {
-  if (!o->load) {
-    diag_error_plain("dlc", "'eval' needs --load CKPT (a checkpoint written by dlc train --save)");
-    return EXIT_USER;
-  }
-  Model *m = load(o, true); /* only dlc_forward is compiled */
-  if (!m) return EXIT_USER;
-  DlrtDataset test = {0};
-  Trainer *t = NULL;
-  int rc = EXIT_USER;
-  char err[1024];
-  if (!data_load(m, data_dir(o->data_dir), NULL, &test) || !build(m, o, false) || !(t = trainer_new(m)) ||
-      !trainer_check_data(t, &test, "test"))
-    goto done;
-  if (snapshot_load_for_inference(t, o->load, err, sizeof err) != 0) {
-    diag_path_error(err);
-    goto done;
-  }
-  double e = 0, seconds = INFINITY, model_seconds = INFINITY;
-  for (int pass = 0; pass < o->repeat; pass++) { /* the same answer each time; the fastest pass timed */
-    double t0 = dlrt_seconds();
-    if ((e = trainer_error(t, &test, 0)) < 0) goto done;
-    seconds = fmin(seconds, dlrt_seconds() - t0);
-    model_seconds = fmin(model_seconds, t->forward_seconds);
-  }
-  printf("%s with %s: test_error %.2f%% (%d of %d test images)\n", m->file->name, o->load, 100 * e,
-         (int)(e * test.count + 0.5), test.count);
-  /* on stderr, so that stdout stays the same from run to run */
-  fprintf(stderr, "dlc: inference at batch %d on %d thread%s: %.0f images/s in the model (%.0f with batch assembly: %.3f s for the test set)\n",
-          m->train.batch, t->workers, t->workers > 1 ? "s" : "", test.count / model_seconds, test.count / seconds, seconds);
-  rc = EXIT_OK;
-done:
-  trainer_free(t);
   dlrt_dataset_free(&test);
   model_free(m);
   return rc;

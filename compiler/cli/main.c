@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     command_usage(c, stdout);
     rc = EXIT_OK;
   } else if (!o.file) {
-    diag_error_plain("dlc", "'%s' needs a FILE.net", c->name);
+    diag_error_plain("dlc", "'%s' needs a %s", c->name, command_operand(c));
     command_usage(c, stderr);
     rc = EXIT_USER;
   } else {

@@ -15,48 +15,56 @@
 const Command commands[] = {
     {"train", CMD_TRAIN, cmd_train, NULL, NULL, "train on the file's data set",
      "Compiles FILE.net and trains it on its data set; prints one summary line per epoch on\n"
-     "stdout and progress on stderr.\n"},
+     "stdout and progress on stderr.\n", NULL, NULL},
     {"check", CMD_CHECK, cmd_check, NULL, NULL, "parse and shape-check; parameters, FLOPs, memory",
-     "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n"},
+     "Parses and shape-checks FILE.net; prints its parameters, shapes, FLOPs and arena size.\n", NULL, NULL},
     {"graph", CMD_GRAPH, cmd_graph, NULL, NULL, "print the forward and backward graph",
      "Prints the training step's graph (forward, backward and update nodes, their shapes and\n"
-     "source lines) as text, or as Graphviz DOT with --dot.\n"},
+     "source lines) as text, or as Graphviz DOT with --dot.\n", NULL, NULL},
     {"ir", CMD_IR, cmd_ir, NULL, NULL, "print the generated LLVM IR or assembly",
      "Prints a stage of the compilation: the scheduled graph, the LLVM IR as generated (llvm,\n"
      "the default), optimised for this CPU (opt), or its assembly (asm); of both generated\n"
-     "functions, or only of one (--fn).\n"},
+     "functions, or only of one (--fn).\n", NULL, NULL},
     {"gradcheck", CMD_GRADCHECK, cmd_gradcheck, NULL, NULL, "symbolic gradients against finite differences",
      "Checks the symbolic gradient of every parameter against central finite differences\n"
-     "(double precision reference evaluator), and the JIT-compiled gradients against both.\n"},
+     "(double precision reference evaluator), and the JIT-compiled gradients against both.\n", NULL, NULL},
     {"eval", CMD_EVAL, cmd_eval, "--load", NULL, "test error of a saved checkpoint",
      "Loads the parameters of a checkpoint written by dlc train --save and prints the error\n"
-     "on the test set; on stderr, the inference speed.\n"},
+     "on the test set; on stderr, the inference speed. Optionally the confusion matrix, every\n"
+     "prediction and the worst mistakes.\n", NULL, NULL},
     {"predict", CMD_PREDICT, cmd_predict, "--load", "INPUT...", "classify PNG images or .npy arrays with a checkpoint",
      "Loads the parameters of a checkpoint and classifies each INPUT: a PNG file, a folder (its\n"
      ".png files, sorted) or a .npy file of images, each the shape the model takes. Prints the\n"
      "most likely classes of each with their probabilities (what the numbers are is said on the\n"
-     "first line), or JSON with --json. See docs/cli.md.\n"},
+     "first line), or JSON with --json. See docs/cli.md.\n", NULL, NULL},
     {"compile", CMD_COMPILE, cmd_compile, "-o", NULL, "the compiled functions as an object file and a C header",
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
-     "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n"},
+     "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n", NULL, NULL},
     {"export", CMD_EXPORT, cmd_export, "-o", NULL, "the inference network as ONNX or as a PyTorch module",
      "Writes the network as it classifies (batch norm on its running statistics, no dropout) for\n"
      "other tools: an ONNX model (opset 13, any batch size), or with --pytorch a Python module\n"
      "that builds it in PyTorch and loads and saves dlc checkpoints. The parameters are a\n"
-     "checkpoint's (--load), or the initial ones drawn from the seed. See docs/interop.md.\n"},
+     "checkpoint's (--load), or the initial ones drawn from the seed. See docs/interop.md.\n", NULL, NULL},
     {"profile", CMD_PROFILE, cmd_profile, NULL, NULL, "where a training step spends its time, per layer and pass",
      "Runs training steps on one thread with every node timed and prints where a step's time\n"
      "goes, per layer and pass (forward, backward, update): milliseconds, FLOPs, GFLOP/s and\n"
-     "the share of this core's measured multiply-add peak; then the heaviest nodes.\n"},
+     "the share of this core's measured multiply-add peak; then the heaviest nodes.\n", NULL, NULL},
     {"augment-preview", CMD_PREVIEW, cmd_preview, NULL, NULL, "a PNG of training images as the file's distortions change them",
      "Writes a PNG grid: the first 8 training images, each followed by 8 distortions of it as\n"
-     "the train block's `distort` setting draws them.\n"},
+     "the train block's `distort` setting draws them.\n", NULL, NULL},
+    {"report", CMD_REPORT, cmd_report, "-o", NULL, "an HTML report of a run from its metrics",
+     "Writes one self-contained HTML page from the metrics dlc train --metrics wrote: charts\n"
+     "per epoch (training loss, test and validation error, learning rate, images/s); with a\n"
+     "model (--net, or the source a checkpoint saved) its summary, and with --load the\n"
+     "checkpoint's confusion matrix and worst-misclassified test images.\n",
+     "METRICS.jsonl", "the metrics file"},
 };
 const int n_commands = sizeof commands / sizeof *commands;
 
 #define AT(f) offsetof(Options, f)
 enum {
-  MODEL_CMDS = CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_COMPILE | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_GRAPH | CMD_IR
+  MODEL_CMDS = CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_COMPILE | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_GRAPH | CMD_IR |
+               CMD_REPORT
 };
 
 const OptionSpec options[] = {
@@ -75,10 +83,13 @@ const OptionSpec options[] = {
      "split each batch over N threads (default 1); models with batch\n"
      "norm run the step on one, with OpenBLAS threads for large products"},
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_EVAL | CMD_PREDICT, "split each batch over N threads"},
-    {"--data", NULL, "DIR", OK_TEXT, 0, 0, NULL, AT(data_dir), CMD_TRAIN | CMD_EVAL | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK,
+    {"--data", NULL, "DIR", OK_TEXT, 0, 0, NULL, AT(data_dir), CMD_TRAIN | CMD_EVAL | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_REPORT,
      "where the named data sets are (default $DLC_DATA, else ./data):\n"
      "DIR/mnist/, DIR/fashion-mnist/, DIR/cifar-10-batches-bin/"},
     {"--metrics", NULL, "FILE", OK_TEXT, 0, 0, NULL, AT(metrics), CMD_TRAIN, "write one JSON object per epoch to FILE"},
+    {"--report", NULL, "FILE.html", OK_TEXT, 0, 0, NULL, AT(report), CMD_TRAIN,
+     "write the report page (charts, confusion matrix, mistakes, model),\n"
+     "rewritten after every epoch"},
     {"--profile", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(profile), CMD_TRAIN,
      "time every node of the training step; print the heaviest"},
     {"--save", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(save), CMD_TRAIN,
@@ -109,12 +120,28 @@ const OptionSpec options[] = {
     {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_EXPORT,
      "the parameters to export (from dlc train --save; default: the initial ones); with\n"
      "--pytorch, checked against the network (the module loads it at run time)"},
+    {"-o", "--out", "FILE.html", OK_TEXT, 0, 0, NULL, AT(out), CMD_REPORT, "the page to write"},
+    {"--load", NULL, "CKPT", OK_TEXT, 0, 0, NULL, AT(load), CMD_REPORT,
+     "a checkpoint to classify the test set with: the confusion matrix\n"
+     "and the worst-misclassified images"},
+    {"--net", NULL, "FILE.net", OK_TEXT, 0, 0, NULL, AT(net), CMD_REPORT,
+     "the model (default: the .net source --load's checkpoint saved)"},
     {"--seed", NULL, "N", OK_INT, 0, 2147483647, NULL, AT(ov.seed), CMD_EXPORT,
      "seed of the initial parameters, without --load (default: the train block's)"},
     {"--pytorch", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(pytorch), CMD_EXPORT,
      "write a PyTorch module (a .py file) instead of an ONNX model"},
     {"--repeat", NULL, "N", OK_INT, 1, 1000, NULL, AT(repeat), CMD_EVAL,
      "classify the test set N times; the speed is the fastest pass's"},
+    {"--confusion", NULL, NULL, OK_SWITCH, 0, 0, NULL, AT(confusion), CMD_EVAL,
+     "print the confusion matrix and the error of each class"},
+    {"--metrics", NULL, "FILE", OK_TEXT, 0, 0, NULL, AT(metrics), CMD_EVAL,
+     "write the test error, confusion matrix and per-class error to FILE\n"
+     "(one JSON object)"},
+    {"--predictions", NULL, "FILE.csv", OK_TEXT, 0, 0, NULL, AT(predictions), CMD_EVAL,
+     "write index, label, prediction and probability of every test image"},
+    {"--errors", NULL, "FILE.png", OK_TEXT, 0, 0, NULL, AT(errors), CMD_EVAL,
+     "draw the worst-misclassified test images with their true and\n"
+     "predicted classes"},
     {"-o", "--out", "FILE.o", OK_TEXT, 0, 0, NULL, AT(out), CMD_COMPILE,
      "the object file to write (and FILE.h beside it)"},
     {"-o", "--out", "FILE", OK_TEXT, 0, 0, NULL, AT(out), CMD_EXPORT,
@@ -137,6 +164,8 @@ const OptionSpec options[] = {
      "treat the file's warnings as errors (exit status 1)"},
 };
 const int n_options = sizeof options / sizeof *options;
+
+const char *command_operand(const Command *c) { return c->operand ? c->operand : "FILE.net"; }
 
 const Command *command_find(const char *name) {
   for (int k = 0; k < n_commands; k++)
@@ -308,6 +337,7 @@ static bool set_value(const OptionSpec *s, const char *value, Options *o) {
 }
 
 bool options_parse(const Command *c, int argc, char **argv, int first, Options *o) {
+  o->command = c;
   for (int i = first; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -321,7 +351,7 @@ bool options_parse(const Command *c, int argc, char **argv, int first, Options *
         continue;
       }
       if (o->file) {
-        diag_error_plain("dlc", "'%s' takes one FILE.net, got '%s' and '%s'", c->name, o->file, a);
+        diag_error_plain("dlc", "'%s' takes one %s, got '%s' and '%s'", c->name, command_operand(c), o->file, a);
         return false;
       }
       o->file = a;
@@ -362,7 +392,7 @@ static int synopsis_item(const Command *c, const OptionSpec *s, char *buf, size_
 void command_usage(const Command *c, FILE *out) {
   enum { WIDTH = 96 };
   char head[64];
-  int indent = snprintf(head, sizeof head, "usage: dlc %s FILE.net", c->name), col = indent;
+  int indent = snprintf(head, sizeof head, "usage: dlc %s %s", c->name, command_operand(c)), col = indent;
   fputs(head, out);
   for (int k = 0; k < 2 * n_options; k++) { /* the required option first */
     const OptionSpec *s = &options[k % n_options];
@@ -388,8 +418,8 @@ void command_usage(const Command *c, FILE *out) {
     if (!(s->commands & c->bit)) continue;
     char name[64];
     snprintf(name, sizeof name, "%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
-    fprintf(out, "  %-19s", name);
-    if (strlen(name) > 18) fprintf(out, "\n  %-19s", "");
+    if (strlen(name) > 17) fprintf(out, "  %s\n  %-19s", name, ""); /* (two spaces at least before the help) */
+    else fprintf(out, "  %-19s", name);
     for (const char *h = s->help; *h; h++) { /* continuation lines line up */
       fputc(*h, out);
       if (*h == '\n') fprintf(out, "  %-19s", "");
@@ -415,8 +445,9 @@ ModelConfig options_model_config(const Options *o) {
 }
 
 bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs) {
-  const DlrtNamedPath inputs[] = {{o->file, "the .net file", NULL}, {o->resume, "--resume", "checkpoint"},
-                                  {o->load, "--load", NULL}};
+  const char *role = o->command && o->command->operand_role ? o->command->operand_role : "the .net file";
+  const DlrtNamedPath inputs[] = {{o->file, role, NULL}, {o->resume, "--resume", "checkpoint"}, {o->load, "--load", NULL},
+                                  {o->net, "--net", NULL}};
   char err[1024];
   if (dlrt_outputs_check(outputs, n_outputs, inputs, (int)(sizeof inputs / sizeof *inputs), err, sizeof err) == 0)
     return true;

@@ -8,8 +8,11 @@
 #include "driver.h"
 
 /* What the options set. */
+typedef struct Command Command;
+
 typedef struct Options {
-  const char *file;
+  const Command *command; /* the command they are for */
+  const char *file;       /* the file argument: FILE.net (dlc report: METRICS.jsonl) */
   Overrides ov;
   int threads;
   int repeat;         /* dlc eval --repeat: passes over the test set, the fastest timed */
@@ -21,9 +24,14 @@ typedef struct Options {
   const char *after;  /* dlc graph/check --after PASS */
   const char *fn;     /* dlc ir --fn NAME */
   const char *save, *resume, *load, *save_best; /* checkpoints */
+  const char *predictions; /* dlc eval --predictions FILE.csv */
+  const char *errors;      /* dlc eval --errors FILE.png */
+  const char *report;      /* dlc train --report FILE.html */
+  const char *net;         /* dlc report --net FILE.net */
   bool dot;
   bool profile;
   bool scales;        /* dlc check --scales */
+  bool confusion;     /* dlc eval --confusion */
   bool time;          /* compile time by stage */
   bool compile_only;  /* dlc train --compile-only */
   bool werror;        /* --Werror: warnings are errors */
@@ -48,9 +56,10 @@ typedef enum CommandBit {
   CMD_GRADCHECK = 1 << 8,
   CMD_EXPORT = 1 << 9,
   CMD_PREDICT = 1 << 10,
+  CMD_REPORT = 1 << 11,
 } CommandBit;
 
-typedef struct Command {
+struct Command {
   const char *name;
   CommandBit bit;
   int (*run)(const Options *);
@@ -58,7 +67,11 @@ typedef struct Command {
   const char *operands; /* what follows FILE.net ("INPUT..."), or NULL: nothing */
   const char *summary;  /* one line, for `dlc --help` */
   const char *about;    /* what it does, for `dlc COMMAND --help` */
-} Command;
+  const char *operand;  /* what the one file argument is ("METRICS.jsonl"); NULL: FILE.net */
+  const char *operand_role; /* ... in messages about it ("the metrics file"); NULL: the .net file */
+};
+/* "FILE.net", or what the command's file argument is. */
+const char *command_operand(const Command *c);
 
 /* How an option's value is read. */
 typedef enum OptionKind {

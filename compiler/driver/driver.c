@@ -66,13 +66,8 @@ static bool apply_overrides(Model *m, const Overrides *ov) {
   return true;
 }
 
-Model *model_load(const char *path, const ModelConfig *cfg) {
-  SrcFile *f = srcfile_read(path);
-  return f ? model_load_source(f, cfg) : NULL;
-}
-
-Model *model_load_source(SrcFile *f, const ModelConfig *cfg) {
-  double t0 = dlrt_seconds();
+/* Parses and analyses f (the model owns it from here); t0: when reading began. */
+static Model *load_file(SrcFile *f, const ModelConfig *cfg, double t0) {
   Model *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   m->cfg = cfg ? *cfg : model_config();
@@ -97,6 +92,14 @@ Model *model_load_source(SrcFile *f, const ModelConfig *cfg) {
   m->times.front = dlrt_seconds() - t0;
   return m;
 }
+
+Model *model_load(const char *path, const ModelConfig *cfg) {
+  double t0 = dlrt_seconds();
+  SrcFile *f = srcfile_read(path);
+  return f ? load_file(f, cfg, t0) : NULL;
+}
+
+Model *model_load_source(SrcFile *f, const ModelConfig *cfg) { return load_file(f, cfg, dlrt_seconds()); }
 
 /* Data-parallel: the update reads each gradient from a GRAD_IN feed, and the gradients
  * become results of their own function. */

@@ -107,7 +107,7 @@ typedef struct Model {
 /* Parse and analyse, and choose how each convolution runs; NULL after reporting errors. */
 Model *model_load(const char *path, const ModelConfig *cfg);
 /* The same for a file already read (the model takes it over, also on failure): the fuzzer's
- * and the tests' inline programs. */
+ * and the tests' inline programs, the source a checkpoint saved. */
 Model *model_load_source(SrcFile *f, const ModelConfig *cfg);
 /* Autodiff, update, the graph passes (up to cfg.stop_after), schedules and memory plans.
  * False (reported) if the arena would be too large. */

@@ -40,17 +40,17 @@ typedef struct ProgressRelay {
   int epoch, epochs;
 } ProgressRelay;
 
-static void relay_progress(void *ctx, int done, int total) {
+static void relay_progress(void *ctx, int done, int total, double loss_sum) {
   ProgressRelay *p = ctx;
-  p->report->progress(p->report->ctx, p->epoch, p->epochs, done, total);
+  p->report->progress(p->report->ctx, p->epoch, p->epochs, done, total, loss_sum);
 }
 
 /* One epoch: training, then the validation and test errors. False after reporting. */
 static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val, const DlrtDataset *test, int e,
-                      const SessionReport *report, EpochResult *r) {
+                      const SessionReport *report, Evaluation *keep, EpochResult *r) {
   const TrainSettings *ts = &t->m->train;
   ProgressRelay relay = {report, e, ts->epochs};
-  if (report->progress) report->progress(report->ctx, e, ts->epochs, 0, fit->count);
+  if (report->progress) report->progress(report->ctx, e, ts->epochs, 0, fit->count, 0);
   double start = dlrt_seconds();
   double loss = trainer_epoch(t, fit, 0, e - 1, report->progress ? relay_progress : NULL, &relay);
   double seconds = dlrt_seconds() - start, t_eval = dlrt_seconds();
@@ -62,14 +62,20 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
     return false;
   }
   double val_err = val->count ? trainer_error(t, val, 0) : NAN;
-  double err = trainer_error(t, test, 0);
+  double err;
+  if (keep) { /* the same pass, keeping every image's outcome */
+    evaluation_free(keep);
+    err = evaluate(t, test, 0, keep) ? keep->error : -1;
+  } else {
+    err = trainer_error(t, test, 0);
+  }
   if (err < 0 || val_err < 0) return false; /* dlc_forward did not compile (reported) */
-  *r = (EpochResult){.epoch = e, .epochs = ts->epochs, .train_loss = loss, .val_error = val_err, .test_error = err,
+  *r = (EpochResult){.epoch = e, .epochs = ts->epochs, .train_loss = loss, .lr = settings_lr(ts, e - 1),
+                     .val_error = val_err, .test_error = err,
                      .seconds = seconds, .images_per_s = fit->count / seconds,
                      .eval_seconds = dlrt_seconds() - t_eval, .cpu_seconds = t->epoch_cpu_seconds,
-                     .assemble_seconds = t->assemble_seconds,
-                     .distorting = t->x_next != NULL,
-                     .augment_seconds = t->augment_seconds, .augment_wait = t->augment_wait};
+                     .assemble_seconds = t->assemble_seconds, .distorting = t->x_next != NULL,
+                     .augment_seconds = t->augment_seconds, .augment_wait = t->augment_wait, .test = keep};
   return true;
 }
 
@@ -127,22 +133,28 @@ static bool train_epochs(Trainer *t, const DlrtDataset *fit, const DlrtDataset *
   SessionStart start = {ts->epochs, fit->count, val->count, o->resume != NULL, done_epochs};
   if (report->start && !report->start(report->ctx, &start)) return false;
   SessionEnd end = {0};
-  for (int e = done_epochs + 1; e <= ts->epochs; e++) {
+  Evaluation keep = {0};
+  bool ok = true;
+  for (int e = done_epochs + 1; ok && e <= ts->epochs; e++) {
     if (stops_early(t, e - 1)) {
       end.stopped_early_after = e - 1;
       break;
     }
     EpochResult r;
-    if (!run_epoch(t, fit, val, test, e, report, &r)) return false;
+    ok = run_epoch(t, fit, val, test, e, report, o->keep_test ? &keep : NULL, &r);
+    if (!ok) break;
     r.best = val->count && (t->best_epoch == 0 || r.val_error < t->best_val_error);
     if (r.best) t->best_val_error = r.val_error, t->best_epoch = e;
-    if (report->epoch && !report->epoch(report->ctx, &r)) return false;
-    if (!save_checkpoints(t, o, e, r.best)) return false;
+    ok = (!report->epoch || report->epoch(report->ctx, &r)) && save_checkpoints(t, o, e, r.best);
   }
-  end.best_epoch = val->count ? t->best_epoch : 0;
-  end.best_val_error = t->best_val_error;
-  if (report->end) report->end(report->ctx, &end);
-  return true;
+  if (ok) {
+    end.best_epoch = val->count ? t->best_epoch : 0;
+    end.best_val_error = t->best_val_error;
+    end.test = keep.count ? &keep : NULL;
+    if (report->end) report->end(report->ctx, &end);
+  }
+  evaluation_free(&keep);
+  return ok;
 }
 
 bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, const SessionOptions *o,

@@ -7,12 +7,16 @@
  * metrics); errors are reported through diag and end the run. */
 #ifndef DLC_SESSION_H
 #define DLC_SESSION_H
+#include "evaluate.h"
 #include "trainer.h"
 
 typedef struct SessionOptions {
   const char *save;      /* the checkpoint written after every epoch, or NULL */
   const char *save_best; /* the checkpoint of the best validation error so far, or NULL */
   const char *resume;    /* the checkpoint to continue from, or NULL */
+  bool keep_test;        /* score the test set with evaluate() (every image's outcome, for the
+                            confusion matrix of a report) instead of trainer_error: the same
+                            single pass */
 } SessionOptions;
 
 /* How the run begins. */
@@ -27,6 +31,8 @@ typedef struct SessionStart {
 typedef struct EpochResult {
   int epoch, epochs;      /* 1-based */
   double train_loss;      /* mean per-example loss */
+  double lr;              /* the learning rate of the epoch's first step (the schedule's value
+                             at its start; warm-up and schedules move it step by step) */
   double val_error;       /* fraction of the validation split misclassified (NAN: none) */
   double test_error;      /* fraction of the test set misclassified */
   double seconds;         /* training time of the epoch */
@@ -38,6 +44,8 @@ typedef struct EpochResult {
   double augment_seconds; /* ... taking this long on the helper thread */
   double augment_wait;    /* ... of which the steps waited this long */
   bool best;              /* a new best validation error */
+  const Evaluation *test; /* with keep_test: the test set's evaluation (valid during the
+                             epoch callback), else NULL */
 } EpochResult;
 
 /* How the run ended. */
@@ -45,14 +53,16 @@ typedef struct SessionEnd {
   int stopped_early_after; /* > 0: early stopping ended the run after this epoch */
   int best_epoch;          /* the best validation error's epoch (0: no validation) */
   double best_val_error;
+  const Evaluation *test;  /* with keep_test: the last epoch's test evaluation, or NULL */
 } SessionEnd;
 
 typedef struct SessionReport {
   void *ctx;
   /* false (after reporting) ends the run: e.g. the metrics file cannot be written */
   bool (*start)(void *ctx, const SessionStart *s);
-  /* as an epoch starts (done 0), then every few batches: images done of its total */
-  void (*progress)(void *ctx, int epoch, int epochs, int done, int total);
+  /* as an epoch starts (done 0), then every few batches: images done of its total, and the
+   * sum of their losses */
+  void (*progress)(void *ctx, int epoch, int epochs, int done, int total, double loss_sum);
   bool (*epoch)(void *ctx, const EpochResult *r);
   void (*end)(void *ctx, const SessionEnd *e);
 } SessionReport;

@@ -223,7 +223,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
       t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
       t->augment_seconds += next->seconds;
     }
-    if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total);
+    if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total, total_loss);
   }
   t->epoch_cpu_seconds = dlrt_thread_seconds() - cpu_start;
   return t->divergence.diverged ? NAN : total_loss / total;
@@ -264,10 +264,10 @@ bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n) {
   return true;
 }
 
-double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
-  if (!trainer_forward(t)) return -1;
+bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx) {
+  if (!trainer_forward(t)) return false;
   int total = limit > 0 && limit < d->count ? limit : d->count;
-  int batch = t->m->train.batch, wrong = 0;
+  int batch = t->m->train.batch;
   t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
@@ -276,10 +276,29 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   for (int done = 0; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     infer(t, d, done, n, idx);
-    for (int i = 0; i < n; i++)
-      wrong += dlrt_argmax(t->out + (size_t)i * (size_t)t->classes, t->classes) != d->labels[done + i];
+    visit(ctx, done, n, t->out);
   }
   dlrt_set_threads(blas_threads);
   free(idx);
-  return (double)wrong / total;
+  return true;
+}
+
+typedef struct ErrorCount {
+  const Trainer *t;
+  const DlrtDataset *d;
+  int wrong;
+} ErrorCount;
+
+static void count_errors(void *ctx, int first, int n, const float *out) {
+  ErrorCount *c = ctx;
+  int classes = c->t->classes;
+  for (int i = 0; i < n; i++)
+    c->wrong += dlrt_argmax(out + (size_t)i * (size_t)classes, classes) != c->d->labels[first + i];
+}
+
+double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
+  ErrorCount c = {t, d, 0};
+  if (!trainer_infer(t, d, limit, count_errors, &c)) return -1;
+  int total = limit > 0 && limit < d->count ? limit : d->count;
+  return (double)c.wrong / total;
 }

@@ -59,7 +59,7 @@ typedef struct Trainer {
   double epoch_cpu_seconds; /* ... and the stepping thread's CPU time for all of its training */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
-  double forward_seconds; /* the last trainer_error's time in the model itself (not assembling batches) */
+  double forward_seconds; /* the last trainer_infer's time in the model itself (not assembling batches) */
   int *perm;           /* training-set order of the current epoch */
   int perm_len;
   DlrtRng rng;
@@ -97,13 +97,21 @@ void trainer_free(Trainer *t);
  * background: this waits); NULL after reporting a failure. */
 DlrtModelFn trainer_forward(Trainer *t);
 
-/* Called every few batches with the examples done so far. */
-typedef void (*ProgressFn)(void *ctx, int done, int total);
+/* Called every few batches with the examples done so far and the sum of their losses (so
+ * loss_sum / done is the epoch's running mean loss). */
+typedef void (*ProgressFn)(void *ctx, int done, int total, double loss_sum);
 
 /* Epoch `epoch` (0-based, of m->train.epochs): one pass over the first `limit` examples of
  * d (all if limit <= 0) in a fresh shuffled order. Returns the mean per-example loss; NaN if
  * a step's loss was not finite, which ends the epoch there (t->divergence says which). */
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx);
+/* Called by trainer_infer with each batch's outputs: examples first .. first + n - 1 of the
+ * data set, out holding n rows of t->classes values (valid until the next batch). */
+typedef void (*InferFn)(void *ctx, int first, int n, const float *out);
+/* Runs dlc_forward in inference (the training flag off) over the first `limit` examples of d
+ * (all if limit <= 0), batch by batch in order, and hands each batch's outputs to visit.
+ * False after reporting that dlc_forward failed to compile. */
+bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx);
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);

@@ -9,4 +9,6 @@
  * steps over `examples` examples: time, FLOPs, GFLOP/s and share of the measured peak per
  * layer and pass, then the heaviest nodes. */
 void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out);
+/* The same table, malloc'd (for the HTML report). */
+char *profile_text(const Model *m, int64_t steps, int64_t examples);
 #endif
