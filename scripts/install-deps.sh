@@ -8,9 +8,11 @@ set -eu
 # folders and PNG output; dataset-fashion-mnist: the fashion_mnist data set (and its test).
 # protobuf-c-compiler, libprotobuf-c-dev and libonnx-dev (onnx.proto) build `dlc export`;
 # python3-onnx, python3-torch and python3-numpy check what it writes (tests/check_export.c).
+# libopenmpi-dev: mpi.h, for runtime/comm.c (libmpi itself is loaded only under mpirun);
+# openmpi-bin: mpirun, for training on several processes and tests/check_mpi.c.
 PACKAGES="build-essential flex bison cmake pkg-config libopenblas-dev check zlib1g-dev libpng-dev
 llvm-16-dev npm ca-certificates dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev libonnx-dev
-python3-onnx python3-torch python3-numpy"
+python3-onnx python3-torch python3-numpy openmpi-bin libopenmpi-dev"
 
 # dpkg -s succeeds for packages that were removed but left config files behind, so look at
 # the status field rather than the exit code.

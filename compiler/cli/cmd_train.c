@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "comm.h"
 #include "metrics_log.h"
 #include "profile_report.h"
 #include "session.h"
@@ -104,6 +105,7 @@ static Model *load(const Options *o, bool inference_only) {
   ModelConfig cfg = options_model_config(o);
   cfg.profile = o->profile;
   cfg.inference_only = inference_only;
+  cfg.processes = dlrt_comm_size(); /* 1 but under mpirun */
   if (o->profile) cfg.threads = 1;
   return model_load(o->file, &cfg);
 }
@@ -112,11 +114,20 @@ static Model *load(const Options *o, bool inference_only) {
  * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the
  * step and OpenBLAS may use them for large products. False after reporting. */
 static bool build(Model *m, const Options *o, bool training) {
-  if (o->profile && o->threads > 1) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
+  bool says = dlrt_comm_rank() == 0; /* of a job of several processes, process 0 speaks */
+  if (o->profile && o->threads > 1 && says) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
   if (!model_build_training(m)) return false;
-  int threads = m->cfg.threads;
+  int threads = m->cfg.threads, procs = m->cfg.processes;
+  if (training && procs > 1 && m->par.coupled_at) {
+    diag_error(m->par.coupled_at->loc, "this value depends on the whole batch (batch norm): not split over processes yet");
+    return false;
+  }
+  if (training && procs > 1 && says)
+    fprintf(stderr, "dlc: %d processes of %d thread%s: each batch of %d split over %d workers\n", procs, threads,
+            threads > 1 ? "s" : "", m->train.batch, m->par.data_parallel ? procs * threads : procs);
   /* (dlc eval only classifies, and inference splits its batches whatever the model) */
-  if (training && m->par.coupled_at)
+  if (!says) {
+  } else if (training && m->par.coupled_at)
     diag_note(m->par.coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
   else if (training && threads > 1 && !m->par.data_parallel)
     fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
@@ -141,8 +152,13 @@ static int compile_only(const Options *o) {
   return rc;
 }
 
-int cmd_train(const Options *o) {
+/* A training run, alone or as one process of an mpirun job. */
+static int train(const Options *o) {
   if (o->compile_only) return compile_only(o);
+  if (o->profile && dlrt_comm_size() > 1) {
+    diag_error_plain("dlc", "--profile times one process's step: run it without mpirun");
+    return EXIT_USER;
+  }
   Model *m = load(o, false);
   if (!m) return EXIT_USER;
   DlrtDataset train = {0}, test = {0};
@@ -156,6 +172,7 @@ int cmd_train(const Options *o) {
   if (!build(m, o, true) || !(t = trainer_new(m))) goto done;
   SessionOptions so = {o->save, o->save_best, o->resume};
   SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
+  if (dlrt_comm_rank() != 0) report = (SessionReport){0}; /* process 0 prints and writes the metrics */
   if (!session_run(t, &train, &test, &so, &report)) goto done;
   if (o->profile) profile_print(m, t->run_steps, t->run_examples, stdout);
   rc = EXIT_OK;
@@ -165,6 +182,23 @@ done:
   dlrt_dataset_free(&train);
   dlrt_dataset_free(&test);
   model_free(m);
+  return rc;
+}
+
+/* Under mpirun, a process that fails ends the whole job (the others would wait for it in the
+ * next collective), and one that succeeds leaves it. */
+int cmd_train(const Options *o) {
+  char err[1024];
+  if (dlrt_comm_init(err, sizeof err) != 0) {
+    diag_error_plain("dlc", "%s", err);
+    return EXIT_USER;
+  }
+  int rc = train(o);
+  if (rc != EXIT_OK && dlrt_comm_active()) {
+    fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
+    dlrt_comm_abort(rc);
+  }
+  dlrt_comm_finish();
   return rc;
 }
 

@@ -17,6 +17,7 @@ ModelConfig model_config(void) {
   return (ModelConfig){
       .ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1},
       .threads = 1,
+      .processes = 1,
       .min_split_flops = MIN_SPLIT_FLOPS,
   };
 }
@@ -137,13 +138,15 @@ bool model_build_training(Model *m) {
   double t0 = dlrt_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
-  int threads = m->cfg.threads;
+  int threads = m->cfg.threads, procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
   ParallelPlan *par = &m->par;
   m->grads = grad_build(g, loss);
-  if (threads > 1) {
+  if (threads > 1 || procs > 1) {
     par->coupled_at = graph_batch_coupling(g, g->len);
     par->step_flops = step_flops(m);
-    par->data_parallel = !par->coupled_at && par->step_flops / threads >= m->cfg.min_split_flops;
+    /* several processes always split (each would otherwise compute the whole step); threads
+     * only where the share is worth waking them for */
+    par->data_parallel = !par->coupled_at && (procs > 1 || par->step_flops / threads >= m->cfg.min_split_flops);
   }
   Node **to_update = par->data_parallel ? split_gradients(m) : m->grads;
   m->n_before_update = g->len;
@@ -163,8 +166,10 @@ bool model_build_training(Model *m) {
   for (int i = 0; i < g->len; i++)
     if (g->nodes[i]->op == OP_ASSIGN) assigns[n_assigns++] = g->nodes[i];
   /* Inference splits every batch (its examples are always independent); training if data_parallel. */
-  par->shard_rows = threads > 1 ? (m->train.batch + threads - 1) / threads : m->train.batch;
-  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, par->shard_rows);
+  int process_rows = (m->train.batch + procs - 1) / procs;
+  par->shard_rows = (process_rows + threads - 1) / threads;
+  par->forward_rows = (m->train.batch + threads - 1) / threads;
+  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, par->forward_rows);
   if (par->data_parallel) {
     Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
     int n = 0;

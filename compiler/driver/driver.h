@@ -33,6 +33,7 @@ typedef struct Overrides {
 typedef struct ModelConfig {
   Overrides ov;            /* the command line's train settings over the file's */
   int threads;             /* split each batch over this many threads (1: no split) */
+  int processes;           /* ... and over this many processes (mpirun -np; 1: alone) */
   int64_t min_split_flops; /* ... training only from this many FLOPs per thread */
   bool profile;            /* time every node of the training step (runtime/profile.c) */
   bool inference_only;     /* dlc_forward is the only function compiled (dlc eval) */
@@ -41,7 +42,8 @@ typedef struct ModelConfig {
   LowerOptions lower;      /* how the lowering writes loops (tests force either way) */
 } ModelConfig;
 
-/* The defaults: no overrides, one thread, every pass, the host's way of writing loops. */
+/* The defaults: no overrides, one thread, one process, every pass, the host's way of
+ * writing loops. */
 ModelConfig model_config(void);
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };
@@ -58,8 +60,10 @@ typedef struct ParallelPlan {
                               and the step is worth splitting */
   const Node *coupled_at;  /* not data-parallel because one example affects another here */
   int64_t step_flops;      /* FLOPs of a batch's forward and backward pass */
-  int shard_rows;          /* rows one thread's dlc_forward (and dlc_train_grad) are
-                              planned for: ceil(batch / threads) */
+  int shard_rows;          /* rows one thread's dlc_train_grad is planned for:
+                              ceil(ceil(batch / processes) / threads) */
+  int forward_rows;        /* ... and its dlc_forward (each process scores its own batches):
+                              ceil(batch / threads) */
   Node **grad_out;         /* data-parallel, by PARAM id: the OUTPUT of its gradient, or NULL */
   Node **grad_in;          /* ... and the GRAD_IN leaf the update reads instead */
 } ParallelPlan;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "comm.h"
 #include "distort.h"
 #include "workers.h"
 
@@ -38,6 +39,9 @@ Trainer *trainer_new(Model *m) {
   Trainer *t = calloc(1, sizeof *t);
   if (!t) dlc_fatal("out of memory");
   t->m = m;
+  t->procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
+  t->rank = t->procs > 1 ? dlrt_comm_rank() : 0;
+  DLC_ASSERT(t->procs == 1 || t->procs == dlrt_comm_size());
   t->best_val_error = 1;
   t->training_on = 1;
   t->training_off = 0;
@@ -101,7 +105,15 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
 
 
 
-/* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
+/* This process's rows of a training batch of n: [*lo, *lo + *count). Each process of a job
+ * takes a contiguous share, the first ones the smaller where n does not divide. */
+static void process_rows(const Trainer *t, int n, int *lo, int *count) {
+  *lo = (int)((int64_t)n * t->rank / t->procs);
+  *count = (int)((int64_t)n * (t->rank + 1) / t->procs) - *lo;
+}
+
+/* One training batch to assemble: the examples perm[first .. first + n) of the epoch, of
+ * which this process makes only its own rows. */
 typedef struct BatchJob {
   Trainer *t;
   const DlrtDataset *d;
@@ -112,15 +124,17 @@ typedef struct BatchJob {
 
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
-  const int *idx = j->t->perm + j->first;
+  int lo, count;
+  process_rows(j->t, j->n, &lo, &count);
+  const int *idx = j->t->perm + j->first + lo;
   if (ts->distort.affine || ts->distort.elastic) {
     double t0 = dlrt_seconds();
-    dlrt_fill_batch_distorted(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, ts->pixel_lo, ts->pixel_hi,
-                              j->x);
-    dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
+    dlrt_fill_batch_distorted(j->d, idx, count, &ts->distort, ts->seed, j->epoch, j->first + lo, ts->pixel_lo,
+                              ts->pixel_hi, j->x);
+    dlrt_fill_labels(j->d, idx, count, j->t->classes, j->y);
     j->seconds = dlrt_seconds() - t0;
   } else { /* (only ever on the stepping thread: the helper thread distorts) */
-    workers_fill(j->t, j->d, idx, j->n, j->x, j->y);
+    workers_fill(j->t, j->d, idx, count, j->x, j->y);
   }
 }
 
@@ -163,15 +177,18 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     next->n = total - next->first < batch ? total - next->first : batch;
     bool threaded = prefetch && next->n > 0;
     if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
-    /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
-    workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &t->training_on);
-    for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
+    /* the step is split over the workers if it is data-parallel, else worker 0 runs it; of
+     * a job of several processes, this one's rows */
+    int count;
+    process_rows(t, n, &t->row0, &count);
+    workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, count, &t->training_on);
+    for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream (all rows') */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
     double lr = settings_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    total_loss += workers_train_step(t, n);
+    total_loss += workers_train_step(t, count, n);
     t->run_steps++;
     t->run_examples += n;
     done += n;
@@ -192,9 +209,13 @@ DlrtModelFn trainer_forward(Trainer *t) {
   return t->forward;
 }
 
+/* The error of a job of several processes: each scores a contiguous share of the examples,
+ * and the counts are summed. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   if (!trainer_forward(t)) return -1;
-  int total = limit > 0 && limit < d->count ? limit : d->count;
+  int all = limit > 0 && limit < d->count ? limit : d->count;
+  int first = (int)((int64_t)all * t->rank / t->procs);
+  int total = (int)((int64_t)all * (t->rank + 1) / t->procs);
   int batch = t->m->train.batch, wrong = 0;
   t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
@@ -204,7 +225,8 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
    * model trained on one thread may have given it more), or the two oversubscribe the cores. */
   int blas_threads = dlrt_threads();
   if (t->workers > 1) dlrt_set_threads(1);
-  for (int done = 0; done < total; done += batch) {
+  t->row0 = 0; /* (dropout's noise, which inference multiplies by 0, from the buffer's start) */
+  for (int done = first; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     for (int i = 0; i < n; i++) idx[i] = done + i;
     workers_fill(t, d, idx, n, t->x, NULL);
@@ -217,5 +239,30 @@ double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
   }
   dlrt_set_threads(blas_threads);
   free(idx);
-  return (double)wrong / total;
+  double counts[2] = {wrong, t->forward_seconds};
+  if (t->procs > 1) dlrt_comm_sum_doubles(counts, 2);
+  t->forward_seconds = counts[1] / t->procs; /* (the processes ran at once) */
+  return counts[0] / all;
+}
+
+/* FNV-1a over the bytes of the state block. */
+static uint64_t state_hash(const Trainer *t) {
+  const unsigned char *p = (const unsigned char *)t->arena;
+  uint64_t h = 14695981039346656037ull;
+  for (int64_t i = 0; i < t->m->state_floats * (int64_t)sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+bool trainer_check_replicas(const Trainer *t) {
+  if (t->procs == 1) return true;
+  uint64_t *all = calloc((size_t)t->procs, sizeof *all);
+  if (!all) dlc_fatal("out of memory");
+  dlrt_comm_gather_u64(state_hash(t), all);
+  int differs = 0;
+  for (int r = 1; r < t->procs && t->rank == 0; r++)
+    if (all[r] != all[0] && !differs) differs = r;
+  free(all);
+  if (differs) diag_error_plain("dlc", "the parameters of process %d differ from process 0's (a bug of dlc: the "
+                                       "processes must apply the same update)", differs);
+  return !differs;
 }

@@ -37,6 +37,10 @@ typedef struct Trainer {
   float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
   int workers;         /* threads: inference splits each batch over them, training too if
                           m->par.data_parallel (else worker 0 runs dlc_train_step) */
+  int rank, procs;     /* this process among the job's (runtime/comm.h; 0 of 1 alone): each
+                          training batch and each evaluation is split over the processes, and
+                          their gradients and counts summed */
+  int row0;            /* this process's first row of the current training batch */
   int active;          /* workers with rows in the current batch: min(workers, rows) */
   DlrtPool *pool;      /* NULL with one worker */
   Shard *shards;       /* [workers] */
@@ -86,6 +90,10 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
+/* Whether every process of the job holds the same parameters and state (a hash of each,
+ * gathered to process 0): they must, since each applies the same summed gradients. True
+ * alone; on process 0, false after reporting a difference (the others return true). */
+bool trainer_check_replicas(const Trainer *t);
 /* Checks that d's examples fit the model's input and target; reports with the file's
  * locations and returns false if not. */
 bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what);

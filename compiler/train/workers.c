@@ -5,6 +5,7 @@
  * calling thread; with one worker no thread is started. */
 #include "workers.h"
 #include <stdlib.h>
+#include "comm.h"
 #include <string.h>
 
 void *floats_alloc(int64_t n) {
@@ -46,8 +47,8 @@ static void new_shards(Trainer *t) {
     s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
     if (!s->feeds || !s->results) dlc_fatal("out of memory");
     s->scratch = w == 0 ? t->arena + m->state_floats : floats_alloc(scratch_floats);
-    if (m->par.data_parallel) {
-      s->grads = floats_alloc(t->grad_floats);
+    if (m->par.data_parallel) { /* (worker 0's with a float more: the loss, summed with them) */
+      s->grads = floats_alloc(t->grad_floats + (w == 0));
       for (int i = 0; i < m->n_forward; i++)
         if (m->par.grad_out[i]) s->results[m->par.grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
     }
@@ -91,7 +92,8 @@ void workers_split(Trainer *t, int parts, const float *x, const float *y, float 
     if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
     if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
     for (int k = 0; k < t->n_noise; k++)
-      s->feeds[t->noise[k]->attr.slot] = t->noise_buf[k] + (int64_t)s->first * shape_numel(t->noise[k]->shape);
+      s->feeds[t->noise[k]->attr.slot] =
+          t->noise_buf[k] + (int64_t)(t->row0 + s->first) * shape_numel(t->noise[k]->shape);
   }
 }
 
@@ -123,8 +125,9 @@ static void run(Trainer *t, DlrtTask task, int parts) {
   else task(t, 0);
 }
 
-/* One training step on the batch workers_split set up (n rows, hypers fed); the summed loss. */
-float workers_train_step(Trainer *t, int n) {
+/* One training step on the batch workers_split set up (n rows here, of a batch of n_all over
+ * the job's processes; hypers fed); the batch's summed loss. */
+float workers_train_step(Trainer *t, int n, int n_all) {
   Shard *s0 = &t->shards[0];
   if (!t->m->par.data_parallel) {
     s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
@@ -137,12 +140,18 @@ float workers_train_step(Trainer *t, int n) {
   for (int w = 0; w < t->workers; w++)
     if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
       t->grad_src[t->n_grad_src] = t->shards[w].grads;
-      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
+      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n_all;
     }
-  run(t, sum_grads_task, t->workers);
-  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
+  if (t->n_grad_src > 0) run(t, sum_grads_task, t->workers);
+  else memset(s0->grads, 0, sizeof(float) * (size_t)t->grad_floats); /* a process without rows adds nothing */
   float loss = 0;
   for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
+  if (t->procs > 1) { /* every process's weighted gradients and loss, summed: the batch's */
+    s0->grads[t->grad_floats] = loss;
+    dlrt_comm_sum_floats(s0->grads, t->grad_floats + 1);
+    loss = s0->grads[t->grad_floats];
+  }
+  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n_all);
   return loss;
 }
 
