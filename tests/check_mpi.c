@@ -18,6 +18,7 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "helpers.h"
+#include "shards.h"
 
 static char *data_dir; /* a subset of MNIST: TRAIN_IMAGES training and TEST_IMAGES test images */
 enum { TRAIN_IMAGES = 600, TEST_IMAGES = 500 };
@@ -179,6 +180,48 @@ START_TEST(lenet_on_processes_and_threads) {
 }
 END_TEST
 
+/* A batch-norm CNN (its statistics, their gradients and the running statistics summed over
+ * the workers at the sync points). Smooth (tanh, average pooling), so that the float-order
+ * differences stay at float level over the steps: with ReLU and max pooling a difference in
+ * the last bit can move a window's maximum, and the runs drift apart by more than any tight
+ * tolerance could tell from a bug (bench/scaling.sh trains such a model). */
+static const char bn_cnn[] = "input x : [784]\n"
+                             "target y : onehot(10)\n"
+                             "img = reshape(x, [1, 28, 28])\n"
+                             "c1 = avgpool(tanh(batchnorm(conv(img, 6, 5, bias: false))), 2)\n"
+                             "c2 = avgpool(tanh(batchnorm(conv(c1, 12, 5, bias: false))), 2)\n"
+                             "h = tanh(batchnorm(dense(flatten(c2), 32, bias: false)))\n"
+                             "out = dense(h, 10)\n"
+                             "loss = cross_entropy(out, y)\n"
+                             "train { data = mnist; optimizer = sgd(lr: 0.05, momentum: 0.9); batch = 37; epochs = 1; seed = 1 }\n";
+
+START_TEST(batch_norm_on_processes) {
+  char *model = write_temp_file("bn_cnn.net", bn_cnn);
+  static const char *const none[] = {NULL};
+  check_processes(model, none, 1e-4);
+  remove_temp_file(model);
+}
+END_TEST
+
+/* Threads alone: batch norm splits over them too (and says nothing of one thread). */
+START_TEST(batch_norm_on_threads) {
+  char *model = write_temp_file("bn_cnn.net", bn_cnn);
+  char *one = path_join(data_dir, "t1.ck"), *two = path_join(data_dir, "t2.ck");
+  const char *a1[] = {"--save", one, NULL}, *a2[] = {"--save", two, "--threads", "2", NULL};
+  RunResult r1 = train(0, model, a1), r2 = train(0, model, a2);
+  assert_ok(r1, 1);
+  assert_ok(r2, 1);
+  ck_assert_msg(!strstr(r2.err, "one thread"), "%s", r2.err);
+  ck_assert_msg(test_error(r1.out) == test_error(r2.out), "%s\n%s", r1.out, r2.out);
+  assert_same_tensors(one, two, 1e-4);
+  run_result_free(&r1);
+  run_result_free(&r2);
+  free(one);
+  free(two);
+  remove_temp_file(model);
+}
+END_TEST
+
 /* --resume with another process count: the checkpoint knows nothing of processes. One epoch
  * alone then one on 2 processes, and one on 2 then one alone, against two epochs alone (at a
  * constant rate: lenet.net's cosine schedule would decay over the first run's one epoch). */
@@ -329,6 +372,57 @@ START_TEST(plain_run_does_not_load_mpi) {
 }
 END_TEST
 
+/* shards_plan on graphs made by hand: batch norm's centring (a mean over the batch read back
+ * by every row) is synced before its first reader, and the gradient-like sum after it stays a
+ * partial sum; a state write of a sum over the batch cannot be split so. */
+static Schedule plan_of(Graph *g, Node **roots, int n, Arena *a) {
+  Schedule s = schedule_build(g, roots, n, a);
+  schedule_fuse(g, &s, a);
+  return s;
+}
+
+START_TEST(shards_plan_syncs_and_refuses) {
+  Arena a;
+  arena_init(&a);
+  Graph *g = graph_new();
+  SrcLoc at = {0};
+  int d[1] = {4};
+  Node *x = g_input(g, "x", shape_make(true, 1, d), at);
+  Node *total = g_sum_to(g, x, shape_make(false, 1, d), at);
+  Node *mean = g_binary(g, OP_MUL, total, g_inv_batch(g, at), at);
+  Node *centred = g_binary(g, OP_SUB, x, mean, at);
+  Node *spread = g_sum_to(g, g_binary(g, OP_MUL, centred, centred, at), shape_make(false, 1, d), at);
+  Node *out = g_output(g, spread, at);
+  Schedule s = plan_of(g, &out, 1, &a);
+  bool *summed = ARENA_ARRAY(&a, bool, g->len + 1);
+  summed[out->id] = true;
+  ShardPlan p = shards_plan(g, &s, summed, &a);
+  ck_assert_ptr_null(p.unsplittable);
+  ck_assert_int_eq(p.n_points, 1);
+  ck_assert_int_eq(p.points[0].n, 1);
+  /* the mean (linear in the sum, stored: the rows read it broadcast), before its first reader */
+  ck_assert_ptr_eq(p.points[0].nodes[0], mean);
+  for (int i = 0; i < s.len; i++) {
+    if (s.order[i] == mean) ck_assert_int_gt(p.points[0].before, i);
+    if (s.order[i] == centred) ck_assert_int_le(p.points[0].before, i);
+  }
+  ck_assert(!p.once[out->id]); /* the output stays a sum over each worker's rows */
+  /* the same output required whole (a running statistic): synced too, then counted once */
+  summed[out->id] = false;
+  p = shards_plan(g, &s, summed, &a);
+  ck_assert_int_eq(p.n_points, 2);
+  ck_assert(p.once[out->id]);
+  /* a state written from a sum over the batch inside the function: refused */
+  Node *st = g_state(g, "running", shape_make(false, 1, d), at);
+  Node *write = g_assign(g, st, total, at);
+  s = plan_of(g, &write, 1, &a);
+  p = shards_plan(g, &s, summed, &a);
+  ck_assert_ptr_eq(p.unsplittable, write);
+  graph_free(g);
+  arena_free(&a);
+}
+END_TEST
+
 int main(void) {
   /* In sanitized builds, Open MPI's own leaks are suppressed for mpirun's processes (only
    * its libraries' allocations: see the file and runtime/comm.c) */
@@ -344,9 +438,12 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, plain_run_does_not_load_mpi);
+  tcase_add_test(tc, shards_plan_syncs_and_refuses);
   tcase_add_test(tc, mlp_on_processes);
   tcase_add_test(tc, lenet_on_processes);
   tcase_add_test(tc, lenet_on_processes_and_threads);
+  tcase_add_test(tc, batch_norm_on_processes);
+  tcase_add_test(tc, batch_norm_on_threads);
   tcase_add_test(tc, resume_across_process_counts);
   tcase_add_test(tc, killed_process_ends_the_job);
   suite_add_tcase(s, tc);

@@ -118,17 +118,20 @@ static bool build(Model *m, const Options *o, bool training) {
   if (o->profile && o->threads > 1 && says) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
   if (!model_build_training(m)) return false;
   int threads = m->cfg.threads, procs = m->cfg.processes;
-  if (training && procs > 1 && m->par.coupled_at) {
-    diag_error(m->par.coupled_at->loc, "this value depends on the whole batch (batch norm): not split over processes yet");
+  if (training && procs > 1 && m->par.unsplittable) {
+    diag_error(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split over processes");
     return false;
   }
   if (training && procs > 1 && says)
     fprintf(stderr, "dlc: %d processes of %d thread%s: each batch of %d split over %d workers\n", procs, threads,
             threads > 1 ? "s" : "", m->train.batch, m->par.data_parallel ? procs * threads : procs);
+  if (training && says && m->par.synced && !m->par.unsplittable)
+    fprintf(stderr, "dlc: batch norm: the workers add up their sums over the batch at %d points of each step\n",
+            m->par.shards.n_points);
   /* (dlc eval only classifies, and inference splits its batches whatever the model) */
   if (!says) {
-  } else if (training && m->par.coupled_at)
-    diag_note(m->par.coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
+  } else if (training && m->par.unsplittable)
+    diag_note(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split, so one thread runs each step");
   else if (training && threads > 1 && !m->par.data_parallel)
     fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
             m->par.step_flops / 1e6, threads, MIN_SPLIT_FLOPS / 1e6);

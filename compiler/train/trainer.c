@@ -181,7 +181,9 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
      * a job of several processes, this one's rows */
     int count;
     process_rows(t, n, &t->row0, &count);
-    workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, count, &t->training_on);
+    const ParallelPlan *par = &t->m->par;
+    workers_split(t, par->data_parallel && !par->unsplittable ? t->workers : 1, job->x, job->y, NULL, count,
+                  &t->training_on);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream (all rows') */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);

@@ -46,6 +46,11 @@ typedef struct Trainer {
   Shard *shards;       /* [workers] */
   int64_t grad_floats; /* data-parallel: one worker's gradient block */
   int64_t *grad_at;    /* ... and each PARAM's offset in it, by node id (-1: none) */
+  int64_t *once;       /* synced: the [offset, floats) pairs of gradient blocks that every worker
+                          computes whole (counted once, from one worker of the job) */
+  int n_once;
+  struct SyncState *sync; /* synced: the workers' sync points (workers.c) */
+  float batch_rows;       /* synced: the whole batch's rows, fed (its 1/n is the step's) */
   BatchFill filling;      /* the batch being assembled */
   const float **grad_src; /* this step's gradient blocks to sum (workers that had rows) */
   float *grad_weight;     /* ... and their weights: rows / batch rows */
