@@ -144,7 +144,9 @@ static int compile_only(const Options *o) {
   Model *m = load(o, false);
   Trainer *t = m && build(m, o, true) ? trainer_new(m) : NULL;
   int rc = EXIT_USER;
-  if (t && trainer_forward(t)) {
+  if (t && trainer_forward(t) && dlrt_comm_rank() != 0) {
+    rc = EXIT_OK; /* (of a job, process 0 says it) */
+  } else if (t && trainer_forward(t)) {
     fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms\n", m->file->name, (long long)model_param_count(m),
             1e3 * model_compile_seconds(m));
     if (o->time) model_print_times(m, stdout);

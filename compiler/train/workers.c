@@ -9,6 +9,7 @@
  * at each sync point of dlc_train_grad: worker 0 of each process adds up its workers' sums,
  * then the processes' (MPI_Allreduce), and writes the result into every worker's buffer. */
 #include "workers.h"
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,8 +28,12 @@ struct SyncState {
   float *buf;                /* a sync point's sums, packed for one all-reduce */
   int64_t floats;            /* ... its size: the largest point's */
   atomic_int arrived;        /* the barrier: workers at it, */
-  atomic_uint generation;    /* ... and how many times it has opened */
+  atomic_uint generation;    /* ... how many times it has opened, */
+  pthread_mutex_t lock;      /* ... and where workers that stopped spinning sleep */
+  pthread_cond_t opened;
 };
+
+enum { SYNC_SPINS = 1 << 12 }; /* polling rounds at a barrier before sleeping */
 
 /* The buffer of node y in worker w's scratch (dlc_train_grad's plan). */
 static float *worker_buffer(const Trainer *t, int w, const Node *y) {
@@ -36,18 +41,28 @@ static float *worker_buffer(const Trainer *t, int w, const Node *y) {
   return t->shards[w].scratch + (plan->offset[y->id] - plan->persist_floats);
 }
 
-/* Waits until all t->active workers are here (spinning, yielding now and then: the workers
- * may outnumber the cores). */
+/* Waits until all t->active workers are here: spinning for a while (a sync point of a
+ * balanced step is reached within microseconds of each other), then sleeping, so that more
+ * workers than cores (threads of several processes on one machine) do not spin on a core the
+ * worker they wait for needs. */
 static void barrier(Trainer *t) {
   struct SyncState *s = t->sync;
   unsigned gen = atomic_load_explicit(&s->generation, memory_order_acquire);
   if (atomic_fetch_add_explicit(&s->arrived, 1, memory_order_acq_rel) + 1 == t->active) {
     atomic_store_explicit(&s->arrived, 0, memory_order_relaxed);
+    pthread_mutex_lock(&s->lock);
     atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
+    pthread_cond_broadcast(&s->opened);
+    pthread_mutex_unlock(&s->lock);
     return;
   }
-  for (int i = 0; atomic_load_explicit(&s->generation, memory_order_acquire) == gen; i++)
+  for (int i = 0; i < SYNC_SPINS; i++) {
+    if (atomic_load_explicit(&s->generation, memory_order_acquire) != gen) return;
     if (i % 64 == 63) sched_yield();
+  }
+  pthread_mutex_lock(&s->lock);
+  while (atomic_load_explicit(&s->generation, memory_order_acquire) == gen) pthread_cond_wait(&s->opened, &s->lock);
+  pthread_mutex_unlock(&s->lock);
 }
 
 /* Sync point k's sums over this process's active workers, packed into buf, summed over the
@@ -90,6 +105,8 @@ static void sync_init(Trainer *t) {
   const ParallelPlan *par = &t->m->par;
   struct SyncState *s = t->sync = calloc(1, sizeof *t->sync);
   if (!s || !(s->workers = calloc((size_t)t->workers, sizeof *s->workers))) dlc_fatal("out of memory");
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->opened, NULL);
   for (int k = 0; k < par->shards.n_points; k++) {
     int64_t floats = 0;
     for (int i = 0; i < par->shards.points[k].n; i++) floats += shape_numel(par->shards.points[k].nodes[i]->shape);
@@ -105,6 +122,8 @@ static void sync_init(Trainer *t) {
 
 static void sync_free(Trainer *t) {
   if (!t->sync) return;
+  pthread_mutex_destroy(&t->sync->lock);
+  pthread_cond_destroy(&t->sync->opened);
   free(t->sync->workers);
   free(t->sync->buf);
   free(t->sync);
