@@ -1,10 +1,12 @@
 /* cmd_train.c — `dlc train` and `dlc eval`: compile, load the data, then a training session
  * (train/session.c) whose reports become progress on stderr, a summary line per epoch on
  * stdout, and optionally one JSON object per epoch in --metrics. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -125,6 +127,11 @@ static bool build(Model *m, const Options *o, bool training) {
   if (training && procs > 1 && says)
     fprintf(stderr, "dlc: %d processes of %d thread%s: each batch of %d split over %d workers\n", procs, threads,
             threads > 1 ? "s" : "", m->train.batch, m->par.data_parallel ? procs * threads : procs);
+  cpu_set_t cores;
+  if (training && says && threads > 1 && sched_getaffinity(0, sizeof cores, &cores) == 0 && CPU_COUNT(&cores) < threads)
+    fprintf(stderr, "dlc: note: this process may run on %d core%s only, and --threads asks for %d (under mpirun, "
+                    "which binds each process to a core when there are two: --bind-to none)\n",
+            CPU_COUNT(&cores), CPU_COUNT(&cores) > 1 ? "s" : "", threads);
   if (training && says && m->par.synced && !m->par.unsplittable)
     fprintf(stderr, "dlc: batch norm: the workers add up their sums over the batch at %d points of each step\n",
             m->par.shards.n_points);
