@@ -19,6 +19,7 @@
 #include "comm.h"
 #include "helpers.h"
 #include "shards.h"
+#include "trainer.h"
 
 static char *data_dir; /* a subset of MNIST: TRAIN_IMAGES training and TEST_IMAGES test images */
 enum { TRAIN_IMAGES = 600, TEST_IMAGES = 500 };
@@ -423,7 +424,45 @@ START_TEST(shards_plan_syncs_and_refuses) {
 }
 END_TEST
 
-int main(void) {
+/* Run as `mpirun -np 2 check_mpi --replicas` (by replicas_differ_is_caught): a trainer on
+ * each process, the same state on both, then process 1's first parameter moved; process 0
+ * says what trainer_check_replicas found each time. */
+static int replicas_probe(void) {
+  char err[512];
+  if (dlrt_comm_init(err, sizeof err) != 0 || dlrt_comm_size() != 2) return 3;
+  ModelConfig cfg = model_config();
+  cfg.processes = dlrt_comm_size();
+  Model *m = model_load(DLC_SOURCE_DIR "/examples/mlp_relu.net", &cfg);
+  Trainer *t = m && model_build_training(m) ? trainer_new(m) : NULL;
+  if (!t) return 4;
+  bool same = trainer_check_replicas(t);
+  if (dlrt_comm_rank() == 1) t->arena[0] += 1e-7f; /* one parameter, in its last bits */
+  bool caught = !trainer_check_replicas(t);
+  if (dlrt_comm_rank() == 0) printf("equal replicas pass: %s; a moved parameter caught: %s\n", same ? "yes" : "no", caught ? "yes" : "no");
+  trainer_free(t);
+  model_free(m);
+  dlrt_comm_finish();
+  return 0;
+}
+
+/* The check process 0 makes after every epoch catches a process whose parameters differ. */
+START_TEST(replicas_differ_is_caught) {
+  char *argv[] = {DLC_MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2", "/proc/self/exe", "--replicas", NULL};
+  char exe[1024];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ck_assert_int_gt(n, 0);
+  exe[n] = 0;
+  argv[5] = exe;
+  RunResult r = run_program(NULL, argv, 120);
+  ck_assert_msg(r.status == 0, "status %d; stderr:\n%s", r.status, r.err);
+  ck_assert_msg(strstr(r.out, "equal replicas pass: yes; a moved parameter caught: yes"), "%s\n%s", r.out, r.err);
+  ck_assert_msg(strstr(r.err, "the parameters of process 1 differ from process 0's"), "%s", r.err);
+  run_result_free(&r);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--replicas") == 0) return replicas_probe();
   /* In sanitized builds, Open MPI's own leaks are suppressed for mpirun's processes (only
    * its libraries' allocations: see the file and runtime/comm.c) */
   const char *lsan = getenv("LSAN_OPTIONS");
@@ -439,6 +478,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, plain_run_does_not_load_mpi);
   tcase_add_test(tc, shards_plan_syncs_and_refuses);
+  tcase_add_test(tc, replicas_differ_is_caught);
   tcase_add_test(tc, mlp_on_processes);
   tcase_add_test(tc, lenet_on_processes);
   tcase_add_test(tc, lenet_on_processes_and_threads);
