@@ -204,22 +204,51 @@ START_TEST(batch_norm_on_processes) {
 }
 END_TEST
 
-/* Threads alone: batch norm splits over them too (and says nothing of one thread). */
-START_TEST(batch_norm_on_threads) {
+/* The epoch's last batch of 2 rows (600 images in batches of 46) on 3 processes: process 0
+ * has no row, and still takes its part in every sync point and sum (with zeros). */
+START_TEST(batch_norm_with_a_process_without_rows) {
   char *model = write_temp_file("bn_cnn.net", bn_cnn);
-  char *one = path_join(data_dir, "t1.ck"), *two = path_join(data_dir, "t2.ck");
-  const char *a1[] = {"--save", one, NULL}, *a2[] = {"--save", two, "--threads", "2", NULL};
-  RunResult r1 = train(0, model, a1), r2 = train(0, model, a2);
+  static const char *const args[] = {"--batch", "46", NULL};
+  check_processes(model, args, 1e-4);
+  remove_temp_file(model);
+}
+END_TEST
+
+/* Threads alone: batch norm splits over them too (and says nothing of one thread). And 2
+ * processes of 1 thread split each batch as 1 process of 2 threads does, and add the same
+ * two partial sums: their parameters are the same bit for bit (so what differs from one
+ * worker is the split's float order, not the processes). */
+static void threads_against_processes(const char *model, const char *const *extra) {
+  char *one = path_join(data_dir, "t1.ck"), *two = path_join(data_dir, "t2.ck"), *procs = path_join(data_dir, "p2.ck");
+  const char *a1[10] = {"--epochs", "1", "--save", one}, *a2[10] = {"--epochs", "1", "--save", two, "--threads", "2"},
+             *a3[10] = {"--epochs", "1", "--save", procs};
+  for (int k = 0; extra[k]; k++) a1[4 + k] = a2[6 + k] = a3[4 + k] = extra[k];
+  RunResult r1 = train(0, model, a1), r2 = train(0, model, a2), r3 = train(2, model, a3);
   assert_ok(r1, 1);
   assert_ok(r2, 1);
+  assert_ok(r3, 2);
   ck_assert_msg(!strstr(r2.err, "one thread"), "%s", r2.err);
   ck_assert_msg(test_error(r1.out) == test_error(r2.out), "%s\n%s", r1.out, r2.out);
   assert_same_tensors(one, two, 1e-4);
+  assert_same_tensors(two, procs, 0);
   run_result_free(&r1);
   run_result_free(&r2);
+  run_result_free(&r3);
   free(one);
   free(two);
+  free(procs);
+}
+
+START_TEST(batch_norm_on_threads) {
+  char *model = write_temp_file("bn_cnn.net", bn_cnn);
+  static const char *const none[] = {NULL};
+  threads_against_processes(model, none);
   remove_temp_file(model);
+}
+END_TEST
+
+START_TEST(lenet_threads_against_processes) {
+  threads_against_processes(DLC_SOURCE_DIR "/examples/lenet.net", odd_batch);
 }
 END_TEST
 
@@ -482,7 +511,9 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, mlp_on_processes);
   tcase_add_test(tc, lenet_on_processes);
   tcase_add_test(tc, lenet_on_processes_and_threads);
+  tcase_add_test(tc, lenet_threads_against_processes);
   tcase_add_test(tc, batch_norm_on_processes);
+  tcase_add_test(tc, batch_norm_with_a_process_without_rows);
   tcase_add_test(tc, batch_norm_on_threads);
   tcase_add_test(tc, resume_across_process_counts);
   tcase_add_test(tc, killed_process_ends_the_job);
