@@ -70,4 +70,14 @@ int dlrt_threads(void);
 /* dst[i] = sum over k of weight[k] * src[k][i], for i in [lo, hi): the gradient of a batch
  * from its threads' gradients (each a mean over that thread's rows, weighted by its rows). */
 void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight, int n_src, int64_t lo, int64_t hi);
+
+/* A sync point of a training function split over workers whose examples are coupled (batch
+ * norm): the generated code calls dlrt_sync(sync, scratch, k) at its k-th point, sync being
+ * the DlrtSync the trainer fed for this worker, scratch the worker's scratch block; it returns
+ * once the workers' partial sums there have been added up into every worker's buffers. */
+typedef struct DlrtSync DlrtSync;
+struct DlrtSync {
+  void (*at)(DlrtSync *self, float *scratch, int32_t point);
+};
+void dlrt_sync(const float *sync, float *scratch, int32_t point);
 #endif

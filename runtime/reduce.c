@@ -1,4 +1,5 @@
-/* reduce.c — the sum of the threads' gradients in data-parallel training (see dlrt.h). */
+/* reduce.c — the sum of the threads' gradients in data-parallel training, and the sync
+ * points of split functions (see dlrt.h). */
 #include "dlrt.h"
 
 void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight, int n_src, int64_t lo, int64_t hi) {
@@ -9,4 +10,9 @@ void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight,
     float w = weight[k];
     for (int64_t i = lo; i < hi; i++) dst[i] += w * s[i];
   }
+}
+
+void dlrt_sync(const float *sync, float *scratch, int32_t point) {
+  DlrtSync *s = (DlrtSync *)(uintptr_t)sync; /* (fed through the float pointers of feeds) */
+  s->at(s, scratch, point);
 }

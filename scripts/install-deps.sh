@@ -11,9 +11,12 @@ set -eu
 # clang-14 and libclang-rt-14-dev (libFuzzer) build the front end's fuzz target (scripts/fuzz.sh).
 # libjansson-dev: JSON for the report and dlc eval --metrics; chromium: the report opened in
 # a browser (tests/check_report_cli.c).
+# libopenmpi-dev: mpi.h, for runtime/comm.c (libmpi itself is loaded only under mpirun);
+# openmpi-bin: mpirun, for training on several processes and tests/check_mpi.c.
 PACKAGES="build-essential flex bison cmake pkg-config libopenblas-dev check zlib1g-dev libpng-dev
 llvm-16-dev npm ca-certificates dataset-fashion-mnist protobuf-c-compiler libprotobuf-c-dev libonnx-dev
-python3-onnx python3-torch python3-numpy clang-14 libclang-rt-14-dev libjansson-dev chromium"
+python3-onnx python3-torch python3-numpy clang-14 libclang-rt-14-dev libjansson-dev chromium openmpi-bin
+libopenmpi-dev"
 
 # dpkg -s succeeds for packages that were removed but left config files behind, so look at
 # the status field rather than the exit code.

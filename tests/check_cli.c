@@ -522,9 +522,9 @@ START_TEST(validation_errors) {
 }
 END_TEST
 
-/* --threads: data-parallel where the examples are independent and the step is big enough;
- * the MLP's step is too small, and batch norm, whose statistics are over the whole batch,
- * couples the examples: both train on one thread and say why (batch norm: where). */
+/* --threads: data-parallel where the step is big enough (batch norm included: its sums over
+ * the batch are added up across the threads, tests/check_mpi.c); the MLP's step and this
+ * small batch-norm model's are too small: both train on one thread and say why. */
 START_TEST(threads_and_batch_norm) {
   DataDir d = data_dir_new();
   write_valid_set(&d, "train");
@@ -542,7 +542,7 @@ START_TEST(threads_and_batch_norm) {
                                        "train { batch = 2 }\n");
   r = dlc("train", bn, "--data", d.dir, "--epochs", "1", "--threads", "2");
   assert_ok(r);
-  assert_contains("stderr", r.err, "bn.net:3:10: note: this value depends on the whole batch (batch norm), so one thread runs each step");
+  assert_contains("stderr", r.err, "dlc: note: a step of 0.1 MFLOP is too small to split over 2 threads");
   run_result_free(&r);
   remove_temp_file(bn);
   data_dir_free(&d);

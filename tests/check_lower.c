@@ -422,7 +422,9 @@ static DlrtDataset random_images(int count, unsigned seed) {
 }
 
 /* Data-parallel training: each thread's forward and backward pass on its rows, the gradients
- * summed by rows, one update (GRAD_IN) — the same parameters and optimiser state as the
+ * summed by rows, one update (GRAD_IN); with batch norm, the batch's sums added up across the
+ * threads at the sync points and the running statistics assigned by the update — the same
+ * parameters, running statistics and optimiser state as the
  * whole step, up to float rounding, on 2 and 3 threads, including batches that do not divide
  * evenly (29 images in batches of 8: the last has 5 rows, 3 threads give 1, 2, 2; or 25:
  * the last has one row). */
@@ -433,8 +435,10 @@ START_TEST(data_parallel_step_equals_whole_step) {
   for (int threads = 2; threads <= 3; threads++) {
     Model *ms = compiled_model_threads(text, 1), *mp = compiled_model_threads(text, threads);
     bool batch_norm = strstr(text, "batchnorm") != NULL;
-    ck_assert_int_eq(mp->par.data_parallel, !batch_norm); /* batch norm couples the examples */
+    ck_assert(mp->par.data_parallel); /* batch norm too: its sums over the batch are synced */
     ck_assert_int_eq(mp->par.coupled_at != NULL, batch_norm);
+    ck_assert_int_eq(mp->par.synced, batch_norm);
+    ck_assert_ptr_null(mp->par.unsplittable);
     Trainer *ts = trainer_new(ms), *tp = trainer_new(mp);
     ck_assert_int_eq(tp->workers, threads); /* inference splits batch norm models too */
     double loss_s = 0, loss_p = 0;

@@ -2,13 +2,16 @@
  * (train/session.c) whose reports become progress on stderr, a summary line per epoch on
  * stdout, optionally one JSON object per epoch in --metrics and the report page in --report
  * (train_page.c). */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "comm.h"
 #include "metrics_log.h"
 #include "profile_report.h"
 #include "progress.h"
@@ -90,17 +93,38 @@ Model *cli_load_model(const Options *o, bool inference_only) {
   ModelConfig cfg = options_model_config(o);
   cfg.profile = o->profile;
   cfg.inference_only = inference_only;
+  cfg.processes = dlrt_comm_size(); /* 1 but under mpirun */
   if (o->profile) cfg.threads = 1;
   return model_load(o->file, &cfg);
 }
 
+/* Builds m's functions: data-parallel steps where the model allows it (then OpenBLAS keeps
+ * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the
+ * step and OpenBLAS may use them for large products. False after reporting. */
 bool cli_build_model(Model *m, const Options *o, bool training) {
-  if (o->profile && o->threads > 1) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
+  bool says = dlrt_comm_rank() == 0; /* of a job of several processes, process 0 speaks */
+  if (o->profile && o->threads > 1 && says) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
   if (!model_build_training(m)) return false;
-  int threads = m->cfg.threads;
+  int threads = m->cfg.threads, procs = m->cfg.processes;
+  if (training && procs > 1 && m->par.unsplittable) {
+    diag_error(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split over processes");
+    return false;
+  }
+  if (training && procs > 1 && says)
+    fprintf(stderr, "dlc: %d processes of %d thread%s: each batch of %d split over %d workers\n", procs, threads,
+            threads > 1 ? "s" : "", m->train.batch, m->par.data_parallel ? procs * threads : procs);
+  cpu_set_t cores;
+  if (training && says && threads > 1 && sched_getaffinity(0, sizeof cores, &cores) == 0 && CPU_COUNT(&cores) < threads)
+    fprintf(stderr, "dlc: note: this process may run on %d core%s only, and --threads asks for %d (under mpirun, "
+                    "which binds each process to a core when there are two: --bind-to none)\n",
+            CPU_COUNT(&cores), CPU_COUNT(&cores) > 1 ? "s" : "", threads);
+  if (training && says && m->par.synced && !m->par.unsplittable)
+    fprintf(stderr, "dlc: batch norm: the workers add up their sums over the batch at %d points of each step\n",
+            m->par.shards.n_points);
   /* (dlc eval only classifies, and inference splits its batches whatever the model) */
-  if (training && m->par.coupled_at)
-    diag_note(m->par.coupled_at->loc, "this value depends on the whole batch (batch norm), so one thread runs each step");
+  if (!says) {
+  } else if (training && m->par.unsplittable)
+    diag_note(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split, so one thread runs each step");
   else if (training && threads > 1 && !m->par.data_parallel)
     fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
             m->par.step_flops / 1e6, threads, MIN_SPLIT_FLOPS / 1e6);
@@ -113,7 +137,9 @@ static int compile_only(const Options *o) {
   Model *m = cli_load_model(o, false);
   Trainer *t = m && cli_build_model(m, o, true) ? trainer_new(m) : NULL;
   int rc = EXIT_USER;
-  if (t && trainer_forward(t)) {
+  if (t && trainer_forward(t) && dlrt_comm_rank() != 0) {
+    rc = EXIT_OK; /* (of a job, process 0 says it) */
+  } else if (t && trainer_forward(t)) {
     fprintf(stderr, "dlc: %s: %lld parameters, compiled in %.0f ms\n", m->file->name, (long long)model_param_count(m),
             1e3 * model_compile_seconds(m));
     if (o->time) model_print_times(m, stdout);
@@ -124,8 +150,13 @@ static int compile_only(const Options *o) {
   return rc;
 }
 
-int cmd_train(const Options *o) {
+/* A training run, alone or as one process of an mpirun job. */
+static int train(const Options *o) {
   if (o->compile_only) return compile_only(o);
+  if (o->profile && dlrt_comm_size() > 1) {
+    diag_error_plain("dlc", "--profile times one process's step: run it without mpirun");
+    return EXIT_USER;
+  }
   Model *m = cli_load_model(o, false);
   if (!m) return EXIT_USER;
   DlrtDataset train = {0}, test = {0};
@@ -147,6 +178,7 @@ int cmd_train(const Options *o) {
   /* the report's confusion matrix needs every test image's outcome: the same pass keeps them */
   SessionOptions so = {o->save, o->save_best, o->resume, .keep_test = o->report != NULL};
   SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
+  if (dlrt_comm_rank() != 0) report = (SessionReport){0}; /* process 0 prints and writes the metrics */
   if (!session_run(t, &train, &test, &so, &report)) {
     train_page_failed(&p.page);
     goto done;
@@ -161,5 +193,22 @@ done:
   dlrt_dataset_free(&train);
   dlrt_dataset_free(&test);
   model_free(m);
+  return rc;
+}
+
+/* Under mpirun, a process that fails ends the whole job (the others would wait for it in the
+ * next collective), and one that succeeds leaves it. */
+int cmd_train(const Options *o) {
+  char err[1024];
+  if (dlrt_comm_init(err, sizeof err) != 0) {
+    diag_error_plain("dlc", "%s", err);
+    return EXIT_USER;
+  }
+  int rc = train(o);
+  if (rc != EXIT_OK && dlrt_comm_active()) {
+    fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
+    dlrt_comm_abort(rc);
+  }
+  dlrt_comm_finish();
   return rc;
 }

@@ -80,8 +80,8 @@ const OptionSpec options[] = {
     {"--seed", NULL, "N", OK_INT, 0, 2147483647, NULL, AT(ov.seed), CMD_TRAIN | CMD_GRADCHECK,
      "seed of initialisation and shuffling"},
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_TRAIN,
-     "split each batch over N threads (default 1); models with batch\n"
-     "norm run the step on one, with OpenBLAS threads for large products"},
+     "split each batch over N threads (default 1), and under mpirun\n"
+     "over the processes too (docs/cli.md)"},
     {"--threads", NULL, "N", OK_INT, 1, 256, NULL, AT(threads), CMD_EVAL | CMD_PREDICT, "split each batch over N threads"},
     {"--data", NULL, "DIR", OK_TEXT, 0, 0, NULL, AT(data_dir), CMD_TRAIN | CMD_EVAL | CMD_PROFILE | CMD_PREVIEW | CMD_CHECK | CMD_REPORT,
      "where the named data sets are (default $DLC_DATA, else ./data):\n"

@@ -17,6 +17,7 @@ ModelConfig model_config(void) {
   return (ModelConfig){
       .ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1},
       .threads = 1,
+      .processes = 1,
       .min_split_flops = MIN_SPLIT_FLOPS,
   };
 }
@@ -119,6 +120,28 @@ static Node **split_gradients(Model *m) {
   return to_update;
 }
 
+/* Synced data-parallel training: the new values of running statistics (batch norm's ASSIGNs,
+ * made in the forward pass) are computed by every worker from the whole batch's statistics;
+ * they leave dlc_train_grad as outputs, and the update assigns them from GRAD_IN feeds, once,
+ * where they do not race with other workers reading the old values. */
+static void split_state_writes(Model *m) {
+  Graph *g = m->g;
+  ParallelPlan *par = &m->par;
+  int n = g->len;
+  par->state_out = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  par->state_in = ARENA_ARRAY(&m->plan_arena, Node *, n);
+  par->moved = ARENA_ARRAY(&m->plan_arena, bool, n);
+  par->n_moved = n;
+  for (int i = 0; i < n; i++) {
+    Node *a = g->nodes[i], *st = a->op == OP_ASSIGN ? a->in[0] : NULL;
+    if (!st || st->op != OP_STATE || par->state_out[st->id]) continue;
+    par->state_out[st->id] = g_output(g, a->in[1], a->loc);
+    par->state_in[st->id] = g_grad_in(g, st, a->loc);
+    g_assign(g, st, par->state_in[st->id], a->loc);
+    par->moved[a->id] = true;
+  }
+}
+
 /* FLOPs of a whole batch's forward and backward pass (the gradients of the loss). */
 static int64_t step_flops(Model *m) {
   Node **roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
@@ -141,19 +164,50 @@ static void plan_function(Model *m, LowerFn *f, const char *name, Node **roots, 
   if (f->plan.total_floats > m->arena_floats) m->arena_floats = f->plan.total_floats;
 }
 
+/* Where the workers of a synced dlc_train_grad add up their sums (opt/shards.c): the loss sum
+ * and the gradients may stay sums over each worker's rows (the trainer adds them up after);
+ * the running statistics' new values must be the whole batch's. */
+static void plan_syncs(Model *m, Node **grad_roots, int n_roots) {
+  ParallelPlan *par = &m->par;
+  LowerFn *f = &m->par_fns[PAR_GRAD];
+  bool *summed = ARENA_ARRAY(&m->plan_arena, bool, m->g->len + 1);
+  for (int k = 0; k < n_roots; k++) {
+    bool state = false;
+    for (int i = 0; i < m->n_forward; i++) state |= par->state_out[i] == grad_roots[k];
+    summed[grad_roots[k]->id] = !state;
+  }
+  par->shards = shards_plan(m->g, &f->sched, summed, &m->plan_arena);
+  par->unsplittable = par->shards.unsplittable;
+  f->batch_feed = par->batch_slot + 1;
+  if (par->unsplittable) return; /* one worker, the whole batch: no sync point */
+  int *before = ARENA_ARRAY(&m->plan_arena, int, par->shards.n_points + 1);
+  for (int k = 0; k < par->shards.n_points; k++) before[k] = par->shards.points[k].before;
+  f->sync_feed = par->sync_slot + 1;
+  f->sync_before = before;
+  f->n_sync = par->shards.n_points;
+}
+
 bool model_build_training(Model *m) {
   double t0 = dlrt_seconds();
   Graph *g = m->g;
   Node *loss = m->sema.loss, *out = m->sema.out;
-  int threads = m->cfg.threads;
+  int threads = m->cfg.threads, procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
   ParallelPlan *par = &m->par;
   m->grads = grad_build(g, loss);
-  if (threads > 1) {
+  if (threads > 1 || procs > 1) {
     par->coupled_at = graph_batch_coupling(g, g->len);
     par->step_flops = step_flops(m);
-    par->data_parallel = !par->coupled_at && par->step_flops / threads >= m->cfg.min_split_flops;
+    /* several processes always split (each would otherwise compute the whole step); threads
+     * only where the share is worth waking them for */
+    par->data_parallel = procs > 1 || par->step_flops / threads >= m->cfg.min_split_flops;
+    par->synced = par->data_parallel && par->coupled_at;
   }
   Node **to_update = par->data_parallel ? split_gradients(m) : m->grads;
+  if (par->synced) {
+    split_state_writes(m);
+    par->batch_slot = g->n_feeds++;
+    par->sync_slot = g->n_feeds++;
+  }
   m->n_before_update = g->len;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
@@ -171,17 +225,22 @@ bool model_build_training(Model *m) {
   int n_assigns = 0;
   roots[0] = m->loss_sum;
   for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_ASSIGN) assigns[n_assigns++] = g->nodes[i];
+    if (g->nodes[i]->op == OP_ASSIGN && !(i < par->n_moved && par->moved[i])) assigns[n_assigns++] = g->nodes[i];
   /* Inference splits every batch (its examples are always independent); training if data_parallel. */
-  par->shard_rows = threads > 1 ? (m->train.batch + threads - 1) / threads : m->train.batch;
-  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, par->shard_rows);
+  int process_rows = (m->train.batch + procs - 1) / procs;
+  par->shard_rows = (process_rows + threads - 1) / threads;
+  par->forward_rows = (m->train.batch + threads - 1) / threads;
+  plan_function(m, &m->fns[FN_FORWARD], model_fn_names[FN_FORWARD], &out_result, 1, par->forward_rows);
   if (par->data_parallel) {
-    Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, m->n_forward + 1);
+    Node **grad_roots = ARENA_ARRAY(&m->plan_arena, Node *, 2 * m->n_forward + 1);
     int n = 0;
     grad_roots[n++] = m->loss_sum;
     for (int i = 0; i < m->n_forward; i++)
       if (par->grad_out[i]) grad_roots[n++] = par->grad_out[i];
+    for (int i = 0; i < m->n_forward && par->synced; i++)
+      if (par->state_out[i]) grad_roots[n++] = par->state_out[i];
     plan_function(m, &m->par_fns[PAR_GRAD], model_par_fn_names[PAR_GRAD], grad_roots, n, par->shard_rows);
+    if (par->synced) plan_syncs(m, grad_roots, n);
     plan_function(m, &m->par_fns[PAR_UPDATE], model_par_fn_names[PAR_UPDATE], assigns, n_assigns, m->train.batch);
   } else {
     plan_function(m, &m->fns[FN_TRAIN], model_fn_names[FN_TRAIN], roots, n_assigns + 1, m->train.batch);

@@ -13,6 +13,7 @@
 #include "grad.h"
 #include "lower.h"
 #include "sema.h"
+#include "shards.h"
 
 /* Command-line overrides of the train block (negative / NULL: keep the file's value). */
 typedef struct Overrides {
@@ -33,6 +34,7 @@ typedef struct Overrides {
 typedef struct ModelConfig {
   Overrides ov;            /* the command line's train settings over the file's */
   int threads;             /* split each batch over this many threads (1: no split) */
+  int processes;           /* ... and over this many processes (mpirun -np; 1: alone) */
   int64_t min_split_flops; /* ... training only from this many FLOPs per thread */
   bool profile;            /* time every node of the training step (runtime/profile.c) */
   bool inference_only;     /* dlc_forward is the only function compiled (dlc eval) */
@@ -41,7 +43,8 @@ typedef struct ModelConfig {
   LowerOptions lower;      /* how the lowering writes loops (tests force either way) */
 } ModelConfig;
 
-/* The defaults: no overrides, one thread, every pass, the host's way of writing loops. */
+/* The defaults: no overrides, one thread, one process, every pass, the host's way of
+ * writing loops. */
 ModelConfig model_config(void);
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };
@@ -54,12 +57,28 @@ extern const char *const model_par_fn_names[PAR_COUNT];
 
 /* How a batch is split over threads (threads > 1), decided by model_build_training. */
 typedef struct ParallelPlan {
-  bool data_parallel;      /* training splits each batch: the examples are independent
-                              and the step is worth splitting */
-  const Node *coupled_at;  /* not data-parallel because one example affects another here */
+  bool data_parallel;      /* training splits each batch: over several processes, or over
+                              threads where the step is worth splitting */
+  const Node *coupled_at;  /* one example affects another here (batch norm), or NULL ... */
+  bool synced;             /* ... and data-parallel: the workers add up the sums over the
+                              batch they read back (shards: its sync points), the step's 1/n
+                              is the whole batch's (fed in slot batch_slot), and batch norm's
+                              running statistics become outputs (state_out) of dlc_train_grad
+                              that the update assigns (state_in) */
+  const Node *unsplittable; /* synced, but a value here cannot be split so: one worker runs
+                               dlc_train_grad on the whole batch (one process only) */
+  ShardPlan shards;
+  int batch_slot, sync_slot; /* synced: the feeds of the batch's rows (a float) and of the
+                                calling worker's DlrtSync */
+  Node **state_out;        /* synced, by STATE id: the OUTPUT of its new value, or NULL */
+  Node **state_in;         /* ... and the GRAD_IN leaf the update assigns it from */
+  bool *moved;             /* by node id < n_moved: an ASSIGN replaced by the one from state_in */
+  int n_moved;
   int64_t step_flops;      /* FLOPs of a batch's forward and backward pass */
-  int shard_rows;          /* rows one thread's dlc_forward (and dlc_train_grad) are
-                              planned for: ceil(batch / threads) */
+  int shard_rows;          /* rows one thread's dlc_train_grad is planned for:
+                              ceil(ceil(batch / processes) / threads) */
+  int forward_rows;        /* ... and its dlc_forward (each process scores its own batches):
+                              ceil(batch / threads) */
   Node **grad_out;         /* data-parallel, by PARAM id: the OUTPUT of its gradient, or NULL */
   Node **grad_in;          /* ... and the GRAD_IN leaf the update reads instead */
 } ParallelPlan;

@@ -25,6 +25,7 @@ const RuntimeSymbol lower_runtime_symbols[] = {
     {"dlrt_prof_enter", (void *)dlrt_prof_enter},
     {"dlrt_prof_leave", (void *)dlrt_prof_leave},
     {"dlrt_col2im", (void *)dlrt_col2im},
+    {"dlrt_sync", (void *)dlrt_sync},
     /* libm functions that LLVM lowers intrinsics to when the CPU lacks an instruction
      * (llvm.rint without SSE4.1, llvm.fma without FMA, ...) */
     {"logf", (void *)logf},
@@ -101,6 +102,12 @@ static void add_param_attrs(LowerCtx *c) {
   }
 }
 
+/* The pointer feeds[slot], loaded. */
+static LLVMValueRef feed_at(LowerCtx *c, int slot, const char *name) {
+  LLVMValueRef idx = c_i64(c, slot);
+  return LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, c->feeds, &idx, 1, "feed"), name);
+}
+
 /* Loads each feed pointer (and each HYPER scalar) once, on entry. */
 static void load_feeds(LowerCtx *c, const Schedule *s) {
   for (int i = 0; i < s->len; i++) {
@@ -175,10 +182,19 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, c->fn, "entry"));
   c->feed_ptr = calloc((size_t)c->g->n_feeds + 1, sizeof(LLVMValueRef));
   load_feeds(c, &f->sched);
-  c->inv_n = LLVMBuildFDiv(c->b, c_f32(c, 1), LLVMBuildSIToFP(c->b, c->n, c->f32, ""), "inv_n");
+  LLVMValueRef rows = LLVMBuildSIToFP(c->b, c->n, c->f32, "");
+  if (f->batch_feed) rows = LLVMBuildLoad2(c->b, c->f32, feed_at(c, f->batch_feed - 1, "batch_rows"), "batch_rows");
+  c->inv_n = LLVMBuildFDiv(c->b, c_f32(c, 1), rows, "inv_n");
+  LLVMValueRef sync = f->sync_feed ? feed_at(c, f->sync_feed - 1, "sync") : NULL;
   int to = f->to ? f->to : f->sched.len;
   int64_t before = c->cost ? function_size(c->fn) : 0;
   for (int i = f->from; i < to; i++) {
+    for (int k = 0; k < f->n_sync && sync; k++)
+      if (f->sync_before[k] == i) { /* the workers add up their sums (the call may write scratch) */
+        LLVMTypeRef p[3] = {c->ptr, c->ptr, c->i32};
+        LLVMValueRef args[3] = {sync, c->scratch, c_i32(c, k)};
+        call_fn(c, "dlrt_sync", c->void_t, p, 3, args);
+      }
     lower_node(c, f->sched.order[i]);
     if (!c->cost) continue;
     int64_t after = function_size(c->fn);

@@ -13,6 +13,14 @@ typedef struct LowerFn {
   MemPlan plan;
   bool profile; /* time every node (runtime/profile.c) */
   int from, to; /* the part of the schedule this function runs: [from, to), all if to == 0 */
+  /* A worker's share of a batch split over several (data-parallel, examples coupled: opt/
+   * shards.h), or all 0: */
+  int batch_feed;         /* > 0: INV_BATCH is 1 / *feeds[batch_feed - 1] (the whole batch's
+                             rows) instead of 1 / n (this call's) */
+  int sync_feed;          /* > 0: before schedule position sync_before[k] the function calls
+                             dlrt_sync(feeds[sync_feed - 1], scratch, k) (runtime/dlrt.h) */
+  const int *sync_before;
+  int n_sync;
 } LowerFn;
 
 /* Floats of scratch node n needs beside its result, per example (a direct convolution's

@@ -81,9 +81,10 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
 
 /* The checkpoints after epoch e. The best is written before the epoch's: a run killed
  * between the two resumes from the previous epoch, repeats this one and writes the same best
- * again. */
+ * again. Of a job of several processes, process 0 writes them (all hold the same state). */
 static bool save_checkpoints(Trainer *t, const SessionOptions *o, int e, bool best) {
   char why[1024];
+  if (t->rank != 0) return true;
   if ((best && o->save_best && snapshot_save(t, o->save_best, e, why, sizeof why) != 0) ||
       (o->save && snapshot_save(t, o->save, e, why, sizeof why) != 0)) {
     diag_path_error(why);
@@ -96,11 +97,12 @@ static bool save_checkpoints(Trainer *t, const SessionOptions *o, int e, bool be
  * continues, a learning-rate curve stretched over another length, nothing left to train. */
 static void resume_notes(Trainer *t, const char *path, const SnapshotInfo *info) {
   TrainSettings *ts = &t->m->train;
-  if (info->seed != ts->seed)
+  bool say = t->rank == 0; /* (of a job, process 0 says it) */
+  if (say && info->seed != ts->seed)
     diag_note_plain(path, "a resumed run continues the random streams (shuffles, dropout, distortions) of the run that "
                           "saved it, seed %llu; this run's seed %llu has no effect", info->seed, ts->seed);
   ts->seed = info->seed; /* distortions are keyed by it */
-  if (info->epochs && info->epochs != ts->epochs && ts->schedule == SCHEDULE_COSINE && info->epochs_done < ts->epochs) {
+  if (say && info->epochs && info->epochs != ts->epochs && ts->schedule == SCHEDULE_COSINE && info->epochs_done < ts->epochs) {
     TrainSettings saved = *ts;
     saved.epochs = info->epochs;
     diag_note_plain(path, "was saved by a run of %d epochs, and this one has %d: the cosine schedule now decays over %d "
@@ -108,16 +110,18 @@ static void resume_notes(Trainer *t, const char *path, const SnapshotInfo *info)
                     info->epochs, ts->epochs, ts->epochs, info->epochs_done + 1, settings_lr(ts, info->epochs_done),
                     settings_lr(&saved, info->epochs_done));
   }
-  if (info->epochs_done >= ts->epochs)
+  if (say && info->epochs_done >= ts->epochs)
     diag_note_plain(path, "has done %d epochs, and this run has %d: nothing to train (give --epochs a larger number to "
                           "go on)", info->epochs_done, ts->epochs);
 }
 
-/* Claims the checkpoints this run writes (one run at a time per file); false after reporting. */
-static bool lock_checkpoints(const SessionOptions *o, CkptLock locks[2]) {
+/* Claims the checkpoints this run writes (one run at a time per file; process 0 writes them);
+ * false after reporting. */
+static bool lock_checkpoints(const Trainer *t, const SessionOptions *o, CkptLock locks[2]) {
   char why[1024];
   const char *paths[2] = {o->save, o->save_best};
   locks[0] = locks[1] = (CkptLock){-1, NULL};
+  if (t->rank != 0) return true;
   for (int k = 0; k < 2; k++)
     if (paths[k] && dlrt_ckpt_lock(paths[k], &locks[k], why, sizeof why) != 0) {
       diag_path_error(why);
@@ -145,7 +149,7 @@ static bool train_epochs(Trainer *t, const DlrtDataset *fit, const DlrtDataset *
     if (!ok) break;
     r.best = val->count && (t->best_epoch == 0 || r.val_error < t->best_val_error);
     if (r.best) t->best_val_error = r.val_error, t->best_epoch = e;
-    ok = (!report->epoch || report->epoch(report->ctx, &r)) && save_checkpoints(t, o, e, r.best);
+    ok = (!report->epoch || report->epoch(report->ctx, &r)) && trainer_check_replicas(t) && save_checkpoints(t, o, e, r.best);
   }
   if (ok) {
     end.best_epoch = val->count ? t->best_epoch : 0;
@@ -162,7 +166,7 @@ bool session_run(Trainer *t, const DlrtDataset *train, const DlrtDataset *test, 
   if (!trainer_check_data(t, train, "training") || !trainer_check_data(t, test, "test")) return false;
   DlrtDataset fit = *train, val = {0};
   CkptLock locks[2];
-  if (!split_validation(t->m, o, &fit, &val) || !lock_checkpoints(o, locks)) return false;
+  if (!split_validation(t->m, o, &fit, &val) || !lock_checkpoints(t, o, locks)) return false;
   int done_epochs = 0;
   bool ok = true;
   if (o->resume) {

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "comm.h"
 #include "distort.h"
 #include "workers.h"
 
@@ -38,6 +39,9 @@ Trainer *trainer_new(Model *m) {
   Trainer *t = calloc(1, sizeof *t);
   if (!t) dlc_fatal("out of memory");
   t->m = m;
+  t->procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
+  t->rank = t->procs > 1 ? dlrt_comm_rank() : 0;
+  DLC_ASSERT(t->procs == 1 || t->procs == dlrt_comm_size());
   t->best_val_error = 1;
   t->training_on = 1;
   t->training_off = 0;
@@ -121,7 +125,15 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
   return true;
 }
 
-/* One training batch to assemble: the examples perm[first .. first + n) of the epoch. */
+/* This process's rows of a training batch of n: [*lo, *lo + *count). Each process of a job
+ * takes a contiguous share, the first ones the smaller where n does not divide. */
+static void process_rows(const Trainer *t, int n, int *lo, int *count) {
+  *lo = (int)((int64_t)n * t->rank / t->procs);
+  *count = (int)((int64_t)n * (t->rank + 1) / t->procs) - *lo;
+}
+
+/* One training batch to assemble: the examples perm[first .. first + n) of the epoch, of
+ * which this process makes only its own rows. */
 typedef struct BatchJob {
   Trainer *t;
   const DlrtDataset *d;
@@ -132,16 +144,18 @@ typedef struct BatchJob {
 
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
-  const int *idx = j->t->perm + j->first;
+  int lo, count;
+  process_rows(j->t, j->n, &lo, &count);
+  const int *idx = j->t->perm + j->first + lo;
   double t0 = dlrt_seconds(), cpu0 = dlrt_thread_seconds();
   if (ts->distort.affine || ts->distort.elastic) {
-    if (dlrt_fill_batch_distorted_mapped(j->d, idx, j->n, &ts->distort, ts->seed, j->epoch, j->first, &j->t->pixels,
+    if (dlrt_fill_batch_distorted_mapped(j->d, idx, count, &ts->distort, ts->seed, j->epoch, j->first + lo, &j->t->pixels,
                                          j->x) != 0)
       dlc_fatal("out of memory distorting a batch");
-    dlrt_fill_labels(j->d, idx, j->n, j->t->classes, j->y);
+    dlrt_fill_labels(j->d, idx, count, j->t->classes, j->y);
     j->seconds = dlrt_seconds() - t0;
   } else { /* (only ever on the stepping thread: the helper thread distorts) */
-    workers_fill(j->t, j->d, idx, j->n, j->x, j->y);
+    workers_fill(j->t, j->d, idx, count, j->x, j->y);
     j->t->assemble_seconds += dlrt_thread_seconds() - cpu0; /* (CPU time: the share holds on a loaded machine) */
   }
 }
@@ -191,25 +205,32 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     next->n = total - next->first < batch ? total - next->first : batch;
     bool threaded = prefetch && next->n > 0;
     if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
-    else if (next->n > 0) { /* the next batch's examples come into the cache while the step runs */
+    else if (next->n > 0) { /* the next batch's examples (this process's) come into the cache while the step runs */
       double cpu0 = dlrt_thread_seconds();
-      dlrt_prefetch_batch(d, t->perm + next->first, next->n);
+      int lo, count;
+      process_rows(t, next->n, &lo, &count);
+      dlrt_prefetch_batch(d, t->perm + next->first + lo, count);
       t->assemble_seconds += dlrt_thread_seconds() - cpu0;
     }
-    /* the step is split over the workers if it is data-parallel, else worker 0 runs it */
-    workers_split(t, t->m->par.data_parallel ? t->workers : 1, job->x, job->y, NULL, n, &t->training_on);
-    for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream */
+    /* the step is split over the workers if it is data-parallel, else worker 0 runs it; of
+     * a job of several processes, this one's rows */
+    int count;
+    process_rows(t, n, &t->row0, &count);
+    const ParallelPlan *par = &t->m->par;
+    workers_split(t, par->data_parallel && !par->unsplittable ? t->workers : 1, job->x, job->y, NULL, count,
+                  &t->training_on);
+    for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream (all rows') */
       for (int64_t i = 0; i < (int64_t)n * shape_numel(t->noise[k]->shape); i++)
         t->noise_buf[k][i] = (float)dlrt_rng_uniform(&t->rng);
     t->step++;
     double lr = settings_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    if (b == t->stop_before) { /* the step to re-run, ready: its batch, noise and hypers */
+    if (b == t->stop_before) { /* the step to re-run, ready: its batch (this process's rows), noise and hypers */
       if (threaded) prefetch_wait(&t->prefetch);
-      t->held_x = job->x, t->held_y = job->y, t->held_n = n;
+      t->held_x = job->x, t->held_y = job->y, t->held_n = count;
       return NAN;
     }
-    float loss = workers_train_step(t, n);
+    float loss = workers_train_step(t, count, n);
     total_loss += loss;
     if (!isfinite(loss)) /* the cheap check, every step: the epoch ends after this one */
       t->divergence = (typeof(t->divergence)){true, epoch, b, t->step, loss};
@@ -236,6 +257,7 @@ DlrtModelFn trainer_forward(Trainer *t) {
 
 /* One batch of inference (the caller has compiled dlc_forward and set OpenBLAS's threads). */
 static void infer(Trainer *t, const DlrtDataset *d, int first, int n, int *idx) {
+  t->row0 = 0; /* (dropout's noise, which inference multiplies by 0, from the buffer's start) */
   for (int i = 0; i < n; i++) idx[i] = first + i;
   workers_fill(t, d, idx, n, t->x, NULL);
   workers_split(t, t->workers, t->x, NULL, t->out, n, &t->training_off); /* rows are independent in inference */
@@ -264,16 +286,16 @@ bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n) {
   return true;
 }
 
-bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx) {
+/* trainer_infer over examples [first, total) of d. */
+static bool infer_range(Trainer *t, const DlrtDataset *d, int first, int total, InferFn visit, void *ctx) {
   if (!trainer_forward(t)) return false;
-  int total = limit > 0 && limit < d->count ? limit : d->count;
   int batch = t->m->train.batch;
   t->forward_seconds = 0;
   int *idx = malloc(sizeof(int) * (size_t)batch);
   if (!idx) dlc_fatal("out of memory");
   /* inference: no dropout, batch norm's running statistics (the training flag off) */
   int blas_threads = blas_for_inference(t);
-  for (int done = 0; done < total; done += batch) {
+  for (int done = first; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     infer(t, d, done, n, idx);
     visit(ctx, done, n, t->out);
@@ -281,6 +303,10 @@ bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, v
   dlrt_set_threads(blas_threads);
   free(idx);
   return true;
+}
+
+bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx) {
+  return infer_range(t, d, 0, limit > 0 && limit < d->count ? limit : d->count, visit, ctx);
 }
 
 typedef struct ErrorCount {
@@ -296,9 +322,38 @@ static void count_errors(void *ctx, int first, int n, const float *out) {
     c->wrong += dlrt_argmax(out + (size_t)i * (size_t)classes, classes) != c->d->labels[first + i];
 }
 
+/* Of a job of several processes, each scores a contiguous share of the examples, and the
+ * counts are summed. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
+  int all = limit > 0 && limit < d->count ? limit : d->count;
   ErrorCount c = {t, d, 0};
-  if (!trainer_infer(t, d, limit, count_errors, &c)) return -1;
-  int total = limit > 0 && limit < d->count ? limit : d->count;
-  return (double)c.wrong / total;
+  if (!infer_range(t, d, (int)((int64_t)all * t->rank / t->procs), (int)((int64_t)all * (t->rank + 1) / t->procs),
+                   count_errors, &c))
+    return -1;
+  double counts[2] = {c.wrong, t->forward_seconds};
+  if (t->procs > 1) dlrt_comm_sum_doubles(counts, 2);
+  t->forward_seconds = counts[1] / t->procs; /* (the processes ran at once) */
+  return counts[0] / all;
+}
+
+/* FNV-1a over the bytes of the state block. */
+static uint64_t state_hash(const Trainer *t) {
+  const unsigned char *p = (const unsigned char *)t->arena;
+  uint64_t h = 14695981039346656037ull;
+  for (int64_t i = 0; i < t->m->state_floats * (int64_t)sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+bool trainer_check_replicas(const Trainer *t) {
+  if (t->procs == 1) return true;
+  uint64_t *all = calloc((size_t)t->procs, sizeof *all);
+  if (!all) dlc_fatal("out of memory");
+  dlrt_comm_gather_u64(state_hash(t), all);
+  int differs = 0;
+  for (int r = 1; r < t->procs && t->rank == 0; r++)
+    if (all[r] != all[0] && !differs) differs = r;
+  free(all);
+  if (differs) diag_error_plain("dlc", "the parameters of process %d differ from process 0's (a bug of dlc: the "
+                                       "processes must apply the same update)", differs);
+  return !differs;
 }

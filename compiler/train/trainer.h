@@ -38,11 +38,20 @@ typedef struct Trainer {
   float *arena;        /* m->arena_floats, 64-byte aligned: the state, then worker 0's scratch */
   int workers;         /* threads: inference splits each batch over them, training too if
                           m->par.data_parallel (else worker 0 runs dlc_train_step) */
+  int rank, procs;     /* this process among the job's (runtime/comm.h; 0 of 1 alone): each
+                          training batch and each evaluation is split over the processes, and
+                          their gradients and counts summed */
+  int row0;            /* this process's first row of the current training batch */
   int active;          /* workers with rows in the current batch: min(workers, rows) */
   DlrtPool *pool;      /* NULL with one worker */
   Shard *shards;       /* [workers] */
   int64_t grad_floats; /* data-parallel: one worker's gradient block */
   int64_t *grad_at;    /* ... and each PARAM's offset in it, by node id (-1: none) */
+  int64_t *once;       /* synced: the [offset, floats) pairs of gradient blocks that every worker
+                          computes whole (counted once, from one worker of the job) */
+  int n_once;
+  struct SyncState *sync; /* synced: the workers' sync points (workers.c) */
+  float batch_rows;       /* synced: the whole batch's rows, fed (its 1/n is the step's) */
   BatchFill filling;      /* the batch being assembled */
   const float **grad_src; /* this step's gradient blocks to sum (workers that had rows) */
   float *grad_weight;     /* ... and their weights: rows / batch rows */
@@ -115,6 +124,10 @@ bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, v
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
+/* Whether every process of the job holds the same parameters and state (a hash of each,
+ * gathered to process 0): they must, since each applies the same summed gradients. True
+ * alone; on process 0, false after reporting a difference (the others return true). */
+bool trainer_check_replicas(const Trainer *t);
 /* The model's outputs for examples first .. first + n - 1 of d (n at most the batch), into
  * t->out (n rows of t->classes values); false after reporting that dlc_forward failed to
  * compile. */

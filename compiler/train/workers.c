@@ -2,10 +2,132 @@
  * its scratch block and (data-parallel) its gradient block; the steps run on them:
  * data-parallel training (forward and backward per worker, gradients summed by rows, one
  * update), inference split by rows, and batch assembly split by rows. Worker 0 is the
- * calling thread; with one worker no thread is started. */
+ * calling thread; with one worker no thread is started. Of a job of several processes
+ * (runtime/comm.h), the gradients are summed over the processes too.
+ *
+ * Synced (batch norm: the driver's ParallelPlan.synced), the workers of all processes stop
+ * at each sync point of dlc_train_grad: worker 0 of each process adds up its workers' sums,
+ * then the processes' (MPI_Allreduce), and writes the result into every worker's buffer. */
 #include "workers.h"
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include "comm.h"
 #include <string.h>
+
+/* A worker's DlrtSync, as fed to dlrt_sync. */
+typedef struct WorkerSync {
+  DlrtSync base; /* first: dlrt_sync passes its address */
+  Trainer *t;
+  int worker;
+} WorkerSync;
+
+struct SyncState {
+  WorkerSync *workers;
+  float *buf;                /* a sync point's sums, packed for one all-reduce */
+  int64_t floats;            /* ... its size: the largest point's */
+  atomic_int arrived;        /* the barrier: workers at it, */
+  atomic_uint generation;    /* ... how many times it has opened, */
+  pthread_mutex_t lock;      /* ... and where workers that stopped spinning sleep */
+  pthread_cond_t opened;
+};
+
+enum { SYNC_SPINS = 1 << 12 }; /* polling rounds at a barrier before sleeping */
+
+/* The buffer of node y in worker w's scratch (dlc_train_grad's plan). */
+static float *worker_buffer(const Trainer *t, int w, const Node *y) {
+  const MemPlan *plan = &t->m->par_fns[PAR_GRAD].plan;
+  return t->shards[w].scratch + (plan->offset[y->id] - plan->persist_floats);
+}
+
+/* Waits until all t->active workers are here: spinning for a while (a sync point of a
+ * balanced step is reached within microseconds of each other), then sleeping, so that more
+ * workers than cores (threads of several processes on one machine) do not spin on a core the
+ * worker they wait for needs. */
+static void barrier(Trainer *t) {
+  struct SyncState *s = t->sync;
+  unsigned gen = atomic_load_explicit(&s->generation, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&s->arrived, 1, memory_order_acq_rel) + 1 == t->active) {
+    atomic_store_explicit(&s->arrived, 0, memory_order_relaxed);
+    pthread_mutex_lock(&s->lock);
+    atomic_fetch_add_explicit(&s->generation, 1, memory_order_release);
+    pthread_cond_broadcast(&s->opened);
+    pthread_mutex_unlock(&s->lock);
+    return;
+  }
+  for (int i = 0; i < SYNC_SPINS; i++) {
+    if (atomic_load_explicit(&s->generation, memory_order_acquire) != gen) return;
+    if (i % 64 == 63) sched_yield();
+  }
+  pthread_mutex_lock(&s->lock);
+  while (atomic_load_explicit(&s->generation, memory_order_acquire) == gen) pthread_cond_wait(&s->opened, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* Sync point k's sums over this process's active workers, packed into buf, summed over the
+ * processes (a process without rows adds zeros), then unpacked into every active worker's
+ * buffers. Called by worker 0 only. */
+static void sum_point(Trainer *t, int k) {
+  const SyncPoint *pt = &t->m->par.shards.points[k];
+  float *buf = t->sync->buf;
+  int64_t at = 0;
+  for (int i = 0; i < pt->n; i++) {
+    int64_t len = shape_numel(pt->nodes[i]->shape);
+    if (t->active == 0) memset(buf + at, 0, sizeof(float) * (size_t)len);
+    for (int w = 0; w < t->active; w++) {
+      const float *src = worker_buffer(t, w, pt->nodes[i]);
+      for (int64_t j = 0; j < len; j++) buf[at + j] = w ? buf[at + j] + src[j] : src[j];
+    }
+    at += len;
+  }
+  if (t->procs > 1) dlrt_comm_sum_floats(buf, at);
+  at = 0;
+  for (int i = 0; i < pt->n; i++) {
+    int64_t len = shape_numel(pt->nodes[i]->shape);
+    for (int w = 0; w < t->active; w++) memcpy(worker_buffer(t, w, pt->nodes[i]), buf + at, sizeof(float) * (size_t)len);
+    at += len;
+  }
+}
+
+/* dlrt_sync's callback: every worker waits for the others' sums, worker 0 adds them up and
+ * hands them out, and all go on once it has. */
+static void sync_at(DlrtSync *self, float *scratch, int32_t point) {
+  WorkerSync *ws = (WorkerSync *)self;
+  Trainer *t = ws->t;
+  (void)scratch; /* (the buffers are found from each worker's scratch block) */
+  barrier(t);
+  if (ws->worker == 0) sum_point(t, point);
+  barrier(t);
+}
+
+static void sync_init(Trainer *t) {
+  const ParallelPlan *par = &t->m->par;
+  struct SyncState *s = t->sync = calloc(1, sizeof *t->sync);
+  if (!s || !(s->workers = calloc((size_t)t->workers, sizeof *s->workers))) dlc_fatal("out of memory");
+  pthread_mutex_init(&s->lock, NULL);
+  pthread_cond_init(&s->opened, NULL);
+  for (int k = 0; k < par->shards.n_points; k++) {
+    int64_t floats = 0;
+    for (int i = 0; i < par->shards.points[k].n; i++) floats += shape_numel(par->shards.points[k].nodes[i]->shape);
+    if (floats > s->floats) s->floats = floats;
+  }
+  s->buf = floats_alloc(s->floats);
+  for (int w = 0; w < t->workers; w++) {
+    s->workers[w] = (WorkerSync){{sync_at}, t, w};
+    t->shards[w].feeds[par->sync_slot] = (const float *)(void *)&s->workers[w];
+    t->shards[w].feeds[par->batch_slot] = &t->batch_rows;
+  }
+}
+
+static void sync_free(Trainer *t) {
+  if (!t->sync) return;
+  pthread_mutex_destroy(&t->sync->lock);
+  pthread_cond_destroy(&t->sync->opened);
+  free(t->sync->workers);
+  free(t->sync->buf);
+  free(t->sync);
+}
 
 void *floats_try_alloc(int64_t n) {
   size_t bytes = ((size_t)n * sizeof(float) + 63) / 64 * 64;
@@ -20,18 +142,31 @@ void *floats_alloc(int64_t n) {
   return p;
 }
 
-/* Data-parallel: each worker's gradient block, and where each parameter's gradient is in it. */
+/* The OUTPUT of dlc_train_grad that node i (of the forward graph) leaves through: its
+ * gradient (a PARAM), or synced, its new value (a running statistic); or NULL. */
+static const Node *block_output(const Model *m, int i) {
+  if (m->par.grad_out[i]) return m->par.grad_out[i];
+  return m->par.synced ? m->par.state_out[i] : NULL;
+}
+
+/* Data-parallel: each worker's gradient block, and where each parameter's gradient (synced:
+ * each running statistic's new value too) is in it. */
 static void plan_gradients(Trainer *t) {
   const Model *m = t->m;
   t->grad_at = malloc(sizeof(int64_t) * (size_t)m->n_forward);
   t->grad_src = calloc((size_t)t->workers, sizeof *t->grad_src);
   t->grad_weight = calloc((size_t)t->workers, sizeof *t->grad_weight);
-  if (!t->grad_at || !t->grad_src || !t->grad_weight) dlc_fatal("out of memory");
+  t->once = calloc(2 * (size_t)m->n_forward + 2, sizeof *t->once);
+  if (!t->grad_at || !t->grad_src || !t->grad_weight || !t->once) dlc_fatal("out of memory");
   for (int i = 0; i < m->n_forward; i++) {
     t->grad_at[i] = -1;
-    if (!m->par.grad_out[i]) continue;
+    const Node *out = block_output(m, i);
+    if (!out) continue;
     t->grad_at[i] = t->grad_floats;
-    t->grad_floats += arena_align(shape_numel(m->g->nodes[i]->shape));
+    int64_t floats = shape_numel(m->g->nodes[i]->shape);
+    if (m->par.synced && !m->par.unsplittable && m->par.shards.once[out->id])
+      t->once[2 * t->n_once] = t->grad_floats, t->once[2 * t->n_once++ + 1] = floats;
+    t->grad_floats += arena_align(floats);
   }
 }
 
@@ -63,15 +198,18 @@ static void new_shards(Trainer *t) {
     s->results = calloc((size_t)m->g->n_results + 1, sizeof *s->results);
     if (!s->feeds || !s->results) dlc_fatal("out of memory");
     s->scratch = w == 0 ? t->arena + m->state_floats : floats_alloc(scratch_floats);
-    if (m->par.data_parallel) {
-      s->grads = floats_alloc(t->grad_floats);
+    if (m->par.data_parallel) { /* (worker 0's with a float more: the loss, summed with them) */
+      s->grads = floats_alloc(t->grad_floats + (w == 0));
       for (int i = 0; i < m->n_forward; i++)
-        if (m->par.grad_out[i]) s->results[m->par.grad_out[i]->attr.slot] = s->grads + t->grad_at[i];
+        if (block_output(m, i)) s->results[block_output(m, i)->attr.slot] = s->grads + t->grad_at[i];
     }
   }
   if (m->par.data_parallel) /* the update reads the sum, which is made in worker 0's block */
-    for (int i = 0; i < m->n_forward; i++)
-      if (m->par.grad_in[i]) t->shards[0].feeds[m->par.grad_in[i]->attr.slot] = t->shards[0].grads + t->grad_at[i];
+    for (int i = 0; i < m->n_forward; i++) {
+      const Node *in = m->par.grad_in[i] ? m->par.grad_in[i] : m->par.synced ? m->par.state_in[i] : NULL;
+      if (in) t->shards[0].feeds[in->attr.slot] = t->shards[0].grads + t->grad_at[i];
+    }
+  if (m->par.synced) sync_init(t);
 }
 
 void workers_init(Trainer *t) {
@@ -84,6 +222,7 @@ void workers_init(Trainer *t) {
 
 void workers_free(Trainer *t) {
   dlrt_pool_free(t->pool);
+  sync_free(t);
   for (int w = 0; w < t->workers && t->shards; w++) {
     free(t->shards[w].feeds);
     free(t->shards[w].results);
@@ -94,6 +233,7 @@ void workers_free(Trainer *t) {
   free(t->grad_at);
   free(t->grad_src);
   free(t->grad_weight);
+  free(t->once);
 }
 
 void workers_split(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training) {
@@ -108,7 +248,8 @@ void workers_split(Trainer *t, int parts, const float *x, const float *y, float 
     if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
     if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
     for (int k = 0; k < t->n_noise; k++)
-      s->feeds[t->noise[k]->attr.slot] = t->noise_buf[k] + (int64_t)s->first * shape_numel(t->noise[k]->shape);
+      s->feeds[t->noise[k]->attr.slot] =
+          t->noise_buf[k] + (int64_t)(t->row0 + s->first) * shape_numel(t->noise[k]->shape);
   }
 }
 
@@ -140,26 +281,43 @@ static void run(Trainer *t, DlrtTask task, int parts) {
   else task(t, 0);
 }
 
-/* One training step on the batch workers_split set up (n rows, hypers fed); the summed loss. */
-float workers_train_step(Trainer *t, int n) {
+/* One training step on the batch workers_split set up (n rows here, of a batch of n_all over
+ * the job's processes; hypers fed); the batch's summed loss. */
+float workers_train_step(Trainer *t, int n, int n_all) {
   Shard *s0 = &t->shards[0];
   if (!t->m->par.data_parallel) {
     s0->results[t->m->loss_sum->attr.slot] = &s0->loss_sum;
     t->train_step(t->arena, s0->scratch, s0->feeds, s0->results, n);
     return s0->loss_sum;
   }
+  const ParallelPlan *par = &t->m->par;
   for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
+  t->batch_rows = (float)n_all;
   run(t, grad_task, t->active);
+  if (t->active == 0 && t->sync) /* rows elsewhere: this process adds zeros at every sync point */
+    for (int k = 0; k < par->shards.n_points; k++) sum_point(t, k);
+  /* Synced, each worker's gradient is a sum over its rows times the batch's 1/n (the others'
+   * a mean over its rows): weighted by 1 (by rows over the batch's); what every worker
+   * computes whole comes from one worker of the job, the last process's first (which always
+   * has rows), and is zero elsewhere. */
   t->n_grad_src = 0;
   for (int w = 0; w < t->workers; w++)
     if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
+      for (int k = 0; k < t->n_once && (w > 0 || t->rank != t->procs - 1); k++)
+        memset(t->shards[w].grads + t->once[2 * k], 0, sizeof(float) * (size_t)t->once[2 * k + 1]);
       t->grad_src[t->n_grad_src] = t->shards[w].grads;
-      t->grad_weight[t->n_grad_src++] = (float)t->shards[w].n / (float)n;
+      t->grad_weight[t->n_grad_src++] = par->synced ? 1.0f : (float)t->shards[w].n / (float)n_all;
     }
-  run(t, sum_grads_task, t->workers);
-  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n);
+  if (t->n_grad_src > 0) run(t, sum_grads_task, t->workers);
+  else memset(s0->grads, 0, sizeof(float) * (size_t)t->grad_floats); /* a process without rows adds nothing */
   float loss = 0;
   for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
+  if (t->procs > 1) { /* every process's weighted gradients and loss, summed: the batch's */
+    s0->grads[t->grad_floats] = loss;
+    dlrt_comm_sum_floats(s0->grads, t->grad_floats + 1);
+    loss = s0->grads[t->grad_floats];
+  }
+  t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n_all);
   return loss;
 }
 

@@ -21,8 +21,9 @@ void workers_free(Trainer *t);
  * one's per-row feeds at its rows: inputs x, one-hot targets y (or NULL), outputs out (or
  * NULL), dropout's noise; `training` is the flag models with dropout or batch norm read. */
 void workers_split(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training);
-/* One training step on the n rows workers_split set up (hypers fed): the batch's summed loss. */
-float workers_train_step(Trainer *t, int n);
+/* One training step on the n rows workers_split set up (hypers fed), this process's share of
+ * a batch of n_all rows over the job's processes (n_all == n alone): the batch's summed loss. */
+float workers_train_step(Trainer *t, int n, int n_all);
 /* dlc_forward on every worker's rows (set up by workers_split with outputs). */
 void workers_forward(Trainer *t);
 /* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), split over the
