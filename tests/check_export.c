@@ -419,7 +419,7 @@ static Graph *hand_graph(SrcFile *src, Node **params) {
   tabled.connect = connect;
   Node *w = params[0] = g_param(g, "W", shape_make(false, 2, (int[]){3, 18}), at);
   Node *k = params[1] = g_param(g, "K", shape_make(false, 2, (int[]){4, 9}), at);
-  w->init = k->init = (DlrtInit){INIT_UNIFORM, -1, 1, 18, 3};
+  w->init = k->init = (DlrtInit){.kind = INIT_UNIFORM, .a = -1, .b = 1, .fan_in = 18, .fan_out = 3};
   Node *q = g_transpose(g, g_gemm(g, g_im2col(g, x, &patches, at), w, false, true, at), at); /* [3, 36] */
   Node *s = g_sum_to(g, g_neg(g, q, at), shape_make(true, 2, (int[]){3, 1}), at);
   s = g_binary(g, OP_MUL, s, g_unary(g, OP_STEP, s, at), at);

@@ -124,6 +124,20 @@ static Model *load_planned(const Options *o) {
   return m;
 }
 
+/* The constants (constant(...)): values the file gives, not trained, not in the total. */
+static void print_constants(const Model *m) {
+  char buf[SHAPE_STR_MAX];
+  bool header = false;
+  for (int i = 0; i < m->n_forward; i++) {
+    const Node *c = m->g->nodes[i];
+    if (!node_is_constant(c)) continue;
+    if (!header) printf("\n  %-20s %-16s %10s  %s\n", "constant", "shape", "values", "(not trained)");
+    header = true;
+    printf("  %-20s %-16s %10lld  line %d\n", c->name, shape_str(c->shape, buf, sizeof buf),
+           (long long)shape_numel(c->shape), c->loc.line);
+  }
+}
+
 int cmd_check(const Options *o) {
   Model *m = load_planned(o);
   if (!m) return EXIT_USER;
@@ -144,6 +158,7 @@ int cmd_check(const Options *o) {
            m->grads[p->id] ? "" : "  (unused by the loss: not trained)");
   }
   printf("  %-37s %10lld\n", "total", (long long)model_param_count(m));
+  print_constants(m);
   print_layers(m);
   printf("\n");
   int64_t update, fwd = schedule_flops(&m->fns[FN_FORWARD].sched, NULL);
