@@ -2,6 +2,7 @@
 #include "init.h"
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 static const char *const names[INIT_KIND_COUNT] = {
     [INIT_ZEROS] = "zeros", [INIT_CONST] = "const",   [INIT_UNIFORM] = "uniform",
@@ -46,6 +47,7 @@ void dlrt_init_fill(const DlrtInit *init, float *d, int64_t numel, DlrtRng *rng)
     r = sqrt(6.0 / fan_in);
     fill_uniform(d, numel, -r, r, rng);
     break;
+  case INIT_DATA: memcpy(d, init->data, sizeof(float) * (size_t)numel); break;
   case INIT_KIND_COUNT: break;
   }
 }

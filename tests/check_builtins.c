@@ -116,6 +116,15 @@ static const ErrorCase error_cases[] = {
     {"v = -[1, 2]\n", ":5:5: error: a list cannot be negated"},
     {"v = reshape(x, [28, x])\n", ":5:21: error: the items of a list are numbers"},
     {"v = sigmoid([1])\n", ":5:13: error: argument 1 of 'sigmoid' must be a tensor, not a list"},
+    {"table t = { [X] }\nv = relu(t)\n", ":6:10: error: argument 1 of 'relu' must be a tensor, not a table (constant(...) makes a tensor of one)"},
+    {"table t = { [X] }\nv = x + t\n", ":6:9: error: 't' is a table; use it as conv(..., connect: t) or constant(t)"},
+    {"v = constant(x)\n", ":5:14: error: 'constant' takes a table (declared with 'table NAME = { ... }') or a list of numbers [a, b, ...]"},
+    {"v = constant(2)\n", ":5:14: error: 'constant' takes a table"},
+    {"v = constant([1, 2], on: 3)\n", ":5:22: error: on: and off: are the values of a table's cells; a list gives its own"},
+    {"table t = { [X] }\nv = constant(t, off: x)\n", ":6:22: error: 'off' of 'constant' must be a number"},
+    {"table t = { [X] }\nv = constant(t, of: 1)\n", ":6:17: error: 'constant' has no argument named 'of' (it takes on: and off:); did you mean 'off:'?"},
+    {"v = constant([1, 2], [3])\n", ":5:5: error: 'constant' expects 1 argument, got 2"},
+    {"v = constant([1, 1e39])\n", ":5:14: error: item 2 of the list is 1e+39, beyond what a float holds (3.4e38)"},
 };
 enum { N_ERROR_CASES = sizeof error_cases / sizeof *error_cases };
 
@@ -163,12 +172,52 @@ START_TEST(builtins_decompose_into_ops) {
 }
 END_TEST
 
+/* constant(...): a table's cells (on: where marked, off: elsewhere) or a list's numbers, as
+ * a STATE leaf carrying its values: outside the parameter count, never differentiated nor
+ * assigned by the training step, and passable through a user function. */
+START_TEST(constants_hold_their_values_and_are_not_trained) {
+  char *diags = NULL;
+  Model *m = load_model_text("input x : [1, 28, 28]\ntarget y : onehot(10)\n"
+                             "table t = {\n  [X . X]\n  [. X .]\n}\n"
+                             "def scaled(h, tab) = h * sum(constant(tab, on: 2, off: -0.5), axis: 0)\n"
+                             "h = scaled(dense(flatten(x), 3), t) + constant([1, 2.5, -3])\n"
+                             "out = dense(h, 10)\nloss = cross_entropy(out, y)\n",
+                             &diags);
+  ck_assert_msg(m, "%s", diags);
+  ck_assert(model_build_training(m));
+  const Node *k = graph_find(m->g, OP_STATE, "h.value"), *v = graph_find(m->g, OP_STATE, "h_2.value");
+  ck_assert_ptr_nonnull(k);
+  ck_assert_ptr_nonnull(v);
+  ck_assert(node_is_constant(k) && node_is_constant(v));
+  ck_assert_str_eq(shape_text(k->shape), "[2, 3]");
+  ck_assert_str_eq(shape_text(v->shape), "[3]");
+  static const float want_k[] = {2, -0.5f, 2, -0.5f, 2, -0.5f}, want_v[] = {1, 2.5f, -3};
+  ck_assert_int_eq(memcmp(k->init.data, want_k, sizeof want_k), 0);
+  ck_assert_int_eq(memcmp(v->init.data, want_v, sizeof want_v), 0);
+  ck_assert_int_eq(model_param_count(m), 784 * 3 + 3 + 3 * 10 + 10);
+  ck_assert_ptr_null(m->grads[k->id]);
+  ck_assert_ptr_null(m->grads[v->id]);
+  const Schedule *step = &m->fns[FN_TRAIN].sched;
+  int assigns = 0;
+  for (int i = 0; i < step->len; i++) {
+    const Node *n = step->order[i];
+    if (n->op != OP_ASSIGN) continue;
+    assigns++;
+    ck_assert_msg(n->in[0] != k && n->in[0] != v, "the training step assigns a constant");
+  }
+  ck_assert_int_eq(assigns, 4); /* the four parameters, by plain SGD */
+  free(diags);
+  model_free(m);
+}
+END_TEST
+
 static Suite *builtins_suite(void) {
   Suite *s = suite_create("builtins");
   TCase *tc = tcase_create("builtins");
   tcase_add_loop_test(tc, builtins_give_their_shapes, 0, N_SHAPE_CASES);
   tcase_add_loop_test(tc, builtin_errors_are_reported_in_place, 0, N_ERROR_CASES);
   tcase_add_test(tc, builtins_decompose_into_ops);
+  tcase_add_test(tc, constants_hold_their_values_and_are_not_trained);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -493,7 +493,7 @@ static Graph *hand_graph(SrcFile *src, Node **params) {
   Node *k = params[1] = g_param(g, "K", shared(2, (int[]){4, 9}), at);
   Node *r = params[2] = g_param(g, "R", shared(2, (int[]){16, 4}), at);
   Node *sp = params[3] = g_param(g, "S", shared(2, (int[]){4, 6}), at);
-  for (int i = 0; i < HAND_PARAMS; i++) params[i]->init = (DlrtInit){INIT_UNIFORM, -1, 1, 18, 3};
+  for (int i = 0; i < HAND_PARAMS; i++) params[i]->init = (DlrtInit){.kind = INIT_UNIFORM, .a = -1, .b = 1, .fan_in = 18, .fan_out = 3};
   Node *q = g_transpose(g, g_gemm(g, g_im2col(g, x, &patches, at), w, false, true, at), at); /* [3, 36] */
   Node *s = g_sum_to(g, g_neg(g, q, at), batched(2, (int[]){3, 1}), at);
   s = g_binary(g, OP_MUL, s, g_unary(g, OP_STEP, s, at), at);

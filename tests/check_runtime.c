@@ -565,30 +565,40 @@ static TCase *rng_tcase(void) {
 }
 
 /* Each initialiser draws values of the mean and variance it promises (fan_in 50, fan_out 20,
- * 200,000 draws: standard errors near 0.3% of the variance), and the same seed the same values. */
+ * 200,000 draws: standard errors near 0.3% of the variance), and the same seed the same values;
+ * a constant's data (0, 1, 2, 3, 0, 1, ...: mean 1.5, variance 1.25) is copied and draws
+ * nothing. */
 START_TEST(initialisers_have_their_moments) {
+  enum { N = 200000 };
+  float *data = malloc(sizeof(float) * N);
+  for (int i = 0; i < N; i++) data[i] = (float)(i % 4);
   struct { DlrtInit init; double mean, var; } cases[] = {
-      {{INIT_ZEROS, 0, 0, 50, 20}, 0, 0},
-      {{INIT_CONST, 0.25f, 0, 50, 20}, 0.25, 0},
-      {{INIT_UNIFORM, -1, 3, 50, 20}, 1, 16.0 / 12},
-      {{INIT_NORMAL, 0.5f, 2, 50, 20}, 0.5, 4},
-      {{INIT_LECUN, 0, 0, 50, 20}, 0, 1.0 / 50},
-      {{INIT_LECUN_NORMAL, 0, 0, 50, 20}, 0, 1.0 / 50},
-      {{INIT_XAVIER, 0, 0, 50, 20}, 0, 2.0 / 70},
-      {{INIT_XAVIER_NORMAL, 0, 0, 50, 20}, 0, 2.0 / 70},
-      {{INIT_HE, 0, 0, 50, 20}, 0, 2.0 / 50},
-      {{INIT_HE_UNIFORM, 0, 0, 50, 20}, 0, 2.0 / 50},
+      {{INIT_ZEROS, 0, 0, 50, 20, NULL}, 0, 0},
+      {{INIT_CONST, 0.25f, 0, 50, 20, NULL}, 0.25, 0},
+      {{INIT_UNIFORM, -1, 3, 50, 20, NULL}, 1, 16.0 / 12},
+      {{INIT_NORMAL, 0.5f, 2, 50, 20, NULL}, 0.5, 4},
+      {{INIT_LECUN, 0, 0, 50, 20, NULL}, 0, 1.0 / 50},
+      {{INIT_LECUN_NORMAL, 0, 0, 50, 20, NULL}, 0, 1.0 / 50},
+      {{INIT_XAVIER, 0, 0, 50, 20, NULL}, 0, 2.0 / 70},
+      {{INIT_XAVIER_NORMAL, 0, 0, 50, 20, NULL}, 0, 2.0 / 70},
+      {{INIT_HE, 0, 0, 50, 20, NULL}, 0, 2.0 / 50},
+      {{INIT_HE_UNIFORM, 0, 0, 50, 20, NULL}, 0, 2.0 / 50},
+      {{INIT_DATA, 0, 0, 50, 20, data}, 1.5, 1.25},
   };
   ck_assert_int_eq(sizeof cases / sizeof *cases, INIT_KIND_COUNT);
-  enum { N = 200000 };
   float *v = malloc(sizeof(float) * N), *w = malloc(sizeof(float) * N);
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-    DlrtRng r1, r2;
+    DlrtRng r1, r2, fresh;
     dlrt_rng_seed(&r1, 7);
     dlrt_rng_seed(&r2, 7);
+    dlrt_rng_seed(&fresh, 7);
     dlrt_init_fill(&cases[k].init, v, N, &r1);
     dlrt_init_fill(&cases[k].init, w, N, &r2);
     ck_assert_int_eq(memcmp(v, w, sizeof(float) * N), 0);
+    if (cases[k].init.kind == INIT_DATA) {
+      ck_assert_int_eq(memcmp(v, data, sizeof(float) * N), 0);
+      ck_assert_int_eq(memcmp(&r1, &fresh, sizeof r1), 0); /* no draw */
+    }
     double m = 0, q = 0;
     for (int i = 0; i < N; i++) m += v[i];
     m /= N;
@@ -599,8 +609,10 @@ START_TEST(initialisers_have_their_moments) {
     ck_assert_msg(fabs(q - cases[k].var) < 0.02 * cases[k].var + 1e-9, "%s: variance %g, not %g",
                   dlrt_init_name(cases[k].init.kind), q, cases[k].var);
   }
+  ck_assert_ptr_null(dlrt_init_name(INIT_DATA)); /* no file names it */
   free(v);
   free(w);
+  free(data);
 }
 END_TEST
 

@@ -394,7 +394,21 @@ static bool declared(const bool *live, const Node *x) {
   return x->op == OP_PARAM || (x->op == OP_STATE && live[x->id]);
 }
 
-static const char *init_tuple(Py *p, const DlrtInit *in) {
+/* An initialiser as _draw reads it (pytorch_prelude.py); a constant's values in full. */
+static const char *init_tuple(Py *p, const DlrtInit *in, Shape s) {
+  if (in->kind == INIT_DATA) { /* (in linear time: a constant may be large) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) dlc_fatal("out of memory");
+    fputs("(\"data\", (", f);
+    for (int64_t k = 0; k < shape_numel(s); k++) fprintf(f, "%.9g,%s", (double)in->data[k], k % 16 == 15 ? "\n                  " : " ");
+    fputs("))", f);
+    fclose(f);
+    const char *t = arena_strdup(&p->a, text);
+    free(text);
+    return t;
+  }
   return arena_printf(&p->a, "(\"%s\", %.9g, %.9g, %lld, %lld)", dlrt_init_name(in->kind), (double)in->a, (double)in->b,
                       (long long)(in->fan_in > 0 ? in->fan_in : 1), (long long)(in->fan_out > 0 ? in->fan_out : 1));
 }
@@ -463,7 +477,7 @@ static bool module_class(Py *p, const ExportInfo *info, FILE *f, int64_t *parame
     fprintf(f, "        {\"name\": %s, \"attr\": \"%s\", \"kind\": \"%s\", \"shape\": %s,\n"
                "         \"init\": %s, \"conv\": %s},\n",
             py_str(p, x->name), p->attr[i], x->op == OP_PARAM ? "param" : "state", shape_list(p, x->shape),
-            init_tuple(p, &x->init), p->conv[i] ? conv_layout(p, p->conv[i]) : "None");
+            init_tuple(p, &x->init, x->shape), p->conv[i] ? conv_layout(p, p->conv[i]) : "None");
   }
   fprintf(f, "    )\n\n    def __init__(self):\n        super().__init__()\n");
   for (int i = 0; i < g->len; i++) {

@@ -53,7 +53,9 @@ def write_safetensors(path, tensors, meta):
 
 def _draw(init, shape):
     """A tensor of the checkpoint's shape drawn as dlc's initialiser draws it (docs/language.md),
-    from torch's random numbers."""
+    from torch's random numbers; a constant's ("data", values) as the file gives them."""
+    if init[0] == "data":
+        return torch.tensor(init[1], dtype=torch.float32).reshape(shape)
     kind, a, b, fan_in, fan_out = init
     t = torch.empty(shape)
     if kind == "zeros":

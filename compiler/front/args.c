@@ -34,9 +34,10 @@ bool arity(const CallArgs *a, int want) {
 Node *tensor_arg(Sema *s, const CallArgs *a, int i) {
   Value v = a->pos[i];
   if (v.kind == V_ERROR) return NULL;
-  if (v.kind == V_FUNC || v.kind == V_LIST) {
-    diag_error(a->pos_loc[i], "argument %d of '%s' must be a tensor, not a %s", i + 1, a->call->name,
-               v.kind == V_FUNC ? "function" : "list");
+  if (v.kind == V_FUNC || v.kind == V_LIST || v.kind == V_TABLE) {
+    diag_error(a->pos_loc[i], "argument %d of '%s' must be a tensor, not a %s%s", i + 1, a->call->name,
+               v.kind == V_FUNC ? "function" : v.kind == V_LIST ? "list" : "table",
+               v.kind == V_FUNC ? "" : " (constant(...) makes a tensor of one)");
     return NULL;
   }
   return as_node(s, v, a->pos_loc[i]);

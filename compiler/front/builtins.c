@@ -3,6 +3,7 @@
  * ("c5 = dense(...)" makes c5.W and c5.b), and break down into primitive ops. */
 #include <math.h>
 #include <float.h>
+#include <stdlib.h>
 #include <string.h>
 #include "sema_private.h"
 
@@ -267,7 +268,7 @@ static Node *subsample_call(Sema *s, const CallArgs *a) {
   if (!x) return NULL;
   SrcLoc loc = a->call->loc;
   Node *coef = per_map(s, "coef", w.c, loc), *b = per_map(s, "b", w.c, loc);
-  coef->init = (DlrtInit){INIT_CONST, 1.0f / (float)(w.k * w.k), 0, w.k * w.k, 1};
+  coef->init = (DlrtInit){.kind = INIT_CONST, .a = 1.0f / (float)(w.k * w.k), .fan_in = w.k * w.k, .fan_out = 1};
   b->init.kind = INIT_ZEROS;
   const Arg *ia = named_arg_of(a->call, "init");
   if (ia && !parse_init(ia->value, &coef->init)) return NULL;
@@ -303,7 +304,7 @@ static Node *num(Sema *s, double v, SrcLoc loc) { return g_const(s->g, (float)v,
 /* A per-feature statistic's state: `what` of the layer, starting at `start`. */
 static Node *running_stat(Sema *s, const char *what, Shape shape, float start, SrcLoc loc) {
   Node *r = g_state(s->g, param_name(s, what), shape, loc);
-  r->init = (DlrtInit){start ? INIT_CONST : INIT_ZEROS, start, 0, 1, 1};
+  r->init = (DlrtInit){.kind = start ? INIT_CONST : INIT_ZEROS, .a = start, .fan_in = 1, .fan_out = 1};
   return r;
 }
 
@@ -343,7 +344,7 @@ static Node *batchnorm_call(Sema *s, const CallArgs *a) {
   Node *t = training_flag(s, loc);
   Node *normed = bin(s, OP_ADD, norm_eval, bin(s, OP_MUL, t, bin(s, OP_SUB, norm_train, norm_eval, loc), loc), loc);
   Node *gamma = g_param(s->g, param_name(s, "gamma"), stat, loc), *beta = g_param(s->g, param_name(s, "beta"), stat, loc);
-  gamma->init = (DlrtInit){INIT_CONST, 1, 0, 1, 1};
+  gamma->init = (DlrtInit){.kind = INIT_CONST, .a = 1, .fan_in = 1, .fan_out = 1};
   beta->init.kind = INIT_ZEROS;
   /* running statistics, written by the training step only (inference never reaches these) */
   Node *keep = num(s, 1 - momentum, loc), *m = num(s, momentum, loc);
@@ -492,9 +493,53 @@ static Node *layernorm_call(Sema *s, const CallArgs *a) {
   Node *normed = bin(s, OP_MUL, centred, g_powc(s->g, bin(s, OP_ADD, var, num(s, eps, loc), loc), -0.5f, loc), loc);
   Shape vec = shape_make(false, 1, &d);
   Node *gamma = g_param(s->g, param_name(s, "gamma"), vec, loc), *beta = g_param(s->g, param_name(s, "beta"), vec, loc);
-  gamma->init = (DlrtInit){INIT_CONST, 1, 0, 1, 1};
+  gamma->init = (DlrtInit){.kind = INIT_CONST, .a = 1, .fan_in = 1, .fan_out = 1};
   beta->init.kind = INIT_ZEROS;
   return bin(s, OP_ADD, bin(s, OP_MUL, normed, gamma, loc), beta, loc);
+}
+
+/* constant(T, on: 1, off: 0): table T's cells as a [rows, cols] matrix, `on` where marked
+ * and `off` elsewhere; constant([a, b, ...]): the numbers as a vector. A constant is a leaf
+ * the gradient never reaches and nothing assigns: a STATE whose initialiser carries its
+ * values (g_constant), named after the binding ("p.value"), so that checkpoints and exports
+ * hold it as they hold batch norm's statistics, and `dlc check` lists it as a constant. */
+static Node *constant_call(Sema *s, const CallArgs *a) {
+  if (!arity(a, 1)) return NULL;
+  Value v = a->pos[0];
+  if (v.kind == V_ERROR) return NULL;
+  if (v.kind != V_TABLE && v.kind != V_LIST) {
+    diag_error(a->pos_loc[0], "'constant' takes a table (declared with 'table NAME = { ... }') or a list of numbers [a, b, ...]");
+    return NULL;
+  }
+  const Arg *on_arg = named_arg_of(a->call, "on"), *off_arg = named_arg_of(a->call, "off");
+  if (v.kind == V_LIST && (on_arg || off_arg)) {
+    diag_error((on_arg ? on_arg : off_arg)->loc, "on: and off: are the values of a table's cells; a list gives its own");
+    return NULL;
+  }
+  double on, off;
+  if (!number_arg(a->call, "on", -1, 1, &on) || !number_arg(a->call, "off", -1, 0, &off)) return NULL;
+  const Table *t = v.kind == V_TABLE ? &v.def->table : NULL;
+  int d[2] = {t ? t->rows : v.n_items, t ? t->cols : 0};
+  Shape shape = shape_make(false, t ? 2 : 1, d);
+  if (shape_too_big(shape)) {
+    diag_error(a->call->loc, "a constant holds at most %d values", MAX_NUMEL);
+    return NULL;
+  }
+  int64_t n = shape_numel(shape);
+  float *values = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  if (!values) dlc_fatal("out of memory");
+  for (int64_t k = 0; k < n; k++) {
+    double x = t ? (t->cell[k] ? on : off) : v.items[k];
+    if (!(fabs(x) <= FLT_MAX)) { /* only a list's items can be: on: and off: were checked */
+      diag_error(a->pos_loc[0], "item %lld of the list is %g, beyond what a float holds (3.4e38)", (long long)k + 1, x);
+      free(values);
+      return NULL;
+    }
+    values[k] = (float)x;
+  }
+  Node *c = g_constant(s->g, param_name(s, "value"), shape, values, a->call->loc);
+  free(values);
+  return c;
 }
 
 /* The built-in functions built of ops (or ops of their own, with their checks). The ops of
@@ -506,7 +551,8 @@ static const char *const no_named[] = {NULL}, *const dense_named[] = {"init", "b
                          *const dropout_named[] = {"p", NULL},
                          *const pool_named[] = {"stride", NULL}, *const subsample_named[] = {"stride", "init", NULL},
                          *const batchnorm_named[] = {"momentum", "eps", NULL}, *const axis_named[] = {"axis", NULL},
-                         *const eps_named[] = {"eps", NULL}, *const alpha_named[] = {"alpha", NULL};
+                         *const eps_named[] = {"eps", NULL}, *const alpha_named[] = {"alpha", NULL},
+                         *const constant_named[] = {"on", "off", NULL};
 static const Builtin builtins[] = {
     {"sum", OP_COUNT, builtin_sum, axis_named},
     {"mean", OP_COUNT, builtin_mean, axis_named},
@@ -534,6 +580,7 @@ static const Builtin builtins[] = {
     {"batchnorm", OP_COUNT, batchnorm_call, batchnorm_named},
     {"layernorm", OP_COUNT, layernorm_call, eps_named},
     {"lecun_tanh", OP_COUNT, lecun_tanh_call, no_named},
+    {"constant", OP_COUNT, constant_call, constant_named},
 };
 enum { N_BUILTINS = sizeof builtins / sizeof *builtins };
 

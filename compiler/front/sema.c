@@ -243,6 +243,18 @@ static Value call_user(Sema *s, const Expr *e, const Stmt *def, const CallArgs *
   return v;
 }
 
+/* A positional argument that is the name of a table passes the table itself (constant(t)
+ * reads one, and a user function may pass one on); a table's name anywhere else is an error
+ * (eval_expr), as is a table given where a call wants a tensor or a number. */
+static bool table_argument(Sema *s, const Expr *x, Binding *scope, Value *out) {
+  if (x->kind != E_NAME) return false;
+  Binding *b = lookup(s, scope, x->name);
+  if (!b || b->value.kind != V_TABLE) return false;
+  b->used = true;
+  *out = b->value;
+  return true;
+}
+
 static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
   CallArgs a = {.call = e};
   bool bad = false;
@@ -261,7 +273,8 @@ static Value eval_call(Sema *s, const Expr *e, Binding *scope) {
       return ERR;
     }
     a.pos_loc[a.n_pos] = x->loc;
-    a.pos[a.n_pos++] = eval(s, x->value, scope);
+    if (!table_argument(s, x->value, scope, &a.pos[a.n_pos])) a.pos[a.n_pos] = eval(s, x->value, scope);
+    a.n_pos++;
   }
   if (bad) return ERR;
   for (int i = 0; i < a.n_pos; i++)
@@ -346,7 +359,7 @@ static Value eval_expr(Sema *s, const Expr *e, Binding *scope) {
       return ERR;
     }
     if (b->value.kind == V_TABLE) {
-      diag_error(e->loc, "'%s' is a connection table; use it as conv(..., connect: %s)", e->name, e->name);
+      diag_error(e->loc, "'%s' is a table; use it as conv(..., connect: %s) or constant(%s)", e->name, e->name, e->name);
       return ERR;
     }
     return b->value;

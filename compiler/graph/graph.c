@@ -98,6 +98,14 @@ Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc) {
   return leaf(g, OP_STATE, name, s, loc);
 }
 
+Node *g_constant(Graph *g, const char *name, Shape s, const float *values, SrcLoc loc) {
+  Node *n = g_state(g, name, s, loc);
+  float *copy = ARENA_ARRAY(&g->arena, float, shape_numel(n->shape));
+  memcpy(copy, values, sizeof(float) * (size_t)shape_numel(n->shape));
+  n->init = (DlrtInit){.kind = INIT_DATA, .fan_in = 1, .fan_out = 1, .data = copy};
+  return n;
+}
+
 Node *g_hyper(Graph *g, const char *name, SrcLoc loc) {
   Node *n = leaf(g, OP_HYPER, name, shape_scalar(false), loc);
   n->attr.slot = g->n_feeds++;

@@ -138,6 +138,11 @@ Node *g_input(Graph *g, const char *name, Shape s, SrcLoc loc);
 Node *g_target(Graph *g, const char *name, Shape s, SrcLoc loc);
 Node *g_param(Graph *g, const char *name, Shape s, SrcLoc loc);
 Node *g_state(Graph *g, const char *name, Shape s, SrcLoc loc);
+/* A constant tensor: a STATE leaf whose initialiser carries its values (INIT_DATA, copied
+ * into the graph's arena) and that nothing assigns: not trained, no optimiser state, the
+ * same in every step; checkpoints hold it like other state. */
+Node *g_constant(Graph *g, const char *name, Shape s, const float *values, SrcLoc loc);
+static inline bool node_is_constant(const Node *n) { return n->op == OP_STATE && n->init.kind == INIT_DATA; }
 Node *g_hyper(Graph *g, const char *name, SrcLoc loc);
 Node *g_const(Graph *g, float c, SrcLoc loc);
 Node *g_inv_batch(Graph *g, SrcLoc loc);

@@ -1,6 +1,8 @@
 /* initial.c — the values parameters and optimiser state start from: each PARAM and STATE
  * leaf in graph order, filled by its initialiser from the one seeded stream, so the same
- * seed gives the same network in training (train/), in an export (export/) and in --scales. */
+ * seed gives the same network in training (train/), in an export (export/) and in --scales
+ * (a constant is a STATE leaf whose initialiser carries its values and draws nothing). */
+#include <string.h>
 #include "attr.h"
 #include "graph.h"
 
@@ -26,6 +28,12 @@ uint64_t graph_hash(const Graph *g, int n_nodes) {
     if (op_info(x->op)->cls == LEAF && x->name)
       for (const char *c = x->name; *c; c++) MIX((unsigned char)*c);
     MIX(attr_hash(x->op, &x->attr)); /* (slots and result indices are attributes too: the same network numbers them alike) */
+    if (x->init.kind == INIT_DATA) /* a constant's values are part of what the network computes */
+      for (int64_t k = 0; k < shape_numel(x->shape); k++) {
+        uint32_t bits;
+        memcpy(&bits, &x->init.data[k], sizeof bits);
+        MIX(bits);
+      }
   }
 #undef MIX
   return h;

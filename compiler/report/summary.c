@@ -81,6 +81,20 @@ static void print_layers(const Model *m, FILE *out) {
   free(f);
 }
 
+/* The constants (constant(...)): values the file gives, not trained, not in the total. */
+static void print_constants(const Model *m, FILE *out) {
+  char buf[SHAPE_STR_MAX];
+  bool header = false;
+  for (int i = 0; i < m->n_forward; i++) {
+    const Node *c = m->g->nodes[i];
+    if (!node_is_constant(c)) continue;
+    if (!header) fprintf(out, "\n  %-20s %-16s %10s  %s\n", "constant", "shape", "values", "(not trained)");
+    header = true;
+    fprintf(out, "  %-20s %-16s %10lld  line %d\n", c->name, shape_str(c->shape, buf, sizeof buf),
+           (long long)shape_numel(c->shape), c->loc.line);
+  }
+}
+
 /* "data   mnist: 60000 training and 10000 test examples of [1, 28, 28] (uint8), 10 classes";
  * d NULL: the data set as the file names it, not read. */
 static void print_data(const Model *m, const DataSummary *d, FILE *out) {
@@ -131,6 +145,7 @@ void model_summary_print(const Model *m, const DataSummary *data, FILE *out) {
            m->grads[p->id] ? "" : "  (unused by the loss: not trained)");
   }
   fprintf(out, "  %-37s %10lld\n", "total", (long long)model_param_count(m));
+  print_constants(m, out);
   print_layers(m, out);
   fprintf(out, "\n");
   int64_t update, fwd = schedule_flops(&m->fns[FN_FORWARD].sched, NULL);

@@ -8,7 +8,7 @@ syn keyword netKeyword input target param def train table
 syn keyword netBuiltin sigmoid tanh relu exp log abs sqrt erf gelu silu softplus elu leaky_relu
 syn keyword netBuiltin clamp max min softmax log_softmax sum mean cross_entropy dense lecun_tanh
 syn keyword netBuiltin flatten reshape transpose permute concat slice batchnorm layernorm dropout
-syn keyword netBuiltin conv global_avgpool subsample avgpool maxpool
+syn keyword netBuiltin conv global_avgpool subsample avgpool maxpool constant
 syn keyword netType onehot
 syn keyword netInit zeros const uniform normal lecun lecun_normal xavier xavier_normal he he_uniform
 syn keyword netSetting data optimizer lr schedule warmup clip pixels batch epochs seed validation distort patience

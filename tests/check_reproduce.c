@@ -1,0 +1,217 @@
+/* check_reproduce.c — what docs/cli.md ("Reproducibility") promises is bit for bit the same,
+ * each promise tested on short runs of the examples through `dlc train` on a slice of real
+ * MNIST (DLC_TEST_DATA): the same seed, thread count and machine give the same checkpoint
+ * tensors, even with two runs at once and with distortions made on a helper thread; a run
+ * resumed from a checkpoint ends with the tensors of the run that never stopped; and a
+ * constant travels in checkpoints unchanged, a checkpoint of an edited table loading with a
+ * warning. Comparing whole tensors byte for byte, with a control that does differ (another
+ * seed), so that a comparison that saw nothing cannot pass. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "checkpoint.h"
+#include "helpers.h"
+
+/* Training on the first 2,000 images: the other 58,000 are the validation split. */
+#define SLICE "validation = 58000"
+
+static char *dir; /* one per test, removed at its end */
+
+static void make_dir(void) { dir = make_temp_dir(); }
+static void remove_dir(void) {
+  remove_tree(dir);
+  free(dir);
+}
+
+static const char *example(const char *name) {
+  static char path[600];
+  snprintf(path, sizeof path, "%s/examples/%s", DLC_SOURCE_DIR, name);
+  return path;
+}
+
+/* Starts `dlc train NET --data ... --set SLICE --save DIR/CK ARGS...` (NULL-terminated) as a
+ * child with its output discarded; returns its pid. */
+static pid_t start_train(const char *net, const char *ck, ...) {
+  char *argv[32] = {DLC_BINARY, "train", (char *)net, "--data", DLC_TEST_DATA, "--set", SLICE, "--save", path_join(dir, ck)};
+  int n = 9;
+  va_list ap;
+  va_start(ap, ck);
+  for (char *a; (a = va_arg(ap, char *)) && n < 31;) argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert(pid >= 0);
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  free(argv[8]);
+  return pid;
+}
+
+static void finished(pid_t pid, const char *what) {
+  int status;
+  ck_assert(waitpid(pid, &status, 0) == pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: dlc train failed (status %d)", what, status);
+}
+
+#define TRAIN(net, ck, ...) finished(start_train(net, ck, __VA_ARGS__, (char *)NULL), ck)
+
+static Ckpt load(const char *ck) {
+  char *path = path_join(dir, ck), err[1024];
+  Ckpt c;
+  ck_assert_msg(dlrt_ckpt_load(path, &c, err, sizeof err) == 0, "%s", err);
+  free(path);
+  return c;
+}
+
+/* Whether two checkpoints hold the same tensors (names, shapes, every byte) and the same
+ * training position; names the first difference in why. */
+static bool same_tensors(const char *a_ck, const char *b_ck, char *why, size_t len) {
+  Ckpt a = load(a_ck), b = load(b_ck);
+  bool same = a.n == b.n;
+  snprintf(why, len, "%d tensors against %d", a.n, b.n);
+  for (int i = 0; same && i < a.n; i++) {
+    const CkptTensor *x = &a.tensors[i], *y = dlrt_ckpt_tensor(&b, x->name);
+    int64_t numel = 1;
+    for (int d = 0; d < x->rank; d++) numel *= x->dim[d];
+    same = y && y->rank == x->rank && memcmp(y->dim, x->dim, sizeof x->dim) == 0 &&
+           memcmp(x->data, y->data, sizeof(float) * (size_t)numel) == 0;
+    if (!same) snprintf(why, len, "tensor '%s' differs", x->name);
+  }
+  static const char *const position[] = {"epochs_done", "step", "rng"};
+  for (size_t k = 0; same && k < sizeof position / sizeof *position; k++) {
+    const char *u = dlrt_ckpt_meta(&a, position[k]), *v = dlrt_ckpt_meta(&b, position[k]);
+    same = u && v && strcmp(u, v) == 0;
+    if (!same) snprintf(why, len, "'%s' differs: %s, %s", position[k], u ? u : "-", v ? v : "-");
+  }
+  dlrt_ckpt_free(&a);
+  dlrt_ckpt_free(&b);
+  return same;
+}
+
+static void assert_same(const char *a, const char *b) {
+  char why[256];
+  ck_assert_msg(same_tensors(a, b, why, sizeof why), "%s and %s: %s", a, b, why);
+}
+
+/* Same seed, same machine, same threads: the same bits, with two runs at once (they share
+ * nothing), with distortions drawn on the prefetch thread, and with SGD's momentum; another
+ * seed gives other bits (so the comparison sees something). */
+START_TEST(same_seed_same_bits) {
+  pid_t a = start_train(example("mlp_distort.net"), "a.ck", "--epochs", "1", (char *)NULL);
+  pid_t b = start_train(example("mlp_distort.net"), "b.ck", "--epochs", "1", (char *)NULL);
+  finished(a, "a.ck");
+  finished(b, "b.ck");
+  assert_same("a.ck", "b.ck");
+  TRAIN(example("mlp_distort.net"), "seed2.ck", "--epochs", "1", "--seed", "2");
+  char why[256];
+  ck_assert_msg(!same_tensors("a.ck", "seed2.ck", why, sizeof why), "seeds 1 and 2 gave the same tensors");
+  TRAIN(example("mlp_relu.net"), "m1.ck", "--epochs", "1");
+  TRAIN(example("mlp_relu.net"), "m2.ck", "--epochs", "1");
+  assert_same("m1.ck", "m2.ck");
+}
+END_TEST
+
+/* Data-parallel training (LeNet-5 on two threads): each thread's share of a batch and the
+ * order its gradients are summed in depend on the thread count alone, so two runs on two
+ * threads agree bit for bit (one thread sums in another order: docs/cli.md). */
+START_TEST(same_threads_same_bits) {
+  TRAIN(example("lenet.net"), "t2a.ck", "--epochs", "1", "--threads", "2");
+  TRAIN(example("lenet.net"), "t2b.ck", "--epochs", "1", "--threads", "2");
+  assert_same("t2a.ck", "t2b.ck");
+}
+END_TEST
+
+/* One epoch, saved, resumed for a second: the tensors and the training position of two
+ * epochs straight (SGD with momentum and weight decay, and a learning rate that changes
+ * across the break: a step schedule, since a cosine one stretches with --epochs). */
+START_TEST(resume_same_bits) {
+  static const char step[] = "schedule = step(every: 1, gamma: 0.5)",
+                    sgd[] = "optimizer = sgd(lr: 0.05, momentum: 0.9, weight_decay: 0.0005)";
+  const char *net = example("mlp_relu.net");
+  TRAIN(net, "straight.ck", "--epochs", "2", "--set", step, "--set", sgd);
+  TRAIN(net, "resumed.ck", "--epochs", "1", "--set", step, "--set", sgd);
+  char *resume = path_join(dir, "resumed.ck");
+  TRAIN(net, "resumed.ck", "--epochs", "2", "--set", step, "--set", sgd, "--resume", resume);
+  free(resume);
+  assert_same("straight.ck", "resumed.ck");
+}
+END_TEST
+
+static const char *rbf_net(const char *first_row) {
+  static char text[1024];
+  snprintf(text, sizeof text,
+           "input x : [784]\ntarget y : onehot(10)\n"
+           "table glyphs = {\n  %s\n  [X . . . . X]\n  [. X X X X .]\n  [X X . . X X]\n  [. . X X . .]\n}\n"
+           "protos = reshape(constant(glyphs, on: 1, off: -1), [10, 3])\n"
+           "h = tanh(dense(x, 3))\n"
+           "rbf = sum((h - protos)^2, axis: 1)\n"
+           "out = -rbf\n"
+           "loss = sum(y * rbf) + log(exp(-1) + sum(exp(-rbf)))\n"
+           "train { optimizer = sgd(lr: 0.01, momentum: 0.9); batch = 50 }\n",
+           first_row);
+  return text;
+}
+
+/* A constant is in the checkpoint as the file gives it, after training (not trained), and
+ * `dlc check` lists it apart from the parameters; a checkpoint made before its table was
+ * edited loads with a warning naming the line that changed. */
+START_TEST(constants_travel_in_checkpoints) {
+  char *net = path_join(dir, "rbf.net");
+  FILE *f = fopen(net, "w");
+  fputs(rbf_net("[X X . . X X]"), f);
+  fclose(f);
+  TRAIN(net, "rbf.ck", "--epochs", "1");
+  Ckpt c = load("rbf.ck");
+  const CkptTensor *t = dlrt_ckpt_tensor(&c, "protos.value");
+  ck_assert_ptr_nonnull(t);
+  ck_assert(t->rank == 2 && t->dim[0] == 5 && t->dim[1] == 6);
+  static const float row0[6] = {1, 1, -1, -1, 1, 1}, row4[6] = {-1, -1, 1, 1, -1, -1};
+  ck_assert_int_eq(memcmp(t->data, row0, sizeof row0), 0);
+  ck_assert_int_eq(memcmp((float *)t->data + 24, row4, sizeof row4), 0);
+  ck_assert_ptr_null(dlrt_ckpt_tensor(&c, "protos.value.velocity")); /* no optimiser state */
+  dlrt_ckpt_free(&c);
+
+  RunResult r = run_program(NULL, (char *[]){DLC_BINARY, "check", net, NULL}, 60);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  ck_assert_msg(strstr(r.out, "  constant             shape                values  (not trained)\n"
+                              "  protos.value         [5, 6]                   30  line 10\n"),
+                "dlc check lists no constant:\n%s", r.out);
+  const char *total = strstr(r.out, "\n  total ");
+  ck_assert_msg(total && strncmp(total + 1 + strcspn(total + 1, "\n") - 4, "2355", 4) == 0, "%s", r.out); /* 3*784 + 3 */
+  run_result_free(&r);
+
+  char *ck = path_join(dir, "rbf.ck");
+  f = fopen(net, "w");
+  fputs(rbf_net("[X X X . X X]"), f);
+  fclose(f);
+  r = run_program(NULL, (char *[]){DLC_BINARY, "eval", net, "--load", ck, "--data", DLC_TEST_DATA, NULL}, 120);
+  ck_assert_msg(r.status == 0, "%s", r.err);
+  ck_assert_msg(strstr(r.err, "rbf.ck: warning: was saved by another version of") &&
+                    strstr(r.err, "its line 4 was '  [X X . . X X]', now '  [X X X . X X]'"),
+                "no warning about the edited table:\n%s", r.err);
+  run_result_free(&r);
+  free(ck);
+  free(net);
+}
+END_TEST
+
+static Suite *reproduce_suite(void) {
+  Suite *s = suite_create("reproduce");
+  TCase *tc = tcase_create("reproduce");
+  tcase_add_checked_fixture(tc, make_dir, remove_dir);
+  tcase_add_test(tc, same_seed_same_bits);
+  tcase_add_test(tc, same_threads_same_bits);
+  tcase_add_test(tc, resume_same_bits);
+  tcase_add_test(tc, constants_travel_in_checkpoints);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return run_suite(reproduce_suite()); }
