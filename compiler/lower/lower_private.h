@@ -10,6 +10,7 @@ struct DlcModule {
   LLVMOrcThreadSafeContextRef tsctx;
   LLVMModuleRef mod;
   LLVMTargetMachineRef tm;
+  VectorIsa isa;     /* what tm generates code for */
   char *error; /* malloc'd: what failed (lower_error), or NULL */
 };
 
@@ -26,6 +27,10 @@ void lower_gemm(LowerCtx *c, const Node *y);
 void lower_move(LowerCtx *c, const Node *y);
 void lower_axis_op(LowerCtx *c, const Node *y); /* PERMUTE, CONCAT, SLICE, PAD, REDUCE_MAX(_BACK) */
 void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
+/* The passes whose Window.choice is CONV_KERNEL_TILED (conv_tiled.c), and their scratch for
+ * `batch` rows with vectors of `lanes` floats. */
+void lower_conv_tiled(LowerCtx *c, const Node *y);
+int64_t conv_tiled_workspace(const Node *y, int batch, int lanes);
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 
 /* Debug locations (debuginfo.c): the compile unit for the model's file (nothing if NULL),
@@ -42,10 +47,11 @@ LLVMValueRef emit_sigmoid(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_erf(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef emit_softplus(LowerCtx *c, LLVMValueRef x);
 
-/* The host target machine (its CPU and features) with the given relocation and code model:
- * the JIT's, or a position-independent object's. Created per call; the caller disposes.
- * NULL with a message in err if LLVM has no target for this host. */
-LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, char *err, int errlen);
+/* The host target machine (its CPU and features, without AVX-512 for ISA_AVX2) with the
+ * given relocation and code model: the JIT's, or a position-independent object's. Created
+ * per call; the caller disposes. NULL with a message in err if LLVM has no target for this
+ * host. */
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, VectorIsa isa, char *err, int errlen);
 /* Runtime and libm symbols that generated code may call, for the JIT to bind. */
 typedef struct RuntimeSymbol { const char *name; void *addr; } RuntimeSymbol;
 extern const RuntimeSymbol lower_runtime_symbols[];

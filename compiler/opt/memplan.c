@@ -80,8 +80,8 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, NodeWorkspac
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
     } else if (node_has_buffer(x) && !fused) {
       int64_t result = arena_align(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
-      int64_t ws = workspace ? workspace(x) : 0;
-      int64_t size = result + arena_align(ws * batch);
+      int64_t ws = workspace ? workspace(x, batch) : 0;
+      int64_t size = result + arena_align(ws);
       int64_t at = first_fit(live, n_live, p.persist_floats, size);
       p.offset[x->id] = at;
       if (ws) p.workspace[x->id] = at + result;

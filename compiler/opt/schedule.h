@@ -62,9 +62,9 @@ typedef struct MemPlan {
 /* Places every PARAM and STATE leaf of g (in id order) at the start of the arena. */
 int64_t memplan_persistent(const Graph *g, int64_t *offset);
 
-/* Floats of scratch a node needs beside its result, per example: what the lowering that
+/* Floats of scratch a node needs beside its result, for `batch` rows: what the lowering that
  * will run it says (lower_workspace), so that the plan knows nothing of kernels. */
-typedef int64_t NodeWorkspaceFn(const Node *n);
+typedef int64_t NodeWorkspaceFn(const Node *n, int batch);
 
 /* Plans the scratch of one function for `batch` rows; `workspace` (or NULL: none) sizes
  * each node's scratch beside its result. */
