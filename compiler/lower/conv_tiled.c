@@ -52,9 +52,10 @@ static Grid grid_make(int planes, int64_t hq, int64_t wq, LLVMValueRef base) {
   return (Grid){planes, hq, wq, hq * wq, planes * hq * wq, base};
 }
 
-/* Floats after the last image that a kernel may read (the junk lanes of its last vector,
- * shifted by the last tap). */
-static int64_t grid_slack(int lanes, int k, int64_t wq) { return lanes + k + wq; }
+/* Floats after the last image that a kernel may read: the junk lanes of its last tile (up to
+ * MAX_TILE_P vectors past the positions), shifted by the last tap. */
+enum { MAX_TILE_P = 8 };
+static int64_t grid_slack(int lanes, int k, int64_t wq) { return (int64_t)MAX_TILE_P * lanes + k + wq; }
 
 /* Copies `count` planes of h x w floats from src into the grid, each at row `top`, column
  * `left` of its plane; what is around them must be zero already. */
@@ -80,15 +81,25 @@ typedef struct Gather {
   int tile_m, tile_p;
 } Gather;
 
-enum { MAX_TILE = 32, UNROLL_ROWS_UP_TO = 5 };
+/* Multiply-adds a tile's plane step may unroll: more, and the kernel rows are a loop (of k
+ * taps each, enough to hide the loop's cost; unrolled, a 3x3 tile of 8 x 3 was 216
+ * multiply-adds of code per pass and copy of it). */
+enum { MAX_TILE = 32, UNROLL_FMAS = 96 };
 
 typedef struct Tile {
   const Gather *t;
   const Grid *g;
   LLVMValueRef W, out, img, out_img; /* img, out_img: this image's index in g->base and out */
   LLVMValueRef acc[MAX_TILE];
+  LLVMValueRef spill; /* the accumulators stored for store_tile */
   int lanes;
 } Tile;
+
+/* Position tiles of a pass: whole tiles of tile_p vectors covering ho rows of the grid. */
+static int64_t tiles_along(const Gather *t, int64_t wq, int lanes) {
+  int64_t vectors = ((int64_t)t->ho * wq + lanes - 1) / lanes;
+  return (vectors + t->tile_p - 1) / t->tile_p;
+}
 
 /* Kernel rows [ky0, ky0 + rows) of every tap, for m maps from m0 and p vectors from the
  * position index `at` (in g->base), weights from w_at: the multiply-adds into a[]. */
@@ -113,31 +124,43 @@ static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_a
     }
 }
 
-/* Stores vector j of a tile (m maps from m0, positions from p_start) without its junk. */
-static void store_vector(LowerCtx *c, Tile *tl, LLVMValueRef *a, int m, int p, int j, LLVMValueRef m0, LLVMValueRef p_start) {
+/* Stores a tile's accumulators (m maps from m0, p vectors of positions from v0, held in
+ * tl->acc) without the junk: a loop over the maps and vectors, so that the masks and stores
+ * are written once, not once per accumulator (it was a third of a kernel's code). */
+static void store_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
   const Gather *t = tl->t;
   int L = tl->lanes;
   int64_t wq = tl->g->wq, npos = (int64_t)t->ho * wq, plane = (int64_t)t->ho * t->wo;
-  LLVMTypeRef iv = LLVMVectorType(c->i32, (unsigned)L);
+  Loop lj, li;
+  LLVMValueRef j = loop_begin(c, &lj, c_i64(c, p), "vector");
+  LLVMValueRef p_start = mulk(c, add(c, v0, j), L);
   LLVMValueRef pos = LLVMBuildAdd(c->b, splat_of(c, LLVMBuildTrunc(c->b, p_start, c->i32, ""), L), lane_numbers(c, L), "pos");
   LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntULT, pos, splat_of(c, c_i32(c, (int32_t)npos), L), "");
-  LLVMValueRef out_at = add(c, tl->out_img, mulk(c, m0, plane));
-  if (wq == t->wo) { /* no junk columns: the lanes inside the maps */
-    for (int i = 0; i < m; i++) store_vec_at(c, a[i * p + j], any_ptr(c, tl->out, add(c, addk(c, out_at, i * plane), p_start)), inside);
-    return;
+  /* the grid rows a vector touches: its lanes in row q go to output index pos - q*(wq - wo) */
+  int rows = wq == t->wo ? 1 : (int)((L - 1) / wq) + 2;
+  LLVMValueRef mask[MAX_TILE], off[MAX_TILE];
+  if (wq == t->wo) {
+    mask[0] = inside;
+    off[0] = p_start;
+  } else {
+    LLVMValueRef wqv = splat_of(c, c_i32(c, (int32_t)wq), L);
+    LLVMValueRef row = LLVMBuildUDiv(c->b, pos, wqv, "row");
+    LLVMValueRef col = LLVMBuildSub(c->b, pos, LLVMBuildMul(c->b, row, wqv, ""), "col");
+    LLVMValueRef valid = LLVMBuildAnd(c->b, inside, LLVMBuildICmp(c->b, LLVMIntULT, col, splat_of(c, c_i32(c, t->wo), L), ""), "");
+    LLVMValueRef row0 = LLVMBuildUDiv(c->b, p_start, c_i64(c, wq), "row0");
+    for (int q = 0; q < rows; q++) {
+      LLVMValueRef rq = addk(c, row0, q);
+      LLVMValueRef same = LLVMBuildICmp(c->b, LLVMIntEQ, row, splat_of(c, LLVMBuildTrunc(c->b, rq, c->i32, ""), L), "");
+      mask[q] = LLVMBuildAnd(c->b, valid, same, "");
+      off[q] = LLVMBuildSub(c->b, p_start, mulk(c, rq, wq - t->wo), "");
+    }
   }
-  LLVMValueRef row = LLVMBuildUDiv(c->b, pos, splat_of(c, c_i32(c, (int32_t)wq), L), "row");
-  LLVMValueRef col = LLVMBuildSub(c->b, pos, LLVMBuildMul(c->b, row, splat_of(c, c_i32(c, (int32_t)wq), L), ""), "col");
-  LLVMValueRef valid = LLVMBuildAnd(c->b, inside, LLVMBuildICmp(c->b, LLVMIntULT, col, splat_of(c, c_i32(c, t->wo), L), ""), "");
-  LLVMValueRef row0 = LLVMBuildUDiv(c->b, p_start, c_i64(c, wq), "row0");
-  int rows = (int)((L - 1) / wq) + 2; /* grid rows a vector can touch */
-  (void)iv;
-  for (int q = 0; q < rows; q++) {
-    LLVMValueRef rq = addk(c, row0, q);
-    LLVMValueRef mask = LLVMBuildAnd(c->b, valid, LLVMBuildICmp(c->b, LLVMIntEQ, row, splat_of(c, LLVMBuildTrunc(c->b, rq, c->i32, ""), L), ""), "");
-    LLVMValueRef off = LLVMBuildSub(c->b, p_start, mulk(c, rq, wq - t->wo), "");
-    for (int i = 0; i < m; i++) store_vec_at(c, a[i * p + j], any_ptr(c, tl->out, add(c, addk(c, out_at, i * plane), off)), mask);
-  }
+  LLVMValueRef i = loop_begin(c, &li, c_i64(c, m), "map");
+  LLVMValueRef v = load_vec_at(c, L, elem_ptr(c, tl->spill, mulk(c, add(c, mulk(c, i, p), j), L)), NULL);
+  LLVMValueRef out_at = add(c, tl->out_img, mulk(c, add(c, m0, i), plane));
+  for (int q = 0; q < rows; q++) store_vec_at(c, v, any_ptr(c, tl->out, add(c, out_at, off[q])), mask[q]);
+  loop_end(c, &li);
+  loop_end(c, &lj);
 }
 
 /* One tile: m maps from m0 x p position vectors from vector v0, over every input plane. */
@@ -151,7 +174,7 @@ static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LL
   LLVMValueRef at = add(c, add(c, tl->img, mulk(c, i, tl->g->plane)), mulk(c, v0, L));
   LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
   LLVMValueRef a[MAX_TILE];
-  if (t->k <= UNROLL_ROWS_UP_TO) {
+  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
     for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
     gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, a);
   } else { /* wide kernels: a loop over the kernel rows */
@@ -164,29 +187,29 @@ static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LL
   }
   for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
   loop_end(c, &li);
-  for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
-  for (int j = 0; j < p; j++) store_vector(c, tl, a, m, p, j, m0, mulk(c, addk(c, v0, j), L));
+  for (int q = 0; q < n_acc; q++)
+    store_vec_at(c, LLVMBuildLoad2(c->b, vt, tl->acc[q], ""), elem_ptr(c, tl->spill, c_i64(c, (int64_t)q * L)), NULL);
+  store_tile(c, tl, m, p, m0, v0);
 }
 
-/* The tiles of m maps from m0 along every position vector: whole tiles of P, then the rest. */
+/* The tiles of m maps from m0 along every position vector, in tiles of P: the last tile runs
+ * past the positions (its lanes there are junk, read from the grid's slack and never
+ * stored), so that one tile's code serves them all. */
 static void gather_positions(LowerCtx *c, Tile *tl, int m, LLVMValueRef m0) {
-  int L = tl->lanes, P = tl->t->tile_p;
-  int64_t vectors = ((int64_t)tl->t->ho * tl->g->wq + L - 1) / L;
-  if (vectors / P) {
-    Loop lv;
-    LLVMValueRef v = loop_begin(c, &lv, c_i64(c, vectors / P), "pos_tile");
-    gather_tile(c, tl, m, P, m0, mulk(c, v, P));
-    loop_end(c, &lv);
-  }
-  if (vectors % P) gather_tile(c, tl, m, (int)(vectors % P), m0, c_i64(c, vectors / P * P));
+  int P = tl->t->tile_p;
+  Loop lv;
+  LLVMValueRef v = loop_begin(c, &lv, c_i64(c, tiles_along(tl->t, tl->g->wq, tl->lanes)), "pos_tile");
+  gather_tile(c, tl, m, P, m0, mulk(c, v, P));
+  loop_end(c, &lv);
 }
 
 /* Every image: the map blocks of M (then the rest) x the position tiles. */
 static void gather_images(LowerCtx *c, const Gather *t, const Grid *g, LLVMValueRef W, LLVMValueRef out) {
   int M = t->tile_m;
-  DLC_ASSERT(M * t->tile_p <= MAX_TILE && M >= 1 && t->tile_p >= 1);
-  Tile tl = {t, g, W, out, NULL, NULL, {NULL}, c->lanes};
+  DLC_ASSERT(M * t->tile_p <= MAX_TILE && M >= 1 && t->tile_p >= 1 && t->tile_p <= MAX_TILE_P);
+  Tile tl = {t, g, W, out, NULL, NULL, {NULL}, NULL, c->lanes};
   for (int q = 0; q < M * t->tile_p; q++) tl.acc[q] = entry_alloca(c, vec_of(c, c->lanes), "acc");
+  tl.spill = entry_alloca(c, LLVMArrayType(c->f32, (unsigned)(M * t->tile_p * c->lanes)), "tile");
   Loop lr, lm;
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
   tl.img = mulk(c, r, g->image);

@@ -29,24 +29,21 @@ static double load_cycles(const ConvTarget *t, double vectors, double scalars) {
 static int spare_registers(const ConvTarget *t) { return t->registers - (t->lanes > 8 ? 1 : 2); }
 
 /* conv and conv_dx by register tiles: out maps from `in` planes of a grid wq wide. Chooses
- * the tile (maps x position vectors) of least estimated cycles per image. */
+ * the tile (maps x position vectors) of least estimated cycles per image among those whose
+ * maps divide `out` (a partial tile would be a second copy of the kernel's code; the last
+ * tile of positions runs past the end instead, its lanes there junk). */
 static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wq, ConvChoice *best) {
   int L = t->lanes;
   int64_t vectors = ((int64_t)ho * wq + L - 1) / L;
   int rows = (L - 1) / wq + 2, taps = k * k;
   double least = -1;
-  for (int m = 1; m <= out && m <= 16; m++)
+  for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
-      if (m * p + p > spare_registers(t) || m * p > 32) continue;
-      double cost = 0;
-      for (int pass = 0; pass < 4; pass++) { /* whole and partial tiles of each kind */
-        int mm = pass & 1 ? out % m : m, pp = pass & 2 ? (int)(vectors % p) : p;
-        int64_t count = (int64_t)(pass & 1 ? out % m != 0 : out / m) * (pass & 2 ? vectors % p != 0 : vectors / p);
-        if (!count || !mm || !pp) continue;
-        double step = fma_cycles(t, mm * pp), loads = load_cycles(t, pp, mm);
-        double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
-        cost += count * ((double)in * taps * per_tap + pp * (12 + rows * mm)); /* + the masked stores */
-      }
+      if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
+      double tiles = (double)(out / m) * ((vectors + p - 1) / p);
+      double step = fma_cycles(t, m * p), loads = load_cycles(t, p, m);
+      double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
+      double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
       if (least < 0 || cost < least) {
         least = cost;
         *best = (ConvChoice){CONV_KERNEL_TILED, (unsigned char)m, (unsigned char)p};
@@ -55,23 +52,18 @@ static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho,
   return least + (double)in * (ho + k) * wq / 4; /* placing the images in the grid */
 }
 
-/* conv_dw by register tiles: a map vectors x b kernel rows, over every position. */
+/* conv_dw by register tiles: a map vectors x b kernel rows, over every position; a divides
+ * the map vectors and b the kernel rows (one copy of the tile's code). */
 static double dw_tiled_cycles(const ConvTarget *t, const Window *w, ConvChoice *best) {
   int L = t->lanes, k = w->k;
   int vectors = (w->maps + L - 1) / L, positions = w->ho * w->wo;
   double least = -1;
   for (int a = 1; a <= vectors && a <= 8; a++)
     for (int b = 1; b <= k; b++) {
-      if (a * b * k + a > spare_registers(t) || a * b * k > 32) continue;
-      double cost = 0;
-      for (int pass = 0; pass < 4; pass++) {
-        int aa = pass & 1 ? vectors % a : a, bb = pass & 2 ? k % b : b;
-        int count = (pass & 1 ? vectors % a != 0 : vectors / a) * (pass & 2 ? k % b != 0 : k / b);
-        if (!count || !aa || !bb) continue;
-        double step = fma_cycles(t, aa * bb * k), loads = load_cycles(t, aa, bb * k);
-        cost += count * ((double)positions * ((step > loads ? step : loads) + 1) + 4.0 * aa * bb * k);
-      }
-      cost *= w->c;
+      if (vectors % a || k % b || a * b * k + a > spare_registers(t) || a * b * k > 32) continue;
+      double tiles = (double)(vectors / a) * (k / b) * w->c;
+      double step = fma_cycles(t, a * b * k), loads = load_cycles(t, a, b * k);
+      double cost = tiles * ((double)positions * ((step > loads ? step : loads) + 1) + 4.0 * a * b * k);
       if (least < 0 || cost < least) {
         least = cost;
         *best = (ConvChoice){CONV_KERNEL_TILED, (unsigned char)a, (unsigned char)b};
