@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "convbench: this CPU cannot run AVX2 code\n");
     return 1;
   }
+  dlrt_set_threads(1); /* OpenBLAS on this thread, as the kernels */
   Way ways[WAYS];
   for (int k = 0; k < WAYS; k++)
     if (!build(&ways[k], &l, WAY_FORCE[k])) ways[k].ok = false;

@@ -8,7 +8,9 @@
  * uneven ones that leave partial tiles), for the host's instruction set and for AVX2 without
  * AVX-512, and run on batches of 1, 3 and 5 rows; every output must match the double-
  * precision reference to float rounding, and nothing may be written outside the arena. The
- * cost model itself is checked for the choices it must make. */
+ * cost model itself is checked for the choices it must make; and max pooling in vectors
+ * (lower_pool.c), forward and backward, on rows of several vectors and images that are not a
+ * whole number of windows. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,6 +320,65 @@ START_TEST(cost_model_chooses_tiles_for_many_maps) {
 }
 END_TEST
 
+/* maxpool and maxpool_back of images [3, h, w] by k x k windows of stride k, on 1, 3 and 5
+ * rows, against the reference: w = 37 gives rows of 18, 12 and 9 windows (vectors of 16 and
+ * masked ones) and columns outside every window, h = 9 rows outside them; integer-valued
+ * images give ties, whose gradient goes to the first. */
+START_TEST(pooling_matches_reference) {
+  int k = 2 + _i % 3, h = 9, w = 37;
+  LowerOptions o = {TAILS_BY_HOST, _i / 3 ? ISA_AVX2 : ISA_HOST};
+  if (!lower_isa_supported(o.isa)) return;
+  Graph *g = graph_new();
+  Window win;
+  ck_assert(window_make(3, h, w, k, k, 0, &win, NULL, 0));
+  int xd[3] = {3, h, w}, yd[3] = {3, win.ho, win.wo};
+  Node *x = g_input(g, "x", shape_make(true, 3, xd), NO_LOC), *dy = g_input(g, "dy", shape_make(true, 3, yd), NO_LOC);
+  Node *out[2] = {g_output(g, g_pool(g, OP_MAXPOOL, x, &win, NO_LOC), NO_LOC),
+                  g_output(g, g_maxpool_back(g, x, dy, &win, NO_LOC), NO_LOC)};
+  Arena a;
+  arena_init(&a);
+  LowerFn fn = {.name = "pool", .sched = schedule_build(g, out, 2, &a)};
+  schedule_fuse(g, &fn.sched, &a);
+  fn.plan = memplan_build(g, &fn.sched, BATCH, lower_workspace, &a);
+  DlcModule *mod = lower_module(g, &fn, 1, &o);
+  ck_assert(lower_optimize(mod));
+  char err[256];
+  DlcJit *jit = jit_compile(mod, err, sizeof err);
+  ck_assert_msg(jit, "%s", err);
+  DlrtModelFn f = (DlrtModelFn)jit_lookup(jit, "pool", err, sizeof err);
+  ck_assert_msg(f, "%s", err);
+  for (int n = 1; n <= BATCH; n += 2) {
+    int64_t nx = interp_size(x, n), ndy = interp_size(dy, n);
+    double *xv = random_values(nx, 3u + (unsigned)n), *dyv = random_values(ndy, 4u + (unsigned)n);
+    for (int64_t i = 0; i < nx; i++) xv[i] = floor(4 * xv[i]); /* ties */
+    float *fx = to_floats(xv, nx), *fdy = to_floats(dyv, ndy), *arena = aligned_alloc(64, sizeof(float) * (size_t)(fn.plan.total_floats + 16));
+    float *got[2] = {malloc(sizeof(float) * (size_t)interp_size(out[0], n)), malloc(sizeof(float) * (size_t)interp_size(out[1], n))};
+    double *want[2] = {malloc(sizeof(double) * (size_t)interp_size(out[0], n)), malloc(sizeof(double) * (size_t)interp_size(out[1], n))};
+    const float *feeds[2];
+    const double *dfeeds[2];
+    feeds[x->attr.slot] = fx, feeds[dy->attr.slot] = fdy;
+    dfeeds[x->attr.slot] = xv, dfeeds[dy->attr.slot] = dyv;
+    float *results[2];
+    double *dresults[2];
+    for (int r = 0; r < 2; r++) results[out[r]->attr.slot] = got[r], dresults[out[r]->attr.slot] = want[r];
+    for (int64_t i = 0; i < interp_size(out[1], n); i++) got[1][i] = SENTINEL; /* every cell must be written */
+    f(arena, arena + fn.plan.persist_floats, feeds, results, n);
+    Interp it = {g, n, NULL, 0, NULL, dfeeds};
+    interp_run(&it, (NodeList){g->nodes, g->len}, dresults);
+    interp_clear(&it);
+    for (int r = 0; r < 2; r++)
+      for (int64_t i = 0; i < interp_size(out[r], n); i++)
+        ck_assert_msg(got[r][i] == (float)want[r][i], "k %d, %s, %d rows, element %lld: %g, reference %g", k,
+                      r ? "maxpool_back" : "maxpool", n, (long long)i, got[r][i], want[r][i]);
+    for (int r = 0; r < 2; r++) free(got[r]), free(want[r]);
+    free(xv), free(dyv), free(fx), free(fdy), free(arena);
+  }
+  jit_free(jit);
+  arena_free(&a);
+  graph_free(g);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("conv");
   TCase *tc = tcase_create("kernels");
@@ -325,6 +386,7 @@ int main(void) {
   tcase_add_loop_test(tc, kernels_match_reference, 0, 2 * N_CASES);
   tcase_add_test(tc, comparison_catches_a_missing_tap);
   tcase_add_test(tc, cost_model_chooses_tiles_for_many_maps);
+  tcase_add_loop_test(tc, pooling_matches_reference, 0, 6);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -32,6 +32,9 @@ void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
 void lower_conv_tiled(LowerCtx *c, const Node *y);
 int64_t conv_tiled_workspace(const Node *y, int batch, int lanes);
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
+/* MAXPOOL and MAXPOOL_BACK in vectors (lower_pool.c), for windows that tile the image. */
+bool lower_pool_in_vectors(const Window *w);
+void lower_pool_vectors(LowerCtx *c, const Node *y);
 
 /* Debug locations (debuginfo.c): the compile unit for the model's file (nothing if NULL),
  * a subprogram per function, the location of the node being lowered. */
