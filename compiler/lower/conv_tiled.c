@@ -87,6 +87,7 @@ typedef struct Gather {
 enum { MAX_TILE = 32, UNROLL_FMAS = 96 };
 
 typedef struct Tile {
+  const Node *y; /* the kernel's node: its epilogue, if any, is applied as it stores */
   const Gather *t;
   const Grid *g;
   LLVMValueRef W, out, img, out_img; /* img, out_img: this image's index in g->base and out */
@@ -157,8 +158,11 @@ static void store_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLV
   }
   LLVMValueRef i = loop_begin(c, &li, c_i64(c, m), "map");
   LLVMValueRef v = load_vec_at(c, L, elem_ptr(c, tl->spill, mulk(c, add(c, mulk(c, i, p), j), L)), NULL);
-  LLVMValueRef out_at = add(c, tl->out_img, mulk(c, add(c, m0, i), plane));
-  for (int q = 0; q < rows; q++) store_vec_at(c, v, any_ptr(c, tl->out, add(c, out_at, off[q])), mask[q]);
+  LLVMValueRef map = add(c, m0, i), out_at = add(c, tl->out_img, mulk(c, map, plane));
+  for (int q = 0; q < rows; q++) {
+    LLVMValueRef at = add(c, out_at, off[q]);
+    store_vec_at(c, lower_epilogue(c, tl->y, v, at, map, mask[q]), any_ptr(c, tl->out, at), mask[q]);
+  }
   loop_end(c, &li);
   loop_end(c, &lj);
 }
@@ -204,10 +208,10 @@ static void gather_positions(LowerCtx *c, Tile *tl, int m, LLVMValueRef m0) {
 }
 
 /* Every image: the map blocks of M (then the rest) x the position tiles. */
-static void gather_images(LowerCtx *c, const Gather *t, const Grid *g, LLVMValueRef W, LLVMValueRef out) {
+static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Grid *g, LLVMValueRef W, LLVMValueRef out) {
   int M = t->tile_m;
   DLC_ASSERT(M * t->tile_p <= MAX_TILE && M >= 1 && t->tile_p >= 1 && t->tile_p <= MAX_TILE_P);
-  Tile tl = {t, g, W, out, NULL, NULL, {NULL}, NULL, c->lanes};
+  Tile tl = {y, t, g, W, out, NULL, NULL, {NULL}, NULL, c->lanes};
   for (int q = 0; q < M * t->tile_p; q++) tl.acc[q] = entry_alloca(c, vec_of(c, c->lanes), "acc");
   tl.spill = entry_alloca(c, LLVMArrayType(c->f32, (unsigned)(M * t->tile_p * c->lanes)), "tile");
   Loop lr, lm;
@@ -236,7 +240,7 @@ static void tiled_forward(LowerCtx *c, const Node *y) {
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad);
   const ConvChoice *ch = &w->choice[CONV_FWD];
   Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b};
-  gather_images(c, &t, &g, buffer_of(c, y->in[1]), buffer_of(c, y));
+  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
 }
 
 /* conv_dx: dy placed at k-1-pad in a grid w + k - 1 wide, read with the flipped kernels. */
@@ -248,7 +252,7 @@ static void tiled_dx(LowerCtx *c, const Node *y) {
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge);
   const ConvChoice *ch = &w->choice[CONV_DX];
   Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b};
-  gather_images(c, &t, &g, buffer_of(c, y->in[1]), buffer_of(c, y));
+  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
 }
 
 /* conv_dw's scratch, in floats: dy of one image transposed, that image's padded x, dWT. */

@@ -224,6 +224,35 @@ static void emit_nest(LowerCtx *c, const Node *y, Shape space, LLVMValueRef out)
 
 void lower_elementwise(LowerCtx *c, const Node *y) { emit_nest(c, y, y->shape, buffer_of(c, y)); }
 
+/* An epilogue's tree (opt/epilogue.c) at one vector: the kernel's value where the tree reads
+ * it, the formula of each fused node, and each other operand loaded for the vector's lanes
+ * (at the same index, or the one value of its map). */
+static LLVMValueRef epilogue_value(LowerCtx *c, const Node *x, const Node *p, LLVMValueRef v, LLVMValueRef at,
+                                   LLVMValueRef map, LLVMValueRef mask) {
+  int lanes = (int)LLVMGetVectorSize(LLVMTypeOf(v));
+  if (x == p) return v;
+  if (fused(c, x) || x == c->sched->epilogue[p->id]) { /* a node of the tree, or its root */
+    LLVMValueRef in[MAX_INPUTS] = {NULL};
+    for (int k = 0; k < op_info(x->op)->arity; k++) in[k] = epilogue_value(c, x->in[k], p, v, at, map, mask);
+    return emit_formula(c, x, in[0], in[1]);
+  }
+  if (op_is_inline(x->op)) return splat_of(c, operand(c, x).value, lanes);
+  LLVMValueRef base = buffer_of(c, x);
+  if (!x->shape.batched && shape_numel(x->shape) != shape_numel(p->shape)) /* one value per map */
+    return splat_of(c, load_f32(c, base, map), lanes);
+  return load_vec_at(c, lanes, LLVMBuildGEP2(c->b, c->f32, base, &at, 1, ""), mask);
+}
+
+LLVMValueRef lower_epilogue(LowerCtx *c, const Node *p, LLVMValueRef v, LLVMValueRef at, LLVMValueRef map, LLVMValueRef mask) {
+  const Node *root = c->sched->epilogue ? c->sched->epilogue[p->id] : NULL;
+  return root ? epilogue_value(c, root, p, v, at, map, mask) : v;
+}
+
+LLVMValueRef lower_kernel_output(LowerCtx *c, const Node *p) {
+  const Node *root = c->sched->epilogue ? c->sched->epilogue[p->id] : NULL;
+  return buffer_of(c, root ? root : p);
+}
+
 /* y = sum of x over the axes along which y broadcasts to x (the batch axis included): a nest
  * over x's shape that adds each element (computed here if x is fused) into y at y's index. */
 void lower_sum_to(LowerCtx *c, const Node *y) {

@@ -16,7 +16,7 @@
 
 enum { MAX_POOL_K = 4 };
 
-bool lower_pool_in_vectors(const Window *w) { return w->stride == w->k && w->pad == 0 && w->k >= 2 && w->k <= MAX_POOL_K; }
+bool lower_pool_in_vectors(const Window *w) { return window_tiles_image(w) && w->k <= MAX_POOL_K; }
 
 /* The k vectors v[0..k) as one vector of 16 * 2^ceil(log2 k) lanes (the rest undefined). */
 static LLVMValueRef concat(LowerCtx *c, LLVMValueRef *v, int k) {
@@ -53,10 +53,11 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   int k = w->k;
   bool forward = y->op == OP_MAXPOOL;
-  LLVMValueRef in = buffer_of(c, y->in[0]), out = buffer_of(c, y), dy = forward ? NULL : buffer_of(c, y->in[1]);
+  LLVMValueRef in = buffer_of(c, y->in[0]), out = lower_kernel_output(c, y), dy = forward ? NULL : buffer_of(c, y->in[1]);
   if (!forward && (w->h % k || w->w % k)) fill_zeros(c, out, mulk(c, rows_of(c, y), shape_numel(y->shape)));
   Loop lp, ly, lx;
   LLVMValueRef plane = loop_begin(c, &lp, mulk(c, rows_of(c, y), w->c), "plane");
+  LLVMValueRef map = LLVMBuildURem(c->b, plane, c_i64(c, w->c), "map"); /* for an epilogue's values per map */
   LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
   int64_t vectors = (w->wo + LANES - 1) / LANES;
   LLVMValueRef vx = loop_begin(c, &lx, c_i64(c, vectors), "windows");
@@ -99,7 +100,8 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
           idx[j] = c_i32(c, (p % k) * LANES + p / k);
         }
         LLVMValueRef o = LLVMBuildShuffleVector(c->b, wide, LLVMGetUndef(LLVMTypeOf(wide)), LLVMConstVector(idx, LANES), "");
-        store_vec(c, o, out, addk(c, row, q * LANES), row_mask(c, cells, q));
+        LLVMValueRef at = addk(c, row, q * LANES), m = row_mask(c, cells, q);
+        store_vec(c, lower_epilogue(c, y, o, at, map, m), out, at, m);
       }
     }
   }

@@ -36,6 +36,12 @@ void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 bool lower_pool_in_vectors(const Window *w);
 void lower_pool_vectors(LowerCtx *c, const Node *y);
 
+/* Where kernel p stores its result: its own buffer, or its epilogue's root's
+ * (Schedule.epilogue); and what it stores for a vector v of its values at flat index `at`
+ * (lane 0) of map `map` (the lanes in `mask`, or all): v, or the epilogue's tree of v. */
+LLVMValueRef lower_kernel_output(LowerCtx *c, const Node *p);
+LLVMValueRef lower_epilogue(LowerCtx *c, const Node *p, LLVMValueRef v, LLVMValueRef at, LLVMValueRef map, LLVMValueRef mask);
+
 /* Debug locations (debuginfo.c): the compile unit for the model's file (nothing if NULL),
  * a subprogram per function, the location of the node being lowered. */
 void debug_begin(LowerCtx *c, const SrcFile *file);
