@@ -320,10 +320,11 @@ START_TEST(cost_model_chooses_tiles_for_many_maps) {
 }
 END_TEST
 
-/* maxpool and maxpool_back of images [3, h, w] by k x k windows of stride k, on 1, 3 and 5
- * rows, against the reference: w = 37 gives rows of 18, 12 and 9 windows (vectors of 16 and
- * masked ones) and columns outside every window, h = 9 rows outside them; integer-valued
- * images give ties, whose gradient goes to the first. */
+/* maxpool, maxpool_back, pool_sum and unpool_sum of images [3, h, w] by k x k windows of
+ * stride k, on 1, 3 and 5 rows, against the reference: w = 37 gives rows of 18, 12 and 9
+ * windows (vectors of 16 and masked ones) and columns outside every window, h = 9 rows
+ * outside them; integer-valued images give ties, whose gradient goes to the first (and sums
+ * that are exact in float). */
 START_TEST(pooling_matches_reference) {
   int k = 2 + _i % 3, h = 9, w = 37;
   LowerOptions o = {TAILS_BY_HOST, _i / 3 ? ISA_AVX2 : ISA_HOST};
@@ -333,11 +334,14 @@ START_TEST(pooling_matches_reference) {
   ck_assert(window_make(3, h, w, k, k, 0, &win, NULL, 0));
   int xd[3] = {3, h, w}, yd[3] = {3, win.ho, win.wo};
   Node *x = g_input(g, "x", shape_make(true, 3, xd), NO_LOC), *dy = g_input(g, "dy", shape_make(true, 3, yd), NO_LOC);
-  Node *out[2] = {g_output(g, g_pool(g, OP_MAXPOOL, x, &win, NO_LOC), NO_LOC),
-                  g_output(g, g_maxpool_back(g, x, dy, &win, NO_LOC), NO_LOC)};
+  enum { OUTS = 4 };
+  Node *out[OUTS] = {g_output(g, g_pool(g, OP_MAXPOOL, x, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_maxpool_back(g, x, dy, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_pool(g, OP_POOL_SUM, x, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_unpool_sum(g, dy, &win, NO_LOC), NO_LOC)};
   Arena a;
   arena_init(&a);
-  LowerFn fn = {.name = "pool", .sched = schedule_build(g, out, 2, &a)};
+  LowerFn fn = {.name = "pool", .sched = schedule_build(g, out, OUTS, &a)};
   schedule_fuse(g, &fn.sched, &a);
   fn.plan = memplan_build(g, &fn.sched, BATCH, lower_workspace, &a);
   DlcModule *mod = lower_module(g, &fn, 1, &o);
@@ -352,25 +356,30 @@ START_TEST(pooling_matches_reference) {
     double *xv = random_values(nx, 3u + (unsigned)n), *dyv = random_values(ndy, 4u + (unsigned)n);
     for (int64_t i = 0; i < nx; i++) xv[i] = floor(4 * xv[i]); /* ties */
     float *fx = to_floats(xv, nx), *fdy = to_floats(dyv, ndy), *arena = aligned_alloc(64, sizeof(float) * (size_t)(fn.plan.total_floats + 16));
-    float *got[2] = {malloc(sizeof(float) * (size_t)interp_size(out[0], n)), malloc(sizeof(float) * (size_t)interp_size(out[1], n))};
-    double *want[2] = {malloc(sizeof(double) * (size_t)interp_size(out[0], n)), malloc(sizeof(double) * (size_t)interp_size(out[1], n))};
+    float *got[OUTS];
+    double *want[OUTS];
+    for (int r = 0; r < OUTS; r++) {
+      got[r] = malloc(sizeof(float) * (size_t)interp_size(out[r], n));
+      want[r] = malloc(sizeof(double) * (size_t)interp_size(out[r], n));
+      for (int64_t i = 0; i < interp_size(out[r], n); i++) got[r][i] = SENTINEL; /* every cell must be written */
+    }
     const float *feeds[2];
     const double *dfeeds[2];
     feeds[x->attr.slot] = fx, feeds[dy->attr.slot] = fdy;
     dfeeds[x->attr.slot] = xv, dfeeds[dy->attr.slot] = dyv;
-    float *results[2];
-    double *dresults[2];
-    for (int r = 0; r < 2; r++) results[out[r]->attr.slot] = got[r], dresults[out[r]->attr.slot] = want[r];
-    for (int64_t i = 0; i < interp_size(out[1], n); i++) got[1][i] = SENTINEL; /* every cell must be written */
+    float *results[OUTS];
+    double *dresults[OUTS];
+    for (int r = 0; r < OUTS; r++) results[out[r]->attr.slot] = got[r], dresults[out[r]->attr.slot] = want[r];
     f(arena, arena + fn.plan.persist_floats, feeds, results, n);
     Interp it = {g, n, NULL, 0, NULL, dfeeds};
     interp_run(&it, (NodeList){g->nodes, g->len}, dresults);
     interp_clear(&it);
-    for (int r = 0; r < 2; r++)
+    static const char *const names[OUTS] = {"maxpool", "maxpool_back", "pool_sum", "unpool_sum"};
+    for (int r = 0; r < OUTS; r++)
       for (int64_t i = 0; i < interp_size(out[r], n); i++)
-        ck_assert_msg(got[r][i] == (float)want[r][i], "k %d, %s, %d rows, element %lld: %g, reference %g", k,
-                      r ? "maxpool_back" : "maxpool", n, (long long)i, got[r][i], want[r][i]);
-    for (int r = 0; r < 2; r++) free(got[r]), free(want[r]);
+        ck_assert_msg(got[r][i] == (float)want[r][i], "k %d, %s, %d rows, element %lld: %g, reference %g", k, names[r], n,
+                      (long long)i, got[r][i], want[r][i]);
+    for (int r = 0; r < OUTS; r++) free(got[r]), free(want[r]);
     free(xv), free(dyv), free(fx), free(fdy), free(arena);
   }
   jit_free(jit);

@@ -1,13 +1,15 @@
-/* lower_pool.c — max pooling over windows that tile the image (stride = k: 2x2 by 2, the
- * usual), in vectors: 16 windows of a row at a time. Each of the window's k input rows is
- * loaded as k vectors and split by shuffles into its k columns, so each cell (ky, kx) of the
- * 16 windows is one vector.
+/* lower_pool.c — pooling over windows that tile the image (stride = k: 2x2 by 2, the usual),
+ * in vectors: 16 windows of a row at a time. Each of the window's k input rows is loaded as k
+ * vectors and split by shuffles into its k columns, so each cell (ky, kx) of the 16 windows is
+ * one vector.
  *   maxpool:      y = the largest cell;
+ *   pool_sum:     y = the sum of the cells, row by row (as the reference adds them);
  *   maxpool_back: the first largest cell in window order (ky, then kx; as the reference)
- *                 takes the window's gradient, the others 0: every cell of the window is
- *                 written, the columns interleaved back by shuffles, so no pass zeroes the
- *                 gradient first (only the cells outside every window, where the image is not
- *                 a whole number of windows, are zeroed). */
+ *                 takes the window's gradient, the others 0;
+ *   unpool_sum:   every cell takes the window's gradient.
+ * The backward ops write every cell of a window, the columns interleaved back by shuffles, so
+ * no pass zeroes the gradient first (only the cells outside every window, where the image is
+ * not a whole number of windows, are zeroed). */
 #include "lower_private.h"
 
 #define add ix_add
@@ -52,8 +54,10 @@ static LLVMValueRef row_mask(LowerCtx *c, LLVMValueRef count, int q) {
 void lower_pool_vectors(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   int k = w->k;
-  bool forward = y->op == OP_MAXPOOL;
-  LLVMValueRef in = buffer_of(c, y->in[0]), out = lower_kernel_output(c, y), dy = forward ? NULL : buffer_of(c, y->in[1]);
+  bool forward = y->op == OP_MAXPOOL || y->op == OP_POOL_SUM, sum = y->op == OP_POOL_SUM || y->op == OP_UNPOOL_SUM;
+  const Node *img = y->op == OP_UNPOOL_SUM ? NULL : y->in[0]; /* unpool_sum reads only the gradient */
+  LLVMValueRef in = img ? buffer_of(c, img) : NULL, out = lower_kernel_output(c, y);
+  LLVMValueRef dy = forward ? NULL : buffer_of(c, y->op == OP_UNPOOL_SUM ? y->in[0] : y->in[1]);
   if (!forward && (w->h % k || w->w % k)) fill_zeros(c, out, mulk(c, rows_of(c, y), shape_numel(y->shape)));
   Loop lp, ly, lx;
   LLVMValueRef plane = loop_begin(c, &lp, mulk(c, rows_of(c, y), w->c), "plane");
@@ -67,28 +71,28 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
   LLVMValueRef cell_at = add(c, mulk(c, add(c, mulk(c, plane, w->ho), oy), w->wo), ox0);
   LLVMValueRef mask = lanes_below_value(c, windows);
   LLVMValueRef v[MAX_POOL_K][MAX_POOL_K]; /* v[ky][kx]: cell (ky, kx) of the 16 windows */
-  for (int ky = 0; ky < k; ky++) {
+  for (int ky = 0; ky < k && in; ky++) {
     LLVMValueRef row = add(c, mulk(c, add(c, mulk(c, plane, w->h), addk(c, mulk(c, oy, k), ky)), w->w), mulk(c, ox0, k));
     LLVMValueRef part[MAX_POOL_K];
     for (int q = 0; q < k; q++) part[q] = load_vec(c, in, addk(c, row, q * LANES), row_mask(c, cells, q));
     LLVMValueRef wide = concat(c, part, k);
     for (int kx = 0; kx < k; kx++) v[ky][kx] = pick(c, wide, kx, k);
   }
-  LLVMValueRef best = v[0][0], which = LLVMConstNull(LLVMVectorType(c->i32, LANES));
-  for (int t = 1; t < k * k; t++) {
-    LLVMValueRef cell = v[t / k][t % k], more = LLVMBuildFCmp(c->b, LLVMRealOGT, cell, best, "");
-    best = LLVMBuildSelect(c->b, more, cell, best, "");
-    if (!forward) which = LLVMBuildSelect(c->b, more, splat(c, c_i32(c, t)), which, "");
+  LLVMValueRef best = in ? v[0][0] : NULL, which = LLVMConstNull(LLVMVectorType(c->i32, LANES));
+  for (int t = 1; t < k * k && in; t++) {
+    LLVMValueRef cell = v[t / k][t % k], more = sum ? NULL : LLVMBuildFCmp(c->b, LLVMRealOGT, cell, best, "");
+    best = sum ? LLVMBuildFAdd(c->b, best, cell, "") : LLVMBuildSelect(c->b, more, cell, best, "");
+    if (!forward && !sum) which = LLVMBuildSelect(c->b, more, splat(c, c_i32(c, t)), which, "");
   }
   if (forward) {
-    store_vec(c, best, out, cell_at, mask);
+    store_vec(c, lower_epilogue(c, y, best, cell_at, map, mask), out, cell_at, mask);
   } else {
     LLVMValueRef g = load_vec(c, dy, cell_at, mask), zero = LLVMConstNull(vec_t(c));
     for (int ky = 0; ky < k; ky++) {
       LLVMValueRef cols[MAX_POOL_K];
       for (int kx = 0; kx < k; kx++) {
         LLVMValueRef here = LLVMBuildICmp(c->b, LLVMIntEQ, which, splat(c, c_i32(c, ky * k + kx)), "");
-        cols[kx] = LLVMBuildSelect(c->b, here, g, zero, "");
+        cols[kx] = sum ? g : LLVMBuildSelect(c->b, here, g, zero, "");
       }
       /* back to the row's order: float p of the row is column p % k of window p / k */
       LLVMValueRef wide = concat(c, cols, k);

@@ -22,8 +22,11 @@ static bool takes_epilogue(const Node *p) {
   switch (p->op) {
   case OP_CONV:
   case OP_CONV_DX: return p->attr.win->choice[conv_pass_of(p->op)].kernel == CONV_KERNEL_TILED;
-  case OP_MAXPOOL_BACK: /* every cell in a window (the others are zeroed, not the tree's value at 0) */
+  case OP_MAXPOOL_BACK:
+  case OP_UNPOOL_SUM: /* every cell in a window (the others are zeroed, not the tree's value at 0) */
     return window_tiles_image(p->attr.win) && p->attr.win->h % p->attr.win->k == 0 && p->attr.win->w % p->attr.win->k == 0;
+  case OP_MAXPOOL:
+  case OP_POOL_SUM: return window_tiles_image(p->attr.win);
   default: return false;
   }
 }
