@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/compare.sh [lenet|mlp ...] — trains each model one epoch in dlc and in PyTorch, one
+# bench/compare.sh [MODEL ...] — trains each model one epoch in dlc and in PyTorch, one
 # after the other in this run, with the same layers, batch size, optimiser, float32 and
 # thread count, and prints seconds per epoch, images per second and the time ratio.
 #
@@ -26,7 +26,9 @@ fastest() { # fastest epoch's seconds in a JSON-lines file
 
 printf '%-8s %-8s %10s %10s %12s\n' model side s/epoch img/s compile_ms
 for model in $models; do
-  $DLC train "examples/$model.net" --epochs "$EPOCHS" --threads "$THREADS" --data "$DATA" \
+  file=examples/$model.net
+  [ -f "bench/models/$model.net" ] && file=bench/models/$model.net
+  $DLC train "$file" --epochs "$EPOCHS" --threads "$THREADS" --data "$DATA" \
     --metrics "$tmp/dlc.jsonl" >/dev/null 2>"$tmp/dlc.err" || { cat "$tmp/dlc.err" >&2; exit 1; }
   compile_ms=$(sed -n 's/.*compiled in \([0-9]*\) ms.*/\1/p' "$tmp/dlc.err")
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_train.py "$model" "$DATA" --threads "$THREADS" \

@@ -1,4 +1,6 @@
-"""The PyTorch side of dlc's benchmarks: the same networks as examples/*.net, layer for layer.
+"""The PyTorch side of dlc's benchmarks: the same networks as examples/*.net and
+bench/models/*.net, layer for layer (MODELS at the end: each model's network, batch, optimiser
+and input scaling, as its .net file says).
 
 LeNet-5 (examples/lenet.net): C1 conv 6@5x5 pad 2, S2 trainable subsampling (2x2 sum times a
 coefficient plus a bias, per map), C3 conv 16@5x5 with the paper's connection table (a masked
@@ -69,3 +71,125 @@ class Mlp(nn.Module):
 
     def forward(self, x):
         return torch.sigmoid(self.o(torch.sigmoid(self.h(x.flatten(1)))))
+
+
+class LeNetRelu(nn.Module):
+    """examples/lenet_relu.net: LeNet-5's shape with ReLU, max pooling and a full C3."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.c3 = nn.Conv2d(6, 16, 5)
+        self.c5 = nn.Linear(400, 120)
+        self.f6 = nn.Linear(120, 84)
+        self.out = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c3(x)), 2)
+        x = F.relu(self.c5(x.flatten(1)))
+        return self.out(F.relu(self.f6(x)))
+
+
+class Cnn(nn.Module):
+    """bench/models/cnn.net (bn=False) and cnn_bn.net (bn=True): conv 3x3 16 maps, pad 1, ReLU,
+    max pooling; conv 3x3 32 maps, ReLU, max pooling; dense 128; 10 outputs. With batch norm
+    after each convolution, which then has no bias."""
+
+    def __init__(self, bn=False):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 16, 3, padding=1, bias=not bn)
+        self.c2 = nn.Conv2d(16, 32, 3, padding=1, bias=not bn)
+        self.n1 = nn.BatchNorm2d(16) if bn else nn.Identity()
+        self.n2 = nn.BatchNorm2d(32) if bn else nn.Identity()
+        self.h = nn.Linear(32 * 7 * 7, 128)
+        self.out = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.n1(self.c1(x))), 2)
+        x = F.max_pool2d(F.relu(self.n2(self.c2(x))), 2)
+        return self.out(F.relu(self.h(x.flatten(1))))
+
+
+class Vgg(nn.Module):
+    """bench/models/vgg.net: MNIST placed in 32x32 and repeated in 3 channels, three stages of two
+    3x3 convolutions (32, 64, 128 maps) with ReLU and max pooling, dense 256, 10 outputs."""
+
+    def __init__(self):
+        super().__init__()
+        convs, c = [], 3
+        for maps in (32, 64, 128):
+            convs += [nn.Conv2d(c, maps, 3, padding=1), nn.Conv2d(maps, maps, 3, padding=1)]
+            c = maps
+        self.convs = nn.ModuleList(convs)
+        self.h = nn.Linear(128 * 4 * 4, 256)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, x):
+        x = F.pad(x, (2, 2, 2, 2)).repeat(1, 3, 1, 1)
+        for i in range(0, 6, 2):
+            x = F.max_pool2d(F.relu(self.convs[i + 1](F.relu(self.convs[i](x)))), 2)
+        return self.out(F.relu(self.h(x.flatten(1))))
+
+
+class ResNet(nn.Module):
+    """examples/resnet.net: a 3x3 stem with batch norm and max pooling, an identity block of
+    16 maps, a strided block to 32 maps (its skip a strided 1x1 convolution with batch norm),
+    an identity block of 32, global average pooling, dense 10."""
+
+    @staticmethod
+    def conv_bn(c, maps, k=3, stride=1):
+        return nn.Sequential(nn.Conv2d(c, maps, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(maps))
+
+    def __init__(self):
+        super().__init__()
+        self.stem = self.conv_bn(1, 16)
+        self.b1 = nn.ModuleList([self.conv_bn(16, 16), self.conv_bn(16, 16)])
+        self.skip = self.conv_bn(16, 32, k=1, stride=2)
+        self.down = nn.ModuleList([self.conv_bn(16, 32, stride=2), self.conv_bn(32, 32)])
+        self.b3 = nn.ModuleList([self.conv_bn(32, 32), self.conv_bn(32, 32)])
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.stem(x)), 2)
+        x = F.relu(x + self.b1[1](F.relu(self.b1[0](x))))
+        x = F.relu(self.skip(x) + self.down[1](F.relu(self.down[0](x))))
+        x = F.relu(x + self.b3[1](F.relu(self.b3[0](x))))
+        return self.out(x.mean((2, 3)))
+
+
+class DeepRelu(nn.Module):
+    """examples/deep_relu.net: 20 ReLU layers of 100 units, 10 outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(784 if i == 0 else 100, 100) for i in range(20)])
+        self.out = nn.Linear(100, 10)
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for layer in self.layers:
+            x = F.relu(layer(x))
+        return self.out(x)
+
+
+def _sgd(**kw):
+    return lambda params: torch.optim.SGD(params, **kw)
+
+
+def _adam(**kw):
+    return lambda params: torch.optim.Adam(params, **kw)
+
+
+# name: (network, batch, optimiser, pixel range lo..hi, loss). As the .net files say; a
+# learning-rate schedule (cosine) costs nothing per step on either side and is left out.
+MODELS = {
+    "mlp": (Mlp, 32, _sgd(lr=1.0), (0.0, 1.0), "squares"),
+    "lenet": (LeNet5, 64, _sgd(lr=0.05, momentum=0.9, weight_decay=5e-4), (-0.1, 1.175), "xent"),
+    "lenet_relu": (LeNetRelu, 64, _adam(lr=0.001, weight_decay=0.0005), (0.0, 1.0), "xent"),
+    "cnn": (lambda: Cnn(bn=False), 64, _adam(lr=0.001), (0.0, 1.0), "xent"),
+    "cnn_bn": (lambda: Cnn(bn=True), 64, _adam(lr=0.001), (0.0, 1.0), "xent"),
+    "vgg": (Vgg, 64, _adam(lr=0.001), (0.0, 1.0), "xent"),
+    "resnet": (ResNet, 64, _adam(lr=0.003, weight_decay=0.0001), (0.0, 1.0), "xent"),
+    "deep_relu": (DeepRelu, 64, _sgd(lr=0.01, momentum=0.9), (0.0, 1.0), "xent"),
+}

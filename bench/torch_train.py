@@ -1,6 +1,11 @@
-"""Trains one epoch of a model in PyTorch and prints one JSON line with its timing.
+"""Trains a model in PyTorch and prints one JSON line per epoch with its timing.
 
-usage: /usr/bin/python3 bench/torch_train.py {lenet,mlp} DATA_DIR [--threads N] [--epochs N] [--infer [--repeat N]]
+usage: /usr/bin/python3 bench/torch_train.py MODEL DATA_DIR [--threads N] [--epochs N]
+           [--train-images N] [--infer [--repeat N] [--repeat-1000 N]]
+
+MODEL is a name of torch_models.MODELS (mlp, lenet, lenet_relu, cnn, cnn_bn, vgg, resnet,
+deep_relu). --train-images trains on the first N training images only (the suite's heavier
+models, whose dlc side holds the rest out as a validation split).
 
 The data are MNIST's raw IDX files in DATA_DIR/mnist, held in memory as a float tensor
 (pixel scaling as in the .net file), shuffled each epoch; so both sides time the training
@@ -17,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from torch_models import LeNet5, Mlp
+from torch_models import MODELS
 
 
 def idx(path, offset):
@@ -27,37 +32,34 @@ def idx(path, offset):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["lenet", "mlp"])
+    ap.add_argument("model", choices=sorted(MODELS))
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--train-images", type=int, default=60000)
     ap.add_argument("--infer", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="passes at batch 1")
     ap.add_argument("--repeat-1000", type=int, default=20, help="passes at batch 1000")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    images = idx(f"{a.data}/mnist/train-images-idx3-ubyte", 16).reshape(60000, 1, 28, 28)
-    labels = torch.from_numpy(idx(f"{a.data}/mnist/train-labels-idx1-ubyte", 8).astype(np.int64))
-    x = torch.from_numpy(images.astype(np.float32) / 255.0)
+    network, batch, optimiser, (lo, hi), loss_kind = MODELS[a.model]
+    count = a.train_images
+    images = idx(f"{a.data}/mnist/train-images-idx3-ubyte", 16).reshape(60000, 1, 28, 28)[:count]
+    labels = torch.from_numpy(idx(f"{a.data}/mnist/train-labels-idx1-ubyte", 8)[:count].astype(np.int64))
+    x = torch.from_numpy(images.astype(np.float32) / 255.0) * (hi - lo) + lo
     test = torch.from_numpy(idx(f"{a.data}/mnist/t10k-images-idx3-ubyte", 16).reshape(10000, 1, 28, 28)
-                            .astype(np.float32) / 255.0)
-    if a.model == "lenet":
-        x = x * 1.275 - 0.1  # background -0.1, foreground 1.175, as examples/lenet.net
-        test = test * 1.275 - 0.1
-        model, batch = LeNet5(), 64
-        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    else:
-        model, batch = Mlp(), 32
-        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+                            .astype(np.float32) / 255.0) * (hi - lo) + lo
+    model = network()
+    opt = optimiser(model.parameters())
     for epoch in range(a.epochs):
         start = time.perf_counter()
-        perm = torch.randperm(60000)
+        perm = torch.randperm(count)
         total = 0.0
-        for i in range(0, 60000, batch):
+        for i in range(0, count, batch):
             j = perm[i:i + batch]
             out = model(x[j])
-            if a.model == "lenet":
+            if loss_kind == "xent":
                 loss = F.cross_entropy(out, labels[j])
             else:
                 loss = ((out - F.one_hot(labels[j], 10).float()) ** 2).sum(1).mean()
@@ -66,8 +68,8 @@ def main():
             opt.step()
             total += loss.item() * len(j)
         seconds = time.perf_counter() - start
-        print(json.dumps({"epoch": epoch + 1, "train_loss": total / 60000, "seconds": seconds,
-                          "images_per_s": 60000 / seconds, "threads": a.threads}), flush=True)
+        print(json.dumps({"epoch": epoch + 1, "train_loss": total / count, "seconds": seconds,
+                          "images_per_s": count / seconds, "threads": a.threads}), flush=True)
     if a.infer:
         model.eval()
         rates = {}

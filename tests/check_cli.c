@@ -886,6 +886,42 @@ START_TEST(ir_asm) {
 }
 END_TEST
 
+/* The developer variables (docs/cli.md, Environment): DLC_ISA=avx2 makes code without
+ * AVX-512 registers, DLC_CONV_KERNEL forces a way to run convolutions, and a value either
+ * cannot take is an error naming the variable, before any work. */
+START_TEST(developer_variables) {
+  const char *cnn = DLC_SOURCE_DIR "/bench/models/cnn.net";
+  setenv("DLC_ISA", "sse9", 1);
+  RunResult r = dlc("check", MLP);
+  assert_fails_with(r, 1, "DLC_ISA: error: 'sse9' is not an instruction set dlc generates code for (host, avx2)");
+  run_result_free(&r);
+  setenv("DLC_ISA", "avx2", 1);
+  r = dlc("ir", cnn, "--stage", "asm");
+  if (r.status == 0) { /* (a CPU without AVX2 says so instead) */
+    ck_assert_msg(!strstr(r.out, "%zmm"), "AVX-512 registers in the AVX2 code");
+    assert_contains("dlc ir --stage asm (AVX2)", r.out, "%ymm");
+  } else {
+    assert_fails_with(r, 1, "DLC_ISA: error: this CPU cannot run AVX2 code");
+  }
+  run_result_free(&r);
+  unsetenv("DLC_ISA");
+  setenv("DLC_CONV_KERNEL", "fastest", 1);
+  r = dlc("check", cnn);
+  assert_fails_with(r, 1, "DLC_CONV_KERNEL: error: 'fastest' is not a way to run convolutions (auto, im2col, taps, tiled)");
+  run_result_free(&r);
+  static const char *const ways[][2] = {{"im2col", "= im2col("}, {"tiled", " tiled "}, {"taps", "= conv_dw("}};
+  for (int i = 0; i < 3; i++) {
+    setenv("DLC_CONV_KERNEL", ways[i][0], 1);
+    r = dlc("graph", cnn);
+    assert_ok(r);
+    assert_contains("dlc graph", r.out, ways[i][1]);
+    if (i == 2) ck_assert_msg(!strstr(r.out, " tiled "), "DLC_CONV_KERNEL=taps: tiles");
+    run_result_free(&r);
+  }
+  unsetenv("DLC_CONV_KERNEL");
+}
+END_TEST
+
 START_TEST(gradcheck_mlp) {
   RunResult r = dlc("gradcheck", MLP);
   assert_ok(r);
@@ -1103,6 +1139,7 @@ static Suite *cli_suite(void) {
   tcase_add_test(tc, ir_asm);
   tcase_add_test(tc, ir_one_function);
   tcase_add_test(tc, gradcheck_mlp);
+  tcase_add_test(tc, developer_variables);
   tcase_add_loop_test(tc, gradcheck_examples, 0, 3);
 
   tc = tcase(s, "robustness");

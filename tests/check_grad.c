@@ -180,9 +180,10 @@ static Node *build_case(DlcOp op, Case *c, int variant, int *n_variants) {
     Node *V = g_param(g, "V", shape2(false, cols->shape.dim[0], cols->shape.dim[1]), NO_LOC);
     return weighted_loss(c, g_col2im(g, bin(c, OP_MUL, cols, V), &w, NO_LOC));
   }
-  case OP_POOL_SUM: case OP_MAXPOOL: { /* 2x2 stride 2 (drops the last row and column); 3x3 stride 2 (overlaps) */
-    *n_variants = 2;
-    Window w = variant ? window(3, 2, 0) : window(2, 2, 0);
+  case OP_POOL_SUM: case OP_MAXPOOL: {
+    /* 2x2 stride 2 (drops the last row and column); 3x3 stride 2 (overlaps); 3x3 stride 3 */
+    *n_variants = 3;
+    Window w = variant == 2 ? window(3, 3, 0) : variant ? window(3, 2, 0) : window(2, 2, 0);
     return weighted_loss(c, g_pool(g, op, image(c), &w, NO_LOC));
   }
   case OP_CONV: {

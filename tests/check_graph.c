@@ -366,6 +366,47 @@ END_TEST
 
 /* ---- schedule ---- */
 
+/* Epilogues (epilogue.c): a tiled conv's bias add and tanh are computed where the conv
+ * stores, into the tanh's buffer, placed when the conv runs (the conv gets none, its
+ * workspace its own block); not when the tree reads a value made after the kernel (1), a
+ * bias broadcast along the rows (2), or when the kernel has a second reader (3). */
+START_TEST(epilogues_computed_where_kernels_store) {
+  for (int variant = 0; variant < 4; variant++) {
+    Graph *g = graph_new();
+    Arena arena;
+    arena_init(&arena);
+    Window w;
+    ck_assert(window_make(4, 6, 6, 3, 1, 1, &w, NULL, 0));
+    w.maps = 8;
+    w.choice[CONV_FWD] = (ConvChoice){CONV_KERNEL_TILED, 4, 1};
+    Node *x = g_input(g, "x", shp(true, 3, 4, 6, 6), NO_LOC), *x8 = g_input(g, "x8", shp(true, 3, 8, 6, 6), NO_LOC);
+    Node *W = g_param(g, "W", shp(false, 2, 8, 36), NO_LOC);
+    Node *b = g_param(g, "b", variant == 2 ? shp(false, 3, 1, 1, 6) : shp(false, 3, 8, 1, 1), NO_LOC);
+    Node *y = g_conv(g, x, W, &w, NO_LOC);
+    Node *late = g_unary(g, OP_EXP, x8, NO_LOC); /* made after the conv; stored (two readers) */
+    Node *t = g_unary(g, OP_TANH, g_binary(g, OP_ADD, y, variant == 1 ? late : b, NO_LOC), NO_LOC);
+    Node *roots[4] = {g_output(g, t, NO_LOC), g_output(g, late, NO_LOC), g_output(g, g_unary(g, OP_NEG, late, NO_LOC), NO_LOC),
+                      variant == 3 ? g_output(g, y, NO_LOC) : NULL};
+    Schedule s = schedule_build(g, roots, variant == 3 ? 4 : 3, &arena);
+    schedule_fuse(g, &s, &arena);
+    MemPlan plan = memplan_build(g, &s, 2, lower_workspace, &arena);
+    if (variant == 0) {
+      ck_assert_ptr_eq(s.epilogue[y->id], t);
+      ck_assert_ptr_eq(schedule_site(&s, t), y);
+      ck_assert_ptr_eq(schedule_site(&s, t->in[0]), y);
+      ck_assert_int_eq(plan.offset[y->id], -1);
+      ck_assert_int_ge(plan.offset[t->id], plan.persist_floats);
+      ck_assert_int_ge(plan.workspace[y->id], plan.persist_floats);
+    } else {
+      ck_assert_msg(!s.epilogue[y->id], "variant %d: an epilogue", variant);
+      ck_assert_int_ge(plan.offset[y->id], plan.persist_floats);
+    }
+    arena_free(&arena);
+    graph_free(g);
+  }
+}
+END_TEST
+
 /* The new value of a persistent leaf is computed in the leaf's own buffer only when no node
  * reads the old value after that loop: here r reads p after v = 2p is computed (in creation
  * order), so v gets a buffer of its own; created the other way round, v writes p. */
@@ -812,6 +853,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, memplan_reuses_memory);
   tcase_add_test(tc, memplan_output_never_overlaps_inputs);
   tcase_add_test(tc, update_in_place_only_when_the_old_value_is_dead);
+  tcase_add_test(tc, epilogues_computed_where_kernels_store);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("interp");

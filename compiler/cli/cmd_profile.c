@@ -23,6 +23,10 @@ int cmd_profile(const Options *o) {
   int images = want < train.count ? (int)want : train.count;
   fprintf(stderr, "dlc: %s: profiling %d steps of batch %d\n", m->file->name, (images + m->train.batch - 1) / m->train.batch,
           m->train.batch);
+  /* OpenBLAS on this thread alone, as the counters are: left at its default (every core), its
+   * threads spun after each product and slowed the nodes after it, and took a core the
+   * table does not count */
+  dlrt_set_threads(1);
   trainer_epoch(t, &train, images / 10 + 1, 0, NULL, NULL); /* warm up: caches, pages, branch predictors */
   dlrt_prof_reset();
   t->run_steps = t->run_examples = 0;

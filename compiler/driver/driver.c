@@ -13,13 +13,44 @@
 #include <unistd.h>
 #include "dlrt.h" /* dlrt_seconds: the stages are timed */
 
+/* The index of `value` among names[0..n), or -1 (an unset or empty variable: 0). */
+static int env_choice(const char *var, const char *const *names, int n, const char **error) {
+  const char *value = getenv(var);
+  if (!value || !*value) return 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(value, names[i])) return i;
+  *error = var;
+  return 0;
+}
+
 ModelConfig model_config(void) {
-  return (ModelConfig){
+  ModelConfig cfg = {
       .ov = {.epochs = -1, .batch = -1, .lr = -1, .seed = -1, .validation = -1, .patience = -1},
       .threads = 1,
       .processes = 1,
       .min_split_flops = MIN_SPLIT_FLOPS,
   };
+  static const char *const isas[] = {"host", "avx2"}, *const kernels[] = {"auto", "im2col", "taps", "tiled"};
+  cfg.lower.isa = (VectorIsa)env_choice("DLC_ISA", isas, 2, &cfg.env_error);
+  cfg.conv_force = (ConvForce)env_choice("DLC_CONV_KERNEL", kernels, 4, &cfg.env_error);
+  return cfg;
+}
+
+/* False (reported) if a developer variable says what cannot be done. */
+static bool env_ok(const ModelConfig *cfg) {
+  if (cfg->env_error && !strcmp(cfg->env_error, "DLC_ISA")) {
+    diag_error_plain("DLC_ISA", "'%s' is not an instruction set dlc generates code for (host, avx2)", getenv("DLC_ISA"));
+    return false;
+  }
+  if (cfg->env_error) {
+    diag_error_plain("DLC_CONV_KERNEL", "'%s' is not a way to run convolutions (auto, im2col, taps, tiled)", getenv("DLC_CONV_KERNEL"));
+    return false;
+  }
+  if (!lower_isa_supported(cfg->lower.isa)) {
+    diag_error_plain("DLC_ISA", "this CPU cannot run AVX2 code (it has no AVX2 or no FMA)");
+    return false;
+  }
+  return true;
 }
 
 const char *const model_fn_names[FN_COUNT] = {"dlc_forward", "dlc_train_step"};
@@ -73,6 +104,11 @@ static Model *load_file(SrcFile *f, const ModelConfig *cfg, double t0) {
   if (!m) dlc_fatal("out of memory");
   m->cfg = cfg ? *cfg : model_config();
   m->file = f;
+  if (!env_ok(&m->cfg)) {
+    srcfile_free(f);
+    free(m);
+    return NULL;
+  }
   arena_init(&m->ast_arena);
   arena_init(&m->plan_arena);
   m->g = graph_new();
@@ -88,7 +124,9 @@ static Model *load_file(SrcFile *f, const ModelConfig *cfg, double t0) {
     model_free(m);
     return NULL;
   }
-  opt_choose_convolutions(m->g);
+  VectorUnit unit = lower_vector_unit(&m->cfg.lower);
+  ConvTarget target = {unit.lanes, unit.registers, m->cfg.conv_force};
+  opt_choose_convolutions(m->g, &target);
   m->n_forward = m->g->len;
   m->times.front = dlrt_seconds() - t0;
   return m;

@@ -12,6 +12,7 @@
 #include "ast.h"
 #include "grad.h"
 #include "lower.h"
+#include "passes.h"
 #include "sema.h"
 #include "shards.h"
 
@@ -40,11 +41,17 @@ typedef struct ModelConfig {
   bool inference_only;     /* dlc_forward is the only function compiled (dlc eval) */
   const char *stop_after;  /* run the graph passes up to and including this one ("none":
                               none), or NULL: all of them */
-  LowerOptions lower;      /* how the lowering writes loops (tests force either way) */
+  LowerOptions lower;      /* how the lowering writes loops (tests force either way) and for
+                              which instruction set ($DLC_ISA) */
+  ConvForce conv_force;    /* a way forced on every convolution that can run so
+                              ($DLC_CONV_KERNEL), or none: the cost model chooses */
+  const char *env_error;   /* a developer variable's value that means nothing, or NULL */
 } ModelConfig;
 
 /* The defaults: no overrides, one thread, one process, every pass, the host's way of
- * writing loops. */
+ * writing loops, with the developer variables DLC_ISA (host, avx2: code for AVX2 without
+ * AVX-512) and DLC_CONV_KERNEL (im2col, taps, tiled) applied; model_load reports a value
+ * they cannot take. */
 ModelConfig model_config(void);
 
 enum { FN_FORWARD, FN_TRAIN, FN_COUNT };

@@ -32,9 +32,11 @@ static void grad_TANH(GradCtx *c, Node *y, Node *dy) {
   Node *d = g_binary(G, OP_SUB, konst(c, 1, L), mul(c, y, y, L), L);
   grad_accum(c, A, mul(c, dy, d, L));
 }
-/* da = dy * step(a) */
+/* da = dy * step(y): the same as step(a) (relu(a) > 0 exactly where a > 0), and reading the
+ * output instead of the input leaves the pre-activation with one reader, the ReLU, so that it
+ * need not be stored: conv + bias + ReLU is one loop (an epilogue of the conv) */
 static void grad_RELU(GradCtx *c, Node *y, Node *dy) {
-  grad_accum(c, A, mul(c, dy, g_unary(G, OP_STEP, A, L), L));
+  grad_accum(c, A, mul(c, dy, g_unary(G, OP_STEP, y, L), L));
 }
 /* da = dy * c * a^(c-1); for a square root, dy * 0.5 / y (a division, not a power) */
 static void grad_POWC(GradCtx *c, Node *y, Node *dy) {

@@ -4,7 +4,7 @@
 
 static bool windows_equal(const Window *a, const Window *b) {
   if (a->c != b->c || a->h != b->h || a->w != b->w || a->k != b->k || a->stride != b->stride || a->pad != b->pad ||
-      a->maps != b->maps || (a->connect == NULL) != (b->connect == NULL))
+      a->maps != b->maps || (a->connect == NULL) != (b->connect == NULL) || memcmp(a->choice, b->choice, sizeof a->choice))
     return false;
   return !a->connect || memcmp(a->connect, b->connect, (size_t)a->c * (size_t)a->maps) == 0;
 }
@@ -71,6 +71,10 @@ void attr_print(DlcOp op, const NodeAttr *a, FILE *o) {
     const Window *w = a->win;
     fprintf(o, " k=%d stride=%d pad=%d", w->k, w->stride, w->pad);
     if (w->maps) fprintf(o, " maps=%d%s", w->maps, w->connect ? " table" : "");
+    if (op_info(op)->cls == CONV) {
+      const ConvChoice *ch = &w->choice[conv_pass_of(op)];
+      if (ch->kernel == CONV_KERNEL_TILED) fprintf(o, " tiled %dx%d", ch->tile_a, ch->tile_b);
+    }
     break;
   }
   case ATTR_FEED: fprintf(o, " feed %d", a->slot); break;

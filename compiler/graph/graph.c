@@ -277,8 +277,13 @@ bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, c
     say(err, errlen, "padding %d must be smaller than the window %d", pad, k);
     return false;
   }
-  *out = (Window){c, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, 0, NULL};
+  *out = (Window){c, h, w, k, stride, pad, (h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, 0, NULL, {{0}}};
   return true;
+}
+
+ConvPass conv_pass_of(DlcOp op) {
+  DLC_ASSERT(op == OP_CONV || op == OP_CONV_DX || op == OP_CONV_DW);
+  return op == OP_CONV ? CONV_FWD : op == OP_CONV_DX ? CONV_DX : CONV_DW;
 }
 
 int conv_inputs(const Window *w, int m, int *inputs) {

@@ -52,6 +52,21 @@ void shape_axis_split(Shape s, int axis, int64_t *outer, int64_t *len, int64_t *
  * broadcast to `to`. Used by the reference evaluator; lowering emits the same arithmetic. */
 int64_t shape_broadcast_index(Shape from, Shape to, int64_t i);
 
+/* How one pass of a direct convolution runs: opt/conv_algo.c chooses from the shapes (a
+ * cost model), lower/ follows. The pass is the op: conv, conv_dx or conv_dw. */
+typedef enum ConvPass { CONV_FWD, CONV_DX, CONV_DW, CONV_PASSES } ConvPass;
+typedef enum ConvKernel {
+  CONV_KERNEL_TAPS,  /* lower_conv.c: a table of taps walked per output row (connection
+                        tables, strides, few taps); the default */
+  CONV_KERNEL_TILED, /* conv_tiled.c: register tiles of maps x positions, no table (stride 1) */
+} ConvKernel;
+typedef struct ConvChoice {
+  unsigned char kernel; /* ConvKernel */
+  /* TILED: conv and conv_dx: output maps x vectors of positions per tile; conv_dw: vectors
+   * of maps x kernel rows per tile */
+  unsigned char tile_a, tile_b;
+} ConvChoice;
+
 /* A sliding k x k window over per-example images [c, h, w], with a stride and zero padding
  * on every side; its output is [c, ho, wo] (pooling) or ho*wo patches (im2col). */
 typedef struct Window {
@@ -62,7 +77,11 @@ typedef struct Window {
    * of a [kernels, k*k] matrix (without a table: [maps, c*k*k], the same memory). */
   int maps;
   const unsigned char *connect;
+  ConvChoice choice[CONV_PASSES]; /* direct convolutions: each pass's kernel */
 } Window;
+
+/* The pass an op of the CONV class computes. */
+ConvPass conv_pass_of(DlcOp op);
 
 /* Kernels before output map m, and the input maps m reads (into `inputs`, at most w->c). */
 int conv_first_kernel(const Window *w, int m);

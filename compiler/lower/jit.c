@@ -56,11 +56,11 @@ static LLVMErrorRef define_runtime_symbols(LLVMOrcLLJITRef jit) {
 }
 
 /* An LLJIT for the host with the runtime's symbols and the process behind them. */
-static DlcJit *jit_new(char *err, int errlen) {
+static DlcJit *jit_new(VectorIsa isa, char *err, int errlen) {
   DlcJit *j = calloc(1, sizeof *j);
   if (!j) dlc_fatal("out of memory");
   /* The JIT gets a target machine of its own (the builder takes ownership of it). */
-  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, err, errlen);
+  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, isa, err, errlen);
   if (!tm) {
     free(j);
     return NULL;
@@ -97,7 +97,7 @@ DlcJit *jit_compile(DlcModule *m, char *err, int errlen) {
     lower_module_free(m);
     return NULL;
   }
-  DlcJit *j = jit_new(err, errlen);
+  DlcJit *j = jit_new(m->isa, err, errlen); /* it generates the module's code */
   if (!j) {
     lower_module_free(m);
     return NULL;
@@ -230,7 +230,7 @@ DlcJit *jit_compile_parallel(const JitWork *work, int threads, double seconds[3]
     stage[0] += w->lower_seconds[i], stage[1] += w->opt_seconds[i], stage[2] += w->emit_seconds[i];
   double all = stage[0] + stage[1] + stage[2];
   for (int k = 0; k < 3; k++) seconds[k] = all > 0 ? wall * stage[k] / all : 0;
-  DlcJit *j = jit_new(err, errlen);
+  DlcJit *j = jit_new(ISA_HOST, err, errlen); /* it links objects already made */
   if (!add_objects(j, w, err, errlen)) {
     jit_free(j);
     return NULL;

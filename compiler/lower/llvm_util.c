@@ -59,75 +59,100 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
   return LLVMBuildCall2(c->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n_params, "");
 }
 
-LLVMTypeRef vec_t(LowerCtx *c) { return LLVMVectorType(c->f32, LANES); }
+LLVMTypeRef vec_t(LowerCtx *c) { return vec_of(c, LANES); }
+LLVMTypeRef vec_of(LowerCtx *c, int lanes) { return LLVMVectorType(c->f32, (unsigned)lanes); }
 
-LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) {
-  LLVMTypeRef t = LLVMVectorType(LLVMTypeOf(x), LANES);
+LLVMValueRef splat(LowerCtx *c, LLVMValueRef x) { return splat_of(c, x, LANES); }
+
+LLVMValueRef splat_of(LowerCtx *c, LLVMValueRef x, int lanes) {
+  LLVMTypeRef t = LLVMVectorType(LLVMTypeOf(x), (unsigned)lanes);
   LLVMValueRef one = LLVMBuildInsertElement(c->b, LLVMGetUndef(t), x, c_i32(c, 0), "");
-  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(t), LLVMConstNull(LLVMVectorType(c->i32, LANES)), "splat");
+  return LLVMBuildShuffleVector(c->b, one, LLVMGetUndef(t), LLVMConstNull(LLVMVectorType(c->i32, (unsigned)lanes)), "splat");
 }
 
 static bool is_vector(LLVMValueRef x) { return LLVMGetTypeKind(LLVMTypeOf(x)) == LLVMVectorTypeKind; }
 
 static LLVMValueRef const_like(LLVMValueRef x, LLVMValueRef k) {
   if (!is_vector(x)) return k;
-  LLVMValueRef lanes[LANES];
-  for (int i = 0; i < LANES; i++) lanes[i] = k;
-  return LLVMConstVector(lanes, LANES);
+  LLVMValueRef lanes[MAX_LANES];
+  unsigned n = LLVMGetVectorSize(LLVMTypeOf(x));
+  DLC_ASSERT(n <= MAX_LANES);
+  for (unsigned i = 0; i < n; i++) lanes[i] = k;
+  return LLVMConstVector(lanes, n);
 }
 
 LLVMValueRef f32_like(LowerCtx *c, LLVMValueRef x, double v) { return const_like(x, c_f32(c, v)); }
 LLVMValueRef i32_like(LowerCtx *c, LLVMValueRef x, int32_t v) { return const_like(x, c_i32(c, v)); }
 
-LLVMTypeRef i32_type_like(LowerCtx *c, LLVMValueRef x) { return is_vector(x) ? LLVMVectorType(c->i32, LANES) : c->i32; }
+LLVMTypeRef i32_type_like(LowerCtx *c, LLVMValueRef x) {
+  return is_vector(x) ? LLVMVectorType(c->i32, LLVMGetVectorSize(LLVMTypeOf(x))) : c->i32;
+}
 
 LLVMValueRef call_like(LowerCtx *c, const char *name, LLVMValueRef x, LLVMValueRef *args, int n_args) {
   char full[64];
-  snprintf(full, sizeof full, "%s.%s", name, is_vector(x) ? "v16f32" : "f32");
+  if (is_vector(x)) snprintf(full, sizeof full, "%s.v%uf32", name, LLVMGetVectorSize(LLVMTypeOf(x)));
+  else snprintf(full, sizeof full, "%s.f32", name);
   LLVMTypeRef t = LLVMTypeOf(x), params[4] = {t, t, t, t};
-  DLC_ASSERT(n_args <= 4 && LANES == 16);
+  DLC_ASSERT(n_args <= 4);
   return call_fn(c, full, t, params, n_args, args);
 }
 
-LLVMValueRef lanes_below(LowerCtx *c, int on) {
+LLVMValueRef lanes_below(LowerCtx *c, int on) { return lanes_below_of(c, on, LANES); }
+
+LLVMValueRef lanes_below_of(LowerCtx *c, int on, int lanes) {
   LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx);
-  LLVMValueRef bits[LANES];
-  for (int i = 0; i < LANES; i++) bits[i] = LLVMConstInt(i1, i < on, false);
-  return LLVMConstVector(bits, LANES);
+  LLVMValueRef bits[MAX_LANES];
+  for (int i = 0; i < lanes; i++) bits[i] = LLVMConstInt(i1, i < on, false);
+  return LLVMConstVector(bits, (unsigned)lanes);
 }
 
 LLVMValueRef lanes_below_value(LowerCtx *c, LLVMValueRef count) {
   /* in i32 lanes (one vector compare), the count clamped to LANES first */
   LLVMValueRef big = LLVMBuildICmp(c->b, LLVMIntSGT, count, c_i64(c, LANES), "");
   count = LLVMBuildTrunc(c->b, LLVMBuildSelect(c->b, big, c_i64(c, LANES), count, ""), c->i32, "");
-  LLVMValueRef lane[LANES];
-  for (int i = 0; i < LANES; i++) lane[i] = c_i32(c, i);
-  return LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(lane, LANES), splat(c, count), "lanes");
+  return LLVMBuildICmp(c->b, LLVMIntSLT, lane_numbers(c, LANES), splat(c, count), "lanes");
 }
 
-static LLVMTypeRef mask_t(LowerCtx *c) { return LLVMVectorType(LLVMInt1TypeInContext(c->ctx), LANES); }
+LLVMValueRef lane_numbers(LowerCtx *c, int lanes) {
+  LLVMValueRef lane[MAX_LANES];
+  for (int i = 0; i < lanes; i++) lane[i] = c_i32(c, i);
+  return LLVMConstVector(lane, (unsigned)lanes);
+}
+
+static LLVMTypeRef mask_of(LowerCtx *c, int lanes) { return LLVMVectorType(LLVMInt1TypeInContext(c->ctx), (unsigned)lanes); }
 
 LLVMValueRef load_vec(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask) {
-  LLVMValueRef p = elem_ptr(c, base, index);
-  if (!mask) {
-    LLVMValueRef v = LLVMBuildLoad2(c->b, vec_t(c), p, "v");
-    LLVMSetAlignment(v, 4);
-    return v;
-  }
-  LLVMTypeRef params[4] = {c->ptr, c->i32, mask_t(c), vec_t(c)};
-  LLVMValueRef args[4] = {p, c_i32(c, 4), mask, LLVMConstNull(vec_t(c))};
-  return call_fn(c, "llvm.masked.load.v16f32.p0", vec_t(c), params, 4, args);
+  return load_vec_at(c, LANES, elem_ptr(c, base, index), mask);
 }
 
 void store_vec(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask) {
-  LLVMValueRef p = elem_ptr(c, base, index);
+  store_vec_at(c, v, elem_ptr(c, base, index), mask);
+}
+
+LLVMValueRef load_vec_at(LowerCtx *c, int lanes, LLVMValueRef p, LLVMValueRef mask) {
+  if (!mask) {
+    LLVMValueRef v = LLVMBuildLoad2(c->b, vec_of(c, lanes), p, "v");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  char name[48];
+  snprintf(name, sizeof name, "llvm.masked.load.v%df32.p0", lanes);
+  LLVMTypeRef params[4] = {c->ptr, c->i32, mask_of(c, lanes), vec_of(c, lanes)};
+  LLVMValueRef args[4] = {p, c_i32(c, 4), mask, LLVMConstNull(vec_of(c, lanes))};
+  return call_fn(c, name, vec_of(c, lanes), params, 4, args);
+}
+
+void store_vec_at(LowerCtx *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask) {
   if (!mask) {
     LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
     return;
   }
-  LLVMTypeRef params[4] = {vec_t(c), c->ptr, c->i32, mask_t(c)};
+  int lanes = (int)LLVMGetVectorSize(LLVMTypeOf(v));
+  char name[48];
+  snprintf(name, sizeof name, "llvm.masked.store.v%df32.p0", lanes);
+  LLVMTypeRef params[4] = {vec_of(c, lanes), c->ptr, c->i32, mask_of(c, lanes)};
   LLVMValueRef args[4] = {v, p, c_i32(c, 4), mask};
-  call_fn(c, "llvm.masked.store.v16f32.p0", c->void_t, params, 4, args);
+  call_fn(c, name, c->void_t, params, 4, args);
 }
 
 LLVMValueRef ix_add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }

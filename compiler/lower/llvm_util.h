@@ -23,6 +23,8 @@ typedef struct LowerCtx {
   int64_t *cost;         /* or NULL: instructions each node emitted, by schedule position */
   bool mask_every_vector; /* masked loads and stores are cheap here (AVX-512): loops mask
                              each vector rather than run a separate last one (nest.c) */
+  int lanes, vector_regs; /* the vector unit (lower_vector_unit): the convolution kernels'
+                             vectors and register tiles */
   LLVMDIBuilderRef dib;  /* debug info for the .net file, or NULL (debuginfo.c) */
   LLVMMetadataRef di_file, di_scope;
   struct DebugFns *di_fns; /* a DISubprogram per user function expanded (debuginfo.c) */
@@ -54,10 +56,14 @@ LLVMValueRef call_fn(LowerCtx *c, const char *name, LLVMTypeRef ret, LLVMTypeRef
 /* Vectors: LANES floats (two AVX2 registers where there is no AVX-512). Generated loops
  * that run along contiguous memory work on vectors, masked where a row ends inside one, so
  * LLVM's loop vectoriser is not needed (it added run-time overlap checks, a scalar copy of
- * the loop and an epilogue to each: every buffer is in the one arena). */
-enum { LANES = 16 };
+ * the loop and an epilogue to each: every buffer is in the one arena). The convolution
+ * kernels use vectors of the vector unit's width instead (c->lanes): the *_of and *_at
+ * forms take the width. */
+enum { LANES = 16, MAX_LANES = 16 };
 LLVMTypeRef vec_t(LowerCtx *c);
+LLVMTypeRef vec_of(LowerCtx *c, int lanes);
 LLVMValueRef splat(LowerCtx *c, LLVMValueRef scalar);
+LLVMValueRef splat_of(LowerCtx *c, LLVMValueRef scalar, int lanes);
 /* The constant v as a float or a vector of floats, whichever x is. */
 LLVMValueRef f32_like(LowerCtx *c, LLVMValueRef x, double v);
 /* The integer type (i32 or a vector of i32) of x's shape, and the constant v of it. */
@@ -68,11 +74,18 @@ LLVMValueRef call_like(LowerCtx *c, const char *name, LLVMValueRef x, LLVMValueR
 /* A <LANES x i1> mask of the first `on` lanes (a constant), or of the lanes below `count`
  * (an i64 value). */
 LLVMValueRef lanes_below(LowerCtx *c, int on);
+LLVMValueRef lanes_below_of(LowerCtx *c, int on, int lanes);
 LLVMValueRef lanes_below_value(LowerCtx *c, LLVMValueRef count);
+/* The constant vector <0, 1, ..., lanes - 1> of i32. */
+LLVMValueRef lane_numbers(LowerCtx *c, int lanes);
 /* LANES floats at base[index..]: all of them if mask is NULL, else the masked lanes (the
  * others read as 0 and are not written). */
 LLVMValueRef load_vec(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
 void store_vec(LowerCtx *c, LLVMValueRef v, LLVMValueRef base, LLVMValueRef index, LLVMValueRef mask);
+/* The same at a pointer, `lanes` wide (a store: v's width). A masked store's pointer may lie
+ * outside the buffer where only the masked lanes are inside it. */
+LLVMValueRef load_vec_at(LowerCtx *c, int lanes, LLVMValueRef p, LLVMValueRef mask);
+void store_vec_at(LowerCtx *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef mask);
 /* i64 index arithmetic: a + b, a * k, a + k (no signed wrap). */
 LLVMValueRef ix_add(LowerCtx *c, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef ix_mulk(LowerCtx *c, LLVMValueRef a, int64_t k);

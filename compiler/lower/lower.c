@@ -48,13 +48,23 @@ static const SrcFile *model_file(const Graph *g) {
   return NULL;
 }
 
-/* Whether the host has AVX-512's masked loads and stores (one instruction each; AVX2's
- * vmaskmovps stores are slow on AMD, and SSE has none). Set once, by init_llvm. */
-static bool host_has_avx512;
+/* What the host has: AVX-512's masked loads and stores (one instruction each; AVX2's
+ * vmaskmovps stores are slow on AMD, and SSE has none), AVX2 with FMA, AVX. Set once, by
+ * init_llvm. */
+static bool host_has_avx512, host_has_avx2, host_has_avx;
+
+static bool has_feature(const char *features, const char *name) {
+  size_t len = strlen(name);
+  for (const char *p = strstr(features, name); p; p = strstr(p + 1, name))
+    if (p > features && p[-1] == '+' && (p[len] == ',' || p[len] == 0)) return true;
+  return false;
+}
 
 static void init_llvm(void) {
   char *features = LLVMGetHostCPUFeatures();
-  host_has_avx512 = strstr(features, "+avx512f") != NULL;
+  host_has_avx512 = has_feature(features, "avx512f");
+  host_has_avx2 = has_feature(features, "avx2") && has_feature(features, "fma");
+  host_has_avx = has_feature(features, "avx");
   LLVMDisposeMessage(features);
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
@@ -75,11 +85,30 @@ static void init_llvm_once(void) {
   pthread_once(&once, init_llvm);
 }
 
-LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, char *err, int errlen) {
+bool lower_isa_supported(VectorIsa isa) {
+  init_llvm_once();
+  return isa == ISA_HOST || host_has_avx2;
+}
+
+static bool uses_avx512(VectorIsa isa) { return isa == ISA_HOST && host_has_avx512; }
+
+VectorUnit lower_vector_unit(const LowerOptions *o) {
+  init_llvm_once();
+  VectorIsa isa = o ? o->isa : ISA_HOST;
+  if (uses_avx512(isa)) return (VectorUnit){16, 32};
+  return (VectorUnit){isa == ISA_AVX2 || host_has_avx ? 8 : 4, 16};
+}
+
+LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model, VectorIsa isa, char *err, int errlen) {
   init_llvm_once();
   char *triple = LLVMGetDefaultTargetTriple();
   char *cpu = LLVMGetHostCPUName();
-  char *features = LLVMGetHostCPUFeatures();
+  char *host = LLVMGetHostCPUFeatures();
+  /* AVX2 code on a host with AVX-512: the host's CPU and features without AVX-512 (turning
+   * avx512f off turns off every AVX-512 extension, which all imply it). */
+  char *features = malloc(strlen(host) + 16);
+  if (!features) dlc_fatal("out of memory");
+  sprintf(features, "%s%s", host, isa == ISA_AVX2 && host_has_avx512 ? ",-avx512f" : "");
   LLVMTargetRef target;
   char *msg = NULL;
   LLVMTargetMachineRef tm = NULL;
@@ -88,7 +117,8 @@ LLVMTargetMachineRef lower_host_machine(LLVMRelocMode reloc, LLVMCodeModel model
   LLVMDisposeMessage(msg);
   LLVMDisposeMessage(triple);
   LLVMDisposeMessage(cpu);
-  LLVMDisposeMessage(features);
+  LLVMDisposeMessage(host);
+  free(features);
   return tm;
 }
 
@@ -223,10 +253,14 @@ static DlcModule *new_module(LowerCtx *c, const LowerOptions *o) {
   DlcModule *m = calloc(1, sizeof *m);
   if (!m) dlc_fatal("out of memory");
   char err[256];
-  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, err, sizeof err); /* LLVM initialised */
+  m->isa = o ? o->isa : ISA_HOST;
+  m->tm = lower_host_machine(LLVMRelocDefault, LLVMCodeModelJITDefault, m->isa, err, sizeof err); /* LLVM initialised */
   if (!m->tm) module_fail(m, "%s", err);
   VectorTails tails = o ? o->tails : TAILS_BY_HOST;
-  c->mask_every_vector = tails == TAILS_BY_HOST ? host_has_avx512 : tails == TAILS_MASK_EVERY;
+  c->mask_every_vector = tails == TAILS_BY_HOST ? uses_avx512(m->isa) : tails == TAILS_MASK_EVERY;
+  VectorUnit unit = lower_vector_unit(o);
+  c->lanes = unit.lanes;
+  c->vector_regs = unit.registers;
   m->tsctx = LLVMOrcCreateNewThreadSafeContext();
   c->ctx = LLVMOrcThreadSafeContextGetContext(m->tsctx);
   c->mod = m->mod = LLVMModuleCreateWithNameInContext("dlc", c->ctx);
@@ -364,7 +398,7 @@ int lower_emit_object(DlcModule *m, const char *path, char *err, int errlen) {
   /* Position-independent, default code model: the object links into any program (PIE
    * executables included), unlike the JIT's in-process code. */
   if (m->error) return snprintf(err, (size_t)errlen, "%s: %s", path, m->error), -1;
-  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocPIC, LLVMCodeModelDefault, err, errlen);
+  LLVMTargetMachineRef tm = lower_host_machine(LLVMRelocPIC, LLVMCodeModelDefault, m->isa, err, errlen);
   if (!tm) return -1;
   char *msg = NULL;
   LLVMModuleRef copy = LLVMCloneModule(m->mod); /* emitting rewrites the module */

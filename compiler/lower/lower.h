@@ -23,10 +23,10 @@ typedef struct LowerFn {
   int n_sync;
 } LowerFn;
 
-/* Floats of scratch node n needs beside its result, per example (a direct convolution's
+/* Floats of scratch node n needs beside its result for `batch` rows (a direct convolution's
  * zero-padded images); 0 for most. The memory plan asks (memplan_build's `workspace`) and
  * places it right after the result. */
-int64_t lower_workspace(const Node *n);
+int64_t lower_workspace(const Node *n, int batch);
 
 /* How loops end whose trip count is not a constant multiple of the vector width. */
 typedef enum VectorTails {
@@ -35,11 +35,30 @@ typedef enum VectorTails {
   TAILS_MASKED_LAST,  /* whole vectors unmasked, then one masked vector */
 } VectorTails;
 
+/* The instruction set the code is generated for: the host's, or AVX2 without AVX-512 (on a
+ * host that has AVX-512 too: how the AVX2 code is measured and tested on one machine). */
+typedef enum VectorIsa {
+  ISA_HOST,  /* every feature of this CPU */
+  ISA_AVX2,  /* AVX2 and FMA, no AVX-512: 16 vector registers of 8 floats */
+} VectorIsa;
+
 /* How a module is written: a value per compilation, never a global (the JIT lowers modules
  * on several threads at once). Zero-initialised: the host's choices. */
 typedef struct LowerOptions {
   VectorTails tails;
+  VectorIsa isa;
 } LowerOptions;
+
+/* What the vector code of an instruction set has to work with: floats per vector register
+ * and the number of registers (AVX-512: 16 and 32; AVX2: 8 and 16; SSE: 4 and 16). The
+ * convolution kernels size their register tiles by it, and so does the optimiser's cost
+ * model. NULL options: the host's. */
+typedef struct VectorUnit {
+  int lanes, registers;
+} VectorUnit;
+VectorUnit lower_vector_unit(const LowerOptions *o);
+/* Whether this CPU can run code for isa (AVX2 needs AVX2 and FMA). */
+bool lower_isa_supported(VectorIsa isa);
 
 /* A module being built and compiled. Errors travel with it: a failure anywhere (an LLVM
  * target missing, IR that does not verify, a failed optimisation) is recorded in the module,

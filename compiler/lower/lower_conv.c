@@ -462,6 +462,10 @@ static void lower_conv_dx(LowerCtx *c, const Node *y) {
 }
 
 void lower_conv(LowerCtx *c, const Node *y) {
+  if (y->attr.win->choice[conv_pass_of(y->op)].kernel == CONV_KERNEL_TILED) {
+    lower_conv_tiled(c, y);
+    return;
+  }
   switch (y->op) {
   case OP_CONV: lower_conv_forward(c, y); break;
   case OP_CONV_DW: lower_conv_dw(c, y); break;
@@ -472,13 +476,15 @@ void lower_conv(LowerCtx *c, const Node *y) {
 
 /* The zero-padded copies the kernels read: the images with `pad` zeros on every side, or for
  * a stride-1 conv_dx, dy with k-1-pad (the full correlation). */
-int64_t lower_workspace(const Node *n) {
+int64_t lower_workspace(const Node *n, int batch) {
   if (op_info(n->op)->cls != CONV) return 0;
   const Window *w = n->attr.win;
+  /* sized for the widest vectors, whatever the instruction set the code is made for */
+  if (w->choice[conv_pass_of(n->op)].kernel == CONV_KERNEL_TILED) return conv_tiled_workspace(n, batch, MAX_LANES);
   if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad */
     int pp = w->k - 1 - w->pad;
-    return pp ? (int64_t)w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;
+    return pp ? (int64_t)batch * w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;
   }
   if (w->pad == 0) return 0; /* unpadded images are read in place */
-  return (int64_t)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
+  return (int64_t)batch * w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad);
 }

@@ -163,14 +163,53 @@ static void elementwise_body(LowerCtx *c, Nest *n, void *arg) {
   nest_store(c, n, 0, e->out, v);
 }
 
+/* A sum along the innermost loop (a bias gradient: rows x maps x pixels into one value per
+ * map): each vector of the tree's values is added to a vector of partial sums, masked lanes
+ * adding zero, and the partial sums' lanes are added into the output after the loop. */
+typedef struct ReduceBody {
+  ElemBody e;
+  LLVMValueRef acc; /* the partial sums (an alloca) */
+} ReduceBody;
+
+static void reduce_body(LowerCtx *c, Nest *n, void *arg) {
+  ReduceBody *r = arg;
+  forget_loads(n, r->e.t, 1);
+  LLVMValueRef v = value_of(c, r->e.y->in[0], n, r->e.t, 1);
+  if (n->mask) v = LLVMBuildSelect(c->b, n->mask, v, f32_like(c, v, 0), "");
+  LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vec_t(c), r->acc, ""), v, ""), r->acc);
+}
+
+static void reduce_inner(LowerCtx *c, const Node *y, Nest *n, Tree *t, LLVMValueRef out) {
+  ReduceBody r = {{y, t, out}, entry_alloca(c, vec_t(c), "partial")};
+  open_outer(c, n, t, 1, true);
+  LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), r.acc);
+  nest_inner_vectors(c, n, reduce_body, &r);
+  /* the lanes' sum in a tree (as the vector unit adds them), then into the output */
+  LLVMValueRef v = LLVMBuildLoad2(c->b, vec_t(c), r.acc, "");
+  for (int half = LANES / 2; half >= 1; half /= 2) {
+    LLVMValueRef idx[LANES];
+    for (int i = 0; i < LANES; i++) idx[i] = c_i32(c, i < half ? i + half : i);
+    v = LLVMBuildFAdd(c->b, v, LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vec_t(c)), LLVMConstVector(idx, LANES), ""), "");
+  }
+  LLVMValueRef sum = LLVMBuildExtractElement(c->b, v, c_i32(c, 0), "sum");
+  n->vector = false; /* the output's index from the outer loops alone */
+  LLVMValueRef at = nest_outer_index(c, n, 0);
+  store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, out, at), sum, ""), out, at);
+  n->vector = true;
+}
+
 /* The nest of y's tree over `space`, with y's value (of shape out) in slot 0: the innermost
- * loop in vectors where it can be (a sum along it stays a float loop: the sum's order is
- * the elements' order). */
+ * loop in vectors where it can be; a sum along it adds vectors of partial sums. */
 static void emit_nest(LowerCtx *c, const Node *y, Shape space, LLVMValueRef out) {
   Tree t = {0};
   collect(c, y, &t);
   Nest n;
   plan_tree(&n, space, y->shape, &t);
+  if (y->op == OP_SUM_TO && nest_vectorisable(&n) && nest_inner_invariant(&n, 0) && n.count[n.dims - 1] > 1) {
+    reduce_inner(c, y, &n, &t, out);
+    nest_end(c, &n);
+    return;
+  }
   bool vector = nest_vectorisable(&n) && !nest_inner_invariant(&n, 0);
   ElemBody body = {y, &t, out};
   open_outer(c, &n, &t, 1, vector);
@@ -184,6 +223,35 @@ static void emit_nest(LowerCtx *c, const Node *y, Shape space, LLVMValueRef out)
 }
 
 void lower_elementwise(LowerCtx *c, const Node *y) { emit_nest(c, y, y->shape, buffer_of(c, y)); }
+
+/* An epilogue's tree (opt/epilogue.c) at one vector: the kernel's value where the tree reads
+ * it, the formula of each fused node, and each other operand loaded for the vector's lanes
+ * (at the same index, or the one value of its map). */
+static LLVMValueRef epilogue_value(LowerCtx *c, const Node *x, const Node *p, LLVMValueRef v, LLVMValueRef at,
+                                   LLVMValueRef map, LLVMValueRef mask) {
+  int lanes = (int)LLVMGetVectorSize(LLVMTypeOf(v));
+  if (x == p) return v;
+  if (fused(c, x) || x == c->sched->epilogue[p->id]) { /* a node of the tree, or its root */
+    LLVMValueRef in[MAX_INPUTS] = {NULL};
+    for (int k = 0; k < op_info(x->op)->arity; k++) in[k] = epilogue_value(c, x->in[k], p, v, at, map, mask);
+    return emit_formula(c, x, in[0], in[1]);
+  }
+  if (op_is_inline(x->op)) return splat_of(c, operand(c, x).value, lanes);
+  LLVMValueRef base = buffer_of(c, x);
+  if (!x->shape.batched && shape_numel(x->shape) != shape_numel(p->shape)) /* one value per map */
+    return splat_of(c, load_f32(c, base, map), lanes);
+  return load_vec_at(c, lanes, LLVMBuildGEP2(c->b, c->f32, base, &at, 1, ""), mask);
+}
+
+LLVMValueRef lower_epilogue(LowerCtx *c, const Node *p, LLVMValueRef v, LLVMValueRef at, LLVMValueRef map, LLVMValueRef mask) {
+  const Node *root = c->sched->epilogue ? c->sched->epilogue[p->id] : NULL;
+  return root ? epilogue_value(c, root, p, v, at, map, mask) : v;
+}
+
+LLVMValueRef lower_kernel_output(LowerCtx *c, const Node *p) {
+  const Node *root = c->sched->epilogue ? c->sched->epilogue[p->id] : NULL;
+  return buffer_of(c, root ? root : p);
+}
 
 /* y = sum of x over the axes along which y broadcasts to x (the batch axis included): a nest
  * over x's shape that adds each element (computed here if x is fused) into y at y's index. */

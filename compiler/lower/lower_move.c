@@ -44,6 +44,10 @@ static LLVMValueRef window_at(LowerCtx *c, const Window *w, LLVMValueRef corner,
 /* POOL_SUM: out = sum of the window. UNPOOL_SUM: every window cell += out's gradient. */
 static void lower_pool_sum(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
+  if (lower_pool_in_vectors(w)) { /* windows that tile the image: lower_pool.c */
+    lower_pool_vectors(c, y);
+    return;
+  }
   bool forward = y->op == OP_POOL_SUM;
   LLVMValueRef in = buffer_of(c, y->in[0]), out = buffer_of(c, y);
   if (!forward) fill_zeros(c, out, count_of(c, y));
@@ -64,6 +68,10 @@ static void lower_pool_sum(LowerCtx *c, const Node *y) {
  * gradient (ties go to the first, as in the reference). */
 static void lower_maxpool(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
+  if (lower_pool_in_vectors(w)) { /* windows that tile the image: lower_pool.c */
+    lower_pool_vectors(c, y);
+    return;
+  }
   bool forward = y->op == OP_MAXPOOL;
   const Node *x = y->in[0];
   LLVMValueRef in = buffer_of(c, x), out = buffer_of(c, y);

@@ -1,19 +1,101 @@
-/* conv_algo.c — how each convolution runs, chosen from its shapes before autodiff.
+/* conv_algo.c — how each convolution runs, chosen from its shapes before autodiff by a cost
+ * model of the vector unit the code is made for (ConvTarget).
  *
- * The front end makes one conv op per conv() call. A convolution with a connection table, or
- * with stride 1 and at most DIRECT_CONV_MAX_TAPS taps (c*k*k), stays a direct conv op
- * (lower_conv.c: its taps unrolled into vector code, only the connected map pairs): that
- * made LeNet-5's C1 (25 taps) 4x faster and its C3 (Table I) 2x, forward and backward, than
- * im2col + gemm, whose products for so few taps are among OpenBLAS's weakest shapes. Any
- * other becomes im2col patches [patches, c*k*k] times the kernels [maps, c*k*k]^T, transposed
- * back to images [maps, ho, wo]. The rewrite happens in place (graph_splice_before), so the
- * graph is the one the front end would have built for that choice, node for node. */
+ * The front end makes one conv op per conv() call. Three ways to run it:
+ *  - im2col: patches [patches, c*k*k] times the kernels [maps, c*k*k]^T (OpenBLAS), transposed
+ *    back to images [maps, ho, wo]; backwards two more products, col2im and a transpose. The
+ *    rewrite happens here, in place (graph_splice_before), so the graph is the one the front
+ *    end would have built for that choice, node for node.
+ *  - the direct conv op, each of its passes (conv, conv_dx, conv_dw) with a kernel of its own
+ *    (Window.choice): the table kernels of lower/lower_conv.c (connection tables, strides,
+ *    and the taps of few-input layers unrolled, LeNet-5's C1), or the register tiles of
+ *    lower/conv_tiled.c (many maps, no table; conv and conv_dx at stride 1, conv_dw at any).
+ * The model estimates cycles per image of each pass for each kernel: the multiply-adds and
+ * loads of its inner loop against the vector unit's throughput (one vector multiply-add per
+ * cycle per 16 lanes; three loads a cycle, a 512-bit vector counting two), the lanes a row
+ * leaves empty, and what each copies (padding, patches, transposes); and picks the cheapest.
+ * A table always runs directly. DLC_CONV_KERNEL (ConvTarget.force) overrides the choice where
+ * the forced way can run, for measuring the ways against each other (docs/performance.md). */
 #include "passes.h"
 
-enum { DIRECT_CONV_MAX_TAPS = 32 };
+/* Cycles of the vector unit for v vector multiply-adds, and for loads: vector loads of its
+ * width and broadcast scalars. */
+static double fma_cycles(const ConvTarget *t, double v) { return v * t->lanes / 16.0; }
+static double load_cycles(const ConvTarget *t, double vectors, double scalars) {
+  return (vectors * (t->lanes > 8 ? 2 : 1) + scalars) / 3.0;
+}
 
-static bool runs_direct(const Window *w) {
-  return w->connect || (w->stride == 1 && (int64_t)w->c * w->k * w->k <= DIRECT_CONV_MAX_TAPS);
+/* The register tiles: accumulators, plus the vectors loaded per step, within the registers. */
+static int spare_registers(const ConvTarget *t) { return t->registers - (t->lanes > 8 ? 1 : 2); }
+
+/* conv and conv_dx by register tiles: out maps from `in` planes of a grid wq wide. Chooses
+ * the tile (maps x position vectors) of least estimated cycles per image among those whose
+ * maps divide `out` (a partial tile would be a second copy of the kernel's code; the last
+ * tile of positions runs past the end instead, its lanes there junk). */
+static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wq, ConvChoice *best) {
+  int L = t->lanes;
+  int64_t vectors = ((int64_t)ho * wq + L - 1) / L;
+  int rows = (L - 1) / wq + 2, taps = k * k;
+  double least = -1;
+  for (int m = 1; m <= out && m <= 32; m++)
+    for (int p = 1; p <= vectors && p <= 8; p++) {
+      if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
+      double tiles = (double)(out / m) * ((vectors + p - 1) / p);
+      double step = fma_cycles(t, m * p), loads = load_cycles(t, p, m);
+      double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
+      double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
+      if (least < 0 || cost < least) {
+        least = cost;
+        *best = (ConvChoice){CONV_KERNEL_TILED, (unsigned char)m, (unsigned char)p};
+      }
+    }
+  return least + (double)in * (ho + k) * wq / 4; /* placing the images in the grid */
+}
+
+/* conv_dw by register tiles: a map vectors x b kernel rows, over every position; a divides
+ * the map vectors and b the kernel rows (one copy of the tile's code). */
+static double dw_tiled_cycles(const ConvTarget *t, const Window *w, ConvChoice *best) {
+  int L = t->lanes, k = w->k;
+  int vectors = (w->maps + L - 1) / L, positions = w->ho * w->wo;
+  double least = -1;
+  for (int a = 1; a <= vectors && a <= 8; a++)
+    for (int b = 1; b <= k; b++) {
+      if (vectors % a || k % b || a * b * k + a > spare_registers(t) || a * b * k > 32) continue;
+      double tiles = (double)(vectors / a) * (k / b) * w->c;
+      double step = fma_cycles(t, a * b * k), loads = load_cycles(t, a, b * k);
+      double cost = tiles * ((double)positions * ((step > loads ? step : loads) + 1) + 4.0 * a * b * k);
+      if (least < 0 || cost < least) {
+        least = cost;
+        *best = (ConvChoice){CONV_KERNEL_TILED, (unsigned char)a, (unsigned char)b};
+      }
+    }
+  /* transposing dy (scalar), placing x */
+  return least + 1.5 * w->maps * positions + (double)w->c * (w->h + 2 * w->pad) * (w->w + 2 * w->pad) / 4;
+}
+
+/* The table kernels (lower_conv.c), as measured on LeNet-5 (docs/performance.md): vectors
+ * along output rows, a load per multiply-add, about half the vector unit's rate on the lanes
+ * in use; strided passes are scalar. */
+static double taps_cycles(const ConvTarget *t, const Window *w, ConvPass pass) {
+  int L = t->lanes;
+  double macs = (double)w->maps * w->c * w->k * w->k * w->ho * w->wo;
+  if (w->connect) macs = macs / w->c * (conv_kernels(w) / (double)w->maps);
+  if (w->stride != 1 && pass != CONV_DW) return macs * 1.2; /* scalar */
+  if (w->stride != 1) return macs * 1.0;
+  int row = pass == CONV_DX ? w->w : w->wo;
+  double used = (double)row / (((row + L - 1) / L) * L);
+  double rate = 16.0 * (pass == CONV_FWD && !w->connect && w->c * w->k * w->k <= 32 ? 0.55 : 0.45);
+  return macs / (rate * used);
+}
+
+/* im2col + gemm, all three passes (or two without conv_dx): the products at about 60% of the
+ * unit's rate (OpenBLAS on these shapes), the patches, col2im and transposes scalar. */
+static double im2col_cycles(const Window *w, bool need_dx) {
+  double patches = (double)w->c * w->k * w->k * w->ho * w->wo, outs = (double)w->maps * w->ho * w->wo;
+  double macs = patches * w->maps, gemm = macs / (16.0 * 0.6);
+  double fwd = gemm + patches * 1.0 + outs * 1.0;
+  double bwd = gemm + outs * 1.0 + (need_dx ? gemm + patches * 1.5 : 0);
+  return fwd + bwd;
 }
 
 /* conv(x, W) becomes reshape(transpose(gemm(im2col(x), W^T))), the reshape being the conv
@@ -31,11 +113,43 @@ static void expand_im2col(Graph *g, Node *conv) {
   conv->attr = (NodeAttr){0};
 }
 
-bool opt_choose_convolutions(Graph *g) {
+/* Whether a pass can run by register tiles. */
+static bool tiles_fit(const Window *w, ConvPass pass) {
+  if (w->connect) return false;
+  return pass == CONV_DW || w->stride == 1;
+}
+
+/* Each pass's kernel for a direct convolution, and the estimated cycles of all of them. */
+static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
+  double total = 0;
+  for (int pass = 0; pass < CONV_PASSES; pass++) {
+    if (pass == CONV_DX && !need_dx) continue;
+    w->choice[pass] = (ConvChoice){CONV_KERNEL_TAPS, 0, 0};
+    double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
+    ConvChoice tile = {0};
+    if (tiles_fit(w, (ConvPass)pass)) {
+      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->w + 2 * w->pad, &tile);
+      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w + w->k - 1, &tile);
+      else tiled = dw_tiled_cycles(t, w, &tile);
+    }
+    bool use_tiles = tiled >= 0 && (t->force == CONV_FORCE_TILED || (t->force != CONV_FORCE_TAPS && tiled < taps));
+    if (use_tiles) w->choice[pass] = tile;
+    total += use_tiles ? tiled : taps;
+  }
+  return total;
+}
+
+bool opt_choose_convolutions(Graph *g, const ConvTarget *t) {
   bool changed = false;
   for (int i = 0; i < g->len; i++) {
     Node *y = g->nodes[i];
-    if (y->op != OP_CONV || runs_direct(y->attr.win)) continue;
+    if (y->op != OP_CONV) continue;
+    Window *w = (Window *)y->attr.win; /* the node's own copy (attr_keep) */
+    bool need_dx = y->in[0]->op != OP_INPUT; /* no gradient is taken to the data */
+    double direct = choose_direct(t, w, need_dx);
+    if (w->connect) continue;
+    bool patches = t->force == CONV_FORCE_IM2COL || (t->force == CONV_FORCE_NONE && im2col_cycles(w, need_dx) < direct);
+    if (!patches) continue;
     expand_im2col(g, y);
     changed = true;
   }

@@ -82,4 +82,5 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
     s->site[x->id] = root;
   }
   schedule_update_in_place(g, s, arena);
+  schedule_epilogues(g, s, arena);
 }

@@ -71,22 +71,26 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, NodeWorkspac
     }
   }
 
-  Block *live = ARENA_ARRAY(arena, Block, s->len + 1);
+  Block *live = ARENA_ARRAY(arena, Block, 2 * s->len + 2);
   int n_live = 0;
   for (int pos = 0; pos < s->len; pos++) {
     const Node *x = s->order[pos];
     bool fused = s->fused_into && s->fused_into[x->id];
+    /* a kernel with an epilogue stores the epilogue's root: its buffer is placed now */
+    const Node *out = s->epilogue && s->epilogue[x->id] ? s->epilogue[x->id] : x;
     if (schedule_storage(s, x) != x) {
       p.offset[x->id] = p.offset[schedule_storage(s, x)->id];
-    } else if (node_has_buffer(x) && !fused) {
-      int64_t result = arena_align(shape_numel(x->shape) * (x->shape.batched ? batch : 1));
-      int64_t ws = workspace ? workspace(x) : 0;
-      int64_t size = result + arena_align(ws * batch);
-      int64_t at = first_fit(live, n_live, p.persist_floats, size);
-      p.offset[x->id] = at;
-      if (ws) p.workspace[x->id] = at + result;
-      insert_sorted(live, &n_live, (Block){at, size, x->id});
-      if (at + size > p.total_floats) p.total_floats = at + size;
+    } else if (node_has_buffer(x) && (!fused || out != x) && p.offset[out->id] < 0) {
+      int64_t result = arena_align(shape_numel(out->shape) * (out->shape.batched ? batch : 1));
+      int64_t ws = workspace ? workspace(x, batch) : 0;
+      int64_t at = first_fit(live, n_live, p.persist_floats, result + arena_align(ws));
+      p.offset[out->id] = at;
+      insert_sorted(live, &n_live, (Block){at, result, out->id});
+      if (ws) { /* the kernel's scratch: released with the kernel, not with its epilogue's root */
+        p.workspace[x->id] = at + result;
+        insert_sorted(live, &n_live, (Block){at + result, arena_align(ws), x->id});
+      }
+      if (at + result + arena_align(ws) > p.total_floats) p.total_floats = at + result + arena_align(ws);
     }
     /* Release what this node was the last to read (and its own output if nothing reads it). */
     for (int i = 0; i < n_live;) {

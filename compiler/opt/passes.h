@@ -27,9 +27,19 @@ bool pass_fold(Graph *g);     /* fold.c:     elementwise ops on constants become
 bool pass_simplify(Graph *g); /* simplify.c: x*1, x+0, x-0, x/1, --x, x^1, no-op broadcasts and sums */
 bool pass_cse(Graph *g);      /* cse.c:      one node per distinct computation */
 
-/* Before autodiff, on the forward graph: how each convolution runs (conv_algo.c). Those
- * better done as im2col patches times a matrix are rewritten so, in place. */
-bool opt_choose_convolutions(Graph *g);
+/* What the convolution cost model plans for: the vector unit the code will run on (floats
+ * per vector, vector registers: the lowering's lower_vector_unit), and a way forced where it
+ * can run (DLC_CONV_KERNEL, for measuring the ways against each other). */
+typedef enum ConvForce { CONV_FORCE_NONE, CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CONV_FORCE_TILED } ConvForce;
+typedef struct ConvTarget {
+  int lanes, registers;
+  ConvForce force;
+} ConvTarget;
+
+/* Before autodiff, on the forward graph: how each convolution runs (conv_algo.c): each
+ * direct conv's kernel per pass (Window.choice), or im2col patches times a matrix, rewritten
+ * so in place. */
+bool opt_choose_convolutions(Graph *g, const ConvTarget *t);
 
 /* Runs the pipeline until nothing changes (at most a few rounds), stopping after the pass
  * named `stop_after` if it is not NULL. With `verify`, checks the graph after every pass

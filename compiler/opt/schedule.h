@@ -22,6 +22,8 @@ typedef struct Schedule {
   Node **view_of;    /* by node id: the node whose buffer this one shares (a VIEW: reshape), or NULL */
   Node **in_place;   /* by node id: the persistent leaf whose buffer this node's loop writes
                         (the new value an ASSIGN stores, computed in place), or NULL */
+  Node **epilogue;   /* by node id: for a kernel, the root of the elementwise tree its stores
+                        compute (into the root's buffer; epilogue.c), or NULL */
 } Schedule;
 
 /* The schedule's nodes in order (for the reference evaluator and the dumps). */
@@ -38,11 +40,17 @@ enum { MAX_FUSED_LEAVES = 12 };
  * are views of another's buffer (fuse.c); then which new values of persistent leaves are
  * computed in place. */
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena);
-/* The in-place decisions (inplace.c); schedule_fuse ends with it. */
+/* The in-place decisions (inplace.c) and the epilogues (epilogue.c); schedule_fuse ends with
+ * them. */
 void schedule_update_in_place(const Graph *g, Schedule *s, Arena *arena);
+void schedule_epilogues(const Graph *g, Schedule *s, Arena *arena);
+/* Whether pooling windows tile the image (stride = k, no padding, k from 2 to 4): max pooling
+ * then runs in vectors (lower/lower_pool.c) and its backward takes epilogues. */
+bool window_tiles_image(const Window *w);
 
-/* The node that computes x in this function's code: x, or the final reader of its fused
- * chain. Its position is when x's value exists, and when x's inputs are read. */
+/* The node that computes x in this function's code: x, the final reader of its fused chain,
+ * or the kernel whose epilogue computes that chain. Its position is when x's value exists,
+ * and when x's inputs are read. */
 const Node *schedule_site(const Schedule *s, const Node *x);
 /* The node whose buffer holds x's value (x itself unless x is a view or computed in place). */
 const Node *schedule_storage(const Schedule *s, const Node *x);
@@ -62,9 +70,9 @@ typedef struct MemPlan {
 /* Places every PARAM and STATE leaf of g (in id order) at the start of the arena. */
 int64_t memplan_persistent(const Graph *g, int64_t *offset);
 
-/* Floats of scratch a node needs beside its result, per example: what the lowering that
+/* Floats of scratch a node needs beside its result, for `batch` rows: what the lowering that
  * will run it says (lower_workspace), so that the plan knows nothing of kernels. */
-typedef int64_t NodeWorkspaceFn(const Node *n);
+typedef int64_t NodeWorkspaceFn(const Node *n, int batch);
 
 /* Plans the scratch of one function for `batch` rows; `workspace` (or NULL: none) sizes
  * each node's scratch beside its result. */

@@ -62,24 +62,36 @@ static void layer_label(const Model *m, int line, char *buf, size_t len) {
   if (strlen(buf) > 40) strcpy(buf + 37, "...");
 }
 
-static void print_heaviest(const Model *m, const double *seconds, int64_t steps, double total, FILE *out) {
+/* The heaviest nodes, each with the FLOPs of every node computed in its loop (fused into it,
+ * or its epilogue) per second, and their share of the peak. */
+static void print_heaviest(const Model *m, const double *seconds, int64_t steps, double total, double rows, double peak,
+                           FILE *out) {
   const Graph *g = m->g;
-  double (*rows)[2] = calloc((size_t)g->len, sizeof *rows);
-  if (!rows) dlc_fatal("out of memory");
-  for (int i = 0; i < g->len; i++) rows[i][0] = seconds[i], rows[i][1] = i;
-  qsort(rows, (size_t)g->len, sizeof *rows, by_time_desc);
+  const Schedule *s = &m->fns[FN_TRAIN].sched;
+  double (*order)[2] = calloc((size_t)g->len, sizeof *order), *flops = calloc((size_t)g->len, sizeof *flops);
+  if (!order || !flops) dlc_fatal("out of memory");
+  for (int i = 0; i < s->len; i++) {
+    const Node *n = s->order[i];
+    flops[schedule_site(s, n)->id] += (double)node_flops(n) * (node_once_per_step(n) ? 1 : rows);
+  }
+  for (int i = 0; i < g->len; i++) order[i][0] = seconds[i], order[i][1] = i;
+  qsort(order, (size_t)g->len, sizeof *order, by_time_desc);
   fprintf(out, "\nthe nodes that took the most:\n");
-  fprintf(out, "  %8s %6s  %-6s %-14s %-24s %s\n", "ms/step", "share", "node", "op", "shape", "source");
+  fprintf(out, "  %8s %6s %8s %7s  %-6s %-14s %-24s %s\n", "ms/step", "share", "GFLOP/s", "% peak", "node", "op", "shape",
+          "source");
   char buf[SHAPE_STR_MAX];
-  for (int r = 0; r < g->len && r < 15 && rows[r][0] > 0; r++) {
-    const Node *n = g->nodes[(int)rows[r][1]];
+  for (int r = 0; r < g->len && r < 20 && order[r][0] > 0; r++) {
+    const Node *n = g->nodes[(int)order[r][1]];
     char call[64] = ""; /* a user function's body: which call of it */
     if (n->loc.site) snprintf(call, sizeof call, " (called on line %d)", srcloc_outermost(n->loc).line);
-    fprintf(out, "  %8.3f %5.1f%%  %%%-5d %-14s %-24s %s:%d%s%s%s\n", 1e3 * rows[r][0] / (double)steps,
-            100 * rows[r][0] / total, n->id, op_name(n->op), shape_str(n->shape, buf, sizeof buf),
-            n->loc.file ? n->loc.file->name : "?", n->loc.line, call, n->name ? " " : "", n->name ? n->name : "");
+    double gflops = flops[n->id] / (order[r][0] / (double)steps) / 1e9;
+    fprintf(out, "  %8.3f %5.1f%% %8.1f %6.1f%%  %%%-5d %-14s %-24s %s:%d%s%s%s\n", 1e3 * order[r][0] / (double)steps,
+            100 * order[r][0] / total, gflops, peak > 0 ? 100 * gflops / peak : 0, n->id, op_name(n->op),
+            shape_str(n->shape, buf, sizeof buf), n->loc.file ? n->loc.file->name : "?", n->loc.line, call, n->name ? " " : "",
+            n->name ? n->name : "");
   }
-  free(rows);
+  free(order);
+  free(flops);
 }
 
 /* The core's peak, measured once per run (some 0.1 s): dlc train --profile --report prints the
@@ -143,7 +155,7 @@ void profile_print(const Model *m, int64_t steps, int64_t examples, FILE *out) {
     all.flops += sums[p].flops;
   }
   print_row(out, "the whole step", "", all, step, peak);
-  print_heaviest(m, seconds, steps, total, out);
+  print_heaviest(m, seconds, steps, total, rows, peak, out);
   free(cells);
   free(seconds);
 }

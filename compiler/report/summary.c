@@ -56,7 +56,7 @@ static void print_layers(const Model *m, FILE *out) {
     if (n->id < m->n_forward) f[line].fwd += node_flops(n);
     else f[line].bwd += node_flops(n);
     if (plan->offset[n->id] >= plan->persist_floats && schedule_storage(s, n) == n && schedule_site(s, n) == n)
-      f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + lower_workspace(n) * plan->batch;
+      f[line].floats += shape_numel(n->shape) * (n->shape.batched ? plan->batch : 1) + lower_workspace(n, plan->batch);
   }
   enum { LABEL_MAX = 96 };
   char(*label)[LABEL_MAX] = calloc((size_t)lines + 1, sizeof *label);

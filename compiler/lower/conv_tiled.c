@@ -1,0 +1,391 @@
+/* conv_tiled.c — register-tiled direct convolutions without a table: the 3x3 (or any k)
+ * convolutions of many maps of VGG-style and residual nets, where the table kernels of
+ * lower_conv.c load an input row and a weight per multiply-add, and im2col + gemm copies
+ * every pixel k*k times, runs a product of awkward shape and transposes it back.
+ * opt/conv_algo.c chooses these kernels and their tiles (Window.choice).
+ *
+ * conv and conv_dx (stride 1): the images (dy for conv_dx) are placed in zero-padded planes
+ * of width wq, the grid, and output positions are numbered along the grid, p = oy*wq + ox;
+ * columns ox >= wo are junk, computed and never stored. A vector of L positions (the vector
+ * unit's width) then reads, for tap (ky, kx) of input plane i, the L consecutive floats at
+ * i*plane + p + ky*wq + kx: one unaligned load whatever the row width, so 7x7 maps fill
+ * vectors as 32x32 ones do. A tile holds M output maps x P position vectors in registers:
+ * per tap, P loads of the input and M broadcast weights (with AVX-512 an operand of the
+ * multiply-add itself) for M*P multiply-adds. The stores drop the junk columns: the lanes
+ * of grid row q go to output index p - q*(wq - wo), one masked store per row a vector
+ * touches.
+ *   conv:    y[m, p]  = sum over input maps i and taps of W[m, i, ky, kx] * xp[i, p + ky*wq + kx]
+ *   conv_dx: dx[c, p] = sum over maps m and taps of W[m, c, k-1-ky, k-1-kx] * dyp[m, p + ky*wq + kx]
+ *            (dy placed at k-1-pad in a grid w + k - 1 wide: each dx row is written once)
+ * conv_dw (any stride): dW[m, (i, t)] = sum over images and positions of dy[m, p] *
+ *   xp[i, p*stride + offset t]. Here the vectors run along the maps: dy is transposed per
+ *   image to [positions, maps], and x is broadcast, so no lane is spent on junk columns and
+ *   no vector needs its lanes summed. A tile holds A map vectors x B kernel rows (k taps
+ *   each): per position, A loads of dy and k*B broadcasts of x for A*B*k multiply-adds. The
+ *   sums go to dWT [i, t, maps] (loaded and stored per tile and image), which is transposed
+ *   into dW at the end. */
+#include "lower_private.h"
+
+#define add ix_add
+#define mulk ix_mulk
+#define addk ix_addk
+
+static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+  LLVMValueRef args[3] = {a, b, d};
+  return call_like(c, "llvm.fmuladd", d, args, 3);
+}
+
+/* base + index floats, for an address that may lie outside base's buffer (a masked store
+ * whose lanes in use are inside it): not inbounds. */
+static LLVMValueRef any_ptr(LowerCtx *c, LLVMValueRef base, LLVMValueRef index) {
+  return LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
+}
+
+/* Images in zero-padded planes: `planes` per image of hq rows of wq floats. */
+typedef struct Grid {
+  int planes;
+  int64_t hq, wq, plane, image;
+  LLVMValueRef base;
+} Grid;
+
+static Grid grid_make(int planes, int64_t hq, int64_t wq, LLVMValueRef base) {
+  return (Grid){planes, hq, wq, hq * wq, planes * hq * wq, base};
+}
+
+/* Floats after the last image that a kernel may read: the junk lanes of its last tile (up to
+ * MAX_TILE_P vectors past the positions), shifted by the last tap. */
+enum { MAX_TILE_P = 8 };
+static int64_t grid_slack(int lanes, int k, int64_t wq) { return (int64_t)MAX_TILE_P * lanes + k + wq; }
+
+/* Copies `count` planes of h x w floats from src into the grid, each at row `top`, column
+ * `left` of its plane; what is around them must be zero already. */
+static void place_rows(LowerCtx *c, LLVMValueRef src, LLVMValueRef count, int h, int w, const Grid *g, int top, int left) {
+  DLC_ASSERT(top + h <= g->hq && left + w <= g->wq);
+  Loop lp, ly;
+  LLVMValueRef plane = loop_begin(c, &lp, count, "plane");
+  LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, h), "iy");
+  LLVMValueRef from = mulk(c, add(c, mulk(c, plane, h), iy), w);
+  LLVMValueRef to = addk(c, add(c, mulk(c, plane, g->plane), mulk(c, iy, g->wq)), top * g->wq + left);
+  copy_floats(c, elem_ptr(c, g->base, to), elem_ptr(c, src, from), c_i64(c, w));
+  loop_end(c, &ly);
+  loop_end(c, &lp);
+}
+
+/* What a conv or conv_dx kernel computes: out_maps maps of ho x wo from in_planes planes of
+ * a grid, weight (o, i, tap) at W[o*w_out + i*w_in + tap], tap = ky*k + kx (flipped:
+ * k*k - 1 - that). */
+typedef struct Gather {
+  int out_maps, in_planes, k, ho, wo;
+  int64_t w_out, w_in;
+  bool flip;
+  int tile_m, tile_p;
+} Gather;
+
+/* Multiply-adds a tile's plane step may unroll: more, and the kernel rows are a loop (of k
+ * taps each, enough to hide the loop's cost; unrolled, a 3x3 tile of 8 x 3 was 216
+ * multiply-adds of code per pass and copy of it). */
+enum { MAX_TILE = 32, UNROLL_FMAS = 96 };
+
+typedef struct Tile {
+  const Node *y; /* the kernel's node: its epilogue, if any, is applied as it stores */
+  const Gather *t;
+  const Grid *g;
+  LLVMValueRef W, out, img, out_img; /* img, out_img: this image's index in g->base and out */
+  LLVMValueRef acc[MAX_TILE];
+  LLVMValueRef spill; /* the accumulators stored for store_tile */
+  int lanes;
+} Tile;
+
+/* Position tiles of a pass: whole tiles of tile_p vectors covering ho rows of the grid. */
+static int64_t tiles_along(const Gather *t, int64_t wq, int lanes) {
+  int64_t vectors = ((int64_t)t->ho * wq + lanes - 1) / lanes;
+  return (vectors + t->tile_p - 1) / t->tile_p;
+}
+
+/* Kernel rows [ky0, ky0 + rows) of every tap, for m maps from m0 and p vectors from the
+ * position index `at` (in g->base), weights from w_at: the multiply-adds into a[]. */
+static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_at, LLVMValueRef ky0, int rows, int m,
+                        int p, LLVMValueRef *a) {
+  const Gather *t = tl->t;
+  int k = t->k, L = tl->lanes;
+  LLVMValueRef row_at = add(c, at, mulk(c, ky0, tl->g->wq));
+  /* flipped taps run backwards: tap(ky, kx) = k*k - 1 - ky*k - kx */
+  LLVMValueRef w_row = t->flip ? LLVMBuildNSWSub(c->b, addk(c, w_at, k * k - 1), mulk(c, ky0, k), "")
+                               : add(c, w_at, mulk(c, ky0, k));
+  for (int ky = 0; ky < rows; ky++)
+    for (int kx = 0; kx < k; kx++) {
+      LLVMValueRef v[MAX_TILE];
+      for (int j = 0; j < p; j++)
+        v[j] = load_vec_at(c, L, elem_ptr(c, tl->g->base, addk(c, row_at, ky * tl->g->wq + kx + (int64_t)j * L)), NULL);
+      int64_t tap = t->flip ? -(int64_t)(ky * k + kx) : ky * k + kx;
+      for (int i = 0; i < m; i++) {
+        LLVMValueRef wv = splat_of(c, load_f32(c, tl->W, addk(c, w_row, i * t->w_out + tap)), L);
+        for (int j = 0; j < p; j++) a[i * p + j] = fmuladd(c, wv, v[j], a[i * p + j]);
+      }
+    }
+}
+
+/* Stores a tile's accumulators (m maps from m0, p vectors of positions from v0, held in
+ * tl->acc) without the junk: a loop over the maps and vectors, so that the masks and stores
+ * are written once, not once per accumulator (it was a third of a kernel's code). */
+static void store_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
+  const Gather *t = tl->t;
+  int L = tl->lanes;
+  int64_t wq = tl->g->wq, npos = (int64_t)t->ho * wq, plane = (int64_t)t->ho * t->wo;
+  Loop lj, li;
+  LLVMValueRef j = loop_begin(c, &lj, c_i64(c, p), "vector");
+  LLVMValueRef p_start = mulk(c, add(c, v0, j), L);
+  LLVMValueRef pos = LLVMBuildAdd(c->b, splat_of(c, LLVMBuildTrunc(c->b, p_start, c->i32, ""), L), lane_numbers(c, L), "pos");
+  LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntULT, pos, splat_of(c, c_i32(c, (int32_t)npos), L), "");
+  /* the grid rows a vector touches: its lanes in row q go to output index pos - q*(wq - wo) */
+  int rows = wq == t->wo ? 1 : (int)((L - 1) / wq) + 2;
+  LLVMValueRef mask[MAX_TILE], off[MAX_TILE];
+  if (wq == t->wo) {
+    mask[0] = inside;
+    off[0] = p_start;
+  } else {
+    LLVMValueRef wqv = splat_of(c, c_i32(c, (int32_t)wq), L);
+    LLVMValueRef row = LLVMBuildUDiv(c->b, pos, wqv, "row");
+    LLVMValueRef col = LLVMBuildSub(c->b, pos, LLVMBuildMul(c->b, row, wqv, ""), "col");
+    LLVMValueRef valid = LLVMBuildAnd(c->b, inside, LLVMBuildICmp(c->b, LLVMIntULT, col, splat_of(c, c_i32(c, t->wo), L), ""), "");
+    LLVMValueRef row0 = LLVMBuildUDiv(c->b, p_start, c_i64(c, wq), "row0");
+    for (int q = 0; q < rows; q++) {
+      LLVMValueRef rq = addk(c, row0, q);
+      LLVMValueRef same = LLVMBuildICmp(c->b, LLVMIntEQ, row, splat_of(c, LLVMBuildTrunc(c->b, rq, c->i32, ""), L), "");
+      mask[q] = LLVMBuildAnd(c->b, valid, same, "");
+      off[q] = LLVMBuildSub(c->b, p_start, mulk(c, rq, wq - t->wo), "");
+    }
+  }
+  LLVMValueRef i = loop_begin(c, &li, c_i64(c, m), "map");
+  LLVMValueRef v = load_vec_at(c, L, elem_ptr(c, tl->spill, mulk(c, add(c, mulk(c, i, p), j), L)), NULL);
+  LLVMValueRef map = add(c, m0, i), out_at = add(c, tl->out_img, mulk(c, map, plane));
+  for (int q = 0; q < rows; q++) {
+    LLVMValueRef at = add(c, out_at, off[q]);
+    store_vec_at(c, lower_epilogue(c, tl->y, v, at, map, mask[q]), any_ptr(c, tl->out, at), mask[q]);
+  }
+  loop_end(c, &li);
+  loop_end(c, &lj);
+}
+
+/* One tile: m maps from m0 x p position vectors from vector v0, over every input plane. */
+static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
+  const Gather *t = tl->t;
+  int L = tl->lanes, n_acc = m * p;
+  LLVMTypeRef vt = vec_of(c, L);
+  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, LLVMConstNull(vt), tl->acc[q]);
+  Loop li, lk;
+  LLVMValueRef i = loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane");
+  LLVMValueRef at = add(c, add(c, tl->img, mulk(c, i, tl->g->plane)), mulk(c, v0, L));
+  LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
+  LLVMValueRef a[MAX_TILE];
+  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, a);
+  } else { /* wide kernels: a loop over the kernel rows */
+    LLVMValueRef ky = loop_begin(c, &lk, c_i64(c, t->k), "ky");
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, ky, 1, m, p, a);
+    for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+    loop_end(c, &lk);
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+  }
+  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+  loop_end(c, &li);
+  for (int q = 0; q < n_acc; q++)
+    store_vec_at(c, LLVMBuildLoad2(c->b, vt, tl->acc[q], ""), elem_ptr(c, tl->spill, c_i64(c, (int64_t)q * L)), NULL);
+  store_tile(c, tl, m, p, m0, v0);
+}
+
+/* The tiles of m maps from m0 along every position vector, in tiles of P: the last tile runs
+ * past the positions (its lanes there are junk, read from the grid's slack and never
+ * stored), so that one tile's code serves them all. */
+static void gather_positions(LowerCtx *c, Tile *tl, int m, LLVMValueRef m0) {
+  int P = tl->t->tile_p;
+  Loop lv;
+  LLVMValueRef v = loop_begin(c, &lv, c_i64(c, tiles_along(tl->t, tl->g->wq, tl->lanes)), "pos_tile");
+  gather_tile(c, tl, m, P, m0, mulk(c, v, P));
+  loop_end(c, &lv);
+}
+
+/* Every image: the map blocks of M (then the rest) x the position tiles. */
+static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Grid *g, LLVMValueRef W, LLVMValueRef out) {
+  int M = t->tile_m;
+  DLC_ASSERT(M * t->tile_p <= MAX_TILE && M >= 1 && t->tile_p >= 1 && t->tile_p <= MAX_TILE_P);
+  Tile tl = {y, t, g, W, out, NULL, NULL, {NULL}, NULL, c->lanes};
+  for (int q = 0; q < M * t->tile_p; q++) tl.acc[q] = entry_alloca(c, vec_of(c, c->lanes), "acc");
+  tl.spill = entry_alloca(c, LLVMArrayType(c->f32, (unsigned)(M * t->tile_p * c->lanes)), "tile");
+  Loop lr, lm;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  tl.img = mulk(c, r, g->image);
+  tl.out_img = mulk(c, r, (int64_t)t->out_maps * t->ho * t->wo);
+  if (t->out_maps / M) {
+    LLVMValueRef mb = loop_begin(c, &lm, c_i64(c, t->out_maps / M), "map_block");
+    gather_positions(c, &tl, M, mulk(c, mb, M));
+    loop_end(c, &lm);
+  }
+  if (t->out_maps % M) gather_positions(c, &tl, t->out_maps % M, c_i64(c, t->out_maps / M * M));
+  loop_end(c, &lr);
+}
+
+static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
+  DLC_ASSERT(c->plan->workspace[y->id] >= 0);
+  return arena_at(c, c->plan->workspace[y->id], "workspace");
+}
+
+/* conv: the images padded by `pad` into a grid w + 2 pad wide. */
+static void tiled_forward(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, workspace_of(c, y));
+  fill_zeros(c, g.base, addk(c, mulk(c, c->n, g.image), grid_slack(c->lanes, w->k, g.wq)));
+  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad);
+  const ConvChoice *ch = &w->choice[CONV_FWD];
+  Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b};
+  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+}
+
+/* conv_dx: dy placed at k-1-pad in a grid w + k - 1 wide, read with the flipped kernels. */
+static void tiled_dx(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  int edge = w->k - 1 - w->pad;
+  Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, workspace_of(c, y));
+  fill_zeros(c, g.base, addk(c, mulk(c, c->n, g.image), grid_slack(c->lanes, w->k, g.wq)));
+  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge);
+  const ConvChoice *ch = &w->choice[CONV_DX];
+  Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b};
+  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+}
+
+/* conv_dw's scratch, in floats: dy of one image transposed, that image's padded x, dWT. */
+typedef struct DwSpace {
+  int64_t maps_l;               /* the maps rounded up to whole vectors: dyT's and dWT's rows */
+  int64_t dyt, grid, dwt, total; /* offsets */
+} DwSpace;
+
+static DwSpace dw_space(const Window *w, int lanes) {
+  DwSpace s;
+  int64_t hp = w->h + 2 * w->pad, wp = w->w + 2 * w->pad;
+  s.maps_l = (w->maps + lanes - 1) / lanes * lanes;
+  s.dyt = 0;
+  s.grid = arena_align(s.dyt + (int64_t)w->ho * w->wo * s.maps_l);
+  s.dwt = arena_align(s.grid + w->c * hp * wp + grid_slack(lanes, w->k, wp));
+  s.total = s.dwt + (int64_t)w->c * w->k * w->k * s.maps_l;
+  return s;
+}
+
+typedef struct DwTile {
+  const Window *w;
+  DwSpace s;
+  Grid g;
+  LLVMValueRef dyt, dwt;
+  LLVMValueRef acc[MAX_TILE];
+  int lanes;
+} DwTile;
+
+/* a map vectors from vector mv0 x kernel rows [ky0, ky0 + b) of input map i, over every
+ * position of this image: the sums of dWT, loaded and stored back. */
+static void dw_tile(LowerCtx *c, DwTile *d, int a, int b, LLVMValueRef mv0, LLVMValueRef i, int ky0) {
+  const Window *w = d->w;
+  int L = d->lanes, k = w->k, taps = b * k, kk = k * k;
+  LLVMTypeRef vt = vec_of(c, L);
+  /* dWT[(i*kk + t) * maps_l + mv*L] for the tile's taps t */
+  LLVMValueRef first = add(c, mulk(c, addk(c, mulk(c, i, kk), ky0 * k), d->s.maps_l), mulk(c, mv0, L));
+  for (int v = 0; v < a; v++)
+    for (int t = 0; t < taps; t++)
+      LLVMBuildStore(c->b, load_vec_at(c, L, elem_ptr(c, d->dwt, addk(c, first, t * d->s.maps_l + v * L)), NULL),
+                     d->acc[v * taps + t]);
+  Loop ly, lx;
+  LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
+  LLVMValueRef x_row = add(c, mulk(c, i, d->g.plane), mulk(c, addk(c, mulk(c, oy, w->stride), ky0), d->g.wq));
+  LLVMValueRef dy_row = mulk(c, oy, w->wo);
+  LLVMValueRef ox = loop_begin(c, &lx, c_i64(c, w->wo), "ox");
+  LLVMValueRef x_at = add(c, x_row, mulk(c, ox, w->stride));
+  LLVMValueRef dy_at = add(c, mulk(c, add(c, dy_row, ox), d->s.maps_l), mulk(c, mv0, L));
+  LLVMValueRef dv[MAX_TILE], acc[MAX_TILE];
+  for (int v = 0; v < a; v++) dv[v] = load_vec_at(c, L, elem_ptr(c, d->dyt, addk(c, dy_at, v * L)), NULL);
+  for (int q = 0; q < a * taps; q++) acc[q] = LLVMBuildLoad2(c->b, vt, d->acc[q], "");
+  for (int ky = 0; ky < b; ky++)
+    for (int kx = 0; kx < k; kx++) {
+      LLVMValueRef xv = splat_of(c, load_f32(c, d->g.base, addk(c, x_at, ky * d->g.wq + kx)), L);
+      for (int v = 0; v < a; v++) acc[v * taps + ky * k + kx] = fmuladd(c, dv[v], xv, acc[v * taps + ky * k + kx]);
+    }
+  for (int q = 0; q < a * taps; q++) LLVMBuildStore(c->b, acc[q], d->acc[q]);
+  loop_end(c, &lx);
+  loop_end(c, &ly);
+  for (int v = 0; v < a; v++)
+    for (int t = 0; t < taps; t++)
+      store_vec_at(c, LLVMBuildLoad2(c->b, vt, d->acc[v * taps + t], ""),
+                   elem_ptr(c, d->dwt, addk(c, first, t * d->s.maps_l + v * L)), NULL);
+}
+
+/* The kernel-row tiles of B rows (then the rest) for a map vectors from mv0 of input map i. */
+static void dw_rows(LowerCtx *c, DwTile *d, int a, LLVMValueRef mv0, LLVMValueRef i) {
+  int B = d->w->choice[CONV_DW].tile_b;
+  for (int ky0 = 0; ky0 < d->w->k; ky0 += B) dw_tile(c, d, a, d->w->k - ky0 < B ? d->w->k - ky0 : B, mv0, i, ky0);
+}
+
+static void tiled_dw(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  int L = c->lanes, A = w->choice[CONV_DW].tile_a, kk = w->k * w->k;
+  DwTile d = {w, dw_space(w, L), {0}, NULL, NULL, {NULL}, L};
+  DLC_ASSERT(A * w->choice[CONV_DW].tile_b * w->k <= MAX_TILE && A >= 1);
+  LLVMValueRef ws = workspace_of(c, y), dy = buffer_of(c, y->in[0]), x = buffer_of(c, y->in[1]);
+  d.dyt = elem_ptr(c, ws, c_i64(c, d.s.dyt));
+  d.dwt = elem_ptr(c, ws, c_i64(c, d.s.dwt));
+  d.g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, elem_ptr(c, ws, c_i64(c, d.s.grid)));
+  for (int q = 0; q < MAX_TILE && q < A * w->choice[CONV_DW].tile_b * w->k; q++) d.acc[q] = entry_alloca(c, vec_of(c, L), "acc");
+  /* dWT and the padding of the grid and of dyT's rows start at zero and stay so */
+  fill_zeros(c, ws, c_i64(c, d.s.total));
+  int64_t positions = (int64_t)w->ho * w->wo, vectors = d.s.maps_l / L;
+  Loop lr, lm, lp, li, lv;
+  LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
+  /* dyT[p, m] = dy[r, m, p] */
+  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
+  LLVMValueRef from = mulk(c, add(c, mulk(c, r, w->maps), m), positions);
+  LLVMValueRef p = loop_begin(c, &lp, c_i64(c, positions), "pos");
+  store_f32(c, load_f32(c, dy, add(c, from, p)), d.dyt, add(c, mulk(c, p, d.s.maps_l), m));
+  loop_end(c, &lp);
+  loop_end(c, &lm);
+  place_rows(c, elem_ptr(c, x, mulk(c, r, (int64_t)w->c * w->h * w->w)), c_i64(c, w->c), w->h, w->w, &d.g, w->pad, w->pad);
+  LLVMValueRef i = loop_begin(c, &li, c_i64(c, w->c), "in_map");
+  if (vectors / A) {
+    LLVMValueRef v = loop_begin(c, &lv, c_i64(c, vectors / A), "map_vectors");
+    dw_rows(c, &d, A, mulk(c, v, A), i);
+    loop_end(c, &lv);
+  }
+  if (vectors % A) dw_rows(c, &d, (int)(vectors % A), c_i64(c, vectors / A * A), i);
+  loop_end(c, &li);
+  loop_end(c, &lr);
+  /* dW[m, q] = dWT[q, m] */
+  Loop lq, lm2;
+  LLVMValueRef dW = buffer_of(c, y);
+  LLVMValueRef q = loop_begin(c, &lq, c_i64(c, (int64_t)w->c * kk), "tap");
+  LLVMValueRef m2 = loop_begin(c, &lm2, c_i64(c, w->maps), "map");
+  store_f32(c, load_f32(c, d.dwt, add(c, mulk(c, q, d.s.maps_l), m2)), dW, add(c, mulk(c, m2, (int64_t)w->c * kk), q));
+  loop_end(c, &lm2);
+  loop_end(c, &lq);
+}
+
+void lower_conv_tiled(LowerCtx *c, const Node *y) {
+  switch (y->op) {
+  case OP_CONV: tiled_forward(c, y); break;
+  case OP_CONV_DX: tiled_dx(c, y); break;
+  case OP_CONV_DW: tiled_dw(c, y); break;
+  default: DLC_UNREACHABLE();
+  }
+}
+
+int64_t conv_tiled_workspace(const Node *y, int batch, int lanes) {
+  const Window *w = y->attr.win;
+  switch (y->op) {
+  case OP_CONV: {
+    int64_t wq = w->w + 2 * w->pad;
+    return (int64_t)batch * w->c * (w->h + 2 * w->pad) * wq + grid_slack(lanes, w->k, wq);
+  }
+  case OP_CONV_DX: {
+    int64_t wq = w->w + w->k - 1;
+    return (int64_t)batch * w->maps * (w->h + w->k - 1) * wq + grid_slack(lanes, w->k, wq);
+  }
+  case OP_CONV_DW: return dw_space(w, lanes).total;
+  default: DLC_UNREACHABLE();
+  }
+}

@@ -1,0 +1,401 @@
+/* check_conv.c — the convolution kernels, pass by pass, against the reference evaluator.
+ *
+ * For each shape below (channels and maps that are not multiples of the vector width or of
+ * a tile, 1x1, 3x3, 5x5 and 7x7 kernels, padding 0, 1, 2 and 3, stride 2, rows narrower and
+ * wider than a vector, a connection table) a graph computes conv(x, W), conv_dx(dy, W) and
+ * conv_dw(dy, x) on random values; it is compiled with each kernel the passes can run with
+ * (the table kernels, and register tiles of several sizes: the cost model's, 1 x 1, and
+ * uneven ones that leave partial tiles), for the host's instruction set and for AVX2 without
+ * AVX-512, and run on batches of 1, 3 and 5 rows; every output must match the double-
+ * precision reference to float rounding, and nothing may be written outside the arena. The
+ * cost model itself is checked for the choices it must make; and max pooling in vectors
+ * (lower_pool.c), forward and backward, on rows of several vectors and images that are not a
+ * whole number of windows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dlrt.h"
+#include "helpers.h"
+#include "interp.h"
+#include "passes.h"
+#include "rng.h"
+
+typedef struct ConvCase {
+  int c, h, w, maps, k, stride, pad;
+  bool table;
+} ConvCase;
+
+static const ConvCase CASES[] = {
+    {16, 14, 14, 32, 3, 1, 1, false}, /* the small CNN's second layer */
+    {3, 9, 11, 5, 3, 1, 0, false},    /* odd sizes, no padding, 5 maps */
+    {17, 7, 7, 33, 3, 1, 1, false},   /* 7x7: a grid row narrower than a vector; 17 and 33 */
+    {5, 6, 13, 7, 5, 1, 2, false},    /* 5x5, padding 2 */
+    {6, 10, 9, 20, 1, 1, 0, false},   /* 1x1: no junk columns */
+    {4, 8, 8, 9, 3, 2, 1, false},     /* stride 2 */
+    {7, 11, 10, 6, 3, 2, 0, false},   /* stride 2, odd sizes, no padding */
+    {2, 5, 5, 3, 3, 1, 2, false},     /* padding 2 with a 3x3 kernel */
+    {8, 4, 23, 12, 3, 1, 1, false},   /* rows wider than a vector (a 25-wide grid) */
+    {1, 28, 28, 6, 5, 1, 2, false},   /* LeNet-5's C1 */
+    {12, 9, 9, 10, 7, 1, 3, false},   /* 7x7: a loop over kernel rows */
+    {4, 9, 9, 6, 3, 1, 1, true},      /* a connection table: the table kernels only */
+};
+enum { N_CASES = sizeof CASES / sizeof *CASES, BATCH = 5 };
+
+/* Tiles tried besides the cost model's (conv and conv_dx: maps x position vectors;
+ * conv_dw: map vectors x kernel rows), each cut to what fits. */
+static const int TILES[][2] = {{1, 1}, {3, 2}, {5, 3}};
+enum { N_TILES = sizeof TILES / sizeof *TILES };
+enum { GUARD = 256 };
+static const float SENTINEL = -4242.0f;
+
+typedef struct Built {
+  Graph *g;
+  Node *x, *dy, *W, *out[3];
+  Window w;
+} Built;
+
+static Built build(const ConvCase *cc) {
+  Built b = {graph_new(), NULL, NULL, NULL, {NULL}, {0}};
+  ck_assert(window_make(cc->c, cc->h, cc->w, cc->k, cc->stride, cc->pad, &b.w, NULL, 0));
+  b.w.maps = cc->maps;
+  if (cc->table) { /* map m reads input maps m and m + 1 (mod c) */
+    unsigned char *t = ARENA_ARRAY(&b.g->arena, unsigned char, cc->c * cc->maps);
+    for (int ch = 0; ch < cc->c; ch++)
+      for (int m = 0; m < cc->maps; m++) t[ch * cc->maps + m] = ch == m % cc->c || ch == (m + 1) % cc->c;
+    b.w.connect = t;
+  }
+  int xd[3] = {cc->c, cc->h, cc->w}, yd[3] = {cc->maps, b.w.ho, b.w.wo};
+  int wd[2] = {conv_kernels(&b.w), cc->k * cc->k};
+  if (!cc->table) wd[0] = cc->maps, wd[1] = cc->c * cc->k * cc->k;
+  b.x = g_input(b.g, "x", shape_make(true, 3, xd), NO_LOC);
+  b.dy = g_input(b.g, "dy", shape_make(true, 3, yd), NO_LOC);
+  b.W = g_param(b.g, "W", shape_make(false, 2, wd), NO_LOC);
+  return b;
+}
+
+/* The three passes with the window's kernel choices, each an output. */
+static void add_passes(Built *b) {
+  b->out[0] = g_output(b->g, g_conv(b->g, b->x, b->W, &b->w, NO_LOC), NO_LOC);
+  b->out[1] = g_output(b->g, g_conv_dx(b->g, b->dy, b->W, &b->w, NO_LOC), NO_LOC);
+  b->out[2] = g_output(b->g, g_conv_dw(b->g, b->dy, b->x, &b->w, NO_LOC, b->W->shape), NO_LOC);
+}
+
+static double *random_values(int64_t n, unsigned seed) {
+  DlrtRng rng;
+  dlrt_rng_seed(&rng, seed);
+  double *v = malloc(sizeof(double) * (size_t)n);
+  for (int64_t i = 0; i < n; i++) v[i] = 2 * dlrt_rng_uniform(&rng) - 1;
+  return v;
+}
+
+/* The reference: each output's values (computed again on absolute values, it bounds the
+ * terms each sum adds, which scales the tolerance). */
+static void reference(Built *b, int n, const double *x, const double *dy, double *W, double **into) {
+  Interp it = {b->g, n, NULL, 0, calloc((size_t)b->g->len, sizeof(double *)), NULL};
+  it.leaf[b->W->id] = W;
+  const double *feeds[2];
+  feeds[b->x->attr.slot] = x;
+  feeds[b->dy->attr.slot] = dy;
+  it.feeds = feeds;
+  double *results[3];
+  for (int k = 0; k < 3; k++) results[b->out[k]->attr.slot] = into[k] = malloc(sizeof(double) * (size_t)interp_size(b->out[k], n));
+  interp_run(&it, (NodeList){b->g->nodes, b->g->len}, results);
+  interp_clear(&it);
+  free(it.leaf);
+}
+
+/* Whether got (floats) matches the reference within float rounding of the sums' terms. */
+static bool matches(const float *got, const double *want, const double *bound, int64_t count, char *why, int len) {
+  for (int64_t i = 0; i < count; i++) {
+    double tol = 3e-5 * bound[i] + 1e-7;
+    if (!(fabs(got[i] - want[i]) <= tol)) {
+      snprintf(why, (size_t)len, "element %lld: %.9g, reference %.9g (tolerance %.3g)", (long long)i, got[i], want[i], tol);
+      return false;
+    }
+  }
+  return true;
+}
+
+typedef struct Compiled {
+  DlcJit *jit;
+  DlrtModelFn fn;
+  MemPlan plan;
+  Arena arena;
+} Compiled;
+
+static Compiled compile(Built *b, const LowerOptions *o) {
+  Compiled cp = {0};
+  arena_init(&cp.arena);
+  Node *roots[3] = {b->out[0], b->out[1], b->out[2]};
+  LowerFn fn = {.name = "convs", .sched = schedule_build(b->g, roots, 3, &cp.arena)};
+  schedule_fuse(b->g, &fn.sched, &cp.arena);
+  fn.plan = memplan_build(b->g, &fn.sched, BATCH, lower_workspace, &cp.arena);
+  cp.plan = fn.plan;
+  DlcModule *mod = lower_module(b->g, &fn, 1, o);
+  ck_assert_msg(!lower_error(mod), "%s", lower_error(mod) ? lower_error(mod) : "");
+  ck_assert(lower_optimize(mod));
+  char err[512];
+  cp.jit = jit_compile(mod, err, sizeof err);
+  ck_assert_msg(cp.jit, "%s", err);
+  cp.fn = (DlrtModelFn)jit_lookup(cp.jit, "convs", err, sizeof err);
+  ck_assert_msg(cp.fn, "%s", err);
+  return cp;
+}
+
+static void compiled_free(Compiled *cp) {
+  jit_free(cp->jit);
+  arena_free(&cp->arena);
+}
+
+static float *to_floats(const double *v, int64_t n) {
+  float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++) f[i] = (float)v[i];
+  return f;
+}
+
+/* Runs the compiled passes on n rows and compares them with the reference. */
+static void run_and_compare(Built *b, Compiled *cp, int n, const char *what) {
+  int64_t nx = interp_size(b->x, n), ndy = interp_size(b->dy, n), nw = shape_numel(b->W->shape);
+  double *x = random_values(nx, 11u + (unsigned)n), *dy = random_values(ndy, 23u + (unsigned)n), *W = random_values(nw, 37u);
+  double *want[3], *bound[3];
+  reference(b, n, x, dy, W, want);
+  double *ax = malloc(sizeof(double) * (size_t)nx), *ady = malloc(sizeof(double) * (size_t)ndy), *aw = malloc(sizeof(double) * (size_t)nw);
+  for (int64_t i = 0; i < nx; i++) ax[i] = fabs(x[i]);
+  for (int64_t i = 0; i < ndy; i++) ady[i] = fabs(dy[i]);
+  for (int64_t i = 0; i < nw; i++) aw[i] = fabs(W[i]);
+  reference(b, n, ax, ady, aw, bound);
+
+  int64_t floats = cp->plan.total_floats;
+  float *arena = aligned_alloc(64, sizeof(float) * (size_t)(floats + 2 * GUARD));
+  for (int64_t i = 0; i < floats + 2 * GUARD; i++) arena[i] = SENTINEL;
+  float *fw = to_floats(W, nw);
+  memcpy(arena + GUARD + cp->plan.offset[b->W->id], fw, sizeof(float) * (size_t)nw);
+  float *fx = to_floats(x, nx), *fdy = to_floats(dy, ndy);
+  const float *feeds[2];
+  feeds[b->x->attr.slot] = fx;
+  feeds[b->dy->attr.slot] = fdy;
+  float *got[3], *results[3];
+  for (int k = 0; k < 3; k++) results[b->out[k]->attr.slot] = got[k] = malloc(sizeof(float) * (size_t)interp_size(b->out[k], n));
+  cp->fn(arena + GUARD, arena + GUARD + cp->plan.persist_floats, feeds, results, n);
+  for (int i = 0; i < GUARD; i++) {
+    ck_assert_msg(arena[i] == SENTINEL, "%s: written before the arena", what);
+    ck_assert_msg(arena[GUARD + floats + i] == SENTINEL, "%s: written after the arena", what);
+  }
+  static const char *const pass[3] = {"conv", "conv_dx", "conv_dw"};
+  for (int k = 0; k < 3; k++) {
+    char why[256];
+    bool ok = matches(got[k], want[k], bound[k], interp_size(b->out[k], n), why, sizeof why);
+    ck_assert_msg(ok, "%s, %s, %d rows: %s", what, pass[k], n, why);
+    free(got[k]);
+    free(want[k]);
+    free(bound[k]);
+  }
+  free(arena);
+  free(fw);
+  free(fx);
+  free(fdy);
+  free(x);
+  free(dy);
+  free(W);
+  free(ax);
+  free(ady);
+  free(aw);
+}
+
+/* The cost model's choices for the case on this instruction set (as the driver asks). */
+static Window model_choice(const ConvCase *cc, const LowerOptions *o, ConvForce force) {
+  Built b = build(cc);
+  Node *y = g_conv(b.g, g_unary(b.g, OP_TANH, b.x, NO_LOC), b.W, &b.w, NO_LOC); /* conv_dx wanted */
+  VectorUnit unit = lower_vector_unit(o);
+  ConvTarget t = {unit.lanes, unit.registers, force};
+  opt_choose_convolutions(b.g, &t);
+  Window w = y->op == OP_CONV ? *y->attr.win : b.w;
+  if (y->op != OP_CONV) w.choice[0].kernel = 99; /* made im2col */
+  graph_free(b.g);
+  return w;
+}
+
+/* Compiles the case with the window w's choices and checks it on batches of 1, 3 and 5. */
+static void check_choice(const ConvCase *cc, const Window *w, const LowerOptions *o, const char *what) {
+  Built b = build(cc);
+  memcpy(b.w.choice, w->choice, sizeof b.w.choice);
+  add_passes(&b);
+  Compiled cp = compile(&b, o);
+  for (int n = 1; n <= BATCH; n += 2) run_and_compare(&b, &cp, n, what);
+  compiled_free(&cp);
+  graph_free(b.g);
+}
+
+/* _i: case * 2 + instruction set (0: the host's, 1: AVX2). */
+START_TEST(kernels_match_reference) {
+  const ConvCase *cc = &CASES[_i / 2];
+  LowerOptions o = {TAILS_BY_HOST, _i % 2 ? ISA_AVX2 : ISA_HOST};
+  if (!lower_isa_supported(o.isa)) return; /* (a CPU without AVX2: the host's code only) */
+  char what[128];
+  snprintf(what, sizeof what, "case %d (%d maps of %dx%d -> %d, k %d, stride %d, pad %d), %s", _i / 2, cc->c, cc->h, cc->w,
+           cc->maps, cc->k, cc->stride, cc->pad, _i % 2 ? "AVX2" : "host");
+  /* the table kernels everywhere */
+  Window w = model_choice(cc, &o, CONV_FORCE_TAPS);
+  check_choice(cc, &w, &o, what);
+  if (cc->table) return;
+  /* the cost model's tiles, then others */
+  w = model_choice(cc, &o, CONV_FORCE_TILED);
+  ck_assert_int_eq(w.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
+  check_choice(cc, &w, &o, what);
+  VectorUnit unit = lower_vector_unit(&o);
+  int vectors = (cc->maps + unit.lanes - 1) / unit.lanes;
+  for (int t = 0; t < N_TILES; t++) {
+    Window v = w;
+    for (int pass = 0; pass < 2; pass++)
+      if (v.choice[pass].kernel == CONV_KERNEL_TILED) {
+        int m = TILES[t][0], p = TILES[t][1];
+        while (m > 1 && m * p + p > unit.registers - 2) m--;
+        v.choice[pass].tile_a = (unsigned char)m;
+        v.choice[pass].tile_b = (unsigned char)p;
+      }
+    int a = TILES[t][0] < vectors ? TILES[t][0] : vectors, rows = TILES[t][1] < cc->k ? TILES[t][1] : cc->k;
+    while (a * rows * cc->k + a > unit.registers - 2 && rows > 1) rows--;
+    while (a * rows * cc->k + a > unit.registers - 2 && a > 1) a--;
+    if (a * rows * cc->k + a > unit.registers - 2) continue;
+    v.choice[CONV_DW].tile_a = (unsigned char)a;
+    v.choice[CONV_DW].tile_b = (unsigned char)rows;
+    check_choice(cc, &v, &o, what);
+  }
+}
+END_TEST
+
+/* The comparison catches a missing term: an output element off by the size of an average
+ * term of its sum (one tap of 144 left out) is an error, the element itself is not. */
+START_TEST(comparison_catches_a_missing_tap) {
+  const ConvCase *cc = &CASES[0];
+  Built b = build(cc);
+  add_passes(&b);
+  int n = 2;
+  int64_t nx = interp_size(b.x, n), ndy = interp_size(b.dy, n), nw = shape_numel(b.W->shape);
+  double *x = random_values(nx, 5), *dy = random_values(ndy, 6), *W = random_values(nw, 7);
+  double *want[3], *bound[3];
+  reference(&b, n, x, dy, W, want);
+  for (int64_t i = 0; i < nx; i++) x[i] = fabs(x[i]);
+  for (int64_t i = 0; i < ndy; i++) dy[i] = fabs(dy[i]);
+  for (int64_t i = 0; i < nw; i++) W[i] = fabs(W[i]);
+  reference(&b, n, x, dy, W, bound);
+  int64_t at = 3 * b.w.wo + 4, count = interp_size(b.out[0], n);
+  float *got = to_floats(want[0], count);
+  char why[256];
+  ck_assert(matches(got, want[0], bound[0], count, why, sizeof why));
+  got[at] = (float)(want[0][at] + bound[0][at] / (cc->c * cc->k * cc->k));
+  ck_assert(!matches(got, want[0], bound[0], count, why, sizeof why));
+  free(got);
+  for (int k = 0; k < 3; k++) free(want[k]), free(bound[k]);
+  free(x);
+  free(dy);
+  free(W);
+  graph_free(b.g);
+}
+END_TEST
+
+/* What the cost model must choose: register tiles for the many-map 3x3 layers (VGG-style,
+ * the small CNN, 7x7 maps) in every pass on either instruction set; a table stays with the
+ * table kernels; a strided layer's conv and conv_dx never get tiles (they need stride 1). */
+START_TEST(cost_model_chooses_tiles_for_many_maps) {
+  static const ConvCase many[] = {
+      {16, 14, 14, 32, 3, 1, 1, false}, {32, 32, 32, 32, 3, 1, 1, false}, {64, 16, 16, 64, 3, 1, 1, false},
+      {128, 8, 8, 128, 3, 1, 1, false}, {32, 7, 7, 32, 3, 1, 1, false},
+  };
+  for (int isa = 0; isa < 2; isa++) {
+    LowerOptions o = {TAILS_BY_HOST, isa ? ISA_AVX2 : ISA_HOST};
+    if (!lower_isa_supported(o.isa)) continue;
+    for (size_t i = 0; i < sizeof many / sizeof *many; i++) {
+      Window w = model_choice(&many[i], &o, CONV_FORCE_NONE);
+      for (int pass = 0; pass < CONV_PASSES; pass++)
+        ck_assert_msg(w.choice[pass].kernel == CONV_KERNEL_TILED, "case %zu, pass %d, isa %d: not tiled", i, pass, isa);
+    }
+    Window t = model_choice(&CASES[N_CASES - 1], &o, CONV_FORCE_NONE);
+    for (int pass = 0; pass < CONV_PASSES; pass++) ck_assert_int_eq(t.choice[pass].kernel, CONV_KERNEL_TAPS);
+    Window s = model_choice(&CASES[5], &o, CONV_FORCE_TILED);
+    ck_assert_int_eq(s.choice[CONV_FWD].kernel, CONV_KERNEL_TAPS);
+    ck_assert_int_eq(s.choice[CONV_DX].kernel, CONV_KERNEL_TAPS);
+    ck_assert_int_eq(s.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
+  }
+}
+END_TEST
+
+/* maxpool, maxpool_back, pool_sum and unpool_sum of images [3, h, w] by k x k windows of
+ * stride k, on 1, 3 and 5 rows, against the reference: w = 37 gives rows of 18, 12 and 9
+ * windows (vectors of 16 and masked ones) and columns outside every window, h = 9 rows
+ * outside them; integer-valued images give ties, whose gradient goes to the first (and sums
+ * that are exact in float). */
+START_TEST(pooling_matches_reference) {
+  int k = 2 + _i % 3, h = 9, w = 37;
+  LowerOptions o = {TAILS_BY_HOST, _i / 3 ? ISA_AVX2 : ISA_HOST};
+  if (!lower_isa_supported(o.isa)) return;
+  Graph *g = graph_new();
+  Window win;
+  ck_assert(window_make(3, h, w, k, k, 0, &win, NULL, 0));
+  int xd[3] = {3, h, w}, yd[3] = {3, win.ho, win.wo};
+  Node *x = g_input(g, "x", shape_make(true, 3, xd), NO_LOC), *dy = g_input(g, "dy", shape_make(true, 3, yd), NO_LOC);
+  enum { OUTS = 4 };
+  Node *out[OUTS] = {g_output(g, g_pool(g, OP_MAXPOOL, x, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_maxpool_back(g, x, dy, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_pool(g, OP_POOL_SUM, x, &win, NO_LOC), NO_LOC),
+                     g_output(g, g_unpool_sum(g, dy, &win, NO_LOC), NO_LOC)};
+  Arena a;
+  arena_init(&a);
+  LowerFn fn = {.name = "pool", .sched = schedule_build(g, out, OUTS, &a)};
+  schedule_fuse(g, &fn.sched, &a);
+  fn.plan = memplan_build(g, &fn.sched, BATCH, lower_workspace, &a);
+  DlcModule *mod = lower_module(g, &fn, 1, &o);
+  ck_assert(lower_optimize(mod));
+  char err[256];
+  DlcJit *jit = jit_compile(mod, err, sizeof err);
+  ck_assert_msg(jit, "%s", err);
+  DlrtModelFn f = (DlrtModelFn)jit_lookup(jit, "pool", err, sizeof err);
+  ck_assert_msg(f, "%s", err);
+  for (int n = 1; n <= BATCH; n += 2) {
+    int64_t nx = interp_size(x, n), ndy = interp_size(dy, n);
+    double *xv = random_values(nx, 3u + (unsigned)n), *dyv = random_values(ndy, 4u + (unsigned)n);
+    for (int64_t i = 0; i < nx; i++) xv[i] = floor(4 * xv[i]); /* ties */
+    float *fx = to_floats(xv, nx), *fdy = to_floats(dyv, ndy), *arena = aligned_alloc(64, sizeof(float) * (size_t)(fn.plan.total_floats + 16));
+    float *got[OUTS];
+    double *want[OUTS];
+    for (int r = 0; r < OUTS; r++) {
+      got[r] = malloc(sizeof(float) * (size_t)interp_size(out[r], n));
+      want[r] = malloc(sizeof(double) * (size_t)interp_size(out[r], n));
+      for (int64_t i = 0; i < interp_size(out[r], n); i++) got[r][i] = SENTINEL; /* every cell must be written */
+    }
+    const float *feeds[2];
+    const double *dfeeds[2];
+    feeds[x->attr.slot] = fx, feeds[dy->attr.slot] = fdy;
+    dfeeds[x->attr.slot] = xv, dfeeds[dy->attr.slot] = dyv;
+    float *results[OUTS];
+    double *dresults[OUTS];
+    for (int r = 0; r < OUTS; r++) results[out[r]->attr.slot] = got[r], dresults[out[r]->attr.slot] = want[r];
+    f(arena, arena + fn.plan.persist_floats, feeds, results, n);
+    Interp it = {g, n, NULL, 0, NULL, dfeeds};
+    interp_run(&it, (NodeList){g->nodes, g->len}, dresults);
+    interp_clear(&it);
+    static const char *const names[OUTS] = {"maxpool", "maxpool_back", "pool_sum", "unpool_sum"};
+    for (int r = 0; r < OUTS; r++)
+      for (int64_t i = 0; i < interp_size(out[r], n); i++)
+        ck_assert_msg(got[r][i] == (float)want[r][i], "k %d, %s, %d rows, element %lld: %g, reference %g", k, names[r], n,
+                      (long long)i, got[r][i], want[r][i]);
+    for (int r = 0; r < OUTS; r++) free(got[r]), free(want[r]);
+    free(xv), free(dyv), free(fx), free(fdy), free(arena);
+  }
+  jit_free(jit);
+  arena_free(&a);
+  graph_free(g);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("conv");
+  TCase *tc = tcase_create("kernels");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, kernels_match_reference, 0, 2 * N_CASES);
+  tcase_add_test(tc, comparison_catches_a_missing_tap);
+  tcase_add_test(tc, cost_model_chooses_tiles_for_many_maps);
+  tcase_add_loop_test(tc, pooling_matches_reference, 0, 6);
+  suite_add_tcase(s, tc);
+  return run_suite(s);
+}
