@@ -79,6 +79,12 @@ static bool load_table(char *err, int errlen) {
   return true;
 }
 
+int dlrt_comm_launched_size(void) {
+  const char *world = getenv("OMPI_COMM_WORLD_SIZE");
+  int n = world ? atoi(world) : 1;
+  return n > 1 ? n : 1;
+}
+
 int dlrt_comm_init(char *err, int errlen) {
   const char *world = getenv("OMPI_COMM_WORLD_SIZE");
   if (comm.lib || !world) return 0; /* alone (or joined already) */

@@ -18,6 +18,9 @@
  * otherwise does nothing. 0, or -1 with a message in err: the environment names a job, but
  * the library cannot be loaded or initialised. Call once, before any thread is started. */
 int dlrt_comm_init(char *err, int errlen);
+/* The job's size as mpirun announced it in the environment (OMPI_COMM_WORLD_SIZE), before
+ * any init: 1 for a process started any other way. */
+int dlrt_comm_launched_size(void);
 /* Whether this process is one of a job of several (size > 1) over MPI. */
 bool dlrt_comm_active(void);
 /* Whether libmpi was loaded into this process (only under mpirun). */

@@ -155,6 +155,7 @@ void dlrt_outfile_abort(DlrtOutFile *o) {
 
 int dlrt_outfile_commit(DlrtOutFile *o, char *err, size_t errlen) {
   char *again = NULL;
+  errno = 0; /* (what fails below sets it; an earlier call's value would name the wrong cause) */
   bool written = fflush(o->f) == 0 && !ferror(o->f) && fsync(fileno(o->f)) == 0;
   int e = errno;
   written = fclose(o->f) == 0 && written;

@@ -297,6 +297,33 @@ START_TEST(a_failed_write_is_an_error) {
 }
 END_TEST
 
+/* What a command prints must reach stdout: /dev/full (or a full disk) cuts the answer short,
+ * and that is an error, not exit 0. */
+START_TEST(standard_output_that_cannot_be_written_is_an_error) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "exec %s check %s --data %s > /dev/full", DLC_BINARY, MLP, DLC_TEST_DATA);
+  RunResult r = run_program(NULL, (char *[]){"/bin/sh", "-c", cmd, NULL}, TIMEOUT);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "dlc: error: cannot write the standard output: No space left on device"),
+                "%d: %s", r.status, r.err);
+  run_result_free(&r);
+}
+END_TEST
+
+/* Under mpirun (the environment names a job of several processes) only train is one job; any
+ * other command would run as N copies writing the same files: refused, without loading MPI. */
+START_TEST(only_train_runs_as_a_job) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 exec %s check %s --data %s", DLC_BINARY, MLP,
+           DLC_TEST_DATA);
+  RunResult r = run_program(NULL, (char *[]){"/bin/sh", "-c", cmd, NULL}, TIMEOUT);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "'check' runs as one process: under mpirun (here 2 processes) only "
+                                               "'dlc train' splits its work"),
+                "%d: %s", r.status, r.err);
+  ck_assert_str_eq(r.out, "");
+  run_result_free(&r);
+}
+END_TEST
+
 static int lines_of(const char *text) { return count_of(text, "\n"); }
 
 /* Killed between the metrics of epoch 2 and its checkpoint, then resumed: the metrics end
@@ -570,6 +597,8 @@ static Suite *hostile_suite(void) {
   tcase_set_timeout(out, 600);
   tcase_add_test(out, outputs_never_overwrite_inputs);
   tcase_add_test(out, a_failed_write_is_an_error);
+  tcase_add_test(out, standard_output_that_cannot_be_written_is_an_error);
+  tcase_add_test(out, only_train_runs_as_a_job);
   tcase_add_test(out, resumed_metrics_end_where_the_checkpoint_does);
   suite_add_tcase(s, out);
   TCase *ckpt = tcase_create("checkpoints");

@@ -374,6 +374,31 @@ START_TEST(killed_process_ends_the_job) {
 }
 END_TEST
 
+static int occurrences(const char *text, const char *what) {
+  int n = 0;
+  for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
+  return n;
+}
+
+/* A diverged step under mpirun: every process replays it (the steps are collective), process
+ * 0 alone tells what went wrong first, from the whole batch as one process would run it. */
+START_TEST(divergence_is_told_once) {
+  char *net = path_join(subset_dir, "div.net");
+  FILE *f = fopen(net, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("input x : [784]\ntarget y : onehot(10)\nh = exp(dense(x, 100) * 40)\nout = dense(h, 10)\n"
+        "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 32 }\n", f);
+  fclose(f);
+  RunResult r = train(2, net, (const char *const[]){"--epochs", "1", NULL});
+  ck_assert_msg(r.status != 0, "status 0; stderr:\n%s", r.err);
+  ck_assert_msg(occurrences(r.err, "training diverged") == 1 && occurrences(r.err, "div.net:3:5: error: step ") == 1 &&
+                    strstr(r.err, "this value (exp) is infinite"),
+                "stderr:\n%s", r.err);
+  run_result_free(&r);
+  free(net);
+}
+END_TEST
+
 /* Without mpirun nothing of MPI is loaded: dlc does not link it, and a process outside a job
  * never maps it; under a job's environment the library is loaded. */
 START_TEST(plain_run_does_not_load_mpi) {
@@ -517,6 +542,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, batch_norm_on_threads);
   tcase_add_test(tc, resume_across_process_counts);
   tcase_add_test(tc, killed_process_ends_the_job);
+  tcase_add_test(tc, divergence_is_told_once);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

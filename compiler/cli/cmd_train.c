@@ -79,6 +79,11 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
   return metrics_append(&p->metrics, line);
 }
 
+static void print_interrupted(void *ctx) {
+  Printer *p = ctx;
+  progress_clear(&p->progress);
+}
+
 static void print_end(void *ctx, const SessionEnd *e) {
   Printer *p = ctx;
   if (e->stopped_early_after)
@@ -163,10 +168,11 @@ static int train(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   Printer p = {.o = o, .m = m, .progress = progress_new(stderr)};
-  /* every output checked before any work: a mistake costs nothing */
+  /* every output checked before any work: a mistake costs nothing (of a job, process 0 alone
+   * writes them, on its machine) */
   const DlrtNamedPath outputs[] = {{o->save, "--save", "checkpoint"}, {o->save_best, "--save-best", "checkpoint"},
                                    {o->metrics, "--metrics", NULL}, {o->report, "--report", NULL}};
-  if (!outputs_ok(o, outputs, 4) || !data_load(m, data_dir(o->data_dir), &train, &test)) goto done;
+  if (!outputs_ok(o, outputs, dlrt_comm_rank() == 0 ? 4 : 0) || !data_load(m, data_dir(o->data_dir), &train, &test)) goto done;
   if (m->train.data.holdout > 0) {
     char what[1024];
     fprintf(stderr, "dlc: %s has no test set: its last %d examples (holdout %g) are the test set, the other %d the training set\n",
@@ -176,8 +182,8 @@ static int train(const Options *o) {
   p.t = t;
   p.test = &test;
   /* the report's confusion matrix needs every test image's outcome: the same pass keeps them */
-  SessionOptions so = {o->save, o->save_best, o->resume, .keep_test = o->report != NULL};
-  SessionReport report = {&p, print_start, print_progress, print_epoch, print_end};
+  SessionOptions so = {o->save, o->save_best, o->resume, .keep_test = o->report && dlrt_comm_rank() == 0};
+  SessionReport report = {&p, print_start, print_progress, print_epoch, print_end, print_interrupted};
   if (dlrt_comm_rank() != 0) report = (SessionReport){0}; /* process 0 prints and writes the metrics */
   if (!session_run(t, &train, &test, &so, &report)) {
     train_page_failed(&p.page);

@@ -47,6 +47,10 @@ static void terminal_line(Progress *p, int epoch, int epochs, int done, int tota
   if (done == total) fputs("\r\033[K", p->out);
 }
 
+void progress_clear(Progress *p) {
+  if (p->tty) fputs("\r\033[K", p->out);
+}
+
 void progress_show(Progress *p, int epoch, int epochs, int done, int total, double loss_sum) {
   if (done == 0) { /* the epoch starts */
     p->epoch_start = dlrt_seconds();

@@ -20,6 +20,9 @@ Progress progress_new(FILE *out);
 /* Epoch `epoch` of `epochs` (1-based) has done `done` of its `total` images, whose losses sum
  * to loss_sum; done 0 starts the epoch's clock. The line is cleared when done == total. */
 void progress_show(Progress *p, int epoch, int epochs, int done, int total, double loss_sum);
+/* Clears a line left half drawn (an epoch that ended early: a message follows); nothing off
+ * a terminal. */
+void progress_clear(Progress *p);
 /* "4.2 s", "3m05s", "2h10m". */
 const char *progress_duration(double seconds, char *buf, size_t len);
 #endif

@@ -109,25 +109,39 @@ static void classify(Ctx *c, const Node *y) {
 
 /* Sync points: before the first node that reads a synced node not yet summed, every synced
  * node computed so far is summed at once (fewer stops: batch norm's forward has one per
- * statistic it reads back, its backward one for both sums of the gradient). */
+ * statistic it reads back, its backward one for both sums of the gradient). "First" is in
+ * the order the nodes run: a node fused into another's loop runs at that node's position
+ * (schedule_site), which an epilogue moves before the node's own place in the order (the
+ * tree reading a kernel's output is computed where the kernel stores). */
 static void place_points(const Graph *g, const Schedule *s, const bool *synced, ShardPlan *p, Arena *arena) {
-  Node **pending = ARENA_ARRAY(arena, Node *, s->len + 1);
+  /* the order's indices sorted (stably) by the position they run at: by_run[start[at] ..
+   * start[at + 1]) run at position at */
+  int *pos = ARENA_ARRAY(arena, int, g->len + 1), *runs_at = ARENA_ARRAY(arena, int, s->len + 1);
+  int *start = ARENA_ARRAY(arena, int, s->len + 2), *by_run = ARENA_ARRAY(arena, int, s->len + 1);
+  for (int i = 0; i < s->len; i++) pos[s->order[i]->id] = i;
+  for (int i = 0; i < s->len; i++) start[1 + (runs_at[i] = pos[schedule_site(s, s->order[i])->id])]++;
+  for (int at = 0; at < s->len; at++) start[at + 1] += start[at];
+  for (int i = 0, *fill = ARENA_ARRAY(arena, int, s->len + 1); i < s->len; i++)
+    by_run[start[runs_at[i]] + fill[runs_at[i]]++] = i;
+  const Node **pending = ARENA_ARRAY(arena, const Node *, s->len + 1);
   bool *is_pending = ARENA_ARRAY(arena, bool, g->len + 1);
   p->points = ARENA_ARRAY(arena, SyncPoint, s->len + 1);
   int n_pending = 0;
-  for (int i = 0; i < s->len; i++) {
-    const Node *y = s->order[i];
-    bool reads = false;
-    for (int k = 0; k < op_info(y->op)->arity; k++) reads |= is_pending[y->in[k]->id];
-    if (reads) {
-      SyncPoint *pt = &p->points[p->n_points++];
-      pt->before = i;
-      pt->n = n_pending;
-      pt->nodes = ARENA_ARRAY(arena, const Node *, n_pending);
-      for (int k = 0; k < n_pending; k++) pt->nodes[k] = pending[k], is_pending[pending[k]->id] = false;
-      n_pending = 0;
+  for (int at = 0; at < s->len; at++) { /* each position, with the nodes that run there */
+    for (int r = start[at]; r < start[at + 1]; r++) {
+      const Node *y = s->order[by_run[r]];
+      bool reads = false;
+      for (int k = 0; k < op_info(y->op)->arity; k++) reads |= is_pending[y->in[k]->id];
+      if (reads) {
+        SyncPoint *pt = &p->points[p->n_points++];
+        pt->before = at;
+        pt->n = n_pending;
+        pt->nodes = ARENA_ARRAY(arena, const Node *, n_pending);
+        for (int k = 0; k < n_pending; k++) pt->nodes[k] = pending[k], is_pending[pending[k]->id] = false;
+        n_pending = 0;
+      }
+      if (synced[y->id]) pending[n_pending++] = y, is_pending[y->id] = true;
     }
-    if (synced[y->id]) pending[n_pending++] = s->order[i], is_pending[y->id] = true;
   }
 }
 

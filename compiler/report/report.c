@@ -146,8 +146,14 @@ static void mistakes(Text *t, const Evaluation *e, const DlrtDataset *d) {
     unsigned char *png;
     size_t len;
     char err[256], truth[64], guess[64];
-    if (dlrt_png_encode(img.pixels, img.w, img.h, 3, &png, &len, err, sizeof err) != 0) dlc_fatal("%s", err);
+    int encoded = dlrt_png_encode(img.pixels, img.w, img.h, 3, &png, &len, err, sizeof err);
     free(img.pixels);
+    if (encoded != 0) { /* (out of memory: the page says so in the image's place) */
+      text_printf(t, "<figure><figcaption>#%d: ", idx[i]);
+      text_escaped(t, err);
+      text_puts(t, "</figcaption></figure>");
+      continue;
+    }
     text_printf(t, "<figure><img width=\"%d\" height=\"%d\" alt=\"test image %d\" src=\"data:image/png;base64,",
                 img.w * scale, img.h * scale, idx[i]);
     text_base64(t, png, len);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "comm.h"
 #include "interp.h"
 #include "schedule.h"
 
@@ -112,8 +113,11 @@ void diverge_explain(Trainer *t, const DlrtDataset *d) {
   trainer_epoch(t, d, 0, at.epoch, NULL, NULL);
   t->stop_before = -1;
   t->divergence = at;
-  if (bad_parameter(t) || first_bad_value(t)) return;
-  diag_note_plain(t->m->file->name, "the reference evaluator (double precision) finds every value of step %lld finite: "
-                                    "it overflowed in float only",
-                  (long long)at.step);
+  /* of a job, every process replays (the steps are collective) and process 0 tells; the
+   * others wait for its account before the job ends */
+  if (t->rank == 0 && !bad_parameter(t) && !first_bad_value(t))
+    diag_note_plain(t->m->file->name, "the reference evaluator (double precision) finds every value of step %lld finite: "
+                                      "it overflowed in float only",
+                    (long long)at.step);
+  if (t->procs > 1) dlrt_comm_barrier();
 }

@@ -55,7 +55,9 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
   double loss = trainer_epoch(t, fit, 0, e - 1, report->progress ? relay_progress : NULL, &relay);
   double seconds = dlrt_seconds() - start, t_eval = dlrt_seconds();
   if (t->divergence.diverged) { /* the epoch stopped at the step: say where, and what went wrong first */
-    diag_error_plain(t->m->file->name, "training diverged: the loss of step %lld (epoch %d, batch %d) is %g; "
+    if (report->interrupted) report->interrupted(report->ctx); /* (a progress line ends first) */
+    if (t->rank == 0)
+      diag_error_plain(t->m->file->name, "training diverged: the loss of step %lld (epoch %d, batch %d) is %g; "
                                        "what went wrong first:", (long long)t->divergence.step, e, t->divergence.batch + 1,
                      t->divergence.loss);
     diverge_explain(t, fit);
@@ -63,7 +65,12 @@ static bool run_epoch(Trainer *t, const DlrtDataset *fit, const DlrtDataset *val
   }
   double val_err = val->count ? trainer_error(t, val, 0) : NAN;
   double err;
-  if (keep) { /* the same pass, keeping every image's outcome */
+  if (keep && t->procs > 1) { /* of a job: the error split as always (collective); process 0, the one
+                                 keeping outcomes for its report, scores every image again */
+    evaluation_free(keep);
+    err = trainer_error(t, test, 0);
+    if (err >= 0 && !evaluate(t, test, 0, keep)) err = -1;
+  } else if (keep) { /* the same pass, keeping every image's outcome */
     evaluation_free(keep);
     err = evaluate(t, test, 0, keep) ? keep->error : -1;
   } else {

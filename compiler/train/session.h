@@ -65,6 +65,8 @@ typedef struct SessionReport {
   void (*progress)(void *ctx, int epoch, int epochs, int done, int total, double loss_sum);
   bool (*epoch)(void *ctx, const EpochResult *r);
   void (*end)(void *ctx, const SessionEnd *e);
+  /* an epoch ended early, an error follows (e.g. a progress line is cleared first) */
+  void (*interrupted)(void *ctx);
 } SessionReport;
 
 /* Trains t on train (holding out the train block's validation images) and scores test after

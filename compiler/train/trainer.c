@@ -225,8 +225,17 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->step++;
     double lr = settings_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
-    if (b == t->stop_before) { /* the step to re-run, ready: its batch (this process's rows), noise and hypers */
+    if (b == t->stop_before) { /* the step to re-run, ready: its batch, noise and hypers */
       if (threaded) prefetch_wait(&t->prefetch);
+      if (t->procs > 1) { /* the whole batch, as one process runs it, not only this one's rows */
+        BatchJob whole = *job;
+        int rank = t->rank, procs = t->procs;
+        t->rank = 0, t->procs = 1;
+        fill_job(&whole);
+        t->rank = rank, t->procs = procs;
+        t->row0 = 0;
+        count = n;
+      }
       t->held_x = job->x, t->held_y = job->y, t->held_n = count;
       return NAN;
     }
