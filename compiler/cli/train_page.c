@@ -15,7 +15,9 @@ static char *summary_of(const Options *o) {
   diag_set_warning_mode(WARNINGS_HIDE); /* the run's own load has shown them */
   Model *m = model_load(o->file, &cfg);
   diag_set_warning_mode(mode);
-  char *text = m && model_build_training(m) ? model_summary_text(m, NULL) : NULL;
+  DataSummary data; /* (the run has read the set: its headers are there to probe) */
+  bool probed = m && data_probe(m, data_dir(o->data_dir), &data);
+  char *text = m && model_build_training(m) ? model_summary_text(m, probed ? &data : NULL) : NULL;
   model_free(m);
   return text;
 }

@@ -59,7 +59,7 @@ static void *zeroed(size_t n, size_t size) {
 }
 
 bool evaluate(Trainer *t, const DlrtDataset *d, int limit, Evaluation *e) {
-  int count = limit > 0 && limit < d->count ? limit : d->count, classes = t->classes;
+  int count = trainer_examples(d, limit), classes = t->classes;
   *e = (Evaluation){.count = count, .classes = classes, .logits = model_output_is_logits(t->m)};
   e->label = zeroed((size_t)count, sizeof *e->label);
   e->pred = zeroed((size_t)count, sizeof *e->pred);

@@ -163,7 +163,7 @@ static void fill_job(BatchJob *j) {
 static void fill_job_on_helper(void *job) { fill_job(job); }
 
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
-  int total = limit > 0 && limit < d->count ? limit : d->count;
+  int total = trainer_examples(d, limit);
   if (t->perm_len != total) {
     free(t->perm);
     t->perm = malloc(sizeof(int) * (size_t)total);
@@ -314,8 +314,10 @@ static bool infer_range(Trainer *t, const DlrtDataset *d, int first, int total, 
   return true;
 }
 
+int trainer_examples(const DlrtDataset *d, int limit) { return limit > 0 && limit < d->count ? limit : d->count; }
+
 bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx) {
-  return infer_range(t, d, 0, limit > 0 && limit < d->count ? limit : d->count, visit, ctx);
+  return infer_range(t, d, 0, trainer_examples(d, limit), visit, ctx);
 }
 
 typedef struct ErrorCount {
@@ -334,7 +336,7 @@ static void count_errors(void *ctx, int first, int n, const float *out) {
 /* Of a job of several processes, each scores a contiguous share of the examples, and the
  * counts are summed. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit) {
-  int all = limit > 0 && limit < d->count ? limit : d->count;
+  int all = trainer_examples(d, limit);
   ErrorCount c = {t, d, 0};
   if (!infer_range(t, d, (int)((int64_t)all * t->rank / t->procs), (int)((int64_t)all * (t->rank + 1) / t->procs),
                    count_errors, &c))

@@ -121,6 +121,8 @@ typedef void (*InferFn)(void *ctx, int first, int n, const float *out);
  * (all if limit <= 0), batch by batch in order, and hands each batch's outputs to visit.
  * False after reporting that dlc_forward failed to compile. */
 bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx);
+/* How many examples of d a call with `limit` covers: the first `limit`, or all if limit <= 0. */
+int trainer_examples(const DlrtDataset *d, int limit);
 /* Fraction of the first `limit` examples of d (all if limit <= 0) misclassified; negative
  * after reporting that dlc_forward failed to compile. */
 double trainer_error(Trainer *t, const DlrtDataset *d, int limit);
