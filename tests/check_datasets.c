@@ -16,14 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 #include "checkpoint.h"
 #include "dataset.h"
+#define DLC_TIMEOUT TIMEOUT /* (enum below) */
 #include "helpers.h"
 #include "png.h"
 
-enum { TIMEOUT = 120, MAX_ARGS = 24, SIDE = 8, CLASSES = 3, TRAIN_N = 240, TEST_N = 60 };
+enum { TIMEOUT = 120, SIDE = 8, CLASSES = 3, TRAIN_N = 240, TEST_N = 60 };
 
 static char *root; /* the suite's temporary directory */
 
@@ -40,47 +40,6 @@ static const char *P(const char *fmt, ...) {
   snprintf(out, 1024, "%s/%s", root, name);
   return out;
 }
-
-static RunResult run_dlc(const char *cwd, ...) {
-  char *argv[MAX_ARGS + 2] = {DLC_BINARY};
-  int n = 1;
-  va_list ap;
-  va_start(ap, cwd);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-    ck_assert_int_lt(n, MAX_ARGS);
-    argv[n++] = (char *)a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(cwd, argv, TIMEOUT);
-}
-
-#define dlc(...) run_dlc(NULL, __VA_ARGS__, (const char *)NULL)
-#define dlc_in(cwd, ...) run_dlc(cwd, __VA_ARGS__, (const char *)NULL)
-
-static void assert_contains(const char *what, const char *text, const char *needle) {
-  if (!strstr(text, needle)) ck_abort_msg("%s does not contain \"%s\"; it is:\n%s", what, needle, text);
-}
-
-static void assert_ok(RunResult r) {
-  if (r.status != 0) ck_abort_msg("status %d, expected 0; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
-}
-
-static void assert_fails(RunResult r, const char *needle) {
-  if (r.status != 1) ck_abort_msg("status %d, expected 1; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
-  assert_contains("stderr", r.err, needle);
-}
-
-static void write_file(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  ck_assert_msg(f != NULL, "cannot write %s", path);
-  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-  ck_assert_int_eq(fclose(f), 0);
-}
-
-static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
-
-static void make_dir(const char *path) { ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s", path); }
 
 /* ---- a small learnable set: class k is a bright bar in the k-th third of the image ---- */
 
@@ -139,7 +98,7 @@ static void write_idx(const char *images, const char *labels, const Set *s, bool
       ck_assert_int_eq(gzwrite(g, bufs[f], (unsigned)lens[f]), (int)lens[f]);
       ck_assert_int_eq(gzclose(g), Z_OK);
     } else {
-      write_file(paths[f], bufs[f], lens[f]);
+      write_bytes(paths[f], bufs[f], lens[f]);
     }
   }
   free(img);
@@ -158,7 +117,7 @@ static void write_npy(const char *path, const char *descr, const char *shape, co
   memset(b + 10 + strlen(dict), ' ', pad);
   b[total + pad - 1] = '\n';
   memcpy(b + total + pad, data, len);
-  write_file(path, b, total + pad + len);
+  write_bytes(path, b, total + pad + len);
   free(b);
 }
 
@@ -198,7 +157,7 @@ static void write_cifar(const char *dir, const Set *train, const Set *test) {
     char name[64];
     if (f < 5) snprintf(name, sizeof name, "%s/data_batch_%d.bin", dir, f + 1);
     else snprintf(name, sizeof name, "%s/test_batch.bin", dir);
-    write_file(name, b, (size_t)(last - first) * RECORD);
+    write_bytes(name, b, (size_t)(last - first) * RECORD);
     free(b);
   }
 }
@@ -463,7 +422,7 @@ START_TEST(malformed_files_are_named) {
   assert_fails(r, want);
   free(want);
   run_result_free(&r);
-  write_file(P("short-images"), "\x00\x00\x08\x03\x00\x00\x00\x05", 8); /* a truncated header */
+  write_bytes(P("short-images"), "\x00\x00\x08\x03\x00\x00\x00\x05", 8); /* a truncated header */
   r = dlc("train", write_net("bad_idx.net", 1, "idx(train: \"short-images\", labels: \"train-labels\")", NULL));
   ck_assert_int_ge(asprintf(&want, "%s: error: truncated header", P("short-images")), 0);
   assert_fails(r, want);
@@ -500,20 +459,8 @@ static Set mnist_head(const char *prefix, int n) {
 
 /* Whether two checkpoints hold the same tensors, bit for bit. */
 static void assert_same_tensors(const char *a, const char *b) {
-  Ckpt x, y;
-  char err[1024];
-  ck_assert_msg(dlrt_ckpt_load(a, &x, err, sizeof err) == 0, "%s", err);
-  ck_assert_msg(dlrt_ckpt_load(b, &y, err, sizeof err) == 0, "%s", err);
-  ck_assert_int_eq(x.n, y.n);
-  for (int i = 0; i < x.n; i++) {
-    const CkptTensor *t = &x.tensors[i], *u = dlrt_ckpt_tensor(&y, t->name);
-    ck_assert_msg(u != NULL, "%s lacks %s", b, t->name);
-    int64_t numel = 1;
-    for (int k = 0; k < t->rank; k++) numel *= t->dim[k];
-    ck_assert_msg(memcmp(t->data, u->data, sizeof(float) * (size_t)numel) == 0, "%s differs", t->name);
-  }
-  dlrt_ckpt_free(&x);
-  dlrt_ckpt_free(&y);
+  char why[256];
+  ck_assert_msg(same_tensors(a, b, why, sizeof why), "%s and %s: %s", a, b, why);
 }
 
 /* The epoch lines up to their test error (the timings that follow differ from run to run). */

@@ -22,15 +22,9 @@
 
 /* What diag reports while fn runs, captured. */
 static char *diagnostics_of(bool (*fn)(void *), void *ctx, bool *result) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&buf, &len);
-  diag_set_stream(mem);
-  diag_reset();
+  capture_begin();
   *result = fn(ctx);
-  diag_set_stream(NULL);
-  fclose(mem);
-  return buf;
+  return capture_end();
 }
 
 /* ---- evaluate(): probabilities, confusion, the worst -------------------------------------- */

@@ -13,11 +13,9 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pty.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,33 +27,12 @@
 #include "report_checks.h"
 
 #define MLP DLC_SOURCE_DIR "/examples/mlp.net"
-enum { TIMEOUT = 300, EPOCHS = 2 };
+enum { TIMEOUT = 300, EPOCHS = 2 }; /* (dlc runs: helpers.h's 300 s) */
 
 /* Debian's chromium, or the browser $DLC_CHROMIUM names */
 static const char *chromium(void) {
   const char *path = getenv("DLC_CHROMIUM");
   return path && *path ? path : "/usr/bin/chromium";
-}
-
-static RunResult dlc_args(const char *first, ...) {
-  char *argv[32] = {(char *)DLC_BINARY, (char *)first};
-  int n = 2;
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 31;) argv[n++] = (char *)a;
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(NULL, argv, TIMEOUT);
-}
-#define dlc(...) dlc_args(__VA_ARGS__, (const char *)NULL)
-
-static void assert_ok(RunResult r, const char *what) {
-  if (r.status != 0) ck_abort_msg("%s: status %d; stderr:\n%s", what, r.status, r.err);
-}
-
-static bool exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0;
 }
 
 /* ---- the shared training run ------------------------------------------------------------ */
@@ -145,7 +122,7 @@ START_TEST(eval_outputs) {
   char *csv = path_join(work, "p.csv"), *json = path_join(work, "e.json"), *png = path_join(work, "e.png");
   RunResult r = dlc("eval", MLP, "--load", ckpt, "--data", DLC_TEST_DATA, "--confusion", "--metrics", json,
                     "--predictions", csv, "--errors", png);
-  assert_ok(r, "dlc eval");
+  assert_ok(r);
   int wrong = -1;
   const char *line = strstr(r.out, "test_error ");
   ck_assert_ptr_nonnull(line);
@@ -229,7 +206,7 @@ START_TEST(eval_outputs_checked_first) {
     ck_assert_msg(!strstr(r.out, "test_error"), "case %zu evaluated before failing: %s", i, r.out);
     run_result_free(&r);
   }
-  ck_assert(!exists(csv));
+  ck_assert(!file_exists(csv));
   free(csv);
 }
 END_TEST
@@ -239,7 +216,7 @@ START_TEST(report_command) {
   char *out = path_join(work, "after.html");
   /* the model from the checkpoint's own source */
   RunResult r = dlc("report", metrics, "--load", ckpt, "--data", DLC_TEST_DATA, "-o", out);
-  assert_ok(r, "dlc report --load");
+  assert_ok(r);
   char *html = read_file(out);
   assert_self_contained(html);
   assert_contains("page", html, "<h1>" MLP "</h1>");
@@ -258,7 +235,7 @@ START_TEST(report_command) {
   run_result_free(&r);
   /* metrics alone: charts only */
   r = dlc("report", metrics, "-o", out);
-  assert_ok(r, "dlc report");
+  assert_ok(r);
   html = read_file(out);
   ck_assert_ptr_null(strstr(html, "Confusion"));
   ck_assert_ptr_null(strstr(html, "<h2>Model</h2>"));
@@ -267,7 +244,7 @@ START_TEST(report_command) {
   run_result_free(&r);
   /* --net: the summary without a checkpoint */
   r = dlc("report", metrics, "--net", MLP, "-o", out);
-  assert_ok(r, "dlc report --net");
+  assert_ok(r);
   html = read_file(out);
   assert_contains("page", html, "<h2>Model</h2>");
   free(html);
@@ -282,9 +259,7 @@ START_TEST(report_command_errors) {
   char *bare = path_join(work, "bare.ck");
   FILE *f = fopen(empty, "w");
   fclose(f);
-  f = fopen(bad, "w");
-  fputs("{\"epoch\":1,\"train_loss\":0.5,\"test_error\":0.1,\"seconds\":2,\"images_per_s\":3}\nnot json\n", f);
-  fclose(f);
+  write_text(bad, "{\"epoch\":1,\"train_loss\":0.5,\"test_error\":0.1,\"seconds\":2,\"images_per_s\":3}\nnot json\n");
   /* a safetensors file without dlc's metadata: no source to take the model from */
   float v = 1;
   CkptTensor tensor = {"W1", 1, {1}, &v};
@@ -312,7 +287,7 @@ START_TEST(report_command_errors) {
     assert_contains("stderr", r.err, cases[i].want ? cases[i].want : "is the metrics file, an input of this command");
     run_result_free(&r);
   }
-  ck_assert(!exists(out));
+  ck_assert(!file_exists(out));
   RunResult r = dlc("report", metrics);
   ck_assert_int_eq(r.status, 1);
   assert_contains("stderr", r.err, "'report' needs -o FILE.html");
@@ -433,7 +408,7 @@ START_TEST(report_in_chromium) {
   memcpy(argv, common, sizeof common);
   argv[N_COMMON] = "--dump-dom", argv[N_COMMON + 1] = url, argv[N_COMMON + 2] = NULL;
   RunResult r = run_program(NULL, argv, 120);
-  assert_ok(r, "chromium --dump-dom");
+  assert_ok(r);
   assert_contains("the DOM", r.out, "<svg id=\"chart-loss\"");
   static const char *const series[4] = {"training loss", "test error", "learning rate", "images/s"};
   for (int s = 0; s < 4; s++) ck_assert_int_eq(polyline_points(r.out, series[s]), EPOCHS);
@@ -442,7 +417,7 @@ START_TEST(report_in_chromium) {
   argv[N_COMMON] = shot_arg, argv[N_COMMON + 1] = "--window-size=1200,1600", argv[N_COMMON + 2] = url;
   argv[N_COMMON + 3] = NULL;
   r = run_program(NULL, argv, 120);
-  assert_ok(r, "chromium --screenshot");
+  assert_ok(r);
   DlrtImage img;
   char err[512];
   ck_assert_msg(dlrt_png_read(shot, &img, err, sizeof err) == 0, "%s", err);
