@@ -538,7 +538,7 @@ START_TEST(predict_agrees_with_eval) {
   RunResult r = dlc("train", net, "--save", P("p.ck"));
   assert_ok(r);
   run_result_free(&r);
-  r = dlc("eval", net, "--load", P("p.ck"));
+  r = dlc("eval", net, "--load", P("p.ck"), "--predictions", P("p.csv"));
   assert_ok(r);
   int wrong = -1, total = -1;
   const char *at = strstr(r.out, "test_error ");
@@ -553,7 +553,9 @@ START_TEST(predict_agrees_with_eval) {
   assert_ok(r);
   write_text(P("p.json"), r.out);
   run_result_free(&r);
-  /* the JSON parses, and its top classes miss as many test images as dlc eval says */
+  /* the JSON parses, its top classes miss as many test images as dlc eval says, and each
+   * image's class and probability are those of dlc eval --predictions (to float rounding:
+   * the batches are of other sizes) */
   char labels[TEST_N * 2 + 1];
   for (int i = 0; i < TEST_N; i++) labels[2 * i] = (char)('0' + grey_test.lab[i]), labels[2 * i + 1] = ' ';
   labels[2 * TEST_N] = 0;
@@ -617,6 +619,12 @@ START_TEST(predict_refuses_what_does_not_fit) {
   run_result_free(&r);
   r = dlc("predict", net, "--load", P("q.ck"));
   assert_fails(r, "'predict' needs at least one INPUT");
+                     "rows = open(sys.argv[1] + '/p.csv').read().split()\n"
+                     "assert rows[0] == 'index,label,prediction,probability' and len(rows) == len(p) + 1\n"
+                     "for q, row in zip(p, rows[1:]):\n"
+                     "    i, label, pred, prob = row.split(',')\n"
+                     "    assert q['top'][0]['class'] == int(pred), (q, row)\n"
+                     "    assert abs(q['top'][0]['score'] - float(prob)) <= 1e-5, (q, row)\n"
   run_result_free(&r);
   /* names from the folders of an image set, top K beyond the classes: all of them */
   const char *png_net = write_net("qp.net", 1, "images(\"shapes\")", NULL);
