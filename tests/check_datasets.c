@@ -394,6 +394,58 @@ START_TEST(shape_mismatch_at_data) {
 }
 END_TEST
 
+/* Distortions move pixels along rows and columns: a set of vectors with `distort` is an error
+ * at the distort setting before anything is compiled (dlc check says so too), also where the
+ * model makes its input an image, since the set's examples are what is distorted; a set of
+ * images fed to a vector input distorts, as mlp_distort.net does MNIST's. */
+START_TEST(distortions_need_images) {
+  write_npy(P("vec_x.npy"), "|u1", "(240, 64)", grey_train.pix, (size_t)TRAIN_N * SIDE * SIDE);
+  static const char *const form = "input x : %s\ntarget y : onehot(3)\nout = dense(flatten(x), 3)\n"
+                                  "loss = cross_entropy(out, y)\ntrain {\n  data = npy(x: \"%s\", y: \"y.npy\")\n"
+                                  "  distort = affine(rotate: 10)\n  epochs = 1\n}\n";
+  char text[512], *want = NULL;
+  snprintf(text, sizeof text, form, "[64]", "vec_x.npy");
+  write_text(P("vec.net"), text);
+  ck_assert_int_ge(asprintf(&want, "%s:7:13: error: distortions need images (channels x rows x cols with rows, cols > "
+                                   "1), but data set npy(\"%s\") gives examples of [1, 1, 64]\n"
+                                   "    distort = affine(rotate: 10)\n              ^\n"
+                                   "%s:6:10: note: the data set is given here\n",
+                           P("vec.net"), P("vec_x.npy"), P("vec.net")), 0);
+  RunResult r = dlc("train", P("vec.net"));
+  assert_fails(r, want);
+  ck_assert_ptr_null(strstr(r.err, "compiled"));
+  run_result_free(&r);
+  r = dlc("check", P("vec.net"));
+  assert_fails(r, want);
+  run_result_free(&r);
+  free(want);
+  /* the model reshaping the vectors into images changes nothing */
+  snprintf(text, sizeof text, form, "[1, 8, 8]", "vec_x.npy");
+  write_text(P("vec_img.net"), text);
+  r = dlc("check", P("vec_img.net"));
+  assert_fails(r, ":7:13: error: distortions need images (channels x rows x cols with rows, cols > 1)");
+  run_result_free(&r);
+  /* nor does a distortion given on the command line: the error is at --set */
+  snprintf(text, sizeof text, form, "[64]", "vec_x.npy");
+  *strstr(text, "  distort") = 0;
+  strcat(text, "}\n");
+  write_text(P("vec_plain.net"), text);
+  r = dlc("check", P("vec_plain.net"));
+  assert_ok(r);
+  run_result_free(&r);
+  r = dlc("check", P("vec_plain.net"), "--set", "distort = elastic(alpha: 2)");
+  assert_fails(r, "error: distortions need images (channels x rows x cols with rows, cols > 1), but data set npy(");
+  run_result_free(&r);
+  /* images (8 x 8) into a vector input: distorted, and trained */
+  snprintf(text, sizeof text, form, "[64]", "x.npy");
+  write_text(P("img_vec.net"), text);
+  r = dlc("train", P("img_vec.net"));
+  assert_ok(r);
+  assert_contains("stdout", r.out, "epoch 1/1");
+  run_result_free(&r);
+}
+END_TEST
+
 START_TEST(labels_beyond_the_target) {
   Set s = make_set(30, 1, SIDE, SIDE, 7);
   s.lab[17] = 5; /* onehot(3) */
@@ -567,6 +619,12 @@ START_TEST(predict_agrees_with_eval) {
                      "p = d['predictions']\n"
                      "assert [q['input'].split('/')[-1] for q in p] == ['%03d.png' % i for i in range(len(y))]\n"
                      "assert all(q['top'][0]['name'] == 'LMR'[q['top'][0]['class']] for q in p)\n"
+                     "rows = open(sys.argv[1] + '/p.csv').read().split()\n"
+                     "assert rows[0] == 'index,label,prediction,probability' and len(rows) == len(p) + 1\n"
+                     "for q, row in zip(p, rows[1:]):\n"
+                     "    i, label, pred, prob = row.split(',')\n"
+                     "    assert q['top'][0]['class'] == int(pred), (q, row)\n"
+                     "    assert abs(q['top'][0]['score'] - float(prob)) <= 1e-5, (q, row)\n"
                      "print(sum(q['top'][0]['class'] != t for q, t in zip(p, y)))\n",
                      root);
   ck_assert_int_eq(atoi(out), wrong);
@@ -619,12 +677,6 @@ START_TEST(predict_refuses_what_does_not_fit) {
   run_result_free(&r);
   r = dlc("predict", net, "--load", P("q.ck"));
   assert_fails(r, "'predict' needs at least one INPUT");
-                     "rows = open(sys.argv[1] + '/p.csv').read().split()\n"
-                     "assert rows[0] == 'index,label,prediction,probability' and len(rows) == len(p) + 1\n"
-                     "for q, row in zip(p, rows[1:]):\n"
-                     "    i, label, pred, prob = row.split(',')\n"
-                     "    assert q['top'][0]['class'] == int(pred), (q, row)\n"
-                     "    assert abs(q['top'][0]['score'] - float(prob)) <= 1e-5, (q, row)\n"
   run_result_free(&r);
   /* names from the folders of an image set, top K beyond the classes: all of them */
   const char *png_net = write_net("qp.net", 1, "images(\"shapes\")", NULL);
@@ -683,6 +735,7 @@ static Suite *datasets_suite(void) {
   tcase_add_test(tc, trains_from_png_folders);
   tcase_add_test(tc, holdout_refuses_a_set_ordered_by_class);
   tcase_add_test(tc, shape_mismatch_at_data);
+  tcase_add_test(tc, distortions_need_images);
   tcase_add_test(tc, labels_beyond_the_target);
   tcase_add_test(tc, malformed_files_are_named);
   tcase_add_test(tc, npy_copy_of_mnist_trains_bit_for_bit);
