@@ -146,7 +146,7 @@ RgbImage errors_grid(const Evaluation *e, const DlrtDataset *d) {
   int idx[ERRORS_SHOWN], n = evaluation_worst(e, ERRORS_SHOWN, idx);
   int side = d->rows > d->cols ? d->rows : d->cols, scale = (72 + side - 1) / side;
   scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
-  char truth[ERRORS_SHOWN][MAX_LABEL + 1], guess[ERRORS_SHOWN][MAX_LABEL + 1], name[64];
+  char truth[ERRORS_SHOWN][MAX_LABEL + 1], guess[ERRORS_SHOWN][MAX_LABEL + 12], name[64]; /* (a raw score may be long) */
   int widest = 0;
   for (int i = 0; i < n; i++) {
     snprintf(truth[i], sizeof truth[i], "%.*s", MAX_LABEL, class_label(d, e->label[idx[i]], name, sizeof name));
