@@ -16,14 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 #include "checkpoint.h"
 #include "dataset.h"
+#define DLC_TIMEOUT TIMEOUT /* (enum below) */
 #include "helpers.h"
 #include "png.h"
 
-enum { TIMEOUT = 120, MAX_ARGS = 24, SIDE = 8, CLASSES = 3, TRAIN_N = 240, TEST_N = 60 };
+enum { TIMEOUT = 120, SIDE = 8, CLASSES = 3, TRAIN_N = 240, TEST_N = 60 };
 
 static char *root; /* the suite's temporary directory */
 
@@ -40,47 +40,6 @@ static const char *P(const char *fmt, ...) {
   snprintf(out, 1024, "%s/%s", root, name);
   return out;
 }
-
-static RunResult run_dlc(const char *cwd, ...) {
-  char *argv[MAX_ARGS + 2] = {DLC_BINARY};
-  int n = 1;
-  va_list ap;
-  va_start(ap, cwd);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-    ck_assert_int_lt(n, MAX_ARGS);
-    argv[n++] = (char *)a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(cwd, argv, TIMEOUT);
-}
-
-#define dlc(...) run_dlc(NULL, __VA_ARGS__, (const char *)NULL)
-#define dlc_in(cwd, ...) run_dlc(cwd, __VA_ARGS__, (const char *)NULL)
-
-static void assert_contains(const char *what, const char *text, const char *needle) {
-  if (!strstr(text, needle)) ck_abort_msg("%s does not contain \"%s\"; it is:\n%s", what, needle, text);
-}
-
-static void assert_ok(RunResult r) {
-  if (r.status != 0) ck_abort_msg("status %d, expected 0; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
-}
-
-static void assert_fails(RunResult r, const char *needle) {
-  if (r.status != 1) ck_abort_msg("status %d, expected 1; stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
-  assert_contains("stderr", r.err, needle);
-}
-
-static void write_file(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  ck_assert_msg(f != NULL, "cannot write %s", path);
-  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-  ck_assert_int_eq(fclose(f), 0);
-}
-
-static void write_text(const char *path, const char *text) { write_file(path, text, strlen(text)); }
-
-static void make_dir(const char *path) { ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s", path); }
 
 /* ---- a small learnable set: class k is a bright bar in the k-th third of the image ---- */
 
@@ -139,7 +98,7 @@ static void write_idx(const char *images, const char *labels, const Set *s, bool
       ck_assert_int_eq(gzwrite(g, bufs[f], (unsigned)lens[f]), (int)lens[f]);
       ck_assert_int_eq(gzclose(g), Z_OK);
     } else {
-      write_file(paths[f], bufs[f], lens[f]);
+      write_bytes(paths[f], bufs[f], lens[f]);
     }
   }
   free(img);
@@ -158,7 +117,7 @@ static void write_npy(const char *path, const char *descr, const char *shape, co
   memset(b + 10 + strlen(dict), ' ', pad);
   b[total + pad - 1] = '\n';
   memcpy(b + total + pad, data, len);
-  write_file(path, b, total + pad + len);
+  write_bytes(path, b, total + pad + len);
   free(b);
 }
 
@@ -198,7 +157,7 @@ static void write_cifar(const char *dir, const Set *train, const Set *test) {
     char name[64];
     if (f < 5) snprintf(name, sizeof name, "%s/data_batch_%d.bin", dir, f + 1);
     else snprintf(name, sizeof name, "%s/test_batch.bin", dir);
-    write_file(name, b, (size_t)(last - first) * RECORD);
+    write_bytes(name, b, (size_t)(last - first) * RECORD);
     free(b);
   }
 }
@@ -435,6 +394,58 @@ START_TEST(shape_mismatch_at_data) {
 }
 END_TEST
 
+/* Distortions move pixels along rows and columns: a set of vectors with `distort` is an error
+ * at the distort setting before anything is compiled (dlc check says so too), also where the
+ * model makes its input an image, since the set's examples are what is distorted; a set of
+ * images fed to a vector input distorts, as mlp_distort.net does MNIST's. */
+START_TEST(distortions_need_images) {
+  write_npy(P("vec_x.npy"), "|u1", "(240, 64)", grey_train.pix, (size_t)TRAIN_N * SIDE * SIDE);
+  static const char *const form = "input x : %s\ntarget y : onehot(3)\nout = dense(flatten(x), 3)\n"
+                                  "loss = cross_entropy(out, y)\ntrain {\n  data = npy(x: \"%s\", y: \"y.npy\")\n"
+                                  "  distort = affine(rotate: 10)\n  epochs = 1\n}\n";
+  char text[512], *want = NULL;
+  snprintf(text, sizeof text, form, "[64]", "vec_x.npy");
+  write_text(P("vec.net"), text);
+  ck_assert_int_ge(asprintf(&want, "%s:7:13: error: distortions need images (channels x rows x cols with rows, cols > "
+                                   "1), but data set npy(\"%s\") gives examples of [1, 1, 64]\n"
+                                   "    distort = affine(rotate: 10)\n              ^\n"
+                                   "%s:6:10: note: the data set is given here\n",
+                           P("vec.net"), P("vec_x.npy"), P("vec.net")), 0);
+  RunResult r = dlc("train", P("vec.net"));
+  assert_fails(r, want);
+  ck_assert_ptr_null(strstr(r.err, "compiled"));
+  run_result_free(&r);
+  r = dlc("check", P("vec.net"));
+  assert_fails(r, want);
+  run_result_free(&r);
+  free(want);
+  /* the model reshaping the vectors into images changes nothing */
+  snprintf(text, sizeof text, form, "[1, 8, 8]", "vec_x.npy");
+  write_text(P("vec_img.net"), text);
+  r = dlc("check", P("vec_img.net"));
+  assert_fails(r, ":7:13: error: distortions need images (channels x rows x cols with rows, cols > 1)");
+  run_result_free(&r);
+  /* nor does a distortion given on the command line: the error is at --set */
+  snprintf(text, sizeof text, form, "[64]", "vec_x.npy");
+  *strstr(text, "  distort") = 0;
+  strcat(text, "}\n");
+  write_text(P("vec_plain.net"), text);
+  r = dlc("check", P("vec_plain.net"));
+  assert_ok(r);
+  run_result_free(&r);
+  r = dlc("check", P("vec_plain.net"), "--set", "distort = elastic(alpha: 2)");
+  assert_fails(r, "error: distortions need images (channels x rows x cols with rows, cols > 1), but data set npy(");
+  run_result_free(&r);
+  /* images (8 x 8) into a vector input: distorted, and trained */
+  snprintf(text, sizeof text, form, "[64]", "x.npy");
+  write_text(P("img_vec.net"), text);
+  r = dlc("train", P("img_vec.net"));
+  assert_ok(r);
+  assert_contains("stdout", r.out, "epoch 1/1");
+  run_result_free(&r);
+}
+END_TEST
+
 START_TEST(labels_beyond_the_target) {
   Set s = make_set(30, 1, SIDE, SIDE, 7);
   s.lab[17] = 5; /* onehot(3) */
@@ -463,7 +474,7 @@ START_TEST(malformed_files_are_named) {
   assert_fails(r, want);
   free(want);
   run_result_free(&r);
-  write_file(P("short-images"), "\x00\x00\x08\x03\x00\x00\x00\x05", 8); /* a truncated header */
+  write_bytes(P("short-images"), "\x00\x00\x08\x03\x00\x00\x00\x05", 8); /* a truncated header */
   r = dlc("train", write_net("bad_idx.net", 1, "idx(train: \"short-images\", labels: \"train-labels\")", NULL));
   ck_assert_int_ge(asprintf(&want, "%s: error: truncated header", P("short-images")), 0);
   assert_fails(r, want);
@@ -500,20 +511,8 @@ static Set mnist_head(const char *prefix, int n) {
 
 /* Whether two checkpoints hold the same tensors, bit for bit. */
 static void assert_same_tensors(const char *a, const char *b) {
-  Ckpt x, y;
-  char err[1024];
-  ck_assert_msg(dlrt_ckpt_load(a, &x, err, sizeof err) == 0, "%s", err);
-  ck_assert_msg(dlrt_ckpt_load(b, &y, err, sizeof err) == 0, "%s", err);
-  ck_assert_int_eq(x.n, y.n);
-  for (int i = 0; i < x.n; i++) {
-    const CkptTensor *t = &x.tensors[i], *u = dlrt_ckpt_tensor(&y, t->name);
-    ck_assert_msg(u != NULL, "%s lacks %s", b, t->name);
-    int64_t numel = 1;
-    for (int k = 0; k < t->rank; k++) numel *= t->dim[k];
-    ck_assert_msg(memcmp(t->data, u->data, sizeof(float) * (size_t)numel) == 0, "%s differs", t->name);
-  }
-  dlrt_ckpt_free(&x);
-  dlrt_ckpt_free(&y);
+  char why[256];
+  ck_assert_msg(same_tensors(a, b, why, sizeof why), "%s and %s: %s", a, b, why);
 }
 
 /* The epoch lines up to their test error (the timings that follow differ from run to run). */
@@ -591,7 +590,7 @@ START_TEST(predict_agrees_with_eval) {
   RunResult r = dlc("train", net, "--save", P("p.ck"));
   assert_ok(r);
   run_result_free(&r);
-  r = dlc("eval", net, "--load", P("p.ck"));
+  r = dlc("eval", net, "--load", P("p.ck"), "--predictions", P("p.csv"));
   assert_ok(r);
   int wrong = -1, total = -1;
   const char *at = strstr(r.out, "test_error ");
@@ -606,7 +605,9 @@ START_TEST(predict_agrees_with_eval) {
   assert_ok(r);
   write_text(P("p.json"), r.out);
   run_result_free(&r);
-  /* the JSON parses, and its top classes miss as many test images as dlc eval says */
+  /* the JSON parses, its top classes miss as many test images as dlc eval says, and each
+   * image's class and probability are those of dlc eval --predictions (to float rounding:
+   * the batches are of other sizes) */
   char labels[TEST_N * 2 + 1];
   for (int i = 0; i < TEST_N; i++) labels[2 * i] = (char)('0' + grey_test.lab[i]), labels[2 * i + 1] = ' ';
   labels[2 * TEST_N] = 0;
@@ -618,6 +619,12 @@ START_TEST(predict_agrees_with_eval) {
                      "p = d['predictions']\n"
                      "assert [q['input'].split('/')[-1] for q in p] == ['%03d.png' % i for i in range(len(y))]\n"
                      "assert all(q['top'][0]['name'] == 'LMR'[q['top'][0]['class']] for q in p)\n"
+                     "rows = open(sys.argv[1] + '/p.csv').read().split()\n"
+                     "assert rows[0] == 'index,label,prediction,probability' and len(rows) == len(p) + 1\n"
+                     "for q, row in zip(p, rows[1:]):\n"
+                     "    i, label, pred, prob = row.split(',')\n"
+                     "    assert q['top'][0]['class'] == int(pred), (q, row)\n"
+                     "    assert abs(q['top'][0]['score'] - float(prob)) <= 1e-5, (q, row)\n"
                      "print(sum(q['top'][0]['class'] != t for q, t in zip(p, y)))\n",
                      root);
   ck_assert_int_eq(atoi(out), wrong);
@@ -728,6 +735,7 @@ static Suite *datasets_suite(void) {
   tcase_add_test(tc, trains_from_png_folders);
   tcase_add_test(tc, holdout_refuses_a_set_ordered_by_class);
   tcase_add_test(tc, shape_mismatch_at_data);
+  tcase_add_test(tc, distortions_need_images);
   tcase_add_test(tc, labels_beyond_the_target);
   tcase_add_test(tc, malformed_files_are_named);
   tcase_add_test(tc, npy_copy_of_mnist_trains_bit_for_bit);

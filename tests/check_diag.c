@@ -7,43 +7,18 @@
  * `objdump -l --inlines` of a `dlc compile` object naming both lines. */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#define DLC_TIMEOUT TIMEOUT /* (enum below) */
 #include "helpers.h"
 #include "suggest.h"
 
 #define WARNINGS_DIR DLC_SOURCE_DIR "/tests/warnings"
 #define MLP DLC_SOURCE_DIR "/examples/mlp.net"
 
-enum { TIMEOUT = 60, MAX_ARGS = 16 };
-
-/* Runs argv0 (dlc if NULL) with the NULL-terminated arguments in directory cwd. */
-static RunResult run_in(const char *cwd, const char *argv0, ...) {
-  char *argv[MAX_ARGS + 2] = {(char *)(argv0 ? argv0 : DLC_BINARY)};
-  int n = 1;
-  va_list ap;
-  va_start(ap, argv0);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-    ck_assert_int_lt(n, MAX_ARGS);
-    argv[n++] = (char *)a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(cwd, argv, TIMEOUT);
-}
-
-#define dlc(...) run_in(NULL, NULL, __VA_ARGS__, (const char *)NULL)
-
-static void assert_contains(const char *what, const char *text, const char *needle) {
-  if (!strstr(text, needle)) ck_abort_msg("%s does not contain \"%s\"; it is:\n%s", what, needle, text);
-}
-
-static void assert_status(RunResult r, int status) {
-  if (r.status != status) ck_abort_msg("status %d, expected %d; stderr:\n%s", r.status, status, r.err);
-}
+enum { TIMEOUT = 60 };
 
 /* ---- "did you mean" ---------------------------------------------------------------------- */
 
@@ -81,11 +56,11 @@ END_TEST
 
 START_TEST(unknown_command_suggests) {
   RunResult r = dlc("trian", MLP);
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "dlc: error: unknown command 'trian'; did you mean 'train'?\n");
   run_result_free(&r);
   r = dlc("frobnicate", MLP);
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "dlc: error: unknown command 'frobnicate'\n");
   run_result_free(&r);
 }
@@ -93,28 +68,28 @@ END_TEST
 
 START_TEST(unknown_option_suggests) {
   RunResult r = dlc("train", MLP, "--epoch", "3");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err,
                   "dlc: error: unknown option '--epoch' for 'train' (see dlc train --help); did you mean '--epochs'?\n");
   run_result_free(&r);
   r = dlc("check", MLP, "--epochs", "3"); /* another command's option */
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "dlc: error: unknown option '--epochs' for 'check': only train takes it (see dlc check --help)\n");
   run_result_free(&r);
   r = dlc("check", MLP, "--save", "x.ck");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "only train takes it");
   run_result_free(&r);
   r = dlc("check", MLP, "--batch-size", "8");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "did you mean '--batch'?");
   run_result_free(&r);
   r = dlc("ir", MLP, "--stage", "asmb");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "--stage expects graph, llvm, opt or asm, got 'asmb'; did you mean 'asm'?\n");
   run_result_free(&r);
   r = dlc("check", MLP, "--after", "cce");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "got 'cce'; did you mean 'cse'?\n");
   run_result_free(&r);
 }
@@ -158,8 +133,8 @@ START_TEST(warning_files_match) {
     char *want = read_file(errpath);
     ck_assert_msg(want && *want, "%s is missing or empty (a warning test must warn)", errpath);
     char *want_werror = as_errors(want);
-    RunResult r = run_in(WARNINGS_DIR, NULL, "check", e->d_name, (const char *)NULL);
-    RunResult w = run_in(WARNINGS_DIR, NULL, "check", e->d_name, "--Werror", (const char *)NULL);
+    RunResult r = dlc_in(WARNINGS_DIR, "check", e->d_name);
+    RunResult w = dlc_in(WARNINGS_DIR, "check", e->d_name, "--Werror");
     if (r.status != 0 || strcmp(r.err, want) != 0) {
       fprintf(stderr, "---- tests/warnings/%s: status %d (expected 0)\n---- expected stderr:\n%s---- actual:\n%s",
               e->d_name, r.status, want, r.err);
@@ -187,15 +162,15 @@ END_TEST
 /* A file without warnings passes --Werror; every command that loads a model takes it. */
 START_TEST(werror_on_clean_file_and_other_commands) {
   RunResult r = dlc("check", MLP, "--Werror");
-  assert_status(r, 0);
+  assert_ok(r);
   ck_assert_str_eq(r.err, "");
   run_result_free(&r);
   r = dlc("graph", WARNINGS_DIR "/double_softmax.net", "--Werror");
-  assert_status(r, 1);
+  assert_fails(r, NULL);
   assert_contains("stderr", r.err, "error: cross_entropy applies softmax");
   run_result_free(&r);
   r = dlc("graph", WARNINGS_DIR "/double_softmax.net"); /* a warning alone fails nothing */
-  assert_status(r, 0);
+  assert_ok(r);
   assert_contains("stderr", r.err, "warning: cross_entropy applies softmax");
   run_result_free(&r);
   r = dlc("check", "--help");
@@ -293,7 +268,7 @@ START_TEST(check_rows_per_call) {
   char *path = write_twice();
   RunResult r = dlc("check", path);
   remove_temp_file(path);
-  assert_status(r, 0);
+  assert_ok(r);
   /* block(x, 64): 784*64 + 64 parameters; block(h1, 32): 64*32 + 32; pair(h2, 16): two blocks */
   static const struct { int line; const char *defines; long long params; } rows[] = {
       {6, "h1 (block, line 4)", 50240}, {7, "h2 (block, line 4)", 2080}, {8, "h3 (pair, line 5)", 800}, {9, "out", 170}};
@@ -328,8 +303,8 @@ START_TEST(ir_locations_inlined_at_calls) {
   RunResult r = dlc("ir", path, "--fn", "dlc_train_step");
   RunResult full = dlc("ir", path);
   remove_temp_file(path);
-  assert_status(r, 0);
-  assert_status(full, 0);
+  assert_ok(r);
+  assert_ok(full);
   const char *ir = full.out;
   assert_contains("dlc ir", ir, "!DISubprogram(name: \"block\", linkageName: \"block\", scope: !1, file: !1, line: 4,");
   assert_contains("dlc ir", ir, "!DISubprogram(name: \"pair\", linkageName: \"pair\", scope: !1, file: !1, line: 5,");
@@ -360,15 +335,12 @@ END_TEST
  * line 6 and by line 7 of each function. */
 START_TEST(objdump_names_both_lines) {
   char *dir = make_temp_dir(), *net = path_join(dir, "twice.net"), *obj = path_join(dir, "twice.o");
-  FILE *f = fopen(net, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(twice_net, f);
-  fclose(f);
+  write_text(net, twice_net);
   RunResult r = dlc("compile", net, "-o", obj);
-  assert_status(r, 0);
+  assert_ok(r);
   run_result_free(&r);
-  r = run_in(NULL, "/usr/bin/objdump", "-d", "-l", "--inlines", obj, (const char *)NULL);
-  assert_status(r, 0);
+  r = run_command(NULL, TIMEOUT, "/usr/bin/objdump", "-d", "-l", "--inlines", obj, (const char *)NULL);
+  assert_ok(r);
   static const char *const want[] = {"block():\n", "twice.net:4\n", "inlined by ", "twice.net:6 (dlc_forward)\n",
                                      "twice.net:7 (dlc_forward)\n", "twice.net:6 (dlc_train_step)\n",
                                      "twice.net:7 (dlc_train_step)\n", "pair():\n"};
@@ -383,25 +355,18 @@ END_TEST
 
 /* ---- the suite -------------------------------------------------------------------------- */
 
-static TCase *tcase(Suite *s, const char *name) {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 120);
-  suite_add_tcase(s, tc);
-  return tc;
-}
-
 int main(void) {
   Suite *s = suite_create("diag");
-  TCase *tc = tcase(s, "suggestions");
+  TCase *tc = add_tcase(s, "suggestions", 120);
   tcase_add_test(tc, suggest_distances);
   tcase_add_test(tc, suggest_nearest_names);
   tcase_add_test(tc, unknown_command_suggests);
   tcase_add_test(tc, unknown_option_suggests);
-  tc = tcase(s, "warnings");
+  tc = add_tcase(s, "warnings", 120);
   tcase_add_test(tc, warning_files_match);
   tcase_add_test(tc, werror_on_clean_file_and_other_commands);
   tcase_add_test(tc, warnings_printed_once);
-  tc = tcase(s, "call_sites");
+  tc = add_tcase(s, "call_sites", 120);
   tcase_add_test(tc, nodes_know_their_calls);
   tcase_add_test(tc, check_rows_per_call);
   tcase_add_test(tc, ir_locations_inlined_at_calls);

@@ -17,6 +17,7 @@
  * error naming it; bad command lines, checkpoints and output paths are errors that leave no
  * file. Reads MNIST from DLC_TEST_DATA/mnist. */
 #define _GNU_SOURCE
+#define DLC_TIMEOUT TIMEOUT /* (enum below) */
 #include "helpers.h"
 #include <dirent.h>
 #include <stdarg.h>
@@ -37,7 +38,7 @@
 #define LENET DLC_SOURCE_DIR "/examples/lenet.net"
 #define LAYERS TESTS "/export/layers.net"
 
-enum { IMAGES = 256, TIMEOUT = 600, MAX_ARGS = 24, MAX_CASES = 32 };
+enum { IMAGES = 256, TIMEOUT = 600, MAX_CASES = 32 };
 
 /* The suite's work directory, made once (unchecked fixture) and shared by its tests. */
 static char *work;
@@ -59,37 +60,6 @@ static char *in_work(const char *fmt, ...) {
   return path;
 }
 
-static bool exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0;
-}
-
-/* Runs a program: NULL-terminated arguments. */
-static RunResult run(const char *program, ...) {
-  char *argv[MAX_ARGS + 2] = {(char *)program};
-  int n = 1;
-  va_list ap;
-  va_start(ap, program);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-    ck_assert_int_lt(n, MAX_ARGS);
-    argv[n++] = (char *)a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(NULL, argv, TIMEOUT);
-}
-
-#define dlc(...) run(DLC_BINARY, __VA_ARGS__, (const char *)NULL)
-
-static void assert_ok(RunResult r, const char *what) {
-  if (r.status != 0) ck_abort_msg("%s: status %d\nstdout:\n%s\nstderr:\n%s", what, r.status, r.out, r.err);
-}
-
-static void assert_fails_with(RunResult r, const char *needle) {
-  if (r.status != 1) ck_abort_msg("status %d, expected 1; stderr:\n%s", r.status, r.err);
-  if (!strstr(r.err, needle)) ck_abort_msg("stderr does not say \"%s\"; it is:\n%s", needle, r.err);
-}
-
 /* ---- dlc's side of each case ---------------------------------------------------------- */
 
 typedef struct Case {
@@ -105,7 +75,7 @@ static int n_cases;
 /* The number in dlc eval's "(N of 10000 test images)". */
 static int eval_errors(const char *net, const char *ckpt) {
   RunResult r = dlc("eval", net, "--load", ckpt, "--data", DLC_TEST_DATA);
-  assert_ok(r, "dlc eval");
+  assert_ok(r);
   const char *at = strstr(r.out, "% (");
   int errors = -1;
   ck_assert_msg(at && sscanf(at, "%% (%d of", &errors) == 1, "dlc eval said: %s", r.out);
@@ -174,21 +144,21 @@ static void add_case(const char *net, const char *name, int train_images, const 
     char held_out[64];
     snprintf(held_out, sizeof held_out, "validation = %d", 60000 - train_images);
     r = dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", c->ckpt, "--set", held_out);
-    assert_ok(r, "dlc train");
+    assert_ok(r);
     run_result_free(&r);
     dlc_outputs(c, c->ckpt, test);
     r = dlc("export", net, "--load", c->ckpt, "-o", c->onnx);
-    assert_ok(r, "dlc export");
+    assert_ok(r);
     run_result_free(&r);
     r = dlc("export", net, "--load", c->ckpt, "--pytorch", "-o", c->module);
   } else { /* exported without --load: the seed's parameters, which dlc_outputs saved */
     dlc_outputs(c, NULL, test);
     r = dlc("export", net, "-o", c->onnx);
-    assert_ok(r, "dlc export");
+    assert_ok(r);
     run_result_free(&r);
     r = dlc("export", net, "--pytorch", "-o", c->module);
   }
-  assert_ok(r, "dlc export --pytorch");
+  assert_ok(r);
   run_result_free(&r);
   if (c->trained) c->errors = eval_errors(net, c->ckpt);
 }
@@ -270,7 +240,7 @@ static void prepare_cases(void) {
 static void python_check(const char *script, const char *cases_json) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s", TESTS, script);
-  RunResult r = run(PYTHON, path, cases_json, (const char *)NULL);
+  RunResult r = run_command(NULL, TIMEOUT, PYTHON, path, cases_json, (const char *)NULL);
   if (r.status != 0) ck_abort_msg("%s failed (status %d):\n%s\n%s", script, r.status, r.out, r.err);
   fputs(r.out, stderr);
   run_result_free(&r);
@@ -286,7 +256,7 @@ START_TEST(exports_classify_as_dlc_does) {
   python_check("torch_check.py", json);
   for (int i = 0; i < n_cases; i++) {
     const Case *c = &cases[i];
-    ck_assert_msg(exists(c->resaved), "%s: torch_check.py saved no checkpoint", c->name);
+    ck_assert_msg(file_exists(c->resaved), "%s: torch_check.py saved no checkpoint", c->name);
     if (!c->trained) continue;
     int errors = eval_errors(c->net, c->resaved);
     ck_assert_msg(errors == c->errors, "%s: dlc eval of the module's save_dlc: %d errors, of the checkpoint: %d",
@@ -431,7 +401,7 @@ START_TEST(unmapped_op_is_a_located_error) {
                                 op[kase], target), 0);
       ck_assert_msg(strstr(said, want), "said:\n%s", said);
       ck_assert_msg(strstr(said, line[kase]), "no source line in:\n%s", said);
-      ck_assert(!exists(path));
+      ck_assert(!file_exists(path));
       free(want);
       free(said);
     }
@@ -680,49 +650,47 @@ static char *mlp_checkpoint(void) {
 START_TEST(command_line_errors) {
   char *ck = mlp_checkpoint(), *onnx = in_work("cli.onnx"), *py = in_work("cli.py"), *net = in_work("copy.net");
   char *mlp = read_file(MLP);
-  FILE *f = fopen(net, "w");
-  fputs(mlp, f);
-  fclose(f);
+  write_text(net, mlp);
   RunResult r = dlc("export", MLP);
-  assert_fails_with(r, "'export' needs -o FILE");
+  assert_fails(r, "'export' needs -o FILE");
   run_result_free(&r);
   /* outputs never overwrite inputs: the .net file, the checkpoint */
   r = dlc("export", net, "-o", net);
-  assert_fails_with(r, "an input of this command");
+  assert_fails(r, "an input of this command");
   run_result_free(&r);
   char *after = read_file(net);
   ck_assert_str_eq(after, mlp);
   free(after);
   r = dlc("export", MLP, "--load", ck, "--pytorch", "-o", ck);
-  assert_fails_with(r, "an input of this command");
+  assert_fails(r, "an input of this command");
   run_result_free(&r);
   /* checkpoints: missing, of another model, not a checkpoint */
   r = dlc("export", MLP, "--load", "/nonexistent.ck", "-o", onnx);
-  assert_fails_with(r, "/nonexistent.ck: error: cannot open");
+  assert_fails(r, "/nonexistent.ck: error: cannot open");
   run_result_free(&r);
   r = dlc("export", LENET, "--load", ck, "-o", onnx);
-  assert_fails_with(r, "has no 'c1.b' of this model");
+  assert_fails(r, "has no 'c1.b' of this model");
   run_result_free(&r);
   r = dlc("export", LENET, "--load", ck, "--pytorch", "-o", py);
-  assert_fails_with(r, "has no 'c1.b' of this model");
+  assert_fails(r, "has no 'c1.b' of this model");
   run_result_free(&r);
   r = dlc("export", MLP, "--load", MLP, "-o", onnx);
-  assert_fails_with(r, "not a checkpoint");
+  assert_fails(r, "not a checkpoint");
   run_result_free(&r);
-  ck_assert(!exists(onnx) && !exists(py));
+  ck_assert(!file_exists(onnx) && !file_exists(py));
   r = dlc("export", MLP, "-o", "/nonexistent-dir/model.onnx");
-  assert_fails_with(r, "/nonexistent-dir/model.onnx: error: (-o): no directory /nonexistent-dir");
+  assert_fails(r, "/nonexistent-dir/model.onnx: error: (-o): no directory /nonexistent-dir");
   run_result_free(&r);
   r = dlc("export", MLP, "-o", work);
-  assert_fails_with(r, "is a directory, not a regular file: refusing to write -o over it");
+  assert_fails(r, "is a directory, not a regular file: refusing to write -o over it");
   run_result_free(&r);
   /* and what a success says */
   r = dlc("export", MLP, "--load", ck, "-o", onnx);
-  assert_ok(r, "dlc export");
+  assert_ok(r);
   ck_assert_msg(strstr(r.out, ": ONNX opset 13, 6 nodes, 79510 parameters ("), "%s", r.out);
   run_result_free(&r);
   r = dlc("export", MLP, "--seed", "5", "--pytorch", "--out", py);
-  assert_ok(r, "dlc export --pytorch");
+  assert_ok(r);
   ck_assert_msg(strstr(r.out, ": PyTorch module Net, 6 operations, 79510 parameters"), "%s", r.out);
   run_result_free(&r);
   free(mlp);
@@ -737,18 +705,18 @@ END_TEST
 START_TEST(seed_sets_initial_parameters) {
   char *a = in_work("seed-a.onnx"), *b = in_work("seed-b.onnx"), *c = in_work("seed-c.onnx");
   RunResult r = dlc("export", MLP, "--seed", "3", "-o", a);
-  assert_ok(r, "dlc export");
+  assert_ok(r);
   run_result_free(&r);
   r = dlc("export", MLP, "--seed", "3", "-o", b);
-  assert_ok(r, "dlc export");
+  assert_ok(r);
   run_result_free(&r);
   r = dlc("export", MLP, "--seed", "4", "-o", c);
-  assert_ok(r, "dlc export");
+  assert_ok(r);
   run_result_free(&r);
-  RunResult cmp = run("/usr/bin/cmp", "-s", a, b, (const char *)NULL);
+  RunResult cmp = run_command(NULL, TIMEOUT, "/usr/bin/cmp", "-s", a, b, (const char *)NULL);
   ck_assert_int_eq(cmp.status, 0);
   run_result_free(&cmp);
-  cmp = run("/usr/bin/cmp", "-s", a, c, (const char *)NULL);
+  cmp = run_command(NULL, TIMEOUT, "/usr/bin/cmp", "-s", a, c, (const char *)NULL);
   ck_assert_int_eq(cmp.status, 1);
   run_result_free(&cmp);
   free(a);

@@ -20,31 +20,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "checkpoint.h"
+#define DLC_TIMEOUT TIMEOUT /* (enum below) */
 #include "helpers.h"
 
 enum { TIMEOUT = 120 };
-
-static RunResult dlc_argv(char **args) {
-  char *argv[16] = {(char *)DLC_BINARY};
-  int n = 1;
-  for (; args[n - 1]; n++) argv[n] = args[n - 1];
-  argv[n] = NULL;
-  return run_program(NULL, argv, TIMEOUT);
-}
-
-#define dlc(...) dlc_argv((char *[]){__VA_ARGS__, NULL})
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int count_of(const char *text, const char *needle) {
-  int n = 0;
-  for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
-  return n;
-}
 
 /* A file in a fresh temporary directory, written by printf-style pieces. */
 typedef struct Gen {
@@ -80,9 +59,9 @@ static Gen chain_program(int statements) {
 
 /* How long `dlc check path` takes, which must end with `status`. */
 static double check_seconds_status(const char *path, int status) {
-  double t0 = now();
+  double t0 = seconds_now();
   RunResult r = dlc("check", (char *)path);
-  double t = now() - t0;
+  double t = seconds_now() - t0;
   ck_assert_msg(r.status == status, "dlc check ended with %d, not %d: %.2000s", r.status, status, r.err);
   run_result_free(&r);
   return t;
@@ -244,10 +223,7 @@ END_TEST
 
 static char *copy_of(const char *dir, const char *name, const char *from) {
   char *path = path_join(dir, name), *text = read_file(from);
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
+  write_text(path, text);
   free(text);
   return path;
 }
@@ -345,9 +321,7 @@ START_TEST(resumed_metrics_end_where_the_checkpoint_does) {
   ck_assert_ptr_null(strstr(text, "\"train_loss\":9,"));
   free(text);
   /* a file that is not a metrics log is not cut */
-  f = fopen(metrics, "w");
-  fputs("precious\n", f);
-  fclose(f);
+  write_text(metrics, "precious\n");
   r = dlc("train", MLP, "--epochs", "4", "--data", DLC_TEST_DATA, "--resume", ck, "--save", ck, "--metrics", metrics);
   ck_assert_msg(r.status == 1 && strstr(r.err, "not cutting a file that is not this run's log"), "%s", r.err);
   run_result_free(&r);
@@ -467,9 +441,7 @@ START_TEST(checkpoints_know_their_network) {
   char *text = read_file(MLP), *at = strstr(text, "out  = sigmoid(");
   ck_assert_ptr_nonnull(at);
   memcpy(at, "out  = relu   (", 15);
-  FILE *f = fopen(edited, "w");
-  fputs(text, f);
-  fclose(f);
+  write_text(edited, text);
   RunResult r = dlc("eval", edited, "--load", ck, "--data", DLC_TEST_DATA);
   ck_assert_msg(r.status == 0 && strstr(r.err, "warning: was saved by another version of") &&
                     strstr(r.err, "was 'out  = sigmoid(W2 @ h + b2)', now 'out  = relu   (W2 @ h + b2)'"),
@@ -477,10 +449,8 @@ START_TEST(checkpoints_know_their_network) {
   run_result_free(&r);
   /* batch norm's running statistics are what inference reads */
   char *bn = path_join(dir, "bn.net"), *bnck = path_join(dir, "bn.ck");
-  f = fopen(bn, "w");
-  fputs("input x : [784]\ntarget y : onehot(10)\nh = relu(batchnorm(dense(x, 16)))\nout = dense(h, 10)\n"
-        "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 64 }\n", f);
-  fclose(f);
+  write_text(bn, "input x : [784]\ntarget y : onehot(10)\nh = relu(batchnorm(dense(x, 16)))\nout = dense(h, 10)\n"
+                 "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 64 }\n");
   r = dlc("train", bn, "--epochs", "1", "--data", DLC_TEST_DATA, "--save", bnck);
   ck_assert_msg(r.status == 0, "%s", r.err);
   run_result_free(&r);
@@ -566,10 +536,8 @@ END_TEST
 START_TEST(refused_memory_says_how_much) {
   if (*DLC_EMBED_SANITIZE) return;
   char *dir = make_temp_dir(), *net = path_join(dir, "big.net"), cmd[1024];
-  FILE *f = fopen(net, "w");
-  fputs("input x : [784]\ntarget y : onehot(10)\nh = relu(dense(x, 4096))\nh2 = relu(dense(h, 4096))\n"
-        "out = dense(h2, 10)\nloss = cross_entropy(out, y)\ntrain { batch = 65536 }\n", f);
-  fclose(f);
+  write_text(net, "input x : [784]\ntarget y : onehot(10)\nh = relu(dense(x, 4096))\nh2 = relu(dense(h, 4096))\n"
+                  "out = dense(h2, 10)\nloss = cross_entropy(out, y)\ntrain { batch = 65536 }\n");
   snprintf(cmd, sizeof cmd, "ulimit -v 4000000; exec %s train %s --compile-only", DLC_BINARY, net);
   RunResult r = run_program(NULL, (char *[]){"/bin/sh", "-c", cmd, NULL}, TIMEOUT);
   ck_assert_msg(r.status == 1 && strstr(r.err, "GiB of memory to train at batch 65536") &&

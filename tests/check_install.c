@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include "helpers.h"
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,32 +27,16 @@
 #define GRAMMAR DLC_SOURCE_DIR "/editors/vscode/syntaxes/net.tmLanguage.json"
 #define VIM_SYNTAX DLC_SOURCE_DIR "/editors/vim/syntax/net.vim"
 
-enum { TIMEOUT = 300, MAX_ARGS = 24, MAX_WORDS = 256 };
+enum { TIMEOUT = 300, MAX_WORDS = 256 };
 
-static RunResult run(const char *program, ...) {
-  char *argv[MAX_ARGS + 2] = {(char *)program};
-  int n = 1;
-  va_list ap;
-  va_start(ap, program);
-  for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
-    ck_assert_int_lt(n, MAX_ARGS);
-    argv[n++] = (char *)a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return run_program(NULL, argv, TIMEOUT);
-}
+/* A program with its arguments, up to a NULL. */
+#define run(...) run_command(NULL, TIMEOUT, __VA_ARGS__)
 
 /* Runs the program and returns its stdout, failing the test if it fails. */
 static char *ok(RunResult r, const char *what) {
   if (r.status != 0) ck_abort_msg("%s: status %d\nstdout:\n%s\nstderr:\n%s", what, r.status, r.out, r.err);
   free(r.err);
   return r.out;
-}
-
-static bool exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0;
 }
 
 /* ---- a list of words ---- */
@@ -134,14 +117,14 @@ START_TEST(installed_copy_builds_the_embedded_example) {
                                           "share/bash-completion/completions/dlc"};
   for (size_t i = 0; i < sizeof installed / sizeof *installed; i++) {
     char *path = path_join(prefix, installed[i]);
-    ck_assert_msg(exists(path), "not installed: %s", installed[i]);
+    ck_assert_msg(file_exists(path), "not installed: %s", installed[i]);
     free(path);
   }
   /* the library directory is GNUInstallDirs' (lib, or lib/<multiarch> under /usr) */
   char *pc_dir = NULL;
   ck_assert_int_ge(asprintf(&pc_dir, "%s/%s/pkgconfig", prefix, DLC_INSTALL_LIBDIR), 0);
   char *pc = path_join(pc_dir, "dlc.pc");
-  ck_assert_msg(exists(pc), "no %s", pc);
+  ck_assert_msg(file_exists(pc), "no %s", pc);
   char *env = NULL;
   ck_assert_int_ge(asprintf(&env, "PKG_CONFIG_PATH=%s", pc_dir), 0);
   char *flags = ok(run("/usr/bin/env", env, "pkg-config", "--cflags", "--libs", "dlc", (const char *)NULL), "pkg-config");

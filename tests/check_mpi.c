@@ -87,7 +87,7 @@ static RunResult train(int procs, const char *model, const char *const *args) {
   return run_program(NULL, argv, 300);
 }
 
-static void assert_ok(RunResult r, int procs) {
+static void assert_ran_on(RunResult r, int procs) {
   if (r.status != 0) ck_abort_msg("%d processes: status %d, expected 0; stderr:\n%s", procs, r.status, r.err);
 }
 
@@ -143,7 +143,7 @@ static void check_processes(const char *model, const char *const *extra, double 
     for (int k = 0; extra[k]; k++) args[n++] = extra[k];
     args[n] = NULL;
     RunResult r = train(procs, model, args);
-    assert_ok(r, procs);
+    assert_ran_on(r, procs);
     if (procs) {
       char want[64];
       snprintf(want, sizeof want, "dlc: %d processes of ", procs);
@@ -224,9 +224,9 @@ static void threads_against_processes(const char *model, const char *const *extr
              *a3[10] = {"--epochs", "1", "--save", procs};
   for (int k = 0; extra[k]; k++) a1[4 + k] = a2[6 + k] = a3[4 + k] = extra[k];
   RunResult r1 = train(0, model, a1), r2 = train(0, model, a2), r3 = train(2, model, a3);
-  assert_ok(r1, 1);
-  assert_ok(r2, 1);
-  assert_ok(r3, 2);
+  assert_ran_on(r1, 1);
+  assert_ran_on(r2, 1);
+  assert_ran_on(r3, 2);
   ck_assert_msg(!strstr(r2.err, "one thread"), "%s", r2.err);
   ck_assert_msg(test_error(r1.out) == test_error(r2.out), "%s\n%s", r1.out, r2.out);
   assert_same_tensors(one, two, 1e-4);
@@ -261,19 +261,19 @@ START_TEST(resume_across_process_counts) {
        *rest = path_join(subset_dir, "rest.ck");
   const char *whole[] = {"--epochs", "2", "--batch", "37", "--set", "schedule = constant", "--save", both, NULL};
   RunResult r = train(0, model, whole);
-  assert_ok(r, 1);
+  assert_ran_on(r, 1);
   double alone = test_error(r.out);
   run_result_free(&r);
   for (int first = 0; first <= 2; first += 2) { /* first alone then 2, or 2 then alone */
     int second = first ? 0 : 2;
     const char *one[] = {"--epochs", "1", "--batch", "37", "--set", "schedule = constant", "--save", half, NULL};
     r = train(first, model, one);
-    assert_ok(r, first);
+    assert_ran_on(r, first);
     run_result_free(&r);
     const char *two[] = {"--epochs", "2", "--batch", "37", "--set", "schedule = constant", "--resume", half, "--save",
                          rest, NULL};
     r = train(second, model, two);
-    assert_ok(r, second);
+    assert_ran_on(r, second);
     ck_assert_msg(strstr(r.err, "resuming from"), "%s", r.err);
     ck_assert_msg(test_error(r.out) == alone, "resumed: test error %g%%, alone %g%%", test_error(r.out), alone);
     run_result_free(&r);
@@ -317,11 +317,6 @@ static pid_t find_rank(const char *needle, int rank) {
   return found;
 }
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* A process killed (SIGKILL) in the middle of training ends the whole job within seconds,
  * with a non-zero status and a message naming what happened; the checkpoint saved before it
@@ -339,23 +334,23 @@ START_TEST(killed_process_ends_the_job) {
     _exit(127);
   }
   /* wait for the first checkpoint (the job is training), then kill process 1 */
-  double t0 = now();
+  double t0 = seconds_now();
   struct stat st;
-  while (stat(ck, &st) != 0 && now() - t0 < 120) usleep(50000);
+  while (stat(ck, &st) != 0 && seconds_now() - t0 < 120) usleep(50000);
   ck_assert_msg(stat(ck, &st) == 0, "no checkpoint after 120 s");
   pid_t victim = find_rank(subset_dir, 1);
   ck_assert_msg(victim > 0, "process 1 not found");
   ck_assert_int_eq(kill(victim, SIGKILL), 0);
-  double killed = now();
+  double killed = seconds_now();
   int status = 0;
   pid_t done = 0;
-  while ((done = waitpid(pid, &status, WNOHANG)) == 0 && now() - killed < 30) usleep(20000);
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 && seconds_now() - killed < 30) usleep(20000);
   if (done == 0) {
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     ck_abort_msg("the job still ran 30 s after process 1 was killed");
   }
-  double took = now() - killed;
+  double took = seconds_now() - killed;
   char *text = read_file(err);
   ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "status %d; stderr:\n%s", status, text);
   ck_assert_msg(took < 10, "the job took %.1f s to end", took);
@@ -422,7 +417,7 @@ START_TEST(plain_run_does_not_load_mpi) {
   /* and a real run alone: trains without the library (the environment names no job) */
   const char *args[] = {"--epochs", "1", NULL};
   r = train(0, DLC_SOURCE_DIR "/examples/mlp_relu.net", args);
-  assert_ok(r, 1);
+  assert_ran_on(r, 1);
   run_result_free(&r);
 }
 END_TEST

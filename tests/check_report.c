@@ -1,6 +1,6 @@
-/* check_report.c — what dlc makes of an evaluation and a run, piece by piece: evaluate()'s
- * probabilities, confusion matrix and worst mistakes (train/evaluate.c) on a model with known
- * outputs; the confusion table, predictions CSV, metrics JSON and the grid of mistakes
+/* check_report.c — what dlc makes of an evaluation and a run, piece by piece: what a model's
+ * outputs mean (train/scores.c); evaluate()'s scores, confusion matrix and worst mistakes
+ * (train/evaluate.c) on a model with known outputs; the confusion table, predictions CSV, metrics JSON and the grid of mistakes
  * (report/eval_report.c) and its font; base64 and escaping; the metrics read back and every
  * kind of bad line; the SVG charts; the HTML page, self-contained, refreshing only while
  * live. check_report_cli.c runs the commands end to end. */
@@ -22,26 +22,21 @@
 
 /* What diag reports while fn runs, captured. */
 static char *diagnostics_of(bool (*fn)(void *), void *ctx, bool *result) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&buf, &len);
-  diag_set_stream(mem);
-  diag_reset();
+  capture_begin();
   *result = fn(ctx);
-  diag_set_stream(NULL);
-  fclose(mem);
-  return buf;
+  return capture_end();
 }
 
-/* ---- evaluate(): probabilities, confusion, the worst -------------------------------------- */
+/* ---- what the outputs mean; evaluate(): scores, confusion, the worst ---------------------- */
 
-/* A model whose output is its input's first 10 pixels (W = [I 0]), with loss `loss`, and a
- * data set of float images whose first pixels are given: row i of first[] for image i. */
-static Model *identity_model(const char *loss) {
+/* A model whose output is `out` of its input's first 10 pixels (W = [I 0]: W @ x), with loss
+ * `loss`, and a data set of float images whose first pixels are given: row i of first[] for
+ * image i. */
+static Model *identity_model(const char *out, const char *loss) {
   char text[512];
   snprintf(text, sizeof text,
-           "input x : [784]\ntarget y : onehot(10)\nparam W : [10, 784] = zeros\nout = W @ x\nloss = %s\n"
-           "train { batch = 2 }\n", loss);
+           "input x : [784]\ntarget y : onehot(10)\nparam W : [10, 784] = zeros\nout = %s\nloss = %s\n"
+           "train { batch = 2 }\n", out, loss);
   char *diags = NULL;
   Model *m = load_model_text(text, &diags);
   ck_assert_msg(m, "%s", diags);
@@ -71,24 +66,43 @@ static DlrtDataset float_images(int n, const float first[][10], const int *label
   return d;
 }
 
-START_TEST(logits_are_found_in_the_graph) {
-  Model *a = identity_model("cross_entropy(out, y)"), *b = identity_model("sum((y - out)^2)");
-  ck_assert(model_output_is_logits(a));
-  ck_assert(!model_output_is_logits(b));
-  model_free(a);
-  model_free(b);
+/* The kind of scores from out and the loss; a softmax out stays itself under cross_entropy. */
+START_TEST(score_kinds_from_the_graph) {
+  static const struct {
+    const char *out, *loss;
+    ScoreKind kind;
+  } cases[] = {
+      {"W @ x", "cross_entropy(out, y)", SCORES_LOGITS},
+      {"W @ x", "-sum(y * log_softmax(out))", SCORES_LOGITS},
+      {"log_softmax(W @ x)", "-sum(y * out)", SCORES_LOGITS},
+      {"softmax(W @ x)", "-sum(y * log(out))", SCORES_SOFTMAX},
+      {"softmax(W @ x)", "cross_entropy(out, y)", SCORES_SOFTMAX},
+      {"sigmoid(W @ x)", "sum((y - out)^2)", SCORES_SIGMOID},
+      {"W @ x", "sum((y - out)^2)", SCORES_RAW},
+      {"tanh(W @ x)", "sum((y - out)^2)", SCORES_RAW},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    Model *m = identity_model(cases[i].out, cases[i].loss);
+    ck_assert_msg(score_kind(m) == cases[i].kind, "out = %s, loss = %s: kind %d, not %d", cases[i].out,
+                  cases[i].loss, (int)score_kind(m), (int)cases[i].kind);
+    model_free(m);
+  }
+  ck_assert(score_is_probability(SCORES_LOGITS) && score_is_probability(SCORES_SOFTMAX));
+  ck_assert(!score_is_probability(SCORES_SIGMOID) && !score_is_probability(SCORES_RAW));
+  ck_assert_str_eq(score_word(SCORES_SOFTMAX), "probability");
+  ck_assert_str_eq(score_word(SCORES_SIGMOID), "score");
 }
 END_TEST
 
-/* Logits: the softmax; other outputs: their shares, negatives as 0, all 0 uniform. */
-START_TEST(probabilities_of_each_kind) {
+/* Logits: the softmax; other outputs (here a linear one): their values as they are. */
+START_TEST(scores_of_each_kind) {
   static const float first[3][10] = {{2, 1, 0, 0, 0, 0, 0, 0, 0, 0},
                                      {0.5f, -3, 0.25f, 0.25f, 0, 0, 0, 0, 0, 0},
                                      {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1}};
   static const int labels[3] = {0, 2, 5};
   DlrtDataset d = float_images(3, first, labels);
   for (int kind = 0; kind < 2; kind++) {
-    Model *m = identity_model(kind ? "sum((y - out)^2)" : "cross_entropy(out, y)");
+    Model *m = identity_model("W @ x", kind ? "sum((y - out)^2)" : "cross_entropy(out, y)");
     Trainer *t = identity_trainer(m);
     Evaluation e;
     ck_assert(evaluate(t, &d, 0, &e));
@@ -98,27 +112,28 @@ START_TEST(probabilities_of_each_kind) {
     ck_assert_int_eq(e.pred[2], 0); /* ties: the first, as the test error counts them */
     ck_assert_int_eq(e.wrong, 2);
     ck_assert_double_eq_tol(e.error, 2.0 / 3, 1e-12);
+    ck_assert_int_eq(e.kind, kind ? SCORES_RAW : SCORES_LOGITS);
     if (!kind) {
       double z = exp(2) + exp(1) + 8;
-      ck_assert_double_eq_tol(e.prob[0], exp(2) / z, 1e-6);
+      ck_assert_double_eq_tol(e.score[0], exp(2) / z, 1e-6);
       z = exp(0.5) + exp(-3) + 2 * exp(0.25) + 6;
-      ck_assert_double_eq_tol(e.prob[1], exp(0.5) / z, 1e-6);
-      ck_assert_double_eq_tol(e.prob_label[1], exp(0.25) / z, 1e-6);
-      ck_assert_double_eq_tol(e.prob[2], 0.1, 1e-6);
-    } else {
-      ck_assert_double_eq_tol(e.prob[0], 2.0 / 3, 1e-6);
-      ck_assert_double_eq_tol(e.prob[1], 0.5, 1e-6); /* 0.5 of 0.5 + 0.25 + 0.25, the -3 as 0 */
-      ck_assert_double_eq_tol(e.prob_label[1], 0.25, 1e-6);
-      ck_assert_double_eq_tol(e.prob[2], 0.1, 1e-6); /* all negative: uniform */
+      ck_assert_double_eq_tol(e.score[1], exp(0.5) / z, 1e-6);
+      ck_assert_double_eq_tol(e.score_label[1], exp(0.25) / z, 1e-6);
+      ck_assert_double_eq_tol(e.score[2], 0.1, 1e-6);
+    } else { /* the outputs themselves: not normalised, negatives kept */
+      ck_assert_double_eq(e.score[0], 2);
+      ck_assert_double_eq(e.score[1], 0.5);
+      ck_assert_double_eq(e.score_label[1], 0.25);
+      ck_assert_double_eq(e.score[2], -1);
     }
     /* confusion: row the true class */
     ck_assert_int_eq(e.confusion[0 * 10 + 0], 1);
     ck_assert_int_eq(e.confusion[2 * 10 + 0], 1);
     ck_assert_int_eq(e.confusion[5 * 10 + 0], 1);
-    /* the worst: the lowest probability of the true class first */
+    /* the worst: the lowest score of the true class first */
     int idx[3];
     ck_assert_int_eq(evaluation_worst(&e, 3, idx), 2);
-    ck_assert_int_eq(idx[0], 2); /* its true class had 0.1, image 1's 0.125 (softmax) or 0.25 */
+    ck_assert_int_eq(idx[0], 2); /* its true class had 0.1 (softmax) or -1, image 1's 0.125 or 0.25 */
     ck_assert_int_eq(idx[1], 1);
     evaluation_free(&e);
     trainer_free(t);
@@ -131,9 +146,9 @@ END_TEST
 /* A hand-made evaluation of 6 images of 3 classes. */
 static Evaluation made_evaluation(void) {
   static int32_t label[6] = {0, 0, 1, 1, 2, 2}, pred[6] = {0, 1, 1, 0, 2, 0};
-  static float prob[6] = {0.9f, 0.6f, 0.8f, 0.7f, 0.95f, 0.5f}, prob_label[6] = {0.9f, 0.3f, 0.8f, 0.1f, 0.95f, 0.3f};
+  static float score[6] = {0.9f, 0.6f, 0.8f, 0.7f, 0.95f, 0.5f}, score_label[6] = {0.9f, 0.3f, 0.8f, 0.1f, 0.95f, 0.3f};
   static int64_t confusion[9] = {1, 1, 0, 1, 1, 0, 1, 0, 1};
-  return (Evaluation){6, 3, true, label, pred, prob, prob_label, confusion, 3, 0.5};
+  return (Evaluation){6, 3, SCORES_LOGITS, label, pred, score, score_label, confusion, 3, 0.5};
 }
 
 START_TEST(worst_mistakes_and_class_error) {
@@ -203,11 +218,25 @@ START_TEST(predictions_and_metrics_files) {
   ck_assert_int_eq(json_integer_value(json_object_get(o, "images")), 6);
   ck_assert_int_eq(json_integer_value(json_object_get(o, "wrong")), 3);
   ck_assert_double_eq(json_real_value(json_object_get(o, "test_error")), 0.5);
-  ck_assert_str_eq(json_string_value(json_object_get(o, "probability")), "softmax");
+  ck_assert_str_eq(json_string_value(json_object_get(o, "scores")), "softmax(out)");
+  ck_assert(json_is_true(json_object_get(o, "probabilities")));
   ck_assert_str_eq(json_string_value(json_array_get(json_object_get(o, "class_names"), 2)), "T-shirt/top");
   json_t *conf = json_object_get(o, "confusion");
   ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(conf, 2), 0)), 1);
   ck_assert_double_eq(json_real_value(json_array_get(json_object_get(o, "class_error"), 1)), 0.5);
+  json_decref(o);
+  /* sigmoid outputs: scores, said so in the column and the metrics */
+  e.kind = SCORES_SIGMOID;
+  ck_assert_msg(eval_write_predictions(&e, csv, err, sizeof err) == 0, "%s", err);
+  text = read_file(csv);
+  ck_assert_str_eq(text, "index,label,prediction,score\n0,0,0,0.9\n1,0,1,0.6\n2,1,1,0.8\n3,1,0,0.7\n"
+                         "4,2,2,0.95\n5,2,0,0.5\n");
+  free(text);
+  ck_assert_msg(eval_write_metrics(&e, &d, "m.net", "m.ck", json, err, sizeof err) == 0, "%s", err);
+  o = json_load_file(json, 0, &jerr);
+  ck_assert_msg(o, "%s", jerr.text);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "scores")), "out (sigmoid)");
+  ck_assert(json_is_false(json_object_get(o, "probabilities")));
   json_decref(o);
   remove_tree(dir);
   free(dir), free(csv), free(json);
@@ -418,6 +447,14 @@ START_TEST(page_from_parts) {
   assert_contains("page", html, "<pre>profile &lt;table&gt;</pre>");
   assert_contains("page", html, "<th>T-shirt/top</th>");
   ck_assert_int_eq(count_of(html, "src=\"data:image/png;base64,"), 3); /* the 3 mistakes */
+  assert_contains("page", html, "misclassified (probabilities: the softmax of 'out' (its values are logits)).");
+  assert_contains("page", html, "the lowest probability of the true class");
+  assert_contains("page", html, "<span class=\"pred\">cat 0.70</span>"); /* image 3, the worst */
+  free(html);
+  e.kind = SCORES_SIGMOID; /* the same words as dlc predict's */
+  html = report_html(&p);
+  assert_contains("page", html, "(scores: the values of 'out', a sigmoid per class (each 0..1; they do not sum to 1)).");
+  assert_contains("page", html, "the lowest score of the true class");
   free(html);
   p.live = false;
   p.eval = NULL;
@@ -435,8 +472,8 @@ END_TEST
 static Suite *suite(void) {
   Suite *s = suite_create("report");
   TCase *t = tcase_create("unit");
-  tcase_add_test(t, logits_are_found_in_the_graph);
-  tcase_add_test(t, probabilities_of_each_kind);
+  tcase_add_test(t, score_kinds_from_the_graph);
+  tcase_add_test(t, scores_of_each_kind);
   tcase_add_test(t, worst_mistakes_and_class_error);
   tcase_add_test(t, confusion_table_text);
   tcase_add_test(t, predictions_and_metrics_files);

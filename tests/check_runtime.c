@@ -8,6 +8,7 @@
 #include "dlrt.h"
 #include "pool.h"
 #include "mnist.h"
+#include "helpers.h"
 #include "rng.h"
 #include <check.h>
 #include <dirent.h>
@@ -101,10 +102,7 @@ static void file_path(char *out, size_t n, const char *name) {
 static void write_raw(const char *name, const Blob *b) {
   char path[512];
   file_path(path, sizeof path, name);
-  FILE *f = fopen(path, "wb");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_uint_eq(fwrite(b->data, 1, b->len, f), b->len);
-  ck_assert_int_eq(fclose(f), 0);
+  write_bytes(path, b->data, b->len);
 }
 
 /* Writes NAME.gz with zlib, the format the loader falls back to. */
@@ -702,7 +700,7 @@ START_TEST(distort_moves_ink) {
 END_TEST
 
 /* The PNG writer's output: a PNG file whose header says 8-bit greyscale of the right size,
- * and whose pixels libpng reads back exactly (check_data tests RGB and the reader's errors). */
+ * and whose pixels libpng reads back exactly (check_png tests RGB and the reader's errors). */
 START_TEST(png_round_trip) {
   enum { W = 5, H = 3 };
   unsigned char pix[W * H];

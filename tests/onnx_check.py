@@ -11,30 +11,13 @@ writes CASES.json): for every case,
     it misclassifies as many of MNIST's 10,000 test images as `dlc eval` does.
 
 Exits 1 after listing every failure."""
-import functools
-import json
-import struct
-import sys
-
 import numpy as np
 import onnx
 
+import export_checks
 import mnist_test_set
 import onnx_eval
-
-RTOL, ATOL = 1e-4, 1e-5  # float32 arithmetic in another order (and dlc's vectorised tanh, exp)
-
-
-def read_checkpoint(path):
-    """{name: float32 array} of a safetensors file."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    header.pop("__metadata__", None)
-    data = blob[8 + n:]
-    return {name: np.frombuffer(data[e["data_offsets"][0]:e["data_offsets"][1]], dtype="<f4").reshape(e["shape"])
-            for name, e in header.items()}
+from export_checks import ATOL, RTOL
 
 
 def dims(value_info):
@@ -51,8 +34,8 @@ def test_set_errors(model, inp, out, shape, lo, hi, mnist):
     return wrong
 
 
-def check(case, images, mnist):
-    failures = []
+def check(case, spec, mnist):
+    images, failures = spec["images"], []
     name = case["name"]
     model = onnx.load(case["onnx"])
     onnx.checker.check_model(model, full_check=True)
@@ -64,7 +47,7 @@ def check(case, images, mnist):
     if dims(inp)[0] != "N" or dims(out)[0] != "N":
         failures.append(f"{name}: batch dimension not symbolic: input {dims(inp)}, output {dims(out)}")
 
-    ckpt = read_checkpoint(case["checkpoint"])
+    ckpt = export_checks.read_checkpoint(case["checkpoint"])
     params = [t for t in model.graph.initializer if t.name in ckpt]
     for t in params:
         if not np.array_equal(onnx.numpy_helper.to_array(t), ckpt[t.name]):
@@ -78,40 +61,20 @@ def check(case, images, mnist):
     x = np.fromfile(case["x"], dtype=np.float32).reshape(images, *shape)
     want = np.fromfile(case["out"], dtype=np.float32).reshape(images, -1)
     got = onnx_eval.run(model, {inp.name: x})[out.name]
-    worst = float(np.max(np.abs(got - want) / (ATOL + RTOL * np.abs(want))))
-    if not np.allclose(got, want, rtol=RTOL, atol=ATOL):
-        failures.append(f"{name}: outputs differ from dlc's by up to {worst:.3g} tolerances")
+    compared, worst = export_checks.compare_outputs(name, got, want)
+    failures += compared
     for part in () if case.get("whole_batch") else (slice(0, 1), slice(1, 8)):  # other batch sizes: the same rows
         rows = onnx_eval.run(model, {inp.name: x[part]})[out.name]
         if not np.allclose(rows, got[part], rtol=RTOL, atol=ATOL):
             failures.append(f"{name}: a batch of {part.stop - part.start} gives other outputs")
 
-    if not np.array_equal(got.argmax(axis=1), want.argmax(axis=1)):
-        failures.append(f"{name}: predicts other classes than dlc on its inputs")
     said = ""
     if case["errors"] is not None:
-        wrong = test_set_errors(model, inp, out, shape, lo, hi, mnist)
-        if wrong != case["errors"]:
-            failures.append(f"{name}: {wrong} test images misclassified, dlc eval: {case['errors']}")
-        said = f", {wrong} test images misclassified (dlc eval {case['errors']})"
+        compared, said = export_checks.compare_errors(case, test_set_errors(model, inp, out, shape, lo, hi, mnist))
+        failures += compared
     print(f"onnx {name}: {len(model.graph.node)} nodes, outputs within {worst:.2g} tolerances of dlc's{said}")
     return failures
 
 
-def main():
-    with open(sys.argv[1]) as f:
-        spec = json.load(f)
-    mnist = functools.lru_cache(None)(lambda: mnist_test_set.load(spec["mnist"]))
-    failures = []
-    for case in spec["cases"]:
-        try:
-            failures += check(case, spec["images"], mnist)
-        except Exception as e:  # a checker's rejection, a missing file: that case fails
-            failures.append(f"{case['name']}: {type(e).__name__}: {e}")
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
-
-
 if __name__ == "__main__":
-    main()
+    export_checks.run_cases(check)

@@ -1,20 +1,10 @@
 /* report_checks.h — what the report's suites (check_report.c, check_report_cli.c) both look
- * for in text and in a report page. */
+ * for in a report page (helpers.h has assert_contains and count_of). */
 #ifndef DLC_REPORT_CHECKS_H
 #define DLC_REPORT_CHECKS_H
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
-
-static inline void assert_contains(const char *what, const char *text, const char *needle) {
-  if (!strstr(text, needle)) ck_abort_msg("%s does not contain \"%s\"; it is:\n%.4000s", what, needle, text);
-}
-
-static inline int count_of(const char *text, const char *needle) {
-  int n = 0;
-  for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
-  return n;
-}
 
 /* The points of the polyline whose data-series is `series` in html (-1: none). */
 static inline int polyline_points(const char *html, const char *series) {

@@ -11,18 +11,12 @@
   - a checkpoint of another network is refused with a ValueError.
 
 Exits 1 after listing every failure."""
-import functools
 import importlib.util
-import json
-import struct
-import sys
 
 import numpy as np
 import torch
 
-import mnist_test_set
-
-RTOL, ATOL = 1e-4, 1e-5
+import export_checks
 
 
 def load_module(case):
@@ -32,8 +26,8 @@ def load_module(case):
     return module
 
 
-def check(case, images, mnist, signatures):
-    failures = []
+def check(case, spec, mnist):
+    images, failures = spec["images"], []
     name = case["name"]
     module = load_module(case)
     net = module.Net()
@@ -48,27 +42,23 @@ def check(case, images, mnist, signatures):
     net.eval()
     # a checkpoint of another network: one of this one's parameters missing or of another shape
     own = {(e["name"], tuple(e["shape"])) for e in net.LAYOUT if e["kind"] == "param"}
-    other_checkpoint = next((path for path, sig in signatures.items() if not own <= sig), None)
+    others = (c["checkpoint"] for c in spec["cases"])
+    other_checkpoint = next((path for path in others if not own <= export_checks.signature(path)), None)
 
     x = torch.from_numpy(np.fromfile(case["x"], dtype=np.float32).reshape(images, *net.INPUT_SHAPE))
     want = np.fromfile(case["out"], dtype=np.float32).reshape(images, -1)
     with torch.no_grad():
         got = net(x).numpy()
-    worst = float(np.max(np.abs(got - want) / (ATOL + RTOL * np.abs(want))))
-    if not np.allclose(got, want, rtol=RTOL, atol=ATOL):
-        failures.append(f"{name}: outputs differ from dlc's by up to {worst:.3g} tolerances")
-
-    if not np.array_equal(got.argmax(axis=1), want.argmax(axis=1)):
-        failures.append(f"{name}: predicts other classes than dlc on its inputs")
+    compared, worst = export_checks.compare_outputs(name, got, want)
+    failures += compared
     said = ""
     if case["errors"] is not None:
         pixels, labels = mnist()
         with torch.no_grad():
             scores = net(net.pixels_to_input(torch.from_numpy(pixels.copy())))
         wrong = int((scores.argmax(dim=1) != torch.from_numpy(labels.astype(np.int64))).sum())
-        if wrong != case["errors"]:
-            failures.append(f"{name}: {wrong} test images misclassified, dlc eval: {case['errors']}")
-        said = f", {wrong} test images misclassified (dlc eval {case['errors']})"
+        compared, said = export_checks.compare_errors(case, wrong)
+        failures += compared
 
     net.save_dlc(case["resaved"])
     saved, meta = module.read_safetensors(case["resaved"])
@@ -89,32 +79,6 @@ def check(case, images, mnist, signatures):
     return failures
 
 
-def signature(path):
-    """{(name, shape)} of a checkpoint's tensors (read as safetensors: header only)."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    return {(k, tuple(e["shape"])) for k, e in header.items()}
-
-
-def main():
-    with open(sys.argv[1]) as f:
-        spec = json.load(f)
-    torch.set_num_threads(2)
-    mnist = functools.lru_cache(None)(lambda: mnist_test_set.load(spec["mnist"]))
-    cases = spec["cases"]
-    failures = []
-    signatures = {c["checkpoint"]: signature(c["checkpoint"]) for c in cases}
-    for case in cases:
-        try:
-            failures += check(case, spec["images"], mnist, signatures)
-        except Exception as e:
-            failures.append(f"{case['name']}: {type(e).__name__}: {e}")
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
-
-
 if __name__ == "__main__":
-    main()
+    torch.set_num_threads(2)
+    export_checks.run_cases(check)

@@ -1,5 +1,5 @@
 /* cmd_predict.c — `dlc predict FILE.net --load CKPT INPUT...`: what train/predict.c answers,
- * printed: per input a line with its most likely classes and their probabilities, after a
+ * printed: per input a line with its most likely classes and their scores, after a
  * first line that says what the numbers are; or, with --json, one JSON document (its schema
  * is in docs/cli.md). Class names are the model's (train/data.c). */
 #include <stdio.h>
@@ -44,7 +44,7 @@ static void print_text(Printer *p, const Prediction *pr) {
   else printf("%s:", pr->file);
   for (int k = 0; k < p->top; k++) {
     int c = p->order[k];
-    if (predict_is_probability(p->kind)) printf("%s %s %.1f%%", k ? "," : "", p->names.name[c], 100.0 * pr->scores[c]);
+    if (score_is_probability(p->kind)) printf("%s %s %.1f%%", k ? "," : "", p->names.name[c], 100.0 * pr->scores[c]);
     else printf("%s %s %.3f", k ? "," : "", p->names.name[c], pr->scores[c]);
   }
   printf("\n");
@@ -76,7 +76,7 @@ static void print_prediction(void *ctx, const Prediction *pr) {
 
 static void print_head(const Printer *p, const Model *m) {
   if (!p->o->json) {
-    printf("# %s with %s: %s\n", m->file->name, p->o->load, predict_score_text(p->kind));
+    printf("# %s with %s: %s\n", m->file->name, p->o->load, score_text(p->kind));
     return;
   }
   printf("{\n  \"model\": ");
@@ -84,8 +84,8 @@ static void print_head(const Printer *p, const Model *m) {
   printf(",\n  \"checkpoint\": ");
   json_string(p->o->load, stdout);
   printf(",\n  \"scores\": ");
-  json_string(predict_score_name(p->kind), stdout);
-  printf(",\n  \"probabilities\": %s,\n  \"classes\": [", predict_is_probability(p->kind) ? "true" : "false");
+  json_string(score_name(p->kind), stdout);
+  printf(",\n  \"probabilities\": %s,\n  \"classes\": [", score_is_probability(p->kind) ? "true" : "false");
   for (int c = 0; c < p->names.n; c++) {
     printf(c ? ", " : "");
     json_string(p->names.name[c], stdout);
@@ -109,7 +109,7 @@ int cmd_predict(const Options *o) {
   Trainer *t = NULL;
   int rc = EXIT_USER;
   char err[1024];
-  Printer p = {.o = o, .names = class_names_new(m, NULL), .kind = predict_score_kind(m)};
+  Printer p = {.o = o, .names = class_names_new(m, NULL), .kind = score_kind(m)};
   p.top = o->top < p.names.n ? o->top : p.names.n;
   p.order = malloc(sizeof(int) * (size_t)p.names.n);
   if (!p.order) dlc_fatal("out of memory");

@@ -35,8 +35,8 @@ const Command commands[] = {
     {"predict", CMD_PREDICT, cmd_predict, "--load", "INPUT...", "classify PNG images or .npy arrays with a checkpoint",
      "Loads the parameters of a checkpoint and classifies each INPUT: a PNG file, a folder (its\n"
      ".png files, sorted) or a .npy file of images, each the shape the model takes. Prints the\n"
-     "most likely classes of each with their probabilities (what the numbers are is said on the\n"
-     "first line), or JSON with --json. See docs/cli.md.\n", NULL, NULL},
+     "most likely classes of each with their scores (what the numbers are is said on the first\n"
+     "line), or JSON with --json. See docs/cli.md.\n", NULL, NULL},
     {"compile", CMD_COMPILE, cmd_compile, "-o", NULL, "the compiled functions as an object file and a C header",
      "Writes the optimised dlc_forward and dlc_train_step for this CPU as an object file, and\n"
      "MODEL.h beside it: the C interface (arena size, parameter offsets, feed and result slots).\n", NULL, NULL},
@@ -138,7 +138,7 @@ const OptionSpec options[] = {
      "write the test error, confusion matrix and per-class error to FILE\n"
      "(one JSON object)"},
     {"--predictions", NULL, "FILE.csv", OK_TEXT, 0, 0, NULL, AT(predictions), CMD_EVAL,
-     "write index, label, prediction and probability of every test image"},
+     "write index, label, prediction and its score of every test image"},
     {"--errors", NULL, "FILE.png", OK_TEXT, 0, 0, NULL, AT(errors), CMD_EVAL,
      "draw the worst-misclassified test images with their true and\n"
      "predicted classes"},

@@ -231,6 +231,7 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
   DlrtDistort d = {0};
   if (v->kind == E_NAME && strcmp(v->name, "none") == 0) {
     ts->distort = d;
+    ts->distort_loc = v->loc;
     return;
   }
   if (v->kind == E_BINARY && v->op == '+') {
@@ -243,6 +244,7 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
     return;
   }
   ts->distort = d;
+  ts->distort_loc = v->loc;
 }
 
 /* Every setting a train block may have, in the order the docs list them. */

@@ -288,6 +288,17 @@ static void note_decl(const TrainSettings *ts, const Node *decl) {
   if (ts->data.loc.file) diag_note(decl->loc, "'%s' is declared here", decl->name);
 }
 
+/* Distortions move the pixels of each example as stored, in its rows and columns: a set of
+ * vectors (1 x 1 x n, or a single row or column) has none to move them in, whatever shape the
+ * model gives its input afterwards (an image set fed to a [784] input distorts as images). */
+static void check_distortable(const TrainSettings *ts, const DataShape *d, const char *what) {
+  if (!(ts->distort.affine || ts->distort.elastic) || (d->rows > 1 && d->cols > 1)) return;
+  bool at_distort = ts->distort_loc.file != NULL;
+  diag_error(at_distort ? ts->distort_loc : ts->data.loc, "distortions need images (channels x rows x cols with rows, "
+             "cols > 1), but %s gives examples of [%d, %d, %d]", what, d->channels, d->rows, d->cols);
+  if (at_distort && ts->data.loc.file) diag_note(ts->data.loc, "the data set is given here");
+}
+
 bool sema_check_data(const SemaResult *r, const TrainSettings *ts, const DataShape *d, bool exact, const char *what) {
   int errors = diag_error_count(); /* (the warning below is one with --Werror) */
   char in_buf[SHAPE_STR_MAX], data_buf[SHAPE_STR_MAX];
@@ -320,6 +331,7 @@ bool sema_check_data(const SemaResult *r, const TrainSettings *ts, const DataSha
   if (ts->n_norm && ts->n_norm != d->channels)
     diag_error(ts->normalize_loc, "normalize gives %d mean%s and std%s, but %s has %d channel%s", ts->n_norm,
                ts->n_norm == 1 ? "" : "s", ts->n_norm == 1 ? "" : "s", what, d->channels, d->channels == 1 ? "" : "s");
+  check_distortable(ts, d, what);
   return diag_error_count() == errors;
 }
 

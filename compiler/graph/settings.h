@@ -94,6 +94,7 @@ typedef struct TrainSettings {
   int validation, patience;
   SrcLoc validation_loc;
   DlrtDistort distort;  /* applied to training images on the fly (none: both off) */
+  SrcLoc distort_loc;   /* where it was set (for the check that the data set is images) */
 } TrainSettings;
 
 /* The learning rates dlc accepts, wherever one is given (lr = in the file or --set, an

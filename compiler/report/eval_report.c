@@ -63,8 +63,8 @@ void eval_print_confusion(const Evaluation *e, const DlrtDataset *d, const char 
 int eval_write_predictions(const Evaluation *e, const char *path, char *err, size_t errlen) {
   DlrtOutFile f;
   if (dlrt_outfile_open(&f, path, "predictions", err, errlen) != 0) return -1;
-  fprintf(f.f, "index,label,prediction,probability\n");
-  for (int k = 0; k < e->count; k++) fprintf(f.f, "%d,%d,%d,%.6g\n", k, e->label[k], e->pred[k], e->prob[k]);
+  fprintf(f.f, "index,label,prediction,%s\n", score_word(e->kind));
+  for (int k = 0; k < e->count; k++) fprintf(f.f, "%d,%d,%d,%.6g\n", k, e->label[k], e->pred[k], e->score[k]);
   return dlrt_outfile_commit(&f, err, errlen);
 }
 
@@ -87,7 +87,8 @@ int eval_write_metrics(const Evaluation *e, const DlrtDataset *d, const char *mo
   json_object_set_new(o, "images", json_integer(e->count));
   json_object_set_new(o, "wrong", json_integer(e->wrong));
   json_object_set_new(o, "test_error", json_real(e->error));
-  json_object_set_new(o, "probability", json_string(e->logits ? "softmax" : "share"));
+  json_object_set_new(o, "scores", json_string(score_name(e->kind)));
+  json_object_set_new(o, "probabilities", json_boolean(score_is_probability(e->kind)));
   if (classes_named(d)) {
     json_t *names = json_array();
     for (int c = 0; c < e->classes; c++) {
@@ -145,12 +146,12 @@ RgbImage errors_grid(const Evaluation *e, const DlrtDataset *d) {
   int idx[ERRORS_SHOWN], n = evaluation_worst(e, ERRORS_SHOWN, idx);
   int side = d->rows > d->cols ? d->rows : d->cols, scale = (72 + side - 1) / side;
   scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
-  char truth[ERRORS_SHOWN][MAX_LABEL + 1], guess[ERRORS_SHOWN][MAX_LABEL + 1], name[64];
+  char truth[ERRORS_SHOWN][MAX_LABEL + 1], guess[ERRORS_SHOWN][MAX_LABEL + 12], name[64]; /* (a raw score may be long) */
   int widest = 0;
   for (int i = 0; i < n; i++) {
     snprintf(truth[i], sizeof truth[i], "%.*s", MAX_LABEL, class_label(d, e->label[idx[i]], name, sizeof name));
     snprintf(guess[i], sizeof guess[i], "%.*s %.2f", MAX_LABEL - 5, class_label(d, e->pred[idx[i]], name, sizeof name),
-             e->prob[idx[i]]);
+             e->score[idx[i]]);
     for (int k = 0; k < 2; k++) {
       int w = font_width(k ? guess[i] : truth[i], 1);
       widest = w > widest ? w : widest;
@@ -162,8 +163,8 @@ RgbImage errors_grid(const Evaluation *e, const DlrtDataset *d) {
   int columns = n < 8 ? (n ? n : 1) : 8, rows = (n + columns - 1) / columns;
   char head[128];
   if (n)
-    snprintf(head, sizeof head, "%d of %d images misclassified; the %d worst (lowest probability of the true class):",
-             e->wrong, e->count, n);
+    snprintf(head, sizeof head, "%d of %d images misclassified; the %d worst (lowest %s of the true class):",
+             e->wrong, e->count, n, score_word(e->kind));
   else
     snprintf(head, sizeof head, "no image of the %d misclassified", e->count);
   int head_w = font_width(head, 1), head_h = 2 * (FONT_H + 4);
@@ -177,7 +178,9 @@ RgbImage errors_grid(const Evaluation *e, const DlrtDataset *d) {
   if (n) { /* the legend: the colours of the two lines */
     int x = MARGIN + font_draw(g.pixels, g.w, g.h, MARGIN, MARGIN + FONT_H + 4, "true class", 1, GREEN);
     x += font_draw(g.pixels, g.w, g.h, x, MARGIN + FONT_H + 4, ", ", 1, INK);
-    font_draw(g.pixels, g.w, g.h, x, MARGIN + FONT_H + 4, "predicted class and its probability", 1, RED);
+    char legend[64];
+    snprintf(legend, sizeof legend, "predicted class and its %s", score_word(e->kind));
+    font_draw(g.pixels, g.w, g.h, x, MARGIN + FONT_H + 4, legend, 1, RED);
   }
   for (int i = 0; i < n; i++) {
     int x = MARGIN + (i % columns) * (cell_w + GAP), y = MARGIN + head_h + (i / columns) * (cell_h + GAP);

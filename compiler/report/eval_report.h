@@ -21,15 +21,16 @@ const char *class_label(const DlrtDataset *d, int c, char *buf, size_t len);
  * predicted), each row ending with its images and its error, and a last row for all; what the images are is in `what` ("test"). */
 void eval_print_confusion(const Evaluation *e, const DlrtDataset *d, const char *what, FILE *out);
 
-/* "index,label,prediction,probability", then a line per image: its index in the set, true
- * and predicted class (numbers), and the probability of the predicted class. 0, or -1 with
- * "PATH: MESSAGE" (written whole: runtime/outfile.h). */
+/* "index,label,prediction,probability" (or "...,score" where the scores are not
+ * probabilities: scores.h), then a line per image: its index in the set, true and predicted
+ * class (numbers), and the score of the predicted class. 0, or -1 with "PATH: MESSAGE"
+ * (written whole: runtime/outfile.h). */
 int eval_write_predictions(const Evaluation *e, const char *path, char *err, size_t errlen);
 
-/* One JSON object and a newline: model, checkpoint, images, wrong, test_error, probability
- * ("softmax" of logits or "share" of the outputs), class_names (when classes_named),
- * confusion (rows: true class) and class_error (null for a class without images). 0, or -1
- * with "PATH: MESSAGE". */
+/* One JSON object and a newline: model, checkpoint, images, wrong, test_error, scores and
+ * probabilities (what the scores are, as dlc predict's JSON says it: score_name and
+ * score_is_probability), class_names (when classes_named), confusion (rows: true class) and
+ * class_error (null for a class without images). 0, or -1 with "PATH: MESSAGE". */
 int eval_write_metrics(const Evaluation *e, const DlrtDataset *d, const char *model, const char *checkpoint,
                        const char *path, char *err, size_t errlen);
 
@@ -44,8 +45,8 @@ typedef struct RgbImage {
 RgbImage dataset_image(const DlrtDataset *d, int k);
 
 /* The worst mistakes of e (at most ERRORS_SHOWN, evaluation_worst's order) in a grid, each
- * image enlarged, its true class under it in green and the predicted class with its
- * probability in red, under a line that says what the grid is. */
+ * image enlarged, its true class under it in green and the predicted class with its score in
+ * red, under a line that says what the grid is. */
 RgbImage errors_grid(const Evaluation *e, const DlrtDataset *d);
 /* errors_grid as a PNG at path. 0, or -1 with "PATH: MESSAGE". */
 int eval_write_errors_png(const Evaluation *e, const DlrtDataset *d, const char *path, char *err, size_t errlen);

@@ -137,9 +137,10 @@ static void mistakes(Text *t, const Evaluation *e, const DlrtDataset *d) {
     text_puts(t, "<p>No image is misclassified.</p>");
     return;
   }
+  const char *word = score_word(e->kind);
   text_printf(t, "<p>%d of %d images are misclassified; the %d the model was surest about wrongly (the lowest "
-                 "probability of the true class) first, each with its true class and the predicted class with its "
-                 "probability.</p><div class=\"errors\">", e->wrong, e->count, n);
+                 "%s of the true class) first, each with its true class and the predicted class with its "
+                 "%s.</p><div class=\"errors\">", e->wrong, e->count, n, word, word);
   int side = d->rows > d->cols ? d->rows : d->cols, scale = side >= 64 ? 1 : 84 / side;
   for (int i = 0; i < n; i++) {
     RgbImage img = dataset_image(d, idx[i]);
@@ -162,7 +163,7 @@ static void mistakes(Text *t, const Evaluation *e, const DlrtDataset *d) {
     text_escaped(t, class_label(d, e->label[idx[i]], truth, sizeof truth));
     text_puts(t, "</span> &rarr; <span class=\"pred\">");
     text_escaped(t, class_label(d, e->pred[idx[i]], guess, sizeof guess));
-    text_printf(t, " %.2f</span></figcaption></figure>", e->prob[idx[i]]);
+    text_printf(t, " %.2f</span></figcaption></figure>", e->score[idx[i]]);
   }
   text_puts(t, "</div>");
 }
@@ -171,8 +172,8 @@ static void evaluation(Text *t, const ReportPage *p) {
   if (!p->eval) return;
   text_puts(t, "<h2>Confusion matrix</h2><p>");
   text_escaped(t, p->eval_what ? p->eval_what : "");
-  text_printf(t, ": %d images, %.2f%% misclassified (probabilities: %s).</p>", p->eval->count, 100 * p->eval->error,
-              p->eval->logits ? "the softmax of the output" : "each output's share of their sum");
+  text_printf(t, ": %d images, %.2f%% misclassified (%s).</p>", p->eval->count, 100 * p->eval->error,
+              score_text(p->eval->kind));
   confusion(t, p->eval, p->eval_set);
   text_puts(t, "<h2>Misclassified images</h2>");
   mistakes(t, p->eval, p->eval_set);

@@ -6,31 +6,11 @@
 #include "predict.h"
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include "png.h"
-
-ScoreKind predict_score_kind(const Model *m) {
-  DlcOp op = m->sema.out->op;
-  return op == OP_SOFTMAX ? SCORES_OUT : op == OP_SIGMOID ? SCORES_SIGMOID : SCORES_SOFTMAX;
-}
-
-const char *predict_score_name(ScoreKind k) {
-  static const char *const names[] = {[SCORES_SOFTMAX] = "softmax(out)", [SCORES_OUT] = "out",
-                                      [SCORES_SIGMOID] = "out (sigmoid)"};
-  return names[k];
-}
-
-const char *predict_score_text(ScoreKind k) {
-  static const char *const text[] = {
-      [SCORES_SOFTMAX] = "probabilities: the softmax of 'out' (its values are logits)",
-      [SCORES_OUT] = "probabilities: the values of 'out' (a softmax)",
-      [SCORES_SIGMOID] = "scores: the values of 'out', a sigmoid per class (each 0..1; they do not sum to 1)"};
-  return text[k];
-}
 
 /* One argument's examples, read and checked. */
 typedef struct Source {
@@ -175,18 +155,6 @@ static bool read_input(const Model *m, const char *arg, Source *s) {
   return read_pngs(m, files, 1, s);
 }
 
-/* Scores of one output row (classes values) into p. */
-static void to_scores(ScoreKind k, const float *out, int classes, float *p) {
-  if (k != SCORES_SOFTMAX) {
-    memcpy(p, out, sizeof(float) * (size_t)classes);
-    return;
-  }
-  double top = out[0], sum = 0;
-  for (int c = 1; c < classes; c++) top = out[c] > top ? out[c] : top;
-  for (int c = 0; c < classes; c++) sum += exp((double)out[c] - top);
-  for (int c = 0; c < classes; c++) p[c] = (float)(exp((double)out[c] - top) / sum);
-}
-
 static bool classify(Trainer *t, const Source *s, ScoreKind k, PredictionFn each, void *ctx) {
   int batch = t->m->train.batch, classes = t->classes;
   float *p = malloc(sizeof(float) * (size_t)classes);
@@ -196,7 +164,7 @@ static bool classify(Trainer *t, const Source *s, ScoreKind k, PredictionFn each
     int n = s->d.count - first < batch ? s->d.count - first : batch;
     if (!(ok = trainer_outputs(t, &s->d, first, n))) break;
     for (int i = 0; i < n; i++) {
-      to_scores(k, t->out + (size_t)i * (size_t)classes, classes, p);
+      score_row(k, t->out + (size_t)i * (size_t)classes, classes, p);
       Prediction pr = {s->npy ? s->npy : s->files[first + i], s->npy ? first + i : -1, p};
       each(ctx, &pr);
     }
@@ -230,7 +198,7 @@ PredictInputs *predict_read(const Model *m, const char *const *inputs, int n_inp
 }
 
 bool predict_run(Trainer *t, const PredictInputs *in, PredictionFn each, void *ctx) {
-  ScoreKind k = predict_score_kind(t->m);
+  ScoreKind k = score_kind(t->m);
   for (int i = 0; i < in->n; i++)
     if (!classify(t, &in->src[i], k, each, ctx)) return false;
   return true;

@@ -1,32 +1,18 @@
 /* predict.h — a trained model's answers on new inputs (`dlc predict`): PNG files, folders of
  * them and .npy arrays of images become examples of the model's input (mapped as training
  * mapped its pixels), dlc_forward classifies them in batches, and each output becomes scores
- * per class: probabilities (the softmax of `out`, or `out` itself when it is one) or, for
- * sigmoid outputs, the outputs themselves. What the numbers are is said with them. */
+ * per class as scores.h says (probabilities for logits and softmax outputs, the outputs
+ * themselves otherwise), the numbers `dlc eval` and the report give the same image. */
 #ifndef DLC_PREDICT_H
 #define DLC_PREDICT_H
+#include "scores.h"
 #include "trainer.h"
-
-/* How a model's outputs become scores. */
-typedef enum ScoreKind {
-  SCORES_SOFTMAX, /* out is logits (what cross_entropy trains) or anything unbounded: softmax(out) */
-  SCORES_OUT,     /* out is already a softmax: its values are the probabilities */
-  SCORES_SIGMOID, /* out is a sigmoid per class: each value in 0..1, not summing to 1 */
-} ScoreKind;
-
-ScoreKind predict_score_kind(const Model *m);
-/* "softmax(out)", "out", "out (sigmoid)": what a score is, in JSON's "scores" */
-const char *predict_score_name(ScoreKind k);
-/* The same for people: "probabilities: softmax of the logits 'out'" */
-const char *predict_score_text(ScoreKind k);
-/* Whether a score is a probability (the scores of an example sum to 1). */
-static inline bool predict_is_probability(ScoreKind k) { return k != SCORES_SIGMOID; }
 
 /* One input example's answer: where it came from and its score per class. */
 typedef struct Prediction {
   const char *file; /* the PNG or .npy file */
   int index;        /* the example's index in a .npy file; -1 for a PNG */
-  const float *scores; /* one per class (valid during the callback) */
+  const float *scores; /* one per class, score_row's (valid during the callback) */
 } Prediction;
 
 typedef void (*PredictionFn)(void *ctx, const Prediction *p);
