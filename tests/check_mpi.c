@@ -369,12 +369,6 @@ START_TEST(killed_process_ends_the_job) {
 }
 END_TEST
 
-static int occurrences(const char *text, const char *what) {
-  int n = 0;
-  for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
-  return n;
-}
-
 /* A diverged step under mpirun: every process replays it (the steps are collective), process
  * 0 alone tells what went wrong first, from the whole batch as one process would run it. */
 START_TEST(divergence_is_told_once) {
@@ -386,7 +380,7 @@ START_TEST(divergence_is_told_once) {
   fclose(f);
   RunResult r = train(2, net, (const char *const[]){"--epochs", "1", NULL});
   ck_assert_msg(r.status != 0, "status 0; stderr:\n%s", r.err);
-  ck_assert_msg(occurrences(r.err, "training diverged") == 1 && occurrences(r.err, "div.net:3:5: error: step ") == 1 &&
+  ck_assert_msg(count_of(r.err, "training diverged") == 1 && count_of(r.err, "div.net:3:5: error: step ") == 1 &&
                     strstr(r.err, "this value (exp) is infinite"),
                 "stderr:\n%s", r.err);
   run_result_free(&r);
