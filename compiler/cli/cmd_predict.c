@@ -121,6 +121,7 @@ int cmd_predict(const Options *o) {
     diag_path_error(err);
     goto done;
   }
+  if (!trainer_forward(t)) goto done; /* compiled before a line is printed: no half a JSON document */
   print_head(&p, m);
   if (!predict_run(t, in, print_prediction, &p)) goto done;
   if (o->json) printf("\n  ]\n}\n");

@@ -25,35 +25,48 @@ static void source_free(Source *s) {
   dlrt_dataset_free(&s->d);
 }
 
-/* The example shape the model takes: its input's [c, h, w] or [h, w]; for a vector, the data
- * set's shape if it is known (a named set's, or its training files' headers). channels 0:
- * only the number of values is known. */
-static DataShape wanted_shape(const Model *m, int64_t *values) {
+/* What the inputs must be, worked out once for all of them. shape: the example shape the
+ * model takes: its input's [c, h, w] or [h, w]; for a vector, the data set's shape if it is
+ * known (a named set's, or its training files' headers: probed once). shape.channels 0: only
+ * the number of values is known. */
+typedef struct Wanted {
+  const Model *m;
+  DataShape shape;
+  int64_t values;
+} Wanted;
+
+static Wanted wanted(const Model *m) {
   Shape in = m->sema.input->shape;
-  *values = shape_numel(in);
-  if (in.rank == 3) return (DataShape){in.dim[0], in.dim[1], in.dim[2], 0};
-  if (in.rank == 2) return (DataShape){1, in.dim[0], in.dim[1], 0};
-  DataShape d = {0, 0, 0, 0};
-  return data_train_shape(m, &d) ? d : (DataShape){0, 0, 0, 0};
+  Wanted w = {m, {0, 0, 0, 0}, shape_numel(in)};
+  if (in.rank == 3) w.shape = (DataShape){in.dim[0], in.dim[1], in.dim[2], 0};
+  else if (in.rank == 2) w.shape = (DataShape){1, in.dim[0], in.dim[1], 0};
+  else if (!data_train_shape(m, &w.shape)) w.shape = (DataShape){0, 0, 0, 0};
+  return w;
 }
 
 static const char *colour(int channels) { return channels == 1 ? "grey" : channels == 3 ? "RGB" : "images"; }
 
 /* Whether examples of c x h x w fit the model; if not, reported against path. */
-static bool fits(const Model *m, const char *path, int c, int h, int w) {
-  int64_t values;
-  DataShape want = wanted_shape(m, &values);
-  bool ok = want.channels ? c == want.channels && h == want.rows && w == want.cols : (int64_t)c * h * w == values;
+static bool fits(const Wanted *want, const char *path, int c, int h, int w) {
+  const Model *m = want->m;
+  DataShape s = want->shape;
+  bool ok = s.channels ? c == s.channels && h == s.rows && w == s.cols : (int64_t)c * h * w == want->values;
+  int norm = m->train.n_norm;
+  if (ok && norm && norm != c) { /* (a vector model's channels are not its input's) */
+    diag_error_plain(path, "has %d channel%s, but the train block's normalize gives %d means and stds", c, c > 1 ? "s" : "",
+                     norm);
+    return false;
+  }
   if (ok) return true;
   char got[64];
   snprintf(got, sizeof got, "%dx%d %s", w, h, c == 1 || c == 3 ? colour(c) : "");
   if (c != 1 && c != 3) snprintf(got, sizeof got, "%d x %d x %d values", c, h, w);
-  if (want.channels)
-    diag_error_plain(path, "is %s, but the model takes %dx%d %s ([%d, %d, %d] per example)", got, want.cols,
-                     want.rows, colour(want.channels), want.channels, want.rows, want.cols);
+  if (s.channels)
+    diag_error_plain(path, "is %s, but the model takes %dx%d %s ([%d, %d, %d] per example)", got, s.cols, s.rows,
+                     colour(s.channels), s.channels, s.rows, s.cols);
   else
-    diag_error_plain(path, "is %s (%lld values), but the model's input '%s' has %lld", got,
-                     (long long)c * h * w, m->sema.input->name, (long long)values);
+    diag_error_plain(path, "is %s (%lld values), but the model's input '%s' has %lld", got, (long long)c * h * w,
+                     m->sema.input->name, (long long)want->values);
   return false;
 }
 
@@ -91,7 +104,7 @@ static char **list_pngs(const char *dir, int *n) {
 }
 
 /* Reads n PNG files (taking the paths) into s, each checked against the model. */
-static bool read_pngs(const Model *m, char **files, int n, Source *s) {
+static bool read_pngs(const Wanted *want, char **files, int n, Source *s) {
   s->files = files;
   char err[2048];
   bool ok = true;
@@ -102,7 +115,7 @@ static bool read_pngs(const Model *m, char **files, int n, Source *s) {
       ok = false;
       break;
     }
-    ok = fits(m, files[i], img.channels, img.height, img.width);
+    ok = fits(want, files[i], img.channels, img.height, img.width);
     if (ok && i == 0 &&
         dlrt_dataset_alloc(&s->d, DLRT_PIXELS_U8, n, img.channels, img.height, img.width, 1) != 0)
       dlc_fatal("out of memory for %d images", n);
@@ -128,7 +141,7 @@ static bool read_pngs(const Model *m, char **files, int n, Source *s) {
 }
 
 /* One argument: a folder, a .npy file or a PNG file. */
-static bool read_input(const Model *m, const char *arg, Source *s) {
+static bool read_input(const Wanted *want, const char *arg, Source *s) {
   struct stat st;
   memset(s, 0, sizeof *s);
   if (stat(arg, &st) != 0) {
@@ -139,7 +152,7 @@ static bool read_input(const Model *m, const char *arg, Source *s) {
   if (S_ISDIR(st.st_mode)) {
     int n;
     char **files = list_pngs(arg, &n);
-    return files && read_pngs(m, files, n, s);
+    return files && read_pngs(want, files, n, s);
   }
   if (len > 4 && strcasecmp(arg + len - 4, ".npy") == 0) {
     char err[2048];
@@ -148,11 +161,11 @@ static bool read_input(const Model *m, const char *arg, Source *s) {
       diag_path_error(err);
       return false;
     }
-    return fits(m, arg, s->d.channels, s->d.rows, s->d.cols);
+    return fits(want, arg, s->d.channels, s->d.rows, s->d.cols);
   }
   char **files = malloc(sizeof *files);
   if (!files || !(files[0] = strdup(arg))) dlc_fatal("out of memory");
-  return read_pngs(m, files, 1, s);
+  return read_pngs(want, files, 1, s);
 }
 
 static bool classify(Trainer *t, const Source *s, ScoreKind k, PredictionFn each, void *ctx) {
@@ -189,8 +202,9 @@ PredictInputs *predict_read(const Model *m, const char *const *inputs, int n_inp
   PredictInputs *in = calloc(1, sizeof *in);
   if (!in || !(in->src = calloc((size_t)n_inputs + 1, sizeof *in->src))) dlc_fatal("out of memory");
   in->n = n_inputs;
+  Wanted want = wanted(m);
   for (int i = 0; i < n_inputs; i++)
-    if (!read_input(m, inputs[i], &in->src[i])) {
+    if (!read_input(&want, inputs[i], &in->src[i])) {
       predict_free(in);
       return NULL;
     }
