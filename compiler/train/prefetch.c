@@ -10,10 +10,11 @@ static void *helper(void *arg) {
   for (;;) {
     while (!p->pending && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
     if (p->pending) {
+      p->running = true;
       pthread_mutex_unlock(&p->mu);
       p->job(p->arg);
       pthread_mutex_lock(&p->mu);
-      p->pending = false;
+      p->pending = p->running = false;
       pthread_cond_broadcast(&p->cv);
     } else {
       break; /* quit, nothing pending */
@@ -46,6 +47,17 @@ void prefetch_wait(Prefetch *p) {
     return;
   }
   pthread_mutex_lock(&p->mu);
+  while (p->pending) pthread_cond_wait(&p->cv, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void prefetch_finish(Prefetch *p) {
+  if (!p->started) {
+    p->pending = false;
+    return;
+  }
+  pthread_mutex_lock(&p->mu);
+  if (!p->running) p->pending = false; /* (not begun: withdrawn) */
   while (p->pending) pthread_cond_wait(&p->cv, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }

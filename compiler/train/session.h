@@ -39,7 +39,7 @@ typedef struct EpochResult {
   double images_per_s;
   double eval_seconds;    /* time to score the validation and test sets */
   double cpu_seconds;     /* the stepping thread's CPU time for the epoch's training ... */
-  double assemble_seconds; /* ... and of it, assembling undistorted batches (pixels to inputs) */
+  double assemble_seconds; /* ... the time its steps lost to assembling undistorted batches (trainer.h) */
   bool distorting;        /* the training images were distorted ... */
   double augment_seconds; /* ... taking this long on the helper thread */
   double augment_wait;    /* ... of which the steps waited this long */

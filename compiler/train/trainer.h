@@ -58,13 +58,15 @@ typedef struct Trainer {
   int n_grad_src;
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
-  Prefetch prefetch;      /* ... on this thread */
+  struct BatchAhead *ahead; /* undistorted, when a core is free for it: batches made ahead (trainer.c) */
+  Prefetch prefetch;      /* ... on this thread (either) */
   /* What the feeds point at between calls (they outlive any one call): the hypers of this
    * step, and the training flag (1 in a training step, 0 in inference). */
   float hyper[HYPER_COUNT];
   float training_on, training_off;
   DlrtPixelMap pixels;    /* how stored pixels become inputs (the train block's range and normalize) */
-  double assemble_seconds; /* the last epoch's CPU time assembling undistorted batches on the stepping thread */
+  double assemble_seconds; /* the last epoch's time the steps lost to undistorted batches: the stepping
+                              thread's CPU time assembling them, and its wait for the helper thread's */
   double epoch_cpu_seconds; /* ... and the stepping thread's CPU time for all of its training */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
