@@ -2,7 +2,7 @@
 # bench/suite.sh [MODEL ...] — dlc against PyTorch on the benchmark suite, side by side in one
 # run (docs/performance.md holds one run and explains it). Models (default: all of them):
 #
-#   mlp         examples/mlp.net          784-100-10, sigmoid, SGD, batch 32
+#   mlp         examples/mlp.net          784-100-10, sigmoid, SGD, batch 10
 #   lenet       examples/lenet.net        LeNet-5 (C3 table, subsampling, scaled tanh)
 #   lenet_relu  examples/lenet_relu.net   LeNet-5's shape, ReLU, max pooling, Adam
 #   cnn         bench/models/cnn.net      conv 3x3 16, pool, conv 3x3 32, pool, dense 128, Adam

@@ -184,8 +184,8 @@ def _adam(**kw):
 # name: (network, batch, optimiser, pixel range lo..hi, loss). As the .net files say; a
 # learning-rate schedule (cosine) costs nothing per step on either side and is left out.
 MODELS = {
-    "mlp": (Mlp, 32, _sgd(lr=1.0), (0.0, 1.0), "squares"),
-    "lenet": (LeNet5, 64, _sgd(lr=0.05, momentum=0.9, weight_decay=5e-4), (-0.1, 1.175), "xent"),
+    "mlp": (Mlp, 10, _sgd(lr=1.0, weight_decay=3e-5), (0.0, 1.0), "squares"),
+    "lenet": (LeNet5, 32, _sgd(lr=0.025, momentum=0.9, weight_decay=1e-3), (-0.1, 1.175), "xent"),
     "lenet_relu": (LeNetRelu, 64, _adam(lr=0.001, weight_decay=0.0005), (0.0, 1.0), "xent"),
     "cnn": (lambda: Cnn(bn=False), 64, _adam(lr=0.001), (0.0, 1.0), "xent"),
     "cnn_bn": (lambda: Cnn(bn=True), 64, _adam(lr=0.001), (0.0, 1.0), "xent"),

@@ -2,7 +2,8 @@
  * each promise tested on short runs of the examples through `dlc train` on a slice of real
  * MNIST (DLC_TEST_DATA): the same seed, thread count and machine give the same checkpoint
  * tensors, even with two runs at once, with distortions made on a helper thread and with
- * undistorted batches made ahead on it or by the stepping thread; a run
+ * undistorted batches made ahead on it or by the stepping thread; a step too small to split
+ * gives the same bits on any thread count; a run
  * resumed from a checkpoint ends with the tensors of the run that never stopped; and a
  * constant travels in checkpoints unchanged, a checkpoint of an edited table loading with a
  * warning. Comparing whole tensors byte for byte, with a control that does differ (another
@@ -146,6 +147,15 @@ START_TEST(same_threads_same_bits) {
 }
 END_TEST
 
+/* A step too small to split (mlp.net's, under 16 MFLOP per thread) runs on one thread
+ * whatever --threads says: the same bits on one thread and on two. */
+START_TEST(threads_do_not_split_a_small_step) {
+  TRAIN(example("mlp.net"), "t1.ck", "--epochs", "1", "--threads", "1");
+  TRAIN(example("mlp.net"), "t2.ck", "--epochs", "1", "--threads", "2");
+  assert_same("t1.ck", "t2.ck");
+}
+END_TEST
+
 /* One epoch, saved, resumed for a second: the tensors and the training position of two
  * epochs straight (SGD with momentum and weight decay, and a learning rate that changes
  * across the break: a step schedule, since a cosine one stretches with --epochs). */
@@ -223,6 +233,7 @@ static Suite *reproduce_suite(void) {
   tcase_add_test(tc, same_seed_same_bits);
   tcase_add_test(tc, same_threads_same_bits);
   tcase_add_test(tc, batches_made_ahead_same_bits);
+  tcase_add_test(tc, threads_do_not_split_a_small_step);
   tcase_add_test(tc, resume_same_bits);
   tcase_add_test(tc, constants_travel_in_checkpoints);
   suite_add_tcase(s, tc);
