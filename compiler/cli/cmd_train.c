@@ -155,8 +155,9 @@ static int compile_only(const Options *o) {
   return rc;
 }
 
-/* A training run, alone or as one process of an mpirun job. */
-static int train(const Options *o) {
+/* A training run, alone or as one process of an mpirun job. *job_wide: it failed on every
+ * process at once, and process 0 has told why (a diverged step). */
+static int train(const Options *o, bool *job_wide) {
   if (o->compile_only) return compile_only(o);
   if (o->profile && dlrt_comm_size() > 1) {
     diag_error_plain("dlc", "--profile times one process's step: run it without mpirun");
@@ -187,6 +188,7 @@ static int train(const Options *o) {
   if (dlrt_comm_rank() != 0) report = (SessionReport){0}; /* process 0 prints and writes the metrics */
   if (!session_run(t, &train, &test, &so, &report)) {
     train_page_failed(&p.page);
+    *job_wide = t->divergence.diverged;
     goto done;
   }
   if (p.page_failed) goto done;
@@ -210,9 +212,11 @@ int cmd_train(const Options *o) {
     diag_error_plain("dlc", "%s", err);
     return EXIT_USER;
   }
-  int rc = train(o);
+  bool job_wide = false;
+  int rc = train(o, &job_wide);
   if (rc != EXIT_OK && dlrt_comm_active()) {
-    fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
+    if (!job_wide || dlrt_comm_rank() == 0) /* (the others' lines would cut into process 0's account) */
+      fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
     dlrt_comm_abort(rc);
   }
   dlrt_comm_finish();
