@@ -1,9 +1,10 @@
 /* ahead.c — training batches made ahead of the steps (ahead.h). The helper thread takes the
- * epoch's batches a group at a time (up to AHEAD_MAX_BATCHES consecutive ones) and converts
+ * epoch's batches a group at a time (consecutive ones, up to AHEAD_ROWS rows) and converts
  * their rows in order, AHEAD_CHUNK rows at a time, into one of two buffers, while the steps
  * use the other; it is handed the next group as soon as it is idle, so it runs up to two
  * groups ahead. One wake per group, not per batch: waking a sleeping thread costs the waker
- * some 6 us here, as much as converting 32 MNIST images.
+ * some 6 us here, as much as converting 16 MNIST images (with groups of 8 batches of 10, the
+ * wakes were 3% of mlp.net's epoch; with 512 rows, under 1%).
  *
  * A step takes its batch from the group: the chunks it needs that the helper has not taken,
  * it converts itself (both threads take chunks from one counter); a chunk the helper has in
@@ -23,8 +24,8 @@
 
 enum {
   AHEAD_CHUNK = 4,
-  AHEAD_MAX_BATCHES = 8,
-  AHEAD_BYTES = 8 << 20 /* both groups' buffers at most, unless one batch alone is larger */
+  AHEAD_ROWS = 512,     /* a group's most rows, in whole batches ... */
+  AHEAD_BYTES = 8 << 20 /* ... and both groups' buffers at most; but a batch at least */
 };
 static const double AHEAD_PATIENCE = 20e-6; /* a chunk of 4 CIFAR-sized rows converts in about 10 us */
 
@@ -47,14 +48,22 @@ struct BatchAhead {
   BatchGroup *next;     /* the group handed to the helper after it (NULL: none yet) */
 };
 
-/* Even with the step split over every core (--threads 2 on two): measured on this project's
- * loaded 2-core machine, Fashion-MNIST's MLP on two threads took 3.4-4.5 s an epoch with the
- * helper and 5.3-6.4 s with the batches assembled between steps (split over the workers: one
- * more round of the pool per step), LeNet-5 the same either way. On one core (mpirun binds
- * each process to one) the helper would only take turns with the step. */
+/* When a core is free for the helper: the threads the step keeps busy (--threads if the step
+ * is split over them, else one: a step too small to split runs on one) times the job's
+ * processes (as though they all shared this machine) are fewer than the cores this process
+ * may run on. Measured on this project's 2-core machine, idle: fashion_mlp.net's step split
+ * over --threads 2 took 0.62-0.67 s an epoch with the batches assembled between steps (split
+ * over the workers, 16 ms of it) and 0.69-0.91 s with the helper taking turns with a worker;
+ * LeNet-5 on two threads 1.65-1.85 s either way; mlp.net's step, unsplit, 0.27-0.31 s with
+ * the helper and 0.29-0.32 s without. (On the same machine loaded by other work the helper
+ * won even with the step split: more threads, more turns.) */
 bool ahead_wanted(const Model *m) {
+  const ParallelPlan *par = &m->par;
+  int threads = par->data_parallel && !par->unsplittable && m->cfg.threads > 1 ? m->cfg.threads : 1;
+  int procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
   cpu_set_t cores;
-  return !m->cfg.inference_only && sched_getaffinity(0, sizeof cores, &cores) == 0 && CPU_COUNT(&cores) > 1;
+  return !m->cfg.inference_only && sched_getaffinity(0, sizeof cores, &cores) == 0 &&
+         (int64_t)threads * procs < CPU_COUNT(&cores);
 }
 
 BatchAhead *ahead_new(Trainer *t) {
@@ -62,9 +71,10 @@ BatchAhead *ahead_new(Trainer *t) {
   int batch = t->m->train.batch;
   int64_t per_batch = (int64_t)batch * (t->in_features + t->classes) * (int64_t)sizeof(float);
   int64_t fit = AHEAD_BYTES / (2 * per_batch);
+  if (fit > AHEAD_ROWS / batch) fit = AHEAD_ROWS / batch;
   BatchAhead *a = calloc(1, sizeof *a);
   if (!a) dlc_fatal("out of memory");
-  a->batches = fit < 1 ? 1 : fit > AHEAD_MAX_BATCHES ? AHEAD_MAX_BATCHES : (int)fit;
+  a->batches = fit < 1 ? 1 : (int)fit;
   int64_t rows = (int64_t)a->batches * batch;
   for (int k = 0; k < 2; k++) {
     BatchGroup *g = &a->group[k];

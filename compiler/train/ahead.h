@@ -7,7 +7,7 @@
 
 typedef struct BatchAhead BatchAhead;
 
-/* Whether t's batches are worth making ahead: the process may run on two cores or more. */
+/* Whether batches are worth making ahead: a core is free for the helper thread (ahead.c). */
 bool ahead_wanted(const Model *m);
 /* The buffers for t (its batch size and example size), or NULL when not wanted. */
 BatchAhead *ahead_new(Trainer *t);

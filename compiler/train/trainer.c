@@ -190,7 +190,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   /* With distortions, the next batch is made on the helper thread while the step runs (a
    * distorted image costs about as much as the MLP's step on it); each image's distortion
    * depends only on the seed, the epoch and its position, so the thread changes no number.
-   * Undistorted, on two cores or more, the helper makes batches ahead (ahead.c). */
+   * Undistorted, when a core is free for it, the helper makes batches ahead (ahead.c). */
   bool prefetch = t->x_next != NULL;
   /* without a helper thread the next batch is made after the step, in the same buffers */
   BatchJob jobs[2] = {{t, d, epoch, 0, total < batch ? total : batch, t->x, t->y, 0},

@@ -58,7 +58,7 @@ typedef struct Trainer {
   int n_grad_src;
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
-  struct BatchAhead *ahead; /* undistorted, on two cores or more: batches made ahead (ahead.h) */
+  struct BatchAhead *ahead; /* undistorted, when a core is free for it: batches made ahead (ahead.h) */
   Prefetch prefetch;      /* ... on this thread (either) */
   /* What the feeds point at between calls (they outlive any one call): the hypers of this
    * step, and the training flag (1 in a training step, 0 in inference). */
