@@ -124,10 +124,10 @@ START_TEST(same_seed_same_bits) {
 END_TEST
 
 /* Undistorted batches are made ahead on the helper thread when a core is free for it, else
- * on the stepping thread between steps (trainer.c): the same rows either way, with batches
- * that the helper's chunks of 4 rows straddle and a last batch of fewer (2,000 = 66 x 30 +
- * 20). A process on one core has none free; on a machine of one core both runs take that
- * way and agree trivially. */
+ * on the stepping thread between steps (train/ahead.c): the same rows either way, with
+ * batches that the helper's chunks of 4 rows straddle and a last batch of fewer (2,000 =
+ * 66 x 30 + 20). A process on one core has none free; on a machine of one core both runs
+ * take that way and agree trivially. */
 START_TEST(batches_made_ahead_same_bits) {
   TRAIN(example("mlp_relu.net"), "ahead.ck", "--epochs", "2", "--batch", "30");
   one_core = true;

@@ -51,6 +51,14 @@ void prefetch_wait(Prefetch *p) {
   pthread_mutex_unlock(&p->mu);
 }
 
+bool prefetch_idle(Prefetch *p) {
+  if (!p->started) return false;
+  pthread_mutex_lock(&p->mu);
+  bool idle = !p->pending;
+  pthread_mutex_unlock(&p->mu);
+  return idle;
+}
+
 void prefetch_finish(Prefetch *p) {
   if (!p->started) {
     p->pending = false;

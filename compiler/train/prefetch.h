@@ -26,6 +26,8 @@ void prefetch_init(Prefetch *p);
 void prefetch_start(Prefetch *p, PrefetchJob *job, void *arg);
 /* Returns once the job handed over is done. */
 void prefetch_wait(Prefetch *p);
+/* Whether the thread exists and has no job in hand (prefetch_start may be called at once). */
+bool prefetch_idle(Prefetch *p);
 /* Returns once the job handed over is done or withdrawn: a job the thread has not begun is
  * withdrawn (it never runs: for a caller that has done its work itself), one it has begun is
  * waited for. */

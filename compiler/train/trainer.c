@@ -1,13 +1,11 @@
 /* trainer.c — the loops around the JIT'd functions. Nothing here knows the model's layers:
  * it assembles batches, has the workers (workers.c) run a step or the inference on each, and
  * reads results. */
-#define _GNU_SOURCE /* sched_getaffinity */
 #include "trainer.h"
 #include <math.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ahead.h"
 #include "comm.h"
 #include "distort.h"
 #include "workers.h"
@@ -35,81 +33,6 @@ static bool find_functions(Trainer *t) {
     return (t->train_grad = (DlrtModelFn)model_function(m, model_par_fn_names[PAR_GRAD])) &&
            (t->train_update = (DlrtModelFn)model_function(m, model_par_fn_names[PAR_UPDATE]));
   return (t->train_step = (DlrtModelFn)model_function(m, model_fn_names[FN_TRAIN]));
-}
-
-/* Undistorted batches made ahead on the helper thread (when a core is free for it): a group
- * of consecutive batches of the epoch, whose rows the helper converts in order, a chunk of
- * AHEAD_CHUNK rows at a time, while the steps run; a step that needs rows the helper has not
- * taken converts them itself, and waits only for the chunk the helper has in hand. Two groups
- * alternate: the helper makes one while the steps use the other. A group of several batches
- * wakes the helper once for them all (waking a sleeping thread costs some microseconds, a
- * tenth of the MLP's assembly). Every row is the same floats whichever thread makes it. */
-enum {
-  AHEAD_CHUNK = 4,
-  AHEAD_MAX_BATCHES = 8,
-  AHEAD_BYTES = 8 << 20 /* both groups' buffers at most, unless a batch alone is larger (one per group) */
-};
-
-typedef struct BatchGroup {
-  Trainer *t;
-  const DlrtDataset *d;
-  int batches;         /* batches of the epoch in it (1..ahead->batches) */
-  int *row0;           /* [batches + 1]: batch i is rows row0[i] .. row0[i + 1] - 1 */
-  int *idx;            /* the example of each row (this process's rows of each batch) */
-  int chunks;          /* ceil(rows / AHEAD_CHUNK) */
-  float *x, *y;        /* the rows' inputs and one-hot targets */
-  atomic_int claimed;  /* chunks taken so far, by either thread */
-  atomic_uchar *ready; /* [chunk]: converted */
-} BatchGroup;
-
-typedef struct BatchAhead {
-  int batches; /* a group's most batches */
-  BatchGroup group[2];
-} BatchAhead;
-
-/* Whether to make undistorted batches ahead on the helper thread: when a core is free for
- * it, i.e. the threads the step keeps busy (--threads if the step is split over them, else
- * one: a step too small to split runs on one thread) times the job's processes (as though
- * they all shared this machine) are fewer than the cores this process may run on. Otherwise
- * the helper would take a core from a worker that the others then wait for at the step's
- * end, and the stepping thread assembles each batch after the step before it, split over
- * the workers: a step big enough to split spends 1-2% of its time there. */
-static bool assemble_ahead(const Model *m) {
-  const ParallelPlan *par = &m->par;
-  int threads = par->data_parallel && !par->unsplittable && m->cfg.threads > 1 ? m->cfg.threads : 1;
-  int procs = m->cfg.processes > 1 ? m->cfg.processes : 1;
-  cpu_set_t cores;
-  return !m->cfg.inference_only && sched_getaffinity(0, sizeof cores, &cores) == 0 &&
-         (int64_t)threads * procs < CPU_COUNT(&cores);
-}
-
-static BatchAhead *ahead_new(Trainer *t) {
-  int batch = t->m->train.batch;
-  int64_t per_batch = (int64_t)batch * (t->in_features + t->classes) * (int64_t)sizeof(float);
-  int64_t fit = AHEAD_BYTES / (2 * per_batch);
-  BatchAhead *a = calloc(1, sizeof *a);
-  if (!a) dlc_fatal("out of memory");
-  a->batches = fit < 1 ? 1 : fit > AHEAD_MAX_BATCHES ? AHEAD_MAX_BATCHES : (int)fit;
-  int64_t rows = (int64_t)a->batches * batch;
-  for (int k = 0; k < 2; k++) {
-    BatchGroup *g = &a->group[k];
-    g->t = t;
-    g->row0 = malloc(sizeof(int) * (size_t)(a->batches + 1));
-    g->idx = malloc(sizeof(int) * (size_t)rows);
-    g->ready = malloc(sizeof *g->ready * (size_t)((rows + AHEAD_CHUNK - 1) / AHEAD_CHUNK));
-    if (!g->row0 || !g->idx || !g->ready) dlc_fatal("out of memory");
-    g->x = floats_alloc(rows * t->in_features);
-    g->y = floats_alloc(rows * t->classes);
-  }
-  return a;
-}
-
-static void ahead_free(BatchAhead *a) {
-  for (int k = 0; a && k < 2; k++) {
-    BatchGroup *g = &a->group[k];
-    free(g->row0), free(g->idx), free(g->ready), free(g->x), free(g->y);
-  }
-  free(a);
 }
 
 Trainer *trainer_new(Model *m) {
@@ -149,7 +72,7 @@ Trainer *trainer_new(Model *m) {
   if (m->train.distort.affine || m->train.distort.elastic) {
     t->x_next = floats_alloc((int64_t)batch * t->in_features);
     t->y_next = floats_alloc((int64_t)batch * t->classes);
-  } else if (assemble_ahead(m)) {
+  } else {
     t->ahead = ahead_new(t);
   }
   if (t->x_next || t->ahead) prefetch_init(&t->prefetch);
@@ -206,9 +129,9 @@ bool trainer_check_data(const Trainer *t, const DlrtDataset *d, const char *what
   return true;
 }
 
-/* This process's rows of a training batch of n: [*lo, *lo + *count). Each process of a job
- * takes a contiguous share, the first ones the smaller where n does not divide. */
-static void process_rows(const Trainer *t, int n, int *lo, int *count) {
+/* Each process of a job takes a contiguous share, the first ones the smaller where n does not
+ * divide. */
+void trainer_rows(const Trainer *t, int n, int *lo, int *count) {
   *lo = (int)((int64_t)n * t->rank / t->procs);
   *count = (int)((int64_t)n * (t->rank + 1) / t->procs) - *lo;
 }
@@ -226,7 +149,7 @@ typedef struct BatchJob {
 static void fill_job(BatchJob *j) {
   const TrainSettings *ts = &j->t->m->train;
   int lo, count;
-  process_rows(j->t, j->n, &lo, &count);
+  trainer_rows(j->t, j->n, &lo, &count);
   const int *idx = j->t->perm + j->first + lo;
   double t0 = dlrt_seconds(), cpu0 = dlrt_thread_seconds();
   if (ts->distort.affine || ts->distort.elastic) {
@@ -242,73 +165,6 @@ static void fill_job(BatchJob *j) {
 }
 
 static void fill_job_on_helper(void *job) { fill_job(job); }
-
-/* Group g: the epoch's batches first_batch .. first_batch + batches - 1 (of `batch`
- * examples, the last maybe fewer, of total), this process's rows of each. */
-static void group_set(BatchGroup *g, const DlrtDataset *d, int first_batch, int batches, int total) {
-  const Trainer *t = g->t;
-  int batch = t->m->train.batch, rows = 0;
-  g->d = d;
-  g->batches = batches;
-  for (int i = 0; i < batches; i++) {
-    int first = (first_batch + i) * batch, n = total - first < batch ? total - first : batch, lo, count;
-    process_rows(t, n, &lo, &count);
-    g->row0[i] = rows;
-    memcpy(g->idx + rows, t->perm + first + lo, sizeof(int) * (size_t)count);
-    rows += count;
-  }
-  g->row0[batches] = rows;
-  g->chunks = (rows + AHEAD_CHUNK - 1) / AHEAD_CHUNK;
-  for (int c = 0; c < g->chunks; c++) atomic_store_explicit(&g->ready[c], 0, memory_order_relaxed);
-  atomic_store_explicit(&g->claimed, 0, memory_order_relaxed); /* (prefetch_start publishes them) */
-}
-
-static void convert_chunk(BatchGroup *g, int c) {
-  const Trainer *t = g->t;
-  int r = c * AHEAD_CHUNK, end = g->row0[g->batches], k = end - r < AHEAD_CHUNK ? end - r : AHEAD_CHUNK;
-  dlrt_fill_batch_mapped(g->d, g->idx + r, k, t->classes, &t->pixels, g->x + (int64_t)r * t->in_features,
-                         g->y + (int64_t)r * t->classes);
-  atomic_store_explicit(&g->ready[c], 1, memory_order_release);
-}
-
-/* The helper thread's job: every chunk of the group not yet taken, in order. */
-static void make_group(void *group) {
-  BatchGroup *g = group;
-  for (int c; (c = atomic_fetch_add(&g->claimed, 1)) < g->chunks;) convert_chunk(g, c);
-}
-
-/* Batch i of group g, for its step: the chunks it needs that the helper has not taken are
- * converted here (CPU time counted as assembly), then those the helper has in hand waited
- * for (wall time counted). */
-static void group_need(Trainer *t, BatchGroup *g, int i) {
-  int from = g->row0[i] / AHEAD_CHUNK, to = (g->row0[i + 1] + AHEAD_CHUNK - 1) / AHEAD_CHUNK;
-  if (atomic_load(&g->claimed) < to) {
-    double cpu0 = dlrt_thread_seconds();
-    while (atomic_load(&g->claimed) < to) {
-      int c = atomic_fetch_add(&g->claimed, 1);
-      if (c < g->chunks) convert_chunk(g, c);
-    }
-    t->assemble_seconds += dlrt_thread_seconds() - cpu0;
-  }
-  for (int c = from; c < to; c++)
-    if (!atomic_load_explicit(&g->ready[c], memory_order_acquire)) {
-      double t0 = dlrt_seconds();
-      for (int spins = 1; !atomic_load_explicit(&g->ready[c], memory_order_acquire); spins++)
-        if (spins % 64 == 0) sched_yield(); /* (a helper that lost its core gets it back sooner) */
-      t->assemble_seconds += dlrt_seconds() - t0;
-    }
-}
-
-/* Hands the group of batches from first_batch on to the helper thread, once it is done with
- * the group before (whose rows the steps have all needed by then). */
-static void group_start(Trainer *t, BatchGroup *g, const DlrtDataset *d, int first_batch, int total) {
-  double cpu0 = dlrt_thread_seconds();
-  int batch = t->m->train.batch, left = (total - first_batch * batch + batch - 1) / batch;
-  prefetch_finish(&t->prefetch);
-  group_set(g, d, first_batch, left < t->ahead->batches ? left : t->ahead->batches, total);
-  prefetch_start(&t->prefetch, make_group, g);
-  t->assemble_seconds += dlrt_thread_seconds() - cpu0;
-}
 
 double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, ProgressFn progress, void *ctx) {
   int total = trainer_examples(d, limit);
@@ -334,49 +190,39 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   /* With distortions, the next batch is made on the helper thread while the step runs (a
    * distorted image costs about as much as the MLP's step on it); each image's distortion
    * depends only on the seed, the epoch and its position, so the thread changes no number.
-   * Undistorted, when a core is free for it, the helper makes groups of batches ahead. */
+   * Undistorted, when a core is free for it, the helper makes batches ahead (ahead.c). */
   bool prefetch = t->x_next != NULL;
-  BatchAhead *ahead = t->ahead;
   /* without a helper thread the next batch is made after the step, in the same buffers */
   BatchJob jobs[2] = {{t, d, epoch, 0, total < batch ? total : batch, t->x, t->y, 0},
                       {t, d, epoch, 0, 0, prefetch ? t->x_next : t->x, prefetch ? t->y_next : t->y, 0}};
   t->augment_seconds = t->augment_wait = t->assemble_seconds = 0;
   double cpu_start = dlrt_thread_seconds();
-  if (total > 0 && ahead) {
-    group_start(t, &ahead->group[0], d, 0, total);
-  } else if (total > 0) {
+  if (total > 0 && !t->ahead) {
     double t0 = dlrt_seconds();
     fill_job(&jobs[0]);
     t->augment_wait += prefetch ? dlrt_seconds() - t0 : 0;
     t->augment_seconds += jobs[0].seconds;
   }
-  for (int done = 0, cur = 0, b = 0, gi = 0, in_group = 0; done < total && !t->divergence.diverged; cur ^= 1, b++) {
+  for (int done = 0, cur = 0, b = 0; done < total && !t->divergence.diverged; cur ^= 1, b++) {
     BatchJob *job = &jobs[cur], *next = &jobs[cur ^ 1];
     int n = job->n;
     next->first = done + n;
     next->n = total - next->first < batch ? total - next->first : batch;
     bool threaded = prefetch && next->n > 0;
     const float *x = job->x, *y = job->y;
-    if (ahead) {
-      BatchGroup *g = &ahead->group[gi];
-      group_need(t, g, in_group);
-      x = g->x + (int64_t)g->row0[in_group] * t->in_features, y = g->y + (int64_t)g->row0[in_group] * t->classes;
-      if (++in_group == g->batches) { /* its last batch: the next group is made while this step runs */
-        in_group = 0, gi ^= 1;
-        if (next->n > 0) group_start(t, &ahead->group[gi], d, b + 1, total);
-      }
-    } else if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
+    if (t->ahead) ahead_batch(t, d, b, total, &x, &y);
+    else if (threaded) prefetch_start(&t->prefetch, fill_job_on_helper, next);
     else if (next->n > 0) { /* the next batch's examples (this process's) come into the cache while the step runs */
       double cpu0 = dlrt_thread_seconds();
       int lo, count;
-      process_rows(t, next->n, &lo, &count);
+      trainer_rows(t, next->n, &lo, &count);
       dlrt_prefetch_batch(d, t->perm + next->first + lo, count);
       t->assemble_seconds += dlrt_thread_seconds() - cpu0;
     }
     /* the step is split over the workers if it is data-parallel, else worker 0 runs it; of
      * a job of several processes, this one's rows */
     int count;
-    process_rows(t, n, &t->row0, &count);
+    trainer_rows(t, n, &t->row0, &count);
     const ParallelPlan *par = &t->m->par;
     workers_split(t, par->data_parallel && !par->unsplittable ? t->workers : 1, x, y, NULL, count, &t->training_on);
     for (int k = 0; k < t->n_noise; k++) /* dropout's draws, from the one seeded stream (all rows') */
@@ -386,7 +232,8 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     double lr = settings_lr(ts, epoch + (double)done / total);
     for (int k = 0; k < HYPER_COUNT; k++) t->hyper[k] = (float)update_hyper_value((HyperKind)k, &ts->opt, lr, t->step);
     if (b == t->stop_before) { /* the step to re-run, ready: its batch, noise and hypers */
-      if (threaded || ahead) prefetch_finish(&t->prefetch);
+      if (threaded) prefetch_finish(&t->prefetch);
+      if (t->ahead) ahead_end(t);
       if (t->procs > 1) { /* the whole batch, as one process runs it, not only this one's rows */
         BatchJob whole = *job;
         int rank = t->rank, procs = t->procs;
@@ -406,7 +253,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     t->run_steps++;
     t->run_examples += n;
     done += n;
-    if (next->n > 0 && !ahead) {
+    if (next->n > 0 && !t->ahead) {
       double t0 = dlrt_seconds();
       if (threaded) prefetch_wait(&t->prefetch);
       else fill_job(next);
@@ -415,7 +262,7 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
     }
     if (progress && (done % (batch * 50) < batch || done == total)) progress(ctx, done, total, total_loss);
   }
-  if (ahead) prefetch_finish(&t->prefetch); /* (the helper idle between epochs: the next draws a new order) */
+  if (t->ahead) ahead_end(t); /* (the helper idle between epochs: the next draws a new order) */
   t->epoch_cpu_seconds = dlrt_thread_seconds() - cpu_start;
   return t->divergence.diverged ? NAN : total_loss / total;
 }

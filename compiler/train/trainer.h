@@ -58,7 +58,7 @@ typedef struct Trainer {
   int n_grad_src;
   float *x, *y, *out;  /* one batch of inputs, one-hot targets, outputs */
   float *x_next, *y_next; /* with distortions: the next batch, made while the step runs */
-  struct BatchAhead *ahead; /* undistorted, when a core is free for it: batches made ahead (trainer.c) */
+  struct BatchAhead *ahead; /* undistorted, when a core is free for it: batches made ahead (ahead.h) */
   Prefetch prefetch;      /* ... on this thread (either) */
   /* What the feeds point at between calls (they outlive any one call): the hypers of this
    * step, and the training flag (1 in a training step, 0 in inference). */
@@ -136,6 +136,8 @@ bool trainer_check_replicas(const Trainer *t);
  * t->out (n rows of t->classes values); false after reporting that dlc_forward failed to
  * compile. */
 bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n);
+/* This process's rows of a training batch of n: [*lo, *lo + *count). */
+void trainer_rows(const Trainer *t, int n, int *lo, int *count);
 /* Checks that d's examples fit the model's input (as many values) and that its labels fit
  * the target; reports at the file's declarations and returns false if not (data_load has
  * checked this in full, at `data =`: this guards the loops below against any other caller). */
