@@ -23,6 +23,7 @@
 #include "checkpoint.h"
 #include "eval_report.h"
 #include "font.h"
+#include "data_files.h"
 #include "helpers.h"
 #include "png.h"
 #include "report_checks.h"
@@ -318,6 +319,46 @@ START_TEST(report_command) {
 }
 END_TEST
 
+/* A model taken from a checkpoint's saved source reads its relative data paths from its .net
+ * file's directory as the checkpoint names it: from elsewhere they are not found, and dlc says
+ * why and what to do; from where training ran the page is made. */
+START_TEST(report_from_saved_source_elsewhere) {
+  char *run = make_temp_dir(), *elsewhere = make_temp_dir();
+  unsigned char px[6 * 4];
+  int64_t labels[6];
+  for (int i = 0; i < 6; i++) {
+    labels[i] = i % 2;
+    for (int k = 0; k < 4; k++) px[4 * i + k] = (unsigned char)(labels[i] ? 200 : 20);
+  }
+  char *x = path_join(run, "x.npy"), *y = path_join(run, "y.npy");
+  write_npy(x, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (6, 2, 2), }", 1, px, sizeof px);
+  write_npy(y, 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (6,), }", 1, labels, sizeof labels);
+  char *net = path_join(run, "tiny.net");
+  write_text(net, "input x : [1, 2, 2]\ntarget y : onehot(2)\nout = dense(flatten(x), 2)\nloss = cross_entropy(out, y)\n"
+                  "train { data = npy(x: \"x.npy\", y: \"y.npy\", test_x: \"x.npy\", test_y: \"y.npy\"); "
+                  "batch = 2; epochs = 1 }\n");
+  RunResult r = dlc_in(run, "train", "tiny.net", "--save", "tiny.ck", "--metrics", "tiny.jsonl");
+  assert_ok(r);
+  run_result_free(&r);
+  char *ck = path_join(run, "tiny.ck"), *m = path_join(run, "tiny.jsonl");
+  r = dlc_in(elsewhere, "report", m, "--load", ck, "-o", "page.html");
+  ck_assert_int_eq(r.status, 1);
+  assert_contains("stderr", r.err, "x.npy");
+  assert_contains("stderr", r.err, "note: the model is the source");
+  assert_contains("stderr", r.err, "--net FILE.net");
+  run_result_free(&r);
+  r = dlc_in(elsewhere, "report", m, "--load", ck, "--net", net, "-o", "page.html");
+  assert_ok(r);
+  run_result_free(&r);
+  r = dlc_in(run, "report", "tiny.jsonl", "--load", "tiny.ck", "-o", "page.html");
+  assert_ok(r);
+  run_result_free(&r);
+  remove_tree(run);
+  remove_tree(elsewhere);
+  free(x), free(y), free(net), free(ck), free(m), free(run), free(elsewhere);
+}
+END_TEST
+
 START_TEST(report_command_errors) {
   assert_trained();
   char *out = path_join(work, "bad.html"), *empty = path_join(work, "empty.jsonl"), *bad = path_join(work, "bad.jsonl");
@@ -516,6 +557,7 @@ static Suite *suite(void) {
   tcase_add_test(cli, eval_report_and_predict_agree);
   tcase_add_test(cli, report_command);
   tcase_add_test(cli, report_command_errors);
+  tcase_add_test(cli, report_from_saved_source_elsewhere);
   tcase_add_test(cli, progress_line_on_a_terminal);
   tcase_add_test(cli, progress_off_a_terminal_unchanged);
   suite_add_tcase(s, cli);

@@ -13,7 +13,7 @@
 bool outputs_ok(const Options *o, const DlrtNamedPath *outputs, int n_outputs);
 
 /* The model configured for training or inference (inference_only) with o's threads. The
- * profile's counters belong to one thread. NULL after reporting. (cmd_train.c) */
+ * profile's counters belong to one thread. NULL after reporting. (model.c) */
 Model *cli_load_model(const Options *o, bool inference_only);
 /* Builds m's functions: data-parallel steps where the model allows it (then OpenBLAS keeps
  * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the

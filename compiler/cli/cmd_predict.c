@@ -102,9 +102,7 @@ int cmd_predict(const Options *o) {
     diag_error_plain("dlc", "'predict' needs at least one INPUT: a PNG file, a folder of them or a .npy file");
     return EXIT_USER;
   }
-  ModelConfig cfg = options_model_config(o);
-  cfg.inference_only = true; /* dlc_forward alone */
-  Model *m = model_load(o->file, &cfg);
+  Model *m = cli_load_model(o, true); /* dlc_forward alone */
   if (!m) return EXIT_USER;
   Trainer *t = NULL;
   int rc = EXIT_USER;
@@ -115,8 +113,7 @@ int cmd_predict(const Options *o) {
   if (!p.order) dlc_fatal("out of memory");
   /* the inputs first: a bad one costs no compile, and nothing is printed before all are read */
   PredictInputs *in = predict_read(m, o->inputs, o->n_inputs);
-  if (!in || !model_build_training(m) || !(t = trainer_new(m))) goto done;
-  dlrt_set_threads(1); /* inference splits batches over the workers (trainer.c) */
+  if (!in || !cli_build_model(m, o, false) || !(t = trainer_new(m))) goto done;
   if (snapshot_load_for_inference(t, o->load, err, sizeof err) != 0) {
     diag_path_error(err);
     goto done;

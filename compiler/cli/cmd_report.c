@@ -14,13 +14,13 @@
 #include "snapshot.h"
 #include "summary.h"
 
-/* The model of the report: --net, else the source --load's checkpoint saved, else none (NULL
- * with *failed false). NULL with *failed after reporting. */
-static Model *report_model(const Options *o, bool *failed) {
+/* The model of the report: --net, else the source --load's checkpoint saved (*saved set),
+ * else none (NULL with *failed false). NULL with *failed after reporting. */
+static Model *report_model(const Options *o, bool *failed, bool *saved) {
   ModelConfig cfg = options_model_config(o);
   cfg.threads = 1; /* the summary's figures as dlc check gives them */
   cfg.inference_only = true;
-  *failed = false;
+  *failed = *saved = false;
   Model *m = NULL;
   if (o->net) {
     m = model_load(o->net, &cfg);
@@ -33,7 +33,7 @@ static Model *report_model(const Options *o, bool *failed) {
       return NULL;
     }
     const char *source = dlrt_ckpt_meta(&c, "source"), *name = dlrt_ckpt_meta(&c, "model");
-    if (source) m = model_load_source(srcfile_from_string(name ? name : o->load, source), &cfg);
+    if (source) m = model_load_source(srcfile_from_string(name ? name : o->load, source), &cfg), *saved = true;
     else
       diag_error_plain(o->load, "holds no .net source (written by another tool, or of a model over 64 KiB); "
                                 "give the model with --net FILE.net");
@@ -48,12 +48,18 @@ static Model *report_model(const Options *o, bool *failed) {
 }
 
 /* The checkpoint's evaluation on the model's test set into e, the set into test; false after
- * reporting. */
-static bool evaluate_checkpoint(const Options *o, Model *m, DlrtDataset *test, Trainer **t, Evaluation *e) {
+ * reporting. saved: m is the source the checkpoint saved, whose relative data paths are
+ * relative to where its .net file was when it trained, which may not be here. */
+static bool evaluate_checkpoint(const Options *o, Model *m, bool saved, DlrtDataset *test, Trainer **t, Evaluation *e) {
   char err[1024];
-  if (!data_load(m, data_dir(o->data_dir), NULL, test) || !(*t = trainer_new(m)) ||
-      !trainer_check_data(*t, test, "test"))
+  if (!data_load(m, data_dir(o->data_dir), NULL, test)) {
+    if (saved)
+      fprintf(stderr, "dlc: note: the model is the source %s saved, named %s: its data paths are taken from that "
+                      "name's directory, as seen from here; run dlc report where training ran, or give the model "
+                      "with --net FILE.net\n", o->load, m->file->name);
     return false;
+  }
+  if (!(*t = trainer_new(m)) || !trainer_check_data(*t, test, "test")) return false;
   if (snapshot_load_for_inference(*t, o->load, err, sizeof err) != 0) {
     diag_path_error(err);
     return false;
@@ -74,13 +80,13 @@ int cmd_report(const Options *o) {
     return EXIT_USER;
   }
   int rc = EXIT_USER;
-  bool failed;
-  Model *m = report_model(o, &failed);
+  bool failed, saved;
+  Model *m = report_model(o, &failed, &saved);
   DlrtDataset test = {0};
   Trainer *t = NULL;
   Evaluation e = {0};
   char *summary = NULL, status[256], what[512], err[1024];
-  if (failed || (o->load && !evaluate_checkpoint(o, m, &test, &t, &e))) goto done;
+  if (failed || (o->load && !evaluate_checkpoint(o, m, saved, &test, &t, &e))) goto done;
   summary = m ? model_summary_text(m, NULL) : NULL;
   const EpochMetrics *first = &metrics.epochs[0], *last = &metrics.epochs[metrics.n - 1];
   if (metrics.n > 1) snprintf(status, sizeof status, "From %s: epochs %d to %d.", o->file, first->epoch, last->epoch);

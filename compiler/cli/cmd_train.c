@@ -2,12 +2,10 @@
  * (train/session.c) whose reports become progress on stderr, a summary line per epoch on
  * stdout, optionally one JSON object per epoch in --metrics and the report page in --report
  * (train_page.c). */
-#define _GNU_SOURCE /* sched_getaffinity */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -92,49 +90,6 @@ static void print_end(void *ctx, const SessionEnd *e) {
     printf("best val_error %.2f%% after epoch %d%s%s\n", 100 * e->best_val_error, e->best_epoch,
            p->o->save_best ? ", saved in " : "", p->o->save_best ? p->o->save_best : "");
   p->page_failed = !train_page_end(&p->page, e);
-}
-
-Model *cli_load_model(const Options *o, bool inference_only) {
-  ModelConfig cfg = options_model_config(o);
-  cfg.profile = o->profile;
-  cfg.inference_only = inference_only;
-  cfg.processes = dlrt_comm_size(); /* 1 but under mpirun */
-  if (o->profile) cfg.threads = 1;
-  return model_load(o->file, &cfg);
-}
-
-/* Builds m's functions: data-parallel steps where the model allows it (then OpenBLAS keeps
- * one thread: never both, or the two oversubscribe the cores); otherwise one thread runs the
- * step and OpenBLAS may use them for large products. False after reporting. */
-bool cli_build_model(Model *m, const Options *o, bool training) {
-  bool says = dlrt_comm_rank() == 0; /* of a job of several processes, process 0 speaks */
-  if (o->profile && o->threads > 1 && says) fprintf(stderr, "dlc: note: --profile times the step on one thread\n");
-  if (!model_build_training(m)) return false;
-  int threads = m->cfg.threads, procs = m->cfg.processes;
-  if (training && procs > 1 && m->par.unsplittable) {
-    diag_error(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split over processes");
-    return false;
-  }
-  if (training && procs > 1 && says)
-    fprintf(stderr, "dlc: %d processes of %d thread%s: each batch of %d split over %d workers\n", procs, threads,
-            threads > 1 ? "s" : "", m->train.batch, m->par.data_parallel ? procs * threads : procs);
-  cpu_set_t cores;
-  if (training && says && threads > 1 && sched_getaffinity(0, sizeof cores, &cores) == 0 && CPU_COUNT(&cores) < threads)
-    fprintf(stderr, "dlc: note: this process may run on %d core%s only, and --threads asks for %d (under mpirun, "
-                    "which binds each process to a core when there are two: --bind-to none)\n",
-            CPU_COUNT(&cores), CPU_COUNT(&cores) > 1 ? "s" : "", threads);
-  if (training && says && m->par.synced && !m->par.unsplittable)
-    fprintf(stderr, "dlc: batch norm: the workers add up their sums over the batch at %d points of each step\n",
-            m->par.shards.n_points);
-  /* (dlc eval only classifies, and inference splits its batches whatever the model) */
-  if (!says) {
-  } else if (training && m->par.unsplittable)
-    diag_note(m->par.unsplittable->loc, "this value depends on the whole batch in a way dlc cannot split, so one thread runs each step");
-  else if (training && threads > 1 && !m->par.data_parallel)
-    fprintf(stderr, "dlc: note: a step of %.1f MFLOP is too small to split over %d threads (dlc splits from %.0f MFLOP per thread); one thread runs it\n",
-            m->par.step_flops / 1e6, threads, MIN_SPLIT_FLOPS / 1e6);
-  dlrt_set_threads(m->par.data_parallel ? 1 : o->threads);
-  return true;
 }
 
 /* --compile-only: parse to JIT'd functions (dlc_forward too), no data. */
