@@ -1,14 +1,10 @@
 /* metrics_read.c — a --metrics file read back; see metrics_read.h. */
 #include "metrics_read.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "diag.h"
 
 void run_metrics_add(RunMetrics *r, const EpochMetrics *e) {
@@ -127,31 +123,9 @@ bool metrics_parse(const char *name, const char *text, size_t len, RunMetrics *o
 }
 
 bool metrics_read(const char *path, RunMetrics *out) {
-  /* a regular file only, opened without blocking: a FIFO would wait for a writer forever */
-  int fd = open(path, O_RDONLY | O_NONBLOCK);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    diag_error_plain(path, "cannot read the metrics: %s", strerror(errno));
-    if (fd >= 0) close(fd);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    diag_error_plain(path, "not a regular file: the metrics are a file dlc train --metrics wrote");
-    return false;
-  }
-  char *text = malloc((size_t)st.st_size + 1);
-  if (!text) dlc_fatal("out of memory");
-  size_t len = 0;
-  ssize_t got = 0;
-  while (len < (size_t)st.st_size && (got = read(fd, text + len, (size_t)st.st_size - len)) > 0) len += (size_t)got;
-  int read_errno = errno;
-  close(fd);
-  if (got < 0) {
-    free(text);
-    diag_error_plain(path, "cannot read the metrics: %s", strerror(read_errno));
-    return false;
-  }
+  size_t len;
+  char *text = text_file_read(path, "the metrics (a file dlc train --metrics wrote)", (size_t)1 << 30, &len);
+  if (!text) return false;
   bool ok = metrics_parse(path, text, len, out);
   free(text);
   return ok;

@@ -67,56 +67,62 @@ static SrcFile *srcfile_wrap(const char *name, char *text, long len) {
   return f;
 }
 
-SrcFile *srcfile_read(const char *path) {
+static const char *file_kind(mode_t mode) {
+  return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+       : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a file";
+}
+
+char *text_file_read(const char *path, const char *what, size_t max_bytes, size_t *len) {
   /* Opened without blocking and checked before reading: a FIFO would wait for a writer
    * forever, a device never end. */
   int fd = open(path, O_RDONLY | O_NONBLOCK);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    diag_error_plain(path, "cannot open: %s", strerror(errno));
+    diag_error_plain(path, "cannot read %s: %s", what, strerror(errno));
     if (fd >= 0) close(fd);
     return NULL;
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    diag_error_plain(path, "not a regular file (%s): a .net program must be an ordinary file",
-                     S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
-                     : S_ISBLK(st.st_mode) ? "a block device" : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+    diag_error_plain(path, "not a regular file (%s): %s must be an ordinary file", file_kind(st.st_mode), what);
     return NULL;
   }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  FILE *fp = fdopen(fd, "rb");
-  if (!fp) {
+  if ((size_t)st.st_size > max_bytes) {
     close(fd);
-    diag_error_plain(path, "cannot open: %s", strerror(errno));
+    diag_error_plain(path, "is too large for %s (%lld bytes; at most %zu)", what, (long long)st.st_size, max_bytes);
     return NULL;
   }
+  /* read to the end, not to st_size: a file that grows while read is read whole up to the limit */
   char *buf = NULL;
-  size_t len = 0, cap = 0, got;
+  size_t n = 0, cap = 0;
+  ssize_t got;
   do {
-    if (cap - len < 4096) {
-      cap = cap ? 2 * cap : 8192;
-      if (cap > (size_t)1 << 30) {
-        fclose(fp);
-        free(buf);
-        diag_error_plain(path, "file is too large for a .net program");
-        return NULL;
-      }
+    if (cap - n < 4096) {
+      cap = cap ? 2 * cap : (size_t)st.st_size + 4096;
       char *nb = realloc(buf, cap + 1);
       if (!nb) dlc_fatal("out of memory");
       buf = nb;
     }
-    got = fread(buf + len, 1, cap - len, fp);
-    len += got;
-  } while (got > 0);
-  bool failed = ferror(fp);
-  fclose(fp);
-  if (failed) {
+    got = read(fd, buf + n, cap - n);
+    if (got > 0) n += (size_t)got;
+  } while (got > 0 && n <= max_bytes);
+  int read_errno = errno;
+  close(fd);
+  if (got < 0 || n > max_bytes) {
     free(buf);
-    diag_error_plain(path, "cannot read (is it a directory?)");
+    if (got < 0) diag_error_plain(path, "cannot read %s: %s", what, strerror(read_errno));
+    else diag_error_plain(path, "is too large for %s (more than %zu bytes)", what, max_bytes);
     return NULL;
   }
-  buf[len] = 0;
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+SrcFile *srcfile_read(const char *path) {
+  size_t len;
+  char *buf = text_file_read(path, "a .net program", (size_t)1 << 30, &len);
+  if (!buf) return NULL;
   if (memchr(buf, 0, len)) {
     free(buf);
     diag_error_plain(path, "not a text file (contains a NUL byte)");

@@ -50,6 +50,11 @@ const CallSite *srcloc_outermost_call(SrcLoc loc);
 /* The calls that expanded loc (0 at the top level). */
 int srcloc_depth(SrcLoc loc);
 
+/* The whole of a regular file, NUL-terminated (*len its bytes, NULs inside left to the
+ * caller), or NULL after reporting "PATH: error: cannot read WHAT: ..." or why it is not
+ * read: not a regular file (a FIFO would wait for a writer forever, a device never end) or
+ * more than max_bytes. `what` names what the file should be ("a .net program"). */
+char *text_file_read(const char *path, const char *what, size_t max_bytes, size_t *len);
 /* Reads a source file (a regular file only: a FIFO or a device would block or never end);
  * on failure reports "NAME: error: ..." and returns NULL. */
 SrcFile *srcfile_read(const char *path);
