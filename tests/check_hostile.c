@@ -515,8 +515,7 @@ END_TEST
 START_TEST(divergence_is_located) {
   char *dir = make_temp_dir(), *net = path_join(dir, "div.net");
   FILE *f = fopen(net, "w");
-  fputs("input x : [784]\ntarget y : onehot(10)\nh = exp(dense(x, 100) * 40)\nout = dense(h, 10)\n"
-        "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 32 }\n", f);
+  fputs(DIVERGING_NET, f);
   fclose(f);
   RunResult r = dlc("train", net, "--epochs", "1", "--data", DLC_TEST_DATA);
   ck_assert_msg(r.status == 1 && strstr(r.err, "training diverged: the loss of step 2 (epoch 1, batch 2)") &&

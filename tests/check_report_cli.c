@@ -101,9 +101,7 @@ END_TEST
 START_TEST(failed_run_page_stops_refreshing) {
   char *dir = make_temp_dir(), *html_path = path_join(dir, "r.html");
   /* exp of large values: infinite at the second step of the first epoch */
-  char *net = write_temp_file("inf.net", "input x : [784]\ntarget y : onehot(10)\nh = exp(dense(x, 100) * 40)\n"
-                                         "out = dense(h, 10)\nloss = cross_entropy(out, y)\n"
-                                         "train { optimizer = sgd(lr: 0.1); batch = 32 }\n");
+  char *net = write_temp_file("inf.net", DIVERGING_NET);
   RunResult r = dlc("train", net, "--epochs", "2", "--data", DLC_TEST_DATA, "--report", html_path);
   remove_temp_file(net);
   ck_assert_int_eq(r.status, 1);

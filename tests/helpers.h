@@ -82,6 +82,12 @@ char *capture_end(void);
 Model *load_model_text(const char *text, char **diagnostics);
 Model *load_model_text_config(const char *text, const ModelConfig *cfg, char **diagnostics);
 
+/* An MLP whose loss is infinite at the second step of its first epoch (exp of large values
+ * at line 3, column 5): the tests of a diverged run. */
+#define DIVERGING_NET                                                                                              \
+  "input x : [784]\ntarget y : onehot(10)\nh = exp(dense(x, 100) * 40)\nout = dense(h, 10)\n"                     \
+  "loss = cross_entropy(out, y)\ntrain { optimizer = sgd(lr: 0.1); batch = 32 }\n"
+
 /* A test case of s named name, timed out after timeout_s seconds (0: Check's default). */
 TCase *add_tcase(Suite *s, const char *name, int timeout_s);
 /* Runs a suite and returns the process exit status. */
