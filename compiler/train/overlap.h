@@ -19,7 +19,7 @@ void overlap_progress(Trainer *t);
 /* After dlc_train_grad: sums and starts the buckets left (the last with the loss, which goes
  * in the float after the block), waits for all; the job's summed loss. */
 float overlap_finish(Trainer *t, float loss);
-/* Counts a step's time from the end of dlc_train_grad to the summed gradients (either way),
- * for DLC_ALLREDUCE_STATS. */
-void overlap_count(Trainer *t, double seconds);
+/* Counts a step's time in dlc_train_grad and from its end to the summed gradients (either
+ * way), for DLC_ALLREDUCE_STATS. */
+void overlap_count(Trainer *t, double grad_seconds, double seconds);
 #endif

@@ -345,6 +345,7 @@ float workers_train_step(Trainer *t, int n, int n_all) {
       t->grad_weight[t->n_grad_src++] = par->synced ? 1.0f : (float)t->shards[w].n / (float)n_all;
     }
   if (overlap_on(t)) overlap_begin(t);
+  double start = dlrt_seconds();
   run(t, grad_task, t->active);
   if (t->active == 0 && t->sync) /* rows elsewhere: this process adds zeros at every sync point */
     for (int k = 0; k < par->shards.n_points; k++) sum_point(t, k);
@@ -363,7 +364,7 @@ float workers_train_step(Trainer *t, int n, int n_all) {
       loss = s0->grads[t->grad_floats];
     }
   }
-  overlap_count(t, dlrt_seconds() - summing);
+  overlap_count(t, summing - start, dlrt_seconds() - summing);
   t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n_all);
   return loss;
 }
