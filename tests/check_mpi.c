@@ -587,7 +587,7 @@ static int position(const Schedule *s, const Node *y) {
  * autodiff left them all at the end), the buckets in the order the function finishes them,
  * each but the last at least BUCKET_MIN_FLOATS, each hook after its gradients, and the
  * convolutions' backward pass still to run after the first hook (what the overlap hides the
- * all-reduce behind). Alone: no buckets and no hooks. */
+ * all-reduce behind), with progress hooks before its kernels. Alone: no buckets and no hooks. */
 START_TEST(bucket_plan_follows_the_backward_pass) {
   ModelConfig cfg = model_config();
   cfg.processes = 2;
@@ -607,7 +607,13 @@ START_TEST(bucket_plan_follows_the_backward_pass) {
   }
   ck_assert_int_eq(b->n_outputs, grads);
   ck_assert_int_ge(b->n_buckets, 2);
-  ck_assert_int_eq(f->ready.n, b->n_buckets - 1);
+  ck_assert_int_eq(f->ready.n, b->n_buckets - 1 + b->n_progress);
+  ck_assert_int_gt(b->n_progress, 0); /* the convolutions' kernels, after the first hook */
+  for (int k = 0; k < b->n_progress; k++) {
+    ck_assert_int_ge(b->progress_before[k], b->buckets[0].hook_before);
+    if (k) ck_assert_int_gt(b->progress_before[k], b->progress_before[k - 1]);
+    ck_assert_int_eq(f->ready.before[b->n_buckets - 1 + k], b->progress_before[k]);
+  }
   ck_assert_int_eq(f->ready.feed, par->ready_slot + 1);
   int next = 0, last_at = -1, last_hook = -1;
   for (int k = 0; k < b->n_buckets; k++) {

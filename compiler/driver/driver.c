@@ -254,9 +254,12 @@ static void plan_buckets(Model *m) {
     else if (par->synced && par->state_out[i]) outputs[n++] = par->state_out[i];
   }
   par->buckets = buckets_plan(&f->sched, outputs, n, m->cfg.bucket_floats, &m->plan_arena);
-  int *before = ARENA_ARRAY(&m->plan_arena, int, par->buckets.n_buckets + 1);
-  for (int k = 0; k + 1 < par->buckets.n_buckets; k++) before[k] = par->buckets.buckets[k].hook_before;
-  f->ready = (LowerHooks){par->ready_slot + 1, before, par->buckets.n_buckets - 1};
+  /* hooks 0 .. n_buckets - 2: the buckets'; then the progress hooks */
+  const BucketPlan *b = &par->buckets;
+  int n_hooks = b->n_buckets - 1 + b->n_progress, *before = ARENA_ARRAY(&m->plan_arena, int, n_hooks + 1);
+  for (int k = 0; k + 1 < b->n_buckets; k++) before[k] = b->buckets[k].hook_before;
+  for (int k = 0; k < b->n_progress; k++) before[b->n_buckets - 1 + k] = b->progress_before[k];
+  f->ready = (LowerHooks){par->ready_slot + 1, before, n_hooks};
 }
 
 bool model_build_training(Model *m) {

@@ -74,5 +74,11 @@ BucketPlan buckets_plan(Schedule *s, Node *const *outputs, int n, int64_t min_fl
     b->hook_before = pos[p.outputs[k]->id] + 1;
   }
   p.buckets[p.n_buckets - 1].hook_before = -1;
+  p.progress_before = ARENA_ARRAY(arena, int, s->len + 1);
+  for (int i = p.n_buckets > 1 ? p.buckets[0].hook_before : s->len; i < s->len; i++) {
+    const Node *y = s->order[i];
+    int cls = op_info(y->op)->cls;
+    if (schedule_site(s, y) == y && (cls == GEMM || cls == CONV)) p.progress_before[p.n_progress++] = i;
+  }
   return p;
 }

@@ -20,6 +20,13 @@ typedef struct BucketPlan {
   Node **outputs;       /* the OUTPUTs in the order they become final: the block's layout */
   int n_buckets;        /* 0: no plan (one process) */
   GradBucket *buckets;  /* in that order */
+  /* Open MPI moves a started all-reduce on only inside its calls (a ring's 2 (P - 1) steps
+   * each need one), so after the first bucket's hook the function also calls a hook before
+   * each of its kernels (a product or a convolution: a few per layer, microseconds apart
+   * at least), where the trainer lets the started all-reduces progress: positions
+   * progress_before[0..n_progress), increasing. */
+  int n_progress;
+  int *progress_before;
 } BucketPlan;
 
 /* A bucket closes once it holds this many floats (64 kB). Each all-reduce costs a latency

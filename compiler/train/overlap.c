@@ -8,7 +8,8 @@
  * rows have passed: it adds up that range of their blocks into its own (the same weighted sum,
  * and the same zeroing of what is counted once, as the whole block's after the function: the
  * sums are the same bit for bit), and starts its all-reduce (MPI_Iallreduce); it never waits
- * for the others. Only worker 0, the thread that joined MPI, calls it (MPI_THREAD_FUNNELED).
+ * for the others; at the progress hooks after the first bucket's (before each kernel) it only
+ * lets the started all-reduces move on. Only worker 0, the thread that joined MPI, calls it (MPI_THREAD_FUNNELED).
  * After the function, the buckets left are summed by all the workers, their all-reduces
  * started (the last with the loss) and all awaited. Every process starts every bucket in the
  * same order, a process without rows too (with zeros): collectives must match. */
@@ -36,7 +37,9 @@ struct Overlap {
   ReadyHook *hooks;    /* [workers] */
   int64_t steps, early, buckets; /* DLC_ALLREDUCE_STATS: steps, buckets started inside the */
   double grad_seconds, seconds;  /* function and in all, its time, and the time after it until
-                                    the sums were in */
+                                    the sums were in; */
+  double first_start, window;    /* this step's first start, and the time from it to the
+                                    function's end, summed: what the overlap can hide behind */
 };
 
 static void ready_at(DlrtSync *self, float *scratch, int32_t k);
@@ -66,8 +69,8 @@ void overlap_free(Trainer *t) {
   const char *stats = getenv("DLC_ALLREDUCE_STATS");
   if (stats && *stats && strcmp(stats, "0") && o->steps > 0) {
     char buckets[128] = "";
-    if (o->on) snprintf(buckets, sizeof buckets, ", %lld of %lld buckets started during the backward pass", (long long)o->early,
-                        (long long)o->buckets);
+    if (o->on) snprintf(buckets, sizeof buckets, ", %lld of %lld buckets started during the backward pass, %.1f us before its end",
+                        (long long)o->early, (long long)o->buckets, 1e6 * o->window / (double)o->steps);
     fprintf(stderr, "dlc: process %d: all-reduce %s: %lld steps, %.1f us per step in dlc_train_grad, %.1f us from its end to "
             "the summed gradients%s\n", t->rank, o->on ? "overlap" : "whole", (long long)o->steps,
             1e6 * o->grad_seconds / (double)o->steps, 1e6 * o->seconds / (double)o->steps, buckets);
@@ -97,12 +100,12 @@ static void start_bucket(Trainer *t, int k) {
   dlrt_comm_start_sum(sum + o->lo[k], o->lo[k + 1] - o->lo[k]);
 }
 
-/* dlrt_sync's callback at a bucket's hook. */
+/* dlrt_sync's callback at a bucket's hook (k < n - 1), or at a progress hook (the rest). */
 static void ready_at(DlrtSync *self, float *scratch, int32_t k) {
   ReadyHook *h = (ReadyHook *)self;
   (void)scratch;
   /* (release: the bucket's gradients, written before, are seen by worker 0 once it counts us) */
-  atomic_fetch_add_explicit(&h->t->overlap->arrived[k], 1, memory_order_acq_rel);
+  if (k < h->t->overlap->n - 1) atomic_fetch_add_explicit(&h->t->overlap->arrived[k], 1, memory_order_acq_rel);
   if (h->worker == 0) overlap_progress(h->t);
 }
 
@@ -116,8 +119,10 @@ void overlap_progress(Trainer *t) {
   struct Overlap *o = t->overlap;
   if (!o || !o->on) return;
   /* (the last bucket waits for the loss, after the function) */
-  while (o->started < o->n - 1 && atomic_load_explicit(&o->arrived[o->started], memory_order_acquire) == t->active)
+  while (o->started < o->n - 1 && atomic_load_explicit(&o->arrived[o->started], memory_order_acquire) == t->active) {
+    if (o->started == 0) o->first_start = dlrt_seconds();
     start_bucket(t, o->started++);
+  }
   if (o->started > 0) dlrt_comm_test_sums();
 }
 
@@ -125,6 +130,7 @@ float overlap_finish(Trainer *t, float loss) {
   struct Overlap *o = t->overlap;
   float *sum = t->shards[0].grads;
   int first = o->started;
+  if (first > 0) o->window += dlrt_seconds() - o->first_start;
   workers_zero_once(t, o->lo[first], t->grad_floats);
   if (t->n_grad_src > 0) workers_sum_grads(t, o->lo[first], t->grad_floats);
   else memset(sum + o->lo[first], 0, sizeof(float) * (size_t)(t->grad_floats - o->lo[first])); /* no rows: adds nothing */
