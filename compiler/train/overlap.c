@@ -139,5 +139,6 @@ float overlap_finish(Trainer *t, float loss) {
   dlrt_comm_wait_sums();
   o->early += first;
   o->buckets += o->n;
+  o->started = o->n; /* (a hook outside a step, were there one, starts nothing) */
   return sum[t->grad_floats];
 }
