@@ -32,6 +32,15 @@ int dlrt_comm_size(void); /* processes in the job; 1 alone */
  * every process gets the same result. */
 void dlrt_comm_sum_floats(float *buf, int64_t n);
 void dlrt_comm_sum_doubles(double *buf, int n);
+/* The same sum, started and left to run in the background (MPI_Iallreduce, in place, on a
+ * communicator of its own): buf must stay untouched until dlrt_comm_wait_sums. Every process
+ * must start the same sums, of the same sizes, in the same order. */
+void dlrt_comm_start_sum(float *buf, int64_t n);
+/* Whether every sum started has finished (MPI_Testall: Open MPI moves messages on only
+ * inside its calls, so call this now and then meanwhile). True alone. */
+bool dlrt_comm_test_sums(void);
+/* Waits until every sum started has finished (MPI_Waitall). */
+void dlrt_comm_wait_sums(void);
 /* bytes of buf, as process `root` has them, on every process. */
 void dlrt_comm_broadcast(void *buf, int64_t bytes, int root);
 /* Every process's value, in rank order, into all[0..size) on process 0 (unused elsewhere). */

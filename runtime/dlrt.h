@@ -74,7 +74,10 @@ void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight,
 /* A sync point of a training function split over workers whose examples are coupled (batch
  * norm): the generated code calls dlrt_sync(sync, scratch, k) at its k-th point, sync being
  * the DlrtSync the trainer fed for this worker, scratch the worker's scratch block; it returns
- * once the workers' partial sums there have been added up into every worker's buffers. */
+ * once the workers' partial sums there have been added up into every worker's buffers. The
+ * same call marks the hooks of a process's gradient buckets (dlrt_sync(ready, scratch, k):
+ * bucket k's gradients are final, its all-reduce may start; it returns at once). A NULL sync
+ * does nothing (a hook nobody listens to: the gradients summed all at once). */
 typedef struct DlrtSync DlrtSync;
 struct DlrtSync {
   void (*at)(DlrtSync *self, float *scratch, int32_t point);

@@ -14,5 +14,5 @@ void dlrt_weighted_sum(float *dst, const float *const *src, const float *weight,
 
 void dlrt_sync(const float *sync, float *scratch, int32_t point) {
   DlrtSync *s = (DlrtSync *)(uintptr_t)sync; /* (fed through the float pointers of feeds) */
-  s->at(s, scratch, point);
+  if (s) s->at(s, scratch, point);
 }

@@ -2,7 +2,7 @@
  * what one process computes: the same parameters after the same steps, up to the order of
  * float sums, and the same test error; on batches that do not split evenly, with batch norm,
  * resumed across process counts; a killed process ends the job; a run without mpirun never
- * loads MPI. Trains briefly on a subset of real MNIST (DLC_TEST_DATA) written to a temporary
+ * loads MPI; the all-reduce overlapped with the backward pass sums what the whole one does. Trains briefly on a subset of real MNIST (DLC_TEST_DATA) written to a temporary
  * data directory. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -504,6 +504,160 @@ START_TEST(replicas_differ_is_caught) {
 }
 END_TEST
 
+/* The gradient all-reduce overlapped with the backward pass (buckets started at its hooks)
+ * against one all-reduce of the whole block after it (DLC_ALLREDUCE=whole): on 2 processes
+ * the same parameters bit for bit (each float is a + b either way, and the local sums are
+ * the same), on 3 within float order (Open MPI's algorithms add in an order that depends on
+ * the message's size). Small buckets (DLC_ALLREDUCE_BUCKET) make several of them in every
+ * model, between batch norm's sync points too. Batch 46: the epoch's last batch of 2 rows
+ * leaves a process of 3 without rows, which still takes part in every bucket. A process of
+ * one thread starts every bucket but the last during the backward pass (the stats say so). */
+static void overlap_against_whole(const char *model, int procs, const char *threads) {
+  char *paths[2];
+  setenv("DLC_ALLREDUCE_BUCKET", "500", 1);
+  setenv("DLC_ALLREDUCE_STATS", "1", 1);
+  for (int mode = 0; mode < 2; mode++) {
+    char name[32];
+    snprintf(name, sizeof name, "ar%d.ck", mode);
+    paths[mode] = path_join(subset_dir, name);
+    setenv("DLC_ALLREDUCE", mode ? "overlap" : "whole", 1);
+    const char *args[] = {"--epochs", "1", "--batch", "46", "--threads", threads, "--save", paths[mode], NULL};
+    RunResult r = train(procs, model, args);
+    assert_ran_on(r, procs);
+    const char *stats = strstr(r.err, mode ? "all-reduce overlap: " : "all-reduce whole: ");
+    ck_assert_msg(stats, "no all-reduce statistics in:\n%s", r.err);
+    if (mode && !strcmp(threads, "1")) { /* "N of M buckets started during the backward pass" */
+      const char *of = strstr(stats, " buckets started");
+      ck_assert_ptr_nonnull(of);
+      while (of > stats && of[-1] != ',') of--;
+      long early = 0, all = 0;
+      ck_assert_int_eq(sscanf(of, " %ld of %ld", &early, &all), 2);
+      ck_assert_msg(early > 0 && early < all, "%s", r.err);
+    }
+    run_result_free(&r);
+  }
+  assert_same_tensors(paths[0], paths[1], procs == 2 ? 0 : 1e-4);
+  free(paths[0]);
+  free(paths[1]);
+}
+
+START_TEST(overlap_mlp_and_lenet) {
+  overlap_against_whole(DLC_SOURCE_DIR "/examples/mlp_relu.net", 2, "1");
+  overlap_against_whole(DLC_SOURCE_DIR "/examples/lenet.net", 2, "1");
+  overlap_against_whole(DLC_SOURCE_DIR "/examples/lenet.net", 3, "1");
+  overlap_against_whole(DLC_SOURCE_DIR "/examples/lenet.net", 2, "2");
+}
+END_TEST
+
+START_TEST(overlap_batch_norm) {
+  char *model = write_temp_file("bn_cnn.net", bn_cnn);
+  overlap_against_whole(model, 2, "1");
+  overlap_against_whole(model, 3, "1");
+  overlap_against_whole(model, 2, "2");
+  remove_temp_file(model);
+}
+END_TEST
+
+/* A value DLC_ALLREDUCE or DLC_ALLREDUCE_BUCKET cannot take is an error before any work. */
+START_TEST(allreduce_variables_checked) {
+  const char *args[] = {"--epochs", "1", NULL};
+  setenv("DLC_ALLREDUCE", "ring", 1);
+  RunResult r = train(0, DLC_SOURCE_DIR "/examples/mlp_relu.net", args);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "DLC_ALLREDUCE: error: 'ring' is not a way"), "%s", r.err);
+  run_result_free(&r);
+  setenv("DLC_ALLREDUCE", "whole", 1);
+  setenv("DLC_ALLREDUCE_BUCKET", "0", 1);
+  r = train(0, DLC_SOURCE_DIR "/examples/mlp_relu.net", args);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "DLC_ALLREDUCE_BUCKET: error: '0' is not a number of floats"), "%s", r.err);
+  run_result_free(&r);
+}
+END_TEST
+
+/* The position of node y in schedule s, or -1. */
+static int position(const Schedule *s, const Node *y) {
+  for (int i = 0; i < s->len; i++)
+    if (s->order[i] == y) return i;
+  return -1;
+}
+
+/* The bucket plan of LeNet-5's dlc_train_grad on 2 processes: every gradient in exactly one
+ * bucket, each gradient's OUTPUT right after the node that computes its value (before, the
+ * autodiff left them all at the end), the buckets in the order the function finishes them,
+ * each but the last at least BUCKET_MIN_FLOATS, each hook after its gradients, and the
+ * convolutions' backward pass still to run after the first hook (what the overlap hides the
+ * all-reduce behind), with progress hooks before its kernels. Alone: no buckets and no hooks. */
+START_TEST(bucket_plan_follows_the_backward_pass) {
+  ModelConfig cfg = model_config();
+  cfg.processes = 2;
+  Model *m = model_load(DLC_SOURCE_DIR "/examples/lenet.net", &cfg);
+  ck_assert(m && model_build_training(m));
+  const ParallelPlan *par = &m->par;
+  const BucketPlan *b = &par->buckets;
+  const LowerFn *f = &m->par_fns[PAR_GRAD];
+  const Schedule *s = &f->sched;
+  int grads = 0;
+  for (int i = 0; i < m->n_forward; i++) {
+    if (!par->grad_out[i]) continue;
+    grads++;
+    int found = 0;
+    for (int k = 0; k < b->n_outputs; k++) found += b->outputs[k] == par->grad_out[i];
+    ck_assert_int_eq(found, 1);
+  }
+  ck_assert_int_eq(b->n_outputs, grads);
+  ck_assert_int_ge(b->n_buckets, 2);
+  ck_assert_int_eq(f->ready.n, b->n_buckets - 1 + b->n_progress);
+  ck_assert_int_gt(b->n_progress, 0); /* the convolutions' kernels, after the first hook */
+  for (int k = 0; k < b->n_progress; k++) {
+    ck_assert_int_ge(b->progress_before[k], b->buckets[0].hook_before);
+    if (k) ck_assert_int_gt(b->progress_before[k], b->progress_before[k - 1]);
+    ck_assert_int_eq(f->ready.before[b->n_buckets - 1 + k], b->progress_before[k]);
+  }
+  ck_assert_int_eq(f->ready.feed, par->ready_slot + 1);
+  int next = 0, last_at = -1, last_hook = -1;
+  for (int k = 0; k < b->n_buckets; k++) {
+    const GradBucket *g = &b->buckets[k];
+    ck_assert_int_eq(g->first, next);
+    next += g->n;
+    int64_t floats = 0;
+    for (int j = g->first; j < g->first + g->n; j++) {
+      const Node *o = b->outputs[j];
+      int at = position(s, o);
+      ck_assert_int_gt(at, last_at); /* in the order they run */
+      last_at = at;
+      const Node *maker = schedule_site(s, o->in[0]);
+      ck_assert_int_eq(at, position(s, maker) + 1); /* right after its value is made */
+      if (k + 1 < b->n_buckets) ck_assert_int_lt(at, g->hook_before);
+      floats += arena_align(shape_numel(o->shape));
+    }
+    ck_assert_int_eq(floats, g->floats);
+    if (k + 1 < b->n_buckets) {
+      ck_assert_int_ge(g->floats, BUCKET_MIN_FLOATS);
+      ck_assert_int_gt(g->hook_before, last_hook);
+      ck_assert_int_eq(f->ready.before[k], g->hook_before);
+      last_hook = g->hook_before;
+    } else {
+      ck_assert_int_eq(g->hook_before, -1);
+    }
+  }
+  ck_assert_int_eq(next, b->n_outputs);
+  bool conv_after = false;
+  for (int i = b->buckets[0].hook_before; i < s->len; i++) conv_after |= s->order[i]->op == OP_CONV_DW;
+  ck_assert_msg(conv_after, "no convolution's backward pass after the first bucket's hook");
+  model_free(m);
+  cfg.processes = 1;
+  cfg.threads = 2;
+  m = model_load(DLC_SOURCE_DIR "/examples/lenet.net", &cfg);
+  ck_assert(m && model_build_training(m));
+  ck_assert(m->par.data_parallel);
+  ck_assert_int_eq(m->par.buckets.n_buckets, 0);
+  ck_assert_int_eq(m->par_fns[PAR_GRAD].ready.n, 0);
+  ck_assert_int_eq(m->par_fns[PAR_GRAD].ready.feed, 0);
+  model_free(m);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--replicas") == 0) return replicas_probe();
   /* In sanitized builds, Open MPI's own leaks are suppressed for mpirun's processes (only
@@ -532,6 +686,10 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, resume_across_process_counts);
   tcase_add_test(tc, killed_process_ends_the_job);
   tcase_add_test(tc, divergence_is_told_once);
+  tcase_add_test(tc, bucket_plan_follows_the_backward_pass);
+  tcase_add_test(tc, allreduce_variables_checked);
+  tcase_add_test(tc, overlap_mlp_and_lenet);
+  tcase_add_test(tc, overlap_batch_norm);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

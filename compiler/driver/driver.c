@@ -33,6 +33,16 @@ ModelConfig model_config(void) {
   static const char *const isas[] = {"host", "avx2"}, *const kernels[] = {"auto", "im2col", "taps", "tiled"};
   cfg.lower.isa = (VectorIsa)env_choice("DLC_ISA", isas, 2, &cfg.env_error);
   cfg.conv_force = (ConvForce)env_choice("DLC_CONV_KERNEL", kernels, 4, &cfg.env_error);
+  static const char *const allreduce[] = {"overlap", "whole"};
+  cfg.allreduce = env_choice("DLC_ALLREDUCE", allreduce, 2, &cfg.env_error);
+  cfg.bucket_floats = BUCKET_MIN_FLOATS;
+  const char *bucket = getenv("DLC_ALLREDUCE_BUCKET");
+  if (bucket && *bucket) {
+    char *end;
+    long long floats = strtoll(bucket, &end, 10);
+    if (*end || floats < 1 || floats > ((long long)1 << 40)) cfg.env_error = "DLC_ALLREDUCE_BUCKET";
+    else cfg.bucket_floats = floats;
+  }
   return cfg;
 }
 
@@ -40,6 +50,14 @@ ModelConfig model_config(void) {
 static bool env_ok(const ModelConfig *cfg) {
   if (cfg->env_error && !strcmp(cfg->env_error, "DLC_ISA")) {
     diag_error_plain("DLC_ISA", "'%s' is not an instruction set dlc generates code for (host, avx2)", getenv("DLC_ISA"));
+    return false;
+  }
+  if (cfg->env_error && !strcmp(cfg->env_error, "DLC_ALLREDUCE")) {
+    diag_error_plain("DLC_ALLREDUCE", "'%s' is not a way to add up the processes' gradients (overlap, whole)", getenv("DLC_ALLREDUCE"));
+    return false;
+  }
+  if (cfg->env_error && !strcmp(cfg->env_error, "DLC_ALLREDUCE_BUCKET")) {
+    diag_error_plain("DLC_ALLREDUCE_BUCKET", "'%s' is not a number of floats (1 or more)", getenv("DLC_ALLREDUCE_BUCKET"));
     return false;
   }
   if (cfg->env_error) {
@@ -220,9 +238,28 @@ static void plan_syncs(Model *m, Node **grad_roots, int n_roots) {
   if (par->unsplittable) return; /* one worker, the whole batch: no sync point */
   int *before = ARENA_ARRAY(&m->plan_arena, int, par->shards.n_points + 1);
   for (int k = 0; k < par->shards.n_points; k++) before[k] = par->shards.points[k].before;
-  f->sync_feed = par->sync_slot + 1;
-  f->sync_before = before;
-  f->n_sync = par->shards.n_points;
+  f->sync = (LowerHooks){par->sync_slot + 1, before, par->shards.n_points};
+}
+
+/* Several processes: each gradient leaves dlc_train_grad as soon as it is final, and after
+ * each bucket of them the function calls its hook, where the trainer starts that bucket's
+ * all-reduce (opt/buckets.h). Before the sync points are placed: it moves outputs. */
+static void plan_buckets(Model *m) {
+  ParallelPlan *par = &m->par;
+  LowerFn *f = &m->par_fns[PAR_GRAD];
+  Node **outputs = ARENA_ARRAY(&m->plan_arena, Node *, 2 * m->n_forward + 1);
+  int n = 0;
+  for (int i = 0; i < m->n_forward; i++) {
+    if (par->grad_out[i]) outputs[n++] = par->grad_out[i];
+    else if (par->synced && par->state_out[i]) outputs[n++] = par->state_out[i];
+  }
+  par->buckets = buckets_plan(&f->sched, outputs, n, m->cfg.bucket_floats, &m->plan_arena);
+  /* hooks 0 .. n_buckets - 2: the buckets'; then the progress hooks */
+  const BucketPlan *b = &par->buckets;
+  int n_hooks = b->n_buckets - 1 + b->n_progress, *before = ARENA_ARRAY(&m->plan_arena, int, n_hooks + 1);
+  for (int k = 0; k + 1 < b->n_buckets; k++) before[k] = b->buckets[k].hook_before;
+  for (int k = 0; k < b->n_progress; k++) before[b->n_buckets - 1 + k] = b->progress_before[k];
+  f->ready = (LowerHooks){par->ready_slot + 1, before, n_hooks};
 }
 
 bool model_build_training(Model *m) {
@@ -246,6 +283,7 @@ bool model_build_training(Model *m) {
     par->batch_slot = g->n_feeds++;
     par->sync_slot = g->n_feeds++;
   }
+  if (par->data_parallel && procs > 1) par->ready_slot = g->n_feeds++;
   m->n_before_update = g->len;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
@@ -278,6 +316,7 @@ bool model_build_training(Model *m) {
     for (int i = 0; i < m->n_forward && par->synced; i++)
       if (par->state_out[i]) grad_roots[n++] = par->state_out[i];
     plan_function(m, &m->par_fns[PAR_GRAD], model_par_fn_names[PAR_GRAD], grad_roots, n, par->shard_rows);
+    if (procs > 1) plan_buckets(m);
     if (par->synced) plan_syncs(m, grad_roots, n);
     plan_function(m, &m->par_fns[PAR_UPDATE], model_par_fn_names[PAR_UPDATE], assigns, n_assigns, m->train.batch);
   } else {

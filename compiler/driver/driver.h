@@ -14,6 +14,7 @@
 #include "lower.h"
 #include "passes.h"
 #include "sema.h"
+#include "buckets.h"
 #include "shards.h"
 
 /* Command-line overrides of the train block (negative / NULL: keep the file's value). */
@@ -46,11 +47,18 @@ typedef struct ModelConfig {
   ConvForce conv_force;    /* a way forced on every convolution that can run so
                               ($DLC_CONV_KERNEL), or none: the cost model chooses */
   const char *env_error;   /* a developer variable's value that means nothing, or NULL */
+  int allreduce;           /* several processes: ALLREDUCE_OVERLAP or _WHOLE ($DLC_ALLREDUCE) */
+  int64_t bucket_floats;   /* ... the buckets' least size ($DLC_ALLREDUCE_BUCKET, floats) */
 } ModelConfig;
+
+/* How the processes of a job add up their gradients: in buckets started while the backward
+ * pass runs (the default), or with one all-reduce of the whole block after it. */
+enum { ALLREDUCE_OVERLAP, ALLREDUCE_WHOLE };
 
 /* The defaults: no overrides, one thread, one process, every pass, the host's way of
  * writing loops, with the developer variables DLC_ISA (host, avx2: code for AVX2 without
- * AVX-512) and DLC_CONV_KERNEL (im2col, taps, tiled) applied; model_load reports a value
+ * AVX-512), DLC_CONV_KERNEL (im2col, taps, tiled), DLC_ALLREDUCE (overlap, whole) and
+ * DLC_ALLREDUCE_BUCKET (a number of floats) applied; model_load reports a value
  * they cannot take. */
 ModelConfig model_config(void);
 
@@ -88,6 +96,11 @@ typedef struct ParallelPlan {
                               ceil(batch / threads) */
   Node **grad_out;         /* data-parallel, by PARAM id: the OUTPUT of its gradient, or NULL */
   Node **grad_in;          /* ... and the GRAD_IN leaf the update reads instead */
+  BucketPlan buckets;      /* data-parallel over several processes: the gradient block's
+                              outputs (grad_out, and synced state_out) in the order they become
+                              final, in buckets whose all-reduce starts while dlc_train_grad
+                              runs; no buckets alone */
+  int ready_slot;          /* ... the feed of the calling worker's DlrtSync for their hooks */
 } ParallelPlan;
 
 /* Compile time by stage (--time): parse and analyse; autodiff, passes, schedules and plans;

@@ -215,16 +215,20 @@ static void lower_function(LowerCtx *c, const LowerFn *f) {
   LLVMValueRef rows = LLVMBuildSIToFP(c->b, c->n, c->f32, "");
   if (f->batch_feed) rows = LLVMBuildLoad2(c->b, c->f32, feed_at(c, f->batch_feed - 1, "batch_rows"), "batch_rows");
   c->inv_n = LLVMBuildFDiv(c->b, c_f32(c, 1), rows, "inv_n");
-  LLVMValueRef sync = f->sync_feed ? feed_at(c, f->sync_feed - 1, "sync") : NULL;
+  const LowerHooks *hooks[2] = {&f->ready, &f->sync}; /* (at one position: start sums, then wait) */
+  LLVMValueRef hook_arg[2];
+  for (int h = 0; h < 2; h++) hook_arg[h] = hooks[h]->feed ? feed_at(c, hooks[h]->feed - 1, h ? "sync" : "ready") : NULL;
   int to = f->to ? f->to : f->sched.len;
   int64_t before = c->cost ? function_size(c->fn) : 0;
-  for (int i = f->from; i < to; i++) {
-    for (int k = 0; k < f->n_sync && sync; k++)
-      if (f->sync_before[k] == i) { /* the workers add up their sums (the call may write scratch) */
-        LLVMTypeRef p[3] = {c->ptr, c->ptr, c->i32};
-        LLVMValueRef args[3] = {sync, c->scratch, c_i32(c, k)};
-        call_fn(c, "dlrt_sync", c->void_t, p, 3, args);
-      }
+  for (int i = f->from; i <= to; i++) {
+    for (int h = 0; h < 2; h++)
+      for (int k = 0; k < hooks[h]->n && hook_arg[h]; k++)
+        if (hooks[h]->before[k] == i && (i < to || to == f->sched.len)) { /* (the call may write scratch) */
+          LLVMTypeRef p[3] = {c->ptr, c->ptr, c->i32};
+          LLVMValueRef args[3] = {hook_arg[h], c->scratch, c_i32(c, k)};
+          call_fn(c, "dlrt_sync", c->void_t, p, 3, args);
+        }
+    if (i == to) break;
     lower_node(c, f->sched.order[i]);
     if (!c->cost) continue;
     int64_t after = function_size(c->fn);

@@ -5,6 +5,15 @@
 #include "graph.h"
 #include "schedule.h"
 
+/* Calls out of a function in the middle of its work, to the trainer: before schedule position
+ * before[k] (after the last node if it equals the schedule's length) the function calls
+ * dlrt_sync(feeds[feed - 1], scratch, k) (runtime/dlrt.h); none if feed is 0. */
+typedef struct LowerHooks {
+  int feed;
+  const int *before;
+  int n;
+} LowerHooks;
+
 /* One function to generate: its name, what it runs, and where its buffers live. All
  * functions of a module share the persistent part of the arena. */
 typedef struct LowerFn {
@@ -17,10 +26,8 @@ typedef struct LowerFn {
    * shards.h), or all 0: */
   int batch_feed;         /* > 0: INV_BATCH is 1 / *feeds[batch_feed - 1] (the whole batch's
                              rows) instead of 1 / n (this call's) */
-  int sync_feed;          /* > 0: before schedule position sync_before[k] the function calls
-                             dlrt_sync(feeds[sync_feed - 1], scratch, k) (runtime/dlrt.h) */
-  const int *sync_before;
-  int n_sync;
+  LowerHooks sync;        /* batch norm's sync points (opt/shards.h) */
+  LowerHooks ready;       /* a process's gradient buckets, each final (opt/buckets.h) */
 } LowerFn;
 
 /* Floats of scratch node n needs beside its result for `batch` rows (a direct convolution's

@@ -51,6 +51,7 @@ typedef struct Trainer {
                           computes whole (counted once, from one worker of the job) */
   int n_once;
   struct SyncState *sync; /* synced: the workers' sync points (workers.c) */
+  struct Overlap *overlap; /* several processes: the gradient buckets' all-reduce (overlap.c) */
   float batch_rows;       /* synced: the whole batch's rows, fed (its 1/n is the step's) */
   BatchFill filling;      /* the batch being assembled */
   const float **grad_src; /* this step's gradient blocks to sum (workers that had rows) */

@@ -7,14 +7,18 @@
  *
  * Synced (batch norm: the driver's ParallelPlan.synced), the workers of all processes stop
  * at each sync point of dlc_train_grad: worker 0 of each process adds up its workers' sums,
- * then the processes' (MPI_Allreduce), and writes the result into every worker's buffer. */
+ * then the processes' (MPI_Allreduce), and writes the result into every worker's buffer.
+ *
+ * Of several processes, the gradient block is laid out in the order the gradients become
+ * final, and its all-reduce goes in buckets started during dlc_train_grad (overlap.c). */
 #include "workers.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include "comm.h"
 #include <string.h>
+#include "comm.h"
+#include "overlap.h"
 
 /* A worker's DlrtSync, as fed to dlrt_sync. */
 typedef struct WorkerSync {
@@ -97,7 +101,10 @@ static void sync_at(DlrtSync *self, float *scratch, int32_t point) {
   Trainer *t = ws->t;
   (void)scratch; /* (the buffers are found from each worker's scratch block) */
   barrier(t);
-  if (ws->worker == 0) sum_point(t, point);
+  if (ws->worker == 0) {
+    overlap_progress(t); /* (every worker is past the bucket hooks before this point) */
+    sum_point(t, point);
+  }
   barrier(t);
 }
 
@@ -158,16 +165,28 @@ static void plan_gradients(Trainer *t) {
   t->grad_weight = calloc((size_t)t->workers, sizeof *t->grad_weight);
   t->once = calloc(2 * (size_t)m->n_forward + 2, sizeof *t->once);
   if (!t->grad_at || !t->grad_src || !t->grad_weight || !t->once) dlc_fatal("out of memory");
+  /* in forward order; of several processes, in the order the gradients become final (each
+   * bucket of the all-reduce one range) */
+  const BucketPlan *b = &m->par.buckets;
+  int *order = malloc(sizeof(int) * (size_t)(m->n_forward + 1)), n = 0;
+  if (!order) dlc_fatal("out of memory");
   for (int i = 0; i < m->n_forward; i++) {
     t->grad_at[i] = -1;
+    if (block_output(m, i) && b->n_buckets == 0) order[n++] = i;
+  }
+  for (int k = 0; k < b->n_outputs; k++)
+    for (int i = 0; i < m->n_forward; i++)
+      if (block_output(m, i) == b->outputs[k]) order[n++] = i;
+  for (int k = 0; k < n; k++) {
+    int i = order[k];
     const Node *out = block_output(m, i);
-    if (!out) continue;
     t->grad_at[i] = t->grad_floats;
     int64_t floats = shape_numel(m->g->nodes[i]->shape);
     if (m->par.synced && !m->par.unsplittable && m->par.shards.once[out->id])
       t->once[2 * t->n_once] = t->grad_floats, t->once[2 * t->n_once++ + 1] = floats;
     t->grad_floats += arena_align(floats);
   }
+  free(order);
 }
 
 /* Workers other than 0 run only dlc_forward and, data-parallel, dlc_train_grad, both on their
@@ -210,6 +229,7 @@ static void new_shards(Trainer *t) {
       if (in) t->shards[0].feeds[in->attr.slot] = t->shards[0].grads + t->grad_at[i];
     }
   if (m->par.synced) sync_init(t);
+  overlap_init(t);
 }
 
 void workers_init(Trainer *t) {
@@ -223,6 +243,7 @@ void workers_init(Trainer *t) {
 void workers_free(Trainer *t) {
   dlrt_pool_free(t->pool);
   sync_free(t);
+  overlap_free(t);
   for (int w = 0; w < t->workers && t->shards; w++) {
     free(t->shards[w].feeds);
     free(t->shards[w].results);
@@ -267,12 +288,32 @@ static void grad_task(void *ctx, int w) {
 }
 
 /* Worker 0's gradients become the batch's: each worker's gradient is the mean over its
- * rows, so the batch's is their mean weighted by rows. Each worker sums a slice. */
+ * rows, so the batch's is their mean weighted by rows. Each worker sums a slice of a range. */
+typedef struct SumRange {
+  Trainer *t;
+  int64_t lo, hi;
+} SumRange;
+
 static void sum_grads_task(void *ctx, int w) {
-  Trainer *t = ctx;
-  int64_t lo = arena_align(t->grad_floats * w / t->workers);
-  int64_t hi = w + 1 == t->workers ? t->grad_floats : arena_align(t->grad_floats * (w + 1) / t->workers);
-  dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
+  const SumRange *r = ctx;
+  Trainer *t = r->t;
+  int64_t lo = r->lo + arena_align((r->hi - r->lo) * w / t->workers);
+  int64_t hi = w + 1 == t->workers ? r->hi : r->lo + arena_align((r->hi - r->lo) * (w + 1) / t->workers);
+  if (hi > r->hi) hi = r->hi;
+  if (lo < hi) dlrt_weighted_sum(t->shards[0].grads, t->grad_src, t->grad_weight, t->n_grad_src, lo, hi);
+}
+
+void workers_sum_grads(Trainer *t, int64_t lo, int64_t hi) {
+  SumRange r = {t, lo, hi};
+  if (t->pool) dlrt_pool_run(t->pool, sum_grads_task, &r);
+  else sum_grads_task(&r, 0);
+}
+
+void workers_zero_once(Trainer *t, int64_t lo, int64_t hi) {
+  for (int w = 0; w < t->workers; w++)
+    for (int k = 0; t->shards[w].n > 0 && k < t->n_once && (w > 0 || t->rank != t->procs - 1); k++)
+      if (t->once[2 * k] >= lo && t->once[2 * k] < hi)
+        memset(t->shards[w].grads + t->once[2 * k], 0, sizeof(float) * (size_t)t->once[2 * k + 1]);
 }
 
 /* Runs task on every worker, or on this thread alone if it is worker 0's only (parts 1). */
@@ -293,30 +334,37 @@ float workers_train_step(Trainer *t, int n, int n_all) {
   const ParallelPlan *par = &t->m->par;
   for (int w = 0; w < t->workers; w++) t->shards[w].results[t->m->loss_sum->attr.slot] = &t->shards[w].loss_sum;
   t->batch_rows = (float)n_all;
-  run(t, grad_task, t->active);
-  if (t->active == 0 && t->sync) /* rows elsewhere: this process adds zeros at every sync point */
-    for (int k = 0; k < par->shards.n_points; k++) sum_point(t, k);
   /* Synced, each worker's gradient is a sum over its rows times the batch's 1/n (the others'
    * a mean over its rows): weighted by 1 (by rows over the batch's); what every worker
    * computes whole comes from one worker of the job, the last process's first (which always
-   * has rows), and is zero elsewhere. */
+   * has rows), and is zero elsewhere (workers_zero_once). */
   t->n_grad_src = 0;
   for (int w = 0; w < t->workers; w++)
-    if (t->shards[w].n > 0) { /* (a worker without rows computed nothing) */
-      for (int k = 0; k < t->n_once && (w > 0 || t->rank != t->procs - 1); k++)
-        memset(t->shards[w].grads + t->once[2 * k], 0, sizeof(float) * (size_t)t->once[2 * k + 1]);
+    if (t->shards[w].n > 0) { /* (a worker without rows computes nothing) */
       t->grad_src[t->n_grad_src] = t->shards[w].grads;
       t->grad_weight[t->n_grad_src++] = par->synced ? 1.0f : (float)t->shards[w].n / (float)n_all;
     }
-  if (t->n_grad_src > 0) run(t, sum_grads_task, t->workers);
-  else memset(s0->grads, 0, sizeof(float) * (size_t)t->grad_floats); /* a process without rows adds nothing */
+  if (overlap_on(t)) overlap_begin(t);
+  double start = dlrt_seconds();
+  run(t, grad_task, t->active);
+  if (t->active == 0 && t->sync) /* rows elsewhere: this process adds zeros at every sync point */
+    for (int k = 0; k < par->shards.n_points; k++) sum_point(t, k);
+  double summing = dlrt_seconds();
   float loss = 0;
   for (int w = 0; w < t->active; w++) loss += t->shards[w].loss_sum; /* the others did not run */
-  if (t->procs > 1) { /* every process's weighted gradients and loss, summed: the batch's */
-    s0->grads[t->grad_floats] = loss;
-    dlrt_comm_sum_floats(s0->grads, t->grad_floats + 1);
-    loss = s0->grads[t->grad_floats];
+  if (overlap_on(t)) {
+    loss = overlap_finish(t, loss);
+  } else {
+    workers_zero_once(t, 0, t->grad_floats);
+    if (t->n_grad_src > 0) workers_sum_grads(t, 0, t->grad_floats);
+    else memset(s0->grads, 0, sizeof(float) * (size_t)t->grad_floats); /* a process without rows adds nothing */
+    if (t->procs > 1) { /* every process's weighted gradients and loss, summed: the batch's */
+      s0->grads[t->grad_floats] = loss;
+      dlrt_comm_sum_floats(s0->grads, t->grad_floats + 1);
+      loss = s0->grads[t->grad_floats];
+    }
   }
+  overlap_count(t, summing - start, dlrt_seconds() - summing);
   t->train_update(t->arena, s0->scratch, s0->feeds, s0->results, n_all);
   return loss;
 }

@@ -24,6 +24,12 @@ void workers_split(Trainer *t, int parts, const float *x, const float *y, float 
 /* One training step on the n rows workers_split set up (hypers fed), this process's share of
  * a batch of n_all rows over the job's processes (n_all == n alone): the batch's summed loss. */
 float workers_train_step(Trainer *t, int n, int n_all);
+/* Floats [lo, hi) of the gradient block: the step's workers' (t->grad_src) weighted sum into
+ * worker 0's, the range split over the workers. */
+void workers_sum_grads(Trainer *t, int64_t lo, int64_t hi);
+/* In [lo, hi) of the blocks of the workers with rows, zeroes what every worker computes whole,
+ * except one worker's of the job (the last process's first): counted once. */
+void workers_zero_once(Trainer *t, int64_t lo, int64_t hi);
 /* dlc_forward on every worker's rows (set up by workers_split with outputs). */
 void workers_forward(Trainer *t);
 /* Converts examples idx[0..n) of d into x (and one-hot y, unless NULL), split over the
