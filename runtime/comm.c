@@ -100,6 +100,9 @@ int dlrt_comm_launched_size(void) {
 int dlrt_comm_init(char *err, int errlen) {
   const char *world = getenv("OMPI_COMM_WORLD_SIZE");
   if (comm.lib || !world) return 0; /* alone (or joined already) */
+  /* mpirun forwards each process's output as it reads it, beside its own messages: a line
+   * written whole (line-buffered, not a write per fprintf) is not cut by another's */
+  setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
   /* A process waiting in a collective yields its core instead of polling it: a step takes
    * milliseconds and a wake-up microseconds, and polling took the core from the very
    * process being waited for wherever the cores were shared (LeNet-5 on 2 processes ran 2.5x

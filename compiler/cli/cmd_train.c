@@ -159,8 +159,12 @@ done:
   return rc;
 }
 
-/* Under mpirun, a process that fails ends the whole job (the others would wait for it in the
- * next collective), and one that succeeds leaves it. */
+/* Under mpirun, a process that fails alone ends the whole job (the others would wait for it
+ * in the next collective); a failure every process met at the same step (a diverged loss) is
+ * told by process 0 and every process leaves the job as after success, with the failure's
+ * status: MPI_Abort's own message, printed by mpirun at once, could land inside process 0's
+ * account, which mpirun forwards as it comes; its message on a non-zero status waits for the
+ * processes' output to end. One that succeeds leaves the job. */
 int cmd_train(const Options *o) {
   char err[1024];
   if (dlrt_comm_init(err, sizeof err) != 0) {
@@ -169,11 +173,11 @@ int cmd_train(const Options *o) {
   }
   bool job_wide = false;
   int rc = train(o, &job_wide);
-  if (rc != EXIT_OK && dlrt_comm_active()) {
-    if (!job_wide || dlrt_comm_rank() == 0) /* (the others' lines would cut into process 0's account) */
-      fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
+  if (rc != EXIT_OK && dlrt_comm_active() && !job_wide) {
+    fprintf(stderr, "dlc: process %d of %d failed: ending the job\n", dlrt_comm_rank(), dlrt_comm_size());
     dlrt_comm_abort(rc);
   }
+  if (rc != EXIT_OK) dlrt_comm_barrier(); /* (a job-wide failure: process 0 has told it before any leaves) */
   dlrt_comm_finish();
   return rc;
 }
