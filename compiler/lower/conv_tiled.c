@@ -5,17 +5,20 @@
  * opt/conv_algo.c chooses these kernels and their tiles (Window.choice).
  *
  * conv and conv_dx (stride 1): the images (dy for conv_dx) are placed in zero-padded planes
- * of width wq, the grid, and output positions are numbered along the grid, p = oy*wq + ox;
- * columns ox >= wo are junk, computed and never stored. A vector of L positions (the vector
- * unit's width) then reads, for tap (ky, kx) of input plane i, the L consecutive floats at
- * i*plane + p + ky*wq + kx: one unaligned load whatever the row width, so 7x7 maps fill
+ * of width wq, the grid. Output positions are numbered along the output's rows, p = oy*wo +
+ * ox, so no lane computes a padding column (position_width; where a vector would span more
+ * than MAX_LOAD_ROWS rows, a 3x3 map, they are numbered along the grid's rows instead, p =
+ * oy*wq + ox, the columns ox >= wo junk, computed and never stored). Position p reads, for
+ * tap (ky, kx) of input plane i, the grid float at i*plane + p + oy*(wq - wo) + ky*wq + kx:
+ * a vector of L positions (the vector unit's width) is one unaligned load per output row it
+ * touches, the first plain and the others merged in by masked loads, so 7x7 maps fill
  * vectors as 32x32 ones do. A tile holds M output maps x P position vectors in registers:
- * per tap, P loads of the input and M broadcast weights (with AVX-512 an operand of the
- * multiply-add itself) for M*P multiply-adds. The stores drop the junk columns: the lanes
- * of grid row q go to output index p - q*(wq - wo), one masked store per row a vector
- * touches.
- *   conv:    y[m, p]  = sum over input maps i and taps of W[m, i, ky, kx] * xp[i, p + ky*wq + kx]
- *   conv_dx: dx[c, p] = sum over maps m and taps of W[m, c, k-1-ky, k-1-kx] * dyp[m, p + ky*wq + kx]
+ * per tap, those loads of the input and M broadcast weights (with AVX-512 an operand of the
+ * multiply-add itself) for M*P multiply-adds. The stores are plain vectors of the output
+ * (along the grid: the lanes of grid row q go to output index p - q*(wq - wo), one masked
+ * store per row a vector touches).
+ *   conv:    y[m, oy, ox]  = sum over input maps i and taps of W[m, i, ky, kx] * xp[i, oy + ky, ox + kx]
+ *   conv_dx: dx[c, iy, ix] = sum over maps m and taps of W[m, c, k-1-ky, k-1-kx] * dyp[m, iy + ky, ix + kx]
  *            (dy placed at k-1-pad in a grid w + k - 1 wide: each dx row is written once)
  * conv_dw (any stride): dW[m, (i, t)] = sum over images and positions of dy[m, p] *
  *   xp[i, p*stride + offset t]. Here the vectors run along the maps: dy is transposed per
