@@ -36,7 +36,9 @@ static const ConvCase CASES[] = {
     {2, 5, 5, 3, 3, 1, 2, false},     /* padding 2 with a 3x3 kernel */
     {8, 4, 23, 12, 3, 1, 1, false},   /* rows wider than a vector (a 25-wide grid) */
     {1, 28, 28, 6, 5, 1, 2, false},   /* LeNet-5's C1 */
+    {1, 9, 13, 4, 3, 1, 1, false},    /* one input map, 3x3: conv_dw unrolled, two maps a pass */
     {12, 9, 9, 10, 7, 1, 3, false},   /* 7x7: a loop over kernel rows */
+    {3, 3, 3, 4, 3, 1, 1, false},     /* 3x3 maps: a vector spans 6 rows (AVX-512: positions along the grid) */
     {4, 9, 9, 6, 3, 1, 1, true},      /* a connection table: the table kernels only */
 };
 enum { N_CASES = sizeof CASES / sizeof *CASES, BATCH = 5 };

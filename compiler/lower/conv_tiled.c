@@ -5,17 +5,20 @@
  * opt/conv_algo.c chooses these kernels and their tiles (Window.choice).
  *
  * conv and conv_dx (stride 1): the images (dy for conv_dx) are placed in zero-padded planes
- * of width wq, the grid, and output positions are numbered along the grid, p = oy*wq + ox;
- * columns ox >= wo are junk, computed and never stored. A vector of L positions (the vector
- * unit's width) then reads, for tap (ky, kx) of input plane i, the L consecutive floats at
- * i*plane + p + ky*wq + kx: one unaligned load whatever the row width, so 7x7 maps fill
+ * of width wq, the grid. Output positions are numbered along the output's rows, p = oy*wo +
+ * ox, so no lane computes a padding column (position_width; where a vector would span more
+ * than MAX_LOAD_ROWS rows, a 3x3 map, they are numbered along the grid's rows instead, p =
+ * oy*wq + ox, the columns ox >= wo junk, computed and never stored). Position p reads, for
+ * tap (ky, kx) of input plane i, the grid float at i*plane + p + oy*(wq - wo) + ky*wq + kx:
+ * a vector of L positions (the vector unit's width) is one unaligned load per output row it
+ * touches, the first plain and the others merged in by masked loads, so 7x7 maps fill
  * vectors as 32x32 ones do. A tile holds M output maps x P position vectors in registers:
- * per tap, P loads of the input and M broadcast weights (with AVX-512 an operand of the
- * multiply-add itself) for M*P multiply-adds. The stores drop the junk columns: the lanes
- * of grid row q go to output index p - q*(wq - wo), one masked store per row a vector
- * touches.
- *   conv:    y[m, p]  = sum over input maps i and taps of W[m, i, ky, kx] * xp[i, p + ky*wq + kx]
- *   conv_dx: dx[c, p] = sum over maps m and taps of W[m, c, k-1-ky, k-1-kx] * dyp[m, p + ky*wq + kx]
+ * per tap, those loads of the input and M broadcast weights (with AVX-512 an operand of the
+ * multiply-add itself) for M*P multiply-adds. The stores are plain vectors of the output
+ * (along the grid: the lanes of grid row q go to output index p - q*(wq - wo), one masked
+ * store per row a vector touches).
+ *   conv:    y[m, oy, ox]  = sum over input maps i and taps of W[m, i, ky, kx] * xp[i, oy + ky, ox + kx]
+ *   conv_dx: dx[c, iy, ix] = sum over maps m and taps of W[m, c, k-1-ky, k-1-kx] * dyp[m, iy + ky, ix + kx]
  *            (dy placed at k-1-pad in a grid w + k - 1 wide: each dx row is written once)
  * conv_dw (any stride): dW[m, (i, t)] = sum over images and positions of dy[m, p] *
  *   xp[i, p*stride + offset t]. Here the vectors run along the maps: dy is transposed per
@@ -41,6 +44,16 @@ static LLVMValueRef any_ptr(LowerCtx *c, LLVMValueRef base, LLVMValueRef index) 
   return LLVMBuildGEP2(c->b, c->f32, base, &index, 1, "");
 }
 
+/* The lanes of `into`, those of mask replaced by the floats at p (the others not read). */
+static LLVMValueRef merge_load(LowerCtx *c, LLVMValueRef into, LLVMValueRef p, LLVMValueRef mask) {
+  unsigned lanes = LLVMGetVectorSize(LLVMTypeOf(into));
+  char name[48];
+  snprintf(name, sizeof name, "llvm.masked.load.v%uf32.p0", lanes);
+  LLVMTypeRef params[4] = {c->ptr, c->i32, LLVMTypeOf(mask), LLVMTypeOf(into)};
+  LLVMValueRef args[4] = {p, c_i32(c, 4), mask, into};
+  return call_fn(c, name, LLVMTypeOf(into), params, 4, args);
+}
+
 /* Images in zero-padded planes: `planes` per image of hq rows of wq floats. */
 typedef struct Grid {
   int planes;
@@ -53,16 +66,21 @@ static Grid grid_make(int planes, int64_t hq, int64_t wq, LLVMValueRef base) {
 }
 
 /* Floats after the last image that a kernel may read: the junk lanes of its last tile (up to
- * MAX_TILE_P vectors past the positions), shifted by the last tap. */
+ * MAX_TILE_P vectors past the positions, each spread over up to wq / pw as many grid
+ * floats when positions run along the output's rows), shifted by the last tap. */
 enum { MAX_TILE_P = 8 };
-static int64_t grid_slack(int lanes, int k, int64_t wq) { return (int64_t)MAX_TILE_P * lanes + k + wq; }
+static int64_t grid_slack(int lanes, int k, int64_t wq) { return ((int64_t)MAX_TILE_P * lanes + lanes) * wq + (k + 1) * wq; }
 
 /* Copies `count` planes of h x w floats from src into the grid, each at row `top`, column
- * `left` of its plane; what is around them must be zero already. */
-static void place_rows(LowerCtx *c, LLVMValueRef src, LLVMValueRef count, int h, int w, const Grid *g, int top, int left) {
+ * `left` of its plane. With `zero`, each plane is zeroed first (while it is in the cache,
+ * rather than the whole grid in a pass of its own, which for conv_dx's grid of a batch was
+ * megabytes written twice); else what is around them must be zero already. */
+static void place_rows(LowerCtx *c, LLVMValueRef src, LLVMValueRef count, int h, int w, const Grid *g, int top, int left,
+                       bool zero) {
   DLC_ASSERT(top + h <= g->hq && left + w <= g->wq);
   Loop lp, ly;
   LLVMValueRef plane = loop_begin(c, &lp, count, "plane");
+  if (zero) fill_zeros(c, elem_ptr(c, g->base, mulk(c, plane, g->plane)), c_i64(c, g->plane));
   LLVMValueRef iy = loop_begin(c, &ly, c_i64(c, h), "iy");
   LLVMValueRef from = mulk(c, add(c, mulk(c, plane, h), iy), w);
   LLVMValueRef to = addk(c, add(c, mulk(c, plane, g->plane), mulk(c, iy, g->wq)), top * g->wq + left);
@@ -73,13 +91,38 @@ static void place_rows(LowerCtx *c, LLVMValueRef src, LLVMValueRef count, int h,
 
 /* What a conv or conv_dx kernel computes: out_maps maps of ho x wo from in_planes planes of
  * a grid, weight (o, i, tap) at W[o*w_out + i*w_in + tap], tap = ky*k + kx (flipped:
- * k*k - 1 - that). */
+ * k*k - 1 - that). Positions are numbered along rows pw wide (position_width). */
 typedef struct Gather {
   int out_maps, in_planes, k, ho, wo;
   int64_t w_out, w_in;
   bool flip;
   int tile_m, tile_p;
+  int64_t pw;
 } Gather;
+
+/* The most rows `width` wide that a vector of L positions starting at a multiple of L
+ * touches (the starts repeat with period width): (L - 1) / width + 2 at most, but 1 where
+ * the rows are whole vectors (a 14x14 map padded to 16), so that no store is masked off
+ * whole. */
+static int rows_touched(int64_t width, int L) {
+  int most = 1;
+  for (int64_t v = 0; v < width; v++) {
+    int64_t start = v * L % width;
+    int rows = (int)((start + L - 1) / width) + 1;
+    if (rows > most) most = rows;
+  }
+  return most;
+}
+
+/* The width positions are numbered along: the output's rows (no junk columns: a 14x14 map
+ * fills 12.25 vectors, not the 14 of its 16-wide grid rows) where a vector spans at most
+ * MAX_LOAD_ROWS of them, each a load of its own per tap; else the grid's rows (one load
+ * per tap; junk columns computed and dropped). opt/conv_algo.c estimates with the same
+ * rule. */
+enum { MAX_LOAD_ROWS = 4 };
+static int64_t position_width(int64_t wo, int64_t wq, int L) {
+  return rows_touched(wo, L) <= MAX_LOAD_ROWS ? wo : wq;
+}
 
 /* Multiply-adds a tile's plane step may unroll: more, and the kernel rows are a loop (of k
  * taps each, enough to hide the loop's cost; unrolled, a 3x3 tile of 8 x 3 was 216
@@ -91,14 +134,18 @@ typedef struct Tile {
   const Gather *t;
   const Grid *g;
   LLVMValueRef W, out, img, out_img; /* img, out_img: this image's index in g->base and out */
+  /* the tile's position vectors: vector j's lanes in its row q (of load_rows) read the grid
+   * from shift[j][q] on; rows after the first are merged in by masked loads (mask) */
+  int load_rows;
+  LLVMValueRef shift[MAX_TILE_P][MAX_LOAD_ROWS], mask[MAX_TILE_P][MAX_LOAD_ROWS];
   LLVMValueRef acc[MAX_TILE];
   LLVMValueRef spill; /* the accumulators stored for store_tile */
   int lanes;
 } Tile;
 
 /* Position tiles of a pass: whole tiles of tile_p vectors covering ho rows of the grid. */
-static int64_t tiles_along(const Gather *t, int64_t wq, int lanes) {
-  int64_t vectors = ((int64_t)t->ho * wq + lanes - 1) / lanes;
+static int64_t tiles_along(const Gather *t, int lanes) {
+  int64_t vectors = ((int64_t)t->ho * t->pw + lanes - 1) / lanes;
   return (vectors + t->tile_p - 1) / t->tile_p;
 }
 
@@ -115,8 +162,12 @@ static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_a
   for (int ky = 0; ky < rows; ky++)
     for (int kx = 0; kx < k; kx++) {
       LLVMValueRef v[MAX_TILE];
-      for (int j = 0; j < p; j++)
-        v[j] = load_vec_at(c, L, elem_ptr(c, tl->g->base, addk(c, row_at, ky * tl->g->wq + kx + (int64_t)j * L)), NULL);
+      for (int j = 0; j < p; j++) {
+        int64_t tap_at = ky * tl->g->wq + kx;
+        v[j] = load_vec_at(c, L, elem_ptr(c, tl->g->base, addk(c, add(c, row_at, tl->shift[j][0]), tap_at)), NULL);
+        for (int q = 1; q < tl->load_rows; q++)
+          v[j] = merge_load(c, v[j], any_ptr(c, tl->g->base, addk(c, add(c, row_at, tl->shift[j][q]), tap_at)), tl->mask[j][q]);
+      }
       int64_t tap = t->flip ? -(int64_t)(ky * k + kx) : ky * k + kx;
       for (int i = 0; i < m; i++) {
         LLVMValueRef wv = splat_of(c, load_f32(c, tl->W, addk(c, w_row, i * t->w_out + tap)), L);
@@ -131,14 +182,14 @@ static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_a
 static void store_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
   const Gather *t = tl->t;
   int L = tl->lanes;
-  int64_t wq = tl->g->wq, npos = (int64_t)t->ho * wq, plane = (int64_t)t->ho * t->wo;
+  int64_t wq = t->pw, npos = (int64_t)t->ho * wq, plane = (int64_t)t->ho * t->wo;
   Loop lj, li;
   LLVMValueRef j = loop_begin(c, &lj, c_i64(c, p), "vector");
   LLVMValueRef p_start = mulk(c, add(c, v0, j), L);
   LLVMValueRef pos = LLVMBuildAdd(c->b, splat_of(c, LLVMBuildTrunc(c->b, p_start, c->i32, ""), L), lane_numbers(c, L), "pos");
   LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntULT, pos, splat_of(c, c_i32(c, (int32_t)npos), L), "");
-  /* the grid rows a vector touches: its lanes in row q go to output index pos - q*(wq - wo) */
-  int rows = wq == t->wo ? 1 : (int)((L - 1) / wq) + 2;
+  /* the rows (pw wide) a vector touches: its lanes in row q go to output index pos - q*(pw - wo) */
+  int rows = wq == t->wo ? 1 : rows_touched(wq, L);
   LLVMValueRef mask[MAX_TILE], off[MAX_TILE];
   if (wq == t->wo) {
     mask[0] = inside;
@@ -167,15 +218,41 @@ static void store_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLV
   loop_end(c, &lj);
 }
 
+/* Where the tile's p position vectors from vector v0 read the grid: position pos of row
+ * oy = pos / pw is grid float pos + oy * (wq - pw) (on from the plane's first output
+ * position), so a vector's lanes in each row it touches are a load of their own. */
+static void position_rows(LowerCtx *c, Tile *tl, int p, LLVMValueRef v0) {
+  const Gather *t = tl->t;
+  int L = tl->lanes;
+  int64_t pw = t->pw, gap = tl->g->wq - pw;
+  tl->load_rows = gap ? rows_touched(pw, L) : 1;
+  for (int j = 0; j < p; j++) {
+    LLVMValueRef start = mulk(c, addk(c, v0, j), L);
+    if (!gap) {
+      tl->shift[j][0] = start;
+      continue;
+    }
+    LLVMValueRef row0 = LLVMBuildUDiv(c->b, start, c_i64(c, pw), "row0");
+    LLVMValueRef lane_pos = LLVMBuildAdd(c->b, splat_of(c, LLVMBuildTrunc(c->b, start, c->i32, ""), L), lane_numbers(c, L), "");
+    LLVMValueRef lane_row = LLVMBuildUDiv(c->b, lane_pos, splat_of(c, c_i32(c, (int32_t)pw), L), "lane_row");
+    for (int q = 0; q < tl->load_rows; q++) {
+      LLVMValueRef rq = addk(c, row0, q);
+      tl->shift[j][q] = add(c, start, mulk(c, rq, gap));
+      tl->mask[j][q] = LLVMBuildICmp(c->b, LLVMIntEQ, lane_row, splat_of(c, LLVMBuildTrunc(c->b, rq, c->i32, ""), L), "");
+    }
+  }
+}
+
 /* One tile: m maps from m0 x p position vectors from vector v0, over every input plane. */
 static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
   const Gather *t = tl->t;
   int L = tl->lanes, n_acc = m * p;
   LLVMTypeRef vt = vec_of(c, L);
   for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, LLVMConstNull(vt), tl->acc[q]);
+  position_rows(c, tl, p, v0);
   Loop li, lk;
   LLVMValueRef i = loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane");
-  LLVMValueRef at = add(c, add(c, tl->img, mulk(c, i, tl->g->plane)), mulk(c, v0, L));
+  LLVMValueRef at = add(c, tl->img, mulk(c, i, tl->g->plane));
   LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
   LLVMValueRef a[MAX_TILE];
   if (t->k * t->k * n_acc <= UNROLL_FMAS) {
@@ -202,7 +279,7 @@ static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LL
 static void gather_positions(LowerCtx *c, Tile *tl, int m, LLVMValueRef m0) {
   int P = tl->t->tile_p;
   Loop lv;
-  LLVMValueRef v = loop_begin(c, &lv, c_i64(c, tiles_along(tl->t, tl->g->wq, tl->lanes)), "pos_tile");
+  LLVMValueRef v = loop_begin(c, &lv, c_i64(c, tiles_along(tl->t, tl->lanes)), "pos_tile");
   gather_tile(c, tl, m, P, m0, mulk(c, v, P));
   loop_end(c, &lv);
 }
@@ -211,7 +288,7 @@ static void gather_positions(LowerCtx *c, Tile *tl, int m, LLVMValueRef m0) {
 static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Grid *g, LLVMValueRef W, LLVMValueRef out) {
   int M = t->tile_m;
   DLC_ASSERT(M * t->tile_p <= MAX_TILE && M >= 1 && t->tile_p >= 1 && t->tile_p <= MAX_TILE_P);
-  Tile tl = {y, t, g, W, out, NULL, NULL, {NULL}, NULL, c->lanes};
+  Tile tl = {.y = y, .t = t, .g = g, .W = W, .out = out, .lanes = c->lanes};
   for (int q = 0; q < M * t->tile_p; q++) tl.acc[q] = entry_alloca(c, vec_of(c, c->lanes), "acc");
   tl.spill = entry_alloca(c, LLVMArrayType(c->f32, (unsigned)(M * t->tile_p * c->lanes)), "tile");
   Loop lr, lm;
@@ -236,10 +313,11 @@ static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
 static void tiled_forward(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, workspace_of(c, y));
-  fill_zeros(c, g.base, addk(c, mulk(c, c->n, g.image), grid_slack(c->lanes, w->k, g.wq)));
-  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad);
+  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad, true);
+  fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_FWD];
-  Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b};
+  Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b,
+              position_width(w->wo, g.wq, c->lanes)};
   gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
 }
 
@@ -248,10 +326,11 @@ static void tiled_dx(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   int edge = w->k - 1 - w->pad;
   Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, workspace_of(c, y));
-  fill_zeros(c, g.base, addk(c, mulk(c, c->n, g.image), grid_slack(c->lanes, w->k, g.wq)));
-  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge);
+  place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge, true);
+  fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_DX];
-  Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b};
+  Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b,
+              position_width(w->w, g.wq, c->lanes)};
   gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
 }
 
@@ -345,7 +424,7 @@ static void tiled_dw(LowerCtx *c, const Node *y) {
   store_f32(c, load_f32(c, dy, add(c, from, p)), d.dyt, add(c, mulk(c, p, d.s.maps_l), m));
   loop_end(c, &lp);
   loop_end(c, &lm);
-  place_rows(c, elem_ptr(c, x, mulk(c, r, (int64_t)w->c * w->h * w->w)), c_i64(c, w->c), w->h, w->w, &d.g, w->pad, w->pad);
+  place_rows(c, elem_ptr(c, x, mulk(c, r, (int64_t)w->c * w->h * w->w)), c_i64(c, w->c), w->h, w->w, &d.g, w->pad, w->pad, false);
   LLVMValueRef i = loop_begin(c, &li, c_i64(c, w->c), "in_map");
   if (vectors / A) {
     LLVMValueRef v = loop_begin(c, &lv, c_i64(c, vectors / A), "map_vectors");

@@ -309,32 +309,48 @@ static void store_lane_sums(LowerCtx *c, LLVMValueRef *acc, int n, LLVMValueRef 
   loop_end(c, &lj);
 }
 
-/* The kernel gradient of an unrolled conv: per map, one vector accumulator per tap, all in
- * registers, over every image row. */
+/* Maps whose kernel gradients one pass of conv_dw_unrolled sums together: 2 where their
+ * accumulators, dy vectors and an image vector fit the registers (AVX-512 with up to 14
+ * taps: the small CNN's 3x3 C1), so each image vector loaded serves two maps' multiply-adds
+ * (one load per multiply-add made C1's gradient load-bound); else 1. */
+static int dw_maps_per_pass(LowerCtx *c, const Window *w, int taps) {
+  int registers = c->vector_regs * c->lanes / LANES; /* of LANES floats */
+  return w->maps % 2 == 0 && 2 * taps + 3 <= registers ? 2 : 1;
+}
+
+/* The kernel gradient of an unrolled conv: per map (or pair of maps), one vector
+ * accumulator per tap, all in registers, over every image row. Each map's sums are in the
+ * same order whichever maps share the pass. */
 static void conv_dw_unrolled(LowerCtx *c, const Window *w, const Taps *t, LLVMValueRef dy, const Padded *p,
                              LLVMValueRef dW) {
-  int n = (int)t->first[1];
-  LLVMValueRef acc[UNROLLED_TAPS];
-  for (int j = 0; j < n; j++) acc[j] = entry_alloca(c, vec_t(c), "acc");
+  enum { MAX_MAPS = 2 };
+  int n = (int)t->first[1], B = dw_maps_per_pass(c, w, n);
+  int64_t plane = (int64_t)w->ho * w->wo;
+  LLVMValueRef acc[MAX_MAPS][UNROLLED_TAPS];
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < n; j++) acc[b][j] = entry_alloca(c, vec_t(c), "acc");
   Loop lm, lr, ly;
-  LLVMValueRef m = loop_begin(c, &lm, c_i64(c, w->maps), "map");
-  for (int j = 0; j < n; j++) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc[j]);
+  LLVMValueRef m = mulk(c, loop_begin(c, &lm, c_i64(c, w->maps / B), "maps"), B);
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < n; j++) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), acc[b][j]);
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
   LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
   LLVMValueRef row = add(c, mulk(c, r, p->maps * p->plane), mulk(c, oy, p->wp));
   LLVMValueRef dy_row = mulk(c, add(c, mulk(c, add(c, mulk(c, r, w->maps), m), w->ho), oy), w->wo);
   for (int x0 = 0; x0 < w->wo; x0 += LANES) {
     int on = w->wo - x0 < LANES ? w->wo - x0 : LANES;
-    LLVMValueRef d = masked_load(c, dy, addk(c, dy_row, x0), on);
+    LLVMValueRef d[MAX_MAPS];
+    for (int b = 0; b < B; b++) d[b] = masked_load(c, dy, addk(c, dy_row, b * plane + x0), on);
     for (int j = 0; j < n; j++) {
       LLVMValueRef v = masked_load(c, p->base, addk(c, row, t->offset[j] + x0), on);
-      LLVMBuildStore(c->b, fmuladd(c, d, v, LLVMBuildLoad2(c->b, vec_t(c), acc[j], "")), acc[j]);
+      for (int b = 0; b < B; b++)
+        LLVMBuildStore(c->b, fmuladd(c, d[b], v, LLVMBuildLoad2(c->b, vec_t(c), acc[b][j], "")), acc[b][j]);
     }
   }
   loop_end(c, &ly);
   loop_end(c, &lr);
   DLC_ASSERT(t->weight[n - 1] == n - 1); /* map m's taps are its weights m * n + j in order */
-  store_lane_sums(c, acc, n, dW, mulk(c, m, n));
+  for (int b = 0; b < B; b++) store_lane_sums(c, acc[b], n, dW, mulk(c, addk(c, m, b), n));
   loop_end(c, &lm);
 }
 

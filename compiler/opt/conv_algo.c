@@ -28,20 +28,36 @@ static double load_cycles(const ConvTarget *t, double vectors, double scalars) {
 /* The register tiles: accumulators, plus the vectors loaded per step, within the registers. */
 static int spare_registers(const ConvTarget *t) { return t->registers - (t->lanes > 8 ? 1 : 2); }
 
-/* conv and conv_dx by register tiles: out maps from `in` planes of a grid wq wide. Chooses
- * the tile (maps x position vectors) of least estimated cycles per image among those whose
- * maps divide `out` (a partial tile would be a second copy of the kernel's code; the last
- * tile of positions runs past the end instead, its lanes there junk). */
-static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wq, ConvChoice *best) {
+/* The most rows `width` wide that a vector of L positions starting at a multiple of L
+ * touches. */
+static int rows_touched(int width, int L) {
+  int most = 1;
+  for (int v = 0; v < width; v++) {
+    int rows = (v * L % width + L - 1) / width + 1;
+    if (rows > most) most = rows;
+  }
+  return most;
+}
+
+/* conv and conv_dx by register tiles: out maps of ho x wo from `in` planes of a grid wq
+ * wide. Positions run along the output's rows where a vector spans at most 4 of them (a
+ * load per row and tap), else along the grid's (junk columns computed): the rule of
+ * position_width in lower/conv_tiled.c. Chooses the tile (maps x position vectors) of least
+ * estimated cycles per image among those whose maps divide `out` (a partial tile would be a
+ * second copy of the kernel's code; the last tile of positions runs past the end instead,
+ * its lanes there junk). */
+static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wo, int wq, ConvChoice *best) {
   int L = t->lanes;
-  int64_t vectors = ((int64_t)ho * wq + L - 1) / L;
-  int rows = (L - 1) / wq + 2, taps = k * k;
+  int pw = rows_touched(wo, L) <= 4 ? wo : wq;
+  int load_rows = pw == wq ? 1 : rows_touched(pw, L), rows = pw == wo ? 1 : rows_touched(pw, L);
+  int64_t vectors = ((int64_t)ho * pw + L - 1) / L;
+  int taps = k * k;
   double least = -1;
   for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
       if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
       double tiles = (double)(out / m) * ((vectors + p - 1) / p);
-      double step = fma_cycles(t, m * p), loads = load_cycles(t, p, m);
+      double step = fma_cycles(t, m * p), loads = load_cycles(t, p * load_rows, m);
       double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
       double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
       if (least < 0 || cost < least) {
@@ -128,8 +144,8 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
     ConvChoice tile = {0};
     if (tiles_fit(w, (ConvPass)pass)) {
-      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->w + 2 * w->pad, &tile);
-      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w + w->k - 1, &tile);
+      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, &tile);
+      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, &tile);
       else tiled = dw_tiled_cycles(t, w, &tile);
     }
     bool use_tiles = tiled >= 0 && (t->force == CONV_FORCE_TILED || (t->force != CONV_FORCE_TAPS && tiled < taps));
