@@ -317,12 +317,33 @@ START_TEST(gradcheck_detects_a_wrong_derivative) {
 }
 END_TEST
 
+/* A parameter whose step crosses a kink: relu(b + w) with w = 1 and one row's b + w 3e-6 from
+ * zero, inside the first step (1e-5): the difference there is off by half the slope, and the
+ * check must try shorter steps and pass, counting the element at a kink. */
+START_TEST(a_kink_within_the_step_is_told_apart) {
+  Graph *g = graph_new();
+  Node *b = g_input(g, "b", shape_make(true, 1, (int[]){1}), NO_LOC);
+  Node *w = g_param(g, "w", shape_scalar(false), NO_LOC);
+  Node *loss = g_sum_to(g, g_unary(g, OP_RELU, g_binary(g, OP_ADD, b, w, NO_LOC), NO_LOC), shape_scalar(true), NO_LOC);
+  double **leaf = calloc((size_t)g->len, sizeof *leaf), **feeds = calloc((size_t)g->n_feeds + 1, sizeof *feeds);
+  double wv = 1, rows[ROWS] = {-1 + 3e-6, 0.5, 0.25};
+  leaf[w->id] = &wv;
+  feeds[b->attr.slot] = rows;
+  GradcheckResult r = gradcheck_graph(g, loss, ROWS, (const double *const *)feeds, leaf, stdout);
+  ck_assert_msg(r.ok && r.kinks == 1, "ok %d, kinks %d, fd %g", r.ok, r.kinks, r.worst_fd);
+  free(leaf);
+  free(feeds);
+  graph_free(g);
+}
+END_TEST
+
 static Suite *grad_suite(void) {
   Suite *s = suite_create("grad");
   TCase *tc = tcase_create("ops");
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, every_op_has_a_passing_gradient_check, 0, OP_COUNT);
   tcase_add_test(tc, gradcheck_detects_a_wrong_derivative);
+  tcase_add_test(tc, a_kink_within_the_step_is_told_apart);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -12,6 +12,7 @@
 typedef struct GradcheckResult {
   int params;        /* parameters with a gradient */
   int checked;       /* elements compared against finite differences */
+  int kinks;         /* ... of which agreed only at a shorter step (a kink within the first) */
   double worst_fd;   /* largest error / tolerance, symbolic vs finite differences */
   double worst_jit;  /* largest error / tolerance, JIT vs reference */
   bool ok;           /* both worst ratios <= 1 */
