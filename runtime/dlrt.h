@@ -48,6 +48,9 @@ void dlrt_col2im(const float *cols, float *x, int64_t n, int32_t c, int32_t h, i
  * kernels). ws: dlrt_winograd_workspace(batch >= n, ...) floats of scratch. */
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
                         int32_t w, int32_t cout, int32_t pad, int32_t flip);
+/* conv_dw by the same tiles: dW [cout, cin, 3, 3] from dy [n, cout, ho, wo] and x; n >= 1. */
+void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int64_t n, int32_t cin, int32_t h, int32_t w,
+                      int32_t cout, int32_t pad);
 int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad);
 
 /* Flushes denormal floats to zero on this thread (x86 FTZ and DAZ). Values below 1e-38

@@ -15,6 +15,11 @@
  * off by a few times 1e-6 of the sum of its terms' magnitudes rather than 1e-7
  * (docs/performance.md, tests/check_conv.c).
  *
+ * conv_dw by the same tiles: the forward output is linear in U, so the gradient of a kernel is
+ *   dW[co][ci] = G^T [ sum over tiles t of (A dy_t A^T) (.) (B^T d_t B) ] G
+ * (A dy_t A^T: dy's 4x4 tile of map co taken to 6x6; the tiles outside the output are zero):
+ * per transform point, a [cout x tiles] by [tiles x cin] product summed over the blocks.
+ *
  * Tiles are taken a block of images at a time, so that V and M (36 (cin + cout) floats a
  * tile) stay near the core's second-level cache; within a block the tiles are numbered
  * image by image, row by row, and every transform runs along that number: long loops of
@@ -35,22 +40,25 @@ enum { TILE = 4, IN_TILE = 6, POINTS = 36 };
  * block's V and M then fill 0.3 to 1.2 MB, within the second-level cache, and the 36
  * products, 32 to 128 maps by 64 tiles, are still large enough for OpenBLAS). */
 enum { BLOCK_TILES = 64 };
+/* conv_dw's products run along the tiles ([cout x tiles] by [tiles x cin]), which a block of
+ * 64 makes too short for OpenBLAS: a longer block (measured as BLOCK_TILES was). */
+enum { DW_BLOCK_TILES = 256 };
 
 typedef struct Plan {
   int64_t ho, wo, tiles_y, tiles_x, per_image, block_images, block_tiles;
   int64_t hp, wp; /* the padded plane a tile reads from: 4 tiles_y + 2 rows of 4 tiles_x + 2 */
   /* scratch offsets, in floats */
-  int64_t u, v, m, d, tmp, plane, total;
+  int64_t u, v, m, d, tmp, plane, dyplane, total;
 } Plan;
 
-static Plan plan_for(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad) {
+static Plan plan_for(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad, int64_t block) {
   Plan p;
   p.ho = h + 2 * pad - 2;
   p.wo = w + 2 * pad - 2;
   p.tiles_y = (p.ho + TILE - 1) / TILE;
   p.tiles_x = (p.wo + TILE - 1) / TILE;
   p.per_image = p.tiles_y * p.tiles_x;
-  p.block_images = (BLOCK_TILES + p.per_image - 1) / p.per_image;
+  p.block_images = (block + p.per_image - 1) / p.per_image;
   if (p.block_images > batch) p.block_images = batch;
   if (p.block_images < 1) p.block_images = 1;
   p.block_tiles = p.block_images * p.per_image;
@@ -63,12 +71,15 @@ static Plan plan_for(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t c
   p.d = p.m + (int64_t)POINTS * cout * t;
   p.tmp = p.d + (int64_t)POINTS * t;
   p.plane = p.tmp + (int64_t)POINTS * t;
-  p.total = p.plane + p.hp * p.wp;
+  p.dyplane = p.plane + p.hp * p.wp; /* conv_dw: dy's maps in planes of whole tiles */
+  p.total = p.dyplane + TILE * p.tiles_y * TILE * p.tiles_x;
   return p;
 }
 
 int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad) {
-  return plan_for(batch, cin, h, w, cout, pad).total;
+  int64_t conv = plan_for(batch, cin, h, w, cout, pad, BLOCK_TILES).total;
+  int64_t dw = plan_for(batch, cin, h, w, cout, pad, DW_BLOCK_TILES).total;
+  return conv > dw ? conv : dw; /* (the pass is not asked: the larger) */
 }
 
 /* U[xi][co][ci] = G g G^T for every kernel g: W[co][ci] (row-major 3x3), or for conv_dx,
@@ -208,7 +219,7 @@ INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, 
 HOST_VERSIONS
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
                         int32_t w, int32_t cout, int32_t pad, int32_t flip) {
-  Plan p = plan_for(n, cin, h, w, cout, pad);
+  Plan p = plan_for(n, cin, h, w, cout, pad, BLOCK_TILES);
   transform_kernels(W, ws + p.u, cin, cout, flip);
   memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
   for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
@@ -219,4 +230,109 @@ void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int
                 ws + p.m + (int64_t)xi * cout * nt, nt);
     output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws);
   }
+}
+
+/* The 4x4 tiles of one map of dy of `images` images (at stride image_step) into d[i * 4 + j][t],
+ * through a plane of whole tiles whose cells past the output are zero. */
+INLINE void gather_dy(const Plan *p, const float *dy, int64_t image_step, int64_t images, float *plane, float *d) {
+  int64_t nt = images * p->per_image, wq = TILE * p->tiles_x;
+  for (int64_t r = 0; r < images; r++) {
+    const float *img = dy + r * image_step;
+    for (int64_t y = 0; y < p->ho; y++) {
+      float *to = plane + y * wq;
+      const float *from = img + y * p->wo;
+      for (int64_t i = 0; i < p->wo; i++) to[i] = from[i];
+    }
+    for (int64_t ty = 0; ty < p->tiles_y; ty++)
+      for (int i = 0; i < TILE; i++) {
+        const float *row = plane + (TILE * ty + i) * wq;
+        float *to = d + i * TILE * nt + r * p->per_image + ty * p->tiles_x;
+#pragma GCC ivdep
+        for (int64_t tx = 0; tx < p->tiles_x; tx++) {
+          const float *at = row + TILE * tx;
+          to[tx] = at[0];
+          to[nt + tx] = at[1];
+          to[2 * nt + tx] = at[2];
+          to[3 * nt + tx] = at[3];
+        }
+      }
+  }
+}
+
+/* out[j][t] = (A m)[j], j < 6, for four rows m[i] = in + i * in_step (A = (A^T)^T). */
+INLINE void at_transform(const float *restrict in, int64_t in_step, float *restrict out, int64_t out_step, int64_t n) {
+  const float *m0 = in, *m1 = in + in_step, *m2 = in + 2 * in_step, *m3 = in + 3 * in_step;
+  float *o0 = out, *o1 = out + out_step, *o2 = out + 2 * out_step, *o3 = out + 3 * out_step, *o4 = out + 4 * out_step,
+        *o5 = out + 5 * out_step;
+#pragma GCC ivdep
+  for (int64_t t = 0; t < n; t++) {
+    float e = m0[t] + m2[t], o = m1[t] + m3[t], e4 = m0[t] + 4 * m2[t], o8 = 2 * m1[t] + 8 * m3[t];
+    o0[t] = m0[t];
+    o1[t] = e + o;
+    o2[t] = e - o;
+    o3[t] = e4 + o8;
+    o4[t] = e4 - o8;
+    o5[t] = m3[t];
+  }
+}
+
+/* dy's tiles of the block, A dy A^T, into M[xi][co][t]. */
+INLINE void dy_block(const Plan *p, const float *dy, int64_t images, int32_t cout, float *ws) {
+  int64_t nt = images * p->per_image, image_step = (int64_t)cout * p->ho * p->wo;
+  float *d = ws + p->d, *tmp = ws + p->tmp, *m = ws + p->m;
+  for (int32_t co = 0; co < cout; co++) {
+    gather_dy(p, dy + (int64_t)co * p->ho * p->wo, image_step, images, ws + p->dyplane, d);
+    /* A dy: along i, each column j, into tmp[a * 4 + j] */
+    for (int j = 0; j < TILE; j++) at_transform(d + j * nt, TILE * nt, tmp + j * nt, TILE * nt, nt);
+    /* (A dy) A^T: along j, each row a, into M[a * 6 + b][co] */
+    for (int a = 0; a < IN_TILE; a++)
+      at_transform(tmp + a * TILE * nt, nt, m + ((int64_t)a * IN_TILE * cout + co) * nt, (int64_t)cout * nt, nt);
+  }
+}
+
+/* dW[co][ci] = G^T S G from S[xi][co][ci]. */
+static void kernel_gradients(const float *S, float *dW, int32_t cin, int32_t cout) {
+  static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                      {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
+  int64_t plane = (int64_t)cout * cin;
+  for (int32_t co = 0; co < cout; co++)
+    for (int32_t ci = 0; ci < cin; ci++) {
+      float s[IN_TILE][IN_TILE], gs[3][IN_TILE];
+      for (int xi = 0; xi < POINTS; xi++) s[xi / IN_TILE][xi % IN_TILE] = S[xi * plane + (int64_t)co * cin + ci];
+      for (int a = 0; a < 3; a++)
+        for (int k = 0; k < IN_TILE; k++) {
+          float v = 0;
+          for (int i = 0; i < IN_TILE; i++) v += G[i][a] * s[i][k];
+          gs[a][k] = v;
+        }
+      float *out = dW + ((int64_t)co * cin + ci) * 9;
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+          float v = 0;
+          for (int k = 0; k < IN_TILE; k++) v += gs[a][k] * G[k][b];
+          out[a * 3 + b] = v;
+        }
+    }
+}
+
+HOST_VERSIONS
+void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int64_t n, int32_t cin, int32_t h, int32_t w,
+                      int32_t cout, int32_t pad) {
+  if (n < 1) {
+    memset(dW, 0, sizeof(float) * 9 * (size_t)cin * (size_t)cout);
+    return;
+  }
+  Plan p = plan_for(n, cin, h, w, cout, pad, DW_BLOCK_TILES);
+  memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
+  memset(ws + p.dyplane, 0, sizeof(float) * (size_t)(TILE * p.tiles_y * TILE * p.tiles_x));
+  for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
+    int64_t images = n - r0 < p.block_images ? n - r0 : p.block_images, nt = images * p.per_image;
+    input_block(&p, x + r0 * cin * h * w, images, cin, h, w, pad, ws);
+    dy_block(&p, dy + r0 * cout * p.ho * p.wo, images, cout, ws);
+    for (int xi = 0; xi < POINTS; xi++) /* S[xi] (+)= M[xi] V[xi]^T, in U's place */
+      dlrt_gemm(0, 1, cout, cin, nt, ws + p.m + (int64_t)xi * cout * nt, nt, ws + p.v + (int64_t)xi * cin * nt, nt,
+                r0 ? 1.0f : 0.0f, ws + p.u + (int64_t)xi * cout * cin, cin);
+  }
+  kernel_gradients(ws + p.u, dW, cin, cout);
 }

@@ -327,7 +327,7 @@ START_TEST(developer_variables) {
   unsetenv("DLC_ISA");
   setenv("DLC_CONV_KERNEL", "fastest", 1);
   r = dlc("check", cnn);
-  assert_fails_with(r, 1, "DLC_CONV_KERNEL: error: 'fastest' is not a way to run convolutions (auto, im2col, taps, tiled)");
+  assert_fails_with(r, 1, "DLC_CONV_KERNEL: error: 'fastest' is not a way to run convolutions (auto, im2col, taps, tiled, winograd)");
   run_result_free(&r);
   static const char *const ways[][2] = {{"im2col", "= im2col("}, {"tiled", " tiled "}, {"taps", "= conv_dw("}};
   for (int i = 0; i < 3; i++) {

@@ -290,7 +290,7 @@ START_TEST(kernels_match_reference) {
 }
 END_TEST
 
-/* Winograd's F(4x4, 3x3) for conv and conv_dx (conv_dw by the model's kernel) on every 3x3
+/* Winograd's F(4x4, 3x3) for conv, conv_dx and conv_dw on every 3x3
  * stride-1 case without a table (odd channels and maps, sizes not a multiple of the 4x4
  * tile, padding 0, 1 and 2, grids narrower and wider than a vector) and a VGG layer, on
  * batches of 1, 3 and 5, for either instruction set of the code around the call (the
@@ -313,7 +313,7 @@ START_TEST(winograd_matches_reference) {
   Window w = model_choice(cc, &o, CONV_FORCE_WINOGRAD);
   ck_assert_int_eq(w.choice[CONV_FWD].kernel, CONV_KERNEL_WINOGRAD);
   ck_assert_int_eq(w.choice[CONV_DX].kernel, CONV_KERNEL_WINOGRAD);
-  ck_assert_int_ne(w.choice[CONV_DW].kernel, CONV_KERNEL_WINOGRAD);
+  ck_assert_int_eq(w.choice[CONV_DW].kernel, CONV_KERNEL_WINOGRAD);
   worst_winograd_share = 0;
   check_choice(cc, &w, &o, what);
   printf("%s: worst error %.2g of the terms' magnitudes (allowed %.2g)\n", what, worst_winograd_share, WINOGRAD_TOLERANCE);
@@ -352,13 +352,18 @@ START_TEST(comparison_catches_a_missing_tap) {
 }
 END_TEST
 
-/* What the cost model must choose: register tiles for the many-map 3x3 layers (VGG-style,
- * the small CNN, 7x7 maps) in every pass on either instruction set; a table stays with the
- * table kernels; a strided layer's conv and conv_dx never get tiles (they need stride 1). */
+/* What the cost model must choose: register tiles for the many-map layers with fewer than
+ * 32 maps on a side (the small CNN's 16 -> 32, VGG's first 3 -> 32; 5x5) in every pass, and
+ * for VGG's 3x3 layers of 32 to 128 maps Winograd's F(4x4, 3x3) in every pass (1.2 to 2.7
+ * times as fast as the tiles in bench/convbench), on either instruction set; a table stays with the table kernels; a strided layer's conv and conv_dx
+ * never get tiles or Winograd (they need stride 1). */
 START_TEST(cost_model_chooses_tiles_for_many_maps) {
   static const ConvCase many[] = {
-      {16, 14, 14, 32, 3, 1, 1, false}, {32, 32, 32, 32, 3, 1, 1, false}, {64, 16, 16, 64, 3, 1, 1, false},
-      {128, 8, 8, 128, 3, 1, 1, false}, {32, 7, 7, 32, 3, 1, 1, false},
+      {16, 14, 14, 32, 3, 1, 1, false}, {3, 32, 32, 32, 3, 1, 1, false}, {32, 12, 12, 32, 5, 1, 2, false},
+  };
+  static const ConvCase vgg[] = {
+      {32, 32, 32, 32, 3, 1, 1, false}, {32, 16, 16, 64, 3, 1, 1, false}, {64, 16, 16, 64, 3, 1, 1, false},
+      {64, 8, 8, 128, 3, 1, 1, false},  {128, 8, 8, 128, 3, 1, 1, false},
   };
   for (int isa = 0; isa < 2; isa++) {
     LowerOptions o = {TAILS_BY_HOST, isa ? ISA_AVX2 : ISA_HOST};
@@ -368,12 +373,24 @@ START_TEST(cost_model_chooses_tiles_for_many_maps) {
       for (int pass = 0; pass < CONV_PASSES; pass++)
         ck_assert_msg(w.choice[pass].kernel == CONV_KERNEL_TILED, "case %zu, pass %d, isa %d: not tiled", i, pass, isa);
     }
+    for (size_t i = 0; i < sizeof vgg / sizeof *vgg; i++) {
+      Window w = model_choice(&vgg[i], &o, CONV_FORCE_NONE);
+      ck_assert_msg(w.choice[CONV_FWD].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv not Winograd", i, isa);
+      ck_assert_msg(w.choice[CONV_DX].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dx not Winograd", i, isa);
+      ck_assert_msg(w.choice[CONV_DW].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dw not Winograd", i, isa);
+    }
     Window t = model_choice(&CASES[N_CASES - 1], &o, CONV_FORCE_NONE);
     for (int pass = 0; pass < CONV_PASSES; pass++) ck_assert_int_eq(t.choice[pass].kernel, CONV_KERNEL_TAPS);
     Window s = model_choice(&CASES[5], &o, CONV_FORCE_TILED);
     ck_assert_int_eq(s.choice[CONV_FWD].kernel, CONV_KERNEL_TAPS);
     ck_assert_int_eq(s.choice[CONV_DX].kernel, CONV_KERNEL_TAPS);
     ck_assert_int_eq(s.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
+    for (size_t i = 0; i < N_CASES; i++) { /* forced, Winograd only where it can run */
+      Window f = model_choice(&CASES[i], &o, CONV_FORCE_WINOGRAD);
+      bool fits = CASES[i].k == 3 && CASES[i].stride == 1 && CASES[i].pad <= 2 && !CASES[i].table;
+      for (int pass = 0; pass < CONV_PASSES; pass++)
+        ck_assert_msg((f.choice[pass].kernel == CONV_KERNEL_WINOGRAD) == fits, "case %zu pass %d", i, pass);
+    }
   }
 }
 END_TEST
