@@ -27,7 +27,7 @@
 #include <string.h>
 #include "dlrt.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HOST_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HOST_VERSIONS
