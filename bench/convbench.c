@@ -1,10 +1,12 @@
 /* convbench.c — one convolution layer's three passes (conv, conv_dx, conv_dw) timed with each
- * way dlc can run them: im2col + gemm, the table kernels and the register tiles (the cost
- * model's tile, or one given), on the host's instruction set or AVX2. The ways run in turn,
+ * way dlc can run them: im2col + gemm, the table kernels, the register tiles (the cost
+ * model's tile, or one given) and Winograd's F(4x4, 3x3) where it applies (conv and conv_dx
+ * of a 3x3 stride-1 layer; conv_dw then by the model's kernel), on the host's instruction set or AVX2. The ways run in turn,
  * round after round, and each pass keeps its fastest round, so a neighbour's load on this
  * shared machine hurts every way alike; the core's multiply-add peak is measured between
- * rounds (the best of them), and each pass is reported in GFLOP/s, as a share of that peak,
- * and beside the cost model's estimate.
+ * rounds (the best of them), and each pass is reported in GFLOP/s (the direct convolution's
+ * multiply-adds, whatever the way computes), as a share of that peak, and as a speed-up over
+ * the register tiles in the same rounds.
  *
  *   build/bench/convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2]
  *                         [--tile AxB] (conv's tile; conv_dx and conv_dw keep the model's)
@@ -22,9 +24,9 @@
 #include "interp.h"
 #include "passes.h"
 
-enum { WAYS = 3 };
-static const char *const WAY_NAMES[WAYS] = {"im2col", "taps", "tiled"};
-static const ConvForce WAY_FORCE[WAYS] = {CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CONV_FORCE_TILED};
+enum { WAYS = 4 };
+static const char *const WAY_NAMES[WAYS] = {"im2col", "taps", "tiled", "winograd"};
+static const ConvForce WAY_FORCE[WAYS] = {CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CONV_FORCE_TILED, CONV_FORCE_WINOGRAD};
 
 typedef struct Layer {
   int c, h, w, maps, k, stride, pad, batch;
@@ -189,7 +191,7 @@ int main(int argc, char **argv) {
   printf("conv %d@%dx%d -> %d maps, %dx%d, stride %d, pad %d, batch %d, %s: %.1f MFLOP per pass, peak %.1f GFLOP/s\n", l.c,
          l.h, l.w, l.maps, l.k, l.k, l.stride, l.pad, l.batch, l.lower.isa == ISA_AVX2 ? "AVX2" : "host", 2 * macs / 1e6, peak);
   static const char *const pass[3] = {"conv", "conv_dx", "conv_dw"};
-  printf("  %-8s %-8s %10s %9s %7s  %s\n", "pass", "way", "ms", "GFLOP/s", "% peak", "kernel");
+  printf("  %-8s %-8s %10s %9s %7s %8s  %s\n", "pass", "way", "ms", "GFLOP/s", "% peak", "x tiled", "kernel");
   for (int p = 0; p < 3; p++)
     for (int k = 0; k < WAYS; k++) {
       if (!ways[k].ok) continue;
@@ -197,10 +199,13 @@ int main(int argc, char **argv) {
       if (k > 0) {
         const ConvChoice *ch = &ways[k].chosen.choice[p];
         if (ch->kernel == CONV_KERNEL_TILED) snprintf(kernel, sizeof kernel, "tiled %dx%d", ch->tile_a, ch->tile_b);
+        else if (ch->kernel == CONV_KERNEL_WINOGRAD) snprintf(kernel, sizeof kernel, "winograd F(4x4,3x3)");
         else snprintf(kernel, sizeof kernel, "taps");
       }
       double s = ways[k].best[p], gf = 2 * macs / s / 1e9;
-      printf("  %-8s %-8s %10.3f %9.1f %6.1f%%  %s\n", pass[p], WAY_NAMES[k], 1e3 * s, gf, peak > 0 ? 100 * gf / peak : 0, kernel);
+      double tiled = ways[2].ok ? ways[2].best[p] : 0; /* speed against the register tiles, in the same rounds */
+      printf("  %-8s %-8s %10.3f %9.1f %6.1f%% %8.2f  %s\n", pass[p], WAY_NAMES[k], 1e3 * s, gf, peak > 0 ? 100 * gf / peak : 0,
+             tiled > 0 ? tiled / s : 0, kernel);
     }
   for (int k = 0; k < WAYS; k++) way_free(&ways[k]);
   return 0;

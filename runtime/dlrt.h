@@ -42,6 +42,17 @@ void dlrt_im2col(const float *x, float *cols, int64_t n, int32_t c, int32_t h, i
 void dlrt_col2im(const float *cols, float *x, int64_t n, int32_t c, int32_t h, int32_t w, int32_t k,
                  int32_t stride, int32_t pad);
 
+/* A 3x3 stride-1 convolution by Winograd's F(4x4, 3x3) (winograd.c): y [n, cout, ho, wo] =
+ * conv(x [n, cin, h, w] padded by pad (0..2), W), ho = h + 2 pad - 2. W is [cout, cin, 3, 3],
+ * or with flip [cin, cout, 3, 3] read turned by 180 degrees (conv_dx: dy as x, the forward
+ * kernels). ws: dlrt_winograd_workspace(batch >= n, ...) floats of scratch. */
+void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
+                        int32_t w, int32_t cout, int32_t pad, int32_t flip);
+/* conv_dw by the same tiles: dW [cout, cin, 3, 3] from dy [n, cout, ho, wo] and x; n >= 1. */
+void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int64_t n, int32_t cin, int32_t h, int32_t w,
+                      int32_t cout, int32_t pad);
+int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad);
+
 /* Flushes denormal floats to zero on this thread (x86 FTZ and DAZ). Values below 1e-38
  * do not change training, but each one costs a hundred cycles: tanh and exp saturate into
  * them, and a LeNet-5 epoch took 30% longer without this. */

@@ -327,10 +327,10 @@ START_TEST(developer_variables) {
   unsetenv("DLC_ISA");
   setenv("DLC_CONV_KERNEL", "fastest", 1);
   r = dlc("check", cnn);
-  assert_fails_with(r, 1, "DLC_CONV_KERNEL: error: 'fastest' is not a way to run convolutions (auto, im2col, taps, tiled)");
+  assert_fails_with(r, 1, "DLC_CONV_KERNEL: error: 'fastest' is not a way to run convolutions (auto, im2col, taps, tiled, winograd)");
   run_result_free(&r);
-  static const char *const ways[][2] = {{"im2col", "= im2col("}, {"tiled", " tiled "}, {"taps", "= conv_dw("}};
-  for (int i = 0; i < 3; i++) {
+  static const char *const ways[][2] = {{"im2col", "= im2col("}, {"tiled", " tiled "}, {"taps", "= conv_dw("}, {"winograd", " winograd"}};
+  for (int i = 0; i < 4; i++) {
     setenv("DLC_CONV_KERNEL", ways[i][0], 1);
     r = dlc("graph", cnn);
     assert_ok(r);

@@ -30,9 +30,9 @@ ModelConfig model_config(void) {
       .processes = 1,
       .min_split_flops = MIN_SPLIT_FLOPS,
   };
-  static const char *const isas[] = {"host", "avx2"}, *const kernels[] = {"auto", "im2col", "taps", "tiled"};
+  static const char *const isas[] = {"host", "avx2"}, *const kernels[] = {"auto", "im2col", "taps", "tiled", "winograd"};
   cfg.lower.isa = (VectorIsa)env_choice("DLC_ISA", isas, 2, &cfg.env_error);
-  cfg.conv_force = (ConvForce)env_choice("DLC_CONV_KERNEL", kernels, 4, &cfg.env_error);
+  cfg.conv_force = (ConvForce)env_choice("DLC_CONV_KERNEL", kernels, 5, &cfg.env_error);
   static const char *const allreduce[] = {"overlap", "whole"};
   cfg.allreduce = env_choice("DLC_ALLREDUCE", allreduce, 2, &cfg.env_error);
   cfg.bucket_floats = BUCKET_MIN_FLOATS;
@@ -61,7 +61,7 @@ static bool env_ok(const ModelConfig *cfg) {
     return false;
   }
   if (cfg->env_error) {
-    diag_error_plain("DLC_CONV_KERNEL", "'%s' is not a way to run convolutions (auto, im2col, taps, tiled)", getenv("DLC_CONV_KERNEL"));
+    diag_error_plain("DLC_CONV_KERNEL", "'%s' is not a way to run convolutions (auto, im2col, taps, tiled, winograd)", getenv("DLC_CONV_KERNEL"));
     return false;
   }
   if (!lower_isa_supported(cfg->lower.isa)) {

@@ -74,6 +74,7 @@ void attr_print(DlcOp op, const NodeAttr *a, FILE *o) {
     if (op_info(op)->cls == CONV) {
       const ConvChoice *ch = &w->choice[conv_pass_of(op)];
       if (ch->kernel == CONV_KERNEL_TILED) fprintf(o, " tiled %dx%d", ch->tile_a, ch->tile_b);
+      if (ch->kernel == CONV_KERNEL_WINOGRAD) fprintf(o, " winograd");
     }
     break;
   }

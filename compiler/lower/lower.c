@@ -25,6 +25,8 @@ const RuntimeSymbol lower_runtime_symbols[] = {
     {"dlrt_prof_enter", (void *)dlrt_prof_enter},
     {"dlrt_prof_leave", (void *)dlrt_prof_leave},
     {"dlrt_col2im", (void *)dlrt_col2im},
+    {"dlrt_winograd_conv", (void *)dlrt_winograd_conv},
+    {"dlrt_winograd_dw", (void *)dlrt_winograd_dw},
     {"dlrt_sync", (void *)dlrt_sync},
     /* libm functions that LLVM lowers intrinsics to when the CPU lacks an instruction
      * (llvm.rint without SSE4.1, llvm.fma without FMA, ...) */

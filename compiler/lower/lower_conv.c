@@ -482,6 +482,10 @@ void lower_conv(LowerCtx *c, const Node *y) {
     lower_conv_tiled(c, y);
     return;
   }
+  if (y->attr.win->choice[conv_pass_of(y->op)].kernel == CONV_KERNEL_WINOGRAD) {
+    lower_conv_winograd(c, y);
+    return;
+  }
   switch (y->op) {
   case OP_CONV: lower_conv_forward(c, y); break;
   case OP_CONV_DW: lower_conv_dw(c, y); break;
@@ -497,6 +501,7 @@ int64_t lower_workspace(const Node *n, int batch) {
   const Window *w = n->attr.win;
   /* sized for the widest vectors, whatever the instruction set the code is made for */
   if (w->choice[conv_pass_of(n->op)].kernel == CONV_KERNEL_TILED) return conv_tiled_workspace(n, batch, MAX_LANES);
+  if (w->choice[conv_pass_of(n->op)].kernel == CONV_KERNEL_WINOGRAD) return conv_winograd_workspace(n, batch);
   if (n->op == OP_CONV_DX && w->stride == 1) { /* dy padded by k-1-pad */
     int pp = w->k - 1 - w->pad;
     return pp ? (int64_t)batch * w->maps * (w->ho + 2 * pp) * (w->wo + 2 * pp) : 0;

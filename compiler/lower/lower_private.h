@@ -31,6 +31,9 @@ void lower_conv(LowerCtx *c, const Node *y); /* CONV, CONV_DX, CONV_DW */
  * `batch` rows with vectors of `lanes` floats. */
 void lower_conv_tiled(LowerCtx *c, const Node *y);
 int64_t conv_tiled_workspace(const Node *y, int batch, int lanes);
+/* The passes whose Window.choice is CONV_KERNEL_WINOGRAD (conv_winograd.c), and their scratch. */
+void lower_conv_winograd(LowerCtx *c, const Node *y);
+int64_t conv_winograd_workspace(const Node *y, int batch);
 void lower_im2col(LowerCtx *c, const Node *y); /* IM2COL and COL2IM */
 /* MAXPOOL and MAXPOOL_BACK in vectors (lower_pool.c), for windows that tile the image. */
 bool lower_pool_in_vectors(const Window *w);

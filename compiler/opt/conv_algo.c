@@ -9,7 +9,10 @@
  *  - the direct conv op, each of its passes (conv, conv_dx, conv_dw) with a kernel of its own
  *    (Window.choice): the table kernels of lower/lower_conv.c (connection tables, strides,
  *    and the taps of few-input layers unrolled, LeNet-5's C1), or the register tiles of
- *    lower/conv_tiled.c (many maps, no table; conv and conv_dx at stride 1, conv_dw at any).
+ *    lower/conv_tiled.c (many maps, no table; conv and conv_dx at stride 1, conv_dw at any),
+ *    or for a 3x3 stride-1 layer, Winograd's F(4x4, 3x3) (runtime/winograd.c: a quarter
+ *    of the multiplies, in 36 OpenBLAS products, and transforms in and out; conv_dw sums
+ *    the same tiles' products).
  * The model estimates cycles per image of each pass for each kernel: the multiply-adds and
  * loads of its inner loop against the vector unit's throughput (one vector multiply-add per
  * cycle per 16 lanes; three loads a cycle, a 512-bit vector counting two), the lanes a row
@@ -129,6 +132,23 @@ static void expand_im2col(Graph *g, Node *conv) {
   conv->attr = (NodeAttr){0};
 }
 
+/* Winograd's F(4x4, 3x3) for conv or conv_dx, of `in` maps to `out` maps of ho x wo: per
+ * 4x4 output tile, 36 products of [out x in] by [in x tiles] at about 60% of the unit's rate
+ * (OpenBLAS on 64 tiles), less when either side has fewer than 32 maps; about 40 cycles per
+ * tile and map, in or out, to gather, transform and scatter; and then the bias and whatever
+ * follows is a pass of its own (no epilogue). Fitted to bench/convbench's ratios against the
+ * register tiles on VGG's layers and the small CNN's 16->32 (docs/performance.md). */
+static double winograd_cycles(int out, int in, int ho, int wo) {
+  double tiles = (double)((ho + 3) / 4) * ((wo + 3) / 4);
+  double rate = 16.0 * 0.6 * (in < 32 ? in / 32.0 : 1) * (out < 32 ? out / 32.0 : 1);
+  return 36.0 * in * out * tiles / rate + 40.0 * tiles * (in + out) + 1.0 * out * ho * wo;
+}
+
+static bool winograd_fits(const Window *w, ConvPass pass) {
+  (void)pass; /* every pass */
+  return !w->connect && w->k == 3 && w->stride == 1 && w->pad <= 2;
+}
+
 /* Whether a pass can run by register tiles. */
 static bool tiles_fit(const Window *w, ConvPass pass) {
   if (w->connect) return false;
@@ -150,7 +170,16 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     }
     bool use_tiles = tiled >= 0 && (t->force == CONV_FORCE_TILED || (t->force != CONV_FORCE_TAPS && tiled < taps));
     if (use_tiles) w->choice[pass] = tile;
-    total += use_tiles ? tiled : taps;
+    double best = use_tiles ? tiled : taps;
+    if (winograd_fits(w, (ConvPass)pass) && (t->force == CONV_FORCE_NONE || t->force == CONV_FORCE_WINOGRAD)) {
+      double wg = pass == CONV_DX ? winograd_cycles(w->c, w->maps, w->h, w->w) : winograd_cycles(w->maps, w->c, w->ho, w->wo);
+      if (pass == CONV_DW) wg *= 1.3; /* dy's tiles as well as x's, products summed over blocks */
+      if (t->force == CONV_FORCE_WINOGRAD || wg < best) {
+        w->choice[pass] = (ConvChoice){CONV_KERNEL_WINOGRAD, 0, 0};
+        best = wg;
+      }
+    }
+    total += best;
   }
   return total;
 }

@@ -30,7 +30,7 @@ bool pass_cse(Graph *g);      /* cse.c:      one node per distinct computation *
 /* What the convolution cost model plans for: the vector unit the code will run on (floats
  * per vector, vector registers: the lowering's lower_vector_unit), and a way forced where it
  * can run (DLC_CONV_KERNEL, for measuring the ways against each other). */
-typedef enum ConvForce { CONV_FORCE_NONE, CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CONV_FORCE_TILED } ConvForce;
+typedef enum ConvForce { CONV_FORCE_NONE, CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CONV_FORCE_TILED, CONV_FORCE_WINOGRAD } ConvForce;
 typedef struct ConvTarget {
   int lanes, registers;
   ConvForce force;

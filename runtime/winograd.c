@@ -1,0 +1,338 @@
+/* winograd.c — 3x3 stride-1 convolutions by Winograd's minimal filtering F(4x4, 3x3)
+ * (Lavin and Gray 2016), for the conv and conv_dx passes that opt/conv_algo.c gives this way.
+ *
+ * The output is cut into 4x4 tiles; each reads a 6x6 tile of the zero-padded input. In the
+ * transform domain a tile's convolution is 36 independent products, one per transform
+ * point xi = (i, k):
+ *   V[xi][ci][t] = (B^T d_t B)[i][k]        the input tile t of map ci
+ *   U[xi][co][ci] = (G g G^T)[i][k]         the kernel of (co, ci)
+ *   M[xi] = U[xi] V[xi]                     a [cout x cin] x [cin x tiles] sgemm (OpenBLAS)
+ *   y_t = A^T M_t A                         the 4x4 output tile
+ * 36 * cin * cout multiplies per 16 outputs instead of 144 * cin * cout: 4x fewer, against
+ * F(2x2, 3x3)'s 2.25x. The price is the transforms (linear in cin + cout, not their
+ * product, so small beside the products once both have 32 maps or more) and fp32 error: the
+ * points 0, +-1, +-2 make B and A's entries up to 8 and G's as small as 1/24, so a result is
+ * off by a few times 1e-6 of the sum of its terms' magnitudes rather than 1e-7
+ * (docs/performance.md, tests/check_conv.c).
+ *
+ * conv_dw by the same tiles: the forward output is linear in U, so the gradient of a kernel is
+ *   dW[co][ci] = G^T [ sum over tiles t of (A dy_t A^T) (.) (B^T d_t B) ] G
+ * (A dy_t A^T: dy's 4x4 tile of map co taken to 6x6; the tiles outside the output are zero):
+ * per transform point, a [cout x tiles] by [tiles x cin] product summed over the blocks.
+ *
+ * Tiles are taken a block of images at a time, so that V and M (36 (cin + cout) floats a
+ * tile) stay near the core's second-level cache; within a block the tiles are numbered
+ * image by image, row by row, and every transform runs along that number: long loops of
+ * independent lanes, which the compiler vectorises for the host (target_clones). */
+#include <string.h>
+#include "dlrt.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOST_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOST_VERSIONS
+#endif
+/* The helpers are inlined into each version of dlrt_winograd_conv, so vectorised for it. */
+#define INLINE static inline __attribute__((always_inline))
+
+enum { TILE = 4, IN_TILE = 6, POINTS = 36 };
+/* Tiles per block: the best of 64, 128, 256 and 512 on VGG's layers (bench/convbench; a
+ * block's V and M then fill 0.3 to 1.2 MB, within the second-level cache, and the 36
+ * products, 32 to 128 maps by 64 tiles, are still large enough for OpenBLAS). */
+enum { BLOCK_TILES = 64 };
+/* conv_dw's products run along the tiles ([cout x tiles] by [tiles x cin]), which a block of
+ * 64 makes too short for OpenBLAS: a longer block (measured as BLOCK_TILES was). */
+enum { DW_BLOCK_TILES = 256 };
+
+typedef struct Plan {
+  int64_t ho, wo, tiles_y, tiles_x, per_image, block_images, block_tiles;
+  int64_t hp, wp; /* the padded plane a tile reads from: 4 tiles_y + 2 rows of 4 tiles_x + 2 */
+  /* scratch offsets, in floats */
+  int64_t u, v, m, d, tmp, plane, dyplane, total;
+} Plan;
+
+static Plan plan_for(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad, int64_t block) {
+  Plan p;
+  p.ho = h + 2 * pad - 2;
+  p.wo = w + 2 * pad - 2;
+  p.tiles_y = (p.ho + TILE - 1) / TILE;
+  p.tiles_x = (p.wo + TILE - 1) / TILE;
+  p.per_image = p.tiles_y * p.tiles_x;
+  p.block_images = (block + p.per_image - 1) / p.per_image;
+  if (p.block_images > batch) p.block_images = batch;
+  if (p.block_images < 1) p.block_images = 1;
+  p.block_tiles = p.block_images * p.per_image;
+  p.hp = TILE * p.tiles_y + 2;
+  p.wp = TILE * p.tiles_x + 2;
+  int64_t t = p.block_tiles;
+  p.u = 0;
+  p.v = p.u + (int64_t)POINTS * cout * cin;
+  p.m = p.v + (int64_t)POINTS * cin * t;
+  p.d = p.m + (int64_t)POINTS * cout * t;
+  p.tmp = p.d + (int64_t)POINTS * t;
+  p.plane = p.tmp + (int64_t)POINTS * t;
+  p.dyplane = p.plane + p.hp * p.wp; /* conv_dw: dy's maps in planes of whole tiles */
+  p.total = p.dyplane + TILE * p.tiles_y * TILE * p.tiles_x;
+  return p;
+}
+
+int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad) {
+  int64_t conv = plan_for(batch, cin, h, w, cout, pad, BLOCK_TILES).total;
+  int64_t dw = plan_for(batch, cin, h, w, cout, pad, DW_BLOCK_TILES).total;
+  return conv > dw ? conv : dw; /* (the pass is not asked: the larger) */
+}
+
+/* U[xi][co][ci] = G g G^T for every kernel g: W[co][ci] (row-major 3x3), or for conv_dx,
+ * W[ci][co] turned by 180 degrees (W is then the forward conv's [cin_fwd = cout][cout_fwd =
+ * cin] kernels). */
+static void transform_kernels(const float *W, float *U, int32_t cin, int32_t cout, int flip) {
+  static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                      {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
+  int64_t plane = (int64_t)cout * cin;
+  for (int32_t co = 0; co < cout; co++)
+    for (int32_t ci = 0; ci < cin; ci++) {
+      float g[3][3], gt[IN_TILE][3];
+      const float *src = flip ? W + ((int64_t)ci * cout + co) * 9 : W + ((int64_t)co * cin + ci) * 9;
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) g[a][b] = flip ? src[(2 - a) * 3 + (2 - b)] : src[a * 3 + b];
+      for (int i = 0; i < IN_TILE; i++)
+        for (int b = 0; b < 3; b++) gt[i][b] = G[i][0] * g[0][b] + G[i][1] * g[1][b] + G[i][2] * g[2][b];
+      for (int i = 0; i < IN_TILE; i++)
+        for (int k = 0; k < IN_TILE; k++)
+          U[(i * IN_TILE + k) * plane + (int64_t)co * cin + ci] = gt[i][0] * G[k][0] + gt[i][1] * G[k][1] + gt[i][2] * G[k][2];
+    }
+}
+
+/* out[i][t] = (B^T d)[i] for six rows d[j] = in + j * in_step, t < n; out[i] = out + i * out_step. */
+INLINE void b_transform(const float *restrict in, int64_t in_step, float *restrict out, int64_t out_step, int64_t n) {
+  const float *d0 = in, *d1 = in + in_step, *d2 = in + 2 * in_step, *d3 = in + 3 * in_step, *d4 = in + 4 * in_step,
+              *d5 = in + 5 * in_step;
+  float *o0 = out, *o1 = out + out_step, *o2 = out + 2 * out_step, *o3 = out + 3 * out_step, *o4 = out + 4 * out_step,
+        *o5 = out + 5 * out_step;
+#pragma GCC ivdep /* the rows do not overlap: no run-time check per pair of them */
+  for (int64_t t = 0; t < n; t++) {
+    float a = d4[t] - 4 * d2[t], b = d3[t] - 4 * d1[t], c = d4[t] - d2[t], e = 2 * (d3[t] - d1[t]);
+    o0[t] = 4 * d0[t] - 5 * d2[t] + d4[t];
+    o1[t] = a + b;
+    o2[t] = a - b;
+    o3[t] = c + e;
+    o4[t] = c - e;
+    o5[t] = 4 * d1[t] - 5 * d3[t] + d5[t];
+  }
+}
+
+/* out[i][t] = (A^T m)[i] for six rows m[j] = in + j * in_step, i < 4. */
+INLINE void a_transform(const float *restrict in, int64_t in_step, float *restrict out, int64_t out_step, int64_t n) {
+  const float *m0 = in, *m1 = in + in_step, *m2 = in + 2 * in_step, *m3 = in + 3 * in_step, *m4 = in + 4 * in_step,
+              *m5 = in + 5 * in_step;
+  float *o0 = out, *o1 = out + out_step, *o2 = out + 2 * out_step, *o3 = out + 3 * out_step;
+#pragma GCC ivdep
+  for (int64_t t = 0; t < n; t++) {
+    float s1 = m1[t] + m2[t], d1 = m1[t] - m2[t], s2 = m3[t] + m4[t], d2 = m3[t] - m4[t];
+    o0[t] = m0[t] + s1 + s2;
+    o1[t] = d1 + 2 * d2;
+    o2[t] = s1 + 4 * s2;
+    o3[t] = d1 + 8 * d2 + m5[t];
+  }
+}
+
+/* The 6x6 input tiles of one map of `images` images into d[a * 6 + b][t], through the
+ * padded plane (x of those images at stride image_step), whose border is zero: each image
+ * writes the same cells of it. */
+INLINE void gather_tiles(const Plan *p, const float *x, int64_t image_step, int64_t images, int32_t h, int32_t w,
+                         int32_t pad, float *plane, float *d) {
+  int64_t nt = images * p->per_image;
+  for (int64_t r = 0; r < images; r++) {
+    const float *img = x + r * image_step;
+    for (int32_t y = 0; y < h; y++) {
+      float *to = plane + (y + pad) * p->wp + pad;
+      const float *from = img + (int64_t)y * w;
+      for (int32_t i = 0; i < w; i++) to[i] = from[i]; /* short rows: inline, not memcpy */
+    }
+    for (int64_t ty = 0; ty < p->tiles_y; ty++)
+      for (int a = 0; a < IN_TILE; a++) {
+        const float *row = plane + (TILE * ty + a) * p->wp;
+        float *to = d + a * IN_TILE * nt + r * p->per_image + ty * p->tiles_x;
+#pragma GCC ivdep /* the six rows of d do not overlap */
+        for (int64_t tx = 0; tx < p->tiles_x; tx++) {
+          const float *at = row + TILE * tx;
+          to[tx] = at[0];
+          to[nt + tx] = at[1];
+          to[2 * nt + tx] = at[2];
+          to[3 * nt + tx] = at[3];
+          to[4 * nt + tx] = at[4];
+          to[5 * nt + tx] = at[5];
+        }
+      }
+  }
+}
+
+/* The 4x4 output tiles y[i * 4 + j][t] of one map into the images (at stride image_step). */
+INLINE void scatter_tiles(const Plan *p, const float *yt, int64_t nt, int64_t images, float *y, int64_t image_step) {
+  int64_t full = p->wo / TILE, rest = p->wo % TILE;
+  for (int64_t r = 0; r < images; r++)
+    for (int64_t ty = 0; ty < p->tiles_y; ty++)
+      for (int i = 0; i < TILE && TILE * ty + i < p->ho; i++) {
+        float *row = y + r * image_step + (TILE * ty + i) * p->wo;
+        const float *from = yt + i * TILE * nt + r * p->per_image + ty * p->tiles_x;
+#pragma GCC ivdep
+        for (int64_t tx = 0; tx < full; tx++) {
+          float *at = row + TILE * tx;
+          at[0] = from[tx];
+          at[1] = from[nt + tx];
+          at[2] = from[2 * nt + tx];
+          at[3] = from[3 * nt + tx];
+        }
+        for (int j = 0; j < rest; j++) row[TILE * full + j] = from[j * nt + full];
+      }
+}
+
+/* Rows of the block: V, and back from M. */
+INLINE void input_block(const Plan *p, const float *x, int64_t images, int32_t cin, int32_t h, int32_t w, int32_t pad,
+                        float *ws) {
+  int64_t nt = images * p->per_image, image_step = (int64_t)cin * h * w;
+  float *d = ws + p->d, *tmp = ws + p->tmp, *v = ws + p->v;
+  for (int32_t ci = 0; ci < cin; ci++) {
+    gather_tiles(p, x + (int64_t)ci * h * w, image_step, images, h, w, pad, ws + p->plane, d);
+    /* B^T d: along a (rows of the tile), each column b */
+    for (int b = 0; b < IN_TILE; b++) b_transform(d + b * nt, IN_TILE * nt, tmp + b * nt, IN_TILE * nt, nt);
+    /* (B^T d) B: along b, each row i, into V[i * 6 + k][ci] */
+    for (int i = 0; i < IN_TILE; i++)
+      b_transform(tmp + i * IN_TILE * nt, nt, v + ((int64_t)i * IN_TILE * cin + ci) * nt, (int64_t)cin * nt, nt);
+  }
+}
+
+INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, float *ws) {
+  int64_t nt = images * p->per_image, image_step = (int64_t)cout * p->ho * p->wo;
+  float *tmp = ws + p->tmp, *yt = ws + p->d, *m = ws + p->m;
+  for (int32_t co = 0; co < cout; co++) {
+    /* A^T M: along the rows i of each column k, into tmp[i * 6 + k] */
+    for (int k = 0; k < IN_TILE; k++)
+      a_transform(m + ((int64_t)k * cout + co) * nt, (int64_t)IN_TILE * cout * nt, tmp + k * nt, IN_TILE * nt, nt);
+    /* (A^T M) A: along k, each row i, into yt[i * 4 + j] */
+    for (int i = 0; i < TILE; i++) a_transform(tmp + i * IN_TILE * nt, nt, yt + i * TILE * nt, nt, nt);
+    scatter_tiles(p, yt, nt, images, y + (int64_t)co * p->ho * p->wo, image_step);
+  }
+}
+
+HOST_VERSIONS
+void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
+                        int32_t w, int32_t cout, int32_t pad, int32_t flip) {
+  Plan p = plan_for(n, cin, h, w, cout, pad, BLOCK_TILES);
+  transform_kernels(W, ws + p.u, cin, cout, flip);
+  memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
+  for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
+    int64_t images = n - r0 < p.block_images ? n - r0 : p.block_images, nt = images * p.per_image;
+    input_block(&p, x + r0 * cin * h * w, images, cin, h, w, pad, ws);
+    for (int xi = 0; xi < POINTS; xi++)
+      dlrt_gemm(0, 0, cout, nt, cin, ws + p.u + (int64_t)xi * cout * cin, cin, ws + p.v + (int64_t)xi * cin * nt, nt, 0.0f,
+                ws + p.m + (int64_t)xi * cout * nt, nt);
+    output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws);
+  }
+}
+
+/* The 4x4 tiles of one map of dy of `images` images (at stride image_step) into d[i * 4 + j][t],
+ * through a plane of whole tiles whose cells past the output are zero. */
+INLINE void gather_dy(const Plan *p, const float *dy, int64_t image_step, int64_t images, float *plane, float *d) {
+  int64_t nt = images * p->per_image, wq = TILE * p->tiles_x;
+  for (int64_t r = 0; r < images; r++) {
+    const float *img = dy + r * image_step;
+    for (int64_t y = 0; y < p->ho; y++) {
+      float *to = plane + y * wq;
+      const float *from = img + y * p->wo;
+      for (int64_t i = 0; i < p->wo; i++) to[i] = from[i];
+    }
+    for (int64_t ty = 0; ty < p->tiles_y; ty++)
+      for (int i = 0; i < TILE; i++) {
+        const float *row = plane + (TILE * ty + i) * wq;
+        float *to = d + i * TILE * nt + r * p->per_image + ty * p->tiles_x;
+#pragma GCC ivdep
+        for (int64_t tx = 0; tx < p->tiles_x; tx++) {
+          const float *at = row + TILE * tx;
+          to[tx] = at[0];
+          to[nt + tx] = at[1];
+          to[2 * nt + tx] = at[2];
+          to[3 * nt + tx] = at[3];
+        }
+      }
+  }
+}
+
+/* out[j][t] = (A m)[j], j < 6, for four rows m[i] = in + i * in_step (A = (A^T)^T). */
+INLINE void at_transform(const float *restrict in, int64_t in_step, float *restrict out, int64_t out_step, int64_t n) {
+  const float *m0 = in, *m1 = in + in_step, *m2 = in + 2 * in_step, *m3 = in + 3 * in_step;
+  float *o0 = out, *o1 = out + out_step, *o2 = out + 2 * out_step, *o3 = out + 3 * out_step, *o4 = out + 4 * out_step,
+        *o5 = out + 5 * out_step;
+#pragma GCC ivdep
+  for (int64_t t = 0; t < n; t++) {
+    float e = m0[t] + m2[t], o = m1[t] + m3[t], e4 = m0[t] + 4 * m2[t], o8 = 2 * m1[t] + 8 * m3[t];
+    o0[t] = m0[t];
+    o1[t] = e + o;
+    o2[t] = e - o;
+    o3[t] = e4 + o8;
+    o4[t] = e4 - o8;
+    o5[t] = m3[t];
+  }
+}
+
+/* dy's tiles of the block, A dy A^T, into M[xi][co][t]. */
+INLINE void dy_block(const Plan *p, const float *dy, int64_t images, int32_t cout, float *ws) {
+  int64_t nt = images * p->per_image, image_step = (int64_t)cout * p->ho * p->wo;
+  float *d = ws + p->d, *tmp = ws + p->tmp, *m = ws + p->m;
+  for (int32_t co = 0; co < cout; co++) {
+    gather_dy(p, dy + (int64_t)co * p->ho * p->wo, image_step, images, ws + p->dyplane, d);
+    /* A dy: along i, each column j, into tmp[a * 4 + j] */
+    for (int j = 0; j < TILE; j++) at_transform(d + j * nt, TILE * nt, tmp + j * nt, TILE * nt, nt);
+    /* (A dy) A^T: along j, each row a, into M[a * 6 + b][co] */
+    for (int a = 0; a < IN_TILE; a++)
+      at_transform(tmp + a * TILE * nt, nt, m + ((int64_t)a * IN_TILE * cout + co) * nt, (int64_t)cout * nt, nt);
+  }
+}
+
+/* dW[co][ci] = G^T S G from S[xi][co][ci]. */
+static void kernel_gradients(const float *S, float *dW, int32_t cin, int32_t cout) {
+  static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                      {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
+  int64_t plane = (int64_t)cout * cin;
+  for (int32_t co = 0; co < cout; co++)
+    for (int32_t ci = 0; ci < cin; ci++) {
+      float s[IN_TILE][IN_TILE], gs[3][IN_TILE];
+      for (int xi = 0; xi < POINTS; xi++) s[xi / IN_TILE][xi % IN_TILE] = S[xi * plane + (int64_t)co * cin + ci];
+      for (int a = 0; a < 3; a++)
+        for (int k = 0; k < IN_TILE; k++) {
+          float v = 0;
+          for (int i = 0; i < IN_TILE; i++) v += G[i][a] * s[i][k];
+          gs[a][k] = v;
+        }
+      float *out = dW + ((int64_t)co * cin + ci) * 9;
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+          float v = 0;
+          for (int k = 0; k < IN_TILE; k++) v += gs[a][k] * G[k][b];
+          out[a * 3 + b] = v;
+        }
+    }
+}
+
+HOST_VERSIONS
+void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int64_t n, int32_t cin, int32_t h, int32_t w,
+                      int32_t cout, int32_t pad) {
+  if (n < 1) {
+    memset(dW, 0, sizeof(float) * 9 * (size_t)cin * (size_t)cout);
+    return;
+  }
+  Plan p = plan_for(n, cin, h, w, cout, pad, DW_BLOCK_TILES);
+  memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
+  memset(ws + p.dyplane, 0, sizeof(float) * (size_t)(TILE * p.tiles_y * TILE * p.tiles_x));
+  for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
+    int64_t images = n - r0 < p.block_images ? n - r0 : p.block_images, nt = images * p.per_image;
+    input_block(&p, x + r0 * cin * h * w, images, cin, h, w, pad, ws);
+    dy_block(&p, dy + r0 * cout * p.ho * p.wo, images, cout, ws);
+    for (int xi = 0; xi < POINTS; xi++) /* S[xi] (+)= M[xi] V[xi]^T, in U's place */
+      dlrt_gemm(0, 1, cout, cin, nt, ws + p.m + (int64_t)xi * cout * nt, nt, ws + p.v + (int64_t)xi * cin * nt, nt,
+                r0 ? 1.0f : 0.0f, ws + p.u + (int64_t)xi * cout * cin, cin);
+  }
+  kernel_gradients(ws + p.u, dW, cin, cout);
+}
