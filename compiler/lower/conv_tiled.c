@@ -33,11 +33,6 @@
 #define mulk ix_mulk
 #define addk ix_addk
 
-static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
-  LLVMValueRef args[3] = {a, b, d};
-  return call_like(c, "llvm.fmuladd", d, args, 3);
-}
-
 /* base + index floats, for an address that may lie outside base's buffer (a masked store
  * whose lanes in use are inside it): not inbounds. */
 static LLVMValueRef any_ptr(LowerCtx *c, LLVMValueRef base, LLVMValueRef index) {

@@ -21,15 +21,10 @@
  *            would round to 0) and without a call to logf. */
 #include "lower_private.h"
 
-static LLVMValueRef fma3(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
-  LLVMValueRef args[3] = {a, b, d};
-  return call_like(c, "llvm.fmuladd", a, args, 3);
-}
-
 /* Horner's rule with fused multiply-adds: coef[0] + x (coef[1] + x (...)). */
 static LLVMValueRef poly(LowerCtx *c, LLVMValueRef x, const double *coef, int n) {
   LLVMValueRef acc = f32_like(c, x, coef[n - 1]);
-  for (int i = n - 2; i >= 0; i--) acc = fma3(c, acc, x, f32_like(c, x, coef[i]));
+  for (int i = n - 2; i >= 0; i--) acc = fmuladd(c, acc, x, f32_like(c, x, coef[i]));
   return acc;
 }
 
@@ -47,8 +42,8 @@ LLVMValueRef emit_exp(LowerCtx *c, LLVMValueRef x0) {
   LLVMValueRef scaled = LLVMBuildFMul(c->b, x, f32_like(c, x, 1.4426950408889634), "");
   LLVMValueRef k = call_like(c, "llvm.rint", x, &scaled, 1);
   /* ln 2 = 0.693145751953125 + 1.428606765330187e-06, the first part exact in float */
-  LLVMValueRef r = fma3(c, k, f32_like(c, x, -0.693145751953125), x);
-  r = fma3(c, k, f32_like(c, x, -1.428606765330187e-06), r);
+  LLVMValueRef r = fmuladd(c, k, f32_like(c, x, -0.693145751953125), x);
+  r = fmuladd(c, k, f32_like(c, x, -1.428606765330187e-06), r);
   LLVMValueRef p = poly(c, r, taylor, 7);
   LLVMTypeRef int_t = i32_type_like(c, x);
   LLVMValueRef ki = LLVMBuildFPToSI(c->b, k, int_t, "");
@@ -85,7 +80,7 @@ LLVMValueRef emit_erf(LowerCtx *c, LLVMValueRef x) {
   LLVMValueRef x2 = LLVMBuildFMul(c->b, x, x, "");
   LLVMValueRef small = LLVMBuildFMul(c->b, x, poly(c, x2, taylor, 7), "");
   LLVMValueRef ax = call_like(c, "llvm.fabs", x, &x, 1);
-  LLVMValueRef t = LLVMBuildFDiv(c->b, f32_like(c, x, 1), fma3(c, ax, f32_like(c, x, 0.3275911), f32_like(c, x, 1)), "");
+  LLVMValueRef t = LLVMBuildFDiv(c->b, f32_like(c, x, 1), fmuladd(c, ax, f32_like(c, x, 0.3275911), f32_like(c, x, 1)), "");
   LLVMValueRef tail = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, t, poly(c, t, as, 5), ""), emit_exp(c, LLVMBuildFNeg(c->b, x2, "")), "");
   LLVMValueRef big = LLVMBuildFSub(c->b, f32_like(c, x, 1), tail, "");
   LLVMValueRef args[2] = {big, x};

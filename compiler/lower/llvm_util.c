@@ -97,6 +97,11 @@ LLVMValueRef call_like(LowerCtx *c, const char *name, LLVMValueRef x, LLVMValueR
   return call_fn(c, full, t, params, n_args, args);
 }
 
+LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
+  LLVMValueRef args[3] = {a, b, d};
+  return call_like(c, "llvm.fmuladd", d, args, 3);
+}
+
 LLVMValueRef lanes_below(LowerCtx *c, int on) { return lanes_below_of(c, on, LANES); }
 
 LLVMValueRef lanes_below_of(LowerCtx *c, int on, int lanes) {

@@ -71,6 +71,8 @@ LLVMTypeRef i32_type_like(LowerCtx *c, LLVMValueRef x);
 LLVMValueRef i32_like(LowerCtx *c, LLVMValueRef x, int32_t v);
 /* Calls the overloaded intrinsic `name` (llvm.sqrt, llvm.fmuladd, ...) at x's type. */
 LLVMValueRef call_like(LowerCtx *c, const char *name, LLVMValueRef x, LLVMValueRef *args, int n_args);
+/* a * b + d, fused where the target has FMA (llvm.fmuladd), at d's type. */
+LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d);
 /* A <LANES x i1> mask of the first `on` lanes (a constant), or of the lanes below `count`
  * (an i64 value). */
 LLVMValueRef lanes_below(LowerCtx *c, int on);

@@ -24,11 +24,6 @@ enum { MAX_KERNEL_ROW = 32 }; /* accumulators of conv_dw: one per tap of a kerne
 #define mulk ix_mulk
 #define addk ix_addk
 
-static LLVMValueRef fmuladd(LowerCtx *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef d) {
-  LLVMValueRef args[3] = {a, b, d};
-  return call_like(c, "llvm.fmuladd", d, args, 3);
-}
-
 /* The first `on` lanes of a row (the rest read as 0, and are not written). */
 static LLVMValueRef masked_load(LowerCtx *c, LLVMValueRef base, LLVMValueRef index, int on) {
   return load_vec(c, base, index, lanes_below(c, on));
