@@ -82,13 +82,16 @@ int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w
   return conv > dw ? conv : dw; /* (the pass is not asked: the larger) */
 }
 
+/* F(4x4, 3x3)'s kernel transform (points 0, +-1, +-2 and infinity): U = G g G^T, and the
+ * kernel gradient G^T S G. */
+static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},           {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                    {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                    {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
+
 /* U[xi][co][ci] = G g G^T for every kernel g: W[co][ci] (row-major 3x3), or for conv_dx,
  * W[ci][co] turned by 180 degrees (W is then the forward conv's [cin_fwd = cout][cout_fwd =
  * cin] kernels). */
 static void transform_kernels(const float *W, float *U, int32_t cin, int32_t cout, int flip) {
-  static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                      {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
   int64_t plane = (int64_t)cout * cin;
   for (int32_t co = 0; co < cout; co++)
     for (int32_t ci = 0; ci < cin; ci++) {
@@ -292,9 +295,6 @@ INLINE void dy_block(const Plan *p, const float *dy, int64_t images, int32_t cou
 
 /* dW[co][ci] = G^T S G from S[xi][co][ci]. */
 static void kernel_gradients(const float *S, float *dW, int32_t cin, int32_t cout) {
-  static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},          {-1.0f / 6, -1.0f / 6, -1.0f / 6},
-                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
-                                      {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
   int64_t plane = (int64_t)cout * cin;
   for (int32_t co = 0; co < cout; co++)
     for (int32_t ci = 0; ci < cin; ci++) {
