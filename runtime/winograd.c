@@ -24,6 +24,8 @@
  * tile) stay near the core's second-level cache; within a block the tiles are numbered
  * image by image, row by row, and every transform runs along that number: long loops of
  * independent lanes, which the compiler vectorises for the host (target_clones). */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include "dlrt.h"
 
@@ -105,6 +107,61 @@ static void transform_kernels(const float *W, float *U, int32_t cin, int32_t cou
         for (int k = 0; k < IN_TILE; k++)
           U[(i * IN_TILE + k) * plane + (int64_t)co * cin + ci] = gt[i][0] * G[k][0] + gt[i][1] * G[k][1] + gt[i][2] * G[k][2];
     }
+}
+
+/* The kernels' transform, remembered. U = G g G^T costs some 160 multiply-adds per kernel,
+ * scattered over 36 planes: nothing beside a batch of 64, but at batch 1 (dlc predict, an
+ * inference server) it was most of a VGG layer's time (VGG at batch 1 ran 4x slower than with
+ * the direct kernels). The same weights are seen call after call in inference, and by every
+ * worker of a step, so each kernel set's U is kept with a copy of the W it came from and
+ * reused while W is the same, compared float for float (an exact memo of a pure function:
+ * a changed weight, as after every training step, is a recomputation, never a stale U). The
+ * lock is held across the check and the transform; the transformed kernels are then only
+ * read: W does not change during a call of the generated code, in which all workers run. */
+typedef struct KernelMemo {
+  const float *w_at; /* the W it is for: its address, shape and whether turned */
+  int32_t cin, cout, flip;
+  float *w;          /* a copy of W when U was made: [cout * cin * 9] */
+  float *u;          /* U: [36][cout][cin] */
+} KernelMemo;
+
+enum { MEMO_SLOTS = 64 }; /* kernel sets remembered (a conv and its conv_dx are two) */
+static KernelMemo memo[MEMO_SLOTS];
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned memo_next; /* the slot given up next when all are taken */
+
+/* U for W (cin, cout, flip): remembered, or made into ws_u when no slot can be had. */
+static const float *kernels_for(const float *W, float *ws_u, int32_t cin, int32_t cout, int flip) {
+  size_t wn = (size_t)cout * (size_t)cin * 9;
+  pthread_mutex_lock(&memo_lock);
+  KernelMemo *m = NULL;
+  for (int i = 0; i < MEMO_SLOTS && !m; i++) /* its slot, else a free one, else the next in turn */
+    if (memo[i].w_at == W && memo[i].cin == cin && memo[i].cout == cout && memo[i].flip == flip) m = &memo[i];
+  if (m && memcmp(m->w, W, sizeof(float) * wn) == 0) {
+    pthread_mutex_unlock(&memo_lock);
+    return m->u;
+  }
+  for (int i = 0; i < MEMO_SLOTS && !m; i++)
+    if (!memo[i].w_at) m = &memo[i];
+  if (!m) m = &memo[memo_next++ % MEMO_SLOTS];
+  if (m->w_at == NULL || m->cin != cin || m->cout != cout) { /* a slot (re)sized for this shape */
+    free(m->w);
+    free(m->u);
+    m->w = malloc(sizeof(float) * wn);
+    m->u = malloc(sizeof(float) * wn * 4); /* 36 / 9 */
+    if (!m->w || !m->u) {
+      free(m->w), free(m->u);
+      *m = (KernelMemo){0};
+      pthread_mutex_unlock(&memo_lock);
+      transform_kernels(W, ws_u, cin, cout, flip);
+      return ws_u;
+    }
+  }
+  m->w_at = W, m->cin = cin, m->cout = cout, m->flip = flip;
+  memcpy(m->w, W, sizeof(float) * wn);
+  transform_kernels(W, m->u, cin, cout, flip);
+  pthread_mutex_unlock(&memo_lock);
+  return m->u;
 }
 
 /* out[i][t] = (B^T d)[i] for six rows d[j] = in + j * in_step, t < n; out[i] = out + i * out_step. */
@@ -223,13 +280,13 @@ HOST_VERSIONS
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
                         int32_t w, int32_t cout, int32_t pad, int32_t flip) {
   Plan p = plan_for(n, cin, h, w, cout, pad, BLOCK_TILES);
-  transform_kernels(W, ws + p.u, cin, cout, flip);
+  const float *U = kernels_for(W, ws + p.u, cin, cout, flip);
   memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
   for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
     int64_t images = n - r0 < p.block_images ? n - r0 : p.block_images, nt = images * p.per_image;
     input_block(&p, x + r0 * cin * h * w, images, cin, h, w, pad, ws);
     for (int xi = 0; xi < POINTS; xi++)
-      dlrt_gemm(0, 0, cout, nt, cin, ws + p.u + (int64_t)xi * cout * cin, cin, ws + p.v + (int64_t)xi * cin * nt, nt, 0.0f,
+      dlrt_gemm(0, 0, cout, nt, cin, U + (int64_t)xi * cout * cin, cin, ws + p.v + (int64_t)xi * cin * nt, nt, 0.0f,
                 ws + p.m + (int64_t)xi * cout * nt, nt);
     output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws);
   }
