@@ -197,6 +197,20 @@ INLINE void a_transform(const float *restrict in, int64_t in_step, float *restri
   }
 }
 
+/* Image r's size x size tiles, TILE apart, of a plane of rows plane_w wide into
+ * d[a * size + b][t] (t: the tile's number in the block of nt). size is a constant where this
+ * is inlined (6 for input tiles, 4 for dy's), so the copy of a tile row is unrolled. */
+INLINE void cut_tiles(const Plan *p, const float *plane, int64_t plane_w, int size, int64_t r, int64_t nt, float *d) {
+  for (int64_t ty = 0; ty < p->tiles_y; ty++)
+    for (int a = 0; a < size; a++) {
+      const float *row = plane + (TILE * ty + a) * plane_w;
+      float *to = d + a * size * nt + r * p->per_image + ty * p->tiles_x;
+#pragma GCC ivdep /* the rows of d do not overlap */
+      for (int64_t tx = 0; tx < p->tiles_x; tx++)
+        for (int b = 0; b < size; b++) to[b * nt + tx] = row[TILE * tx + b];
+    }
+}
+
 /* The 6x6 input tiles of one map of `images` images into d[a * 6 + b][t], through the
  * padded plane (x of those images at stride image_step), whose border is zero: each image
  * writes the same cells of it. */
@@ -210,21 +224,7 @@ INLINE void gather_tiles(const Plan *p, const float *x, int64_t image_step, int6
       const float *from = img + (int64_t)y * w;
       for (int32_t i = 0; i < w; i++) to[i] = from[i]; /* short rows: inline, not memcpy */
     }
-    for (int64_t ty = 0; ty < p->tiles_y; ty++)
-      for (int a = 0; a < IN_TILE; a++) {
-        const float *row = plane + (TILE * ty + a) * p->wp;
-        float *to = d + a * IN_TILE * nt + r * p->per_image + ty * p->tiles_x;
-#pragma GCC ivdep /* the six rows of d do not overlap */
-        for (int64_t tx = 0; tx < p->tiles_x; tx++) {
-          const float *at = row + TILE * tx;
-          to[tx] = at[0];
-          to[nt + tx] = at[1];
-          to[2 * nt + tx] = at[2];
-          to[3 * nt + tx] = at[3];
-          to[4 * nt + tx] = at[4];
-          to[5 * nt + tx] = at[5];
-        }
-      }
+    cut_tiles(p, plane, p->wp, IN_TILE, r, nt, d);
   }
 }
 
@@ -303,19 +303,7 @@ INLINE void gather_dy(const Plan *p, const float *dy, int64_t image_step, int64_
       const float *from = img + y * p->wo;
       for (int64_t i = 0; i < p->wo; i++) to[i] = from[i];
     }
-    for (int64_t ty = 0; ty < p->tiles_y; ty++)
-      for (int i = 0; i < TILE; i++) {
-        const float *row = plane + (TILE * ty + i) * wq;
-        float *to = d + i * TILE * nt + r * p->per_image + ty * p->tiles_x;
-#pragma GCC ivdep
-        for (int64_t tx = 0; tx < p->tiles_x; tx++) {
-          const float *at = row + TILE * tx;
-          to[tx] = at[0];
-          to[nt + tx] = at[1];
-          to[2 * nt + tx] = at[2];
-          to[3 * nt + tx] = at[3];
-        }
-      }
+    cut_tiles(p, plane, wq, TILE, r, nt, d);
   }
 }
 
