@@ -470,6 +470,53 @@ START_TEST(data_parallel_step_equals_whole_step) {
 }
 END_TEST
 
+/* Inference runs a batch through dlc_forward in slices (trainer_forward_rows) and gives
+ * each row what the whole batch gives it: rows are independent in inference (batch norm's
+ * running statistics, dropout off), and each slice reads and writes its own rows. */
+START_TEST(inference_in_slices_equals_whole_batch) {
+  Model *m = compiled_model_of(_i ? MODELS[_i] : MODEL);
+  DlrtDataset d = random_images(29, 11u + (unsigned)_i);
+  Trainer *t = trainer_new(m);
+  trainer_epoch(t, &d, 0, 0, NULL, NULL); /* (batch norm's running statistics away from 0 and 1) */
+  int n = m->train.batch, classes = t->classes;
+  ck_assert(trainer_outputs(t, &d, 3, n));
+  ck_assert_int_eq(t->forward_rows, 0); /* a tiny model runs whole */
+  float *whole = malloc(sizeof(float) * (size_t)(n * classes));
+  memcpy(whole, t->out, sizeof(float) * (size_t)(n * classes));
+  t->forward_rows = 3; /* slices of 3, 3 and 2 rows */
+  ck_assert(trainer_outputs(t, &d, 3, n));
+  for (int k = 0; k < n * classes; k++)
+    ck_assert_msg(fabsf(t->out[k] - whole[k]) <= 1e-5f * (1 + fabsf(whole[k])), "model %d: output %d is %g in slices, %g whole",
+                  _i, k, t->out[k], whole[k]);
+  free(whole);
+  trainer_free(t);
+  model_free(m);
+  dlrt_dataset_free(&d);
+}
+END_TEST
+
+/* Which models are sliced at batch 1000: a convolutional one (batch norm of 28 x 28 maps:
+ * tens of MB of activations) in slices of at least 16 rows, the MLP (tens of kB) not. */
+START_TEST(big_batches_are_sliced_where_activations_are_big) {
+  static const struct { int model; bool sliced; } cases[] = {{4, true}, {1, false}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *text = strdup(MODELS[cases[i].model]), *batch = strstr(text, "batch = 8 }");
+    ck_assert_ptr_nonnull(batch);
+    memcpy(batch, "batch=1000}", 11); /* (as long as what it replaces) */
+    Model *m = compiled_model_of(text);
+    int rows = trainer_forward_rows(m);
+    if (cases[i].sliced) {
+      ck_assert_int_ge(rows, 16);
+      ck_assert_int_lt(rows, 1000);
+    } else {
+      ck_assert_int_eq(rows, 0);
+    }
+    model_free(m);
+    free(text);
+  }
+}
+END_TEST
+
 /* On several cores the JIT compiles the training step in pieces, each a module of its own
  * (driver.c), and dlc_train_step runs them in order; train_step_matches_reference checks
  * what they compute. */
@@ -525,6 +572,8 @@ static Suite *lower_suite(void) {
   tcase_add_test(tc, forward_matches_reference);
   tcase_add_loop_test(tc, data_parallel_step_equals_whole_step, 0, N_MODELS);
   tcase_add_test(tc, examples_split_where_it_pays);
+  tcase_add_loop_test(tc, inference_in_slices_equals_whole_batch, 0, N_MODELS);
+  tcase_add_test(tc, big_batches_are_sliced_where_activations_are_big);
   tcase_add_test(tc, jit_compiles_the_step_in_pieces);
   suite_add_tcase(s, tc);
   return s;

@@ -267,8 +267,28 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
   return t->divergence.diverged ? NAN : total_loss / total;
 }
 
+/* A batch of inference runs through dlc_forward in slices whose activations take about
+ * FORWARD_SLICE_BYTES (estimated from the forward plan's scratch per row): a whole batch of
+ * 1000 convolutional images is tens of MB, so each layer's output left the caches before
+ * the next layer read it, and the memory-bound passes (batch norm, pooling, ReLU) ran at
+ * memory speed. Measured here (CPU time of `dlc eval --batch 1000`, one thread): resnet
+ * 3.1 -> 2.1 s, cnn_bn 3.9 -> 2.4, cnn 2.2 -> 1.7, VGG and LeNet-5 unchanged; smaller slices
+ * than FORWARD_SLICE_MIN rows cost the products more than the caches give back (the
+ * 20-layer MLP at 16 rows: 1.4 -> 2.1 s; its rows are small, so it runs whole). */
+enum { FORWARD_SLICE_BYTES = 2 << 20, FORWARD_SLICE_MIN = 16 };
+
+int trainer_forward_rows(const Model *m) {
+  int batch = m->train.batch;
+  double row_bytes = 4.0 * (double)(m->fns[FN_FORWARD].plan.total_floats - m->state_floats) / (batch > 0 ? batch : 1);
+  if (row_bytes * batch <= FORWARD_SLICE_BYTES) return 0;
+  int rows = (int)(FORWARD_SLICE_BYTES / row_bytes);
+  if (rows < FORWARD_SLICE_MIN) rows = FORWARD_SLICE_MIN;
+  return rows < batch ? rows : 0;
+}
+
 DlrtModelFn trainer_forward(Trainer *t) {
-  if (!t->forward) t->forward = (DlrtModelFn)model_function(t->m, model_fn_names[FN_FORWARD]);
+  if (!t->forward && (t->forward = (DlrtModelFn)model_function(t->m, model_fn_names[FN_FORWARD])))
+    t->forward_rows = trainer_forward_rows(t->m);
   return t->forward;
 }
 

@@ -71,6 +71,7 @@ typedef struct Trainer {
   double epoch_cpu_seconds; /* ... and the stepping thread's CPU time for all of its training */
   double augment_seconds; /* the last epoch's time spent distorting images (on the helper thread) */
   double augment_wait;    /* ... and the part of it the steps waited for */
+  int forward_rows;       /* inference: rows per dlc_forward call (0: a worker's all at once) */
   double forward_seconds; /* the last trainer_infer's time in the model itself (not assembling batches) */
   int *perm;           /* training-set order of the current epoch */
   int perm_len;
@@ -108,6 +109,9 @@ void trainer_free(Trainer *t);
 /* dlc_forward, once it has compiled (model_compile may still be compiling it in the
  * background: this waits); NULL after reporting a failure. */
 DlrtModelFn trainer_forward(Trainer *t);
+/* Rows per dlc_forward call in inference: a slice whose activations stay in the caches, or
+ * 0 when the whole batch is small enough to run at once. */
+int trainer_forward_rows(const Model *m);
 
 /* Called every few batches with the examples done so far and the sum of their losses (so
  * loss_sum / done is the epoch's running mean loss). */

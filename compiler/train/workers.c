@@ -257,6 +257,14 @@ void workers_free(Trainer *t) {
   free(t->once);
 }
 
+/* Dropout's noise for a shard's rows from its row `row` on (the batch's rows are the
+ * buffer's from row0). */
+static void feed_noise(Trainer *t, Shard *s, int row) {
+  for (int k = 0; k < t->n_noise; k++)
+    s->feeds[t->noise[k]->attr.slot] =
+        t->noise_buf[k] + (int64_t)(t->row0 + s->first + row) * shape_numel(t->noise[k]->shape);
+}
+
 void workers_split(Trainer *t, int parts, const float *x, const float *y, float *out, int n, const float *training) {
   const Model *m = t->m;
   t->active = n < parts ? n : parts; /* a batch of 1 is not worth waking a thread */
@@ -268,16 +276,30 @@ void workers_split(Trainer *t, int parts, const float *x, const float *y, float 
     if (y) s->feeds[m->sema.target->attr.slot] = y + (int64_t)s->first * t->classes;
     if (out) s->results[m->out_result->attr.slot] = out + (int64_t)s->first * t->classes;
     if (m->sema.training) s->feeds[m->sema.training->attr.slot] = training;
-    for (int k = 0; k < t->n_noise; k++)
-      s->feeds[t->noise[k]->attr.slot] =
-          t->noise_buf[k] + (int64_t)(t->row0 + s->first) * shape_numel(t->noise[k]->shape);
+    feed_noise(t, s, 0);
   }
 }
 
+/* A worker's rows in slices of t->forward_rows (trainer_forward_rows), each call on that
+ * slice's rows of the input, the noise and the output: rows are independent in inference. */
 static void forward_task(void *ctx, int w) {
   Trainer *t = ctx;
   Shard *s = &t->shards[w];
-  if (s->n > 0) t->forward(t->arena, s->scratch, s->feeds, s->results, s->n);
+  const Model *m = t->m;
+  int x_slot = m->sema.input->attr.slot, out_slot = m->out_result->attr.slot;
+  const float *x = s->feeds[x_slot];
+  float *out = s->results[out_slot];
+  int step = t->forward_rows > 0 ? t->forward_rows : s->n;
+  for (int done = 0; done < s->n; done += step) {
+    int n = s->n - done < step ? s->n - done : step;
+    s->feeds[x_slot] = x + (int64_t)done * t->in_features;
+    s->results[out_slot] = out + (int64_t)done * t->classes;
+    feed_noise(t, s, done);
+    t->forward(t->arena, s->scratch, s->feeds, s->results, n);
+  }
+  s->feeds[x_slot] = x; /* (the shard's rows as workers_split left them) */
+  s->results[out_slot] = out;
+  feed_noise(t, s, 0);
 }
 
 static void grad_task(void *ctx, int w) {
