@@ -100,12 +100,16 @@ static void collect(LowerCtx *c, const Node *y, Tree *t) {
 
 /* The value of x at the nest's current iteration (a float, or a vector in
  * nest_inner_vectors): an inline scalar, a load, or (fused) its own formula over its
- * operands' values. slot0 is the nest slot of the tree's first leaf. */
+ * operands' values. slot0 is the nest slot of the tree's first leaf. A fused node computed
+ * in place (a persistent leaf's new value, fuse.c) is also stored into the leaf, at the
+ * output's index (it has the output's shape). */
 static LLVMValueRef value_of(LowerCtx *c, const Node *x, const Nest *n, Tree *t, int slot0) {
   if (fused(c, x)) {
     LLVMValueRef v[MAX_INPUTS] = {NULL};
     for (int k = 0; k < op_info(x->op)->arity; k++) v[k] = value_of(c, x->in[k], n, t, slot0);
-    return emit_formula(c, x, v[0], v[1]);
+    LLVMValueRef value = emit_formula(c, x, v[0], v[1]);
+    if (c->sched->in_place && c->sched->in_place[x->id]) nest_store(c, n, 0, buffer_of(c, x), value);
+    return value;
   }
   if (op_is_inline(x->op)) return n->vector ? splat(c, operand(c, x).value) : operand(c, x).value;
   for (int i = 0; i < t->n; i++)

@@ -54,7 +54,7 @@ static bool tree_allows(Check *k, const Node *x) {
       continue;
     }
     if (k->s->fused_into[in->id]) {
-      if (!tree_allows(k, in)) return false;
+      if (k->s->in_place[in->id] || !tree_allows(k, in)) return false; /* (an epilogue stores the root only) */
       continue;
     }
     if (!readable_per_lane(in, k->root)) return false;
