@@ -551,7 +551,11 @@ START_TEST(cnn_passes_are_fused) {
         for (int k = 0; k < fns[f]->len; k++) {
           const Schedule *step = fns[f];
           const Node *y = step->order[k];
-          pools += y->op == OP_MAXPOOL_BACK && step->epilogue[y->id], sums = pools;
+          if (y->op == OP_MAXPOOL_BACK && step->epilogue[y->id]) {
+            const Node *sum = step->epilogue_sum[y->id];
+            pools++;
+            sums += sum && sum->op == OP_SUM_TO && sum->in[0] == step->epilogue[y->id] && schedule_site(step, sum) == y;
+          }
           if (y->op == OP_ASSIGN && y->in[0]->op == OP_STATE && strstr(y->in[0]->name, "running") == NULL) {
             moments++;
             stored += step->fused_into[y->in[1]->id] && step->in_place[y->in[1]->id] == y->in[0];

@@ -9,7 +9,9 @@
  *   unpool_sum:   every cell takes the window's gradient.
  * The backward ops write every cell of a window, the columns interleaved back by shuffles, so
  * no pass zeroes the gradient first (only the cells outside every window, where the image is
- * not a whole number of windows, are zeroed). */
+ * not a whole number of windows, are zeroed). A backward op with an epilogue may also add up
+ * the epilogue's values per map (Schedule.epilogue_sum: the bias gradient), a vector of
+ * partial sums per plane, so that no pass reads its images back for it. */
 #include "lower_private.h"
 
 #define add ix_add
@@ -59,9 +61,13 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
   LLVMValueRef in = img ? buffer_of(c, img) : NULL, out = lower_kernel_output(c, y);
   LLVMValueRef dy = forward ? NULL : buffer_of(c, y->op == OP_UNPOOL_SUM ? y->in[0] : y->in[1]);
   if (!forward && (w->h % k || w->w % k)) fill_zeros(c, out, mulk(c, rows_of(c, y), shape_numel(y->shape)));
+  const Node *adds = c->sched->epilogue_sum ? c->sched->epilogue_sum[y->id] : NULL; /* the tree's sum per map */
+  LLVMValueRef sums = adds ? buffer_of(c, adds) : NULL, partial = adds ? entry_alloca(c, vec_t(c), "plane_sum") : NULL;
+  if (adds) fill_zeros(c, sums, c_i64(c, w->c));
   Loop lp, ly, lx;
   LLVMValueRef plane = loop_begin(c, &lp, mulk(c, rows_of(c, y), w->c), "plane");
   LLVMValueRef map = LLVMBuildURem(c->b, plane, c_i64(c, w->c), "map"); /* for an epilogue's values per map */
+  if (adds) LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), partial);
   LLVMValueRef oy = loop_begin(c, &ly, c_i64(c, w->ho), "oy");
   int64_t vectors = (w->wo + LANES - 1) / LANES;
   LLVMValueRef vx = loop_begin(c, &lx, c_i64(c, vectors), "windows");
@@ -105,11 +111,20 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
         }
         LLVMValueRef o = LLVMBuildShuffleVector(c->b, wide, LLVMGetUndef(LLVMTypeOf(wide)), LLVMConstVector(idx, LANES), "");
         LLVMValueRef at = addk(c, row, q * LANES), m = row_mask(c, cells, q);
-        store_vec(c, lower_epilogue(c, y, o, at, map, m), out, at, m);
+        LLVMValueRef value = lower_epilogue(c, y, o, at, map, m);
+        store_vec(c, value, out, at, m);
+        if (adds) {
+          LLVMValueRef stored = LLVMBuildSelect(c->b, m, value, zero, "");
+          LLVMBuildStore(c->b, LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, vec_t(c), partial, ""), stored, ""), partial);
+        }
       }
     }
   }
   loop_end(c, &lx);
   loop_end(c, &ly);
+  if (adds) {
+    LLVMValueRef total = lanes_sum(c, LLVMBuildLoad2(c->b, vec_t(c), partial, ""));
+    store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, sums, map), total, ""), sums, map);
+  }
   loop_end(c, &lp);
 }

@@ -13,7 +13,14 @@
  *    value per map ([c, 1, 1], shared), and is computed before p.
  * Then p's value is never stored: its kernel computes R's tree on each vector and stores it
  * in R's buffer, which the memory plan places when p runs; R and the nodes of its tree are
- * computed at p's position (their site), and emit no loop of their own. */
+ * computed at p's position (their site), and emit no loop of their own.
+ *
+ * A sum_to of R's values per map ([c, 1, 1]: the bias gradient dy summed over positions)
+ * then joins it when p is max pooling's backward, which writes a map's plane at a time: the
+ * kernel adds up each plane's vectors as it stores them (Schedule.epilogue_sum), instead of
+ * a pass that reads R's images back. Not when a batched node reads the sum (batch norm's
+ * statistics): split over workers, such a sum is added up across them before it is read
+ * (shards.c), which needs it computed in a loop of its own. */
 #include "schedule.h"
 
 bool window_tiles_image(const Window *w) { return w->stride == w->k && w->pad == 0 && w->k >= 2 && w->k <= 4; }
@@ -73,8 +80,30 @@ static void move_tree(Schedule *s, Node *x, const Node *root, Node *p) {
   s->site[x->id] = p;
 }
 
+/* A sum_to per map of root's values that p's loop can add up (see above), or NULL. */
+static Node *sum_per_map(const Schedule *s, const Node *p, const Node *root) {
+  if (p->op != OP_MAXPOOL_BACK && p->op != OP_UNPOOL_SUM) return NULL;
+  Shape r = root->shape;
+  for (int i = 0; i < s->len; i++) {
+    Node *y = s->order[i];
+    if (y->op != OP_SUM_TO || y->in[0] != root || s->fused_into[y->id] || s->site[y->id] || s->view_of[y->id] ||
+        s->in_place[y->id])
+      continue;
+    Shape m = y->shape;
+    if (m.batched || !r.batched || r.rank != 3 || m.rank != 3 || m.dim[0] != r.dim[0] || m.dim[1] != 1 || m.dim[2] != 1)
+      continue;
+    bool batched_reader = false;
+    for (int j = i + 1; j < s->len && !batched_reader; j++)
+      for (int k = 0; k < op_info(s->order[j]->op)->arity; k++)
+        batched_reader |= s->order[j]->in[k] == y && s->order[j]->shape.batched;
+    if (!batched_reader) return y;
+  }
+  return NULL;
+}
+
 void schedule_epilogues(const Graph *g, Schedule *s, Arena *arena) {
   s->epilogue = ARENA_ARRAY(arena, Node *, g->len);
+  s->epilogue_sum = ARENA_ARRAY(arena, Node *, g->len);
   int *uses = ARENA_ARRAY(arena, int, g->len), *pos_of = ARENA_ARRAY(arena, int, g->len);
   Node **reader = ARENA_ARRAY(arena, Node *, g->len);
   for (int i = 0; i < s->len; i++) {
@@ -97,5 +126,10 @@ void schedule_epilogues(const Graph *g, Schedule *s, Arena *arena) {
     s->epilogue[p->id] = root;
     s->fused_into[p->id] = y;
     move_tree(s, root, root, p);
+    Node *sum = sum_per_map(s, p, root);
+    if (sum) {
+      s->epilogue_sum[p->id] = sum;
+      s->site[sum->id] = p;
+    }
   }
 }

@@ -24,6 +24,9 @@ typedef struct Schedule {
                         (the new value an ASSIGN stores, computed in place), or NULL */
   Node **epilogue;   /* by node id: for a kernel, the root of the elementwise tree its stores
                         compute (into the root's buffer; epilogue.c), or NULL */
+  Node **epilogue_sum; /* by node id: for a kernel with an epilogue, a sum_to of the root's
+                        values per map that the kernel adds up as it stores them (its site is
+                        the kernel), or NULL */
 } Schedule;
 
 /* The schedule's nodes in order (for the reference evaluator and the dumps). */
