@@ -139,8 +139,9 @@ static const char *const MODELS[] = {
     "loss = cross_entropy(out, y) + 0.001 * sum(g)\n"
     "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
     /* the small CNN's layers on odd shapes: max pooling's backward with the ReLU derivative
-     * as its epilogue and the bias gradient added up in the same loop (3 and 5 maps, 14- and
-     * 7-wide maps, 3x3 windows on 6x6 maps), Adam's moments stored by the parameter's loop */
+     * as its epilogue, from the choices the forward saved, and the bias gradient added up in
+     * the same loop (3 and 5 maps, 14- and 7-wide maps, 3x3 windows on 6x6 maps), Adam's
+     * moments stored by the parameter's loop */
     "input x : [1, 28, 28]\n"
     "target y : onehot(10)\n"
     "a = maxpool(relu(conv(x, 3, 3, pad: 1)), 2)\n"
@@ -535,8 +536,10 @@ START_TEST(examples_split_where_it_pays) {
 END_TEST
 
 /* What the two CNNs above are lowered with: every max pooling backward adds up its bias (or
- * beta) gradient, and each Adam moment is stored by its parameter's loop; in one thread's
- * step and in the data-parallel one's functions. */
+ * beta) gradient and reads the choices its forward saved, and each Adam moment is stored by
+ * its parameter's loop; in one thread's step and in the data-parallel one's functions
+ * (train_step_matches_reference and data_parallel_step_equals_whole_step check what they
+ * compute). */
 START_TEST(cnn_passes_are_fused) {
   for (int i = N_MODELS - 2; i < N_MODELS; i++)
     for (int threads = 1; threads <= 2; threads++) {
@@ -546,7 +549,7 @@ START_TEST(cnn_passes_are_fused) {
         ck_assert(m->par.data_parallel);
         fns[0] = &m->par_fns[PAR_GRAD].sched, fns[1] = &m->par_fns[PAR_UPDATE].sched;
       }
-      int pools = 0, sums = 0, moments = 0, stored = 0;
+      int pools = 0, sums = 0, choices = 0, moments = 0, stored = 0;
       for (int f = 0; f < 2 && fns[f]; f++)
         for (int k = 0; k < fns[f]->len; k++) {
           const Schedule *step = fns[f];
@@ -555,6 +558,8 @@ START_TEST(cnn_passes_are_fused) {
             const Node *sum = step->epilogue_sum[y->id];
             pools++;
             sums += sum && sum->op == OP_SUM_TO && sum->in[0] == step->epilogue[y->id] && schedule_site(step, sum) == y;
+            const Node *f = step->pool_argmax[y->id]; /* the forward that saves the choices */
+            choices += f && f->op == OP_MAXPOOL && f->in[0] == y->in[0] && step->pool_argmax[f->id] == y;
           }
           if (y->op == OP_ASSIGN && y->in[0]->op == OP_STATE && strstr(y->in[0]->name, "running") == NULL) {
             moments++;
@@ -564,6 +569,7 @@ START_TEST(cnn_passes_are_fused) {
       int expected_pools = i == N_MODELS - 2 ? 3 : 2;
       ck_assert_int_eq(pools, expected_pools);
       ck_assert_int_eq(sums, pools);
+      ck_assert_int_eq(choices, pools);
       ck_assert_int_gt(moments, 0);
       ck_assert_int_eq(stored, moments);
       model_free(m);
