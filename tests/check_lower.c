@@ -138,6 +138,27 @@ static const char *const MODELS[] = {
     "out = dense(k, 10) - dense(h, 10) / 2\n"
     "loss = cross_entropy(out, y) + 0.001 * sum(g)\n"
     "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
+    /* the small CNN's layers on odd shapes: max pooling's backward with the ReLU derivative
+     * as its epilogue, from the choices the forward saved, and the bias gradient added up in
+     * the same loop (3 and 5 maps, 14- and 7-wide maps, 3x3 windows on 6x6 maps), Adam's
+     * moments stored by the parameter's loop */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "a = maxpool(relu(conv(x, 3, 3, pad: 1)), 2)\n"
+    "b = maxpool(relu(conv(a, 5, 3, pad: 1)), 2)\n"
+    "c = maxpool(relu(conv(b, 3, 2)), 3)\n"
+    "out = dense(flatten(c), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
+    /* the same with batch norm (3 and 5 maps): the gradient of beta added up by max
+     * pooling's backward, the statistics not (split over threads, they are synced) */
+    "input x : [1, 28, 28]\n"
+    "target y : onehot(10)\n"
+    "a = maxpool(relu(batchnorm(conv(x, 3, 3, pad: 1, bias: false))), 2)\n"
+    "b = maxpool(relu(batchnorm(conv(a, 5, 3, pad: 1, bias: false))), 2)\n"
+    "out = dense(flatten(b), 10)\n"
+    "loss = cross_entropy(out, y)\n"
+    "train { optimizer = adam(lr: 0.01, eps: 0.001); batch = 8 }\n",
 };
 enum { N_MODELS = sizeof MODELS / sizeof *MODELS };
 
@@ -561,6 +582,48 @@ START_TEST(examples_split_where_it_pays) {
 }
 END_TEST
 
+/* What the two CNNs above are lowered with: every max pooling backward adds up its bias (or
+ * beta) gradient and reads the choices its forward saved, and each Adam moment is stored by
+ * its parameter's loop; in one thread's step and in the data-parallel one's functions
+ * (train_step_matches_reference and data_parallel_step_equals_whole_step check what they
+ * compute). */
+START_TEST(cnn_passes_are_fused) {
+  for (int i = N_MODELS - 2; i < N_MODELS; i++)
+    for (int threads = 1; threads <= 2; threads++) {
+      Model *m = compiled_model_threads(MODELS[i], threads);
+      const Schedule *fns[2] = {&m->fns[FN_TRAIN].sched, NULL};
+      if (threads > 1) {
+        ck_assert(m->par.data_parallel);
+        fns[0] = &m->par_fns[PAR_GRAD].sched, fns[1] = &m->par_fns[PAR_UPDATE].sched;
+      }
+      int pools = 0, sums = 0, choices = 0, moments = 0, stored = 0;
+      for (int f = 0; f < 2 && fns[f]; f++)
+        for (int k = 0; k < fns[f]->len; k++) {
+          const Schedule *step = fns[f];
+          const Node *y = step->order[k];
+          if (y->op == OP_MAXPOOL_BACK && step->epilogue[y->id]) {
+            const Node *sum = step->epilogue_sum[y->id];
+            pools++;
+            sums += sum && sum->op == OP_SUM_TO && sum->in[0] == step->epilogue[y->id] && schedule_site(step, sum) == y;
+            const Node *f = step->pool_argmax[y->id]; /* the forward that saves the choices */
+            choices += f && f->op == OP_MAXPOOL && f->in[0] == y->in[0] && step->pool_argmax[f->id] == y;
+          }
+          if (y->op == OP_ASSIGN && y->in[0]->op == OP_STATE && strstr(y->in[0]->name, "running") == NULL) {
+            moments++;
+            stored += step->fused_into[y->in[1]->id] && step->in_place[y->in[1]->id] == y->in[0];
+          }
+        }
+      int expected_pools = i == N_MODELS - 2 ? 3 : 2;
+      ck_assert_int_eq(pools, expected_pools);
+      ck_assert_int_eq(sums, pools);
+      ck_assert_int_eq(choices, pools);
+      ck_assert_int_gt(moments, 0);
+      ck_assert_int_eq(stored, moments);
+      model_free(m);
+    }
+}
+END_TEST
+
 static Suite *lower_suite(void) {
   Suite *s = suite_create("lower");
   TCase *tc = tcase_create("jit");
@@ -575,6 +638,7 @@ static Suite *lower_suite(void) {
   tcase_add_loop_test(tc, inference_in_slices_equals_whole_batch, 0, N_MODELS);
   tcase_add_test(tc, big_batches_are_sliced_where_activations_are_big);
   tcase_add_test(tc, jit_compiles_the_step_in_pieces);
+  tcase_add_test(tc, cnn_passes_are_fused);
   suite_add_tcase(s, tc);
   return s;
 }

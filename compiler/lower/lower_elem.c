@@ -100,12 +100,16 @@ static void collect(LowerCtx *c, const Node *y, Tree *t) {
 
 /* The value of x at the nest's current iteration (a float, or a vector in
  * nest_inner_vectors): an inline scalar, a load, or (fused) its own formula over its
- * operands' values. slot0 is the nest slot of the tree's first leaf. */
+ * operands' values. slot0 is the nest slot of the tree's first leaf. A fused node computed
+ * in place (a persistent leaf's new value, fuse.c) is also stored into the leaf, at the
+ * output's index (it has the output's shape). */
 static LLVMValueRef value_of(LowerCtx *c, const Node *x, const Nest *n, Tree *t, int slot0) {
   if (fused(c, x)) {
     LLVMValueRef v[MAX_INPUTS] = {NULL};
     for (int k = 0; k < op_info(x->op)->arity; k++) v[k] = value_of(c, x->in[k], n, t, slot0);
-    return emit_formula(c, x, v[0], v[1]);
+    LLVMValueRef value = emit_formula(c, x, v[0], v[1]);
+    if (c->sched->in_place && c->sched->in_place[x->id]) nest_store(c, n, 0, buffer_of(c, x), value);
+    return value;
   }
   if (op_is_inline(x->op)) return n->vector ? splat(c, operand(c, x).value) : operand(c, x).value;
   for (int i = 0; i < t->n; i++)
@@ -171,6 +175,15 @@ typedef struct ReduceBody {
   LLVMValueRef acc; /* the partial sums (an alloca) */
 } ReduceBody;
 
+LLVMValueRef lanes_sum(LowerCtx *c, LLVMValueRef v) {
+  for (int half = LANES / 2; half >= 1; half /= 2) {
+    LLVMValueRef idx[LANES];
+    for (int i = 0; i < LANES; i++) idx[i] = c_i32(c, i < half ? i + half : i);
+    v = LLVMBuildFAdd(c->b, v, LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vec_t(c)), LLVMConstVector(idx, LANES), ""), "");
+  }
+  return LLVMBuildExtractElement(c->b, v, c_i32(c, 0), "sum");
+}
+
 static void reduce_body(LowerCtx *c, Nest *n, void *arg) {
   ReduceBody *r = arg;
   forget_loads(n, r->e.t, 1);
@@ -184,14 +197,8 @@ static void reduce_inner(LowerCtx *c, const Node *y, Nest *n, Tree *t, LLVMValue
   open_outer(c, n, t, 1, true);
   LLVMBuildStore(c->b, LLVMConstNull(vec_t(c)), r.acc);
   nest_inner_vectors(c, n, reduce_body, &r);
-  /* the lanes' sum in a tree (as the vector unit adds them), then into the output */
-  LLVMValueRef v = LLVMBuildLoad2(c->b, vec_t(c), r.acc, "");
-  for (int half = LANES / 2; half >= 1; half /= 2) {
-    LLVMValueRef idx[LANES];
-    for (int i = 0; i < LANES; i++) idx[i] = c_i32(c, i < half ? i + half : i);
-    v = LLVMBuildFAdd(c->b, v, LLVMBuildShuffleVector(c->b, v, LLVMGetUndef(vec_t(c)), LLVMConstVector(idx, LANES), ""), "");
-  }
-  LLVMValueRef sum = LLVMBuildExtractElement(c->b, v, c_i32(c, 0), "sum");
+  /* the lanes' sum, then into the output */
+  LLVMValueRef sum = lanes_sum(c, LLVMBuildLoad2(c->b, vec_t(c), r.acc, ""));
   n->vector = false; /* the output's index from the outer loops alone */
   LLVMValueRef at = nest_outer_index(c, n, 0);
   store_f32(c, LLVMBuildFAdd(c->b, load_f32(c, out, at), sum, ""), out, at);

@@ -43,6 +43,8 @@ void lower_pool_vectors(LowerCtx *c, const Node *y);
  * (Schedule.epilogue); and what it stores for a vector v of its values at flat index `at`
  * (lane 0) of map `map` (the lanes in `mask`, or all): v, or the epilogue's tree of v. */
 LLVMValueRef lower_kernel_output(LowerCtx *c, const Node *p);
+/* The sum of a vector's LANES lanes, in a tree (as the vector unit adds them). */
+LLVMValueRef lanes_sum(LowerCtx *c, LLVMValueRef v);
 LLVMValueRef lower_epilogue(LowerCtx *c, const Node *p, LLVMValueRef v, LLVMValueRef at, LLVMValueRef map, LLVMValueRef mask);
 
 /* Debug locations (debuginfo.c): the compile unit for the model's file (nothing if NULL),

@@ -6,7 +6,13 @@
  * such as a bias add, a scaled tanh, or the derivative dy * (1 - y^2) * c become one loop that
  * reads each input once, instead of one pass over memory per op.
  *
- * Views (the VIEW class: reshape) change no element, so they share their input's buffer. */
+ * Views (the VIEW class: reshape) change no element, so they share their input's buffer.
+ *
+ * Stored as it goes: a persistent leaf's new value computed in place (inplace.c) whose only
+ * other reader is elementwise of its shape is computed inside that reader's loop too, and
+ * stored there into the leaf's buffer. Adam's new moments m' and v' are each read by the
+ * parameter's update and stored: three loops over the parameter (m', v', p') become one,
+ * which reads g, m, v and p once and writes m, v and p once (7 arrays instead of 10). */
 #include "schedule.h"
 
 
@@ -46,6 +52,44 @@ static Leaves own_leaves(const Node *y) {
   return l;
 }
 
+/* The distinct memory operands of the tree rooted at root (its fused members' inputs). */
+static void tree_leaves(const Schedule *s, const Node *y, const Node *root, Leaves *l) {
+  for (int k = 0; k < op_info(y->op)->arity; k++) {
+    const Node *x = y->in[k];
+    if (s->fused_into[x->id] && schedule_site(s, x) == root) tree_leaves(s, x, root, l);
+    else add_leaf(l, x);
+  }
+}
+
+/* Fuses each new value computed in place into its one other reader's loop, which also
+ * stores it (see above; lower_elem.c's value_of stores a fused node that is in place). */
+static void fuse_stored_updates(const Graph *g, Schedule *s, const int *uses, Node *const *reader_of_value,
+                                Arena *arena) {
+  int *pos_of = ARENA_ARRAY(arena, int, g->len);
+  for (int i = 0; i < s->len; i++) pos_of[s->order[i]->id] = i;
+  for (int i = 0; i < s->len; i++) {
+    Node *a = s->order[i];
+    if (a->op != OP_ASSIGN) continue;
+    Node *x = a->in[1], *y = reader_of_value[x->id];
+    if (!s->in_place[x->id] || s->fused_into[x->id] || s->site[x->id] || uses[x->id] != 2 || !y) continue;
+    if (!op_is_elementwise(y->op) || !shape_equal(y->shape, x->shape)) continue;
+    Node *root = (Node *)schedule_site(s, y);
+    if (!op_is_elementwise(root->op) || !shape_equal(root->shape, x->shape) || s->view_of[root->id] ||
+        pos_of[root->id] < pos_of[x->id])
+      continue;
+    Leaves l = {0};
+    tree_leaves(s, root, root, &l);
+    tree_leaves(s, x, x, &l);
+    for (int j = 0; j < l.n; j++) /* x itself is no longer read from memory */
+      if (l.leaf[j] == x) l.leaf[j] = l.leaf[--l.n];
+    if (l.n > MAX_FUSED_LEAVES) continue;
+    for (int j = 0; j < s->len; j++) /* x's own tree moves with it */
+      if (s->site[s->order[j]->id] == x) s->site[s->order[j]->id] = root;
+    s->fused_into[x->id] = y;
+    s->site[x->id] = root;
+  }
+}
+
 void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
   s->fused_into = ARENA_ARRAY(arena, Node *, g->len);
   s->site = ARENA_ARRAY(arena, Node *, g->len);
@@ -82,5 +126,10 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena) {
     s->site[x->id] = root;
   }
   schedule_update_in_place(g, s, arena);
+  Node **value_reader = ARENA_ARRAY(arena, Node *, g->len); /* a reader other than an ASSIGN */
+  for (int i = 0; i < s->len; i++)
+    for (int k = 0; k < op_info(s->order[i]->op)->arity; k++)
+      if (s->order[i]->op != OP_ASSIGN) value_reader[s->order[i]->in[k]->id] = s->order[i];
+  fuse_stored_updates(g, s, uses, value_reader, arena);
   schedule_epilogues(g, s, arena);
 }

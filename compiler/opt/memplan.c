@@ -92,6 +92,13 @@ MemPlan memplan_build(const Graph *g, const Schedule *s, int batch, NodeWorkspac
       }
       if (at + result + arena_align(ws) > p.total_floats) p.total_floats = at + result + arena_align(ws);
     }
+    const Node *sum = s->epilogue_sum ? s->epilogue_sum[x->id] : NULL; /* written as the kernel runs */
+    if (sum && p.offset[sum->id] < 0) {
+      int64_t size = arena_align(shape_numel(sum->shape)), at = first_fit(live, n_live, p.persist_floats, size);
+      p.offset[sum->id] = at;
+      insert_sorted(live, &n_live, (Block){at, size, sum->id});
+      if (at + size > p.total_floats) p.total_floats = at + size;
+    }
     /* Release what this node was the last to read (and its own output if nothing reads it). */
     for (int i = 0; i < n_live;) {
       if (last_use[live[i].node] <= pos) {

@@ -24,6 +24,12 @@ typedef struct Schedule {
                         (the new value an ASSIGN stores, computed in place), or NULL */
   Node **epilogue;   /* by node id: for a kernel, the root of the elementwise tree its stores
                         compute (into the root's buffer; epilogue.c), or NULL */
+  Node **epilogue_sum; /* by node id: for a kernel with an epilogue, a sum_to of the root's
+                        values per map that the kernel adds up as it stores them (its site is
+                        the kernel), or NULL */
+  Node **pool_argmax;  /* by node id: for max pooling, the backward that reads the choice of
+                        each window it saves in its input's buffer; for that backward, the max
+                        pooling (epilogue.c); else NULL */
 } Schedule;
 
 /* The schedule's nodes in order (for the reference evaluator and the dumps). */
