@@ -11,6 +11,16 @@
 #include "distort.h"
 #include "workers.h"
 
+/* With average = ema(d): each parameter's moving average set to the parameter. */
+static void sync_averages(Trainer *t) {
+  const Model *m = t->m;
+  const int64_t *off = model_state_offsets(m);
+  for (int i = 0; m->hyper.average && i < m->n_forward; i++) {
+    const Node *a = m->hyper.average[i];
+    if (a) memcpy(t->arena + off[a->id], t->arena + off[i], sizeof(float) * (size_t)shape_numel(a->shape));
+  }
+}
+
 /* Parameters and state in declaration order, each from the one seeded stream (the same seed
  * gives the same network, graph_fill_initial), at their places in the arena. */
 static void init_params(Trainer *t) {
@@ -24,16 +34,7 @@ static void init_params(Trainer *t) {
   free(dest);
   /* each moving average starts as its parameter (the first step overwrites it: update.c),
    * so inference before any step uses the parameters themselves */
-  trainer_sync_averages(t);
-}
-
-void trainer_sync_averages(Trainer *t) {
-  const Model *m = t->m;
-  const int64_t *off = model_state_offsets(m);
-  for (int i = 0; m->hyper.average && i < m->n_forward; i++) {
-    const Node *a = m->hyper.average[i];
-    if (a) memcpy(t->arena + off[a->id], t->arena + off[i], sizeof(float) * (size_t)shape_numel(a->shape));
-  }
+  sync_averages(t);
 }
 
 /* Each parameter trades places with its moving average (average = ema(d)), so that inference
