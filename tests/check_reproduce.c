@@ -264,6 +264,25 @@ START_TEST(eval_uses_the_average) {
     ck_assert_msg(eval_error == avg_error, "%s: eval %g%%, training %g%%", nets[k], eval_error, avg_error);
     run_result_free(&e);
   }
+  /* dlc export writes the averages in the parameters' places (its bytes hold h.W.average's,
+   * not h.W's) */
+  char *onnx = path_join(dir, "avg.onnx");
+  RunResult x = run_command(NULL, 120, DLC_BINARY, "export", net, "--load", ck_avg, "-o", onnx, (char *)NULL);
+  ck_assert_msg(x.status == 0, "%s", x.err);
+  run_result_free(&x);
+  f = fopen(onnx, "rb");
+  ck_assert_ptr_nonnull(f);
+  static char bytes[1 << 20];
+  size_t got = fread(bytes, 1, sizeof bytes, f);
+  fclose(f);
+  ck_assert_msg(dlrt_ckpt_load(ck_avg, &ca, err, sizeof err) == 0, "%s", err);
+  const CkptTensor *w = dlrt_ckpt_tensor(&ca, "h.W"), *wa = dlrt_ckpt_tensor(&ca, "h.W.average");
+  ck_assert(w && wa);
+  size_t wn = sizeof(float) * (size_t)w->dim[0] * (size_t)w->dim[1];
+  ck_assert_msg(memmem(bytes, got, wa->data, wn), "the ONNX file does not hold h.W.average");
+  ck_assert_msg(!memmem(bytes, got, w->data, wn), "the ONNX file holds h.W");
+  dlrt_ckpt_free(&ca);
+  free(onnx);
   free(avg_text), free(text), free(with);
   run_result_free(&a), run_result_free(&b);
   free(ck_avg), free(ck_raw);
