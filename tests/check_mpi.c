@@ -220,8 +220,8 @@ END_TEST
  * worker is the split's float order, not the processes). */
 static void threads_against_processes(const char *model, const char *const *extra) {
   char *one = path_join(subset_dir, "t1.ck"), *two = path_join(subset_dir, "t2.ck"), *procs = path_join(subset_dir, "p2.ck");
-  const char *a1[10] = {"--epochs", "1", "--save", one}, *a2[10] = {"--epochs", "1", "--save", two, "--threads", "2"},
-             *a3[10] = {"--epochs", "1", "--save", procs};
+  const char *a1[12] = {"--epochs", "1", "--save", one}, *a2[12] = {"--epochs", "1", "--save", two, "--threads", "2"},
+             *a3[12] = {"--epochs", "1", "--save", procs};
   for (int k = 0; extra[k]; k++) a1[4 + k] = a2[6 + k] = a3[4 + k] = extra[k];
   RunResult r1 = train(0, model, a1), r2 = train(0, model, a2), r3 = train(2, model, a3);
   assert_ran_on(r1, 1);
@@ -249,6 +249,20 @@ END_TEST
 
 START_TEST(lenet_threads_against_processes) {
   threads_against_processes(DLC_SOURCE_DIR "/examples/lenet.net", odd_batch);
+}
+END_TEST
+
+/* The parameters' moving averages (average = ema(d)) are updated by every worker from the
+ * same parameters: 2 processes and 2 threads give the same averages bit for bit too. */
+START_TEST(average_threads_against_processes) {
+  static const char *const args[] = {"--batch", "37", "--set", "average = ema(0.99)", NULL};
+  threads_against_processes(DLC_SOURCE_DIR "/examples/lenet.net", args);
+  char *procs = path_join(subset_dir, "p2.ck"), err[1024];
+  Ckpt c;
+  ck_assert_msg(dlrt_ckpt_load(procs, &c, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(dlrt_ckpt_tensor(&c, "c1.W.average") && dlrt_ckpt_tensor(&c, "out.b.average"), "no averages in %s", procs);
+  dlrt_ckpt_free(&c);
+  free(procs);
 }
 END_TEST
 
@@ -680,6 +694,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, lenet_on_processes);
   tcase_add_test(tc, lenet_on_processes_and_threads);
   tcase_add_test(tc, lenet_threads_against_processes);
+  tcase_add_test(tc, average_threads_against_processes);
   tcase_add_test(tc, batch_norm_on_processes);
   tcase_add_test(tc, batch_norm_with_a_process_without_rows);
   tcase_add_test(tc, batch_norm_on_threads);

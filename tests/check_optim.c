@@ -1,6 +1,7 @@
 /* check_optim.c — every optimiser's update nodes against the same step computed by hand
  * (PyTorch's formulas), over two steps so that optimiser state carries over; weight decay,
- * Nesterov momentum and gradient clipping included; and the learning-rate schedules. */
+ * Nesterov momentum and gradient clipping included; the parameters' moving average (average =
+ * ema(d)) against its closed form; and the learning-rate schedules. */
 #include <math.h>
 #include <stdlib.h>
 #include "helpers.h"
@@ -109,6 +110,81 @@ static void by_graph(const OptimizerSpec *o, double p[N], double *q) {
   graph_free(g);
 }
 
+/* average = ema(d): STEPS_AVG steps of momentum SGD by the reference evaluator, the
+ * parameters recorded after each; the average the update keeps must be the closed form
+ * sum_i (1 - d) d^(t-i) p_i / (1 - d^t), and p itself as if there were no average. */
+enum { STEPS_AVG = 6 };
+static void average_by_graph(const OptimizerSpec *o, double p_after[STEPS_AVG][N], double avg[N]) {
+  Graph *g = graph_new();
+  Node *x = g_input(g, "x", shape_make(true, 1, (int[]){N}), NO_LOC);
+  Node *pn = g_param(g, "p", shape_make(false, 1, (int[]){N}), NO_LOC);
+  Node *loss = g_sum_to(g, g_binary(g, OP_MUL, g_binary(g, OP_MUL, x, pn, NO_LOC), pn, NO_LOC), shape_scalar(true), NO_LOC);
+  int n_forward = g->len;
+  Node **grads = grad_build(g, loss);
+  UpdateHypers h = grad_add_update(g, grads, n_forward, o, NO_LOC);
+  ck_assert_int_eq(h.n_average, 1);
+  Node *an = h.average[pn->id];
+  ck_assert_ptr_nonnull(an);
+  ck_assert_str_eq(an->name, "p.average");
+  Node *roots[64];
+  int n_roots = 0;
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_ASSIGN) roots[n_roots++] = g->nodes[i];
+  Arena a;
+  arena_init(&a);
+  Schedule s = schedule_build(g, roots, n_roots, &a);
+  double **leaf = calloc((size_t)g->len, sizeof *leaf), xs[ROWS * N], hv[HYPER_COUNT];
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) leaf[i] = calloc(N, sizeof(double));
+  for (int i = 0; i < N; i++) leaf[pn->id][i] = P0[i], leaf[an->id][i] = 1e3; /* (overwritten at t = 1) */
+  for (int r = 0; r < ROWS; r++)
+    for (int i = 0; i < N; i++) xs[r * N + i] = fabs(X[r][i]);
+  const double *feeds[1 + HYPER_COUNT] = {xs};
+  for (int k = 0; k < HYPER_COUNT; k++)
+    if (h.node[k]) feeds[h.node[k]->attr.slot] = &hv[k];
+  Interp it = {g, ROWS, NULL, 0, leaf, feeds};
+  for (int t = 1; t <= STEPS_AVG; t++) {
+    for (int k = 0; k < HYPER_COUNT; k++) hv[k] = update_hyper_value((HyperKind)k, o, LR, t);
+    interp_run(&it, schedule_nodes(&s), NULL);
+    for (int i = 0; i < N; i++) p_after[t - 1][i] = leaf[pn->id][i];
+  }
+  for (int i = 0; i < N; i++) avg[i] = leaf[an->id][i];
+  interp_clear(&it);
+  for (int i = 0; i < g->len; i++) free(leaf[i]);
+  free(leaf);
+  arena_free(&a);
+  graph_free(g);
+}
+
+START_TEST(average_is_the_bias_corrected_ema) {
+  static const float decays[] = {0.5f, 0.9f, 0.999f};
+  OptimizerSpec o = {.kind = OPT_SGD, .momentum = 0.9f, .average = decays[_i]};
+  double p[STEPS_AVG][N], avg[N];
+  average_by_graph(&o, p, avg);
+  double d = o.average;
+  for (int i = 0; i < N; i++) {
+    double sum = 0;
+    for (int t = 1; t <= STEPS_AVG; t++) sum += (1 - d) * pow(d, STEPS_AVG - t) * p[t - 1][i];
+    double closed = sum / (1 - pow(d, STEPS_AVG));
+    ck_assert_msg(fabs(avg[i] - closed) < 1e-9, "decay %g: average[%d] = %.12f, closed form %.12f", d, i, avg[i], closed);
+    ck_assert_msg(fabs(avg[i] - p[STEPS_AVG - 1][i]) > 1e-6, "decay %g: the average is the last value", d);
+  }
+}
+END_TEST
+
+/* The average changes nothing else: the parameters follow the same steps with it and
+ * without it (update_matches_hand_computed_steps checks them without). */
+START_TEST(average_leaves_the_steps_alone) {
+  OptimizerSpec o = {.kind = OPT_SGD, .momentum = 0.9f, .weight_decay = 0.01f, .average = 0.9f}, plain = o;
+  plain.average = 0;
+  double p[N], q, hp[N], hq;
+  by_graph(&o, p, &q);
+  by_hand(&plain, hp, &hq);
+  for (int i = 0; i < N; i++) ck_assert_msg(fabs(p[i] - hp[i]) < 1e-9, "p[%d] = %.12f, by hand %.12f", i, p[i], hp[i]);
+  ck_assert_msg(fabs(q - hq) < 1e-9, "q = %.12f, by hand %.12f", q, hq);
+}
+END_TEST
+
 static const OptimizerSpec cases[] = {
     {.kind = OPT_SGD},
     {.kind = OPT_SGD, .weight_decay = 0.1f},
@@ -163,6 +239,8 @@ static Suite *optim_suite(void) {
   TCase *tc = tcase_create("optim");
   tcase_add_loop_test(tc, update_matches_hand_computed_steps, 0, (int)(sizeof cases / sizeof *cases));
   tcase_add_test(tc, schedules);
+  tcase_add_loop_test(tc, average_is_the_bias_corrected_ema, 0, 3);
+  tcase_add_test(tc, average_leaves_the_steps_alone);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -4,7 +4,8 @@
  * tensors, even with two runs at once, with distortions made on a helper thread and with
  * undistorted batches made ahead on it or by the stepping thread; a step too small to split
  * gives the same bits on any thread count; a run
- * resumed from a checkpoint ends with the tensors of the run that never stopped; and a
+ * resumed from a checkpoint ends with the tensors of the run that never stopped (with the
+ * parameters' moving averages too, which eval uses and which change no step); and a
  * constant travels in checkpoints unchanged, a checkpoint of an edited table loading with a
  * warning. Comparing whole tensors byte for byte, with a control that does differ (another
  * seed), so that a comparison that saw nothing cannot pass. */
@@ -172,6 +173,122 @@ START_TEST(resume_same_bits) {
 }
 END_TEST
 
+/* The same with the parameters' moving average (average = ema(d)): the averages are in the
+ * checkpoint beside the parameters, and a resumed run ends with both as the straight one. */
+START_TEST(resume_same_bits_with_average) {
+  static const char avg[] = "average = ema(0.99)", sgd[] = "optimizer = sgd(lr: 0.05, momentum: 0.9)";
+  const char *net = example("mlp_relu.net");
+  TRAIN(net, "straight.ck", "--epochs", "2", "--set", avg, "--set", sgd);
+  TRAIN(net, "resumed.ck", "--epochs", "1", "--set", avg, "--set", sgd);
+  char *resume = path_join(dir, "resumed.ck");
+  TRAIN(net, "resumed.ck", "--epochs", "2", "--set", avg, "--set", sgd, "--resume", resume);
+  assert_same("straight.ck", "resumed.ck");
+  Ckpt c = load("straight.ck");
+  int averages = 0;
+  for (int i = 0; i < c.n; i++) {
+    char name[256];
+    snprintf(name, sizeof name, "%s.average", c.tensors[i].name);
+    const CkptTensor *a = dlrt_ckpt_tensor(&c, name);
+    if (!a) continue;
+    averages++;
+    size_t n = 1;
+    for (int d = 0; d < a->rank; d++) n *= (size_t)a->dim[d];
+    ck_assert_msg(memcmp(a->data, c.tensors[i].data, n * sizeof(float)) != 0, "%s equals its parameter", name);
+  }
+  ck_assert_int_eq(averages, 4); /* two dense layers' weights and biases */
+  dlrt_ckpt_free(&c);
+  /* a checkpoint without averages does not resume a run that keeps them */
+  TRAIN(net, "plain.ck", "--epochs", "1", "--set", sgd);
+  char *plain = path_join(dir, "plain.ck"), *again = path_join(dir, "again.ck");
+  RunResult r = run_command(NULL, 120, DLC_BINARY, "train", net, "--data", DLC_TEST_DATA, "--set", SLICE, "--set", avg,
+                            "--set", sgd, "--epochs", "2", "--resume", plain, "--save", again, (char *)NULL);
+  ck_assert_msg(r.status == 1 && strstr(r.err, "plain.ck: error: has no '") &&
+                    strstr(r.err, ".average' of this model (it was trained without average = ema(...)"),
+                "%s", r.err);
+  run_result_free(&r);
+  free(plain), free(again), free(resume);
+}
+END_TEST
+
+/* The last "test_error N%" of a training run's output. */
+static double last_test_error(const char *out) {
+  double e = -1;
+  for (const char *p = out; (p = strstr(p, "test_error ")); p++) e = atof(p + strlen("test_error "));
+  return e;
+}
+
+/* Averaging changes no step: the parameters of a run with average = ema(d) are those of the
+ * run without, bit for bit. Its test error is the average's (here, far from the parameters'
+ * after 32 steps of a 100-step average), and dlc eval of its checkpoint gives that error,
+ * with the .net file that asks for the average and with one that does not. */
+START_TEST(eval_uses_the_average) {
+  const char *net = example("mlp_relu.net");
+  char *ck_avg = path_join(dir, "avg.ck"), *ck_raw = path_join(dir, "raw.ck");
+  RunResult a = run_command(NULL, 120, DLC_BINARY, "train", net, "--data", DLC_TEST_DATA, "--set", SLICE, "--set",
+                            "average = ema(0.99)", "--epochs", "1", "--save", ck_avg, (char *)NULL);
+  RunResult b = run_command(NULL, 120, DLC_BINARY, "train", net, "--data", DLC_TEST_DATA, "--set", SLICE, "--epochs", "1",
+                            "--save", ck_raw, (char *)NULL);
+  ck_assert_msg(a.status == 0 && b.status == 0, "%s%s", a.err, b.err);
+  ck_assert_msg(strstr(a.err, "dlc: average = ema(0.99): val_error and test_error are those of the parameters' moving average"),
+                "%s", a.err);
+  double avg_error = last_test_error(a.out), raw_error = last_test_error(b.out);
+  ck_assert_msg(avg_error > 0 && raw_error > 0 && avg_error != raw_error, "test errors %g (average) and %g (parameters)",
+                avg_error, raw_error);
+  Ckpt ca, cb;
+  char err[1024];
+  ck_assert_msg(dlrt_ckpt_load(ck_avg, &ca, err, sizeof err) == 0 && dlrt_ckpt_load(ck_raw, &cb, err, sizeof err) == 0, "%s", err);
+  for (int i = 0; i < cb.n; i++) {
+    const CkptTensor *t = dlrt_ckpt_tensor(&ca, cb.tensors[i].name);
+    ck_assert_msg(t, "%s missing", cb.tensors[i].name);
+    size_t n = 1;
+    for (int d = 0; d < t->rank; d++) n *= (size_t)t->dim[d];
+    ck_assert_msg(memcmp(t->data, cb.tensors[i].data, n * sizeof(float)) == 0, "%s differs with the average on",
+                  t->name);
+  }
+  dlrt_ckpt_free(&ca);
+  dlrt_ckpt_free(&cb);
+  char *with = path_join(dir, "with.net"), *text = calloc(1, 1 << 16), *avg_text;
+  FILE *f = fopen(net, "r");
+  ck_assert(f && text && fread(text, 1, (1 << 16) - 1, f) > 0);
+  fclose(f);
+  char *brace = strrchr(text, '}');
+  ck_assert_ptr_nonnull(brace);
+  *brace = 0;
+  ck_assert(asprintf(&avg_text, "%s; average = ema(0.99) }\n", text) > 0);
+  write_text(with, avg_text);
+  const char *nets[] = {net, with};
+  for (int k = 0; k < 2; k++) {
+    RunResult e = run_command(NULL, 120, DLC_BINARY, "eval", nets[k], "--load", ck_avg, "--data", DLC_TEST_DATA, (char *)NULL);
+    ck_assert_msg(e.status == 0, "%s", e.err);
+    double eval_error = last_test_error(e.out);
+    ck_assert_msg(eval_error == avg_error, "%s: eval %g%%, training %g%%", nets[k], eval_error, avg_error);
+    run_result_free(&e);
+  }
+  /* dlc export writes the averages in the parameters' places (its bytes hold h.W.average's,
+   * not h.W's) */
+  char *onnx = path_join(dir, "avg.onnx");
+  RunResult x = run_command(NULL, 120, DLC_BINARY, "export", net, "--load", ck_avg, "-o", onnx, (char *)NULL);
+  ck_assert_msg(x.status == 0, "%s", x.err);
+  run_result_free(&x);
+  f = fopen(onnx, "rb");
+  ck_assert_ptr_nonnull(f);
+  static char bytes[1 << 20];
+  size_t got = fread(bytes, 1, sizeof bytes, f);
+  fclose(f);
+  ck_assert_msg(dlrt_ckpt_load(ck_avg, &ca, err, sizeof err) == 0, "%s", err);
+  const CkptTensor *w = dlrt_ckpt_tensor(&ca, "h.W"), *wa = dlrt_ckpt_tensor(&ca, "h.W.average");
+  ck_assert(w && wa);
+  size_t wn = sizeof(float) * (size_t)w->dim[0] * (size_t)w->dim[1];
+  ck_assert_msg(memmem(bytes, got, wa->data, wn), "the ONNX file does not hold h.W.average");
+  ck_assert_msg(!memmem(bytes, got, w->data, wn), "the ONNX file holds h.W");
+  dlrt_ckpt_free(&ca);
+  free(onnx);
+  free(avg_text), free(text), free(with);
+  run_result_free(&a), run_result_free(&b);
+  free(ck_avg), free(ck_raw);
+}
+END_TEST
+
 static const char *rbf_net(const char *first_row) {
   static char text[1024];
   snprintf(text, sizeof text,
@@ -235,6 +352,8 @@ static Suite *reproduce_suite(void) {
   tcase_add_test(tc, batches_made_ahead_same_bits);
   tcase_add_test(tc, threads_do_not_split_a_small_step);
   tcase_add_test(tc, resume_same_bits);
+  tcase_add_test(tc, resume_same_bits_with_average);
+  tcase_add_test(tc, eval_uses_the_average);
   tcase_add_test(tc, constants_travel_in_checkpoints);
   suite_add_tcase(s, tc);
   return s;

@@ -39,6 +39,10 @@ static bool print_start(void *ctx, const SessionStart *s) {
   if (s->validation)
     fprintf(stderr, "dlc: validation: the last %d training images, held out%s\n", s->validation,
             m->train.patience ? ", with early stopping" : "");
+  if (m->train.opt.average > 0)
+    fprintf(stderr, "dlc: average = ema(%g): val_error and test_error are those of the parameters' moving average, "
+                    "which checkpoints keep beside the parameters (and eval, predict, export and report use)\n",
+            (double)m->train.opt.average);
   if (s->resumed) fprintf(stderr, "dlc: resuming from %s after epoch %d of %d\n", p->o->resume, s->epochs_done, s->epochs);
   /* (a resumed run's metrics end where its checkpoint does) */
   return (!p->o->metrics || metrics_start(&p->metrics, p->o->metrics, s->resumed, s->epochs_done)) &&
@@ -64,16 +68,18 @@ static bool print_epoch(void *ctx, const EpochResult *r) {
   fflush(stdout);
   if (!train_page_epoch(&p->page, r)) return false;
   if (!p->o->metrics) return true;
-  char val_field[48] = "", aug_field[96] = "", line[512];
+  char val_field[48] = "", aug_field[96] = "", avg_field[48] = "", line[560];
   if (val) snprintf(val_field, sizeof val_field, ",\"val_error\":%.6g", r->val_error);
+  if (p->m->train.opt.average > 0) /* (the errors are the moving average's) */
+    snprintf(avg_field, sizeof avg_field, ",\"average\":%.6g", (double)p->m->train.opt.average);
   if (r->distorting)
     snprintf(aug_field, sizeof aug_field, ",\"augment_seconds\":%.4g,\"augment_wait_seconds\":%.4g", r->augment_seconds,
              r->augment_wait);
   snprintf(line, sizeof line,
            "{\"epoch\":%d,\"train_loss\":%.6g,\"test_error\":%.6g,\"seconds\":%.4g,\"images_per_s\":%.0f,"
-           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g,\"lr\":%.6g%s%s}",
+           "\"eval_seconds\":%.4g,\"cpu_seconds\":%.4g,\"assemble_seconds\":%.4g,\"lr\":%.6g%s%s%s}",
            r->epoch, r->train_loss, r->test_error, r->seconds, r->images_per_s, r->eval_seconds, r->cpu_seconds,
-           r->assemble_seconds, r->lr, val_field, aug_field);
+           r->assemble_seconds, r->lr, val_field, aug_field, avg_field);
   return metrics_append(&p->metrics, line);
 }
 

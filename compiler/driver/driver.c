@@ -286,6 +286,11 @@ bool model_build_training(Model *m) {
   if (par->data_parallel && procs > 1) par->ready_slot = g->n_feeds++;
   m->n_before_update = g->len;
   m->hyper = grad_add_update(g, to_update, m->n_forward, &m->train.opt, loss->loc);
+  if (m->train.opt.average > 0 && m->hyper.n_average == 0) {
+    diag_error(m->train.average_loc, "average = ema(...) averages the trainable parameters, and this network has none "
+                                     "that reach the loss");
+    return false;
+  }
   m->loss_sum = g_output(g, g_sum_to(g, loss, shape_scalar(false), loss->loc), loss->loc);
   Node *out_result = m->out_result = g_output(g, out, out->loc);
 

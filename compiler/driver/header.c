@@ -44,6 +44,8 @@ int model_write_header(const Model *m, const char *path, const char *object, cha
           slot_of(m->hyper.node[HYPER_ADAM_C1]));
   fprintf(f, "#define DLC_FEED_ADAM_C2 %d    /* Adam at step t: 1 / sqrt(1 - beta2^t) */\n",
           slot_of(m->hyper.node[HYPER_ADAM_C2]));
+  fprintf(f, "#define DLC_FEED_AVERAGE %d    /* average = ema(d) at step t: (1 - d) / (1 - d^t) */\n",
+          slot_of(m->hyper.node[HYPER_AVERAGE]));
   fprintf(f, "#define DLC_RESULT_OUTPUT %d   /* dlc_forward: n x DLC_MODEL_OUTPUTS */\n", slot_of(m->out_result));
   fprintf(f, "#define DLC_RESULT_LOSS_SUM %d /* dlc_train_step: one float, the batch's summed loss */\n\n",
           slot_of(m->loss_sum));

@@ -32,6 +32,12 @@ static bool same_shape(const CkptTensor *t, Shape s) {
   return true;
 }
 
+static bool is_average(const Model *m, const Node *x) {
+  for (int i = 0; i < m->n_forward; i++)
+    if (m->hyper.average[i] == x) return true;
+  return false;
+}
+
 /* Every tensor this use needs is there, with this model's shape. */
 static int check_tensors(const Model *m, const Ckpt *c, const char *path, CkptUse use, char *err, size_t errlen) {
   const Graph *g = m->g;
@@ -48,8 +54,10 @@ static int check_tensors(const Model *m, const Ckpt *c, const char *path, CkptUs
     bool needed = x->op == OP_PARAM || use == CKPT_RESUME || inference_reads[i];
     if (!t && !needed) continue; /* optimiser moments: inference does without them */
     if (!t) {
+      bool avg = m->hyper.average && is_average(m, x);
       snprintf(err, errlen, "%s: has no '%s' of this model%s", path, x->name,
                x->op == OP_PARAM ? " (is it another model's checkpoint?)"
+               : avg ? " (it was trained without average = ema(...), so there is no average to go on with)"
                : use == CKPT_RESUME ? " (was it trained with another optimiser?)"
                                     : " (the statistics inference needs: batch norm's)");
       rc = -1;
@@ -98,6 +106,25 @@ static void check_origin(const Model *m, const Ckpt *c, const char *path) {
                        m->file->name);
 }
 
+/* For inference, a checkpoint's moving averages (average = ema(d): "NAME.average") replace
+ * the parameters they average, whether or not the .net file still asks for averaging: they are
+ * what training measured its errors with. The model's own averages then hold the same values
+ * (the trainer swaps them in for inference), as they do when the checkpoint has none. */
+static void use_averages(const Model *m, const Ckpt *c, float *const *dest) {
+  const Graph *g = m->g;
+  char name[512];
+  for (int i = 0; i < g->len; i++) {
+    const Node *x = g->nodes[i];
+    if (x->op != OP_PARAM || !dest[i]) continue;
+    size_t n = sizeof(float) * (size_t)shape_numel(x->shape);
+    snprintf(name, sizeof name, "%s.average", x->name);
+    const CkptTensor *t = dlrt_ckpt_tensor(c, name);
+    if (t && same_shape(t, x->shape)) memcpy(dest[i], t->data, n);
+    const Node *a = m->hyper.average && i < m->n_forward ? m->hyper.average[i] : NULL;
+    if (a && dest[a->id]) memcpy(dest[a->id], dest[i], n);
+  }
+}
+
 int model_ckpt_read(const Model *m, const char *path, CkptUse use, float *const *dest, Ckpt *out, char *err,
                     size_t errlen) {
   Ckpt c;
@@ -132,6 +159,7 @@ int model_ckpt_read(const Model *m, const char *path, CkptUse use, float *const 
     const CkptTensor *t = persistent(x) ? dlrt_ckpt_tensor(&c, x->name) : NULL;
     if (t) memcpy(dest[i], t->data, sizeof(float) * (size_t)shape_numel(x->shape));
   }
+  if (use == CKPT_INFERENCE) use_averages(m, &c, dest);
   *out = c;
   return 0;
 }

@@ -17,7 +17,8 @@ typedef enum CkptUse {
 } CkptUse;
 
 /* Reads path, checks it against m for `use` and copies each tensor to dest[node id] (a PARAM
- * or STATE leaf's values). Every name and shape is checked before anything is copied, so a
+ * or STATE leaf's values); for inference, a parameter's moving average (NAME.average, from a
+ * run with average = ema(d)) in the parameter's place. Every name and shape is checked before anything is copied, so a
  * mismatch changes nothing. Notes and warnings go through diag: a file without dlc checksums,
  * values that are not finite (for inference), a network that differs from the one that saved
  * it (naming the first line of the .net file that changed). 0 with the checkpoint in *out

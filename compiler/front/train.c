@@ -87,7 +87,7 @@ static void optimizer_setting(const Setting *t, TrainSettings *ts) {
   names[n] = NULL;
   if (!check_labels(v, names)) return;
   OptimizerSpec o = def->defaults;
-  o.clip = ts->opt.clip;
+  o.clip = ts->opt.clip, o.average = ts->opt.average; /* (settings of their own, not the optimiser's) */
   double lr = def->lr ? def->lr : ts->lr, nesterov = 0;
   for (const Arg *a = v->kind == E_CALL ? v->args : NULL; a; a = a->next) {
     if (!a->label) {
@@ -178,6 +178,36 @@ static void schedule_setting(const Setting *t, TrainSettings *ts) {
   }
 }
 
+/* average = ema(D) | ema(decay: D) | none: an exponential moving average of the parameters,
+ * decay D in (0, 1), which inference uses (update.c). */
+static void average_setting(const Setting *t, TrainSettings *ts) {
+  const Expr *v = t->value;
+  static const char *const args[] = {"decay", NULL};
+  if (v->kind == E_NAME && strcmp(v->name, "none") == 0) {
+    ts->opt.average = 0;
+    return;
+  }
+  if (v->kind != E_CALL || strcmp(v->name, "ema") != 0) {
+    diag_error(v->loc, "average expects ema(decay), e.g. average = ema(0.999), or none");
+    return;
+  }
+  if (!check_labels(v, args)) return;
+  if (!v->args || v->args->next) {
+    diag_error(v->loc, "ema takes one number, its decay: ema(0.999)");
+    return;
+  }
+  double d;
+  if (!number_arg(v, "decay", 0, 0, &d)) return;
+  /* (a float must tell d from 1: 1 - 1e-7 rounds to 1, an average that never moves) */
+  if (!(d > 0 && d < 1) || (float)d >= 1.0f) {
+    diag_error(v->args->value->loc, "the decay of ema must be between 0 and 1 (e.g. 0.999), got %.9g%s", d,
+               d > 0 && d < 1 ? ", which a float rounds to 1" : "");
+    return;
+  }
+  ts->opt.average = (float)d;
+  ts->average_loc = v->loc;
+}
+
 /* One distortion: affine(rotate: DEG, scale: S, shear: S, shift: PX) or elastic(alpha: PX,
  * sigma: PX), arguments named; an omitted one is 0 (affine) or the default (elastic). */
 static bool distortion(const Expr *v, DlrtDistort *d) {
@@ -250,7 +280,8 @@ static void distort_setting(const Setting *t, TrainSettings *ts) {
 /* Every setting a train block may have, in the order the docs list them. */
 static const char *const setting_names[] = {"data",       "optimizer", "lr",      "schedule", "warmup",
                                             "clip",       "pixels",    "batch",   "epochs",   "seed",
-                                            "validation", "patience",  "distort", "classes",  "normalize"};
+                                            "validation", "patience",  "distort", "classes",  "normalize",
+                                            "average"};
 
 void train_block(const Stmt *st, Arena *a, TrainSettings *ts) {
   for (const Setting *t = st->settings; t; t = t->next) {
@@ -303,6 +334,8 @@ void train_block(const Stmt *st, Arena *a, TrainSettings *ts) {
       if (int_setting(t, 0, 1000000, &v)) ts->validation = (int)v;
     } else if (strcmp(t->key, "distort") == 0) {
       distort_setting(t, ts);
+    } else if (strcmp(t->key, "average") == 0) {
+      average_setting(t, ts);
     } else if (strcmp(t->key, "patience") == 0) {
       if (int_setting(t, 1, 100000, &v)) ts->patience = (int)v;
     } else {

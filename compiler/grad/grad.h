@@ -32,15 +32,21 @@ typedef enum HyperKind {
   HYPER_LR,      /* the learning rate, after the schedule */
   HYPER_ADAM_C1, /* Adam: 1 / (1 - beta1^t) */
   HYPER_ADAM_C2, /* Adam: 1 / sqrt(1 - beta2^t) */
+  HYPER_AVERAGE, /* average = ema(d): the new parameters' weight (1 - d) / (1 - d^t) */
   HYPER_COUNT
 } HyperKind;
 
 typedef struct UpdateHypers {
   Node *node[HYPER_COUNT]; /* NULL for those the optimiser does not read */
+  /* average = ema(d): by PARAM id (below n_grads), the STATE "NAME.average" that holds its
+   * moving average, NULL for a parameter without one; NULL without averaging */
+  Node **average;
+  int n_average;           /* how many parameters have one */
 } UpdateHypers;
 
 /* Appends the update of every PARAM that has a gradient: new optimiser state and new
- * parameter values, written back with ASSIGN nodes. Creates and returns the hypers it reads. */
+ * parameter values, written back with ASSIGN nodes, and with opt->average their moving
+ * averages. Creates and returns the hypers it reads. */
 UpdateHypers grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, SrcLoc loc);
 
 /* The value of each hyper at step t (1-based) with learning rate lr. */

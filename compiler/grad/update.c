@@ -12,9 +12,16 @@
  *   rmsprop: s' = a s + (1 - a) g'^2,  p' = p - lr g' / (sqrt(s') + eps)
  *   adagrad: s' = s + g'^2,            p' = p - lr g' / (sqrt(s') + eps)
  *
- * (bias correction, eps and the rest as in PyTorch). lr, c1 and c2 are HYPER scalars the
- * trainer feeds each step. The new values are written back by ASSIGN nodes, which the
- * schedule places last. */
+ * (bias correction, eps and the rest as in PyTorch). With `average = ema(d)` each parameter
+ * also keeps a moving average of its values after each step, STATE "p.average":
+ *
+ *   average: a' = a + w (p' - a),  w = (1 - d) / (1 - d^t)
+ *
+ * which is the bias-corrected exponential average sum_i (1 - d) d^(t-i) p_i / (1 - d^t) of
+ * p_1 .. p_t, kept corrected step by step (so the stored average is the one to use, with no
+ * step count beside it; at t = 1, w = 1 and a' = p_1, whatever a held). lr, c1, c2 and w are
+ * HYPER scalars the trainer feeds each step. The new values are written back by ASSIGN
+ * nodes, which the schedule places last. */
 #include <math.h>
 #include "grad.h"
 
@@ -81,12 +88,25 @@ static Node *clip_factor(Graph *g, Node **grads, int n_grads, float c, SrcLoc lo
   return g_binary(g, OP_DIV, cn, ceiling, loc);
 }
 
+/* a' = a + w (p' - a): the moving average of p after its new value p_new. */
+static void average(Graph *g, UpdateHypers *h, Node *p, Node *p_new) {
+  SrcLoc at = p->loc;
+  Node *a = state(g, p, "average");
+  g_assign(g, a, add(g, a, mul(g, h->node[HYPER_AVERAGE], g_binary(g, OP_SUB, p_new, a, at), at), at), at);
+  h->average[p->id] = a;
+  h->n_average++;
+}
+
 UpdateHypers grad_add_update(Graph *g, Node **grads, int n_grads, const OptimizerSpec *opt, SrcLoc loc) {
-  UpdateHypers h = {{NULL}};
+  UpdateHypers h = {{NULL}, NULL, 0};
   h.node[HYPER_LR] = g_hyper(g, "lr", loc);
   if (opt->kind == OPT_ADAM || opt->kind == OPT_ADAMW) {
     h.node[HYPER_ADAM_C1] = g_hyper(g, "adam_c1", loc);
     h.node[HYPER_ADAM_C2] = g_hyper(g, "adam_c2", loc);
+  }
+  if (opt->average > 0) {
+    h.node[HYPER_AVERAGE] = g_hyper(g, "average_w", loc);
+    h.average = ARENA_ARRAY(&g->arena, Node *, n_grads + 1);
   }
   Node *clip = opt->clip > 0 ? clip_factor(g, grads, n_grads, opt->clip, loc) : NULL;
   for (int i = 0; i < n_grads; i++) {
@@ -98,7 +118,9 @@ UpdateHypers grad_add_update(Graph *g, Node **grads, int n_grads, const Optimize
     Node *step = mul(g, h.node[HYPER_LR], direction(g, opt, p, dp, &h), at);
     if (opt->kind == OPT_ADAMW && opt->weight_decay > 0)
       step = add(g, step, mul(g, mul(g, h.node[HYPER_LR], k(g, opt->weight_decay, at), at), p, at), at);
-    g_assign(g, p, g_binary(g, OP_SUB, p, step, at), at);
+    Node *p_new = g_binary(g, OP_SUB, p, step, at);
+    g_assign(g, p, p_new, at);
+    if (h.average) average(g, &h, p, p_new);
   }
   return h;
 }
@@ -108,6 +130,7 @@ double update_hyper_value(HyperKind kind, const OptimizerSpec *opt, double lr, i
   case HYPER_LR: return lr;
   case HYPER_ADAM_C1: return 1 / (1 - pow(opt->beta1, (double)t));
   case HYPER_ADAM_C2: return 1 / sqrt(1 - pow(opt->beta2, (double)t));
+  case HYPER_AVERAGE: return (1 - (double)opt->average) / (1 - pow(opt->average, (double)t));
   case HYPER_COUNT: break;
   }
   DLC_UNREACHABLE();

@@ -21,6 +21,8 @@ typedef struct OptimizerSpec {
   float eps;               /* adam, adamw, rmsprop, adagrad */
   float weight_decay;      /* L2, added to the gradient as wd * p; adamw: decoupled */
   float clip;              /* > 0: gradients scaled so their global norm is at most this */
+  float average;           /* train block's average = ema(d): the decay d of the parameters'
+                              moving average, kept beside them (0: none; update.c) */
 } OptimizerSpec;
 
 /* The .net spelling of each optimiser ("sgd", "adam", ...). */
@@ -95,6 +97,8 @@ typedef struct TrainSettings {
   SrcLoc validation_loc;
   DlrtDistort distort;  /* applied to training images on the fly (none: both off) */
   SrcLoc distort_loc;   /* where it was set (for the check that the data set is images) */
+  SrcLoc average_loc;   /* where average = ema(...) was set (for the check that there are
+                           parameters to average) */
 } TrainSettings;
 
 /* The learning rates dlc accepts, wherever one is given (lr = in the file or --set, an

@@ -1,6 +1,7 @@
 /* trainer.c — the loops around the JIT'd functions. Nothing here knows the model's layers:
  * it assembles batches, has the workers (workers.c) run a step or the inference on each, and
- * reads results. */
+ * reads results. Inference runs with the parameters' moving averages where the model keeps
+ * them (average = ema(d)). */
 #include "trainer.h"
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +10,16 @@
 #include "comm.h"
 #include "distort.h"
 #include "workers.h"
+
+/* With average = ema(d): each parameter's moving average set to the parameter. */
+static void sync_averages(Trainer *t) {
+  const Model *m = t->m;
+  const int64_t *off = model_state_offsets(m);
+  for (int i = 0; m->hyper.average && i < m->n_forward; i++) {
+    const Node *a = m->hyper.average[i];
+    if (a) memcpy(t->arena + off[a->id], t->arena + off[i], sizeof(float) * (size_t)shape_numel(a->shape));
+  }
+}
 
 /* Parameters and state in declaration order, each from the one seeded stream (the same seed
  * gives the same network, graph_fill_initial), at their places in the arena. */
@@ -21,6 +32,25 @@ static void init_params(Trainer *t) {
     if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) dest[i] = t->arena + off[i];
   graph_fill_initial(g, &t->rng, dest);
   free(dest);
+  /* each moving average starts as its parameter (the first step overwrites it: update.c),
+   * so inference before any step uses the parameters themselves */
+  sync_averages(t);
+}
+
+/* Each parameter trades places with its moving average (average = ema(d)), so that inference
+ * runs with the averages; a second call puts them back, bit for bit. */
+static void swap_averages(Trainer *t) {
+  const Model *m = t->m;
+  const int64_t *off = model_state_offsets(m);
+  for (int i = 0; m->hyper.average && i < m->n_forward; i++) {
+    const Node *a = m->hyper.average[i];
+    if (!a) continue;
+    float *p = t->arena + off[i], *q = t->arena + off[a->id];
+    for (int64_t k = 0, n = shape_numel(a->shape); k < n; k++) {
+      float v = p[k];
+      p[k] = q[k], q[k] = v;
+    }
+  }
 }
 
 /* The training functions (dlc eval has none): the data-parallel pair, or dlc_train_step
@@ -317,7 +347,9 @@ bool trainer_outputs(Trainer *t, const DlrtDataset *d, int first, int n) {
   int *idx = malloc(sizeof(int) * (size_t)n + 1);
   if (!idx) dlc_fatal("out of memory");
   int blas_threads = blas_for_inference(t);
+  swap_averages(t);
   infer(t, d, first, n, idx);
+  swap_averages(t);
   dlrt_set_threads(blas_threads);
   free(idx);
   return true;
@@ -332,11 +364,13 @@ static bool infer_range(Trainer *t, const DlrtDataset *d, int first, int total, 
   if (!idx) dlc_fatal("out of memory");
   /* inference: no dropout, batch norm's running statistics (the training flag off) */
   int blas_threads = blas_for_inference(t);
+  swap_averages(t);
   for (int done = first; done < total; done += batch) {
     int n = total - done < batch ? total - done : batch;
     infer(t, d, done, n, idx);
     visit(ctx, done, n, t->out);
   }
+  swap_averages(t);
   dlrt_set_threads(blas_threads);
   free(idx);
   return true;

@@ -124,7 +124,9 @@ double trainer_epoch(Trainer *t, const DlrtDataset *d, int limit, int epoch, Pro
 /* Called by trainer_infer with each batch's outputs: examples first .. first + n - 1 of the
  * data set, out holding n rows of t->classes values (valid until the next batch). */
 typedef void (*InferFn)(void *ctx, int first, int n, const float *out);
-/* Runs dlc_forward in inference (the training flag off) over the first `limit` examples of d
+/* Inference (trainer_infer, trainer_error, trainer_outputs) runs with the parameters' moving
+ * averages in their places where the model keeps them (average = ema(d)).
+ * Runs dlc_forward in inference (the training flag off) over the first `limit` examples of d
  * (all if limit <= 0), batch by batch in order, and hands each batch's outputs to visit.
  * False after reporting that dlc_forward failed to compile. */
 bool trainer_infer(Trainer *t, const DlrtDataset *d, int limit, InferFn visit, void *ctx);

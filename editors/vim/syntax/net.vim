@@ -12,8 +12,8 @@ syn keyword netBuiltin conv global_avgpool subsample avgpool maxpool constant
 syn keyword netType onehot
 syn keyword netInit zeros const uniform normal lecun lecun_normal xavier xavier_normal he he_uniform
 syn keyword netSetting data optimizer lr schedule warmup clip pixels batch epochs seed validation distort patience
-syn keyword netSetting classes normalize
-syn keyword netValue mnist fashion_mnist cifar10 idx npy images sgd adam adamw rmsprop adagrad constant cosine step exponential range affine elastic none
+syn keyword netSetting classes normalize average
+syn keyword netValue mnist fashion_mnist cifar10 idx npy images sgd adam adamw rmsprop adagrad constant cosine step exponential range affine elastic ema none
 syn match netArgName "\<[A-Za-z_][A-Za-z0-9_]*\ze\s*:\s*[^ \t\[]"
 syn match netNumber "\<\d\+\(\.\d*\)\=\([eE][-+]\=\d\+\)\=\>"
 syn match netNumber "\.\d\+\([eE][-+]\=\d\+\)\=\>"
