@@ -121,9 +121,10 @@ END_TEST
  * located in the "--set" text with a caret, like the file's. */
 START_TEST(set_overrides_train_settings) {
   RunResult r = dlc("check", MLP, "--set", "optimizer = adam(lr: 0.002)", "--set", "schedule = cosine", "--set",
-                    "validation = 5000; patience = 3");
+                    "validation = 5000; patience = 3", "--set", "average = ema(0.999)");
   ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
   assert_contains("stdout", r.out, "adam lr 0.002 beta1 0.9");
+  assert_contains("stdout", r.out, ", average ema(0.999), cosine schedule");
   assert_contains("stdout", r.out, "cosine schedule");
   assert_contains("stdout", r.out, "validation 5000, patience 3");
   run_result_free(&r);

@@ -174,6 +174,7 @@ void model_summary_print(const Model *m, const DataSummary *data, FILE *out) {
   if (op->kind != OPT_SGD) fprintf(out, " eps %g", op->eps);
   fprintf(out, " weight_decay %g", op->weight_decay);
   if (op->clip > 0) fprintf(out, " clip %g", op->clip);
+  if (op->average > 0) fprintf(out, ", average ema(%g)", op->average);
   fprintf(out, ", %s schedule", schedule_name(t->schedule));
   if (t->schedule == SCHEDULE_STEP) fprintf(out, " every %d gamma %g", t->every, t->gamma);
   if (t->schedule == SCHEDULE_EXPONENTIAL) fprintf(out, " gamma %g", t->gamma);
