@@ -1,7 +1,8 @@
-/* conv_tiled.c — register-tiled direct convolutions without a table: the 3x3 (or any k)
- * convolutions of many maps of VGG-style and residual nets, where the table kernels of
- * lower_conv.c load an input row and a weight per multiply-add, and im2col + gemm copies
- * every pixel k*k times, runs a product of awkward shape and transposes it back.
+/* conv_tiled.c — register-tiled direct convolutions: the 3x3 (or any k) convolutions of
+ * many maps of VGG-style and residual nets, and connection tables' layers as dense ones with
+ * zero kernels (dense_kernels), where the table kernels of lower_conv.c load an
+ * input row and a weight per multiply-add, and im2col + gemm copies every pixel k*k times,
+ * runs a product of awkward shape and transposes it back.
  * opt/conv_algo.c chooses these kernels and their tiles (Window.choice).
  *
  * conv and conv_dx (stride 1): the images (dy for conv_dx) are placed in zero-padded planes
@@ -27,6 +28,7 @@
  *   each): per position, A loads of dy and k*B broadcasts of x for A*B*k multiply-adds. The
  *   sums go to dWT [i, t, maps] (loaded and stored per tile and image), which is transposed
  *   into dW at the end. */
+#include <stdlib.h>
 #include "lower_private.h"
 
 #define add ix_add
@@ -304,29 +306,82 @@ static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
   return arena_at(c, c->plan->workspace[y->id], "workspace");
 }
 
+/* A connection table's layer (LeNet-5's C3) runs as the dense layer whose unconnected pairs
+ * have zero kernels: the tiles' multiply-adds there add exact zeros (1.6x C3's useful ones,
+ * at about twice the rate of the table kernels, whose 10-wide rows use 10 of 16 lanes and
+ * load a row per multiply-add). Those kernels exist only in the scratch of conv and conv_dx
+ * (dense_kernels), and conv_dw keeps only the connected pairs' sums: the parameters stay the
+ * table's, one k x k kernel per connected pair by output map (lower_conv.c). */
+static int64_t dense_floats(const Window *w) { return w->connect ? (int64_t)w->maps * w->c * w->k * w->k : 0; }
+
+/* For each of the table's kernels (connected pairs), its output map times map_scale plus its
+ * input map times input_scale: where the pair sits in a dense layout. */
+static LLVMValueRef pair_table(LowerCtx *c, const Window *w, int64_t map_scale, int64_t input_scale, const char *name) {
+  int n = conv_kernels(w), inputs[MAX_CONV_INPUTS];
+  int64_t *at = malloc(sizeof(int64_t) * (size_t)n);
+  for (int m = 0; m < w->maps; m++) {
+    int n_in = conv_inputs(w, m, inputs), first = conv_first_kernel(w, m);
+    for (int j = 0; j < n_in; j++) at[first + j] = m * map_scale + inputs[j] * input_scale;
+  }
+  LLVMValueRef t = const_i64_array(c, at, n, name);
+  free(at);
+  return t;
+}
+
+static LLVMValueRef i64_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
+  return LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, table, &i, 1, ""), "");
+}
+
+/* The table's kernels W as dense [maps, c, k, k] kernels at `dense`, zeros where no pair is. */
+static LLVMValueRef dense_kernels(LowerCtx *c, const Window *w, LLVMValueRef W, LLVMValueRef dense) {
+  int64_t kk = (int64_t)w->k * w->k;
+  LLVMValueRef at = pair_table(c, w, w->c * kk, kk, "dense_at");
+  fill_zeros(c, dense, c_i64(c, dense_floats(w)));
+  Loop lk, lt;
+  LLVMValueRef kern = loop_begin(c, &lk, c_i64(c, conv_kernels(w)), "kernel");
+  LLVMValueRef to = i64_at(c, at, kern);
+  LLVMValueRef t = loop_begin(c, &lt, c_i64(c, kk), "tap");
+  store_f32(c, load_f32(c, W, add(c, mulk(c, kern, kk), t)), dense, add(c, to, t));
+  loop_end(c, &lt);
+  loop_end(c, &lk);
+  return dense;
+}
+
+/* Where conv's and conv_dx's grid starts in their scratch: after the dense kernels, if any. */
+static int64_t grid_offset(const Window *w) { return w->connect ? arena_align(dense_floats(w)) : 0; }
+
+/* The kernels conv and conv_dx read: the weights, or a table's made dense in the scratch. */
+static LLVMValueRef kernels_of(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  LLVMValueRef W = buffer_of(c, y->in[1]);
+  return w->connect ? dense_kernels(c, w, W, workspace_of(c, y)) : W;
+}
+
 /* conv: the images padded by `pad` into a grid w + 2 pad wide. */
 static void tiled_forward(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
-  Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, workspace_of(c, y));
+  LLVMValueRef W = kernels_of(c, y);
+  Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, elem_ptr(c, workspace_of(c, y), c_i64(c, grid_offset(w))));
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad, true);
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_FWD];
   Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b,
               position_width(w->wo, g.wq, c->lanes)};
-  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+  gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
 /* conv_dx: dy placed at k-1-pad in a grid w + k - 1 wide, read with the flipped kernels. */
 static void tiled_dx(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   int edge = w->k - 1 - w->pad;
-  Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, workspace_of(c, y));
+  LLVMValueRef W = kernels_of(c, y);
+  Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, elem_ptr(c, workspace_of(c, y), c_i64(c, grid_offset(w))));
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge, true);
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_DX];
   Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b,
               position_width(w->w, g.wq, c->lanes)};
-  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+  gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
 /* conv_dw's scratch, in floats: dy of one image transposed, that image's padded x, dWT. */
@@ -429,9 +484,20 @@ static void tiled_dw(LowerCtx *c, const Node *y) {
   if (vectors % A) dw_rows(c, &d, (int)(vectors % A), c_i64(c, vectors / A * A), i);
   loop_end(c, &li);
   loop_end(c, &lr);
+  LLVMValueRef dW = buffer_of(c, y);
+  if (w->connect) { /* kernel j of map m, of input map i: dW[first(m) + j, t] = dWT[i, t, m] */
+    LLVMValueRef from = pair_table(c, w, 1, kk * d.s.maps_l, "dwt_at");
+    Loop lk, lt;
+    LLVMValueRef kern = loop_begin(c, &lk, c_i64(c, conv_kernels(w)), "kernel");
+    LLVMValueRef at = i64_at(c, from, kern);
+    LLVMValueRef t = loop_begin(c, &lt, c_i64(c, kk), "tap");
+    store_f32(c, load_f32(c, d.dwt, add(c, at, mulk(c, t, d.s.maps_l))), dW, add(c, mulk(c, kern, kk), t));
+    loop_end(c, &lt);
+    loop_end(c, &lk);
+    return;
+  }
   /* dW[m, q] = dWT[q, m] */
   Loop lq, lm2;
-  LLVMValueRef dW = buffer_of(c, y);
   LLVMValueRef q = loop_begin(c, &lq, c_i64(c, (int64_t)w->c * kk), "tap");
   LLVMValueRef m2 = loop_begin(c, &lm2, c_i64(c, w->maps), "map");
   store_f32(c, load_f32(c, d.dwt, add(c, mulk(c, q, d.s.maps_l), m2)), dW, add(c, mulk(c, m2, (int64_t)w->c * kk), q));
@@ -453,11 +519,11 @@ int64_t conv_tiled_workspace(const Node *y, int batch, int lanes) {
   switch (y->op) {
   case OP_CONV: {
     int64_t wq = w->w + 2 * w->pad;
-    return (int64_t)batch * w->c * (w->h + 2 * w->pad) * wq + grid_slack(lanes, w->k, wq);
+    return grid_offset(w) + (int64_t)batch * w->c * (w->h + 2 * w->pad) * wq + grid_slack(lanes, w->k, wq);
   }
   case OP_CONV_DX: {
     int64_t wq = w->w + w->k - 1;
-    return (int64_t)batch * w->maps * (w->h + w->k - 1) * wq + grid_slack(lanes, w->k, wq);
+    return grid_offset(w) + (int64_t)batch * w->maps * (w->h + w->k - 1) * wq + grid_slack(lanes, w->k, wq);
   }
   case OP_CONV_DW: return dw_space(w, lanes).total;
   default: DLC_UNREACHABLE();

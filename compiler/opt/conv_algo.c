@@ -149,9 +149,12 @@ static bool winograd_fits(const Window *w, ConvPass pass) {
   return !w->connect && w->k == 3 && w->stride == 1 && w->pad <= 2;
 }
 
-/* Whether a pass can run by register tiles. */
-static bool tiles_fit(const Window *w, ConvPass pass) {
-  if (w->connect) return false;
+/* Whether a pass can run by register tiles. A table's layer runs as the dense one with zero
+ * kernels (gather_cycles and dw_tiled_cycles count its dense multiply-adds); with 8 lanes
+ * its conv and conv_dx keep the table kernels (LeNet-5's C3 on AVX2: the tiles' masked
+ * loads of 10-wide rows made them 1.04-1.15x and 1.4-1.7x slower in bench/convbench). */
+static bool tiles_fit(const ConvTarget *t, const Window *w, ConvPass pass) {
+  if (w->connect && t->lanes <= 8 && pass != CONV_DW) return false;
   return pass == CONV_DW || w->stride == 1;
 }
 
@@ -163,7 +166,7 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     w->choice[pass] = (ConvChoice){CONV_KERNEL_TAPS, 0, 0};
     double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
     ConvChoice tile = {0};
-    if (tiles_fit(w, (ConvPass)pass)) {
+    if (tiles_fit(t, w, (ConvPass)pass)) {
       if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, &tile);
       else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, &tile);
       else tiled = dw_tiled_cycles(t, w, &tile);
