@@ -95,7 +95,15 @@ typedef struct Gather {
   bool flip;
   int tile_m, tile_p;
   int64_t pw;
+  const unsigned char *connect; /* a table's pairs (Window.connect), or NULL: see connected */
 } Gather;
+
+/* Whether output map o reads input plane i: always without a table; with one, the pair of
+ * conv's output map o and input map i, or for conv_dx (flip) of input map o and map i. */
+static bool connected(const Gather *t, int o, int i) {
+  if (!t->connect) return true;
+  return t->flip ? t->connect[o * t->in_planes + i] : t->connect[i * t->out_maps + o];
+}
 
 /* The most rows `width` wide that a vector of L positions starting at a multiple of L
  * touches (the starts repeat with period width): (L - 1) / width + 2 at most, but 1 where
@@ -149,7 +157,7 @@ static int64_t tiles_along(const Gather *t, int lanes) {
 /* Kernel rows [ky0, ky0 + rows) of every tap, for m maps from m0 and p vectors from the
  * position index `at` (in g->base), weights from w_at: the multiply-adds into a[]. */
 static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_at, LLVMValueRef ky0, int rows, int m,
-                        int p, LLVMValueRef *a) {
+                        int p, const bool *use, LLVMValueRef *a) {
   const Gather *t = tl->t;
   int k = t->k, L = tl->lanes;
   LLVMValueRef row_at = add(c, at, mulk(c, ky0, tl->g->wq));
@@ -167,6 +175,7 @@ static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_a
       }
       int64_t tap = t->flip ? -(int64_t)(ky * k + kx) : ky * k + kx;
       for (int i = 0; i < m; i++) {
+        if (!use[i]) continue; /* a pair the table lacks: its kernel is zero */
         LLVMValueRef wv = splat_of(c, load_f32(c, tl->W, addk(c, w_row, i * t->w_out + tap)), L);
         for (int j = 0; j < p; j++) a[i * p + j] = fmuladd(c, wv, v[j], a[i * p + j]);
       }
@@ -240,31 +249,54 @@ static void position_rows(LowerCtx *c, Tile *tl, int p, LLVMValueRef v0) {
   }
 }
 
-/* One tile: m maps from m0 x p position vectors from vector v0, over every input plane. */
+/* Input plane i's taps for the tile's m maps (those of use[]) x p vectors: the multiply-adds
+ * into the accumulators tl->acc. */
+static void gather_plane(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef i, const bool *use) {
+  const Gather *t = tl->t;
+  int n_acc = m * p;
+  LLVMTypeRef vt = vec_of(c, tl->lanes);
+  LLVMValueRef at = add(c, tl->img, mulk(c, i, tl->g->plane));
+  LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
+  LLVMValueRef a[MAX_TILE];
+  Loop lk;
+  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, use, a);
+  } else { /* wide kernels: a loop over the kernel rows */
+    LLVMValueRef ky = loop_begin(c, &lk, c_i64(c, t->k), "ky");
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, ky, 1, m, p, use, a);
+    for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+    loop_end(c, &lk);
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+  }
+  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+}
+
+/* One tile: m maps from m0 x p position vectors from vector v0, over every input plane.
+ * With a table (m0 then a constant: gather_images), the input planes are unrolled and each
+ * does only its connected maps' multiply-adds, so the dense layer's zero kernels cost
+ * nothing and every sum is the table kernels' in the same order. */
 static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
   const Gather *t = tl->t;
   int L = tl->lanes, n_acc = m * p;
   LLVMTypeRef vt = vec_of(c, L);
   for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, LLVMConstNull(vt), tl->acc[q]);
   position_rows(c, tl, p, v0);
-  Loop li, lk;
-  LLVMValueRef i = loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane");
-  LLVMValueRef at = add(c, tl->img, mulk(c, i, tl->g->plane));
-  LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
-  LLVMValueRef a[MAX_TILE];
-  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
-    gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, a);
-  } else { /* wide kernels: a loop over the kernel rows */
-    LLVMValueRef ky = loop_begin(c, &lk, c_i64(c, t->k), "ky");
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
-    gather_taps(c, tl, at, w_at, ky, 1, m, p, a);
-    for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
-    loop_end(c, &lk);
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+  bool use[MAX_TILE];
+  if (t->connect) {
+    int first = (int)LLVMConstIntGetSExtValue(m0);
+    for (int i = 0; i < t->in_planes; i++) {
+      bool any = false;
+      for (int o = 0; o < m; o++) any |= use[o] = connected(t, first + o, i);
+      if (any) gather_plane(c, tl, m, p, m0, c_i64(c, i), use);
+    }
+  } else {
+    for (int o = 0; o < m; o++) use[o] = true;
+    Loop li;
+    gather_plane(c, tl, m, p, m0, loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane"), use);
+    loop_end(c, &li);
   }
-  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
-  loop_end(c, &li);
   for (int q = 0; q < n_acc; q++)
     store_vec_at(c, LLVMBuildLoad2(c->b, vt, tl->acc[q], ""), elem_ptr(c, tl->spill, c_i64(c, (int64_t)q * L)), NULL);
   store_tile(c, tl, m, p, m0, v0);
@@ -292,12 +324,14 @@ static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Gri
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
   tl.img = mulk(c, r, g->image);
   tl.out_img = mulk(c, r, (int64_t)t->out_maps * t->ho * t->wo);
-  if (t->out_maps / M) {
+  if (t->connect) { /* the map blocks unrolled: each tile knows its maps' pairs */
+    for (int m0 = 0; m0 < t->out_maps; m0 += M) gather_positions(c, &tl, t->out_maps - m0 < M ? t->out_maps - m0 : M, c_i64(c, m0));
+  } else if (t->out_maps / M) {
     LLVMValueRef mb = loop_begin(c, &lm, c_i64(c, t->out_maps / M), "map_block");
     gather_positions(c, &tl, M, mulk(c, mb, M));
     loop_end(c, &lm);
   }
-  if (t->out_maps % M) gather_positions(c, &tl, t->out_maps % M, c_i64(c, t->out_maps / M * M));
+  if (!t->connect && t->out_maps % M) gather_positions(c, &tl, t->out_maps % M, c_i64(c, t->out_maps / M * M));
   loop_end(c, &lr);
 }
 
@@ -366,7 +400,7 @@ static void tiled_forward(LowerCtx *c, const Node *y) {
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_FWD];
   Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b,
-              position_width(w->wo, g.wq, c->lanes)};
+              position_width(w->wo, g.wq, c->lanes), w->connect};
   gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
@@ -380,7 +414,7 @@ static void tiled_dx(LowerCtx *c, const Node *y) {
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_DX];
   Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b,
-              position_width(w->w, g.wq, c->lanes)};
+              position_width(w->w, g.wq, c->lanes), w->connect};
   gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 

@@ -49,7 +49,8 @@ static int rows_touched(int width, int L) {
  * estimated cycles per image among those whose maps divide `out` (a partial tile would be a
  * second copy of the kernel's code; the last tile of positions runs past the end instead,
  * its lanes there junk). */
-static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wo, int wq, ConvChoice *best) {
+static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wo, int wq, double pairs,
+                            ConvChoice *best) {
   int L = t->lanes;
   int pw = rows_touched(wo, L) <= 4 ? wo : wq;
   int load_rows = pw == wq ? 1 : rows_touched(pw, L), rows = pw == wo ? 1 : rows_touched(pw, L);
@@ -59,8 +60,9 @@ static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho,
   for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
       if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
+      if (pairs < 1 && p > 1) continue; /* a table's: the most maps on each load (convbench --table) */
       double tiles = (double)(out / m) * ((vectors + p - 1) / p);
-      double step = fma_cycles(t, m * p), loads = load_cycles(t, p * load_rows, m);
+      double step = fma_cycles(t, m * p * pairs), loads = load_cycles(t, p * load_rows, m);
       double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
       double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
       if (least < 0 || cost < least) {
@@ -100,6 +102,7 @@ static double taps_cycles(const ConvTarget *t, const Window *w, ConvPass pass) {
   double macs = (double)w->maps * w->c * w->k * w->k * w->ho * w->wo;
   if (w->connect) macs = macs / w->c * (conv_kernels(w) / (double)w->maps);
   if (w->stride != 1 && pass != CONV_DW) return macs * 1.2; /* scalar */
+  if (pass == CONV_DX) macs = macs / w->wo * w->w; /* dy padded: every kernel row spans a row of dx */
   if (w->stride != 1) return macs * 1.0;
   int row = pass == CONV_DX ? w->w : w->wo;
   double used = (double)row / (((row + L - 1) / L) * L);
@@ -149,12 +152,11 @@ static bool winograd_fits(const Window *w, ConvPass pass) {
   return !w->connect && w->k == 3 && w->stride == 1 && w->pad <= 2;
 }
 
-/* Whether a pass can run by register tiles. A table's layer runs as the dense one with zero
- * kernels (gather_cycles and dw_tiled_cycles count its dense multiply-adds); with 8 lanes
- * its conv and conv_dx keep the table kernels (LeNet-5's C3 on AVX2: the tiles' masked
- * loads of 10-wide rows made them 1.04-1.15x and 1.4-1.7x slower in bench/convbench). */
+/* Whether a pass can run by register tiles. A table's layer runs as the dense one whose
+ * missing pairs' multiply-adds conv and conv_dx skip (gather_cycles counts the connected
+ * pairs', dw_tiled_cycles all). */
 static bool tiles_fit(const ConvTarget *t, const Window *w, ConvPass pass) {
-  if (w->connect && t->lanes <= 8 && pass != CONV_DW) return false;
+  (void)t;
   return pass == CONV_DW || w->stride == 1;
 }
 
@@ -167,8 +169,9 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
     ConvChoice tile = {0};
     if (tiles_fit(t, w, (ConvPass)pass)) {
-      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, &tile);
-      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, &tile);
+      double pairs = (double)conv_kernels(w) / ((double)w->maps * w->c); /* a table's: the tiles skip the rest */
+      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, pairs, &tile);
+      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, pairs, &tile);
       else tiled = dw_tiled_cycles(t, w, &tile);
     }
     bool use_tiles = tiled >= 0 && (t->force == CONV_FORCE_TILED || (t->force != CONV_FORCE_TAPS && tiled < taps));
