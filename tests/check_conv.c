@@ -20,9 +20,10 @@
 #include "passes.h"
 #include "rng.h"
 
-/* Connection tables: none, map m reading input maps m and m + 1 (mod c), LeNet-5's Table I
- * (6 input maps, 16 output maps: 60 of 96 pairs). */
-enum { NO_TABLE, PAIRS, LENET_TABLE };
+/* Connection tables: none; map m reading input maps m and m + 1 (mod c) (as sparse as a
+ * grouped convolution: the table kernels only); map m reading every input map but m (mod c);
+ * LeNet-5's Table I (6 input maps, 16 output maps: 60 of 96 pairs). */
+enum { NO_TABLE, PAIRS, ALL_BUT_ONE, LENET_TABLE };
 
 typedef struct ConvCase {
   int c, h, w, maps, k, stride, pad;
@@ -43,12 +44,13 @@ static const ConvCase CASES[] = {
     {1, 9, 13, 4, 3, 1, 1, false},    /* one input map, 3x3: conv_dw unrolled, two maps a pass */
     {12, 9, 9, 10, 7, 1, 3, false},   /* 7x7: a loop over kernel rows */
     {3, 3, 3, 4, 3, 1, 1, false},     /* 3x3 maps: a vector spans 6 rows (AVX-512: positions along the grid) */
-    {5, 13, 11, 7, 5, 1, 2, PAIRS},   /* tables, odd: 5x5, padding 2, 7 maps of 5 */
-    {3, 9, 10, 5, 1, 1, 0, PAIRS},    /* 1x1 */
-    {5, 11, 9, 4, 3, 2, 1, PAIRS},    /* stride 2 (conv_dw by tiles, the others by taps) */
+    {5, 13, 11, 7, 5, 1, 2, ALL_BUT_ONE}, /* tables, odd: 5x5, padding 2, 7 maps of 5 */
+    {3, 9, 10, 5, 1, 1, 0, ALL_BUT_ONE},  /* 1x1 */
+    {5, 11, 9, 4, 3, 2, 1, ALL_BUT_ONE},  /* stride 2 (conv_dw by tiles, the others by taps) */
     {6, 14, 14, 16, 5, 1, 0, LENET_TABLE}, /* LeNet-5's C3 */
     {6, 9, 7, 16, 5, 1, 1, LENET_TABLE},   /* its table, padding 1, odd sizes */
-    {4, 9, 9, 6, 3, 1, 1, PAIRS},     /* a connection table, 3x3 */
+    {33, 6, 7, 9, 3, 1, 1, ALL_BUT_ONE}, /* a table whose uneven tiles run dense (over 64 plane bodies) */
+    {4, 9, 9, 6, 3, 1, 1, PAIRS},     /* a sparse table, 3x3: the table kernels only */
 };
 enum { N_CASES = sizeof CASES / sizeof *CASES, BATCH = 5 };
 
@@ -76,7 +78,9 @@ static Built build(const ConvCase *cc) {
     ck_assert(cc->table != LENET_TABLE || (cc->c == 6 && cc->maps == 16));
     for (int ch = 0; ch < cc->c; ch++)
       for (int m = 0; m < cc->maps; m++)
-        t[ch * cc->maps + m] = cc->table == LENET_TABLE ? lenet[ch][m] == 'X' : ch == m % cc->c || ch == (m + 1) % cc->c;
+        t[ch * cc->maps + m] = cc->table == LENET_TABLE ? lenet[ch][m] == 'X'
+                               : cc->table == PAIRS     ? ch == m % cc->c || ch == (m + 1) % cc->c
+                                                        : ch != m % cc->c;
     b.w.connect = t;
   }
   int xd[3] = {cc->c, cc->h, cc->w}, yd[3] = {cc->maps, b.w.ho, b.w.wo};
@@ -281,6 +285,7 @@ START_TEST(kernels_match_reference) {
   /* the cost model's choice, then its tiles and others (a table's as the dense layer) */
   w = model_choice(cc, &o, CONV_FORCE_NONE);
   check_choice(cc, &w, &o, what);
+  if (cc->table == PAIRS) return; /* no tiles for a table that sparse */
   w = model_choice(cc, &o, CONV_FORCE_TILED);
   ck_assert_int_eq(w.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
   check_choice(cc, &w, &o, what);
@@ -374,7 +379,8 @@ END_TEST
  * for VGG's 3x3 layers of 32 to 128 maps Winograd's F(4x4, 3x3) in every pass (1.2 to 2.7
  * times as fast as the tiles in bench/convbench), on either instruction set; LeNet-5's C3
  * table by tiles for conv and conv_dw, and for conv_dx with AVX-512 (AVX2: the table
- * kernels; bench/convbench --table); a strided layer's conv and conv_dx
+ * kernels; bench/convbench --table), a table of half the pairs or fewer (grouped
+ * convolutions) by the table kernels even when tiles are forced; a strided layer's conv and conv_dx
  * never get tiles or Winograd (they need stride 1). */
 START_TEST(cost_model_chooses_tiles_for_many_maps) {
   static const ConvCase many[] = {
@@ -398,7 +404,9 @@ START_TEST(cost_model_chooses_tiles_for_many_maps) {
       ck_assert_msg(w.choice[CONV_DX].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dx not Winograd", i, isa);
       ck_assert_msg(w.choice[CONV_DW].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dw not Winograd", i, isa);
     }
-    Window c3 = model_choice(&CASES[N_CASES - 3], &o, CONV_FORCE_NONE); /* LeNet-5's C3 */
+    Window sparse = model_choice(&CASES[N_CASES - 1], &o, CONV_FORCE_TILED); /* half the pairs or fewer */
+    for (int pass = 0; pass < CONV_PASSES; pass++) ck_assert_int_eq(sparse.choice[pass].kernel, CONV_KERNEL_TAPS);
+    Window c3 = model_choice(&CASES[N_CASES - 4], &o, CONV_FORCE_NONE); /* LeNet-5's C3 */
     bool wide = lower_vector_unit(&o).lanes > 8; /* AVX-512 */
     ck_assert_int_eq(c3.choice[CONV_FWD].kernel, CONV_KERNEL_TILED);
     ck_assert_int_eq(c3.choice[CONV_DX].kernel, wide ? CONV_KERNEL_TILED : CONV_KERNEL_TAPS);

@@ -95,8 +95,18 @@ typedef struct Gather {
   bool flip;
   int tile_m, tile_p;
   int64_t pw;
-  const unsigned char *connect; /* a table's pairs (Window.connect), or NULL: see connected */
+  const unsigned char *connect; /* a table's pairs (Window.connect) if its planes are unrolled */
 } Gather;
+
+/* A table's tiles unroll the input planes of every map block (gather_tile), each doing only
+ * its connected maps' multiply-adds. Beyond this many plane bodies in all (a table of many
+ * maps: a grouped convolution) the code would grow too large, and the tiles run the dense
+ * layer, its zero kernels included. opt/conv_algo.c's gather_cycles has the same rule. */
+enum { MAX_UNROLLED_PLANES = 64 };
+
+static bool unrolls_planes(const Gather *t) {
+  return (int64_t)t->in_planes * ((t->out_maps + t->tile_m - 1) / t->tile_m) <= MAX_UNROLLED_PLANES;
+}
 
 /* Whether output map o reads input plane i: always without a table; with one, the pair of
  * conv's output map o and input map i, or for conv_dx (flip) of input map o and map i. */
@@ -401,6 +411,7 @@ static void tiled_forward(LowerCtx *c, const Node *y) {
   const ConvChoice *ch = &w->choice[CONV_FWD];
   Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b,
               position_width(w->wo, g.wq, c->lanes), w->connect};
+  if (!unrolls_planes(&t)) t.connect = NULL; /* the dense layer */
   gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
@@ -415,6 +426,7 @@ static void tiled_dx(LowerCtx *c, const Node *y) {
   const ConvChoice *ch = &w->choice[CONV_DX];
   Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b,
               position_width(w->w, g.wq, c->lanes), w->connect};
+  if (!unrolls_planes(&t)) t.connect = NULL; /* the dense layer */
   gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 

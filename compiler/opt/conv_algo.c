@@ -60,9 +60,13 @@ static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho,
   for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
       if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
-      if (pairs < 1 && p > 1) continue; /* a table's: the most maps on each load (convbench --table) */
+      /* a table's missing pairs are skipped where the kernel unrolls its planes (at most 64
+       * plane bodies: lower/conv_tiled.c, unrolls_planes), one position vector wide (the
+       * most maps on each load: convbench --table) */
+      bool skips = pairs < 1 && (int64_t)in * (out / m) <= 64;
+      if (skips && p > 1) continue;
       double tiles = (double)(out / m) * ((vectors + p - 1) / p);
-      double step = fma_cycles(t, m * p * pairs), loads = load_cycles(t, p * load_rows, m);
+      double step = fma_cycles(t, m * p * (skips ? pairs : 1)), loads = load_cycles(t, p * load_rows, m);
       double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
       double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
       if (least < 0 || cost < least) {
@@ -154,9 +158,12 @@ static bool winograd_fits(const Window *w, ConvPass pass) {
 
 /* Whether a pass can run by register tiles. A table's layer runs as the dense one whose
  * missing pairs' multiply-adds conv and conv_dx skip (gather_cycles counts the connected
- * pairs', dw_tiled_cycles all). */
-static bool tiles_fit(const ConvTarget *t, const Window *w, ConvPass pass) {
-  (void)t;
+ * pairs', dw_tiled_cycles all), where more than half the pairs are connected (LeNet-5's
+ * C3); sparser tables, grouped convolutions among them, keep the table kernels (by tiles,
+ * a 3x3 groups: 4 layer's conv_dx ran 1.3-1.5x slower, groups: 2's conv and conv_dx
+ * 1.2-1.5x slower on AVX2 and about as fast with AVX-512). */
+static bool tiles_fit(const Window *w, ConvPass pass) {
+  if (w->connect && 2 * conv_kernels(w) <= w->maps * w->c) return false;
   return pass == CONV_DW || w->stride == 1;
 }
 
@@ -168,7 +175,7 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     w->choice[pass] = (ConvChoice){CONV_KERNEL_TAPS, 0, 0};
     double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
     ConvChoice tile = {0};
-    if (tiles_fit(t, w, (ConvPass)pass)) {
+    if (tiles_fit(w, (ConvPass)pass)) {
       double pairs = (double)conv_kernels(w) / ((double)w->maps * w->c); /* a table's: the tiles skip the rest */
       if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, pairs, &tile);
       else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, pairs, &tile);
