@@ -183,7 +183,8 @@ int main(int argc, char **argv) {
     else if (pos < 7) *fields[pos++] = atoi(argv[i]);
   }
   if (pos < 5 || l.batch < 1 || rounds < 1) {
-    fprintf(stderr, "usage: convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2] [--tile AxB] [--table]\n");
+    fprintf(stderr,
+            "usage: convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2] [--tile AxB] [--table]\n");
     return 2;
   }
   if (l.table && (l.c != 6 || l.maps != 16)) {
@@ -209,7 +210,8 @@ int main(int argc, char **argv) {
   window_make(l.c, l.h, l.w, l.k, l.stride, l.pad, &w, NULL, 0);
   double macs = (double)l.batch * l.maps * l.c * l.k * l.k * w.ho * w.wo * (l.table ? 60.0 / 96 : 1);
   printf("conv %d@%dx%d -> %d maps%s, %dx%d, stride %d, pad %d, batch %d, %s: %.1f MFLOP per pass, peak %.1f GFLOP/s\n", l.c,
-         l.h, l.w, l.maps, l.table ? " (LeNet-5's table)" : "", l.k, l.k, l.stride, l.pad, l.batch, l.lower.isa == ISA_AVX2 ? "AVX2" : "host", 2 * macs / 1e6, peak);
+         l.h, l.w, l.maps, l.table ? " (LeNet-5's table)" : "", l.k, l.k, l.stride, l.pad, l.batch,
+         l.lower.isa == ISA_AVX2 ? "AVX2" : "host", 2 * macs / 1e6, peak);
   static const char *const pass[3] = {"conv", "conv_dx", "conv_dw"};
   printf("  %-8s %-8s %10s %9s %7s %8s  %s\n", "pass", "way", "ms", "GFLOP/s", "% peak", "x tiled", "kernel");
   for (int p = 0; p < 3; p++)

@@ -335,7 +335,8 @@ static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Gri
   tl.img = mulk(c, r, g->image);
   tl.out_img = mulk(c, r, (int64_t)t->out_maps * t->ho * t->wo);
   if (t->connect) { /* the map blocks unrolled: each tile knows its maps' pairs */
-    for (int m0 = 0; m0 < t->out_maps; m0 += M) gather_positions(c, &tl, t->out_maps - m0 < M ? t->out_maps - m0 : M, c_i64(c, m0));
+    for (int m0 = 0; m0 < t->out_maps; m0 += M)
+      gather_positions(c, &tl, t->out_maps - m0 < M ? t->out_maps - m0 : M, c_i64(c, m0));
   } else if (t->out_maps / M) {
     LLVMValueRef mb = loop_begin(c, &lm, c_i64(c, t->out_maps / M), "map_block");
     gather_positions(c, &tl, M, mulk(c, mb, M));
@@ -350,12 +351,13 @@ static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
   return arena_at(c, c->plan->workspace[y->id], "workspace");
 }
 
-/* A connection table's layer (LeNet-5's C3) runs as the dense layer whose unconnected pairs
- * have zero kernels: the tiles' multiply-adds there add exact zeros (1.6x C3's useful ones,
- * at about twice the rate of the table kernels, whose 10-wide rows use 10 of 16 lanes and
- * load a row per multiply-add). Those kernels exist only in the scratch of conv and conv_dx
- * (dense_kernels), and conv_dw keeps only the connected pairs' sums: the parameters stay the
- * table's, one k x k kernel per connected pair by output map (lower_conv.c). */
+/* A connection table's layer (LeNet-5's C3; opt/conv_algo.c gives tiles to tables of more
+ * than half the pairs) runs as the dense one whose unconnected pairs have zero kernels.
+ * Those exist only in the scratch of conv and conv_dx (dense_kernels), whose tiles skip the
+ * zero kernels' multiply-adds where they unroll the planes (gather_tile); conv_dw computes
+ * the dense gradient (maps are its lanes) and keeps only the connected pairs' sums. The
+ * parameters stay the table's, one k x k kernel per connected pair by output map
+ * (lower_conv.c). */
 static int64_t dense_floats(const Window *w) { return w->connect ? (int64_t)w->maps * w->c * w->k * w->k : 0; }
 
 /* For each of the table's kernels (connected pairs), its output map times map_scale plus its

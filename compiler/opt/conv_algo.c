@@ -9,7 +9,8 @@
  *  - the direct conv op, each of its passes (conv, conv_dx, conv_dw) with a kernel of its own
  *    (Window.choice): the table kernels of lower/lower_conv.c (connection tables, strides,
  *    and the taps of few-input layers unrolled, LeNet-5's C1), or the register tiles of
- *    lower/conv_tiled.c (many maps, no table; conv and conv_dx at stride 1, conv_dw at any),
+ *    lower/conv_tiled.c (many maps, or a table of more than half the pairs; conv and conv_dx at
+ *    stride 1, conv_dw at any),
  *    or for a 3x3 stride-1 layer, Winograd's F(4x4, 3x3) (runtime/winograd.c: a quarter
  *    of the multiplies, in 36 OpenBLAS products, and transforms in and out; conv_dw sums
  *    the same tiles' products).
