@@ -10,6 +10,9 @@
  *
  *   build/bench/convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2]
  *                         [--tile AxB] (conv's tile; conv_dx and conv_dw keep the model's)
+ *                         [--table] (LeNet-5's C3 connection table, C 6 and MAPS 16: the
+ *                         table kernels against the tiles of the dense layer with zero
+ *                         kernels; GFLOP/s counts the 60 connected pairs' multiply-adds)
  *
  * The graph is the one dlc builds for conv(x, MAPS, K, stride: S, pad: P, bias: false) inside
  * a network (x depends on a parameter, so conv_dx is computed), differentiated by autodiff,
@@ -31,8 +34,14 @@ static const ConvForce WAY_FORCE[WAYS] = {CONV_FORCE_IM2COL, CONV_FORCE_TAPS, CO
 typedef struct Layer {
   int c, h, w, maps, k, stride, pad, batch;
   int tile_a, tile_b;
+  bool table; /* LeNet-5's Table I */
   LowerOptions lower;
 } Layer;
+
+/* LeNet-5's Table I: row i is input map i, column j output map j (examples/lenet.net). */
+static const char *const LENET_TABLE[6] = {"X...XXX..XXXX.XX", "XX...XXX..XXXX.X", "XXX...XXX..X.XXX",
+                                           ".XXX..XXXX..X.XX", "..XXX..XXXX.XX.X", "...XXX..XXXX.XXX"};
+static unsigned char lenet_connect[6 * 16];
 
 typedef struct Way {
   Graph *g;
@@ -75,6 +84,12 @@ static bool build(Way *v, const Layer *l, ConvForce force) {
   }
   w.maps = l->maps;
   int xd[3] = {l->c, l->h, l->w}, yd[3] = {l->maps, w.ho, w.wo}, wd[2] = {l->maps, l->c * l->k * l->k};
+  if (l->table) {
+    if (force == CONV_FORCE_IM2COL || force == CONV_FORCE_WINOGRAD) return false; /* neither runs a table */
+    for (int i = 0; i < 6 * 16; i++) lenet_connect[i] = LENET_TABLE[i / 16][i % 16] == 'X';
+    w.connect = lenet_connect;
+    wd[0] = conv_kernels(&w), wd[1] = l->k * l->k;
+  }
   Node *xin = g_input(g, "x", shape_make(true, 3, xd), NO_LOC);
   v->r = g_input(g, "r", shape_make(true, 3, yd), NO_LOC);
   Node *s = g_param(g, "s", shape_scalar(false), NO_LOC);
@@ -157,17 +172,23 @@ static void way_free(Way *v) {
 }
 
 int main(int argc, char **argv) {
-  Layer l = {0, 0, 0, 0, 0, 1, 0, 64, 0, 0, {0}};
+  Layer l = {0, 0, 0, 0, 0, 1, 0, 64, 0, 0, false, {0}};
   int rounds = 20, pos = 0, *fields[7] = {&l.c, &l.h, &l.w, &l.maps, &l.k, &l.stride, &l.pad};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--batch") && i + 1 < argc) l.batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--isa") && i + 1 < argc) l.lower.isa = strcmp(argv[++i], "avx2") ? ISA_HOST : ISA_AVX2;
     else if (!strcmp(argv[i], "--tile") && i + 1 < argc) sscanf(argv[++i], "%dx%d", &l.tile_a, &l.tile_b);
+    else if (!strcmp(argv[i], "--table")) l.table = true;
     else if (pos < 7) *fields[pos++] = atoi(argv[i]);
   }
   if (pos < 5 || l.batch < 1 || rounds < 1) {
-    fprintf(stderr, "usage: convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2] [--tile AxB]\n");
+    fprintf(stderr,
+            "usage: convbench C H W MAPS K [STRIDE [PAD]] [--batch N] [--rounds R] [--isa avx2] [--tile AxB] [--table]\n");
+    return 2;
+  }
+  if (l.table && (l.c != 6 || l.maps != 16)) {
+    fprintf(stderr, "convbench: --table is LeNet-5's C3 table: 6 input maps, 16 maps\n");
     return 2;
   }
   if (!lower_isa_supported(l.lower.isa)) {
@@ -187,9 +208,10 @@ int main(int argc, char **argv) {
   }
   Window w;
   window_make(l.c, l.h, l.w, l.k, l.stride, l.pad, &w, NULL, 0);
-  double macs = (double)l.batch * l.maps * l.c * l.k * l.k * w.ho * w.wo;
-  printf("conv %d@%dx%d -> %d maps, %dx%d, stride %d, pad %d, batch %d, %s: %.1f MFLOP per pass, peak %.1f GFLOP/s\n", l.c,
-         l.h, l.w, l.maps, l.k, l.k, l.stride, l.pad, l.batch, l.lower.isa == ISA_AVX2 ? "AVX2" : "host", 2 * macs / 1e6, peak);
+  double macs = (double)l.batch * l.maps * l.c * l.k * l.k * w.ho * w.wo * (l.table ? 60.0 / 96 : 1);
+  printf("conv %d@%dx%d -> %d maps%s, %dx%d, stride %d, pad %d, batch %d, %s: %.1f MFLOP per pass, peak %.1f GFLOP/s\n", l.c,
+         l.h, l.w, l.maps, l.table ? " (LeNet-5's table)" : "", l.k, l.k, l.stride, l.pad, l.batch,
+         l.lower.isa == ISA_AVX2 ? "AVX2" : "host", 2 * macs / 1e6, peak);
   static const char *const pass[3] = {"conv", "conv_dx", "conv_dw"};
   printf("  %-8s %-8s %10s %9s %7s %8s  %s\n", "pass", "way", "ms", "GFLOP/s", "% peak", "x tiled", "kernel");
   for (int p = 0; p < 3; p++)

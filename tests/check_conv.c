@@ -2,7 +2,7 @@
  *
  * For each shape below (channels and maps that are not multiples of the vector width or of
  * a tile, 1x1, 3x3, 5x5 and 7x7 kernels, padding 0, 1, 2 and 3, stride 2, rows narrower and
- * wider than a vector, a connection table) a graph computes conv(x, W), conv_dx(dy, W) and
+ * wider than a vector, connection tables with odd shapes and LeNet-5's) a graph computes conv(x, W), conv_dx(dy, W) and
  * conv_dw(dy, x) on random values; it is compiled with each kernel the passes can run with
  * (the table kernels, and register tiles of several sizes: the cost model's, 1 x 1, and
  * uneven ones that leave partial tiles), for the host's instruction set and for AVX2 without
@@ -20,9 +20,14 @@
 #include "passes.h"
 #include "rng.h"
 
+/* Connection tables: none; map m reading input maps m and m + 1 (mod c) (as sparse as a
+ * grouped convolution: the table kernels only); map m reading every input map but m (mod c);
+ * LeNet-5's Table I (6 input maps, 16 output maps: 60 of 96 pairs). */
+enum { NO_TABLE, PAIRS, ALL_BUT_ONE, LENET_TABLE };
+
 typedef struct ConvCase {
   int c, h, w, maps, k, stride, pad;
-  bool table;
+  int table;
 } ConvCase;
 
 static const ConvCase CASES[] = {
@@ -39,7 +44,13 @@ static const ConvCase CASES[] = {
     {1, 9, 13, 4, 3, 1, 1, false},    /* one input map, 3x3: conv_dw unrolled, two maps a pass */
     {12, 9, 9, 10, 7, 1, 3, false},   /* 7x7: a loop over kernel rows */
     {3, 3, 3, 4, 3, 1, 1, false},     /* 3x3 maps: a vector spans 6 rows (AVX-512: positions along the grid) */
-    {4, 9, 9, 6, 3, 1, 1, true},      /* a connection table: the table kernels only */
+    {5, 13, 11, 7, 5, 1, 2, ALL_BUT_ONE}, /* tables, odd: 5x5, padding 2, 7 maps of 5 */
+    {3, 9, 10, 5, 1, 1, 0, ALL_BUT_ONE},  /* 1x1 */
+    {5, 11, 9, 4, 3, 2, 1, ALL_BUT_ONE},  /* stride 2 (conv_dw by tiles, the others by taps) */
+    {6, 14, 14, 16, 5, 1, 0, LENET_TABLE}, /* LeNet-5's C3 */
+    {6, 9, 7, 16, 5, 1, 1, LENET_TABLE},   /* its table, padding 1, odd sizes */
+    {33, 6, 7, 9, 3, 1, 1, ALL_BUT_ONE}, /* a table whose uneven tiles run dense (over 64 plane bodies) */
+    {4, 9, 9, 6, 3, 1, 1, PAIRS},     /* a sparse table, 3x3: the table kernels only */
 };
 enum { N_CASES = sizeof CASES / sizeof *CASES, BATCH = 5 };
 
@@ -60,10 +71,16 @@ static Built build(const ConvCase *cc) {
   Built b = {graph_new(), NULL, NULL, NULL, {NULL}, {0}};
   ck_assert(window_make(cc->c, cc->h, cc->w, cc->k, cc->stride, cc->pad, &b.w, NULL, 0));
   b.w.maps = cc->maps;
-  if (cc->table) { /* map m reads input maps m and m + 1 (mod c) */
+  if (cc->table) {
+    static const char *const lenet[6] = {"X...XXX..XXXX.XX", "XX...XXX..XXXX.X", "XXX...XXX..X.XXX",
+                                         ".XXX..XXXX..X.XX", "..XXX..XXXX.XX.X", "...XXX..XXXX.XXX"};
     unsigned char *t = ARENA_ARRAY(&b.g->arena, unsigned char, cc->c * cc->maps);
+    ck_assert(cc->table != LENET_TABLE || (cc->c == 6 && cc->maps == 16));
     for (int ch = 0; ch < cc->c; ch++)
-      for (int m = 0; m < cc->maps; m++) t[ch * cc->maps + m] = ch == m % cc->c || ch == (m + 1) % cc->c;
+      for (int m = 0; m < cc->maps; m++)
+        t[ch * cc->maps + m] = cc->table == LENET_TABLE ? lenet[ch][m] == 'X'
+                               : cc->table == PAIRS     ? ch == m % cc->c || ch == (m + 1) % cc->c
+                                                        : ch != m % cc->c;
     b.w.connect = t;
   }
   int xd[3] = {cc->c, cc->h, cc->w}, yd[3] = {cc->maps, b.w.ho, b.w.wo};
@@ -265,14 +282,17 @@ START_TEST(kernels_match_reference) {
   /* the table kernels everywhere */
   Window w = model_choice(cc, &o, CONV_FORCE_TAPS);
   check_choice(cc, &w, &o, what);
-  if (cc->table) return;
-  /* the cost model's tiles, then others */
+  /* the cost model's choice, then its tiles and others (a table's as the dense layer) */
+  w = model_choice(cc, &o, CONV_FORCE_NONE);
+  check_choice(cc, &w, &o, what);
+  if (cc->table == PAIRS) return; /* no tiles for a table that sparse */
   w = model_choice(cc, &o, CONV_FORCE_TILED);
   ck_assert_int_eq(w.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
   check_choice(cc, &w, &o, what);
   VectorUnit unit = lower_vector_unit(&o);
   int vectors = (cc->maps + unit.lanes - 1) / unit.lanes;
   for (int t = 0; t < N_TILES; t++) {
+    if (cc->table && t != 1) continue; /* a table's map blocks are unrolled: one uneven tile is enough */
     Window v = w;
     for (int pass = 0; pass < 2; pass++)
       if (v.choice[pass].kernel == CONV_KERNEL_TILED) {
@@ -357,7 +377,10 @@ END_TEST
 /* What the cost model must choose: register tiles for the many-map layers with fewer than
  * 32 maps on a side (the small CNN's 16 -> 32, VGG's first 3 -> 32; 5x5) in every pass, and
  * for VGG's 3x3 layers of 32 to 128 maps Winograd's F(4x4, 3x3) in every pass (1.2 to 2.7
- * times as fast as the tiles in bench/convbench), on either instruction set; a table stays with the table kernels; a strided layer's conv and conv_dx
+ * times as fast as the tiles in bench/convbench), on either instruction set; LeNet-5's C3
+ * table by tiles for conv and conv_dw, and for conv_dx with AVX-512 (AVX2: the table
+ * kernels; bench/convbench --table), a table of half the pairs or fewer (grouped
+ * convolutions) by the table kernels even when tiles are forced; a strided layer's conv and conv_dx
  * never get tiles or Winograd (they need stride 1). */
 START_TEST(cost_model_chooses_tiles_for_many_maps) {
   static const ConvCase many[] = {
@@ -381,8 +404,13 @@ START_TEST(cost_model_chooses_tiles_for_many_maps) {
       ck_assert_msg(w.choice[CONV_DX].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dx not Winograd", i, isa);
       ck_assert_msg(w.choice[CONV_DW].kernel == CONV_KERNEL_WINOGRAD, "VGG case %zu, isa %d: conv_dw not Winograd", i, isa);
     }
-    Window t = model_choice(&CASES[N_CASES - 1], &o, CONV_FORCE_NONE);
-    for (int pass = 0; pass < CONV_PASSES; pass++) ck_assert_int_eq(t.choice[pass].kernel, CONV_KERNEL_TAPS);
+    Window sparse = model_choice(&CASES[N_CASES - 1], &o, CONV_FORCE_TILED); /* half the pairs or fewer */
+    for (int pass = 0; pass < CONV_PASSES; pass++) ck_assert_int_eq(sparse.choice[pass].kernel, CONV_KERNEL_TAPS);
+    Window c3 = model_choice(&CASES[N_CASES - 4], &o, CONV_FORCE_NONE); /* LeNet-5's C3 */
+    bool wide = lower_vector_unit(&o).lanes > 8; /* AVX-512 */
+    ck_assert_int_eq(c3.choice[CONV_FWD].kernel, CONV_KERNEL_TILED);
+    ck_assert_int_eq(c3.choice[CONV_DX].kernel, wide ? CONV_KERNEL_TILED : CONV_KERNEL_TAPS);
+    ck_assert_int_eq(c3.choice[CONV_DW].kernel, CONV_KERNEL_TILED);
     Window s = model_choice(&CASES[5], &o, CONV_FORCE_TILED);
     ck_assert_int_eq(s.choice[CONV_FWD].kernel, CONV_KERNEL_TAPS);
     ck_assert_int_eq(s.choice[CONV_DX].kernel, CONV_KERNEL_TAPS);

@@ -1,7 +1,8 @@
-/* conv_tiled.c — register-tiled direct convolutions without a table: the 3x3 (or any k)
- * convolutions of many maps of VGG-style and residual nets, where the table kernels of
- * lower_conv.c load an input row and a weight per multiply-add, and im2col + gemm copies
- * every pixel k*k times, runs a product of awkward shape and transposes it back.
+/* conv_tiled.c — register-tiled direct convolutions: the 3x3 (or any k) convolutions of
+ * many maps of VGG-style and residual nets, and connection tables' layers as dense ones with
+ * zero kernels (dense_kernels), where the table kernels of lower_conv.c load an
+ * input row and a weight per multiply-add, and im2col + gemm copies every pixel k*k times,
+ * runs a product of awkward shape and transposes it back.
  * opt/conv_algo.c chooses these kernels and their tiles (Window.choice).
  *
  * conv and conv_dx (stride 1): the images (dy for conv_dx) are placed in zero-padded planes
@@ -27,6 +28,7 @@
  *   each): per position, A loads of dy and k*B broadcasts of x for A*B*k multiply-adds. The
  *   sums go to dWT [i, t, maps] (loaded and stored per tile and image), which is transposed
  *   into dW at the end. */
+#include <stdlib.h>
 #include "lower_private.h"
 
 #define add ix_add
@@ -93,7 +95,25 @@ typedef struct Gather {
   bool flip;
   int tile_m, tile_p;
   int64_t pw;
+  const unsigned char *connect; /* a table's pairs (Window.connect) if its planes are unrolled */
 } Gather;
+
+/* A table's tiles unroll the input planes of every map block (gather_tile), each doing only
+ * its connected maps' multiply-adds. Beyond this many plane bodies in all (a table of many
+ * maps: a grouped convolution) the code would grow too large, and the tiles run the dense
+ * layer, its zero kernels included. opt/conv_algo.c's gather_cycles has the same rule. */
+enum { MAX_UNROLLED_PLANES = 64 };
+
+static bool unrolls_planes(const Gather *t) {
+  return (int64_t)t->in_planes * ((t->out_maps + t->tile_m - 1) / t->tile_m) <= MAX_UNROLLED_PLANES;
+}
+
+/* Whether output map o reads input plane i: always without a table; with one, the pair of
+ * conv's output map o and input map i, or for conv_dx (flip) of input map o and map i. */
+static bool connected(const Gather *t, int o, int i) {
+  if (!t->connect) return true;
+  return t->flip ? t->connect[o * t->in_planes + i] : t->connect[i * t->out_maps + o];
+}
 
 /* The most rows `width` wide that a vector of L positions starting at a multiple of L
  * touches (the starts repeat with period width): (L - 1) / width + 2 at most, but 1 where
@@ -147,7 +167,7 @@ static int64_t tiles_along(const Gather *t, int lanes) {
 /* Kernel rows [ky0, ky0 + rows) of every tap, for m maps from m0 and p vectors from the
  * position index `at` (in g->base), weights from w_at: the multiply-adds into a[]. */
 static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_at, LLVMValueRef ky0, int rows, int m,
-                        int p, LLVMValueRef *a) {
+                        int p, const bool *use, LLVMValueRef *a) {
   const Gather *t = tl->t;
   int k = t->k, L = tl->lanes;
   LLVMValueRef row_at = add(c, at, mulk(c, ky0, tl->g->wq));
@@ -165,6 +185,7 @@ static void gather_taps(LowerCtx *c, Tile *tl, LLVMValueRef at, LLVMValueRef w_a
       }
       int64_t tap = t->flip ? -(int64_t)(ky * k + kx) : ky * k + kx;
       for (int i = 0; i < m; i++) {
+        if (!use[i]) continue; /* a pair the table lacks: its kernel is zero */
         LLVMValueRef wv = splat_of(c, load_f32(c, tl->W, addk(c, w_row, i * t->w_out + tap)), L);
         for (int j = 0; j < p; j++) a[i * p + j] = fmuladd(c, wv, v[j], a[i * p + j]);
       }
@@ -238,31 +259,54 @@ static void position_rows(LowerCtx *c, Tile *tl, int p, LLVMValueRef v0) {
   }
 }
 
-/* One tile: m maps from m0 x p position vectors from vector v0, over every input plane. */
+/* Input plane i's taps for the tile's m maps (those of use[]) x p vectors: the multiply-adds
+ * into the accumulators tl->acc. */
+static void gather_plane(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef i, const bool *use) {
+  const Gather *t = tl->t;
+  int n_acc = m * p;
+  LLVMTypeRef vt = vec_of(c, tl->lanes);
+  LLVMValueRef at = add(c, tl->img, mulk(c, i, tl->g->plane));
+  LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
+  LLVMValueRef a[MAX_TILE];
+  Loop lk;
+  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, use, a);
+  } else { /* wide kernels: a loop over the kernel rows */
+    LLVMValueRef ky = loop_begin(c, &lk, c_i64(c, t->k), "ky");
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+    gather_taps(c, tl, at, w_at, ky, 1, m, p, use, a);
+    for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+    loop_end(c, &lk);
+    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+  }
+  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
+}
+
+/* One tile: m maps from m0 x p position vectors from vector v0, over every input plane.
+ * With a table (m0 then a constant: gather_images), the input planes are unrolled and each
+ * does only its connected maps' multiply-adds, so the dense layer's zero kernels cost
+ * nothing and every sum is the table kernels' in the same order. */
 static void gather_tile(LowerCtx *c, Tile *tl, int m, int p, LLVMValueRef m0, LLVMValueRef v0) {
   const Gather *t = tl->t;
   int L = tl->lanes, n_acc = m * p;
   LLVMTypeRef vt = vec_of(c, L);
   for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, LLVMConstNull(vt), tl->acc[q]);
   position_rows(c, tl, p, v0);
-  Loop li, lk;
-  LLVMValueRef i = loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane");
-  LLVMValueRef at = add(c, tl->img, mulk(c, i, tl->g->plane));
-  LLVMValueRef w_at = add(c, mulk(c, m0, t->w_out), mulk(c, i, t->w_in));
-  LLVMValueRef a[MAX_TILE];
-  if (t->k * t->k * n_acc <= UNROLL_FMAS) {
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
-    gather_taps(c, tl, at, w_at, c_i64(c, 0), t->k, m, p, a);
-  } else { /* wide kernels: a loop over the kernel rows */
-    LLVMValueRef ky = loop_begin(c, &lk, c_i64(c, t->k), "ky");
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
-    gather_taps(c, tl, at, w_at, ky, 1, m, p, a);
-    for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
-    loop_end(c, &lk);
-    for (int q = 0; q < n_acc; q++) a[q] = LLVMBuildLoad2(c->b, vt, tl->acc[q], "");
+  bool use[MAX_TILE];
+  if (t->connect) {
+    int first = (int)LLVMConstIntGetSExtValue(m0);
+    for (int i = 0; i < t->in_planes; i++) {
+      bool any = false;
+      for (int o = 0; o < m; o++) any |= use[o] = connected(t, first + o, i);
+      if (any) gather_plane(c, tl, m, p, m0, c_i64(c, i), use);
+    }
+  } else {
+    for (int o = 0; o < m; o++) use[o] = true;
+    Loop li;
+    gather_plane(c, tl, m, p, m0, loop_begin(c, &li, c_i64(c, t->in_planes), "in_plane"), use);
+    loop_end(c, &li);
   }
-  for (int q = 0; q < n_acc; q++) LLVMBuildStore(c->b, a[q], tl->acc[q]);
-  loop_end(c, &li);
   for (int q = 0; q < n_acc; q++)
     store_vec_at(c, LLVMBuildLoad2(c->b, vt, tl->acc[q], ""), elem_ptr(c, tl->spill, c_i64(c, (int64_t)q * L)), NULL);
   store_tile(c, tl, m, p, m0, v0);
@@ -290,12 +334,15 @@ static void gather_images(LowerCtx *c, const Node *y, const Gather *t, const Gri
   LLVMValueRef r = loop_begin(c, &lr, c->n, "img");
   tl.img = mulk(c, r, g->image);
   tl.out_img = mulk(c, r, (int64_t)t->out_maps * t->ho * t->wo);
-  if (t->out_maps / M) {
+  if (t->connect) { /* the map blocks unrolled: each tile knows its maps' pairs */
+    for (int m0 = 0; m0 < t->out_maps; m0 += M)
+      gather_positions(c, &tl, t->out_maps - m0 < M ? t->out_maps - m0 : M, c_i64(c, m0));
+  } else if (t->out_maps / M) {
     LLVMValueRef mb = loop_begin(c, &lm, c_i64(c, t->out_maps / M), "map_block");
     gather_positions(c, &tl, M, mulk(c, mb, M));
     loop_end(c, &lm);
   }
-  if (t->out_maps % M) gather_positions(c, &tl, t->out_maps % M, c_i64(c, t->out_maps / M * M));
+  if (!t->connect && t->out_maps % M) gather_positions(c, &tl, t->out_maps % M, c_i64(c, t->out_maps / M * M));
   loop_end(c, &lr);
 }
 
@@ -304,29 +351,85 @@ static LLVMValueRef workspace_of(LowerCtx *c, const Node *y) {
   return arena_at(c, c->plan->workspace[y->id], "workspace");
 }
 
+/* A connection table's layer (LeNet-5's C3; opt/conv_algo.c gives tiles to tables of more
+ * than half the pairs) runs as the dense one whose unconnected pairs have zero kernels.
+ * Those exist only in the scratch of conv and conv_dx (dense_kernels), whose tiles skip the
+ * zero kernels' multiply-adds where they unroll the planes (gather_tile); conv_dw computes
+ * the dense gradient (maps are its lanes) and keeps only the connected pairs' sums. The
+ * parameters stay the table's, one k x k kernel per connected pair by output map
+ * (lower_conv.c). */
+static int64_t dense_floats(const Window *w) { return w->connect ? (int64_t)w->maps * w->c * w->k * w->k : 0; }
+
+/* For each of the table's kernels (connected pairs), its output map times map_scale plus its
+ * input map times input_scale: where the pair sits in a dense layout. */
+static LLVMValueRef pair_table(LowerCtx *c, const Window *w, int64_t map_scale, int64_t input_scale, const char *name) {
+  int n = conv_kernels(w), inputs[MAX_CONV_INPUTS];
+  int64_t *at = malloc(sizeof(int64_t) * (size_t)n);
+  for (int m = 0; m < w->maps; m++) {
+    int n_in = conv_inputs(w, m, inputs), first = conv_first_kernel(w, m);
+    for (int j = 0; j < n_in; j++) at[first + j] = m * map_scale + inputs[j] * input_scale;
+  }
+  LLVMValueRef t = const_i64_array(c, at, n, name);
+  free(at);
+  return t;
+}
+
+static LLVMValueRef i64_at(LowerCtx *c, LLVMValueRef table, LLVMValueRef i) {
+  return LLVMBuildLoad2(c->b, c->i64, LLVMBuildInBoundsGEP2(c->b, c->i64, table, &i, 1, ""), "");
+}
+
+/* The table's kernels W as dense [maps, c, k, k] kernels at `dense`, zeros where no pair is. */
+static LLVMValueRef dense_kernels(LowerCtx *c, const Window *w, LLVMValueRef W, LLVMValueRef dense) {
+  int64_t kk = (int64_t)w->k * w->k;
+  LLVMValueRef at = pair_table(c, w, w->c * kk, kk, "dense_at");
+  fill_zeros(c, dense, c_i64(c, dense_floats(w)));
+  Loop lk, lt;
+  LLVMValueRef kern = loop_begin(c, &lk, c_i64(c, conv_kernels(w)), "kernel");
+  LLVMValueRef to = i64_at(c, at, kern);
+  LLVMValueRef t = loop_begin(c, &lt, c_i64(c, kk), "tap");
+  store_f32(c, load_f32(c, W, add(c, mulk(c, kern, kk), t)), dense, add(c, to, t));
+  loop_end(c, &lt);
+  loop_end(c, &lk);
+  return dense;
+}
+
+/* Where conv's and conv_dx's grid starts in their scratch: after the dense kernels, if any. */
+static int64_t grid_offset(const Window *w) { return w->connect ? arena_align(dense_floats(w)) : 0; }
+
+/* The kernels conv and conv_dx read: the weights, or a table's made dense in the scratch. */
+static LLVMValueRef kernels_of(LowerCtx *c, const Node *y) {
+  const Window *w = y->attr.win;
+  LLVMValueRef W = buffer_of(c, y->in[1]);
+  return w->connect ? dense_kernels(c, w, W, workspace_of(c, y)) : W;
+}
+
 /* conv: the images padded by `pad` into a grid w + 2 pad wide. */
 static void tiled_forward(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
-  Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, workspace_of(c, y));
+  LLVMValueRef W = kernels_of(c, y);
+  Grid g = grid_make(w->c, w->h + 2 * w->pad, w->w + 2 * w->pad, elem_ptr(c, workspace_of(c, y), c_i64(c, grid_offset(w))));
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->c), w->h, w->w, &g, w->pad, w->pad, true);
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_FWD];
   Gather t = {w->maps, w->c, w->k, w->ho, w->wo, (int64_t)w->c * w->k * w->k, (int64_t)w->k * w->k, false, ch->tile_a, ch->tile_b,
-              position_width(w->wo, g.wq, c->lanes)};
-  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+              position_width(w->wo, g.wq, c->lanes), w->connect};
+  if (!unrolls_planes(&t)) t.connect = NULL; /* the dense layer */
+  gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
 /* conv_dx: dy placed at k-1-pad in a grid w + k - 1 wide, read with the flipped kernels. */
 static void tiled_dx(LowerCtx *c, const Node *y) {
   const Window *w = y->attr.win;
   int edge = w->k - 1 - w->pad;
-  Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, workspace_of(c, y));
+  LLVMValueRef W = kernels_of(c, y);
+  Grid g = grid_make(w->maps, w->h + w->k - 1, w->w + w->k - 1, elem_ptr(c, workspace_of(c, y), c_i64(c, grid_offset(w))));
   place_rows(c, buffer_of(c, y->in[0]), mulk(c, c->n, w->maps), w->ho, w->wo, &g, edge, edge, true);
   fill_zeros(c, elem_ptr(c, g.base, mulk(c, c->n, g.image)), c_i64(c, grid_slack(c->lanes, w->k, g.wq)));
   const ConvChoice *ch = &w->choice[CONV_DX];
   Gather t = {w->c, w->maps, w->k, w->h, w->w, (int64_t)w->k * w->k, (int64_t)w->c * w->k * w->k, true, ch->tile_a, ch->tile_b,
-              position_width(w->w, g.wq, c->lanes)};
-  gather_images(c, y, &t, &g, buffer_of(c, y->in[1]), lower_kernel_output(c, y));
+              position_width(w->w, g.wq, c->lanes), w->connect};
+  if (!unrolls_planes(&t)) t.connect = NULL; /* the dense layer */
+  gather_images(c, y, &t, &g, W, lower_kernel_output(c, y));
 }
 
 /* conv_dw's scratch, in floats: dy of one image transposed, that image's padded x, dWT. */
@@ -429,9 +532,20 @@ static void tiled_dw(LowerCtx *c, const Node *y) {
   if (vectors % A) dw_rows(c, &d, (int)(vectors % A), c_i64(c, vectors / A * A), i);
   loop_end(c, &li);
   loop_end(c, &lr);
+  LLVMValueRef dW = buffer_of(c, y);
+  if (w->connect) { /* kernel j of map m, of input map i: dW[first(m) + j, t] = dWT[i, t, m] */
+    LLVMValueRef from = pair_table(c, w, 1, kk * d.s.maps_l, "dwt_at");
+    Loop lk, lt;
+    LLVMValueRef kern = loop_begin(c, &lk, c_i64(c, conv_kernels(w)), "kernel");
+    LLVMValueRef at = i64_at(c, from, kern);
+    LLVMValueRef t = loop_begin(c, &lt, c_i64(c, kk), "tap");
+    store_f32(c, load_f32(c, d.dwt, add(c, at, mulk(c, t, d.s.maps_l))), dW, add(c, mulk(c, kern, kk), t));
+    loop_end(c, &lt);
+    loop_end(c, &lk);
+    return;
+  }
   /* dW[m, q] = dWT[q, m] */
   Loop lq, lm2;
-  LLVMValueRef dW = buffer_of(c, y);
   LLVMValueRef q = loop_begin(c, &lq, c_i64(c, (int64_t)w->c * kk), "tap");
   LLVMValueRef m2 = loop_begin(c, &lm2, c_i64(c, w->maps), "map");
   store_f32(c, load_f32(c, d.dwt, add(c, mulk(c, q, d.s.maps_l), m2)), dW, add(c, mulk(c, m2, (int64_t)w->c * kk), q));
@@ -453,11 +567,11 @@ int64_t conv_tiled_workspace(const Node *y, int batch, int lanes) {
   switch (y->op) {
   case OP_CONV: {
     int64_t wq = w->w + 2 * w->pad;
-    return (int64_t)batch * w->c * (w->h + 2 * w->pad) * wq + grid_slack(lanes, w->k, wq);
+    return grid_offset(w) + (int64_t)batch * w->c * (w->h + 2 * w->pad) * wq + grid_slack(lanes, w->k, wq);
   }
   case OP_CONV_DX: {
     int64_t wq = w->w + w->k - 1;
-    return (int64_t)batch * w->maps * (w->h + w->k - 1) * wq + grid_slack(lanes, w->k, wq);
+    return grid_offset(w) + (int64_t)batch * w->maps * (w->h + w->k - 1) * wq + grid_slack(lanes, w->k, wq);
   }
   case OP_CONV_DW: return dw_space(w, lanes).total;
   default: DLC_UNREACHABLE();

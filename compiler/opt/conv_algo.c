@@ -9,7 +9,8 @@
  *  - the direct conv op, each of its passes (conv, conv_dx, conv_dw) with a kernel of its own
  *    (Window.choice): the table kernels of lower/lower_conv.c (connection tables, strides,
  *    and the taps of few-input layers unrolled, LeNet-5's C1), or the register tiles of
- *    lower/conv_tiled.c (many maps, no table; conv and conv_dx at stride 1, conv_dw at any),
+ *    lower/conv_tiled.c (many maps, or a table of more than half the pairs; conv and conv_dx at
+ *    stride 1, conv_dw at any),
  *    or for a 3x3 stride-1 layer, Winograd's F(4x4, 3x3) (runtime/winograd.c: a quarter
  *    of the multiplies, in 36 OpenBLAS products, and transforms in and out; conv_dw sums
  *    the same tiles' products).
@@ -49,7 +50,8 @@ static int rows_touched(int width, int L) {
  * estimated cycles per image among those whose maps divide `out` (a partial tile would be a
  * second copy of the kernel's code; the last tile of positions runs past the end instead,
  * its lanes there junk). */
-static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wo, int wq, ConvChoice *best) {
+static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho, int wo, int wq, double pairs,
+                            ConvChoice *best) {
   int L = t->lanes;
   int pw = rows_touched(wo, L) <= 4 ? wo : wq;
   int load_rows = pw == wq ? 1 : rows_touched(pw, L), rows = pw == wo ? 1 : rows_touched(pw, L);
@@ -59,8 +61,13 @@ static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho,
   for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
       if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
+      /* a table's missing pairs are skipped where the kernel unrolls its planes (at most 64
+       * plane bodies: lower/conv_tiled.c, unrolls_planes), one position vector wide (the
+       * most maps on each load: convbench --table) */
+      bool skips = pairs < 1 && (int64_t)in * (out / m) <= 64;
+      if (skips && p > 1) continue;
       double tiles = (double)(out / m) * ((vectors + p - 1) / p);
-      double step = fma_cycles(t, m * p), loads = load_cycles(t, p * load_rows, m);
+      double step = fma_cycles(t, m * p * (skips ? pairs : 1)), loads = load_cycles(t, p * load_rows, m);
       double per_tap = (step > loads ? step : loads) + 0.5; /* + the loop and addressing */
       double cost = tiles * ((double)in * taps * per_tap + p * m * (2 + rows) + 12 * p); /* + the stores */
       if (least < 0 || cost < least) {
@@ -100,6 +107,7 @@ static double taps_cycles(const ConvTarget *t, const Window *w, ConvPass pass) {
   double macs = (double)w->maps * w->c * w->k * w->k * w->ho * w->wo;
   if (w->connect) macs = macs / w->c * (conv_kernels(w) / (double)w->maps);
   if (w->stride != 1 && pass != CONV_DW) return macs * 1.2; /* scalar */
+  if (pass == CONV_DX) macs = macs / w->wo * w->w; /* dy padded: every kernel row spans a row of dx */
   if (w->stride != 1) return macs * 1.0;
   int row = pass == CONV_DX ? w->w : w->wo;
   double used = (double)row / (((row + L - 1) / L) * L);
@@ -149,9 +157,14 @@ static bool winograd_fits(const Window *w, ConvPass pass) {
   return !w->connect && w->k == 3 && w->stride == 1 && w->pad <= 2;
 }
 
-/* Whether a pass can run by register tiles. */
+/* Whether a pass can run by register tiles. A table's layer runs as the dense one whose
+ * missing pairs' multiply-adds conv and conv_dx skip (gather_cycles counts the connected
+ * pairs', dw_tiled_cycles all), where more than half the pairs are connected (LeNet-5's
+ * C3); sparser tables, grouped convolutions among them, keep the table kernels (by tiles,
+ * a 3x3 groups: 4 layer's conv_dx ran 1.3-1.5x slower, groups: 2's conv and conv_dx
+ * 1.2-1.5x slower on AVX2 and about as fast with AVX-512). */
 static bool tiles_fit(const Window *w, ConvPass pass) {
-  if (w->connect) return false;
+  if (w->connect && 2 * conv_kernels(w) <= w->maps * w->c) return false;
   return pass == CONV_DW || w->stride == 1;
 }
 
@@ -164,8 +177,9 @@ static double choose_direct(const ConvTarget *t, Window *w, bool need_dx) {
     double taps = taps_cycles(t, w, (ConvPass)pass), tiled = -1;
     ConvChoice tile = {0};
     if (tiles_fit(w, (ConvPass)pass)) {
-      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, &tile);
-      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, &tile);
+      double pairs = (double)conv_kernels(w) / ((double)w->maps * w->c); /* a table's: the tiles skip the rest */
+      if (pass == CONV_FWD) tiled = gather_cycles(t, w->maps, w->c, w->k, w->ho, w->wo, w->w + 2 * w->pad, pairs, &tile);
+      else if (pass == CONV_DX) tiled = gather_cycles(t, w->c, w->maps, w->k, w->h, w->w, w->w + w->k - 1, pairs, &tile);
       else tiled = dw_tiled_cycles(t, w, &tile);
     }
     bool use_tiles = tiled >= 0 && (t->force == CONV_FORCE_TILED || (t->force != CONV_FORCE_TAPS && tiled < taps));
