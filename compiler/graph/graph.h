@@ -58,7 +58,8 @@ typedef enum ConvPass { CONV_FWD, CONV_DX, CONV_DW, CONV_PASSES } ConvPass;
 typedef enum ConvKernel {
   CONV_KERNEL_TAPS,  /* lower_conv.c: a table of taps walked per output row (connection
                         tables, strides, few taps); the default */
-  CONV_KERNEL_TILED, /* conv_tiled.c: register tiles of maps x positions, no table (stride 1) */
+  CONV_KERNEL_TILED, /* conv_tiled.c: register tiles of maps x positions (stride 1; a table
+                        only if it connects more than half the map pairs) */
   CONV_KERNEL_WINOGRAD, /* conv_winograd.c: runtime/winograd.c's F(4x4, 3x3) (3x3, stride 1,
                            pad <= 2, no table) */
 } ConvKernel;
