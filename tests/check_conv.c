@@ -302,6 +302,9 @@ static const ConvCase WINOGRAD_CASES[] = {
     {16, 14, 14, 32, 3, 1, 1, false}, {3, 9, 11, 5, 3, 1, 0, false},  {17, 7, 7, 33, 3, 1, 1, false},
     {2, 5, 5, 3, 3, 1, 2, false},     {8, 4, 23, 12, 3, 1, 1, false}, {32, 32, 32, 32, 3, 1, 1, false},
     {1, 3, 3, 2, 3, 1, 0, false}, /* a single output */
+    /* 127 + 129 maps: the runtime's half blocks (32 tiles, 3 of them in a batch of 5) and
+     * conv_dw's 64-tile blocks (2), kernels transformed 16 maps at a time with a tail of 15 */
+    {127, 13, 13, 129, 3, 1, 1, false},
 };
 enum { N_WINOGRAD = sizeof WINOGRAD_CASES / sizeof *WINOGRAD_CASES };
 
