@@ -267,6 +267,19 @@ INLINE void scatter_tiles(const Plan *p, const float *yt, int64_t nt, int64_t im
       }
 }
 
+/* The epilogue of a map's output tiles y[16][nt], in place, before they are scattered: its bias
+ * (if any), then ReLU, in the floats of the elementwise code it replaces (v + b; v > 0 ? v :
+ * 0). Along the tiles, in vectors: in the scatter, one value at a time, it cost more than
+ * the pass over the images it saves. */
+INLINE void finish_tiles(float *restrict yt, int64_t n, const float *bias, int32_t co, int relu) {
+  if (bias) {
+    float b = bias[co];
+    for (int64_t t = 0; t < n; t++) yt[t] = yt[t] + b;
+  }
+  if (relu)
+    for (int64_t t = 0; t < n; t++) yt[t] = yt[t] > 0 ? yt[t] : 0.0f;
+}
+
 /* Rows of the block: V, and back from M. */
 INLINE void input_block(const Plan *p, const float *x, int64_t images, int32_t cin, int32_t h, int32_t w, int32_t pad,
                         float *ws) {
@@ -282,7 +295,7 @@ INLINE void input_block(const Plan *p, const float *x, int64_t images, int32_t c
   }
 }
 
-INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, float *ws) {
+INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, float *ws, const float *bias, int relu) {
   int64_t nt = images * p->per_image, image_step = (int64_t)cout * p->ho * p->wo;
   float *tmp = ws + p->tmp, *yt = ws + p->d, *m = ws + p->m;
   for (int32_t co = 0; co < cout; co++) {
@@ -291,13 +304,14 @@ INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, 
       a_transform(m + ((int64_t)k * cout + co) * nt, (int64_t)IN_TILE * cout * nt, tmp + k * nt, IN_TILE * nt, nt);
     /* (A^T M) A: along k, each row i, into yt[i * 4 + j] */
     for (int i = 0; i < TILE; i++) a_transform(tmp + i * IN_TILE * nt, nt, yt + i * TILE * nt, nt, nt);
+    finish_tiles(yt, TILE * TILE * nt, bias, co, relu);
     scatter_tiles(p, yt, nt, images, y + (int64_t)co * p->ho * p->wo, image_step);
   }
 }
 
 HOST_VERSIONS
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
-                        int32_t w, int32_t cout, int32_t pad, int32_t flip) {
+                        int32_t w, int32_t cout, int32_t pad, int32_t flip, const float *bias, int32_t relu) {
   Plan p = plan_for(n, cin, h, w, cout, pad, block_tiles(cin, cout));
   const float *U = kernels_for(W, ws + p.u, cin, cout, flip);
   memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
@@ -307,7 +321,7 @@ void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int
     for (int xi = 0; xi < POINTS; xi++)
       dlrt_gemm(0, 0, cout, nt, cin, U + (int64_t)xi * cout * cin, cin, ws + p.v + (int64_t)xi * cin * nt, nt, 0.0f,
                 ws + p.m + (int64_t)xi * cout * nt, nt);
-    output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws);
+    output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws, bias, relu);
   }
 }
 
