@@ -45,9 +45,10 @@ void dlrt_col2im(const float *cols, float *x, int64_t n, int32_t c, int32_t h, i
 /* A 3x3 stride-1 convolution by Winograd's F(4x4, 3x3) (winograd.c): y [n, cout, ho, wo] =
  * conv(x [n, cin, h, w] padded by pad (0..2), W), ho = h + 2 pad - 2. W is [cout, cin, 3, 3],
  * or with flip [cin, cout, 3, 3] read turned by 180 degrees (conv_dx: dy as x, the forward
- * kernels). ws: dlrt_winograd_workspace(batch >= n, ...) floats of scratch. */
+ * kernels). ws: dlrt_winograd_workspace(batch >= n, ...) floats of scratch. Each output
+ * value v is stored as v + bias[co] (bias not NULL), then as v > 0 ? v : 0 (relu). */
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
-                        int32_t w, int32_t cout, int32_t pad, int32_t flip);
+                        int32_t w, int32_t cout, int32_t pad, int32_t flip, const float *bias, int32_t relu);
 /* conv_dw by the same tiles: dW [cout, cin, 3, 3] from dy [n, cout, ho, wo] and x; n >= 1. */
 void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int64_t n, int32_t cin, int32_t h, int32_t w,
                       int32_t cout, int32_t pad);

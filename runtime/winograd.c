@@ -42,9 +42,16 @@ enum { TILE = 4, IN_TILE = 6, POINTS = 36 };
  * block's V and M then fill 0.3 to 1.2 MB, within the second-level cache, and the 36
  * products, 32 to 128 maps by 64 tiles, are still large enough for OpenBLAS). */
 enum { BLOCK_TILES = 64 };
-/* conv_dw's products run along the tiles ([cout x tiles] by [tiles x cin]), which a block of
- * 64 makes too short for OpenBLAS: a longer block (measured as BLOCK_TILES was). */
-enum { DW_BLOCK_TILES = 256 };
+/* ... but with 128 maps in and out, U alone is 2.4 MB, read again for every block: half the
+ * block keeps V and M (1.2 MB) in the cache while U streams by; 10-15% less time on VGG's
+ * 128->128 layer (its conv and conv_dx), the same on 64->128. */
+static int64_t block_tiles(int32_t cin, int32_t cout) { return cin + cout >= 256 ? BLOCK_TILES / 2 : BLOCK_TILES; }
+/* conv_dw's products run along the tiles ([cout x tiles] by [tiles x cin]). With 32 maps a
+ * side a block of 64 makes them too short for OpenBLAS: 256 (measured as BLOCK_TILES was).
+ * With 64 maps or more out, 64 tiles are long enough, and the block's V and M stay nearer the
+ * cache: 5-15% less time than 256 on VGG's 32->64, 64->64, 64->128 and 128->128 layers
+ * (bench/convbench, shared machine), the same on 32->32. */
+static int64_t dw_block_tiles(int32_t cout) { return cout >= 64 ? 64 : 256; }
 
 typedef struct Plan {
   int64_t ho, wo, tiles_y, tiles_x, per_image, block_images, block_tiles;
@@ -79,8 +86,8 @@ static Plan plan_for(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t c
 }
 
 int64_t dlrt_winograd_workspace(int64_t batch, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t pad) {
-  int64_t conv = plan_for(batch, cin, h, w, cout, pad, BLOCK_TILES).total;
-  int64_t dw = plan_for(batch, cin, h, w, cout, pad, DW_BLOCK_TILES).total;
+  int64_t conv = plan_for(batch, cin, h, w, cout, pad, block_tiles(cin, cout)).total;
+  int64_t dw = plan_for(batch, cin, h, w, cout, pad, dw_block_tiles(cout)).total;
   return conv > dw ? conv : dw; /* (the pass is not asked: the larger) */
 }
 
@@ -90,22 +97,34 @@ static const float G[IN_TILE][3] = {{1.0f / 4, 0, 0},           {-1.0f / 6, -1.0
                                     {-1.0f / 6, 1.0f / 6, -1.0f / 6}, {1.0f / 24, 1.0f / 12, 1.0f / 6},
                                     {1.0f / 24, -1.0f / 12, 1.0f / 6}, {0, 0, 1}};
 
+/* Kernels are transformed LANES input maps at a time: U's rows and S's run along ci, so
+ * each step below is a loop over the lanes that the compiler vectorises (the sums of each
+ * kernel in the same order as one at a time: the same floats). */
+enum { LANES = 16 };
+
 /* U[xi][co][ci] = G g G^T for every kernel g: W[co][ci] (row-major 3x3), or for conv_dx,
  * W[ci][co] turned by 180 degrees (W is then the forward conv's [cin_fwd = cout][cout_fwd =
  * cin] kernels). */
 static void transform_kernels(const float *W, float *U, int32_t cin, int32_t cout, int flip) {
   int64_t plane = (int64_t)cout * cin;
   for (int32_t co = 0; co < cout; co++)
-    for (int32_t ci = 0; ci < cin; ci++) {
-      float g[3][3], gt[IN_TILE][3];
-      const float *src = flip ? W + ((int64_t)ci * cout + co) * 9 : W + ((int64_t)co * cin + ci) * 9;
-      for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) g[a][b] = flip ? src[(2 - a) * 3 + (2 - b)] : src[a * 3 + b];
+    for (int32_t c0 = 0; c0 < cin; c0 += LANES) {
+      int n = cin - c0 < LANES ? cin - c0 : LANES;
+      float g[3][3][LANES], gt[IN_TILE][3][LANES];
+      for (int l = 0; l < n; l++) {
+        int32_t ci = c0 + l;
+        const float *src = flip ? W + ((int64_t)ci * cout + co) * 9 : W + ((int64_t)co * cin + ci) * 9;
+        for (int a = 0; a < 3; a++)
+          for (int b = 0; b < 3; b++) g[a][b][l] = flip ? src[(2 - a) * 3 + (2 - b)] : src[a * 3 + b];
+      }
       for (int i = 0; i < IN_TILE; i++)
-        for (int b = 0; b < 3; b++) gt[i][b] = G[i][0] * g[0][b] + G[i][1] * g[1][b] + G[i][2] * g[2][b];
+        for (int b = 0; b < 3; b++)
+          for (int l = 0; l < n; l++) gt[i][b][l] = G[i][0] * g[0][b][l] + G[i][1] * g[1][b][l] + G[i][2] * g[2][b][l];
       for (int i = 0; i < IN_TILE; i++)
-        for (int k = 0; k < IN_TILE; k++)
-          U[(i * IN_TILE + k) * plane + (int64_t)co * cin + ci] = gt[i][0] * G[k][0] + gt[i][1] * G[k][1] + gt[i][2] * G[k][2];
+        for (int k = 0; k < IN_TILE; k++) {
+          float *to = U + (i * IN_TILE + k) * plane + (int64_t)co * cin + c0;
+          for (int l = 0; l < n; l++) to[l] = gt[i][0][l] * G[k][0] + gt[i][1][l] * G[k][1] + gt[i][2][l] * G[k][2];
+        }
     }
 }
 
@@ -248,6 +267,19 @@ INLINE void scatter_tiles(const Plan *p, const float *yt, int64_t nt, int64_t im
       }
 }
 
+/* The epilogue of a map's output tiles y[16][nt], in place, before they are scattered: its bias
+ * (if any), then ReLU, in the floats of the elementwise code it replaces (v + b; v > 0 ? v :
+ * 0). Along the tiles, in vectors: in the scatter, one value at a time, it cost more than
+ * the pass over the images it saves. */
+INLINE void finish_tiles(float *restrict yt, int64_t n, const float *bias, int32_t co, int relu) {
+  if (bias) {
+    float b = bias[co];
+    for (int64_t t = 0; t < n; t++) yt[t] = yt[t] + b;
+  }
+  if (relu)
+    for (int64_t t = 0; t < n; t++) yt[t] = yt[t] > 0 ? yt[t] : 0.0f;
+}
+
 /* Rows of the block: V, and back from M. */
 INLINE void input_block(const Plan *p, const float *x, int64_t images, int32_t cin, int32_t h, int32_t w, int32_t pad,
                         float *ws) {
@@ -263,7 +295,7 @@ INLINE void input_block(const Plan *p, const float *x, int64_t images, int32_t c
   }
 }
 
-INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, float *ws) {
+INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, float *ws, const float *bias, int relu) {
   int64_t nt = images * p->per_image, image_step = (int64_t)cout * p->ho * p->wo;
   float *tmp = ws + p->tmp, *yt = ws + p->d, *m = ws + p->m;
   for (int32_t co = 0; co < cout; co++) {
@@ -272,14 +304,15 @@ INLINE void output_block(const Plan *p, float *y, int64_t images, int32_t cout, 
       a_transform(m + ((int64_t)k * cout + co) * nt, (int64_t)IN_TILE * cout * nt, tmp + k * nt, IN_TILE * nt, nt);
     /* (A^T M) A: along k, each row i, into yt[i * 4 + j] */
     for (int i = 0; i < TILE; i++) a_transform(tmp + i * IN_TILE * nt, nt, yt + i * TILE * nt, nt, nt);
+    finish_tiles(yt, TILE * TILE * nt, bias, co, relu);
     scatter_tiles(p, yt, nt, images, y + (int64_t)co * p->ho * p->wo, image_step);
   }
 }
 
 HOST_VERSIONS
 void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int64_t n, int32_t cin, int32_t h,
-                        int32_t w, int32_t cout, int32_t pad, int32_t flip) {
-  Plan p = plan_for(n, cin, h, w, cout, pad, BLOCK_TILES);
+                        int32_t w, int32_t cout, int32_t pad, int32_t flip, const float *bias, int32_t relu) {
+  Plan p = plan_for(n, cin, h, w, cout, pad, block_tiles(cin, cout));
   const float *U = kernels_for(W, ws + p.u, cin, cout, flip);
   memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
   for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {
@@ -288,7 +321,7 @@ void dlrt_winograd_conv(const float *x, const float *W, float *y, float *ws, int
     for (int xi = 0; xi < POINTS; xi++)
       dlrt_gemm(0, 0, cout, nt, cin, U + (int64_t)xi * cout * cin, cin, ws + p.v + (int64_t)xi * cin * nt, nt, 0.0f,
                 ws + p.m + (int64_t)xi * cout * nt, nt);
-    output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws);
+    output_block(&p, y + r0 * cout * p.ho * p.wo, images, cout, ws, bias, relu);
   }
 }
 
@@ -338,26 +371,31 @@ INLINE void dy_block(const Plan *p, const float *dy, int64_t images, int32_t cou
   }
 }
 
-/* dW[co][ci] = G^T S G from S[xi][co][ci]. */
+/* dW[co][ci] = G^T S G from S[xi][co][ci], LANES input maps at a time. */
 static void kernel_gradients(const float *S, float *dW, int32_t cin, int32_t cout) {
   int64_t plane = (int64_t)cout * cin;
   for (int32_t co = 0; co < cout; co++)
-    for (int32_t ci = 0; ci < cin; ci++) {
-      float s[IN_TILE][IN_TILE], gs[3][IN_TILE];
-      for (int xi = 0; xi < POINTS; xi++) s[xi / IN_TILE][xi % IN_TILE] = S[xi * plane + (int64_t)co * cin + ci];
+    for (int32_t c0 = 0; c0 < cin; c0 += LANES) {
+      int n = cin - c0 < LANES ? cin - c0 : LANES;
+      float gs[3][IN_TILE][LANES], out[9][LANES];
       for (int a = 0; a < 3; a++)
         for (int k = 0; k < IN_TILE; k++) {
-          float v = 0;
-          for (int i = 0; i < IN_TILE; i++) v += G[i][a] * s[i][k];
-          gs[a][k] = v;
+          float v[LANES] = {0};
+          for (int i = 0; i < IN_TILE; i++) {
+            const float *s = S + (i * IN_TILE + k) * plane + (int64_t)co * cin + c0;
+            for (int l = 0; l < n; l++) v[l] += G[i][a] * s[l];
+          }
+          for (int l = 0; l < n; l++) gs[a][k][l] = v[l];
         }
-      float *out = dW + ((int64_t)co * cin + ci) * 9;
       for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++) {
-          float v = 0;
-          for (int k = 0; k < IN_TILE; k++) v += gs[a][k] * G[k][b];
-          out[a * 3 + b] = v;
+          float v[LANES] = {0};
+          for (int k = 0; k < IN_TILE; k++)
+            for (int l = 0; l < n; l++) v[l] += gs[a][k][l] * G[k][b];
+          for (int l = 0; l < n; l++) out[a * 3 + b][l] = v[l];
         }
+      for (int l = 0; l < n; l++)
+        for (int j = 0; j < 9; j++) dW[((int64_t)co * cin + c0 + l) * 9 + j] = out[j][l];
     }
 }
 
@@ -368,7 +406,7 @@ void dlrt_winograd_dw(const float *dy, const float *x, float *dW, float *ws, int
     memset(dW, 0, sizeof(float) * 9 * (size_t)cin * (size_t)cout);
     return;
   }
-  Plan p = plan_for(n, cin, h, w, cout, pad, DW_BLOCK_TILES);
+  Plan p = plan_for(n, cin, h, w, cout, pad, dw_block_tiles(cout));
   memset(ws + p.plane, 0, sizeof(float) * (size_t)(p.hp * p.wp));
   memset(ws + p.dyplane, 0, sizeof(float) * (size_t)(TILE * p.tiles_y * TILE * p.tiles_x));
   for (int64_t r0 = 0; r0 < n; r0 += p.block_images) {

@@ -322,6 +322,9 @@ static const ConvCase WINOGRAD_CASES[] = {
     {16, 14, 14, 32, 3, 1, 1, false}, {3, 9, 11, 5, 3, 1, 0, false},  {17, 7, 7, 33, 3, 1, 1, false},
     {2, 5, 5, 3, 3, 1, 2, false},     {8, 4, 23, 12, 3, 1, 1, false}, {32, 32, 32, 32, 3, 1, 1, false},
     {1, 3, 3, 2, 3, 1, 0, false}, /* a single output */
+    /* 127 + 129 maps: the runtime's half blocks (32 tiles, 3 of them in a batch of 5) and
+     * conv_dw's 64-tile blocks (2), kernels transformed 16 maps at a time with a tail of 15 */
+    {127, 13, 13, 129, 3, 1, 1, false},
 };
 enum { N_WINOGRAD = sizeof WINOGRAD_CASES / sizeof *WINOGRAD_CASES };
 
@@ -493,6 +496,89 @@ START_TEST(pooling_matches_reference) {
 }
 END_TEST
 
+/* Winograd's epilogue (opt/conv_algo.c winograd_epilogue, computed by runtime/winograd.c on
+ * the output tiles): relu(conv(x, W) + bias), as a VGG layer's forward has it, taken into the
+ * pass (the schedule says so, or the test fails), and conv_dx(dy, W) * step(x), its backward,
+ * left to a loop of its own; both equal to the reference evaluator within Winograd's
+ * tolerance, on batches of 1, 3 and 5. _i: case (odd maps, sizes, padding) * 2 + instruction
+ * set. */
+static const ConvCase EPILOGUE_CASES[] = {{17, 7, 7, 33, 3, 1, 1, false}, {3, 9, 11, 5, 3, 1, 0, false},
+                                          {8, 4, 23, 12, 3, 1, 2, false}};
+
+START_TEST(winograd_epilogues_match_reference) {
+  const ConvCase *cc = &EPILOGUE_CASES[_i / 2];
+  LowerOptions o = {TAILS_BY_HOST, _i % 2 ? ISA_AVX2 : ISA_HOST};
+  if (!lower_isa_supported(o.isa)) return;
+  Built b = build(cc);
+  for (int k = 0; k < CONV_PASSES; k++) b.w.choice[k] = (ConvChoice){CONV_KERNEL_WINOGRAD, 0, 0};
+  int bd[3] = {cc->maps, 1, 1};
+  Node *bias = g_param(b.g, "b", shape_make(false, 3, bd), NO_LOC);
+  Node *conv = g_conv(b.g, b.x, b.W, &b.w, NO_LOC), *dx = g_conv_dx(b.g, b.dy, b.W, &b.w, NO_LOC);
+  Node *fwd = g_unary(b.g, OP_RELU, g_binary(b.g, OP_ADD, conv, bias, NO_LOC), NO_LOC);
+  Node *bwd = g_binary(b.g, OP_MUL, dx, g_unary(b.g, OP_STEP, b.x, NO_LOC), NO_LOC);
+  b.out[0] = g_output(b.g, fwd, NO_LOC);
+  b.out[1] = g_output(b.g, bwd, NO_LOC);
+  b.out[2] = g_output(b.g, g_conv_dw(b.g, b.dy, b.x, &b.w, NO_LOC, b.W->shape), NO_LOC);
+  Compiled cp = compile(&b, &o);
+  Arena a;
+  arena_init(&a);
+  Node *roots[3] = {b.out[0], b.out[1], b.out[2]};
+  Schedule sched = schedule_build(b.g, roots, 3, &a);
+  schedule_fuse(b.g, &sched, &a);
+  ck_assert_ptr_eq(sched.epilogue[conv->id], fwd);
+  ck_assert_ptr_null(sched.epilogue[dx->id]);
+  arena_free(&a);
+  for (int n = 1; n <= BATCH; n += 2) {
+    int64_t nx = interp_size(b.x, n), ndy = interp_size(b.dy, n), nw = shape_numel(b.W->shape), nb = cc->maps;
+    double *v[4] = {random_values(nx, 3u + (unsigned)n), random_values(ndy, 5u + (unsigned)n), random_values(nw, 7u),
+                    random_values(nb, 9u)};
+    double *want[2][3]; /* the values, and on magnitudes the bounds of their terms */
+    for (int pass = 0; pass < 2; pass++) {
+      Interp it = {b.g, n, NULL, 0, calloc((size_t)b.g->len, sizeof(double *)), NULL};
+      const double *feeds[2];
+      double *abs_v[4];
+      for (int k = 0; k < 4; k++) {
+        int64_t len = k == 0 ? nx : k == 1 ? ndy : k == 2 ? nw : nb;
+        abs_v[k] = malloc(sizeof(double) * (size_t)len);
+        for (int64_t i = 0; i < len; i++) abs_v[k][i] = pass ? fabs(v[k][i]) : v[k][i];
+      }
+      it.leaf[b.W->id] = abs_v[2];
+      it.leaf[bias->id] = abs_v[3];
+      feeds[b.x->attr.slot] = abs_v[0];
+      feeds[b.dy->attr.slot] = abs_v[1];
+      it.feeds = feeds;
+      double *results[3];
+      for (int k = 0; k < 3; k++) results[b.out[k]->attr.slot] = want[pass][k] = malloc(sizeof(double) * (size_t)interp_size(b.out[k], n));
+      interp_run(&it, (NodeList){b.g->nodes, b.g->len}, results);
+      interp_clear(&it);
+      free(it.leaf);
+      for (int k = 0; k < 4; k++) free(abs_v[k]);
+    }
+    float *arena = aligned_alloc(64, sizeof(float) * (size_t)arena_align(cp.plan.total_floats));
+    float *fw = to_floats(v[2], nw), *fb = to_floats(v[3], nb), *fx = to_floats(v[0], nx), *fdy = to_floats(v[1], ndy);
+    memcpy(arena + cp.plan.offset[b.W->id], fw, sizeof(float) * (size_t)nw);
+    memcpy(arena + cp.plan.offset[bias->id], fb, sizeof(float) * (size_t)nb);
+    const float *feeds[2];
+    feeds[b.x->attr.slot] = fx;
+    feeds[b.dy->attr.slot] = fdy;
+    float *got[3], *results[3];
+    for (int k = 0; k < 3; k++) results[b.out[k]->attr.slot] = got[k] = malloc(sizeof(float) * (size_t)interp_size(b.out[k], n));
+    cp.fn(arena, arena + cp.plan.persist_floats, feeds, results, n);
+    static const char *const pass[3] = {"relu(conv + bias)", "conv_dx * step(x)", "conv_dw"};
+    for (int k = 0; k < 3; k++) {
+      char why[256];
+      ck_assert_msg(matches_within(got[k], want[0][k], want[1][k], interp_size(b.out[k], n), WINOGRAD_TOLERANCE, why, sizeof why),
+                    "epilogue case %d, %s, %d rows: %s", _i, pass[k], n, why);
+      free(got[k]), free(want[0][k]), free(want[1][k]);
+    }
+    free(arena), free(fw), free(fb), free(fx), free(fdy);
+    for (int k = 0; k < 4; k++) free(v[k]);
+  }
+  compiled_free(&cp);
+  graph_free(b.g);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("conv");
   TCase *tc = tcase_create("kernels");
@@ -502,6 +588,7 @@ int main(void) {
   tcase_add_test(tc, comparison_catches_a_missing_tap);
   tcase_add_test(tc, cost_model_chooses_tiles_for_many_maps);
   tcase_add_loop_test(tc, pooling_matches_reference, 0, 6);
+  tcase_add_loop_test(tc, winograd_epilogues_match_reference, 0, 6);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

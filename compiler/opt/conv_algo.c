@@ -21,6 +21,7 @@
  * A table always runs directly. DLC_CONV_KERNEL (ConvTarget.force) overrides the choice where
  * the forced way can run, for measuring the ways against each other (docs/performance.md). */
 #include "passes.h"
+#include "schedule.h"
 
 /* Cycles of the vector unit for v vector multiply-adds, and for loads: vector loads of its
  * width and broadcast scalars. */
@@ -143,13 +144,46 @@ static void expand_im2col(Graph *g, Node *conv) {
 /* Winograd's F(4x4, 3x3) for conv or conv_dx, of `in` maps to `out` maps of ho x wo: per
  * 4x4 output tile, 36 products of [out x in] by [in x tiles] at about 60% of the unit's rate
  * (OpenBLAS on 64 tiles), less when either side has fewer than 32 maps; about 40 cycles per
- * tile and map, in or out, to gather, transform and scatter; and then the bias and whatever
- * follows is a pass of its own (no epilogue). Fitted to bench/convbench's ratios against the
- * register tiles on VGG's layers and the small CNN's 16->32 (docs/performance.md). */
+ * tile and map, in or out, to gather, transform and scatter; and a pass for the bias and
+ * whatever follows (since taken into the output tiles where it is a bias and ReLU, but kept
+ * here, so that the choices stay the ones measured). Fitted to bench/convbench's ratios
+ * against the register tiles on VGG's layers and the small CNN's 16->32 (docs/performance.md). */
 static double winograd_cycles(int out, int in, int ho, int wo) {
   double tiles = (double)((ho + 3) / 4) * ((wo + 3) / 4);
   double rate = 16.0 * 0.6 * (in < 32 ? in / 32.0 : 1) * (out < 32 ? out / 32.0 : 1);
   return 36.0 * in * out * tiles / rate + 40.0 * tiles * (in + out) + 1.0 * out * ho * wo;
+}
+
+/* Whether x is an interior node of an epilogue's tree (computed in its root's loop). */
+static bool in_tree(const Schedule *s, const Node *x) { return s->fused_into && s->fused_into[x->id]; }
+
+/* One value per output map, in a buffer: [maps, 1, 1]. */
+static bool per_map(const Node *b, const Node *p) {
+  Shape s = b->shape;
+  return !op_is_inline(b->op) && !s.batched && s.rank == 3 && s.dim[0] == p->shape.dim[0] && s.dim[1] == 1 && s.dim[2] == 1;
+}
+
+/* x is p + bias or bias + p. */
+static bool bias_of(const Schedule *s, const Node *x, const Node *p, WinogradEpilogue *e) {
+  if (x->op != OP_ADD) return false;
+  const Node *b = x->in[0] == p ? x->in[1] : x->in[1] == p ? x->in[0] : NULL;
+  if (!b || b == p || !per_map(b, p) || in_tree(s, b)) return false;
+  e->bias = b;
+  return true;
+}
+
+bool winograd_epilogue(const Schedule *s, const Node *p, const Node *root, WinogradEpilogue *e) {
+  WinogradEpilogue found = {NULL, false};
+  bool ok = false;
+  if (root->op == OP_RELU) { /* relu(p) or relu(p + bias) */
+    const Node *x = root->in[0];
+    found.relu = true;
+    ok = x == p || (in_tree(s, x) && bias_of(s, x, p, &found));
+  } else if (root->op == OP_ADD) {
+    ok = bias_of(s, root, p, &found);
+  }
+  if (ok && e) *e = found;
+  return ok;
 }
 
 static bool winograd_fits(const Window *w, ConvPass pass) {

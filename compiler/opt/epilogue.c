@@ -6,7 +6,9 @@
  *
  * A producer p takes the tree rooted at R as its epilogue when
  *  - p is a kernel that stores vectors of consecutive elements of one map (conv and conv_dx
- *    by register tiles, max pooling's backward over windows that tile the image);
+ *    by register tiles, max pooling's backward over windows that tile the image), or a
+ *    Winograd conv or conv_dx and the tree one its runtime computes (a bias, ReLU:
+ *    conv_algo.c, winograd_epilogue);
  *  - p's only reader is a node of R's tree (R itself, or fused into R), and R is elementwise
  *    with p's shape, stored in a buffer of its own;
  *  - every other operand of the tree is inline, of R's shape (read at the same index), or one
@@ -35,7 +37,9 @@ bool window_tiles_image(const Window *w) { return w->stride == w->k && w->pad ==
 static bool takes_epilogue(const Node *p) {
   switch (p->op) {
   case OP_CONV:
-  case OP_CONV_DX: return p->attr.win->choice[conv_pass_of(p->op)].kernel == CONV_KERNEL_TILED;
+  case OP_CONV_DX: /* Winograd's: only the trees its runtime knows (winograd_epilogue) */
+    return p->attr.win->choice[conv_pass_of(p->op)].kernel == CONV_KERNEL_TILED ||
+           p->attr.win->choice[conv_pass_of(p->op)].kernel == CONV_KERNEL_WINOGRAD;
   case OP_MAXPOOL_BACK:
   case OP_UNPOOL_SUM: /* every cell in a window (the others are zeroed, not the tree's value at 0) */
     return window_tiles_image(p->attr.win) && p->attr.win->h % p->attr.win->k == 0 && p->attr.win->w % p->attr.win->k == 0;
@@ -151,6 +155,9 @@ void schedule_epilogues(const Graph *g, Schedule *s, Arena *arena) {
       continue;
     Check k = {s, p, root, pos_of, 0};
     if (!tree_allows(&k, root) || k.found == 0) continue;
+    bool conv = p->op == OP_CONV || p->op == OP_CONV_DX;
+    if (conv && p->attr.win->choice[conv_pass_of(p->op)].kernel == CONV_KERNEL_WINOGRAD && !winograd_epilogue(s, p, root, NULL))
+      continue;
     s->epilogue[p->id] = root;
     s->fused_into[p->id] = y;
     move_tree(s, root, root, p);

@@ -50,6 +50,14 @@ void schedule_fuse(const Graph *g, Schedule *s, Arena *arena);
  * them. */
 void schedule_update_in_place(const Graph *g, Schedule *s, Arena *arena);
 void schedule_epilogues(const Graph *g, Schedule *s, Arena *arena);
+/* The epilogues runtime/winograd.c computes on a conv or conv_dx's output tiles before it
+ * writes them (conv_algo.c): whether the tree at root is p + bias (one value per map) or
+ * ReLU of that or of p; with e, its parts. */
+typedef struct WinogradEpilogue {
+  const Node *bias; /* NULL if none */
+  bool relu;
+} WinogradEpilogue;
+bool winograd_epilogue(const Schedule *s, const Node *p, const Node *root, WinogradEpilogue *e);
 /* Whether pooling windows tile the image (stride = k, no padding, k from 2 to 4): max pooling
  * then runs in vectors (lower/lower_pool.c) and its backward takes epilogues. */
 bool window_tiles_image(const Window *w);
