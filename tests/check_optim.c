@@ -67,6 +67,51 @@ static void by_hand(const OptimizerSpec *o, double p[N], double *q) {
   }
 }
 
+/* g's update (its ASSIGNs) scheduled for the reference evaluator, with every parameter and
+ * state at zero and X's rows (or their magnitudes) fed; update_run_step runs step t. */
+typedef struct UpdateRun {
+  Graph *g;
+  UpdateHypers h;
+  Arena a;
+  Schedule s;
+  double **leaf; /* by node id: each PARAM's and STATE's values */
+  double xs[ROWS * N], hv[HYPER_COUNT];
+  const double *feeds[1 + HYPER_COUNT];
+  Interp it;
+} UpdateRun;
+
+static void update_run_begin(UpdateRun *r, Graph *g, UpdateHypers h, bool magnitudes) {
+  r->g = g, r->h = h;
+  Node *roots[64];
+  int n_roots = 0;
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_ASSIGN) roots[n_roots++] = g->nodes[i];
+  arena_init(&r->a);
+  r->s = schedule_build(g, roots, n_roots, &r->a);
+  r->leaf = calloc((size_t)g->len, sizeof *r->leaf);
+  for (int i = 0; i < g->len; i++)
+    if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) r->leaf[i] = calloc(N, sizeof(double));
+  for (int row = 0; row < ROWS; row++)
+    for (int i = 0; i < N; i++) r->xs[row * N + i] = magnitudes ? fabs(X[row][i]) : X[row][i];
+  r->feeds[0] = r->xs;
+  for (int k = 0; k < HYPER_COUNT; k++)
+    if (h.node[k]) r->feeds[h.node[k]->attr.slot] = &r->hv[k];
+  r->it = (Interp){g, ROWS, NULL, 0, r->leaf, r->feeds};
+}
+
+static void update_run_step(UpdateRun *r, const OptimizerSpec *o, int t) {
+  for (int k = 0; k < HYPER_COUNT; k++) r->hv[k] = update_hyper_value((HyperKind)k, o, LR, t);
+  interp_run(&r->it, schedule_nodes(&r->s), NULL);
+}
+
+static void update_run_end(UpdateRun *r) {
+  interp_clear(&r->it);
+  for (int i = 0; i < r->g->len; i++) free(r->leaf[i]);
+  free(r->leaf);
+  arena_free(&r->a);
+  graph_free(r->g);
+}
+
 /* The same two steps by dlc's update nodes, run by the reference evaluator. */
 static void by_graph(const OptimizerSpec *o, double p[N], double *q) {
   Graph *g = graph_new();
@@ -78,36 +123,14 @@ static void by_graph(const OptimizerSpec *o, double p[N], double *q) {
                         g_binary(g, OP_MUL, qn, sx, NO_LOC), NO_LOC);
   int n_forward = g->len;
   Node **grads = grad_build(g, loss);
-  UpdateHypers h = grad_add_update(g, grads, n_forward, o, NO_LOC);
-  Node *roots[64];
-  int n_roots = 0;
-  for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_ASSIGN) roots[n_roots++] = g->nodes[i];
-  Arena a;
-  arena_init(&a);
-  Schedule s = schedule_build(g, roots, n_roots, &a);
-  double **leaf = calloc((size_t)g->len, sizeof *leaf), xs[ROWS * N], hv[HYPER_COUNT];
-  for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) leaf[i] = calloc(N, sizeof(double));
-  for (int i = 0; i < N; i++) leaf[pn->id][i] = P0[i];
-  leaf[qn->id][0] = Q0;
-  for (int r = 0; r < ROWS; r++)
-    for (int i = 0; i < N; i++) xs[r * N + i] = X[r][i];
-  const double *feeds[1 + HYPER_COUNT] = {xs};
-  for (int k = 0; k < HYPER_COUNT; k++)
-    if (h.node[k]) feeds[h.node[k]->attr.slot] = &hv[k];
-  Interp it = {g, ROWS, NULL, 0, leaf, feeds};
-  for (int t = 1; t <= STEPS; t++) {
-    for (int k = 0; k < HYPER_COUNT; k++) hv[k] = update_hyper_value((HyperKind)k, o, LR, t);
-    interp_run(&it, schedule_nodes(&s), NULL);
-  }
-  for (int i = 0; i < N; i++) p[i] = leaf[pn->id][i];
-  *q = leaf[qn->id][0];
-  interp_clear(&it);
-  for (int i = 0; i < g->len; i++) free(leaf[i]);
-  free(leaf);
-  arena_free(&a);
-  graph_free(g);
+  UpdateRun r;
+  update_run_begin(&r, g, grad_add_update(g, grads, n_forward, o, NO_LOC), false);
+  for (int i = 0; i < N; i++) r.leaf[pn->id][i] = P0[i];
+  r.leaf[qn->id][0] = Q0;
+  for (int t = 1; t <= STEPS; t++) update_run_step(&r, o, t);
+  for (int i = 0; i < N; i++) p[i] = r.leaf[pn->id][i];
+  *q = r.leaf[qn->id][0];
+  update_run_end(&r);
 }
 
 /* average = ema(d): STEPS_AVG steps of momentum SGD by the reference evaluator, the
@@ -126,34 +149,15 @@ static void average_by_graph(const OptimizerSpec *o, double p_after[STEPS_AVG][N
   Node *an = h.average[pn->id];
   ck_assert_ptr_nonnull(an);
   ck_assert_str_eq(an->name, "p.average");
-  Node *roots[64];
-  int n_roots = 0;
-  for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_ASSIGN) roots[n_roots++] = g->nodes[i];
-  Arena a;
-  arena_init(&a);
-  Schedule s = schedule_build(g, roots, n_roots, &a);
-  double **leaf = calloc((size_t)g->len, sizeof *leaf), xs[ROWS * N], hv[HYPER_COUNT];
-  for (int i = 0; i < g->len; i++)
-    if (g->nodes[i]->op == OP_PARAM || g->nodes[i]->op == OP_STATE) leaf[i] = calloc(N, sizeof(double));
-  for (int i = 0; i < N; i++) leaf[pn->id][i] = P0[i], leaf[an->id][i] = 1e3; /* (overwritten at t = 1) */
-  for (int r = 0; r < ROWS; r++)
-    for (int i = 0; i < N; i++) xs[r * N + i] = fabs(X[r][i]);
-  const double *feeds[1 + HYPER_COUNT] = {xs};
-  for (int k = 0; k < HYPER_COUNT; k++)
-    if (h.node[k]) feeds[h.node[k]->attr.slot] = &hv[k];
-  Interp it = {g, ROWS, NULL, 0, leaf, feeds};
+  UpdateRun r;
+  update_run_begin(&r, g, h, true);
+  for (int i = 0; i < N; i++) r.leaf[pn->id][i] = P0[i], r.leaf[an->id][i] = 1e3; /* (overwritten at t = 1) */
   for (int t = 1; t <= STEPS_AVG; t++) {
-    for (int k = 0; k < HYPER_COUNT; k++) hv[k] = update_hyper_value((HyperKind)k, o, LR, t);
-    interp_run(&it, schedule_nodes(&s), NULL);
-    for (int i = 0; i < N; i++) p_after[t - 1][i] = leaf[pn->id][i];
+    update_run_step(&r, o, t);
+    for (int i = 0; i < N; i++) p_after[t - 1][i] = r.leaf[pn->id][i];
   }
-  for (int i = 0; i < N; i++) avg[i] = leaf[an->id][i];
-  interp_clear(&it);
-  for (int i = 0; i < g->len; i++) free(leaf[i]);
-  free(leaf);
-  arena_free(&a);
-  graph_free(g);
+  for (int i = 0; i < N; i++) avg[i] = r.leaf[an->id][i];
+  update_run_end(&r);
 }
 
 START_TEST(average_is_the_bias_corrected_ema) {
