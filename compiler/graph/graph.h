@@ -91,6 +91,12 @@ int conv_first_kernel(const Window *w, int m);
 int conv_inputs(const Window *w, int m, int *inputs);
 /* All kernels (connections) of the convolution. */
 static inline int conv_kernels(const Window *w) { return conv_first_kernel(w, w->maps); }
+/* A table's layer by register tiles unrolls the input planes of every block of output maps,
+ * each plane body doing only its connected pairs' multiply-adds, up to 64 bodies in all;
+ * beyond (a table of many maps: a grouped convolution) the code would grow too large and the
+ * tiles run the dense layer, zero kernels included. lower/conv_tiled.c lowers by this rule
+ * and opt/conv_algo.c's cost model counts by it. */
+static inline bool conv_tiles_unroll_planes(int in_planes, int map_blocks) { return (int64_t)in_planes * map_blocks <= 64; }
 
 /* Computes ho and wo; false (with a message naming the sizes) if the window does not fit. */
 bool window_make(int c, int h, int w, int k, int stride, int pad, Window *out, char *err, int errlen);

@@ -98,14 +98,10 @@ typedef struct Gather {
   const unsigned char *connect; /* a table's pairs (Window.connect) if its planes are unrolled */
 } Gather;
 
-/* A table's tiles unroll the input planes of every map block (gather_tile), each doing only
- * its connected maps' multiply-adds. Beyond this many plane bodies in all (a table of many
- * maps: a grouped convolution) the code would grow too large, and the tiles run the dense
- * layer, its zero kernels included. opt/conv_algo.c's gather_cycles has the same rule. */
-enum { MAX_UNROLLED_PLANES = 64 };
-
+/* A table's tiles unroll the input planes of every map block (gather_tile) where there are
+ * few enough (conv_tiles_unroll_planes), else run the dense layer. */
 static bool unrolls_planes(const Gather *t) {
-  return (int64_t)t->in_planes * ((t->out_maps + t->tile_m - 1) / t->tile_m) <= MAX_UNROLLED_PLANES;
+  return conv_tiles_unroll_planes(t->in_planes, (t->out_maps + t->tile_m - 1) / t->tile_m);
 }
 
 /* Whether output map o reads input plane i: always without a table; with one, the pair of

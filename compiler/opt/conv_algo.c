@@ -62,10 +62,10 @@ static double gather_cycles(const ConvTarget *t, int out, int in, int k, int ho,
   for (int m = 1; m <= out && m <= 32; m++)
     for (int p = 1; p <= vectors && p <= 8; p++) {
       if (out % m || m * p + p > spare_registers(t) || m * p > 32) continue;
-      /* a table's missing pairs are skipped where the kernel unrolls its planes (at most 64
-       * plane bodies: lower/conv_tiled.c, unrolls_planes), one position vector wide (the
-       * most maps on each load: convbench --table) */
-      bool skips = pairs < 1 && (int64_t)in * (out / m) <= 64;
+      /* a table's missing pairs are skipped where the kernel unrolls its planes
+       * (conv_tiles_unroll_planes), one position vector wide (the most maps on each load:
+       * convbench --table) */
+      bool skips = pairs < 1 && conv_tiles_unroll_planes(in, out / m);
       if (skips && p > 1) continue;
       double tiles = (double)(out / m) * ((vectors + p - 1) / p);
       double step = fma_cycles(t, m * p * (skips ? pairs : 1)), loads = load_cycles(t, p * load_rows, m);
