@@ -120,7 +120,7 @@ void lower_pool_vectors(LowerCtx *c, const Node *y) {
     store_vec(c, lower_epilogue(c, y, best, cell_at, map, mask), out, cell_at, mask);
     if (pair) {
       LLVMValueRef positive = LLVMBuildFCmp(c->b, LLVMRealOGT, best, LLVMConstNull(vec_t(c)), "");
-      LLVMValueRef bit = LLVMBuildSelect(c->b, positive, splat(c, c_i32(c, 16)), which, "");
+      LLVMValueRef bit = LLVMBuildSelect(c->b, positive, splat(c, c_i32(c, 16)), splat(c, c_i32(c, 0)), "");
       store_choices(c, LLVMBuildOr(c->b, which, bit, ""), choices, cell_at, mask);
     }
   } else {
